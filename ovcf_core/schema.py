@@ -1,0 +1,364 @@
+"""Column definitions, units and plausible ranges, and validation of cohort tables.
+
+Each indicator is defined once, in `Indicator`; everything else asks it for its column, unit, range and
+risk direction. Validation collects every problem as a `Problem(severity, row, column, message)` instead
+of stopping at the first, so a user sees the whole list and keeps the valid rows.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+class Direction(enum.StrEnum):
+    """Which side of a marker indicates a case (fracture)."""
+
+    HIGHER = "higher"
+    LOWER = "lower"
+
+
+class Indicator(enum.Enum):
+    """The paper's five indicators: column name, label, unit, plausible range and risk direction."""
+
+    T_SCORE = ("t_score", "Average T-score", "SD", -7.0, 5.0, Direction.LOWER)
+    HU = ("hu", "Average HU", "HU", -300.0, 1500.0, Direction.LOWER)
+    VBQ = ("vbq", "VBQ score", "ratio", 0.5, 10.0, Direction.HIGHER)
+    RCSA = ("rcsa", "Average total rCSA", "ratio", 0.05, 15.0, Direction.LOWER)
+    FI = ("fi", "Average FI", "%", 0.0, 100.0, Direction.HIGHER)
+
+    def __init__(
+        self, column: str, label: str, unit: str, low: float, high: float, direction: Direction
+    ) -> None:
+        self.column = column
+        self.label = label
+        self.unit = unit
+        self.low = low
+        self.high = high
+        self.direction = direction
+
+    @property
+    def label_with_unit(self) -> str:
+        """Label for axes and tables, e.g. 'Average HU (HU)'."""
+        return self.label if self.unit == "ratio" else f"{self.label} ({self.unit})"
+
+    @classmethod
+    def from_column(cls, column: str) -> Indicator | None:
+        """The indicator stored in `column` (case-insensitive), or None for any other marker."""
+        for ind in cls:
+            if ind.column == column.strip().lower():
+                return ind
+        return None
+
+
+INDICATOR_COLUMNS: tuple[str, ...] = tuple(ind.column for ind in Indicator)
+
+PATIENT_ID = "patient_id"
+OUTCOME = "ovcf"
+GROUP = "group"
+AGE = "age"
+SEX = "sex"
+BMI = "bmi"
+PAIR_ID = "pair_id"
+COVARIATES: tuple[str, ...] = (AGE, SEX, BMI)
+
+
+@dataclass(frozen=True)
+class NumericColumn:
+    """A numeric covariate with its plausible range (values outside are flagged, not silently used)."""
+
+    column: str
+    label: str
+    unit: str
+    low: float
+    high: float
+
+
+COVARIATE_COLUMNS = {
+    AGE: NumericColumn(AGE, "Age", "years", 18.0, 120.0),
+    BMI: NumericColumn(BMI, "BMI", "kg/m²", 10.0, 70.0),
+}
+
+SEX_VALUES = {"f": "F", "female": "F", "w": "F", "woman": "F", "m": "M", "male": "M", "man": "M"}
+CASE_VALUES = {"1", "1.0", "ovcf", "case", "fracture", "yes", "true"}
+CONTROL_VALUES = {"0", "0.0", "control", "no", "false"}
+
+
+class Severity(enum.StrEnum):
+    """An error blocks the row it is in; a warning is shown and the value is used."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a table. `row` is the spreadsheet row number (header = row 1), or None."""
+
+    severity: Severity
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        prefix = ", ".join(where)
+        return f"{self.severity}: {prefix}: {self.message}" if prefix else f"{self.severity}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Every problem in a table, and the rows they block."""
+
+    problems: tuple[Problem, ...] = ()
+    n_rows: int = 0
+    blocked_rows: tuple[int, ...] = field(default=())
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity is Severity.WARNING)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_frame(self) -> pd.DataFrame:
+        """The problems as a table for a page: severity, row, column, message."""
+        return pd.DataFrame(
+            [(str(p.severity), p.row, p.column, p.message) for p in self.problems],
+            columns=["severity", "row", "column", "message"],
+        )
+
+    def summary(self) -> str:
+        """One line: how many rows are usable and how many problems there are."""
+        usable = self.n_rows - len(self.blocked_rows)
+        return (
+            f"{usable} of {self.n_rows} rows usable; {len(self.errors)} error(s), "
+            f"{len(self.warnings)} warning(s)"
+        )
+
+
+def normalize_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Column names lower-cased and stripped (names are case-insensitive), BOMs and spaces removed."""
+    out = df.copy()
+    out.columns = [re.sub(r"\s+", "_", str(c).replace("\ufeff", "").strip().lower()) for c in df.columns]
+    return out
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+
+
+def to_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse a column as numbers, accepting decimal commas; returns (numbers, mask of unparseable cells)."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numbers = values.astype(float)
+        return numbers, pd.Series(False, index=values.index)
+    text = values.astype("string").str.strip()
+    empty = text.isna() | (text == "") | text.str.lower().isin(["na", "nan", "n/a", "none", "null", "-"])
+    text = text.where(~text.str.match(_DECIMAL_COMMA, na=False), text.str.replace(",", ".", regex=False))
+    numbers = pd.to_numeric(text.where(~empty), errors="coerce").astype(float)
+    bad = numbers.isna() & ~empty
+    return numbers, bad
+
+
+def _check_range(
+    numbers: pd.Series, column: str, low: float, high: float, unit: str, problems: list[Problem]
+) -> pd.Series:
+    """Flag values outside [low, high] as errors (they block their row); return the mask of those rows."""
+    outside = numbers.notna() & ((numbers < low) | (numbers > high))
+    for row, value in numbers[outside].items():
+        problems.append(
+            Problem(
+                Severity.ERROR,
+                int(row),
+                column,
+                f"{value:g} is outside the plausible range {low:g} to {high:g} {unit}".rstrip(),
+            )
+        )
+    return outside
+
+
+def parse_outcome(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Outcome as 1 (OVCF) / 0 (control) from 0/1 or ovcf/control words; returns (outcome, bad mask)."""
+    text = values.astype("string").str.strip().str.lower()
+    outcome = pd.Series(np.nan, index=values.index, dtype=float)
+    outcome[text.isin(CASE_VALUES).fillna(False).astype(bool)] = 1.0
+    outcome[text.isin(CONTROL_VALUES).fillna(False).astype(bool)] = 0.0
+    bad = outcome.isna() & text.notna() & (text != "")
+    return outcome, bad
+
+
+def parse_sex(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Sex as 'F'/'M' from F/M/female/male (any case); returns (sex, bad mask)."""
+    text = values.astype("string").str.strip().str.lower()
+    sex = text.map(SEX_VALUES).astype("object")
+    bad = sex.isna() & text.notna() & (text != "")
+    return sex.where(sex.notna(), None), bad
+
+
+def validate_cohort(
+    df: pd.DataFrame,
+    *,
+    require_outcome: bool = True,
+    markers: Iterable[str] | None = None,
+    outcome: str | None = None,
+    positive: str | None = None,
+) -> tuple[pd.DataFrame, ValidationReport]:
+    """Check a cohort table and return (clean table of the unblocked rows, report of every problem).
+
+    The clean table has lower-case columns, `ovcf` as 0/1 floats, `sex` as F/M, numeric indicator and
+    covariate columns, and the spreadsheet row number as index. Missing required columns raise
+    `InputError` (nothing can be used); cell problems are collected and block only their row.
+    """
+    from ovcf_core.errors import InputError
+
+    if df.shape[1] == 0 or df.shape[0] == 0:
+        raise InputError("the table has no data rows")
+    table = normalize_columns(df)
+    dupes = table.columns[table.columns.duplicated()].tolist()
+    if dupes:
+        raise InputError(f"duplicated column name(s): {', '.join(dupes)}")
+    problems: list[Problem] = []
+    blocked = pd.Series(False, index=table.index)
+    out = pd.DataFrame(index=table.index)
+
+    if PATIENT_ID in table.columns:
+        ids = table[PATIENT_ID].astype("string").str.strip()
+        missing = ids.isna() | (ids == "")
+        for row in ids[missing].index:
+            problems.append(Problem(Severity.ERROR, int(row), PATIENT_ID, "missing patient_id"))
+        duplicated = ids.duplicated(keep="first") & ~missing
+        for row, value in ids[duplicated].items():
+            problems.append(Problem(Severity.ERROR, int(row), PATIENT_ID, f"duplicated patient_id '{value}'"))
+        blocked |= missing | duplicated
+        out[PATIENT_ID] = ids
+    else:
+        out[PATIENT_ID] = [f"row{r}" for r in table.index]
+        problems.append(
+            Problem(Severity.WARNING, None, PATIENT_ID, "no patient_id column; rows are named by number")
+        )
+
+    outcome_col = (outcome or "").strip().lower() or None
+    if outcome_col is None:
+        outcome_col = OUTCOME if OUTCOME in table.columns else GROUP if GROUP in table.columns else None
+    if outcome_col is not None and outcome_col not in table.columns:
+        raise InputError(f"missing outcome column '{outcome_col}'", column=outcome_col)
+    if outcome_col is None:
+        if require_outcome:
+            raise InputError(
+                "missing outcome column: add 'ovcf' (1 = fracture, 0 = control) or 'group' (ovcf/control)",
+                column=OUTCOME,
+            )
+    else:
+        if positive is not None:
+            raw = table[outcome_col].astype("string").str.strip()
+            y = pd.Series(
+                np.where(raw.str.lower() == str(positive).strip().lower(), 1.0, 0.0), index=raw.index
+            )
+            y[raw.isna() | (raw == "")] = np.nan
+            bad = pd.Series(False, index=raw.index)
+        else:
+            y, bad = parse_outcome(table[outcome_col])
+        for row, value in table.loc[bad, outcome_col].items():
+            problems.append(
+                Problem(
+                    Severity.ERROR,
+                    int(row),
+                    outcome_col,
+                    f"'{value}' is not an outcome: use 1/0 or ovcf/control",
+                )
+            )
+        missing = y.isna() & ~bad
+        for row in y[missing].index:
+            problems.append(Problem(Severity.ERROR, int(row), outcome_col, "missing outcome"))
+        blocked |= bad | missing
+        out[OUTCOME] = y
+
+    if SEX in table.columns:
+        sex, bad = parse_sex(table[SEX])
+        for row, value in table.loc[bad, SEX].items():
+            problems.append(Problem(Severity.ERROR, int(row), SEX, f"'{value}' is not a sex: use F or M"))
+        blocked |= bad
+        out[SEX] = sex
+
+    numeric_specs: dict[str, tuple[float, float, str]] = {
+        c.column: (c.low, c.high, c.unit) for c in COVARIATE_COLUMNS.values()
+    }
+    numeric_specs.update({ind.column: (ind.low, ind.high, ind.unit) for ind in Indicator})
+    extra = [m.strip().lower() for m in (markers or []) if m.strip().lower() not in numeric_specs]
+    for column in extra:
+        if column not in table.columns:
+            raise InputError(f"missing marker column '{column}'", column=column)
+    for column in [*numeric_specs, *extra]:
+        if column not in table.columns:
+            continue
+        numbers, bad = to_number(table[column])
+        for row, value in table.loc[bad, column].items():
+            problems.append(Problem(Severity.ERROR, int(row), column, f"'{value}' is not a number"))
+        blocked |= bad
+        if column in numeric_specs:
+            low, high, unit = numeric_specs[column]
+            if column == AGE:
+                young = numbers.notna() & (numbers >= low) & (numbers < 50)
+                for row, value in numbers[young].items():
+                    problems.append(
+                        Problem(
+                            Severity.WARNING,
+                            int(row),
+                            AGE,
+                            f"age {value:g} is under 50 (the paper's cohort is aged 50 and over)",
+                        )
+                    )
+            blocked |= _check_range(numbers, column, low, high, unit, problems)
+        out[column] = numbers
+
+    if PAIR_ID in table.columns:
+        pairs = table[PAIR_ID].astype("string").str.strip()
+        pairs = pairs.where(pairs != "")
+        out[PAIR_ID] = pairs
+        if OUTCOME in out.columns:
+            _check_pairs(out.loc[~blocked], problems)
+
+    known = {PATIENT_ID, OUTCOME, GROUP, SEX, PAIR_ID, outcome_col, *numeric_specs, *extra}
+    for column in table.columns:
+        if column not in known:
+            out[column] = table[column]
+
+    problems.sort(key=lambda p: (p.row if p.row is not None else -1, p.column or ""))
+    report = ValidationReport(
+        problems=tuple(problems),
+        n_rows=len(table),
+        blocked_rows=tuple(int(r) for r in table.index[blocked]),
+    )
+    return out.loc[~blocked].copy(), report
+
+
+def _check_pairs(table: pd.DataFrame, problems: list[Problem]) -> None:
+    """Warn about pair_ids that are not one case + one control (left out of paired tests)."""
+    paired = table.dropna(subset=[PAIR_ID])
+    for pair, members in paired.groupby(PAIR_ID, sort=False):
+        outcomes = members[OUTCOME].tolist()
+        if sorted(outcomes) != [0.0, 1.0]:
+            row = int(members.index[0])
+            problems.append(
+                Problem(
+                    Severity.WARNING,
+                    row,
+                    PAIR_ID,
+                    f"pair '{pair}' has {len(outcomes)} member(s) "
+                    f"({int(sum(outcomes))} case(s)); it is left out of paired tests",
+                )
+            )

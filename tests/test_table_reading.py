@@ -1,0 +1,104 @@
+"""Reading tables as users' spreadsheets write them, and validating cohort tables cell by cell."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+from ovcf_core.errors import InputError
+from ovcf_core.io import escape_formulas, read_cohort, read_table, table_to_bytes
+from ovcf_core.schema import Indicator, Severity, validate_cohort
+
+COHORT_CSV = "patient_id,ovcf,age,sex,bmi,hu,vbq\nP1,1,70,F,22.5,80,3.6\nP2,0,71,F,23.0,140,2.8\n"
+
+
+def test_semicolon_csv_with_decimal_comma_and_bom_reads_as_excel_wrote_it():
+    data = "\ufeffpatient_id;ovcf;age;sex;bmi;hu;vbq\nP1;1;70;F;22,5;80;3,6\nP2;0;71;f;23;140;2,8\n"
+    table, report = read_cohort(data.encode("utf-8"), "excel.csv")
+    assert report.ok
+    assert table["bmi"].tolist() == [22.5, 23.0]
+    assert table["vbq"].tolist() == [3.6, 2.8]
+    assert table["sex"].tolist() == ["F", "F"]
+
+
+def test_column_names_are_case_insensitive_and_group_words_give_the_outcome():
+    data = "Patient_ID,GROUP,Age,Sex,HU\nA,ovcf,70,female,80\nB,control,70,Male,150\n"
+    table, report = read_cohort(data.encode(), "x.csv")
+    assert report.ok
+    assert table["ovcf"].tolist() == [1.0, 0.0]
+    assert table["sex"].tolist() == ["F", "M"]
+
+
+def test_text_in_a_numeric_cell_blocks_only_its_row_and_names_row_and_column():
+    data = COHORT_CSV + "P3,1,72,M,24,abc,3.9\n"
+    table, report = read_cohort(data.encode(), "c.csv")
+    assert list(table["patient_id"]) == ["P1", "P2"]
+    [problem] = report.errors
+    assert (problem.row, problem.column) == (4, "hu")
+    assert "'abc' is not a number" in problem.message
+
+
+def test_implausible_hu_is_flagged_not_used():
+    data = COHORT_CSV + "P3,1,72,M,24,5000,3.9\n"
+    table, report = read_cohort(data.encode(), "c.csv")
+    assert "P3" not in set(table["patient_id"])
+    assert report.errors[0].column == Indicator.HU.column
+    assert "outside the plausible range" in report.errors[0].message
+
+
+def test_duplicated_patient_id_is_an_error_on_the_second_row():
+    data = COHORT_CSV + "P1,0,72,M,24,150,2.9\n"
+    _, report = read_cohort(data.encode(), "c.csv")
+    assert [(p.row, p.column) for p in report.errors] == [(4, "patient_id")]
+
+
+def test_missing_outcome_column_names_the_column():
+    with pytest.raises(InputError, match="missing outcome column"):
+        read_cohort(b"patient_id,hu\nP1,80\n", "c.csv")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"\x00\x01\x02\x03binary", "binary"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, ".xls"),
+        (b"patient_id,ovcf\n", "no data rows"),
+    ],
+)
+def test_unreadable_files_give_one_clear_message(data, message):
+    with pytest.raises(InputError, match=message) as info:
+        read_table(data, "bad.csv")
+    assert "bad.csv" in str(info.value)
+
+
+def test_title_rows_above_the_header_are_skipped():
+    data = "OVCF study export,,\n,,\npatient_id,ovcf,hu\nP1,1,80\n"
+    table = read_table(data.encode(), "t.csv")
+    assert list(table.columns) == ["patient_id", "ovcf", "hu"]
+    assert table.index.tolist() == [4]
+
+
+def test_xlsx_round_trip_keeps_values():
+    df = pd.DataFrame({"patient_id": ["P1", "P2"], "ovcf": [1, 0], "hu": [80.5, 140.0]})
+    data = table_to_bytes(df, "xlsx")
+    table, report = read_cohort(data, "c.xlsx")
+    assert report.ok
+    assert table["hu"].tolist() == [80.5, 140.0]
+
+
+def test_formula_cells_are_escaped_in_downloads():
+    df = pd.DataFrame({"patient_id": ["=HYPERLINK(1)", "+1", "@x", "-2", "ok"]})
+    assert escape_formulas(df)["patient_id"].tolist() == ["'=HYPERLINK(1)", "'+1", "'@x", "'-2", "ok"]
+    text = table_to_bytes(df).decode()
+    assert "\n=" not in text
+
+
+def test_unpaired_pair_id_is_a_warning():
+    data = "patient_id,ovcf,pair_id\nA,1,p1\nB,0,p1\nC,1,p2\n"
+    table, report = validate_cohort(read_table(io.BytesIO(data.encode()), "p.csv"))
+    assert len(table) == 3
+    [warning] = report.warnings
+    assert warning.severity is Severity.WARNING and warning.column == "pair_id"
