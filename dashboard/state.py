@@ -12,6 +12,9 @@ COHORT = "cohort"  # the current cohort table (validated), shared by every page
 COHORT_SOURCE = "cohort_source"  # a label of where it came from, e.g. "synthetic sample (156 patients)"
 COHORT_IS_SYNTHETIC = "cohort_is_synthetic"
 COHORT_REPORT = "cohort_report"  # the ValidationReport of the current cohort
+ANALYSIS_SETTINGS = "analysis_settings"  # dict: outcome, markers, adjust, pair column chosen on the Data page
+CALCULATOR_INPUTS = "calculator_inputs"  # dict of values sent to the Calculator (e.g. by the Scans page)
+RISK_MODEL = "risk_model"  # a RiskModel fitted on the user's cohort, when they chose to fit one
 
 
 @st.cache_data(show_spinner=False)
