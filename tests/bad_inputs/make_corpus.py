@@ -1,0 +1,782 @@
+"""Write the bad-input corpus: files a user will really give the tool, each broken in one way.
+
+Run `python tests/bad_inputs/make_corpus.py` to (re)generate the files next to this script and
+`manifest.json`, which says for each file which surface reads it (`cohort` table, `raw` template, `roi`
+file, `model` file, `dicom` series), whether it must be refused (`error`), accepted with a message
+(`warning`) or accepted silently (`ok`), and a fragment the message must contain (naming the place).
+Everything is seeded and small; DICOM files carry a planted PatientName that must never be shown.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import struct
+import zipfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PLANTED_NAME = "PLANTED^CORPUS"
+PLANTED_ID = "PID-CORPUS-7731"
+MPEG2_MAIN = "1.2.840.10008.1.2.4.100"
+KNOWN_ENCAPSULATED = {MPEG2_MAIN, "1.2.840.10008.1.2.4.102"}
+# Files that read and validate cleanly and fail only when analysed (the statistics refuse them).
+ANALYSIS_STAGE = {"cohort_one_class_only.csv"}
+
+GOOD_HEADER = "patient_id,ovcf,age,sex,bmi,t_score,hu,vbq,rcsa,fi"
+
+
+def _good_rows(n: int = 24, seed: int = 20240471) -> list[str]:
+    """Rows of a small valid cohort: alternating case/control, overlapping values (no perfect separation)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        case = i % 2 == 0
+        shift = 1.0 if case else 0.0
+        rows.append(
+            ",".join(
+                [
+                    f"P{i + 1:02d}",
+                    "1" if case else "0",
+                    f"{rng.integers(55, 86)}",
+                    "F" if (i // 2) % 3 else "M",
+                    f"{rng.normal(23.5, 2.5):.1f}",
+                    f"{rng.normal(-1.6 - 0.8 * shift, 0.9):.1f}",
+                    f"{rng.normal(125 - 30 * shift, 30):.0f}",
+                    f"{rng.normal(2.9 + 0.5 * shift, 0.45):.2f}",
+                    f"{rng.normal(1.2 - 0.15 * shift, 0.25):.2f}",
+                    f"{rng.normal(18 + 8 * shift, 6):.1f}",
+                ]
+            )
+        )
+    return rows
+
+
+GOOD_ROWS = _good_rows()
+
+
+def _decimal_comma(row: str) -> str:
+    """A row with decimal points written as commas (but still comma-delimited, as a careless export does)."""
+    return row.replace(".", ",")
+
+
+def _pair(index: int) -> str:
+    """pair_id of row `index`: case/control pairs, except that rows 4 and 23 are left alone."""
+    return {4: "B", 23: "D"}.get(index, f"A{index // 2}" if index not in (5, 22) else "")
+
+
+def good_table(rows: list[str] | None = None, header: str = GOOD_HEADER) -> str:
+    """A valid cohort table with optional replacement rows."""
+    return "\n".join([header, *(GOOD_ROWS if rows is None else rows)]) + "\n"
+
+
+def xlsx(rows: list[list[object]], merge: str | None = None) -> bytes:
+    """An XLSX workbook with `rows` in its first sheet (and a merged range, as Excel reports have)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    if merge:
+        sheet.merge_cells(merge)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def ct_slice(index: int, *, size: int = 16, hu: int = 100, transfer_syntax: str | None = None) -> bytes:
+    """One CT slice as DICOM bytes: a uniform square of `hu` HU, planted identifiers, slice `index`."""
+    import numpy as np
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = CTImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=["corpus", str(index), str(hu)])
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID = CTImageStorage
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID = generate_uid(entropy_srcs=["corpus-study"])
+    ds.SeriesInstanceUID = generate_uid(entropy_srcs=["corpus-series"])
+    ds.PatientName = PLANTED_NAME
+    ds.PatientID = PLANTED_ID
+    ds.PatientBirthDate = "19450101"
+    ds.Modality = "CT"
+    ds.InstanceNumber = index + 1
+    ds.ImagePositionPatient = [0.0, 0.0, 2.5 * index]
+    ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    ds.PixelSpacing = [0.7, 0.7]
+    ds.SliceThickness = 2.5
+    ds.Rows = ds.Columns = size
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 1
+    ds.RescaleSlope = 1
+    ds.RescaleIntercept = -1024
+    ds.PixelData = np.full((size, size), hu + 1024, dtype="<i2").tobytes()
+    written_syntax = transfer_syntax
+    if transfer_syntax is not None:
+        from pydicom.encaps import encapsulate
+
+        # pydicom refuses to write a syntax it does not know: write MPEG-2 (same UID length), then patch it.
+        written_syntax = MPEG2_MAIN if transfer_syntax not in KNOWN_ENCAPSULATED else transfer_syntax
+        ds.file_meta.TransferSyntaxUID = written_syntax
+        ds.PixelData = encapsulate([b"\xff\x0a" + bytes(range(64))])
+        ds["PixelData"].VR = "OB"
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    data = buffer.getvalue()
+    if transfer_syntax is not None and written_syntax != transfer_syntax:
+        assert len(written_syntax) == len(transfer_syntax)
+        data = data.replace(written_syntax.encode(), transfer_syntax.encode(), 1)
+    return data
+
+
+def text_report() -> bytes:
+    """A DICOM structured report: a valid DICOM file with no pixel data at all."""
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import BasicTextSRStorage, ExplicitVRLittleEndian, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = BasicTextSRStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=["corpus-sr"])
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID = BasicTextSRStorage
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.PatientName = PLANTED_NAME
+    ds.PatientID = PLANTED_ID
+    ds.Modality = "SR"
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def zip_of(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    """A zip archive holding `members` (name -> bytes)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def zip_bomb(gigabytes: int = 3) -> bytes:
+    """A zip whose one member inflates to `gigabytes` GB of zeros from about a kilobyte (bzip2)."""
+    buffer = io.BytesIO()
+    chunk = bytes(64 * 1024 * 1024)
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_BZIP2, compresslevel=9) as archive,
+        archive.open("series/slice0001.dcm", "w", force_zip64=True) as member,
+    ):
+        for _ in range(gigabytes * 16):
+            member.write(chunk)
+    return buffer.getvalue()
+
+
+def forged_size_zip() -> bytes:
+    """A small zip whose directory claims its member is 4 GB (a bomb that lies about its size)."""
+    data = bytearray(zip_of({"slice0001.dcm": ct_slice(0)}))
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 24 : central + 28] = struct.pack("<I", 0xFFFFFFFE)
+    data[22:26] = struct.pack("<I", 0xFFFFFFFE)
+    return bytes(data)
+
+
+class _Planted:
+    """Unpickling this would create a marker file: proof that a model upload was unpickled."""
+
+    def __reduce__(self):
+        return (open, ("UNPICKLED_MARKER.txt", "w"))
+
+
+def roi(**fields: object) -> dict:
+    """An ellipse ROI on slice 1 of the 16x16 good series, with fields replaced."""
+    base = {"label": "L1", "slice": 1, "shape": "ellipse", "center": [8, 8], "radii": [4, 3]}
+    base.update(fields)
+    return base
+
+
+def model_json(**fields: object) -> str:
+    """A RiskModel-like JSON document with fields replaced."""
+    base = {
+        "features": ["vbq", "hu"],
+        "adjust": [],
+        "coef": {"const": -1.0, "vbq": 1.2, "hu": -0.02},
+        "cov": [[0.5, 0.0, 0.0], [0.0, 0.1, 0.0], [0.0, 0.0, 0.0001]],
+    }
+    base.update(fields)
+    return json.dumps(base)
+
+
+def corpus() -> list[tuple[str, bytes | str, str, str, str, str]]:
+    """Every corpus file: (name, content, surface, outcome, expected message fragment, what is wrong)."""
+    rows = GOOD_ROWS
+    files: list[tuple[str, bytes | str, str, str, str, str]] = [
+        # --- cohort tables ---
+        ("cohort_empty.csv", b"", "cohort", "error", "empty", "a 0-byte file"),
+        ("cohort_blank_lines.csv", "\n \n\t\n", "cohort", "error", "empty", "only whitespace"),
+        (
+            "cohort_png_named_csv.csv",
+            b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR" + bytes(200),
+            "cohort",
+            "error",
+            "binary",
+            "a PNG image with a .csv name",
+        ),
+        (
+            "cohort_random_bytes.csv",
+            bytes((i * 97 + 13) % 256 for i in range(3000)),
+            "cohort",
+            "error",
+            "cohort_random_bytes.csv",
+            "random binary bytes",
+        ),
+        (
+            "cohort_header_only.csv",
+            GOOD_HEADER + "\n",
+            "cohort",
+            "error",
+            "no data rows",
+            "a header and nothing else",
+        ),
+        (
+            "cohort_old_excel.xls",
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512),
+            "cohort",
+            "error",
+            ".xls",
+            "an Excel 97 workbook",
+        ),
+        (
+            "cohort_text_named_xlsx.xlsx",
+            good_table(),
+            "cohort",
+            "error",
+            "not an Excel workbook",
+            "a CSV renamed to .xlsx",
+        ),
+        (
+            "cohort_corrupt.xlsx",
+            b"PK\x03\x04" + bytes(range(256)) * 4,
+            "cohort",
+            "error",
+            "not a readable Excel workbook",
+            "a damaged XLSX (zip) file",
+        ),
+        (
+            "cohort_pipe_delimited.csv",
+            good_table().replace(",", "|"),
+            "cohort",
+            "error",
+            "missing outcome column",
+            "fields separated by | (one column only)",
+        ),
+        (
+            "cohort_decimal_comma_in_comma_csv.csv",
+            good_table([_decimal_comma(r) for r in rows]),
+            "cohort",
+            "error",
+            "row 2",
+            "decimal commas in a comma-delimited file: row 2 has too many cells",
+        ),
+        (
+            "cohort_semicolon_decimal_comma_bom.csv",
+            ("\ufeff" + good_table().replace(",", ";").replace(".", ",")).encode("utf-8"),
+            "cohort",
+            "ok",
+            "",
+            "Excel's French/German CSV: BOM, semicolons, decimal commas (must be read correctly)",
+        ),
+        (
+            "cohort_utf16_tab.csv",
+            ("\ufeff" + good_table().replace(",", "\t")).encode("utf-16-le"),
+            "cohort",
+            "ok",
+            "",
+            "Excel's 'Unicode text': UTF-16 with BOM, tab-delimited (must be read correctly)",
+        ),
+        (
+            "cohort_merged_title_rows.xlsx",
+            xlsx(
+                [
+                    ["OVCF study — measurements", None, None],
+                    [None, None, None],
+                    *[line.split(",") for line in good_table().splitlines()],
+                ],
+                merge="A1:J1",
+            ),
+            "cohort",
+            "ok",
+            "",
+            "an Excel report with a merged title row above the header",
+        ),
+        (
+            "cohort_two_row_header.csv",
+            "Demographics,,,,,Indicators,,,,\n" + good_table(),
+            "cohort",
+            "ok",
+            "",
+            "a group row (merged cells saved as CSV) above the real header",
+        ),
+        (
+            "cohort_text_in_numbers.csv",
+            good_table([*rows, "P99,1,74,F,23,-2.5,abc,3.7,0.9,30"]),
+            "cohort",
+            "warning",
+            "'abc' is not a number",
+            "text in the hu column",
+        ),
+        (
+            "cohort_units_in_cells.csv",
+            good_table([*rows, "P99,1,74 years,F,23,-2.5,95 HU,3.7,0.9,30"]),
+            "cohort",
+            "warning",
+            "not a number",
+            "units typed into numeric cells",
+        ),
+        (
+            "cohort_duplicated_ids.csv",
+            good_table([*rows, "P01" + rows[1][3:]]),
+            "cohort",
+            "warning",
+            "duplicated patient_id",
+            "the same patient_id twice",
+        ),
+        (
+            "cohort_unpaired_pair_ids.csv",
+            good_table([f"{r},{_pair(i)}" for i, r in enumerate(rows)], header=GOOD_HEADER + ",pair_id"),
+            "cohort",
+            "warning",
+            "pair 'B'",
+            "pair_ids B and D have one member each",
+        ),
+        (
+            "cohort_impossible_hu.csv",
+            good_table([*rows, "P99,1,74,F,23,-2.5,5000,3.7,0.9,30"]),
+            "cohort",
+            "warning",
+            "outside the plausible range",
+            "HU of 5000",
+        ),
+        (
+            "cohort_negative_age.csv",
+            good_table([*rows, "P99,1,-70,F,23,-2.5,95,3.7,0.9,30"]),
+            "cohort",
+            "warning",
+            "outside the plausible range",
+            "a negative age",
+        ),
+        (
+            "cohort_fi_over_100.csv",
+            good_table([*rows, "P99,1,70,F,23,-2.5,95,3.7,0.9,130"]),
+            "cohort",
+            "warning",
+            "outside the plausible range",
+            "fat infiltration of 130 %",
+        ),
+        (
+            "cohort_infinite_values.csv",
+            good_table([*rows, "P99,1,70,F,23,-2.5,inf,3.7,0.9,1e400"]),
+            "cohort",
+            "warning",
+            "outside the plausible range",
+            "inf and 1e400 typed as values",
+        ),
+        (
+            "cohort_bad_outcome_values.csv",
+            good_table([*rows, "P99,2,70,F,23,-2.5,95,3.7,0.9,30"]),
+            "cohort",
+            "warning",
+            "is not an outcome",
+            "outcome 2",
+        ),
+        (
+            "cohort_bad_sex_values.csv",
+            good_table([*rows, "P99,1,70,X,23,-2.5,95,3.7,0.9,30"]),
+            "cohort",
+            "warning",
+            "is not a sex",
+            "sex X",
+        ),
+        (
+            "cohort_missing_outcome_column.csv",
+            good_table(
+                [r.split(",", 2)[0] + "," + r.split(",", 2)[2] for r in rows],
+                header=GOOD_HEADER.replace("ovcf,", ""),
+            ),
+            "cohort",
+            "error",
+            "missing outcome column",
+            "no ovcf or group column",
+        ),
+        (
+            "cohort_duplicated_columns.csv",
+            good_table([r + ",99" for r in rows], header=GOOD_HEADER + ",HU"),
+            "cohort",
+            "error",
+            "duplicated column",
+            "hu and HU both present",
+        ),
+        (
+            "cohort_unnamed_header_cell.csv",
+            good_table(header=GOOD_HEADER.replace("age", "")),
+            "cohort",
+            "error",
+            "has no name",
+            "a header cell left empty",
+        ),
+        (
+            "cohort_ragged_rows.csv",
+            good_table([*rows, "P99,1,70,F,23,-2.5,95,3.7,0.9,30,extra,cells"]),
+            "cohort",
+            "error",
+            "row 26",
+            "a row with more cells than the header",
+        ),
+        (
+            "cohort_all_rows_invalid.csv",
+            good_table([r.replace(",F,", ",?,").replace(",M,", ",?,") for r in rows]),
+            "cohort",
+            "error",
+            "sex",
+            "every row has an invalid sex",
+        ),
+        (
+            "cohort_one_class_only.csv",
+            good_table([r.split(",", 2)[0] + ",1," + r.split(",", 2)[2] for r in rows]),
+            "cohort",
+            "error",
+            "control",
+            "cases only, no controls",
+        ),
+        (
+            "cohort_formula_injection.csv",
+            good_table([*rows, '"=HYPERLINK(""http://x"",""y"")",1,70,F,23,-2.5,95,3.7,0.9,30']),
+            "cohort",
+            "ok",
+            "",
+            "a patient_id that a spreadsheet would run as a formula (exports must escape it)",
+        ),
+        # --- raw measurement templates ---
+        (
+            "raw_all_vertebrae_fractured.csv",
+            "patient_id,ovcf,age,sex,bmi,fractured,hu_L1,hu_L2,hu_L3,hu_L4\nR1,1,70,F,22,L1;L2;L3;L4,80,85,90,95\n",
+            "raw",
+            "warning",
+            "fractured",
+            "every L1-L4 vertebra fractured: no average can be formed",
+        ),
+        (
+            "raw_unknown_level.csv",
+            "patient_id,ovcf,age,sex,bmi,fractured,hu_L1,hu_L2,hu_L3,hu_L4\nR1,1,70,F,22,L7,80,85,90,95\n",
+            "raw",
+            "warning",
+            "L7",
+            "a fractured level that is not L1-L4",
+        ),
+        (
+            "raw_text_in_hu.csv",
+            "patient_id,ovcf,age,sex,bmi,fractured,hu_L1,hu_L2,hu_L3,hu_L4\nR1,1,70,F,22,,80,eighty,90,95\n",
+            "raw",
+            "warning",
+            "hu_L2",
+            "text in a per-vertebra HU cell",
+        ),
+        ("raw_empty.csv", b"", "raw", "error", "empty", "a 0-byte raw template"),
+        # --- ROI files ---
+        ("roi_empty.json", b"", "roi", "error", "roi_empty.json", "a 0-byte ROI file"),
+        ("roi_not_json.json", "rois: L1 at 8,8\n", "roi", "error", "roi_not_json.json", "text, not JSON"),
+        ("roi_binary.json", bytes(range(256)), "roi", "error", "roi_binary.json", "binary bytes"),
+        (
+            "roi_no_rois_key.json",
+            json.dumps({"regions": [roi()]}),
+            "roi",
+            "error",
+            "rois",
+            "the list is under the wrong key",
+        ),
+        (
+            "roi_rois_not_a_list.json",
+            json.dumps({"rois": roi()}),
+            "roi",
+            "error",
+            "rois",
+            "one ROI object instead of a list",
+        ),
+        ("roi_empty_list.json", json.dumps({"rois": []}), "roi", "error", "rois", "no ROIs at all"),
+        (
+            "roi_missing_center.json",
+            json.dumps({"rois": [{k: v for k, v in roi().items() if k != "center"}]}),
+            "roi",
+            "error",
+            "center",
+            "an ellipse without a center",
+        ),
+        (
+            "roi_negative_radii.json",
+            json.dumps({"rois": [roi(radii=[-4, 3])]}),
+            "roi",
+            "error",
+            "radii",
+            "a negative radius",
+        ),
+        (
+            "roi_slice_out_of_range.json",
+            json.dumps({"rois": [roi(slice=999)]}),
+            "roi",
+            "error",
+            "999",
+            "slice 999 in a 3-slice series",
+        ),
+        (
+            "roi_unknown_shape.json",
+            json.dumps({"rois": [roi(shape="circle")]}),
+            "roi",
+            "error",
+            "circle",
+            "shape 'circle' (only ellipse and polygon)",
+        ),
+        (
+            "roi_polygon_two_points.json",
+            json.dumps(
+                {"rois": [{"label": "MF", "slice": 1, "shape": "polygon", "points": [[1, 1], [5, 5]]}]}
+            ),
+            "roi",
+            "error",
+            "points",
+            "a polygon with two points",
+        ),
+        (
+            "roi_nan_center.json",
+            '{"rois": [{"label": "L1", "slice": 1, "shape": "ellipse", '
+            '"center": [NaN, 8], "radii": [4, 3]}]}',
+            "roi",
+            "error",
+            "center",
+            "NaN in the center",
+        ),
+        (
+            "roi_text_numbers.json",
+            json.dumps({"rois": [roi(center=["eight", "8"])]}),
+            "roi",
+            "error",
+            "center",
+            "numbers written as words",
+        ),
+        (
+            "roi_outside_image.json",
+            json.dumps({"rois": [roi(center=[-500, -500])]}),
+            "roi",
+            "error",
+            "L1",
+            "an ellipse entirely outside the 16x16 image",
+        ),
+        (
+            "roi_duplicate_labels.json",
+            json.dumps({"rois": [roi(), roi(center=[6, 6])]}),
+            "roi",
+            "error",
+            "L1",
+            "two ROIs labelled L1",
+        ),
+        (
+            "roi_deep_nesting.json",
+            "[" * 20000 + "]" * 20000,
+            "roi",
+            "error",
+            "roi_deep_nesting.json",
+            "JSON nested 20000 deep (a parser stack bomb)",
+        ),
+        # --- model files ---
+        (
+            "model_pickle.joblib",
+            pickle.dumps(_Planted()),
+            "model",
+            "error",
+            "JSON",
+            "a pickle (would run code if unpickled)",
+        ),
+        (
+            "model_pickle_named_json.json",
+            pickle.dumps(_Planted()),
+            "model",
+            "error",
+            "JSON",
+            "a pickle renamed to .json",
+        ),
+        ("model_empty.json", b"", "model", "error", "model_empty.json", "a 0-byte model"),
+        ("model_not_json.json", "coef: vbq=1.2\n", "model", "error", "model_not_json.json", "text, not JSON"),
+        ("model_a_list.json", "[1, 2, 3]", "model", "error", "model_a_list.json", "a JSON list"),
+        (
+            "model_missing_coefficients.json",
+            json.dumps({"features": ["vbq", "hu"]}),
+            "model",
+            "error",
+            "coef",
+            "features but no coefficients",
+        ),
+        (
+            "model_text_coefficients.json",
+            model_json(coef={"const": "a", "vbq": "b", "hu": "c"}),
+            "model",
+            "error",
+            "coef",
+            "coefficients written as text",
+        ),
+        (
+            "model_nan_coefficients.json",
+            model_json().replace('"vbq": 1.2', '"vbq": NaN'),
+            "model",
+            "error",
+            "coef",
+            "a NaN coefficient",
+        ),
+        (
+            "model_covariance_wrong_shape.json",
+            model_json(cov=[[1.0, 0.0], [0.0, 1.0]]),
+            "model",
+            "error",
+            "cov",
+            "a 2x2 covariance for 3 coefficients",
+        ),
+        # --- DICOM ---
+        ("dicom_empty.dcm", b"", "dicom", "error", "dicom_empty.dcm", "a 0-byte .dcm file"),
+        (
+            "dicom_text_file.dcm",
+            "not a DICOM file\n",
+            "dicom",
+            "error",
+            "dicom_text_file.dcm",
+            "a text file with a .dcm name",
+        ),
+        (
+            "dicom_truncated.dcm",
+            ct_slice(0)[:-300],
+            "dicom",
+            "error",
+            "dicom_truncated.dcm",
+            "a CT slice cut off in its pixel data",
+        ),
+        (
+            "dicom_header_only.dcm",
+            ct_slice(0)[:200],
+            "dicom",
+            "error",
+            "dicom_header_only.dcm",
+            "only the preamble and first bytes",
+        ),
+        (
+            "dicom_structured_report.dcm",
+            text_report(),
+            "dicom",
+            "error",
+            "PixelData",
+            "a DICOM structured report: no image",
+        ),
+        (
+            "dicom_jpegxl_no_codec.dcm",
+            ct_slice(0, transfer_syntax="1.2.840.10008.1.2.4.110"),
+            "dicom",
+            "error",
+            "1.2.840.10008.1.2.4.110",
+            "JPEG XL compressed pixel data: no decoder installed",
+        ),
+        (
+            "dicom_mpeg4_no_codec.dcm",
+            ct_slice(0, transfer_syntax="1.2.840.10008.1.2.4.102"),
+            "dicom",
+            "error",
+            "MPEG-4",
+            "video-compressed pixel data: no decoder exists",
+        ),
+        (
+            "dicom_zip_traversal.zip",
+            zip_of({"../../../tmp/ovcf_evil.dcm": ct_slice(0)}),
+            "dicom",
+            "error",
+            "..",
+            "a zip member that would be written outside the folder",
+        ),
+        (
+            "dicom_zip_absolute_path.zip",
+            zip_of({"/etc/ovcf_evil.dcm": ct_slice(0)}),
+            "dicom",
+            "error",
+            "/etc/ovcf_evil.dcm",
+            "a zip member with an absolute path",
+        ),
+        (
+            "dicom_zip_bomb.zip",
+            zip_bomb(),
+            "dicom",
+            "error",
+            "dicom_zip_bomb.zip",
+            "a kilobyte that inflates to gigabytes",
+        ),
+        (
+            "dicom_zip_forged_size.zip",
+            forged_size_zip(),
+            "dicom",
+            "error",
+            "dicom_zip_forged_size.zip",
+            "a zip whose directory claims a 4 GB member",
+        ),
+        (
+            "dicom_zip_corrupt.zip",
+            b"PK\x03\x04" + bytes(range(256)) * 2,
+            "dicom",
+            "error",
+            "dicom_zip_corrupt.zip",
+            "a damaged zip",
+        ),
+        (
+            "dicom_zip_empty.zip",
+            zip_of({}),
+            "dicom",
+            "error",
+            "dicom_zip_empty.zip",
+            "a zip with nothing in it",
+        ),
+        (
+            "dicom_zip_no_dicom.zip",
+            zip_of({"readme.txt": b"scans to follow\n", "notes.csv": b"a,b\n1,2\n"}),
+            "dicom",
+            "error",
+            "dicom_zip_no_dicom.zip",
+            "a zip with no DICOM files",
+        ),
+    ]
+    return files
+
+
+def main() -> None:
+    """Write every corpus file and the manifest next to this script."""
+    for old in HERE.glob("*"):
+        if old.is_file() and old.suffix in {".csv", ".xlsx", ".xls", ".json", ".joblib", ".dcm", ".zip"}:
+            old.unlink()
+    good = HERE / "good_ct"
+    good.mkdir(exist_ok=True)
+    for i in range(3):
+        (good / f"slice{i:02d}.dcm").write_bytes(ct_slice(i))
+    manifest = []
+    for name, content, surface, outcome, expect, about in corpus():
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        (HERE / name).write_bytes(data)
+        entry = {"file": name, "surface": surface, "outcome": outcome, "expect": expect, "about": about}
+        if name in ANALYSIS_STAGE:
+            entry["stage"] = "analysis"
+        manifest.append(entry)
+    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {len(manifest)} corpus files to {HERE}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""Hypothesis fuzzing of what reads users' files: only OvcfError (a clear message) may ever escape."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ovcf_core.errors import OvcfError
+from ovcf_core.io import read_table
+from ovcf_core.schema import validate_cohort
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+KNOWN_COLUMNS = [
+    "patient_id",
+    "ovcf",
+    "group",
+    "age",
+    "sex",
+    "bmi",
+    "pair_id",
+    "t_score",
+    "hu",
+    "vbq",
+    "rcsa",
+    "fi",
+]
+TRICKY_CELLS = [
+    "",
+    " ",
+    "1",
+    "0",
+    "-1",
+    "3.5",
+    "3,5",
+    "-2,5",
+    "1e400",
+    "-1e400",
+    "inf",
+    "-inf",
+    "nan",
+    "NaN",
+    "NA",
+    "-",
+    "abc",
+    "74 years",
+    "95 HU",
+    "F",
+    "M",
+    "female",
+    "x",
+    "ovcf",
+    "control",
+    "case",
+    "yes",
+    "2",
+    "=1+1",
+    "@SUM(A1)",
+    "+1",
+    '"',
+    "'",
+    "\u00e9",
+    "\u4e2d",
+    "\ufeff",
+    "\x00",
+    "\t",
+    "0x1F",
+    "1_000",
+    "١٢٣",
+]
+names = st.one_of(st.sampled_from(KNOWN_COLUMNS), st.text(min_size=0, max_size=8))
+cells = st.one_of(st.sampled_from(TRICKY_CELLS), st.text(max_size=10), st.floats().map(str))
+
+
+@st.composite
+def tables(draw) -> tuple[list[str], list[list[str]]]:
+    """A header and rows of tricky cells, some rows shorter or longer than the header."""
+    header = draw(st.lists(names, min_size=1, max_size=8))
+    width = len(header)
+    rows = draw(st.lists(st.lists(cells, min_size=max(0, width - 1), max_size=width + 1), max_size=8))
+    return header, rows
+
+
+def _csv_bytes(header: list[str], rows: list[list[str]], delimiter: str, encoding: str, bom: bool) -> bytes:
+    import csv
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter)
+    writer.writerow(header)
+    writer.writerows(rows)
+    text = ("\ufeff" if bom else "") + buffer.getvalue()
+    return text.encode(encoding, errors="replace")
+
+
+def _read_and_validate(data: bytes, name: str, **kwargs) -> None:
+    """Read and validate; a successful read returns a string table indexed by spreadsheet row."""
+    try:
+        table = read_table(data, name)
+    except OvcfError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    assert isinstance(table, pd.DataFrame)
+    assert all(int(r) >= 2 for r in table.index), "data rows start at spreadsheet row 2"
+    try:
+        clean, report = validate_cohort(table, **kwargs)
+    except OvcfError as exc:
+        assert str(exc)
+        return
+    assert len(clean) + len(report.blocked_rows) == report.n_rows
+    assert set(clean.index).isdisjoint(report.blocked_rows)
+
+
+@FUZZ
+@given(st.binary(max_size=3000), st.sampled_from(["upload", "x.csv", "x.xlsx", "x.txt"]))
+def test_arbitrary_bytes_never_raise_anything_but_a_clear_input_error(data, name):
+    _read_and_validate(data, name)
+
+
+@FUZZ
+@given(
+    tables(),
+    st.sampled_from([",", ";", "\t", "|"]),
+    st.sampled_from(["utf-8", "utf-16", "cp1252", "latin-1"]),
+    st.booleans(),
+    st.dictionaries(
+        st.sampled_from(["require_outcome", "markers", "outcome", "positive"]),
+        st.one_of(st.booleans(), st.lists(names, max_size=3), names),
+        max_size=2,
+    ).filter(
+        lambda kw: all(
+            (k == "require_outcome" and isinstance(v, bool))
+            or (k == "markers" and isinstance(v, list))
+            or (k in ("outcome", "positive") and isinstance(v, str))
+            for k, v in kw.items()
+        )
+    ),
+)
+def test_spreadsheet_like_csv_tables_give_a_report_or_a_clear_input_error(
+    table, delimiter, encoding, bom, kw
+):
+    header, rows = table
+    _read_and_validate(_csv_bytes(header, rows, delimiter, encoding, bom), "fuzz.csv", **kw)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables(), st.integers(0, 3))
+def test_xlsx_workbooks_with_odd_cells_and_title_rows_give_a_report_or_a_clear_input_error(table, title_rows):
+    import openpyxl
+
+    header, rows = table
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for i in range(title_rows):
+        sheet.append([f"title {i}"])
+    for row in [header, *rows]:
+        sheet.append([_xlsx_cell(c) for c in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    _read_and_validate(buffer.getvalue(), "fuzz.xlsx")
+
+
+def _xlsx_cell(text: str) -> object:
+    """A cell as Excel would store it: numbers as numbers, control characters dropped, the rest as text."""
+    try:
+        return float(text) if text.strip() else None
+    except ValueError:
+        return "".join(ch for ch in text if ch >= " ") or None
+
+
+@FUZZ
+@given(st.data())
+def test_validate_cohort_on_frames_with_any_values_only_raises_input_errors(data):
+    header = data.draw(st.lists(st.sampled_from(KNOWN_COLUMNS), min_size=1, max_size=6, unique=True))
+    n = data.draw(st.integers(1, 6))
+    columns = {
+        h: data.draw(
+            st.one_of(
+                st.lists(cells, min_size=n, max_size=n),
+                st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=n, max_size=n),
+                st.lists(st.integers(-(10**20), 10**20), min_size=n, max_size=n),
+            )
+        )
+        for h in header
+    }
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(2, n + 2, name="row"))
+    try:
+        clean, report = validate_cohort(frame)
+    except OvcfError:
+        return
+    assert len(clean) + len(report.blocked_rows) == len(frame)
