@@ -17,6 +17,7 @@ from collections.abc import Sequence
 # command name -> (module under ovcf_core.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "dashboard": ("dashboard_cmd", "start the Streamlit dashboard"),
+    "batch": ("batch_cmd", "measure many studies in parallel (joblib or a Dask cluster) into one CSV"),
 }
 
 
