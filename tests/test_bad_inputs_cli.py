@@ -8,6 +8,7 @@ DICOM identifier in the output.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import pytest
 from ovcf_core.cli import COMMANDS
 from ovcf_core.errors import OvcfError
 from ovcf_core.io import read_cohort
+from tests import studies
 from tests.conftest import run_cli
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
@@ -35,7 +37,7 @@ def test_corpus_has_at_least_40_files_each_listed_once_in_the_manifest():
     assert len(names) >= 40
     assert len(names) == len(set(names))
     assert set(names) == on_disk
-    assert {e["surface"] for e in MANIFEST} == {"cohort", "raw", "roi", "model", "dicom"}
+    assert {e["surface"] for e in MANIFEST} == {"cohort", "raw", "roi", "model", "dicom", "mask"}
     assert all(e["outcome"] in ("error", "warning", "ok") for e in MANIFEST)
     assert all(e["expect"] or e["outcome"] == "ok" for e in MANIFEST)
 
@@ -84,12 +86,36 @@ def _command(entry: dict, tmp_path: Path) -> tuple[str, list[str]]:
         return "measure", ["measure", str(GOOD_CT), "--roi", path, "--json", str(tmp_path / "out.json")]
     if surface == "model":
         return "predict", ["predict", "--model", path, "--vbq", "3.2", "--hu", "110", "--json", "-"]
+    if surface == "mask":
+        studies.write_study(tmp_path / "studies" / "s1", dict.fromkeys(studies.LEVELS, 100))
+        studies.write_masks(tmp_path / "masks" / "s1")
+        shutil.copyfile(path, tmp_path / "masks" / "s1" / "vertebrae_L2.nii.gz")
+        out = tmp_path / "out.csv"
+        return "batch", [
+            "batch",
+            str(tmp_path / "studies"),
+            "--mask-dir",
+            str(tmp_path / "masks"),
+            "-o",
+            str(out),
+        ]
     roi = tmp_path / "roi.json"
     roi.write_text(json.dumps(GOOD_ROI))
     return "measure", ["measure", path, "--roi", str(roi), "--json", str(tmp_path / "out.json")]
 
 
-@pytest.mark.parametrize("entry", _entries("cohort", "raw", "roi", "model", "dicom"))
+def test_bad_mask_fails_its_study_in_the_batch_with_a_message_naming_the_mask(tmp_path):
+    from ovcf_core.batch import find_studies, run_batch
+
+    for entry in (e for e in MANIFEST if e["surface"] == "mask"):
+        work = tmp_path / entry["file"]
+        _command(entry, work)
+        summary = run_batch(find_studies(work / "studies", mask_dir=work / "masks"), work / "out.csv")
+        [(study, message)] = summary.failed
+        assert study == "s1" and entry["expect"].lower() in message.lower(), (entry["file"], message)
+
+
+@pytest.mark.parametrize("entry", _entries("cohort", "raw", "roi", "model", "dicom", "mask"))
 def test_corpus_file_through_the_cli_gives_a_clear_message_and_no_traceback(entry, tmp_path):
     name, args = _command(entry, tmp_path)
     if name not in COMMANDS:
@@ -107,7 +133,12 @@ def test_corpus_file_through_the_cli_gives_a_clear_message_and_no_traceback(entr
     if out_json.exists():
         assert not any(p in out_json.read_text() for p in PLANTED)
     expect = entry["expect"].lower()
-    if entry["outcome"] == "error":
+    if entry["outcome"] == "error" and entry["surface"] == "mask":
+        # the study failed, not the batch: exit 1, and the study's message names the mask file
+        assert result.returncode == 1, f"exit {result.returncode}: {output}"
+        failed = [line for line in lines if line.startswith("ovcf batch: s1: vertebrae_L2.nii.gz: ")]
+        assert failed and expect in failed[0].lower(), lines
+    elif entry["outcome"] == "error":
         assert result.returncode == 2, f"exit {result.returncode}: {output}"
         assert lines and lines[-1].startswith(f"ovcf {name}: error:"), lines
         assert expect in result.stderr.lower(), result.stderr

@@ -9,6 +9,7 @@ Everything is seeded and small; DICOM files carry a planted PatientName that mus
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import pickle
@@ -16,10 +17,13 @@ import struct
 import zipfile
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 PLANTED_NAME = "PLANTED^CORPUS"
 PLANTED_ID = "PID-CORPUS-7731"
 MPEG2_MAIN = "1.2.840.10008.1.2.4.100"
+FIXED_TIME = (2024, 1, 1, 0, 0, 0)  # zip member dates, so the corpus is the same on every run
 KNOWN_ENCAPSULATED = {MPEG2_MAIN, "1.2.840.10008.1.2.4.102"}
 # Files that read and validate cleanly and fail only when analysed (the statistics refuse them).
 ANALYSIS_STAGE = {"cohort_one_class_only.csv"}
@@ -29,8 +33,6 @@ GOOD_HEADER = "patient_id,ovcf,age,sex,bmi,t_score,hu,vbq,rcsa,fi"
 
 def _good_rows(n: int = 24, seed: int = 20240471) -> list[str]:
     """Rows of a small valid cohort: alternating case/control, overlapping values (no perfect separation)."""
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(n):
@@ -83,14 +85,15 @@ def xlsx(rows: list[list[object]], merge: str | None = None) -> bytes:
         sheet.append(row)
     if merge:
         sheet.merge_cells(merge)
+    book.properties.created = book.properties.modified = datetime.datetime(2024, 1, 1)
     buffer = io.BytesIO()
     book.save(buffer)
-    return buffer.getvalue()
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as saved:
+        return zip_of({info.filename: saved.read(info) for info in saved.infolist()})
 
 
 def ct_slice(index: int, *, size: int = 16, hu: int = 100, transfer_syntax: str | None = None) -> bytes:
     """One CT slice as DICOM bytes: a uniform square of `hu` HU, planted identifiers, slice `index`."""
-    import numpy as np
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
@@ -159,12 +162,19 @@ def text_report() -> bytes:
     return buffer.getvalue()
 
 
+def _member(name: str, compression: int) -> zipfile.ZipInfo:
+    """A zip member entry with a fixed date, so the corpus is byte-identical on every run."""
+    info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+    info.compress_type = compression
+    return info
+
+
 def zip_of(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     """A zip archive holding `members` (name -> bytes)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression) as archive:
         for name, data in members.items():
-            archive.writestr(name, data)
+            archive.writestr(_member(name, compression), data)
     return buffer.getvalue()
 
 
@@ -174,7 +184,7 @@ def zip_bomb(gigabytes: int = 3) -> bytes:
     chunk = bytes(64 * 1024 * 1024)
     with (
         zipfile.ZipFile(buffer, "w", zipfile.ZIP_BZIP2, compresslevel=9) as archive,
-        archive.open("series/slice0001.dcm", "w", force_zip64=True) as member,
+        archive.open(_member("series/slice0001.dcm", zipfile.ZIP_BZIP2), "w", force_zip64=True) as member,
     ):
         for _ in range(gigabytes * 16):
             member.write(chunk)
@@ -188,6 +198,25 @@ def forged_size_zip() -> bytes:
     data[central + 24 : central + 28] = struct.pack("<I", 0xFFFFFFFE)
     data[22:26] = struct.pack("<I", 0xFFFFFFFE)
     return bytes(data)
+
+
+def nifti(data, zooms: tuple[float, ...] = (0.8, 0.8, 2.0)) -> bytes:
+    """A gzipped NIfTI-1 image of `data` with a diagonal affine of `zooms`."""
+    import gzip
+
+    import nibabel as nib
+
+    data = np.asarray(data)
+    affine = np.diag([*zooms[:3], 1.0])
+    image = nib.Nifti1Image(data, affine)
+    return gzip.compress(image.to_bytes(), mtime=0)
+
+
+def vertebra_mask(**kwargs) -> bytes:
+    """A box mask (40 x 40 x 10 voxels inside a 48 x 48 x 24 grid)."""
+    mask = np.zeros((48, 48, 24), dtype=np.uint8)
+    mask[4:44, 4:44, 6:16] = 1
+    return nifti(mask, **kwargs)
 
 
 class _Planted:
@@ -647,6 +676,48 @@ def corpus() -> list[tuple[str, bytes | str, str, str, str, str]]:
             "cov",
             "a 2x2 covariance for 3 coefficients",
         ),
+        # --- TotalSegmentator masks (`ovcf batch --mask-dir`) ---
+        ("mask_empty.nii.gz", b"", "mask", "error", "not a readable NIfTI mask", "a 0-byte mask"),
+        (
+            "mask_text.nii.gz",
+            "vertebra L1\n",
+            "mask",
+            "error",
+            "not a readable NIfTI mask",
+            "text, not NIfTI",
+        ),
+        (
+            "mask_truncated.nii.gz",
+            vertebra_mask()[:-20],
+            "mask",
+            "error",
+            "not a readable NIfTI mask",
+            "a gzipped mask cut short",
+        ),
+        (
+            "mask_all_zero.nii.gz",
+            nifti(np.zeros((48, 48, 24), "u1")),
+            "mask",
+            "error",
+            "too small to measure",
+            "a mask with no vertebra in it",
+        ),
+        (
+            "mask_4d.nii.gz",
+            nifti(np.ones((8, 8, 4, 3), "u1")),
+            "mask",
+            "error",
+            "4-D",
+            "a 4-D image instead of a 3-D mask",
+        ),
+        (
+            "mask_other_scan.nii.gz",
+            vertebra_mask(zooms=(0.8, 0.8, 200.0)),
+            "mask",
+            "error",
+            "outside the CT series",
+            "a mask whose geometry is another scan's",
+        ),
         # --- DICOM ---
         ("dicom_empty.dcm", b"", "dicom", "error", "dicom_empty.dcm", "a 0-byte .dcm file"),
         (
@@ -760,7 +831,16 @@ def corpus() -> list[tuple[str, bytes | str, str, str, str, str]]:
 def main() -> None:
     """Write every corpus file and the manifest next to this script."""
     for old in HERE.glob("*"):
-        if old.is_file() and old.suffix in {".csv", ".xlsx", ".xls", ".json", ".joblib", ".dcm", ".zip"}:
+        if old.is_file() and old.suffix in {
+            ".csv",
+            ".xlsx",
+            ".xls",
+            ".json",
+            ".joblib",
+            ".dcm",
+            ".zip",
+            ".gz",
+        }:
             old.unlink()
     good = HERE / "good_ct"
     good.mkdir(exist_ok=True)
