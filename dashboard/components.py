@@ -1,0 +1,105 @@
+"""Shared page bits: the page header with its synthetic badge, cohort caption, problem lists and downloads.
+
+Pages stay thin: they call these for everything that looks the same on every page, so units, labels and
+the "synthetic" notice are consistent across the dashboard.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import state
+from ovcf_core import SYNTHETIC_NOTE, io
+from ovcf_core.errors import OvcfError
+from ovcf_core.schema import OUTCOME, ValidationReport
+
+
+def page_header(title: str, intro: str | None = None) -> None:
+    """Title, a one-line explanation, and the synthetic-data badge when the cohort is the sample."""
+    st.title(title)
+    if intro:
+        st.markdown(intro)
+
+
+def synthetic_note(is_synthetic: bool) -> None:
+    """The visible 'synthetic data' label, for any table or figure drawn from shipped sample data."""
+    if is_synthetic:
+        st.caption(f"🧪 **{SYNTHETIC_NOTE}**")
+
+
+def current_cohort(*, required: bool = True) -> pd.DataFrame | None:
+    """The current cohort (the synthetic sample on first visit).
+
+    When none can be loaded, a message is shown and the page stops (or None is returned when not required).
+    """
+    try:
+        return state.ensure_cohort()
+    except OvcfError as exc:
+        st.error(f"No cohort is loaded ({exc}). Upload one on the Data page.")
+        if required:
+            st.stop()
+        return None
+
+
+def cohort_caption(table: pd.DataFrame) -> None:
+    """One line saying which cohort the page shows and how many cases and controls it has."""
+    cases = int((table[OUTCOME] == 1).sum()) if OUTCOME in table.columns else 0
+    controls = int((table[OUTCOME] == 0).sum()) if OUTCOME in table.columns else 0
+    source = st.session_state.get(state.COHORT_SOURCE, "uploaded cohort")
+    st.caption(f"Cohort: **{source}** — {cases} OVCF cases, {controls} controls.")
+    state.synthetic_badge()
+
+
+def show_report(report: ValidationReport, *, name: str = "the file") -> None:
+    """The validation report: a summary, errors (rows left out) and warnings, each with row and column."""
+    if not report.problems:
+        st.success(f"{name}: {report.summary()}.")
+        return
+    usable = report.n_rows - len(report.blocked_rows)
+    (st.warning if usable else st.error)(f"{name}: {report.summary()}. Rows with errors are left out.")
+    frame = report.to_frame()
+    errors = frame[frame["severity"] == "error"]
+    warnings = frame[frame["severity"] == "warning"]
+    if not errors.empty:
+        with st.expander(f"{len(errors)} error(s) — these rows are not used", expanded=len(errors) <= 20):
+            st.dataframe(errors.drop(columns="severity"), hide_index=True, width="stretch")
+    if not warnings.empty:
+        with st.expander(f"{len(warnings)} warning(s) — these values are used", expanded=len(warnings) <= 10):
+            st.dataframe(warnings.drop(columns="severity"), hide_index=True, width="stretch")
+
+
+def _slug(text: str) -> str:
+    """A file-name-safe version of a title."""
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "table"
+
+
+def download_table(table: pd.DataFrame, title: str, *, key: str | None = None) -> None:
+    """CSV and XLSX download buttons for a table (formula cells escaped by ovcf_core.io)."""
+    slug = _slug(title)
+    left, right = st.columns(2)
+    left.download_button(
+        f"⬇ {title} (CSV)",
+        data=io.table_to_bytes(table, "csv"),
+        file_name=f"{slug}.csv",
+        mime="text/csv",
+        key=f"{key or slug}_csv",
+        width="stretch",
+    )
+    right.download_button(
+        f"⬇ {title} (XLSX)",
+        data=io.table_to_bytes(table, "xlsx", sheet_name=slug),
+        file_name=f"{slug}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"{key or slug}_xlsx",
+        width="stretch",
+    )
+
+
+def show_table(table: pd.DataFrame, caption: str | None = None) -> None:
+    """A formatted result table, full width, without the index."""
+    st.dataframe(table, hide_index=True, width="stretch")
+    if caption:
+        st.caption(caption)

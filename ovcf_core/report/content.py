@@ -1,0 +1,117 @@
+"""What the report holds, in order: each section's title, table, figure and caption, from one analysis.
+
+The HTML report and the XLSX workbook both read these sections, so they always hold the same tables.
+`analysis` is a `CohortAnalysis` (anything with `to_dict()` giving DESIGN §4's `analyze` JSON).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ovcf_core.report import figures, tables
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the report: a title, and a table and/or a figure with a caption."""
+
+    title: str
+    table: pd.DataFrame | None = None
+    figure: go.Figure | None = None
+    caption: str | None = None
+    sheet: str | None = None  # the XLSX sheet name of the table, when it goes in the workbook
+
+
+def result_dict(analysis: Any) -> dict:
+    """The analysis as DESIGN §4's JSON dict (accepts the dict itself)."""
+    return analysis if isinstance(analysis, dict) else analysis.to_dict()
+
+
+def cohort_sentence(analysis: Any) -> str:
+    """One sentence: how many cases, controls and pairs were analysed."""
+    n = result_dict(analysis).get("n", {})
+    pairs = n.get("pairs")
+    text = f"{n.get('cases', 0)} OVCF cases and {n.get('controls', 0)} controls"
+    return text + (f" in {pairs} matched pairs." if pairs else ".")
+
+
+def messages(analysis: Any) -> list[str]:
+    """Messages about degenerate markers (one class, constant values...), when the analysis has any."""
+    result = result_dict(analysis)
+    found: list[str] = []
+    for key in ("messages", "warnings"):
+        value = result.get(key)
+        if isinstance(value, dict):
+            for marker, text in value.items():
+                items = text if isinstance(text, list) else [text]
+                found.extend(f"{marker}: {t}" for t in items)
+        elif isinstance(value, list):
+            found.extend(str(v) for v in value)
+    return found
+
+
+def report_sections(analysis: Any) -> list[Section]:
+    """Every section of the report, in the paper's order."""
+    result = result_dict(analysis)
+    sections = [
+        Section(
+            "Table 1. Indicators in OVCF patients and controls",
+            tables.table1(result),
+            caption="Mean ± SD; p from the paired t-test over matched pairs, else Welch's t-test.",
+            sheet="Table 1",
+        ),
+        Section(
+            "Table 2. Correlation with OVCF and adjusted odds ratios",
+            tables.table2(result),
+            caption="Spearman ρ of each indicator with the 0/1 outcome; odds ratios from logistic regression "
+            "adjusted for the chosen covariates, Wald 95% CI.",
+            sheet="Table 2",
+        ),
+    ]
+    forest = tables.forest_rows(result, "sd")
+    if forest["or"].notna().any():
+        sections.append(
+            Section(
+                "Adjusted odds ratios per SD",
+                figure=figures.forest_plot(forest, title="Adjusted odds ratio per SD of each indicator"),
+                caption="Squares: odds ratio per standard deviation; lines: 95% CI; dashed line: no effect.",
+            )
+        )
+    sections.append(
+        Section(
+            "ROC analysis",
+            tables.auc_table(result),
+            caption="AUC with DeLong 95% CI; cut-off maximising Youden's J, with its sensitivity and "
+            "specificity.",
+            sheet="ROC",
+        )
+    )
+    if result.get("auc_comparisons"):
+        sections.append(
+            Section(
+                "Comparison of AUCs (DeLong's test)",
+                tables.delong_table(result),
+                sheet="AUC comparisons",
+            )
+        )
+    rho, p = tables.correlation_frames(result)
+    if not rho.empty:
+        sections.append(
+            Section(
+                "Table 3. Correlation between indicators",
+                tables.table3(result),
+                figure=figures.correlation_heatmap(rho, p),
+                caption="Spearman ρ (p).",
+                sheet="Table 3",
+            )
+        )
+    return sections
+
+
+def workbook_tables(analysis: Any) -> dict[str, pd.DataFrame]:
+    """The report's tables, one XLSX sheet each."""
+    return {s.sheet: s.table for s in report_sections(analysis) if s.sheet and s.table is not None}

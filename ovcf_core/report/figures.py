@@ -1,0 +1,444 @@
+"""Plotly figures of the paper's analysis: group distributions, correlations, ROC, forest and agreement plots.
+
+Every builder takes plain data (a cohort table, arrays, or a statistics result's numbers) and returns a
+`plotly.graph_objects.Figure` styled once here, so the pages and the HTML report show the same figures.
+Large cohorts are drawn from a reproducible subsample of points (the statistics use every patient) so a
+100,000-patient cohort still draws quickly; the figure says when it does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ovcf_core.report import style
+from ovcf_core.schema import OUTCOME, PAIR_ID
+
+MAX_POINTS = 1500  # points drawn per group in distribution and scatter plots
+MAX_ROC_POINTS = 1000  # vertices drawn per ROC curve
+MAX_PAIR_LINES = 400  # pairs drawn as connecting lines
+SEED = 20240501
+
+
+def _layout(fig: go.Figure, title: str | None = None, *, height: int = 420) -> go.Figure:
+    """The house style: white template, readable font, title at the top left, legend above the plot."""
+    fig.update_layout(
+        template=style.TEMPLATE,
+        font={"family": style.FONT_FAMILY, "size": 13},
+        title={"text": title, "x": 0.0, "xanchor": "left"} if title else None,
+        height=height,
+        margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 50},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+    )
+    return fig
+
+
+def _subsample(index: pd.Index, limit: int, seed: int = SEED) -> pd.Index:
+    """At most `limit` labels of `index`, the same ones on every call (reproducible figures)."""
+    if len(index) <= limit:
+        return index
+    rng = np.random.default_rng(seed)
+    return index[np.sort(rng.choice(len(index), size=limit, replace=False))]
+
+
+def _jitter(n: int, seed: int, width: float = 0.12) -> np.ndarray:
+    """Deterministic horizontal offsets for points over a box (so paired lines meet their points)."""
+    return np.random.default_rng(seed).uniform(-width, width, size=n)
+
+
+def _tukey_box(values: np.ndarray) -> dict[str, float]:
+    """Quartiles and Tukey whiskers (1.5 IQR, clipped to the data) for a precomputed plotly box."""
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    iqr = q3 - q1
+    inside = values[(values >= q1 - 1.5 * iqr) & (values <= q3 + 1.5 * iqr)]
+    return {
+        "q1": q1,
+        "median": median,
+        "q3": q3,
+        "lowerfence": float(inside.min()),
+        "upperfence": float(inside.max()),
+    }
+
+
+def distribution_figure(
+    table: pd.DataFrame,
+    marker: str,
+    *,
+    outcome: str = OUTCOME,
+    pair: str | None = PAIR_ID,
+    kind: str = "box",
+) -> go.Figure:
+    """Box (or violin) plot of `marker` in controls and OVCF cases, with every patient's point and a line
+    joining the two members of each matched pair (as a paired design is analysed)."""
+    data = table[[c for c in (marker, outcome, pair) if c and c in table.columns]].dropna(
+        subset=[marker, outcome]
+    )
+    fig = go.Figure()
+    digits = style.digits_for(marker)
+    positions = {0: 0.0, 1: 1.0}
+    points: dict[int, pd.DataFrame] = {}
+    sampled = False
+    for code, name in ((0, style.CONTROL_LABEL), (1, style.CASE_LABEL)):
+        group = data[data[outcome] == code]
+        if group.empty:
+            continue
+        values = group[marker].to_numpy(dtype=float)
+        color = style.GROUP_COLORS[name]
+        shown = group.loc[_subsample(group.index, MAX_POINTS, SEED + code)]
+        sampled |= len(shown) < len(group)
+        label = f"{name} (n={len(group)})"
+        if kind == "violin":
+            fig.add_trace(
+                go.Violin(
+                    x=np.full(len(shown), positions[code]),
+                    y=shown[marker],
+                    name=label,
+                    line_color=color,
+                    fillcolor=color,
+                    opacity=0.35,
+                    points=False,
+                    box_visible=True,
+                    meanline_visible=True,
+                    width=0.6,
+                    hoverinfo="skip",
+                )
+            )
+        else:
+            fig.add_trace(
+                go.Box(
+                    x=[positions[code]],
+                    name=label,
+                    marker_color=color,
+                    fillcolor="rgba(0,0,0,0)",
+                    line_width=2,
+                    boxpoints=False,
+                    width=0.5,
+                    hoverinfo="skip",
+                    **{k: [v] for k, v in _tukey_box(values).items()},
+                )
+            )
+        xs = positions[code] + _jitter(len(shown), SEED + 10 + code)
+        points[code] = pd.DataFrame({"x": xs, "y": shown[marker].to_numpy(dtype=float)}, index=shown.index)
+        if pair and pair in shown.columns:
+            points[code]["pair"] = shown[pair].to_numpy()
+        fig.add_trace(
+            go.Scattergl(
+                x=xs,
+                y=shown[marker],
+                mode="markers",
+                marker={"color": color, "size": 5, "opacity": 0.6},
+                name=f"{name} patients",
+                showlegend=False,
+                hovertemplate=f"{name}: %{{y:.{digits}f}}<extra></extra>",
+            )
+        )
+    if pair and 0 in points and 1 in points and "pair" in points[0].columns:
+        joined = (
+            points[0]
+            .dropna(subset=["pair"])
+            .merge(points[1].dropna(subset=["pair"]), on="pair", suffixes=("_c", "_o"))
+            .drop_duplicates("pair")
+            .head(MAX_PAIR_LINES)
+        )
+        if not joined.empty:
+            xs = np.column_stack([joined["x_c"], joined["x_o"], np.full(len(joined), np.nan)]).ravel()
+            ys = np.column_stack([joined["y_c"], joined["y_o"], np.full(len(joined), np.nan)]).ravel()
+            fig.add_trace(
+                go.Scattergl(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    line={"color": "rgba(90,90,90,0.25)", "width": 1},
+                    name=f"matched pairs ({len(joined)})",
+                    hoverinfo="skip",
+                )
+            )
+    title = style.marker_label(marker)
+    if sampled:
+        title += f" — {MAX_POINTS} points drawn per group"
+    fig.update_xaxes(
+        tickvals=[0, 1],
+        ticktext=[style.CONTROL_LABEL, style.CASE_LABEL],
+        range=[-0.6, 1.6],
+        title=None,
+    )
+    fig.update_yaxes(title=style.marker_label(marker), tickformat=f".{digits}f")
+    return _layout(fig, title, height=380)
+
+
+def correlation_heatmap(rho: pd.DataFrame, p: pd.DataFrame, title: str | None = None) -> go.Figure:
+    """Inter-marker Spearman correlation matrix, each cell labelled with rho and its p-value."""
+    labels = [style.marker_label(m, unit=False) for m in rho.columns]
+    text = [
+        [
+            f"{style.fmt_number(rho.loc[a, b], 2)}<br>p {style.fmt_p(p.loc[a, b])}"
+            if a != b
+            else style.fmt_number(rho.loc[a, b], 2)
+            for b in rho.columns
+        ]
+        for a in rho.index
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=rho.to_numpy(dtype=float),
+            x=labels,
+            y=labels,
+            text=text,
+            texttemplate="%{text}",
+            colorscale=style.DIVERGING_SCALE,
+            zmin=-1,
+            zmax=1,
+            zmid=0,
+            colorbar={"title": "Spearman ρ"},
+            hovertemplate="%{y} × %{x}: ρ = %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, title or "Correlation between indicators (Spearman ρ)", height=480)
+
+
+def scatter_matrix(table: pd.DataFrame, markers: Sequence[str], *, outcome: str = OUTCOME) -> go.Figure:
+    """Scatter-plot matrix of the markers, coloured by group (OVCF vs control)."""
+    data = table.dropna(subset=[outcome])
+    fig = go.Figure()
+    sampled = False
+    for code, name in ((0, style.CONTROL_LABEL), (1, style.CASE_LABEL)):
+        group = data[data[outcome] == code]
+        shown = group.loc[_subsample(group.index, MAX_POINTS, SEED + code)]
+        sampled |= len(shown) < len(group)
+        fig.add_trace(
+            go.Splom(
+                dimensions=[
+                    {"label": style.marker_label(m, unit=False), "values": shown[m].astype(float)}
+                    for m in markers
+                ],
+                name=f"{name} (n={len(group)})",
+                marker={"color": style.GROUP_COLORS[name], "size": 4, "opacity": 0.55},
+                diagonal_visible=False,
+                showupperhalf=False,
+            )
+        )
+    title = "Indicators against each other"
+    if sampled:
+        title += f" — {MAX_POINTS} points drawn per group"
+    return _layout(fig, title, height=max(420, 150 * len(markers)))
+
+
+@dataclass(frozen=True)
+class RocTrace:
+    """One ROC curve to draw: its points, AUC with 95% CI, and optionally the chosen cut-off's point."""
+
+    label: str
+    fpr: np.ndarray
+    tpr: np.ndarray
+    auc: float | None
+    auc_ci: tuple[float | None, float | None] = (None, None)
+    color: str | None = None
+    cutoff_point: tuple[float, float] | None = None  # (1 - specificity, sensitivity)
+
+
+def _thin_curve(fpr: np.ndarray, tpr: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most `limit` vertices of a step curve, keeping both ends (for drawing only)."""
+    if len(fpr) <= limit:
+        return fpr, tpr
+    keep = np.unique(np.linspace(0, len(fpr) - 1, limit).round().astype(int))
+    return fpr[keep], tpr[keep]
+
+
+def roc_figure(curves: Sequence[RocTrace], title: str | None = None) -> go.Figure:
+    """Overlaid ROC curves with 'AUC [95% CI]' in the legend and the chance diagonal."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            line={"color": "#999999", "dash": "dot", "width": 1},
+            name="chance",
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    for i, curve in enumerate(curves):
+        color = curve.color or style.marker_color(curve.label, i)
+        fpr, tpr = _thin_curve(np.asarray(curve.fpr, float), np.asarray(curve.tpr, float), MAX_ROC_POINTS)
+        auc = style.fmt_estimate_ci(curve.auc, *curve.auc_ci, digits=3)
+        fig.add_trace(
+            go.Scatter(
+                x=fpr,
+                y=tpr,
+                mode="lines",
+                line={"color": color, "width": 2.5, "shape": "hv"},
+                name=f"{curve.label}: AUC {auc}",
+                hovertemplate=f"{curve.label}<br>1 − specificity %{{x:.3f}}<br>"
+                "sensitivity %{y:.3f}<extra></extra>",
+            )
+        )
+        if curve.cutoff_point is not None:
+            fig.add_trace(
+                go.Scatter(
+                    x=[curve.cutoff_point[0]],
+                    y=[curve.cutoff_point[1]],
+                    mode="markers",
+                    marker={"color": color, "size": 10, "symbol": "circle-open", "line": {"width": 2}},
+                    name=f"{curve.label} cut-off",
+                    showlegend=False,
+                    hovertemplate=f"{curve.label} cut-off<br>sensitivity %{{y:.3f}}<extra></extra>",
+                )
+            )
+    fig.update_xaxes(title="1 − specificity", range=[-0.01, 1.01], constrain="domain")
+    fig.update_yaxes(title="Sensitivity", range=[-0.01, 1.01], scaleanchor="x", scaleratio=1)
+    fig = _layout(fig, title or "ROC curves", height=520)
+    fig.update_layout(
+        legend={"orientation": "v", "x": 0.98, "y": 0.02, "xanchor": "right", "yanchor": "bottom"}
+    )
+    return fig
+
+
+def confusion_figure(tp: int, fp: int, fn: int, tn: int, title: str | None = None) -> go.Figure:
+    """2×2 confusion matrix (rows: true group, columns: test result) with counts and row percentages."""
+    counts = np.array([[tp, fn], [fp, tn]], dtype=float)
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    text = [
+        [f"{int(counts[r, c])}<br>({style.fmt_percent(shares[r, c])})" for c in range(2)] for r in range(2)
+    ]
+    fig = go.Figure(
+        go.Heatmap(
+            z=shares,
+            x=["test positive", "test negative"],
+            y=[
+                f"{style.CASE_LABEL} (n={int(totals[0, 0])})",
+                f"{style.CONTROL_LABEL} (n={int(totals[1, 0])})",
+            ],
+            text=text,
+            texttemplate="%{text}",
+            colorscale=[[0, "#f7fbff"], [1, style.CONTROL_COLOR]],
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            hoverinfo="skip",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, title or "Confusion matrix", height=300)
+
+
+def forest_plot(
+    rows: pd.DataFrame,
+    *,
+    estimate: str = "or",
+    low: str = "low",
+    high: str = "high",
+    label: str = "label",
+    title: str | None = None,
+    xlabel: str = "Odds ratio (95% CI, log scale)",
+) -> go.Figure:
+    """Forest plot of odds ratios with 95% CIs on a log axis and the line of no effect at 1."""
+    data = rows.dropna(subset=[estimate]).iloc[::-1]
+    colors = [style.marker_color(str(m), i) for i, m in enumerate(data.get("marker", data[label]))]
+    text = [
+        style.fmt_estimate_ci(e, lo, hi, 2)
+        for e, lo, hi in zip(data[estimate], data[low], data[high], strict=True)
+    ]
+    fig = go.Figure(
+        go.Scatter(
+            x=data[estimate],
+            y=data[label],
+            mode="markers",
+            marker={"color": colors, "size": 11, "symbol": "square"},
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": (data[high] - data[estimate]).to_numpy(dtype=float),
+                "arrayminus": (data[estimate] - data[low]).to_numpy(dtype=float),
+                "color": "#444444",
+                "thickness": 1.5,
+            },
+            text=text,
+            hovertemplate="%{y}: OR %{text}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    fig.add_vline(x=1, line={"color": "#777777", "dash": "dash", "width": 1})
+    fig.update_xaxes(type="log", title=xlabel)
+    fig.update_yaxes(title=None, automargin=True)
+    return _layout(fig, title or "Adjusted odds ratios", height=140 + 48 * max(len(data), 1))
+
+
+@dataclass(frozen=True)
+class BlandAltman:
+    """Agreement of two measurements (Bland & Altman 1986): mean difference and 95% limits of agreement."""
+
+    n: int
+    bias: float
+    sd: float
+    lower: float
+    upper: float
+
+    def to_dict(self) -> dict[str, float]:
+        """The numbers as plain floats (for tables and JSON)."""
+        return {"n": self.n, "bias": self.bias, "sd": self.sd, "lower": self.lower, "upper": self.upper}
+
+
+def bland_altman(first: Sequence[float], second: Sequence[float]) -> BlandAltman:
+    """Bias (mean of first − second) and limits bias ± 1.96 SD of the differences, on complete pairs."""
+    a = np.asarray(first, dtype=float)
+    b = np.asarray(second, dtype=float)
+    keep = np.isfinite(a) & np.isfinite(b)
+    diff = a[keep] - b[keep]
+    n = int(diff.size)
+    bias = float(diff.mean()) if n else float("nan")
+    sd = float(diff.std(ddof=1)) if n > 1 else float("nan")
+    return BlandAltman(n, bias, sd, bias - 1.96 * sd, bias + 1.96 * sd)
+
+
+def bland_altman_figure(
+    first: Sequence[float],
+    second: Sequence[float],
+    marker: str,
+    *,
+    names: tuple[str, str] = ("rater 1", "rater 2"),
+) -> go.Figure:
+    """Bland–Altman plot: difference against mean of two measurements, with bias and limits of agreement."""
+    a = np.asarray(first, dtype=float)
+    b = np.asarray(second, dtype=float)
+    keep = np.isfinite(a) & np.isfinite(b)
+    a, b = a[keep], b[keep]
+    agreement = bland_altman(a, b)
+    digits = style.digits_for(marker)
+    fig = go.Figure(
+        go.Scattergl(
+            x=(a + b) / 2,
+            y=a - b,
+            mode="markers",
+            marker={"color": style.marker_color(marker), "size": 6, "opacity": 0.7},
+            name="patients",
+            hovertemplate=f"mean %{{x:.{digits}f}}<br>difference %{{y:.{digits}f}}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    for value, text, dash in (
+        (agreement.bias, "bias", "solid"),
+        (agreement.lower, "−1.96 SD", "dash"),
+        (agreement.upper, "+1.96 SD", "dash"),
+    ):
+        if np.isfinite(value):
+            fig.add_hline(
+                y=value,
+                line={"color": "#444444", "dash": dash, "width": 1},
+                annotation_text=f"{text} {style.fmt_number(value, digits)}",
+                annotation_position="right",
+            )
+    label = style.marker_label(marker)
+    fig.update_xaxes(title=f"Mean of {names[0]} and {names[1]} — {label}")
+    fig.update_yaxes(title=f"{names[0]} − {names[1]}")
+    fig = _layout(
+        fig, f"Bland–Altman: {style.marker_label(marker, unit=False)} (n={agreement.n})", height=380
+    )
+    fig.update_layout(margin={"r": 110})
+    return fig

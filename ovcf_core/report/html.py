@@ -1,0 +1,89 @@
+"""The whole analysis as one self-contained HTML file: Tables 1-3, ROC curves, forest plot, correlations.
+
+Plotly's JavaScript is inlined once in the document head (no CDN, works offline), and every figure is the
+same object the dashboard shows (`ovcf_core.report.figures`). Text from the user's files (column names)
+is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from ovcf_core import RESEARCH_NOTE, SYNTHETIC_NOTE, __version__
+from ovcf_core.report import content
+
+CSS = """
+body { font-family: Inter, 'Source Sans Pro', Arial, sans-serif; color: #1b2631; margin: 0 auto;
+       max-width: 1100px; padding: 24px 32px 64px; line-height: 1.45; }
+h1 { font-size: 1.7rem; margin-bottom: 0.2rem; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #d5dde3;
+padding-bottom: 0.2rem; } .note { background: #eef3f6; border-left: 4px solid #1f6f8b; padding: 8px 12px; }
+.synthetic { background: #fff4e0; border-left: 4px solid #E69F00; padding: 8px 12px; }
+table { border-collapse: collapse; margin: 0.6rem 0 0.3rem; font-size: 0.9rem; }
+th { border-top: 2px solid #1b2631; border-bottom: 1px solid #1b2631; text-align: left; padding: 4px 10px; }
+td { padding: 3px 10px; border-bottom: 1px solid #eef0f2; }
+tr:last-child td { border-bottom: 2px solid #1b2631; }
+.caption { color: #55636e; font-size: 0.85rem; } .meta { color: #55636e; font-size: 0.85rem; }
+ul.messages { color: #8a4b00; }
+"""
+
+
+def _table_html(table: pd.DataFrame) -> str:
+    """A table in the paper's three-rule style (values escaped)."""
+    return table.to_html(index=False, escape=True, border=0, na_rep="—")
+
+
+def _figure_html(fig: go.Figure, div_id: str) -> str:
+    """A figure as a div that uses the document's one copy of plotly.js."""
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False})
+
+
+def render_report(analysis: Any, *, title: str = "OVCF indicator analysis", synthetic: bool = False) -> str:
+    """The report of a `CohortAnalysis` as one HTML document (a string), plotly.js inlined once."""
+    from plotly.offline import get_plotlyjs
+
+    sections = content.report_sections(analysis)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<style>{CSS}</style>",
+        f'<script type="text/javascript">{get_plotlyjs()}</script>',
+        "</head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="meta">ovcf-screening {__version__} · generated '
+        f"{dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} · method of Zhan et al., "
+        "BMC Musculoskeletal Disorders 25:471 (2024)</p>",
+        f'<p class="note">{html.escape(RESEARCH_NOTE)}</p>',
+    ]
+    if synthetic:
+        parts.append(f'<p class="synthetic">{html.escape(SYNTHETIC_NOTE)}</p>')
+    parts.append(f"<p>{html.escape(content.cohort_sentence(analysis))}</p>")
+    messages = content.messages(analysis)
+    if messages:
+        parts.append(
+            '<ul class="messages">' + "".join(f"<li>{html.escape(m)}</li>" for m in messages) + "</ul>"
+        )
+    for i, section in enumerate(sections):
+        parts.append(f"<h2>{html.escape(section.title)}</h2>")
+        if section.table is not None:
+            parts.append(_table_html(section.table))
+        if section.figure is not None:
+            parts.append(_figure_html(section.figure, f"figure-{i}"))
+        if section.caption:
+            parts.append(f'<p class="caption">{html.escape(section.caption)}</p>')
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(analysis: Any, path: str | Path, *, synthetic: bool = False) -> Path:
+    """Write the HTML report of `analysis` to `path` (UTF-8) and return the path."""
+    path = Path(path)
+    path.write_text(render_report(analysis, synthetic=synthetic), encoding="utf-8")
+    return path

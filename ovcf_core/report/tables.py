@@ -1,0 +1,169 @@
+"""The paper's tables as DataFrames of formatted text, from the `analyze` result (DESIGN §4's JSON).
+
+They read `CohortAnalysis.to_dict()` — the same numbers the CLI writes — so the page, the CLI's JSON and
+the report can never disagree. Table 1 compares the groups, Table 2 gives each indicator's Spearman
+correlation with OVCF and adjusted odds ratio, Table 3 the correlations between indicators.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from ovcf_core.report import style
+
+TEST_NAMES = {
+    "paired_t": "paired t-test",
+    "welch_t": "Welch's t-test",
+    "chi2": "χ² test",
+    "chi_square": "χ² test",
+    "mcnemar": "McNemar's test",
+}
+DIRECTION_TEXT = {"higher": "higher = OVCF", "lower": "lower = OVCF"}
+
+
+def _ci(values: Any) -> tuple[float | None, float | None]:
+    """A JSON [lo, hi] pair (or None) as a tuple."""
+    if not values:
+        return None, None
+    return values[0], values[1]
+
+
+def group_headers(result: Mapping[str, Any]) -> tuple[str, str]:
+    """Column headers 'OVCF (n=78)' and 'Control (n=78)' from the result's counts."""
+    n = result.get("n", {})
+    return (
+        f"{style.CASE_LABEL} (n={n.get('cases', '?')})",
+        f"{style.CONTROL_LABEL} (n={n.get('controls', '?')})",
+    )
+
+
+def table1(result: Mapping[str, Any], demographics: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Table 1: each indicator's mean ± SD in cases and controls, with the test and p-value.
+
+    `demographics`, when given, are rows already in this table's columns (age, sex, BMI), put first.
+    """
+    case_col, control_col = group_headers(result)
+    rows = []
+    for marker, m in result.get("markers", {}).items():
+        digits = style.digits_for(marker)
+        rows.append(
+            {
+                "Characteristic": style.marker_label(marker),
+                case_col: style.fmt_mean_sd(m.get("mean_cases"), m.get("sd_cases"), digits),
+                control_col: style.fmt_mean_sd(m.get("mean_controls"), m.get("sd_controls"), digits),
+                "p": style.fmt_p(m.get("p_value")),
+                "Test": TEST_NAMES.get(m.get("test") or "", m.get("test") or style.MISSING),
+            }
+        )
+    table = pd.DataFrame(rows, columns=["Characteristic", case_col, control_col, "p", "Test"])
+    if demographics is not None and not demographics.empty:
+        table = pd.concat([demographics.reindex(columns=table.columns), table], ignore_index=True)
+    return table
+
+
+def table2(result: Mapping[str, Any]) -> pd.DataFrame:
+    """Table 2: Spearman correlation of each indicator with OVCF, and the adjusted odds ratios."""
+    rows = []
+    for marker, m in result.get("markers", {}).items():
+        rows.append(
+            {
+                "Indicator": style.marker_label(marker),
+                "Spearman ρ": style.fmt_number(m.get("spearman_rho"), 3),
+                "p (ρ)": style.fmt_p(m.get("spearman_p")),
+                "OR per unit [95% CI]": style.fmt_estimate_ci(
+                    m.get("or_per_unit"), *_ci(m.get("or_per_unit_ci")), digits=3
+                ),
+                "OR per SD [95% CI]": style.fmt_estimate_ci(m.get("or_per_sd"), *_ci(m.get("or_per_sd_ci"))),
+                "p (OR)": style.fmt_p(m.get("or_p")),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=["Indicator", "Spearman ρ", "p (ρ)", "OR per unit [95% CI]", "OR per SD [95% CI]", "p (OR)"],
+    )
+
+
+def correlation_frames(result: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The inter-marker rho and p matrices as numeric DataFrames (rows and columns in marker order)."""
+    corr = result.get("marker_correlations", {})
+    rho = pd.DataFrame(corr.get("rho", {})).T.astype(float)
+    p = pd.DataFrame(corr.get("p", {})).T.astype(float)
+    order = [m for m in result.get("markers", {}) if m in rho.index] or list(rho.index)
+    return rho.reindex(index=order, columns=order), p.reindex(index=order, columns=order)
+
+
+def table3(result: Mapping[str, Any]) -> pd.DataFrame:
+    """Table 3: Spearman ρ (p) between every two indicators."""
+    rho, p = correlation_frames(result)
+    labels = [style.marker_label(m, unit=False) for m in rho.columns]
+    cells = [
+        [
+            "1" if a == b else f"{style.fmt_number(rho.loc[a, b], 3)} ({style.fmt_p(p.loc[a, b])})"
+            for b in rho.columns
+        ]
+        for a in rho.index
+    ]
+    table = pd.DataFrame(cells, columns=labels)
+    table.insert(0, "Indicator", labels)
+    return table
+
+
+def auc_table(result: Mapping[str, Any]) -> pd.DataFrame:
+    """Each indicator's AUC with its DeLong 95% CI, direction, Youden cut-off, sensitivity and specificity."""
+    rows = []
+    for marker, m in result.get("markers", {}).items():
+        rows.append(
+            {
+                "Indicator": style.marker_label(marker),
+                "AUC [95% CI]": style.fmt_estimate_ci(m.get("auc"), *_ci(m.get("auc_ci")), digits=3),
+                "Direction": DIRECTION_TEXT.get(m.get("direction") or "", style.MISSING),
+                "Cut-off": style.fmt_value(marker, m.get("cutoff")),
+                "Sensitivity": style.fmt_percent(m.get("sensitivity")),
+                "Specificity": style.fmt_percent(m.get("specificity")),
+                "n": m.get("n"),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["Indicator", "AUC [95% CI]", "Direction", "Cut-off", "Sensitivity", "Specificity", "n"]
+    )
+
+
+def delong_table(result: Mapping[str, Any]) -> pd.DataFrame:
+    """DeLong's test for every pair of indicators: both AUCs, z and p."""
+    rows = []
+    for c in result.get("auc_comparisons", []):
+        rows.append(
+            {
+                "Comparison": f"{style.marker_label(c['a'], unit=False)} vs "
+                f"{style.marker_label(c['b'], unit=False)}",
+                "AUC A": style.fmt_number(c.get("auc_a"), 3),
+                "AUC B": style.fmt_number(c.get("auc_b"), 3),
+                "z": style.fmt_number(c.get("z"), 2),
+                "p": style.fmt_p(c.get("p_value")),
+            }
+        )
+    return pd.DataFrame(rows, columns=["Comparison", "AUC A", "AUC B", "z", "p"])
+
+
+def forest_rows(result: Mapping[str, Any], scale: str = "sd") -> pd.DataFrame:
+    """Per-indicator adjusted ORs (per SD or per unit) as numbers, ready for `figures.forest_plot`."""
+    key = "or_per_sd" if scale == "sd" else "or_per_unit"
+    rows = []
+    for marker, m in result.get("markers", {}).items():
+        low, high = _ci(m.get(f"{key}_ci"))
+        rows.append(
+            {
+                "marker": marker,
+                "label": style.marker_label(marker, unit=False),
+                "or": m.get(key),
+                "low": low,
+                "high": high,
+                "p": m.get("or_p"),
+            }
+        )
+    return pd.DataFrame(rows, columns=["marker", "label", "or", "low", "high", "p"]).astype(
+        {"or": float, "low": float, "high": float, "p": float}
+    )

@@ -1,0 +1,151 @@
+"""Figures of ovcf_core.report: the numbers drawn match independent computations on small cohorts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ovcf_core.report import figures, html, images, style
+
+
+def small_cohort(n_pairs: int = 30, seed: int = 3) -> pd.DataFrame:
+    """A matched cohort (one case and one control per pair) with two indicators."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for pair in range(n_pairs):
+        for ovcf in (1, 0):
+            rows.append(
+                {
+                    "patient_id": f"T{len(rows):03d}",
+                    "ovcf": float(ovcf),
+                    "pair_id": f"P{pair}",
+                    "vbq": 3.0 + 0.5 * ovcf + rng.normal(0, 0.3),
+                    "hu": 130 - 40 * ovcf + rng.normal(0, 20),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_box_plot_draws_the_groups_quartiles_and_one_line_per_matched_pair():
+    table = small_cohort()
+    fig = figures.distribution_figure(table, "vbq")
+    boxes = [t for t in fig.data if t.type == "box"]
+    cases = table.loc[table.ovcf == 1, "vbq"]
+    case_box = next(b for b in boxes if b.name.startswith("OVCF"))
+    assert case_box.name == "OVCF (n=30)"
+    assert case_box.median[0] == pytest.approx(float(np.median(cases)))
+    assert case_box.q1[0] == pytest.approx(float(np.percentile(cases, 25)))
+    lines = next(t for t in fig.data if t.type == "scattergl" and t.mode == "lines")
+    assert lines.name == "matched pairs (30)"
+    # every pair is a segment from a control's value to its case's value
+    ys = np.asarray(lines.y, dtype=float).reshape(-1, 3)[:, :2]
+    by_pair = table.pivot(index="pair_id", columns="ovcf", values="vbq")
+    assert sorted(map(tuple, ys.round(9))) == sorted(map(tuple, by_pair[[0.0, 1.0]].to_numpy().round(9)))
+
+
+def test_violin_and_unpaired_cohorts_draw_without_pair_lines():
+    table = small_cohort().drop(columns="pair_id")
+    fig = figures.distribution_figure(table, "hu", pair=None, kind="violin")
+    assert {t.type for t in fig.data} == {"violin", "scattergl"}
+    assert all(t.mode != "lines" for t in fig.data if t.type == "scattergl")
+
+
+def test_large_cohorts_draw_a_labelled_subsample_but_box_statistics_use_everyone():
+    rng = np.random.default_rng(0)
+    big = pd.DataFrame({"ovcf": rng.integers(0, 2, 20_000).astype(float), "vbq": rng.normal(3, 0.4, 20_000)})
+    fig = figures.distribution_figure(big, "vbq", pair=None)
+    points = [t for t in fig.data if t.type == "scattergl"]
+    assert all(len(t.y) == figures.MAX_POINTS for t in points)
+    assert "points drawn per group" in fig.layout.title.text
+    controls = big.loc[big.ovcf == 0, "vbq"]
+    box = next(t for t in fig.data if t.type == "box" and t.name.startswith("Control"))
+    assert box.median[0] == pytest.approx(float(np.median(controls)))
+
+
+def test_roc_legend_reads_auc_with_its_confidence_interval():
+    trace = figures.RocTrace(
+        "VBQ score", np.array([0, 0.1, 1.0]), np.array([0, 0.8, 1.0]), 0.8951, (0.8452, 0.9449)
+    )
+    fig = figures.roc_figure([trace])
+    names = [t.name for t in fig.data if t.showlegend is not False]
+    assert names == ["VBQ score: AUC 0.895 [0.845–0.945]"]
+
+
+def test_long_roc_curves_are_thinned_for_drawing_keeping_both_ends():
+    fpr = np.linspace(0, 1, 50_000)
+    trace = figures.RocTrace("hu", fpr, np.sqrt(fpr), 0.6)
+    curve = figures.roc_figure([trace]).data[1]
+    assert len(curve.x) <= figures.MAX_ROC_POINTS
+    assert (curve.x[0], curve.x[-1]) == (0.0, 1.0)
+
+
+def test_heatmap_cells_hold_rho_and_p():
+    rho = pd.DataFrame([[1.0, 0.926], [0.926, 1.0]], index=["hu", "t_score"], columns=["hu", "t_score"])
+    p = pd.DataFrame([[0.0, 1e-9], [1e-9, 0.0]], index=rho.index, columns=rho.columns)
+    fig = figures.correlation_heatmap(rho, p)
+    assert fig.data[0].text[0][1] == "0.93<br>p <0.001"
+    assert list(fig.data[0].x) == ["Average HU", "Average T-score"]
+
+
+def test_confusion_matrix_shows_counts_and_row_percentages():
+    fig = figures.confusion_figure(tp=64, fp=13, fn=14, tn=65)
+    assert fig.data[0].text[0] == ["64<br>(82.1%)", "14<br>(17.9%)"]
+    assert fig.data[0].y[1] == "Control (n=78)"
+
+
+def test_forest_plot_uses_a_log_axis_and_the_line_of_no_effect():
+    rows = pd.DataFrame(
+        {
+            "marker": ["vbq", "hu"],
+            "label": ["VBQ", "HU"],
+            "or": [2.98, 0.39],
+            "low": [1.78, 0.29],
+            "high": [8.25, 0.77],
+        }
+    )
+    fig = figures.forest_plot(rows)
+    assert fig.layout.xaxis.type == "log"
+    assert fig.layout.shapes[0].x0 == 1
+    assert list(fig.data[0].error_x.array) == pytest.approx([0.77 - 0.39, 8.25 - 2.98])
+
+
+def test_bland_altman_bias_and_limits_match_a_hand_computation():
+    first = [10.0, 12.0, 11.0, 15.0, np.nan]
+    second = [9.0, 12.5, 10.0, 13.0, 8.0]
+    agreement = figures.bland_altman(first, second)
+    diffs = np.array([1.0, -0.5, 1.0, 2.0])  # the complete pairs only
+    sd = np.sqrt(((diffs - 0.875) ** 2).sum() / 3)
+    assert agreement.n == 4
+    assert agreement.bias == pytest.approx(0.875)
+    assert agreement.upper == pytest.approx(0.875 + 1.96 * sd)
+    fig = figures.bland_altman_figure(first, second, "hu")
+    assert len(fig.layout.shapes) == 3 and "(n=4)" in fig.layout.title.text
+
+
+def test_palette_is_okabe_ito_and_groups_keep_their_colours():
+    assert style.CASE_COLOR == "#D55E00" and style.CONTROL_COLOR == "#0072B2"
+    fig = figures.distribution_figure(small_cohort(), "hu")
+    colours = {t.name.split(" ")[0]: t.marker.color for t in fig.data if t.type == "box"}
+    assert colours == {"Control": style.CONTROL_COLOR, "OVCF": style.CASE_COLOR}
+
+
+def test_svg_export_works_offline_with_the_local_chromium():
+    fig = figures.confusion_figure(1, 2, 3, 4)
+    try:
+        svg = images.figure_image(fig, "svg")
+    except images.ExportUnavailable as exc:
+        pytest.skip(str(exc))
+    assert svg.lstrip().startswith(b"<svg")
+
+
+def test_figure_html_inlines_plotly_and_needs_no_network():
+    page = images.figure_html(figures.confusion_figure(1, 2, 3, 4)).decode()
+    assert "<script src=" not in page and "Plotly.newPlot" in page
+
+
+def test_report_html_escapes_user_text():
+    result = {"n": {"cases": 1, "controls": 1, "pairs": None}, "markers": {}, "auc_comparisons": []}
+    result["messages"] = {"<script>x</script>": "constant"}
+    page = html.render_report(result)
+    assert "<script>x</script>" not in page and "&lt;script&gt;" in page
