@@ -39,6 +39,10 @@ COLUMNS: tuple[str, ...] = (
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
+class BatchInterrupted(OvcfError):
+    """The batch machinery itself failed (a worker died, the cluster went away); finished rows are kept."""
+
+
 class Backend(enum.StrEnum):
     """Where the studies run: local processes (joblib's loky), threads, or a Dask cluster."""
 
@@ -316,13 +320,23 @@ def run_batch(
     todo = [s for s in studies if s.name not in already]
     start = time.perf_counter()
     failed: list[tuple[str, str]] = []
-    for done, rows in enumerate(_results(todo, n_jobs, backend, scheduler, erode_mm), start=1):
-        _write_rows(out_csv, rows)
-        status = rows[0]["status"]
-        if status == Status.ERROR.value:
-            failed.append((rows[0]["study"], rows[0]["message"]))
-        if progress is not None:
-            progress(done, len(todo), rows[0]["study"], status)
+    done = 0
+    try:
+        for rows in _results(todo, n_jobs, backend, scheduler, erode_mm):
+            done += 1
+            _write_rows(out_csv, rows)
+            status = rows[0]["status"]
+            if status == Status.ERROR.value:
+                failed.append((rows[0]["study"], rows[0]["message"]))
+            if progress is not None:
+                progress(done, len(todo), rows[0]["study"], status)
+    except OvcfError:
+        raise
+    except Exception as exc:  # a worker process killed (out of memory), a lost cluster: keep what is done
+        raise BatchInterrupted(
+            f"the batch stopped after {done} of {len(todo)} studies ({type(exc).__name__}: {exc}); "
+            f"their rows are in {out_csv.name}: run the same command again to measure the rest"
+        ) from exc
     if not out_csv.exists():
         _write_rows(out_csv, [], mode="w")
     return BatchSummary(

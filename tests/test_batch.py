@@ -212,3 +212,25 @@ def test_cli_batch_bad_arguments_give_one_line_errors(export, tmp_path):
     )
     assert result.returncode == 2 and "scheduler" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_dead_worker_stops_the_batch_with_a_message_and_keeps_finished_rows(export, tmp_path, monkeypatch):
+    from ovcf_core import batch
+
+    real = batch._results
+
+    def dying(todo, *args):
+        iterator = real(todo, *args)
+        yield next(iterator)
+        raise RuntimeError("worker killed by signal 9")
+
+    monkeypatch.setattr(batch, "_results", dying)
+    out = tmp_path / "out.csv"
+    with pytest.raises(
+        batch.BatchInterrupted, match=r"stopped after 1 of 5 studies.*run the same command again"
+    ):
+        run_batch(find_studies(export / "studies", mask_dir=export / "masks"), out, n_jobs=1)
+    assert len({r["study"] for r in _rows(out)}) == 1
+    monkeypatch.setattr(batch, "_results", real)
+    resumed = run_batch(find_studies(export / "studies", mask_dir=export / "masks"), out, n_jobs=1)
+    assert resumed.skipped + resumed.measured + len(resumed.failed) == 5
