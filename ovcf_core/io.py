@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,6 +23,7 @@ MAX_HEADER_SEARCH = 10
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?$")
 
 
 def _read_bytes(source: Source, name: str | None) -> tuple[bytes, str]:
@@ -182,15 +184,22 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+def _is_formula(value: object) -> bool:
+    """A text cell a spreadsheet would run: starts with = + - @ (or tab/CR) and is not a plain number."""
+    return (
+        isinstance(value, str)
+        and value.startswith(FORMULA_PREFIXES)
+        and not _PLAIN_NUMBER.match(value.strip())
+    )
+
+
 def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that begin with = + - @ (or tab/CR) prefixed with ' so spreadsheets do not run them."""
+    """Formula-like text cells prefixed with ' so spreadsheets do not run them; numbers stay numbers."""
     out = df.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
-            )
-    renamed = {c: "'" + c for c in out.columns if isinstance(c, str) and c.startswith(FORMULA_PREFIXES)}
+            out[column] = out[column].map(lambda v: "'" + v if _is_formula(v) else v)
+    renamed = {c: "'" + c for c in out.columns if _is_formula(c)}
     return out.rename(columns=renamed)
 
 

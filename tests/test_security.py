@@ -53,11 +53,6 @@ def test_formula_in_an_uploaded_table_is_escaped_when_written_back(tmp_path):
     assert ids.iloc[-1] == '\'=HYPERLINK("http://x","y")'
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ovcf_core.io.escape_formulas prefixes ' to every text cell starting with '-', so a negative "
-    "number held as text (read_table returns strings) is exported as '-1.5 (reported to the lead)",
-)
 def test_negative_numbers_held_as_text_are_exported_as_numbers():
     table = pd.DataFrame({"t_score": pd.Series(["-1.5", "-2,5", "0.3"], dtype="string")})
     assert table_to_bytes(table, "csv").decode().splitlines()[1:] == ["-1.5", '"-2,5"', "0.3"]

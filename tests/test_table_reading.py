@@ -90,8 +90,9 @@ def test_xlsx_round_trip_keeps_values():
 
 
 def test_formula_cells_are_escaped_in_downloads():
-    df = pd.DataFrame({"patient_id": ["=HYPERLINK(1)", "+1", "@x", "-2", "ok"]})
-    assert escape_formulas(df)["patient_id"].tolist() == ["'=HYPERLINK(1)", "'+1", "'@x", "'-2", "ok"]
+    df = pd.DataFrame({"patient_id": ["=HYPERLINK(1)", "+1+1", "@x", "-2+cmd|' /C calc'!A0", "-2", "ok"]})
+    escaped = escape_formulas(df)["patient_id"].tolist()
+    assert escaped == ["'=HYPERLINK(1)", "'+1+1", "'@x", "'-2+cmd|' /C calc'!A0", "-2", "ok"]
     text = table_to_bytes(df).decode()
     assert "\n=" not in text
 
