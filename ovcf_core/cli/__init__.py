@@ -18,6 +18,7 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "dashboard": ("dashboard_cmd", "start the Streamlit dashboard"),
     "batch": ("batch_cmd", "measure many studies in parallel (joblib or a Dask cluster) into one CSV"),
+    "measure": ("measure_cmd", "measure ROIs (HU, SI, area) on a DICOM series"),
 }
 
 

@@ -1,0 +1,38 @@
+"""`ovcf measure SERIES --roi ROIS.json --json OUT.json`: ROI statistics on a DICOM series (DESIGN §4).
+
+Imports only numpy and pydicom (inside `run`), so the command starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments: the series (folder, .zip or files), ROI file, JSON output, optional series UID."""
+    parser.add_argument("series", nargs="+", metavar="SERIES", help="a folder, a .zip, or DICOM files")
+    parser.add_argument("--roi", required=True, metavar="ROIS.json", help="ROI file (DESIGN §4)")
+    parser.add_argument("--json", default="-", metavar="OUT.json", help="output JSON ('-' = stdout, default)")
+    parser.add_argument(
+        "--series-uid",
+        "--series",
+        dest="series_uid",
+        default=None,
+        metavar="UID",
+        help="SeriesInstanceUID to measure when the input holds several series",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure the ROIs, write the JSON, and list skipped files on stderr (one line each)."""
+    from ovcf_core.cli.common import write_json
+    from ovcf_core.imaging import measure_series, read_roi_file
+
+    rois = read_roi_file(args.roi)
+    source = args.series[0] if len(args.series) == 1 else args.series
+    result = measure_series(source, rois, series_uid=args.series_uid)
+    for skipped in result.skipped:
+        print(f"ovcf measure: warning: skipped {skipped}", file=sys.stderr)
+    write_json(result.to_dict(), args.json)
+    return 0

@@ -1,0 +1,121 @@
+"""`measure_series`: ROIs measured on a sorted DICOM series, decoding only the slices the ROIs are on."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ovcf_core.errors import InputError
+from ovcf_core.imaging.roi import (
+    Roi,
+    RoiMeasurement,
+    check_within_image,
+    loads_rois,
+    measure_roi,
+    parse_rois,
+    read_roi_file,
+)
+from ovcf_core.imaging.series import LoadedSeries, Modality, Series, Skipped, load_series
+from ovcf_core.imaging.sources import Source
+
+
+@dataclass(frozen=True)
+class MeasureResult:
+    """Every ROI measured on one series; `to_dict()` is the `ovcf measure` JSON (DESIGN §4)."""
+
+    modality: Modality
+    plane: str
+    pixel_spacing: tuple[float, float]
+    measurements: tuple[RoiMeasurement, ...]
+    skipped: tuple[Skipped, ...] = ()
+
+    @property
+    def unit(self) -> str:
+        """HU for CT, SI for MR."""
+        return self.modality.unit
+
+    def __getitem__(self, label: str) -> RoiMeasurement:
+        for measurement in self.measurements:
+            if measurement.label == label:
+                return measurement
+        raise KeyError(label)
+
+    def labels(self) -> list[str]:
+        """ROI labels in input order."""
+        return [m.label for m in self.measurements]
+
+    def to_dict(self) -> dict[str, Any]:
+        """{"modality", "unit", "rois": {label: {mean, sd, n_pixels, area_mm2, slice}}} exactly."""
+        return {
+            "modality": self.modality.value,
+            "unit": self.unit,
+            "rois": {m.label: m.to_dict() for m in self.measurements},
+        }
+
+    def to_frame(self) -> Any:
+        """One row per ROI (label, slice, mean, sd, n_pixels, area_mm2, unit) as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [{"label": m.label, **m.to_dict(), "unit": self.unit} for m in self.measurements],
+            columns=["label", "slice", "mean", "sd", "n_pixels", "area_mm2", "unit"],
+        )
+
+
+def as_rois(rois: Any) -> tuple[Roi, ...]:
+    """ROIs from an ROI file path, its JSON text/bytes, a parsed {"rois": [...]} document or a list."""
+    if isinstance(rois, Path):
+        return read_roi_file(rois)
+    if isinstance(rois, str):
+        if rois.lstrip().startswith(("{", "[")):
+            return loads_rois(rois)
+        return read_roi_file(rois)
+    if isinstance(rois, bytes):
+        return loads_rois(rois)
+    if isinstance(rois, dict):
+        return parse_rois(rois)
+    if isinstance(rois, Iterable):
+        return parse_rois(list(rois))
+    raise InputError(f"ROIs must be an ROI file or a list of ROIs, not {type(rois).__name__}")
+
+
+def measure_on(series: Series, rois: Iterable[Roi], skipped: tuple[Skipped, ...] = ()) -> MeasureResult:
+    """Measure ROIs on an already loaded series; every ROI is checked before any pixel is decoded."""
+    rois = tuple(rois)
+    for roi in rois:
+        check_within_image(roi, series.rows, series.columns, len(series))
+    by_slice: dict[int, list[Roi]] = defaultdict(list)
+    for roi in rois:
+        by_slice[roi.slice].append(roi)
+    results: dict[str, RoiMeasurement] = {}
+    for index in sorted(by_slice):
+        image = series.pixels(index)
+        for roi in by_slice[index]:
+            results[roi.label] = measure_roi(image, roi, series.pixel_spacing)
+    return MeasureResult(
+        modality=series.modality,
+        plane=series.plane.value,
+        pixel_spacing=series.pixel_spacing,
+        measurements=tuple(results[r.label] for r in rois),
+        skipped=skipped,
+    )
+
+
+def measure_series(
+    source: Source | Series | LoadedSeries, rois: Any, series_uid: str | None = None
+) -> MeasureResult:
+    """Load `source` (folder, .zip, files or uploads), pick the series and measure `rois` on it.
+
+    Only the slices the ROIs are on are decoded. Files that could not be used are listed in
+    `result.skipped`; raises InputError (naming the file, ROI or tag) when nothing can be measured.
+    """
+    roi_tuple = as_rois(rois)
+    if isinstance(source, Series):
+        return measure_on(source, roi_tuple)
+    loaded = source if isinstance(source, LoadedSeries) else load_series(source)
+    name = Path(source).name if isinstance(source, (str, Path)) else "the upload"
+    series = loaded.pick(series_uid, name)
+    return measure_on(series, roi_tuple, loaded.skipped)

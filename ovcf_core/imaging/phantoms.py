@@ -1,0 +1,306 @@
+"""Synthetic DICOM phantoms written with pydicom, whose true values are known by construction.
+
+Three small series, shipped in `sample_data/dicom/` (regenerate with `python -m ovcf_core.imaging.phantoms`):
+
+* CT axial (64×64, 8 slices): the mid-axial slice of L1–L4, each with a uniform trabecular core of known HU
+  (stored with RescaleSlope 1, RescaleIntercept -1024).
+* MR T1 sagittal (128×128, 3 slices): L1–L4 bodies of known SI and a CSF column of known SI on the middle
+  slice; the side slices hold other values, so a wrongly sorted series gives wrong answers.
+* MR T2 axial (128×128, 2 slices, discs L3-4 and L4-5): psoas (PM), multifidus (MF) and erector spinae (ES)
+  on both sides with an exact count of fat pixels, the disc, and subcutaneous fat.
+
+Files are written in shuffled order with shuffled InstanceNumbers, so only sorting along the slice normal
+recovers the anatomy. Each carries planted fake identifiers (`PLANTED_IDENTIFIERS`) to test de-identification.
+Everything here is synthetic.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ovcf_core.imaging.roi import Roi, Shape, dumps_rois
+
+PLANTED_IDENTIFIERS = {
+    "PatientName": "PHANTOM^SYNTHETIC^PLANTED",
+    "PatientID": "SYN-PID-90417",
+    "PatientBirthDate": "19380214",
+    "InstitutionName": "PLANTED GENERAL HOSPITAL",
+    "ReferringPhysicianName": "PLANTED^REFERRER",
+    "AccessionNumber": "ACC-PLANTED-55",
+}
+AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+SAGITTAL = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
+
+
+def dicom_slice(
+    stored: np.ndarray,
+    *,
+    modality: str,
+    position: Sequence[float],
+    orientation: Sequence[float] = AXIAL,
+    spacing: tuple[float, float] = (1.0, 1.0),
+    series_uid: str,
+    instance_number: int,
+    slope: float = 1.0,
+    intercept: float = 0.0,
+    thickness: float = 3.0,
+    description: str = "synthetic phantom",
+    identifiers: dict[str, str] | None = None,
+) -> bytes:
+    """One single-frame greyscale CT/MR slice as DICOM bytes (Explicit VR Little Endian)."""
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, MRImageStorage, generate_uid
+
+    sop_class = CTImageStorage if modality == "CT" else MRImageStorage
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[series_uid, str(instance_number)])
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID = generate_uid(entropy_srcs=[series_uid, "study"])
+    ds.SeriesInstanceUID = series_uid
+    for keyword, value in (PLANTED_IDENTIFIERS if identifiers is None else identifiers).items():
+        setattr(ds, keyword, value)
+    ds.Modality = modality
+    ds.SeriesDescription = description
+    ds.InstanceNumber = instance_number
+    ds.ImagePositionPatient = [float(v) for v in position]
+    ds.ImageOrientationPatient = [float(v) for v in orientation]
+    ds.PixelSpacing = [float(spacing[0]), float(spacing[1])]
+    ds.SliceThickness = thickness
+    ds.Rows, ds.Columns = stored.shape
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 16
+    ds.HighBit = 15
+    signed = stored.dtype.kind == "i"
+    ds.PixelRepresentation = 1 if signed else 0
+    if modality == "CT" or slope != 1.0 or intercept != 0.0:
+        ds.RescaleSlope = slope
+        ds.RescaleIntercept = intercept
+    if modality == "MR":
+        ds.MagneticFieldStrength = 1.5
+    ds.PixelData = stored.astype("<i2" if signed else "<u2").tobytes()
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Phantom:
+    """A synthetic series (file name -> bytes), the ROIs that measure it, and the values they must give."""
+
+    name: str
+    files: dict[str, bytes]
+    rois: tuple[Roi, ...]
+    truth: dict[str, float]  # label -> true mean inside the ROI (HU or SI)
+    fat_percent: dict[str, float] = field(default_factory=dict)  # muscle label -> true FI (%)
+    area_mm2: dict[str, float] = field(default_factory=dict)  # label -> true area of the structure (mm²)
+
+    def uploads(self) -> list[tuple[str, bytes]]:
+        """The files as (name, bytes) pairs, as an upload would give them."""
+        return sorted(self.files.items())
+
+
+def _shuffled_files(name: str, slices: list[bytes | None], builder, seed: int) -> dict[str, bytes]:
+    """Write slices under shuffled file names with shuffled InstanceNumbers (sorting must use position)."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(slices))
+    numbers = rng.permutation(len(slices)) + 1
+    return {f"{name}_{int(order[i]):03d}.dcm": builder(i, int(numbers[i])) for i in range(len(slices))}
+
+
+def _ellipse(rows: int, columns: int, cx: float, cy: float, rx: float, ry: float) -> np.ndarray:
+    y, x = np.mgrid[0:rows, 0:columns]
+    return ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1.0
+
+
+def ct_lumbar_phantom(size: int = 64) -> Phantom:
+    """Axial CT through L4, L3, L2, L1 (slices 1, 3, 5, 7 from the feet up) with known trabecular HU."""
+    hu = {"L1": 152.0, "L2": 138.0, "L3": 121.0, "L4": 109.0}
+    level_slice = {"L4": 1, "L3": 3, "L2": 5, "L1": 7}
+    cx, cy = size / 2, size / 2 + 4
+    series_uid = "1.2.826.0.1.3680043.8.498.1001"
+    images = []
+    for index in range(8):
+        image = np.full((size, size), -1000.0)
+        image[_ellipse(size, size, size / 2, size / 2, size * 0.47, size * 0.44)] = 40.0
+        level = next((lv for lv, s in level_slice.items() if s == index), None)
+        image[_ellipse(size, size, cx, cy, 16, 13)] = 600.0
+        image[_ellipse(size, size, cx, cy, 14, 11)] = hu[level] if level else 85.0
+        images.append(image)
+
+    def build(i: int, number: int) -> bytes:
+        stored = np.round(images[i] + 1024).astype(np.int16)
+        return dicom_slice(
+            stored,
+            modality="CT",
+            position=(-25.6, -25.6, -120.0 + 3.0 * i),
+            spacing=(0.8, 0.8),
+            series_uid=series_uid,
+            instance_number=number,
+            slope=1.0,
+            intercept=-1024.0,
+            description="synthetic lumbar CT phantom",
+        )
+
+    rois = tuple(
+        Roi(level, level_slice[level], Shape.ELLIPSE, center=(cx, cy), radii=(8.0, 6.0)) for level in hu
+    )
+    return Phantom("ct_axial", _shuffled_files("ct", images, build, 7), rois, truth=hu)
+
+
+def mr_t1_sagittal_phantom(size: int = 128) -> Phantom:
+    """Sagittal T1 MR: L1–L4 bodies and a CSF column of known SI on the middle of 3 slices."""
+    si = {"L1": 320.0, "L2": 330.0, "L3": 345.0, "L4": 360.0}
+    csf = 100.0
+    series_uid = "1.2.826.0.1.3680043.8.498.1002"
+    top = {"L1": 16, "L2": 42, "L3": 68, "L4": 94}  # first row of each 20-row body; discs between
+    body_cols, csf_cols = (36, 64), (74, 81)
+    images = []
+    for index in range(3):
+        offset = 0.0 if index == 1 else 60.0
+        image = np.full((size, size), 150.0)
+        image[:, csf_cols[0] : csf_cols[1]] = csf + offset
+        for level, row in top.items():
+            image[row : row + 20, body_cols[0] : body_cols[1]] = si[level] + offset
+        images.append(image)
+
+    def build(i: int, number: int) -> bytes:
+        return dicom_slice(
+            np.round(images[i]).astype(np.uint16),
+            modality="MR",
+            position=(-4.0 + 4.0 * i, -64.0, 200.0),
+            orientation=SAGITTAL,
+            spacing=(1.0, 1.0),
+            series_uid=series_uid,
+            instance_number=number,
+            thickness=4.0,
+            description="synthetic T1 sagittal lumbar phantom",
+        )
+
+    cx = (body_cols[0] + body_cols[1] - 1) / 2
+    rois = [
+        Roi(level, 1, Shape.ELLIPSE, center=(cx, row + 9.5), radii=(9.0, 6.0)) for level, row in top.items()
+    ]
+    csf_x = (csf_cols[0] + csf_cols[1] - 1) / 2
+    rois.append(Roi("CSF_L3", 1, Shape.ELLIPSE, center=(csf_x, top["L3"] + 9.5), radii=(2.5, 6.0)))
+    truth = {**si, "CSF_L3": csf}
+    return Phantom("mr_t1_sagittal", _shuffled_files("t1", images, build, 11), tuple(rois), truth=truth)
+
+
+# muscle -> (row0, row1, col0, col1) on the patient's right (image left); the left side is mirrored
+_MUSCLES = {"PM": (44, 57, 30, 41), "ES": (78, 93, 40, 53), "MF": (80, 91, 55, 62)}
+_FAT_SHARE = {"PM": 0.06, "MF": 0.18, "ES": 0.12}
+MUSCLE_SI, FAT_SI, DISC_SI, SUBCUTANEOUS_FAT_SI = 80.0, 400.0, 250.0, 420.0
+
+
+def mr_t2_axial_phantom(size: int = 128) -> Phantom:
+    """Axial T2 MR at discs L3-4 and L4-5: muscles with an exact number of fat pixels, disc and fat."""
+    series_uid = "1.2.826.0.1.3680043.8.498.1003"
+    spacing = (0.8, 0.8)
+    levels = ("L3L4", "L4L5")
+    rng = np.random.default_rng(20240471)
+    images = []
+    rois: list[Roi] = []
+    truth: dict[str, float] = {}
+    fat_percent: dict[str, float] = {}
+    area: dict[str, float] = {}
+    pixel_area = spacing[0] * spacing[1]
+    for index, level in enumerate(levels):
+        image = np.full((size, size), 150.0)
+        disc = _ellipse(size, size, 63.5, 52.0, 17.0 + 2 * index, 12.0)
+        image[disc] = DISC_SI
+        rois.append(
+            Roi(f"DISC_{level}", index, Shape.ELLIPSE, center=(63.5, 52.0), radii=(17.0 + 2 * index, 12.0))
+        )
+        truth[f"DISC_{level}"] = DISC_SI
+        area[f"DISC_{level}"] = float(disc.sum()) * pixel_area
+        image[110:116, 24:104] = SUBCUTANEOUS_FAT_SI
+        rois.append(Roi(f"FAT_{level}", index, Shape.RECTANGLE, points=((30.0, 111.0), (97.0, 114.0))))
+        truth[f"FAT_{level}"] = SUBCUTANEOUS_FAT_SI
+        for muscle, (r0, r1, c0, c1) in _MUSCLES.items():
+            for side in ("R", "L"):
+                if side == "L":
+                    c0, c1 = size - 1 - c1, size - 1 - c0
+                n = (r1 - r0 + 1) * (c1 - c0 + 1)
+                k = round(_FAT_SHARE[muscle] * n) + index
+                values = np.full(n, MUSCLE_SI)
+                values[rng.permutation(n)[:k]] = FAT_SI
+                image[r0 : r1 + 1, c0 : c1 + 1] = values.reshape(r1 - r0 + 1, c1 - c0 + 1)
+                label = f"{muscle}_{side}_{level}"
+                corners = [
+                    (c0 - 0.5, r0 - 0.5),
+                    (c1 + 0.5, r0 - 0.5),
+                    (c1 + 0.5, r1 + 0.5),
+                    (c0 - 0.5, r1 + 0.5),
+                ]
+                rois.append(Roi(label, index, Shape.POLYGON, points=tuple(corners)))
+                truth[label] = float(values.mean())
+                fat_percent[label] = 100.0 * k / n
+                area[label] = n * pixel_area
+        images.append(image)
+
+    def build(i: int, number: int) -> bytes:
+        return dicom_slice(
+            np.round(images[i]).astype(np.uint16),
+            modality="MR",
+            position=(-51.2, -51.2, 40.0 - 35.0 * i),
+            spacing=spacing,
+            series_uid=series_uid,
+            instance_number=number,
+            thickness=4.0,
+            description="synthetic T2 axial paraspinal phantom",
+        )
+
+    # sorted along +z, slice 0 is the inferior level (L4-5): level index i is sorted slice 1 - i
+    rois = [Roi(r.label, 1 - r.slice, r.shape, r.center, r.radii, r.points) for r in rois]
+    files = _shuffled_files("t2", images, build, 13)
+    return Phantom("mr_t2_axial", files, tuple(rois), truth=truth, fat_percent=fat_percent, area_mm2=area)
+
+
+def all_phantoms() -> tuple[Phantom, ...]:
+    """The three shipped phantoms."""
+    return ct_lumbar_phantom(), mr_t1_sagittal_phantom(), mr_t2_axial_phantom()
+
+
+def write_phantom(phantom: Phantom, folder: str | Path) -> Path:
+    """Write a phantom into `folder`: DICOM files in `series/`, and `rois.json` and `truth.json` beside it."""
+    folder = Path(folder)
+    series = folder / "series"
+    series.mkdir(parents=True, exist_ok=True)
+    for old in series.glob("*.dcm"):
+        old.unlink()
+    for name, data in phantom.files.items():
+        (series / name).write_bytes(data)
+    (folder / "rois.json").write_text(dumps_rois(phantom.rois) + "\n", encoding="utf-8")
+    (folder / "truth.json").write_text(
+        json.dumps(
+            {"truth": phantom.truth, "fat_percent": phantom.fat_percent, "area_mm2": phantom.area_mm2},
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def write_sample_dicom(root: str | Path | None = None) -> list[Path]:
+    """Regenerate `sample_data/dicom/<phantom>/` for every phantom; returns the folders written."""
+    from ovcf_core import paths
+
+    root = Path(root) if root is not None else paths.SAMPLE_DICOM
+    return [write_phantom(p, root / p.name) for p in all_phantoms()]
+
+
+if __name__ == "__main__":
+    for written in write_sample_dicom():
+        print(f"wrote {written}")

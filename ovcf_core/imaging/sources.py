@@ -1,0 +1,157 @@
+"""Where DICOM files come from: a folder, a .zip, single files or uploaded (name, bytes) — read safely.
+
+Zip archives are read in memory, never extracted: a member whose name would escape the folder (`..`, an
+absolute path) refuses the whole archive, and the member count and total uncompressed size are capped
+(zip bombs, including archives whose directory lies about sizes).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from ovcf_core.errors import InputError
+
+MAX_ZIP_MEMBERS = 5000
+MAX_ZIP_BYTES = 1536 * 1024 * 1024  # 1.5 GB uncompressed: a 1000-slice 512x512 CT is about 0.5 GB
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DicomFile:
+    """One candidate file: its display name and either a path on disk or its bytes in memory."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = field(default=None, repr=False)  # raw upload: never shown (it holds identifiers)
+
+    def open(self) -> BinaryIO:
+        """A binary file object positioned at the start of the file."""
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        assert self.path is not None
+        return self.path.open("rb")
+
+    @property
+    def size(self) -> int:
+        """Size in bytes."""
+        if self.data is not None:
+            return len(self.data)
+        assert self.path is not None
+        return self.path.stat().st_size
+
+
+Source = str | Path | bytes | Iterable[str | Path | tuple[str, bytes]]
+
+
+def _unsafe_member(name: str) -> bool:
+    """Whether a zip member name would land outside the folder it is extracted into."""
+    normalized = name.replace("\\", "/")
+    path = PurePosixPath(normalized)
+    return normalized.startswith("/") or (len(normalized) > 1 and normalized[1] == ":") or ".." in path.parts
+
+
+def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, zip_name: str) -> bytes:
+    """A member's bytes, refusing to inflate more than `budget` bytes whatever its header claims."""
+    chunks = []
+    total = 0
+    with archive.open(info) as member:
+        while True:
+            chunk = member.read(_CHUNK)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > budget:
+                raise InputError(
+                    f"inflates to more than {MAX_ZIP_BYTES // 2**20} MB (a zip bomb?); refused",
+                    file=zip_name,
+                )
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def files_in_zip(data: bytes | BinaryIO, zip_name: str) -> list[DicomFile]:
+    """The files of a zip archive, read in memory with the traversal and size checks above."""
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    try:
+        archive = zipfile.ZipFile(stream)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise InputError(f"is not a readable zip archive ({exc})", file=zip_name) from None
+    with archive:
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        if not infos:
+            raise InputError("the zip archive is empty", file=zip_name)
+        if len(infos) > MAX_ZIP_MEMBERS:
+            raise InputError(
+                f"holds {len(infos)} files, more than the {MAX_ZIP_MEMBERS} allowed; refused", file=zip_name
+            )
+        for info in infos:
+            if _unsafe_member(info.filename):
+                raise InputError(
+                    f"member '{info.filename}' would be written outside its folder (path traversal); "
+                    "the archive is refused",
+                    file=zip_name,
+                )
+        claimed = sum(i.file_size for i in infos)
+        if claimed > MAX_ZIP_BYTES:
+            raise InputError(
+                f"claims {claimed / 2**30:.1f} GB uncompressed, more than the "
+                f"{MAX_ZIP_BYTES // 2**20} MB allowed (a zip bomb?); refused",
+                file=zip_name,
+            )
+        files = []
+        budget = MAX_ZIP_BYTES
+        for info in infos:
+            try:
+                content = _read_capped(archive, info, budget, zip_name)
+            except InputError:
+                raise
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+                raise InputError(f"member '{info.filename}' cannot be read ({exc})", file=zip_name) from None
+            budget -= len(content)
+            files.append(DicomFile(name=info.filename, data=content))
+    return files
+
+
+def _is_zip_name(name: str) -> bool:
+    return name.lower().endswith(".zip")
+
+
+def _from_path(path: Path) -> Iterator[DicomFile]:
+    if not path.exists():
+        raise InputError("no such file or folder", file=str(path))
+    if path.is_dir():
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            if child.name.startswith(".") or child.name.upper() == "DICOMDIR":
+                continue
+            if _is_zip_name(child.name):
+                yield from files_in_zip(child.read_bytes(), str(child.relative_to(path)))
+            else:
+                yield DicomFile(name=str(child.relative_to(path)), path=child)
+    elif _is_zip_name(path.name) or zipfile.is_zipfile(path):
+        yield from files_in_zip(path.read_bytes(), path.name)
+    else:
+        yield DicomFile(name=path.name, path=path)
+
+
+def collect_files(source: Source) -> list[DicomFile]:
+    """Every candidate DICOM file of a folder, a .zip, a file, a list of those, or (name, bytes) uploads."""
+    if isinstance(source, (str, Path)):
+        return list(_from_path(Path(source)))
+    if isinstance(source, bytes):
+        return files_in_zip(source, "upload.zip")
+    files: list[DicomFile] = []
+    for item in source:
+        if isinstance(item, tuple):
+            name, data = item
+            if _is_zip_name(name) or data[:4] == b"PK\x03\x04":
+                files.extend(files_in_zip(data, name))
+            else:
+                files.append(DicomFile(name=name, data=data))
+        else:
+            files.extend(_from_path(Path(item)))
+    return files
