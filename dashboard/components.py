@@ -71,29 +71,29 @@ def show_report(report: ValidationReport, *, name: str = "the file") -> None:
             st.dataframe(warnings.drop(columns="severity"), hide_index=True, width="stretch")
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     """A file-name-safe version of a title."""
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "table"
 
 
 def download_table(table: pd.DataFrame, title: str, *, key: str | None = None) -> None:
-    """CSV and XLSX download buttons for a table (formula cells escaped by ovcf_core.io)."""
-    slug = _slug(title)
+    """CSV and XLSX download buttons for a table (formula cells escaped by ovcf_core.io; XLSX on click)."""
+    slug_text = slug(title)
     left, right = st.columns(2)
     left.download_button(
         f"⬇ {title} (CSV)",
         data=io.table_to_bytes(table, "csv"),
-        file_name=f"{slug}.csv",
+        file_name=f"{slug_text}.csv",
         mime="text/csv",
-        key=f"{key or slug}_csv",
+        key=f"{key or slug_text}_csv",
         width="stretch",
     )
     right.download_button(
         f"⬇ {title} (XLSX)",
-        data=io.table_to_bytes(table, "xlsx", sheet_name=slug),
-        file_name=f"{slug}.xlsx",
+        data=lambda: io.table_to_bytes(table, "xlsx", sheet_name=slug_text),  # built on click
+        file_name=f"{slug_text}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=f"{key or slug}_xlsx",
+        key=f"{key or slug_text}_xlsx",
         width="stretch",
     )
 

@@ -1,10 +1,31 @@
-"""Home: what the tool is, and the cohort currently loaded (the synthetic sample on first visit)."""
+"""Home: what the tool is, the cohort currently loaded (the synthetic sample on first visit), where to go."""
 
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
-from dashboard import state
+from dashboard import components
 from ovcf_core import RESEARCH_NOTE
-from ovcf_core.errors import OvcfError
+
+GUIDE = (
+    ("pages/data.py", "📂", "Data", "upload your cohort (CSV/XLSX), check it, map columns, choose markers"),
+    ("pages/cohort.py", "👥", "Cohort", "Table 1 and each indicator's distribution in cases and controls"),
+    (
+        "pages/correlations.py",
+        "🔗",
+        "Correlations",
+        "Spearman with OVCF (Table 2), between indicators (Table 3)",
+    ),
+    ("pages/roc.py", "📈", "ROC", "AUC with DeLong CIs, comparisons, and a cut-off explorer"),
+    (
+        "pages/logistic.py",
+        "🌲",
+        "Logistic",
+        "adjusted odds ratios: per indicator, multivariable, conditional",
+    ),
+    ("pages/reliability.py", "🤝", "Reliability", "inter-rater ICC and Bland–Altman plots"),
+    ("pages/matching.py", "⚖️", "Matching", "1:1 age- and sex-matching of controls from a pool"),
+    ("pages/report.py", "📄", "Report", "the whole analysis as HTML and XLSX, figures as PNG/SVG"),
+)
 
 st.title("OVCF risk screening")
 st.markdown(
@@ -15,17 +36,21 @@ st.markdown(
 )
 st.info(RESEARCH_NOTE, icon="ℹ️")
 
-try:
-    cohort = state.ensure_cohort()
-except OvcfError as exc:
-    st.error(f"The sample cohort could not be loaded: {exc}")
-    st.stop()
-
-state.synthetic_badge()
+cohort = components.current_cohort()
 cases = int((cohort["ovcf"] == 1).sum())
 controls = int((cohort["ovcf"] == 0).sum())
 c1, c2, c3 = st.columns(3)
-c1.metric("Patients", len(cohort))
-c2.metric("OVCF cases", cases)
-c3.metric("Controls", controls)
-st.caption(f"Loaded: {st.session_state[state.COHORT_SOURCE]}")
+c1.metric("Patients", f"{len(cohort):,}")
+c2.metric("OVCF cases", f"{cases:,}")
+c3.metric("Controls", f"{controls:,}")
+components.cohort_caption(cohort)
+
+st.subheader("Where to go")
+columns = st.columns(2)
+shown = 0
+for page, icon, title, what in GUIDE:
+    try:
+        columns[shown % 2].page_link(page, label=f"**{title}** — {what}", icon=icon)
+    except StreamlitPageNotFoundError:  # a page this deployment does not register
+        continue
+    shown += 1
