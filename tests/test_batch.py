@@ -234,3 +234,17 @@ def test_a_dead_worker_stops_the_batch_with_a_message_and_keeps_finished_rows(ex
     monkeypatch.setattr(batch, "_results", real)
     resumed = run_batch(find_studies(export / "studies", mask_dir=export / "masks"), out, n_jobs=1)
     assert resumed.skipped + resumed.measured + len(resumed.failed) == 5
+
+
+def test_batch_with_roi_files_measures_each_vertebra_through_ovcf_measure(export, tmp_path):
+    rois = tmp_path / "rois"
+    for name in HU:
+        studies.write_rois(rois / f"{name}.json")
+    (rois / "s04_broken.json").write_text('{"rois": []}')
+    summary = run_batch(find_studies(export / "studies", roi_dir=rois), tmp_path / "out.csv", n_jobs=2)
+    rows = _rows(tmp_path / "out.csv")
+    _check_good_rows(rows)
+    assert {r["method"] for r in rows if r["status"] == "ok"} == {"roi"}
+    assert all(float(r["area_mm2"]) > 0 and int(r["n_pixels"]) > 50 for r in rows if r["status"] == "ok")
+    assert dict(summary.failed).keys() == {"s04_broken", "s05_no_masks"}
+    assert "no ROI file" in dict(summary.failed)["s05_no_masks"]

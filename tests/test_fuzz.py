@@ -191,3 +191,63 @@ def test_validate_cohort_on_frames_with_any_values_only_raises_input_errors(data
     except OvcfError:
         return
     assert len(clean) + len(report.blocked_rows) == len(frame)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**6), 10**6) | st.floats() | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@st.composite
+def roi_entries(draw) -> dict:
+    """ROI entries with the right keys and values that are often wrong (types, signs, sizes, NaN)."""
+    entry = {
+        "label": draw(st.one_of(st.sampled_from(["L1", "L2", "MF_L_L3L4", ""]), json_values)),
+        "slice": draw(st.one_of(st.integers(-2, 5), st.floats(), json_values)),
+        "shape": draw(st.one_of(st.sampled_from(["ellipse", "polygon", "rectangle", "circle"]), json_values)),
+        "center": draw(st.one_of(st.lists(st.floats(), min_size=2, max_size=2), json_values)),
+        "radii": draw(st.one_of(st.lists(st.floats(-5, 50), min_size=2, max_size=2), json_values)),
+        "points": draw(st.one_of(st.lists(st.lists(st.floats(-5, 50), min_size=2, max_size=2)), json_values)),
+        "corners": draw(
+            st.one_of(st.lists(st.lists(st.integers(-5, 50), min_size=2, max_size=2)), json_values)
+        ),
+    }
+    drop = draw(st.sets(st.sampled_from(sorted(entry)), max_size=3))
+    return {k: v for k, v in entry.items() if k not in drop}
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=500), st.text(max_size=300)))
+def test_roi_file_bytes_never_raise_anything_but_a_clear_input_error(data):
+    from ovcf_core.imaging import loads_rois
+
+    try:
+        rois = loads_rois(data, "fuzz.json")
+    except OvcfError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert rois and len({r.label for r in rois}) == len(rois)
+
+
+@FUZZ
+@given(st.one_of(st.lists(roi_entries(), max_size=4).map(lambda e: {"rois": e}), json_values))
+def test_roi_documents_parse_or_raise_a_clear_input_error_and_measure_only_inside_the_image(document):
+    import json
+
+    import numpy as np
+
+    from ovcf_core.imaging import loads_rois
+    from ovcf_core.imaging.roi import check_within_image, measure_roi
+
+    try:
+        rois = loads_rois(json.dumps(document), "fuzz.json")
+        for roi in rois:
+            check_within_image(roi, 32, 32, 4)
+            result = measure_roi(np.arange(32 * 32, dtype=float).reshape(32, 32), roi, (0.5, 0.5))
+            assert result.n_pixels >= 1 and np.isfinite(result.mean)
+    except OvcfError as exc:
+        assert str(exc) and "\n" not in str(exc)
