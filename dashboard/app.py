@@ -11,5 +11,6 @@ st.set_page_config(page_title="OVCF risk screening", page_icon="🦴", layout="w
 pages = [
     st.Page(HERE / "pages" / "home.py", title="Home", icon="🏠", default=True, url_path="home"),
     st.Page(HERE / "pages" / "data.py", title="Data", icon="📂", url_path="data"),
+    st.Page(HERE / "pages" / "scans.py", title="Scans", icon="🩻", url_path="scans"),
 ]
 st.navigation(pages).run()

@@ -161,7 +161,7 @@ def test_a_zip_upload_loads_like_a_folder_and_nested_folders_are_read(tmp_path):
         archive.writestr("study/README.txt", "hello")
     loaded = load_series([("series.zip", buffer.getvalue())])
     assert _ranks(loaded.series[0]) == [0, 1, 2, 3]
-    assert [s.name for s in loaded.skipped] == ["study/README.txt"]
+    assert [s.name for s in loaded.skipped] == ["series.zip/study/README.txt"]
     (tmp_path / "s.zip").write_bytes(buffer.getvalue())
     assert len(load_series(tmp_path / "s.zip").series[0]) == 4
 

@@ -80,7 +80,12 @@ TECHNICAL_KEYWORDS: tuple[str, ...] = (
 
 
 def deidentify(dataset: Any) -> Any:
-    """Remove identifying attributes and private tags from a pydicom Dataset, in place; returns it."""
+    """Remove identifying attributes and private tags from a pydicom Dataset, in place; returns it.
+
+    Used on every dataset whose pixels are decoded. The header-only pass does not call it (it would cost
+    more than reading the header): it keeps only `technical_header` and typed geometry, then drops the
+    dataset.
+    """
     for keyword in IDENTIFYING_KEYWORDS:
         if keyword in dataset:
             delattr(dataset, keyword)

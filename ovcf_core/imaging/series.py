@@ -288,7 +288,7 @@ def read_header(file: DicomFile) -> _Header | Skipped:
                 return Skipped(
                     file.name, f"cannot be read as DICOM: truncated or damaged ({type(exc).__name__})"
                 )
-            deidentify(dataset)
+            # no deidentify() here: this dataset is dropped once the allow-listed fields are taken from it
             rows, columns = dataset.get("Rows"), dataset.get("Columns")
             bits = dataset.get("BitsAllocated") or 16
             samples = dataset.get("SamplesPerPixel") or 1

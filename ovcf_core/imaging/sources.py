@@ -75,7 +75,7 @@ def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, z
 
 
 def files_in_zip(data: bytes | BinaryIO, zip_name: str) -> list[DicomFile]:
-    """The files of a zip archive, read in memory with the traversal and size checks above."""
+    """The files of a zip archive (named `<zip>/<member>`), read in memory with the checks above."""
     stream = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
         archive = zipfile.ZipFile(stream)
@@ -113,7 +113,7 @@ def files_in_zip(data: bytes | BinaryIO, zip_name: str) -> list[DicomFile]:
             except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
                 raise InputError(f"member '{info.filename}' cannot be read ({exc})", file=zip_name) from None
             budget -= len(content)
-            files.append(DicomFile(name=info.filename, data=content))
+            files.append(DicomFile(name=f"{zip_name}/{info.filename}", data=content))
     return files
 
 

@@ -1,0 +1,158 @@
+"""Indicators from measured ROIs: average HU (CT), VBQ (T1), average rCSA and FI (T2).
+
+ROI labels say what each ROI is (case-insensitive):
+
+* ``L1`` … ``L4``: a vertebral body (trabecular bone) — HU on CT, SI on T1;
+* ``CSF_L3`` (fallbacks ``CSF_L2``, ``CSF_L4``): cerebrospinal fluid behind that vertebra, on T1;
+* ``<PM|MF|ES>_<L|R>_<L1L2|L2L3|L3L4|L4L5>``: psoas major, multifidus, erector spinae, left/right, at a disc;
+* ``DISC_<level>``: the disc at that level (its CSA is the rCSA denominator);
+* ``FAT_<level>``: subcutaneous fat, the reference for the ``reference`` fat threshold.
+
+The formulas themselves live once, in `ovcf_core.indicators` (paper, Method); this module only turns ROI
+measurements into their inputs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ovcf_core.imaging.measure import MeasureResult
+from ovcf_core.imaging.mri import FatThreshold, fat_percent, muscle_threshold
+
+VERTEBRA = re.compile(r"^(L[1-4])$", re.IGNORECASE)
+CSF = re.compile(r"^CSF_(L[1-4])$", re.IGNORECASE)
+MUSCLE = re.compile(r"^(PM|MF|ES)_(L|R)_(L[1-4]L[2-5])$", re.IGNORECASE)
+DISC = re.compile(r"^DISC_(L[1-4]L[2-5])$", re.IGNORECASE)
+FAT = re.compile(r"^FAT_(L[1-4]L[2-5])$", re.IGNORECASE)
+MUSCLE_NAMES = {"pm": "psoas major", "mf": "multifidus", "es": "erector spinae"}
+
+
+@dataclass(frozen=True)
+class StructureRow:
+    """One measured ROI with what it is (kind, level, muscle, side) and, for muscles, its FI."""
+
+    label: str
+    kind: str
+    level: str | None
+    muscle: str | None
+    side: str | None
+    slice: int
+    mean: float
+    sd: float
+    n_pixels: int
+    area_mm2: float
+    fractured: bool = False
+    fat_threshold: float | None = None
+    fi_percent: float | None = None
+
+
+@dataclass(frozen=True)
+class ImageIndicators:
+    """Indicators computed from one series' ROIs, and the per-structure table they came from."""
+
+    modality: str
+    unit: str
+    rows: tuple[StructureRow, ...]
+    indicators: dict[str, Any] = field(default_factory=dict)  # "hu"/"vbq"/"rcsa"/"fi" -> IndicatorValue
+    fat_rule: FatThreshold | None = None
+
+    def values(self) -> dict[str, float]:
+        """The indicators that could be computed, as plain numbers (e.g. {"hu": 124.3})."""
+        return {k: float(v.value) for k, v in self.indicators.items() if v.value is not None}
+
+    def reasons(self) -> dict[str, str]:
+        """Why an indicator is missing or what it used, one line each."""
+        return {k: str(v.reason) for k, v in self.indicators.items() if getattr(v, "reason", None)}
+
+    def to_frame(self) -> Any:
+        """One row per ROI as a pandas DataFrame (the page's measurement table)."""
+        import pandas as pd
+
+        columns = list(StructureRow.__dataclass_fields__)
+        return pd.DataFrame([[getattr(r, c) for c in columns] for r in self.rows], columns=columns)
+
+
+def classify(label: str) -> tuple[str, str | None, str | None, str | None]:
+    """(kind, level, muscle, side) of an ROI label (kinds: vertebra, csf, muscle, disc, fat, other)."""
+    if match := VERTEBRA.match(label):
+        return "vertebra", match.group(1).upper(), None, None
+    if match := CSF.match(label):
+        return "csf", match.group(1).upper(), None, None
+    if match := MUSCLE.match(label):
+        return "muscle", match.group(3).upper(), match.group(1).lower(), match.group(2).lower()
+    if match := DISC.match(label):
+        return "disc", match.group(1).upper(), None, None
+    if match := FAT.match(label):
+        return "fat", match.group(1).upper(), None, None
+    return "other", None, None, None
+
+
+def image_indicators(
+    result: MeasureResult, fractured: Iterable[str] = (), fat: FatThreshold | None = None
+) -> ImageIndicators:
+    """Average HU (CT), VBQ (T1) and average rCSA / FI (T2) from a series' ROI measurements.
+
+    `fractured`: levels (e.g. {"L2"}) left out of HU and VBQ, whatever their number. `fat`: the fat
+    threshold rule for FI (default: half the subcutaneous-fat SI).
+    """
+    fat = fat or FatThreshold()
+    broken = {str(level).upper() for level in fractured}
+    reference = {}
+    for m in result.measurements:
+        kind, level, _, _ = classify(m.label)
+        if kind == "fat":
+            reference[level] = m.mean
+    rows = []
+    for m in result.measurements:
+        kind, level, muscle, side = classify(m.label)
+        threshold = fi = None
+        if kind == "muscle" and result.unit == "SI":
+            threshold = muscle_threshold(m.values, fat, reference.get(level), m.label)
+            fi = fat_percent(m.values, threshold)
+        rows.append(
+            StructureRow(
+                label=m.label,
+                kind=kind,
+                level=level,
+                muscle=muscle,
+                side=side,
+                slice=m.slice,
+                mean=m.mean,
+                sd=m.sd,
+                n_pixels=m.n_pixels,
+                area_mm2=m.area_mm2,
+                fractured=kind == "vertebra" and level in broken,
+                fat_threshold=threshold,
+                fi_percent=fi,
+            )
+        )
+    vertebrae = {r.level: r.mean for r in rows if r.kind == "vertebra"}
+    out: dict[str, Any] = {}
+    try:
+        from ovcf_core import indicators as formulas
+    except ImportError:  # the formulas module ships separately; the per-ROI table is still complete
+        return ImageIndicators(result.modality.value, result.unit, tuple(rows), out, fat_rule=None)
+    if result.unit == "HU" and vertebrae:
+        out["hu"] = formulas.average_hu(vertebrae, broken)
+    if result.unit == "SI":
+        csf = {r.level: r.mean for r in rows if r.kind == "csf"}
+        if vertebrae and csf:
+            out["vbq"] = formulas.vbq_score(vertebrae, csf, broken)
+        muscles = [r for r in rows if r.kind == "muscle"]
+        discs = {r.level: r.area_mm2 for r in rows if r.kind == "disc"}
+        if muscles and discs:
+            out["rcsa"] = formulas.average_rcsa(
+                {(r.muscle, r.side, r.level): r.area_mm2 for r in muscles}, discs
+            )
+        if muscles:
+            out["fi"] = formulas.average_fi({(r.muscle, r.side, r.level): r.fi_percent for r in muscles})
+    return ImageIndicators(
+        modality=result.modality.value,
+        unit=result.unit,
+        rows=tuple(rows),
+        indicators=out,
+        fat_rule=fat if any(r.kind == "muscle" for r in rows) else None,
+    )
