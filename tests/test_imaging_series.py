@@ -275,3 +275,11 @@ def test_sagittal_series_sorted_along_its_normal_from_real_positions():
         files.append((f"s{i}.dcm", data))
     (series,) = load_series(files).series
     assert [series.pixels(i)[0, 0] - 100 for i in range(3)] == [10.0, 0.0, -5.0]
+
+
+def test_decoded_slices_kept_in_memory_are_bounded(monkeypatch):
+    monkeypatch.setattr(series_module, "CACHED_SLICES", 3)
+    (series,) = load_series(ordered_series(6)).series
+    for index in range(6):
+        assert series.pixels(index)[0, 0] == 100 * (index + 1)
+    assert sorted(series._cache) == [3, 4, 5]

@@ -135,3 +135,14 @@ def test_indicators_are_sent_to_the_calculator_and_to_the_cohort():
     assert not at.exception
     cohort = at.session_state[state.COHORT]
     assert cohort["hu"].iloc[-1] == pytest.approx((152 + 121 + 109) / 3)
+
+
+def test_a_folder_upload_of_several_files_loads_the_series():
+    phantom = mr_t2_axial_phantom()
+    at = tools.open_page(PAGE)
+    index = next(i for i, u in enumerate(at.file_uploader) if u.label == "DICOM folder")
+    uploader = at.file_uploader[index]
+    uploader.set_value([(name, data, "application/dicom") for name, data in phantom.uploads()])
+    at = at.run()
+    assert not at.exception
+    assert "MR axial, 2 slice(s), 128×128" in " ".join(c.value for c in at.caption)

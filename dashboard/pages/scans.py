@@ -67,6 +67,14 @@ def choose_series() -> tuple[Series | None, tuple[Roi, ...], bool]:
         key="scan_upload",
         help="Files stay in memory for this session; patient identifiers are removed on load.",
     )
+    with st.expander("…or upload a whole DICOM folder"):
+        folder = st.file_uploader(
+            "DICOM folder",
+            accept_multiple_files="directory",
+            key="scan_upload_folder",
+            label_visibility="collapsed",
+        )
+    files = files or folder
     if files:
         loaded, error = load_upload(files)
         if error:

@@ -23,6 +23,7 @@ from ovcf_core.imaging.sources import DicomFile, Source, collect_files
 
 SUPPORTED_PHOTOMETRIC = ("MONOCHROME1", "MONOCHROME2")
 PIXEL_DATA_TAG = 0x7FE00010
+CACHED_SLICES = 16  # decoded slices kept per series
 
 
 class Plane(StrEnum):
@@ -141,6 +142,8 @@ class Series:
                 from ovcf_core.imaging.ct import to_hu
 
                 values = to_hu(stored, ref.slope, ref.intercept)
+            while len(self._cache) >= CACHED_SLICES:  # keep memory bounded while a slider browses
+                self._cache.pop(next(iter(self._cache)))
             self._cache[index] = values
         return self._cache[index]
 
