@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dashboard": ("dashboard_cmd", "start the Streamlit dashboard"),
     "batch": ("batch_cmd", "measure many studies in parallel (joblib or a Dask cluster) into one CSV"),
     "measure": ("measure_cmd", "measure ROIs (HU, SI, area) on a DICOM series"),
+    "train": ("train_cmd", "fit the VBQ/HU risk model on a cohort table and save it as a JSON model file"),
+    "predict": ("predict_cmd", "one patient's fracture probability with 95% CI from a model file"),
 }
 
 

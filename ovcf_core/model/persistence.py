@@ -1,0 +1,251 @@
+"""The model file: plain JSON (coefficients, covariance, features with units, training summary, provenance,
+created date, schema version). Loading parses JSON only and checks every field, so a model file can never
+execute code; pickle/joblib files are refused, whatever their name.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ovcf_core import RESEARCH_NOTE, SYNTHETIC_NOTE, __version__
+from ovcf_core.errors import InputError
+from ovcf_core.model.risk_model import INTERCEPT, SEX, RiskModel, TrainingSummary, term_name, variable_info
+
+FORMAT = "ovcf-risk-model"
+SCHEMA_VERSION = 1
+MAX_BYTES = 2_000_000  # a model file is a few kB; anything this large is not one
+MAX_TEXT = 300  # longest free-text field (source, created) kept from a file
+
+
+def model_to_dict(model: RiskModel) -> dict[str, Any]:
+    """Everything needed to predict and to say what the model is, as JSON-ready values."""
+    model.check_is_fitted()
+    features = []
+    for variable in model.variables:
+        info = variable_info(variable)
+        info["term"] = term_name(variable)
+        info["role"] = "feature" if variable in model.features else "adjustment"
+        info["training_range"] = list(model.ranges_[variable]) if variable in model.ranges_ else None
+        features.append(info)
+    provenance = dict(model.provenance_)
+    return {
+        "format": FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "created": provenance.get("created"),
+        "software": {"ovcf_core": __version__},
+        "note": RESEARCH_NOTE,
+        "synthetic_note": SYNTHETIC_NOTE if provenance.get("synthetic") else None,
+        "params": {
+            "features": list(model.features),
+            "adjust": list(model.adjust),
+            "n_bootstrap": model.n_bootstrap,
+            "random_state": model.random_state,
+        },
+        "features": features,
+        "terms": list(model.terms_),
+        "coefficients": {t: float(b) for t, b in zip(model.terms_, model.coef_, strict=True)},
+        "covariance": [[float(v) for v in row] for row in model.cov_],
+        "training_means": {t: float(m) for t, m in zip(model.terms_, model.means_, strict=True)},
+        "n_cases": model.n_cases_,
+        "n_controls": model.n_controls_,
+        "training_summary": model.summary_.to_dict(),
+        "provenance": provenance,
+    }
+
+
+def save_model(model: RiskModel, path: str | Path) -> Path:
+    """Write the model as a JSON file (NaN written as null) and return its path."""
+    from ovcf_core.cli.common import _clean
+
+    target = Path(path)
+    target.write_text(
+        json.dumps(_clean(model_to_dict(model)), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+    )
+    return target
+
+
+def _reject_constant(name: str) -> float:
+    """json.loads hook: NaN and Infinity are not numbers a model file may hold."""
+    raise InputError(f"the model file holds the non-number '{name}'; a model's numbers must be finite")
+
+
+def _finite(value: Any, what: str) -> float:
+    """A finite number from the file, or an InputError naming the field."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+        raise InputError(f"model file: {what} must be a finite number, not {str(value)[:40]!r}")
+    return float(value)
+
+
+def _count(value: Any, what: str, minimum: int = 1) -> int:
+    """A whole number of at least `minimum` from the file."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InputError(f"model file: {what} must be a whole number of at least {minimum}")
+    return value
+
+
+def _names(value: Any, what: str) -> list[str]:
+    """A list of short variable names from the file."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v) < 40 for v in value):
+        raise InputError(f"model file: {what} must be a list of variable names")
+    return value
+
+
+def model_from_dict(data: Any) -> RiskModel:
+    """A fitted RiskModel from a parsed model file, after checking every field; InputError when wrong."""
+    if not isinstance(data, Mapping):
+        raise InputError("model file: expected a JSON object (an ovcf risk model), found something else")
+    if data.get("format") != FORMAT:
+        raise InputError(f"model file: not an ovcf risk model (its 'format' is not '{FORMAT}')")
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise InputError(
+            f"model file: schema_version {str(version)[:20]} is not supported; this version reads "
+            f"schema_version {SCHEMA_VERSION} (retrain the model with `ovcf train`)"
+        )
+    missing = [
+        k
+        for k in ("params", "terms", "coefficients", "covariance", "training_means", "n_cases", "n_controls")
+        if k not in data
+    ]
+    if missing:
+        raise InputError(f"model file: missing field(s) {', '.join(missing)}")
+    params = data["params"]
+    if not isinstance(params, Mapping):
+        raise InputError("model file: 'params' must be an object")
+    model = RiskModel(
+        features=tuple(_names(params.get("features"), "params.features")),
+        adjust=tuple(_names(params.get("adjust", []), "params.adjust")),
+        n_bootstrap=_count(params.get("n_bootstrap", 0), "params.n_bootstrap", 0),
+        random_state=_count(params.get("random_state", 0), "params.random_state", 0),
+    )
+    model._validate_params()
+    terms = (INTERCEPT, *(term_name(v) for v in model.variables))
+    if _names(data["terms"], "terms") != list(terms):
+        raise InputError(
+            f"model file: terms {data['terms']} do not match its variables (expected {list(terms)})"
+        )
+    coefficients, means = data["coefficients"], data["training_means"]
+    for name, mapping in (("coefficients", coefficients), ("training_means", means)):
+        if not isinstance(mapping, Mapping):
+            raise InputError(f"model file: '{name}' must be an object of term: number")
+        absent = [t for t in terms if t not in mapping]
+        if absent:
+            raise InputError(f"model file: {name} missing for feature(s) {', '.join(absent)}")
+    k = len(terms)
+    cov = data["covariance"]
+    if (
+        not isinstance(cov, list)
+        or len(cov) != k
+        or not all(isinstance(r, list) and len(r) == k for r in cov)
+    ):
+        raise InputError(f"model file: covariance must be a {k} x {k} matrix (one row and column per term)")
+    model.terms_ = terms
+    model.coef_ = np.array([_finite(coefficients[t], f"coefficient of {t}") for t in terms])
+    model.means_ = np.array([_finite(means[t], f"training mean of {t}") for t in terms])
+    model.cov_ = np.array([[_finite(v, "covariance entry") for v in row] for row in cov])
+    if not np.allclose(model.cov_, model.cov_.T, rtol=1e-6, atol=1e-12) or np.any(np.diag(model.cov_) < 0):
+        raise InputError("model file: covariance is not a symmetric matrix with non-negative variances")
+    model.n_cases_ = _count(data["n_cases"], "n_cases")
+    model.n_controls_ = _count(data["n_controls"], "n_controls")
+    model.ranges_ = _ranges(data.get("features"), model)
+    model.provenance_ = _provenance(data.get("provenance"), data.get("created"))
+    model.summary_ = _summary(data.get("training_summary"))
+    return model
+
+
+def _ranges(features: Any, model: RiskModel) -> dict[str, tuple[float, float]]:
+    """Training ranges of the numeric variables from the file's feature list (every variable listed)."""
+    if not isinstance(features, list) or not all(isinstance(f, Mapping) for f in features):
+        raise InputError("model file: 'features' must be a list of objects (name, unit, training_range)")
+    by_name = {f.get("name"): f for f in features}
+    absent = [v for v in model.variables if v not in by_name]
+    if absent:
+        raise InputError(f"model file: missing feature(s) {', '.join(absent)}")
+    ranges = {}
+    for variable in model.variables:
+        if variable == SEX:
+            continue
+        bounds = by_name[variable].get("training_range")
+        if not isinstance(bounds, list) or len(bounds) != 2:
+            raise InputError(f"model file: feature '{variable}' needs a training_range [low, high]")
+        low, high = (_finite(b, f"training range of {variable}") for b in bounds)
+        ranges[variable] = (low, high)
+    return ranges
+
+
+def _provenance(value: Any, created: Any) -> dict[str, Any]:
+    """Where the model came from: source, synthetic flag and created date (short text only)."""
+    if not isinstance(value, Mapping):
+        raise InputError("model file: 'provenance' must be an object (source, synthetic)")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if isinstance(key, str) and isinstance(item, (str, int, float, bool)) and len(key) < 40:
+            out[key] = item[:MAX_TEXT] if isinstance(item, str) else item
+    out["synthetic"] = bool(out.get("synthetic", False))
+    if isinstance(created, str):
+        out.setdefault("created", created[:MAX_TEXT])
+    return out
+
+
+def _summary(value: Any) -> TrainingSummary:
+    """The training summary, rebuilt and type-checked."""
+    if not isinstance(value, Mapping):
+        raise InputError("model file: 'training_summary' must be an object")
+    try:
+        clean = {k: (float("nan") if v is None else v) for k, v in value.items()}
+        summary = TrainingSummary.from_dict(clean)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"model file: training_summary is incomplete or malformed ({exc})") from None
+    for name in ("n_cases", "n_controls", "n_excluded", "n_bootstrap"):
+        if isinstance(getattr(summary, name), bool) or not isinstance(getattr(summary, name), int):
+            raise InputError(f"model file: training_summary.{name} must be a whole number")
+    return summary
+
+
+def load_model(path: str | Path | bytes, *, name: str | None = None) -> RiskModel:
+    """Read a JSON model file (a path or the bytes of an upload) into a fitted RiskModel.
+
+    Only JSON is parsed; a pickle/joblib or any other file is refused with a clear InputError.
+    """
+    if isinstance(path, bytes):
+        raw, display = path, name or "uploaded model"
+    else:
+        file = Path(path)
+        display = name or file.name
+        try:
+            if file.stat().st_size > MAX_BYTES:
+                raise InputError(f"{display}: too large to be a model file (a model file is a few kB)")
+            raw = file.read_bytes()
+        except FileNotFoundError:
+            raise InputError(f"{display}: model file not found") from None
+        except IsADirectoryError:
+            raise InputError(f"{display}: is a folder, not a model file") from None
+    if len(raw) > MAX_BYTES:
+        raise InputError(f"{display}: too large to be a model file (a model file is a few kB)")
+    if raw[:1] == b"\x80" or raw[:2] == b"PK":
+        raise InputError(
+            f"{display}: looks like a pickle/joblib file; model files are JSON and pickles are never loaded"
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+        data = json.loads(text, parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{display}: not a JSON model file (binary content; pickle/joblib is never loaded)"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{display}: not a JSON model file ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise InputError(f"{display}: not a model file (JSON nested too deeply)") from None
+    except InputError as exc:
+        raise InputError(f"{display}: {exc}") from None
+    try:
+        return model_from_dict(data)
+    except InputError as exc:
+        raise InputError(f"{display}: {exc}") from None

@@ -1,0 +1,210 @@
+"""One patient's fracture probability: 95% CI by the delta method, prior correction to a prevalence.
+
+A model fitted on a case-control sample estimates risk at the sample's own case fraction. Given a
+prevalence pi, the intercept is prior-corrected (King & Zeng 2001; DESIGN §4):
+
+    logit(p) = x'b + log(pi / (1 - pi)) - log(n_cases / n_controls)
+
+The CI comes from the coefficient covariance on the logit scale, var(x'b) = x' Cov(b) x, transformed to
+probabilities; the prevalence is taken as known. Every input is checked against its plausible range
+(`schema`); values outside the training data's range are used but warned about.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ovcf_core import RESEARCH_NOTE, SYNTHETIC_NOTE
+from ovcf_core.errors import InputError
+from ovcf_core.schema import AGE, SEX, SEX_VALUES
+
+if TYPE_CHECKING:
+    from ovcf_core.model.risk_model import RiskModel
+
+Z95 = 1.959963984540054
+
+# Default prevalence for the calculator. Wang et al., JAMA Netw Open 2021 (China Osteoporosis Prevalence
+# Study): prevalence of any radiographic vertebral fracture among Chinese adults aged 40 and over was
+# 10.5% (95% CI 9.0-12.0) in men and 9.7% (8.2-11.1) in women; 10% is the rounded midpoint. It is NOT the
+# prevalence of surgically treated OVCF (the paper's cases), so users should set their own population's.
+DEFAULT_PREVALENCE = 0.10
+PREVALENCE_BY_SEX = {"M": 0.105, "F": 0.097}
+PREVALENCE_SOURCE = (
+    "Default 10%: prevalence of any radiographic vertebral fracture in Chinese adults aged 40 and over "
+    "(men 10.5%, 95% CI 9.0–12.0; women 9.7%, 8.2–11.1), Wang et al., JAMA Netw Open 2021 (China "
+    "Osteoporosis Prevalence Study). It is not the prevalence of surgically treated OVCF; set your own."
+)
+
+
+def prior_correction(prevalence: float, n_cases: int, n_controls: int) -> float:
+    """King & Zeng's (2001) intercept offset: log(pi/(1-pi)) - log(n_cases/n_controls)."""
+    return math.log(prevalence / (1.0 - prevalence)) - math.log(n_cases / n_controls)
+
+
+def check_prevalence(prevalence: Any) -> float | None:
+    """The prevalence as a float strictly between 0 and 1, or None for no correction; else InputError."""
+    if prevalence is None:
+        return None
+    try:
+        value = float(prevalence)
+    except (TypeError, ValueError):
+        raise InputError(f"prevalence '{prevalence}' is not a number (use a fraction such as 0.10)") from None
+    if not 0.0 < value < 1.0:
+        raise InputError(
+            f"prevalence {value:g} must be a fraction strictly between 0 and 1 (e.g. 0.10 for 10%)"
+        )
+    return value
+
+
+def _number(name: str, value: Any) -> float:
+    """A finite float from a user's entry, or an InputError naming the variable."""
+    if isinstance(value, bool):
+        raise InputError(f"{name}: {value!r} is not a number")
+    try:
+        number = float(str(value).strip().replace(",", ".")) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: '{value}' is not a number") from None
+    if not math.isfinite(number):
+        raise InputError(f"{name}: {value} is not a finite number")
+    return number
+
+
+def check_patient(patient: Mapping[str, Any], variables: tuple[str, ...]) -> dict[str, float | str]:
+    """Each model variable of one patient, parsed and checked against its plausible range.
+
+    Missing, non-numeric or implausible values raise InputError naming the variable, its unit and range.
+    """
+    from ovcf_core.model.risk_model import variable_info
+
+    values: dict[str, float | str] = {}
+    for variable in variables:
+        raw = patient.get(variable)
+        info = variable_info(variable)
+        if (
+            raw is None
+            or (isinstance(raw, str) and not raw.strip())
+            or (isinstance(raw, float) and math.isnan(raw))
+        ):
+            raise InputError(f"{info['label']} ({variable}) is required by this model")
+        if variable == SEX:
+            sex = SEX_VALUES.get(str(raw).strip().lower())
+            if sex is None:
+                raise InputError(f"sex: '{raw}' is not a sex; use F or M")
+            values[SEX] = sex
+            continue
+        number = _number(info["label"], raw)
+        low, high = info["plausible_range"]
+        if not low <= number <= high:
+            unit = "" if info["unit"] == "ratio" else f" {info['unit']}"
+            raise InputError(
+                f"{info['label']} {number:g}{unit} is outside the plausible range {low:g} to {high:g}{unit}"
+            )
+        values[variable] = number
+    return values
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A patient's probability of OVCF with its 95% CI, how it was corrected, and why it is what it is.
+
+    `contributions` are each term's b_j * (x_j - training mean of x_j) on the log-odds scale: how far this
+    patient's value moves the log-odds from an average training patient's.
+    """
+
+    probability: float
+    ci: tuple[float, float]
+    logit: float
+    se_logit: float
+    prevalence: float | None
+    sample_case_fraction: float
+    offset: float
+    features: dict[str, float | str]
+    contributions: dict[str, float]
+    warnings: tuple[str, ...] = ()
+    model: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `ovcf predict` JSON (DESIGN §4) plus the details behind it."""
+        return {
+            "probability": self.probability,
+            "ci": list(self.ci),
+            "prevalence": self.prevalence,
+            "features": dict(self.features),
+            "model": dict(self.model),
+            "logit": self.logit,
+            "se_logit": self.se_logit,
+            "sample_case_fraction": self.sample_case_fraction,
+            "prior_offset": self.offset,
+            "contributions": dict(self.contributions),
+            "warnings": list(self.warnings),
+            "note": RESEARCH_NOTE,
+        }
+
+
+def _model_info(model: RiskModel) -> dict[str, Any]:
+    """What a prediction says about its model: terms, training counts, provenance and the synthetic label."""
+    provenance = dict(model.provenance_)
+    info = {
+        "terms": list(model.terms_),
+        "n_cases": model.n_cases_,
+        "n_controls": model.n_controls_,
+        "trained_on": provenance.get("source"),
+        "synthetic": bool(provenance.get("synthetic", False)),
+        "created": provenance.get("created"),
+    }
+    if info["synthetic"]:
+        info["note"] = SYNTHETIC_NOTE
+    return info
+
+
+def range_warnings(model: RiskModel, values: Mapping[str, float | str]) -> tuple[str, ...]:
+    """Warnings for values outside the range seen in training (the model extrapolates there)."""
+    out = []
+    for variable, (low, high) in model.ranges_.items():
+        value = values.get(variable)
+        if isinstance(value, float) and not low <= value <= high:
+            out.append(
+                f"{variable} = {value:g} is outside the training data's range {low:g} to {high:g}: "
+                "the model extrapolates"
+            )
+    age = values.get(AGE)
+    if isinstance(age, float) and age < 50:
+        out.append(f"age {age:g} is under 50; the model is meant for patients aged 50 and over")
+    return tuple(out)
+
+
+def predict(model: RiskModel, patient: Mapping[str, Any], prevalence: float | None = None) -> Prediction:
+    """One patient's probability with a 95% CI (delta method on the logit scale).
+
+    Without `prevalence` the probability is at the training sample's case fraction; with it, the intercept
+    is prior-corrected to that prevalence (King & Zeng 2001).
+    """
+    model.check_is_fitted()
+    prevalence = check_prevalence(prevalence)
+    values = check_patient({str(k).strip().lower(): v for k, v in patient.items()}, model.variables)
+    x = np.array([1.0, *(float(values[v] == "M") if v == SEX else float(values[v]) for v in model.variables)])
+    offset = 0.0 if prevalence is None else prior_correction(prevalence, model.n_cases_, model.n_controls_)
+    logit = float(x @ model.coef_) + offset
+    se = float(math.sqrt(max(float(x @ model.cov_ @ x), 0.0)))
+    low, high = (1.0 / (1.0 + math.exp(-(logit + s * Z95 * se))) for s in (-1.0, 1.0))
+    contributions = {
+        term: float(model.coef_[j] * (x[j] - model.means_[j])) for j, term in enumerate(model.terms_) if j > 0
+    }
+    return Prediction(
+        probability=1.0 / (1.0 + math.exp(-logit)),
+        ci=(low, high),
+        logit=logit,
+        se_logit=se,
+        prevalence=prevalence,
+        sample_case_fraction=model.n_cases_ / (model.n_cases_ + model.n_controls_),
+        offset=offset,
+        features=values,
+        contributions=contributions,
+        warnings=range_warnings(model, values),
+        model=_model_info(model),
+    )

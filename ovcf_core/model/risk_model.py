@@ -1,0 +1,443 @@
+"""`RiskModel`: logistic regression of OVCF on VBQ and HU (adjusted for age, sex, BMI), scikit-learn-shaped.
+
+`__init__` only stores parameters; `fit(table)` returns self and sets the learned attributes (ending in `_`):
+the coefficients and their covariance from statsmodels' `Logit`, the training ranges and means, and a
+`TrainingSummary` (cases/controls, AUC with DeLong CI, Brier score, calibration intercept and slope, a
+calibration plot's data, and Harrell's bootstrap optimism correction of the AUC and calibration slope).
+statsmodels is imported inside `fit`, so predicting from a saved model needs numpy only.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from scipy.stats import rankdata
+
+from ovcf_core.errors import AnalysisError, InputError
+from ovcf_core.schema import COVARIATE_COLUMNS, OUTCOME, SEX, Indicator
+
+INTERCEPT = "const"
+SEX_TERM = "sex_male"  # sex enters the model as 1 = male, 0 = female
+DEFAULT_FEATURES: tuple[str, ...] = (Indicator.VBQ.column, Indicator.HU.column)
+DEFAULT_ADJUST: tuple[str, ...] = ("age", "sex", "bmi")
+ALLOWED_ADJUST: tuple[str, ...] = ("age", "sex", "bmi")
+MIN_PER_CLASS = 10  # fewer cases or controls than this cannot support a logistic model
+MIN_BOOTSTRAP = 200
+CALIBRATION_BINS = 10
+Z95 = 1.959963984540054
+
+Progress = Callable[[int, int], None]
+
+
+def term_name(variable: str) -> str:
+    """The model term of a variable: itself, except sex, which enters as the indicator `sex_male`."""
+    return SEX_TERM if variable == SEX else variable
+
+
+def variable_info(variable: str) -> dict[str, Any]:
+    """Label, unit and plausible range of a model variable (from `schema`), for model files and pages."""
+    indicator = Indicator.from_column(variable)
+    if indicator is not None:
+        return {
+            "name": variable,
+            "label": indicator.label,
+            "unit": indicator.unit,
+            "plausible_range": [indicator.low, indicator.high],
+        }
+    if variable in COVARIATE_COLUMNS:
+        spec = COVARIATE_COLUMNS[variable]
+        return {
+            "name": variable,
+            "label": spec.label,
+            "unit": spec.unit,
+            "plausible_range": [spec.low, spec.high],
+        }
+    if variable == SEX:
+        return {
+            "name": SEX,
+            "label": "Sex",
+            "unit": "F/M (model term sex_male = 1 for M)",
+            "plausible_range": None,
+        }
+    raise InputError(f"'{variable}' is not a model variable")
+
+
+def design_matrix(table: pd.DataFrame, variables: Sequence[str]) -> np.ndarray:
+    """Columns [1, variables...] of a table as floats; sex as 1 = M, 0 = F, NaN when missing."""
+    columns = [np.ones(len(table))]
+    for variable in variables:
+        if variable == SEX:
+            sex = table[SEX].astype("object")
+            columns.append(np.where(sex.isna(), np.nan, (sex == "M").astype(float)).astype(float))
+        else:
+            columns.append(pd.to_numeric(table[variable], errors="coerce").to_numpy(dtype=float))
+    return np.column_stack(columns)
+
+
+def auc_mann_whitney(y: np.ndarray, score: np.ndarray) -> float:
+    """ROC AUC of `score` for y = 1 (higher = case) as the Mann-Whitney statistic (ties count one half)."""
+    ranks = rankdata(score)
+    n1 = float(y.sum())
+    n0 = float(len(y) - n1)
+    return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def fit_logit(
+    y: np.ndarray, X: np.ndarray, *, offset: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum-likelihood logistic fit with statsmodels; (coefficients, covariance) or AnalysisError.
+
+    Perfect separation, a singular design or no convergence are errors: their coefficients are not usable.
+    """
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import (
+        ConvergenceWarning,
+        PerfectSeparationError,
+        PerfectSeparationWarning,
+    )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            result = sm.Logit(y, X, offset=offset).fit(disp=0, maxiter=100)
+        except (PerfectSeparationWarning, PerfectSeparationError) as exc:
+            raise AnalysisError(
+                "perfect separation: a combination of the variables splits cases from controls exactly, "
+                "so the odds ratios are infinite; use fewer variables or more patients"
+            ) from exc
+        except np.linalg.LinAlgError as exc:
+            raise AnalysisError("the variables are collinear (singular design); drop one of them") from exc
+    params = np.asarray(result.params, dtype=float)
+    if not result.mle_retvals.get("converged", False) or not np.all(np.isfinite(params)):
+        raise AnalysisError("the logistic model did not converge (near-separation or collinear variables)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        cov = np.asarray(result.cov_params(), dtype=float)
+    if not np.all(np.isfinite(cov)):
+        raise AnalysisError("the coefficients' covariance is not finite (collinear variables)")
+    return params, cov
+
+
+def calibration_slope(y: np.ndarray, linear_predictor: np.ndarray) -> float:
+    """Slope b of logit P(y=1) = a + b * lp (1 = perfectly calibrated spread; < 1 = overfitted)."""
+    params, _ = fit_logit(y, np.column_stack([np.ones(len(y)), linear_predictor]))
+    return float(params[1])
+
+
+def calibration_intercept(y: np.ndarray, linear_predictor: np.ndarray) -> float:
+    """Calibration-in-the-large a of logit P(y=1) = a + lp (slope fixed at 1; 0 = calibrated on average)."""
+    params, _ = fit_logit(y, np.ones((len(y), 1)), offset=linear_predictor)
+    return float(params[0])
+
+
+def calibration_bins(y: np.ndarray, probability: np.ndarray, bins: int = CALIBRATION_BINS) -> dict[str, list]:
+    """A calibration plot's points: mean predicted vs observed fraction in groups of equal size."""
+    order = np.argsort(probability, kind="stable")
+    groups = [g for g in np.array_split(order, min(bins, len(order))) if len(g)]
+    return {
+        "mean_predicted": [float(probability[g].mean()) for g in groups],
+        "observed": [float(y[g].mean()) for g in groups],
+        "n": [len(g) for g in groups],
+    }
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    """How the model did on its training data, and after Harrell's bootstrap optimism correction."""
+
+    n_cases: int
+    n_controls: int
+    n_excluded: int
+    auc: float
+    auc_ci: tuple[float, float]
+    brier: float
+    calibration_intercept: float
+    calibration_slope: float
+    calibration: dict[str, list] = field(default_factory=dict)
+    n_bootstrap: int = 0
+    n_bootstrap_failed: int = 0
+    seed: int | None = None
+    auc_optimism: float = float("nan")
+    auc_corrected: float = float("nan")
+    slope_optimism: float = float("nan")
+    slope_corrected: float = float("nan")
+
+    @property
+    def case_fraction(self) -> float:
+        """The training sample's fraction of cases: the prevalence its raw probabilities are at."""
+        return self.n_cases / (self.n_cases + self.n_controls)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values."""
+        out = asdict(self)
+        out["auc_ci"] = list(self.auc_ci)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainingSummary:
+        """Rebuild from `to_dict()` output (keys not in the dataclass are ignored)."""
+        names = set(cls.__dataclass_fields__)
+        values = {k: v for k, v in data.items() if k in names}
+        values["auc_ci"] = tuple(float(v) for v in data["auc_ci"])
+        return cls(**values)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The summary as a table for a page: measure, apparent (training) value, optimism-corrected value."""
+        rows = [
+            ("Cases / controls", f"{self.n_cases} / {self.n_controls}", ""),
+            ("Excluded (incomplete rows)", str(self.n_excluded), ""),
+            (
+                "AUC (DeLong 95% CI)",
+                f"{self.auc:.3f} ({self.auc_ci[0]:.3f}–{self.auc_ci[1]:.3f})",
+                f"{self.auc_corrected:.3f}",
+            ),
+            ("Calibration slope", f"{self.calibration_slope:.3f}", f"{self.slope_corrected:.3f}"),
+            ("Calibration intercept", f"{self.calibration_intercept:.3f}", ""),
+            ("Brier score", f"{self.brier:.3f}", ""),
+            (
+                "Bootstrap resamples (failed)",
+                f"{self.n_bootstrap} ({self.n_bootstrap_failed})",
+                f"seed {self.seed}",
+            ),
+        ]
+        return pd.DataFrame(rows, columns=["measure", "training data", "optimism-corrected"])
+
+
+def auc_with_ci(y: np.ndarray, score: np.ndarray) -> tuple[float, tuple[float, float]]:
+    """AUC of `score` (higher = case) with its DeLong 95% CI (`ovcf_core.stats.roc`)."""
+    from ovcf_core.stats.roc import delong_auc
+
+    result = delong_auc(y, score, direction="higher")
+    return result.auc, result.ci
+
+
+class RiskModel:
+    """Logistic model of fracture (ovcf = 1) on `features`, adjusted for `adjust` (statsmodels Logit).
+
+    Parameters
+    ----------
+    features : indicator columns whose risk the model estimates (default VBQ and HU).
+    adjust : covariates among age, sex, bmi (default all three, as the paper's adjusted model).
+    n_bootstrap : resamples for Harrell's optimism correction (at least 200; 0 skips internal validation).
+    random_state : seed of the bootstrap, so the summary is reproducible.
+    """
+
+    def __init__(
+        self,
+        features: Sequence[str] = DEFAULT_FEATURES,
+        adjust: Sequence[str] = DEFAULT_ADJUST,
+        n_bootstrap: int = MIN_BOOTSTRAP,
+        random_state: int = 20240501,
+    ) -> None:
+        self.features = features
+        self.adjust = adjust
+        self.n_bootstrap = n_bootstrap
+        self.random_state = random_state
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters (scikit-learn's estimator interface)."""
+        return {
+            "features": self.features,
+            "adjust": self.adjust,
+            "n_bootstrap": self.n_bootstrap,
+            "random_state": self.random_state,
+        }
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Features then adjustment variables, in the order of the model's terms after the intercept."""
+        return (*self.features, *self.adjust)
+
+    def _validate_params(self) -> None:
+        """Features must be indicator columns, adjustment variables age/sex/bmi, no repeats."""
+        features = tuple(str(f).strip().lower() for f in self.features)
+        adjust = tuple(str(a).strip().lower() for a in self.adjust)
+        if not features:
+            raise InputError("the model needs at least one feature (e.g. vbq, hu)")
+        for name in features:
+            if Indicator.from_column(name) is None:
+                known = ", ".join(ind.column for ind in Indicator)
+                raise InputError(f"'{name}' is not an indicator; features can be {known}")
+        for name in adjust:
+            if name not in ALLOWED_ADJUST:
+                raise InputError(f"'{name}' cannot be adjusted for; use any of {', '.join(ALLOWED_ADJUST)}")
+        if len(set(features + adjust)) != len(features) + len(adjust):
+            raise InputError("a variable is listed twice among the features and adjustment variables")
+        if self.n_bootstrap != 0 and self.n_bootstrap < MIN_BOOTSTRAP:
+            raise InputError(f"n_bootstrap must be 0 (no internal validation) or at least {MIN_BOOTSTRAP}")
+        self.features, self.adjust = features, adjust
+
+    def fit(
+        self,
+        table: pd.DataFrame,
+        *,
+        progress: Progress | None = None,
+        source: str | None = None,
+        synthetic: bool = False,
+    ) -> RiskModel:
+        """Fit on a validated cohort table (`schema.validate_cohort`); rows missing a variable are excluded.
+
+        `progress(done, total)` is called after each bootstrap resample; `source` names the data and
+        `synthetic` says whether it is synthetic, in the model's provenance. Returns self.
+        """
+        self._validate_params()
+        for column in (OUTCOME, *self.variables):
+            if column not in table.columns:
+                raise InputError(f"missing column '{column}' needed by the model", column=column)
+        y_all = pd.to_numeric(table[OUTCOME], errors="coerce").to_numpy(dtype=float)
+        X_all = design_matrix(table, self.variables)
+        complete = np.isfinite(y_all) & np.all(np.isfinite(X_all), axis=1)
+        y, X = y_all[complete], X_all[complete]
+        n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
+        if n_cases < MIN_PER_CLASS or n_controls < MIN_PER_CLASS:
+            raise AnalysisError(
+                f"too few patients with every model variable: {n_cases} case(s) and {n_controls} control(s); "
+                f"at least {MIN_PER_CLASS} of each are needed"
+            )
+        for j, variable in enumerate(self.variables, start=1):
+            if np.ptp(X[:, j]) == 0:
+                raise AnalysisError(
+                    f"'{variable}' has the same value for every patient; it cannot be modelled"
+                )
+
+        coef, cov = fit_logit(y, X)
+        self.terms_ = (INTERCEPT, *(term_name(v) for v in self.variables))
+        self.coef_ = coef
+        self.cov_ = cov
+        self.n_cases_ = n_cases
+        self.n_controls_ = n_controls
+        self.means_ = X.mean(axis=0)
+        self.ranges_ = {
+            v: (float(X[:, j].min()), float(X[:, j].max()))
+            for j, v in enumerate(self.variables, start=1)
+            if v != SEX
+        }
+        self.provenance_ = {
+            "source": source or "unnamed table",
+            "synthetic": bool(synthetic),
+            "n_rows": len(table),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        self.summary_ = self._summarise(y, X, int((~complete).sum()), progress)
+        return self
+
+    def _summarise(
+        self, y: np.ndarray, X: np.ndarray, n_excluded: int, progress: Progress | None
+    ) -> TrainingSummary:
+        """Apparent performance on the training data and its bootstrap optimism correction."""
+        lp = X @ self.coef_
+        probability = expit(lp)
+        auc, auc_ci = auc_with_ci(y, lp)
+        optimism = (
+            self._bootstrap_optimism(y, X, progress)
+            if self.n_bootstrap
+            else {"n_bootstrap": 0, "auc_optimism": float("nan"), "slope_optimism": float("nan")}
+        )
+        return TrainingSummary(
+            n_cases=self.n_cases_,
+            n_controls=self.n_controls_,
+            n_excluded=n_excluded,
+            auc=auc,
+            auc_ci=auc_ci,
+            brier=float(np.mean((probability - y) ** 2)),
+            calibration_intercept=calibration_intercept(y, lp),
+            calibration_slope=calibration_slope(y, lp),
+            calibration=calibration_bins(y, probability),
+            auc_corrected=auc - optimism["auc_optimism"],
+            slope_corrected=1.0 - optimism["slope_optimism"],
+            **optimism,
+        )
+
+    def _bootstrap_optimism(self, y: np.ndarray, X: np.ndarray, progress: Progress | None) -> dict[str, Any]:
+        """Harrell's optimism: mean over resamples of (performance on the resample - on the original data).
+
+        A model refitted on each resample is scored on that resample and on the original sample. Its
+        calibration slope on its own resample is exactly 1 (the logistic score equations), so the slope's
+        optimism is 1 minus its slope on the original data. Resamples with one class or a failed fit are
+        counted, not used.
+        """
+        rng = np.random.default_rng(self.random_state)
+        n = len(y)
+        auc_optimism: list[float] = []
+        slope_optimism: list[float] = []
+        failed = 0
+        for b in range(self.n_bootstrap):
+            index = rng.integers(0, n, size=n)
+            y_boot, X_boot = y[index], X[index]
+            try:
+                if y_boot.min() == y_boot.max() or np.any(np.ptp(X_boot[:, 1:], axis=0) == 0):
+                    raise AnalysisError("degenerate resample")
+                coef, _ = fit_logit(y_boot, X_boot)
+                lp_original = X @ coef
+                slope = calibration_slope(y, lp_original)
+            except AnalysisError:
+                failed += 1
+            else:
+                auc_optimism.append(
+                    auc_mann_whitney(y_boot, X_boot @ coef) - auc_mann_whitney(y, lp_original)
+                )
+                slope_optimism.append(1.0 - slope)
+            if progress is not None:
+                progress(b + 1, self.n_bootstrap)
+        if len(auc_optimism) < self.n_bootstrap // 2:
+            raise AnalysisError(
+                f"{failed} of {self.n_bootstrap} bootstrap refits failed (separation in resamples); "
+                "the model is too unstable on this cohort to validate"
+            )
+        return {
+            "n_bootstrap": self.n_bootstrap,
+            "n_bootstrap_failed": failed,
+            "seed": self.random_state,
+            "auc_optimism": float(np.mean(auc_optimism)),
+            "slope_optimism": float(np.mean(slope_optimism)),
+        }
+
+    def check_is_fitted(self) -> None:
+        """Raise AnalysisError unless the model has been fitted or loaded."""
+        if not hasattr(self, "coef_"):
+            raise AnalysisError("this RiskModel is not fitted: call fit() or load a model file")
+
+    @property
+    def is_synthetic(self) -> bool:
+        """Whether the model was trained on synthetic data (shown as 'synthetic' wherever it is used)."""
+        self.check_is_fitted()
+        return bool(self.provenance_.get("synthetic", False))
+
+    def linear_predictor(self, table: pd.DataFrame) -> np.ndarray:
+        """Log-odds x'b of each row at the training case fraction (NaN where a variable is missing)."""
+        self.check_is_fitted()
+        return design_matrix(table, self.variables) @ self.coef_
+
+    def predict_proba(self, table: pd.DataFrame) -> np.ndarray:
+        """Probability of fracture of each row at the training case fraction (no prevalence correction)."""
+        return expit(self.linear_predictor(table))
+
+    def predict(self, patient: Mapping[str, Any], prevalence: float | None = None):
+        """One patient's probability with 95% CI, optionally corrected to `prevalence` (see `prediction`)."""
+        from ovcf_core.model.prediction import predict
+
+        return predict(self, patient, prevalence=prevalence)
+
+    def coefficients_frame(self) -> pd.DataFrame:
+        """Coefficients with Wald 95% CIs and odds ratios, one row per term."""
+        self.check_is_fitted()
+        se = np.sqrt(np.diag(self.cov_))
+        return pd.DataFrame(
+            {
+                "term": self.terms_,
+                "coefficient": self.coef_,
+                "se": se,
+                "odds_ratio": np.exp(self.coef_),
+                "or_ci_low": np.exp(self.coef_ - Z95 * se),
+                "or_ci_high": np.exp(self.coef_ + Z95 * se),
+            }
+        )
