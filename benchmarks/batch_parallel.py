@@ -10,6 +10,7 @@ TotalSegmentator-style masks, or with ROI files through `ovcf_core.imaging` (`--
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -66,6 +67,9 @@ def main() -> None:
         print(
             f"speed-up 2 vs 1 worker: {speedup:.2f}x; parallel efficiency {speedup / 2:.2f} (target >= 0.8)"
         )
+        load = os.getloadavg()[0]
+        if load > 0.5:
+            print(f"note: 1-minute load average {load:.2f} on {os.cpu_count()} cores: other work shares them")
 
 
 if __name__ == "__main__":
