@@ -131,6 +131,32 @@ def test_hostile_zip_is_refused_without_writing_anything(name, tmp_path):
 # ---------------------------------------------------------------- the pages, with hostile uploads
 
 
+class _Records(logging.Handler):
+    """Every log record's formatted message, from any logger."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def all_logs():
+    """Capture the logs of the root logger and of Streamlit's loggers (which do not propagate)."""
+    handler = _Records()
+    loggers = [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]
+    saved = [(lg, lg.level) for lg in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+    yield handler.lines
+    for logger, level in saved:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 @pytest.fixture
 def sealed(tmp_path, monkeypatch):
     """Run the app from an empty folder with an empty temp folder, and record any unpickling of uploads."""
@@ -170,7 +196,7 @@ def _hostile_upload_for(uploader) -> tuple[str, bytes] | None:
 
 
 @pytest.mark.parametrize("page", _pages())
-def test_page_keeps_uploads_in_memory_and_never_shows_an_identifier(page, sealed):
+def test_page_keeps_uploads_in_memory_and_never_shows_or_logs_an_identifier(page, sealed, all_logs):
     cwd, tmp, unpickled = sealed
     repo_before = _repo_files()
     with tools.recorded_media() as media:
@@ -190,6 +216,9 @@ def test_page_keeps_uploads_in_memory_and_never_shows_an_identifier(page, sealed
             at = at.run()
         shown = tools.shown_bytes(at) + b"".join(media)
     assert not any(p in shown for p in PLANTED), f"{page} shows or offers a DICOM identifier"
+    assert all_logs, "the log capture saw Streamlit's debug logging"
+    logged = "\n".join(all_logs).encode()
+    assert not any(p in logged for p in PLANTED), f"{page} logged a DICOM identifier"
     assert not list(cwd.iterdir()), f"{page} wrote {list(cwd.iterdir())}"
     assert not list(tmp.iterdir()), f"{page} wrote to the temp folder: {list(tmp.iterdir())}"
     assert _repo_files() == repo_before, f"{page} wrote into the repository"
