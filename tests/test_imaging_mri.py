@@ -116,5 +116,11 @@ def test_vbq_rcsa_and_fi_from_the_mr_phantoms():
         if kind == "muscle":
             csa[(muscle, side, level)] = area
     discs = {classify(k)[1]: v for k, v in t2.area_mm2.items() if k.startswith("DISC")}
+    by_hand = [
+        sum(csa[(m, side, level)] for m in ("pm", "mf", "es")) / discs[level]
+        for level in ("L3L4", "L4L5")
+        for side in ("l", "r")
+    ]
+    assert found["rcsa"] == pytest.approx(np.mean(by_hand))
     assert found["rcsa"] == pytest.approx(formulas.average_rcsa(csa, discs).value)
     assert found["fi"] == pytest.approx(np.mean(list(t2.fat_percent.values())))

@@ -269,8 +269,11 @@ def add_cohort_row(row: dict) -> None:
     """Append one patient to the current cohort (validated like an upload)."""
     from ovcf_core.schema import validate_cohort
 
-    cohort = state.ensure_cohort()
-    merged = pd.concat([cohort.reset_index(drop=True), pd.DataFrame([row])], ignore_index=True)
+    try:
+        cohort = state.ensure_cohort().reset_index(drop=True)
+    except OvcfError:  # no cohort could be loaded: the scan row starts a new one
+        cohort = pd.DataFrame()
+    merged = pd.concat([cohort, pd.DataFrame([row])], ignore_index=True)
     try:
         table, report = validate_cohort(merged)
     except OvcfError as exc:
