@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "measure": ("measure_cmd", "measure ROIs (HU, SI, area) on a DICOM series"),
     "train": ("train_cmd", "fit the VBQ/HU risk model on a cohort table and save it as a JSON model file"),
     "predict": ("predict_cmd", "one patient's fracture probability with 95% CI from a model file"),
+    "analyze": ("analyze_cmd", "the paper's cohort analysis: Table 1, Spearman, odds ratios, ROC/DeLong"),
 }
 
 

@@ -1,0 +1,63 @@
+"""`ovcf analyze COHORT.csv --json OUT.json [--report OUT.html]`: the paper's cohort analysis (DESIGN §4).
+
+Validation problems go to stderr one line each (rows with errors are left out); the JSON is exactly the
+`analyze` contract. Heavy imports happen inside `run` so the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _names(text: str | None) -> list[str] | None:
+    """A comma-separated list of column names ('' or 'none' = an empty list; None = not given)."""
+    if text is None:
+        return None
+    if text.strip().lower() in ("", "none"):
+        return []
+    return [t.strip().lower() for t in text.split(",") if t.strip()]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments: the cohort table, markers, outcome, positive value, covariates, pairs, outputs."""
+    parser.add_argument("cohort", metavar="COHORT", help="cohort table (CSV or XLSX), one row per patient")
+    parser.add_argument("--markers", default=None, help="comma-separated markers (default: the indicators)")
+    parser.add_argument(
+        "--outcome", default=None, metavar="COL", help="outcome column (default ovcf or group)"
+    )
+    parser.add_argument("--positive", default=None, metavar="VALUE", help="outcome value meaning a case")
+    parser.add_argument(
+        "--adjust", default="age,sex,bmi", help="covariates of the logistic models ('none' for none)"
+    )
+    parser.add_argument("--pair", default=None, metavar="COL", help="pair column: paired t-tests over pairs")
+    parser.add_argument("--json", default="-", metavar="OUT.json", help="output JSON ('-' = stdout, default)")
+    parser.add_argument("--report", default=None, metavar="OUT.html", help="also write the HTML report")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read and validate the cohort, analyse it, write the JSON (and the report)."""
+    from pathlib import Path
+
+    from ovcf_core.cli.common import print_problems, write_json
+    from ovcf_core.errors import InputError, OvcfError
+    from ovcf_core.io import read_cohort
+    from ovcf_core.stats.analysis import analyze_cohort
+
+    markers = _names(args.markers)
+    name = Path(args.cohort).name
+    table, report = read_cohort(args.cohort, markers=markers, outcome=args.outcome, positive=args.positive)
+    print_problems(report, name)
+    if table.empty:
+        raise InputError("no usable rows (every row has an error)", file=name)
+    pair = args.pair.strip().lower() if args.pair else None
+    if pair is not None and pair not in table.columns:
+        raise InputError(f"no pair column '{pair}'", file=name, column=pair)
+    analysis = analyze_cohort(table, markers=markers, adjust=_names(args.adjust) or (), pair=pair)
+    write_json(analysis.to_dict(), args.json)
+    if args.report:
+        try:
+            from ovcf_core.report.html import write_report
+        except ImportError as exc:
+            raise OvcfError(f"the HTML report is not available in this installation ({exc})") from None
+        write_report(analysis, args.report)
+    return 0

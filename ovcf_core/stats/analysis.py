@@ -1,0 +1,334 @@
+"""The paper's whole cohort analysis in one call: `analyze_cohort(table) -> CohortAnalysis`.
+
+Per marker (complete cases for that marker): group comparison (paired t over pairs, else Welch), Spearman
+with the outcome, ROC AUC with the DeLong CI in the marker's direction, the Youden cut-off, and the
+logistic OR adjusted for the covariates; then DeLong's test for every two markers and the Spearman matrix
+between markers. A degenerate marker (no values, one class, fewer than 10 patients, constant) gets a
+message and nulls while the others are still analysed. `CohortAnalysis.to_dict()` is DESIGN §4's
+`analyze` JSON (plus the extra keys `messages`, `settings`, `table1`, `multivariable`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ovcf_core.errors import AnalysisError, InputError
+from ovcf_core.schema import AGE, BMI, COVARIATES, INDICATOR_COLUMNS, OUTCOME, Direction, Indicator
+from ovcf_core.stats import correlation, groups, logistic, roc
+
+MIN_PATIENTS = 10
+HEAVY_TIE_SHARE = 0.5
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON values: NaN/inf -> None, numpy scalars -> Python numbers, tuples -> lists."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class MarkerAnalysis:
+    """Everything computed for one marker; parts that could not be computed are None (see `messages`)."""
+
+    marker: str
+    n: int
+    n_cases: int
+    n_controls: int
+    groups: groups.GroupComparison | None = None
+    spearman: correlation.SpearmanResult | None = None
+    auc: roc.AucResult | None = None
+    cutoff: roc.ThresholdMetrics | None = None
+    odds_ratio: logistic.OddsRatio | None = None
+    messages: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """The marker's entry of the `analyze` JSON (DESIGN §4) plus n per group, CIs and messages."""
+        g, s, a, c, o = self.groups, self.spearman, self.auc, self.cutoff, self.odds_ratio
+        return json_safe(
+            {
+                "n": self.n,
+                "mean_cases": g.cases.mean if g else None,
+                "sd_cases": g.cases.sd if g else None,
+                "mean_controls": g.controls.mean if g else None,
+                "sd_controls": g.controls.sd if g else None,
+                "test": str(g.test) if g else None,
+                "p_value": g.p_value if g else None,
+                "spearman_rho": s.rho if s else None,
+                "spearman_p": s.p_value if s else None,
+                "auc": a.auc if a else None,
+                "auc_ci": list(a.ci) if a else [None, None],
+                "direction": str(a.direction) if a else None,
+                "cutoff": c.threshold if c else None,
+                "sensitivity": c.sensitivity if c else None,
+                "specificity": c.specificity if c else None,
+                "or_per_unit": o.or_per_unit if o else None,
+                "or_per_unit_ci": list(o.or_per_unit_ci) if o else [None, None],
+                "or_per_sd": o.or_per_sd if o else None,
+                "or_per_sd_ci": list(o.or_per_sd_ci) if o else [None, None],
+                "or_p": o.p_value if o else None,
+                "n_cases": self.n_cases,
+                "n_controls": self.n_controls,
+                "n_pairs": g.n_pairs if g else None,
+                "median_cases": g.cases.median if g else None,
+                "iqr_cases": [g.cases.q1, g.cases.q3] if g else [None, None],
+                "median_controls": g.controls.median if g else None,
+                "iqr_controls": [g.controls.q1, g.controls.q3] if g else [None, None],
+                "smd": g.smd if g else None,
+                "spearman_ci": list(s.ci) if s else [None, None],
+                "auc_se": a.se if a else None,
+                "sensitivity_ci": list(c.sensitivity_ci) if c else [None, None],
+                "specificity_ci": list(c.specificity_ci) if c else [None, None],
+                "ppv": c.ppv if c else None,
+                "npv": c.npv if c else None,
+                "messages": list(self.messages),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class CohortAnalysis:
+    """The cohort analysis: counts, one MarkerAnalysis per marker, DeLong comparisons, the Spearman matrix."""
+
+    n_cases: int
+    n_controls: int
+    n_pairs: int | None
+    markers: tuple[MarkerAnalysis, ...]
+    auc_comparisons: tuple[roc.AucComparison, ...]
+    correlations: correlation.CorrelationMatrix
+    table1: groups.Table1
+    multivariable: logistic.LogisticResult | None
+    outcome: str = OUTCOME
+    adjust: tuple[str, ...] = ()
+    pair: str | None = None
+    messages: tuple[str, ...] = field(default=())
+
+    def marker(self, name: str) -> MarkerAnalysis:
+        """The analysis of marker `name` (KeyError when it was not analysed)."""
+        for m in self.markers:
+            if m.marker == name:
+                return m
+        raise KeyError(name)
+
+    def to_dict(self) -> dict:
+        """DESIGN §4's `analyze` JSON, with extra keys `messages`, `settings`, `table1`, `multivariable`."""
+        per_marker = {m.marker: list(m.messages) for m in self.markers if m.messages}
+        if self.messages:
+            per_marker["cohort"] = list(self.messages)
+        return json_safe(
+            {
+                "n": {"cases": self.n_cases, "controls": self.n_controls, "pairs": self.n_pairs},
+                "markers": {m.marker: m.to_dict() for m in self.markers},
+                "auc_comparisons": [c.to_dict() for c in self.auc_comparisons],
+                "marker_correlations": self.correlations.to_dict(),
+                "messages": per_marker,
+                "settings": {"outcome": self.outcome, "adjust": list(self.adjust), "pair": self.pair},
+                "table1": self.table1.to_dict(),
+                "multivariable": None if self.multivariable is None else self.multivariable.to_dict(),
+            }
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per marker with every number of its JSON entry (CIs split into _low/_high columns)."""
+        rows = []
+        for m in self.markers:
+            row: dict = {"marker": m.marker}
+            for key, value in m.to_dict().items():
+                if isinstance(value, list) and key != "messages":
+                    row[f"{key}_low"], row[f"{key}_high"] = value
+                elif key == "messages":
+                    row[key] = "; ".join(value)
+                else:
+                    row[key] = value
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+def _direction(marker: str, y: np.ndarray, x: np.ndarray) -> Direction:
+    """The clinical direction for the paper's indicators; pROC's `auto` (by medians) for any other marker."""
+    indicator = Indicator.from_column(marker)
+    return indicator.direction if indicator is not None else roc.auto_direction(y, x)
+
+
+def _tie_message(x: np.ndarray) -> str | None:
+    """A warning when one value holds at least half of the patients (ROC cut-offs become coarse)."""
+    _, counts = np.unique(x, return_counts=True)
+    share = counts.max() / len(x)
+    if share >= HEAVY_TIE_SHARE:
+        return (
+            f"heavy ties: {share:.0%} of patients share one value; the AUC counts ties as one half "
+            "and the cut-off is coarse"
+        )
+    return None
+
+
+def analyze_marker(
+    table: pd.DataFrame, marker: str, outcome: str, adjust: tuple[str, ...], pair: str | None
+) -> MarkerAnalysis:
+    """All per-marker statistics on the patients with a value for `marker` (messages for what fails)."""
+    x_all = table[marker].to_numpy(float)
+    has = np.isfinite(x_all)
+    sub = table.loc[has]
+    y, x = sub[outcome].to_numpy(float), x_all[has]
+    n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
+    result = MarkerAnalysis(marker, len(x), n_cases, n_controls)
+    if len(x) == 0:
+        return _with(result, messages=("no values: the column is empty",))
+    if n_cases == 0 or n_controls == 0:
+        group = "cases" if n_controls == 0 else "controls"
+        return _with(result, messages=(f"only {group} have a value: cases and controls are both needed",))
+    if len(x) < MIN_PATIENTS:
+        return _with(
+            result, messages=(f"only {len(x)} patients have a value; at least {MIN_PATIENTS} needed",)
+        )
+    comparison = groups.compare_groups(sub, marker, outcome, pair)
+    if x.min() == x.max():
+        return _with(
+            result, groups=comparison, messages=(f"constant: every patient has {x[0]:g}; nothing to compare",)
+        )
+    messages = []
+    tie = _tie_message(x)
+    if tie:
+        messages.append(tie)
+    if min(n_cases, n_controls) < roc.MIN_PER_GROUP:
+        messages.append("fewer than 2 cases or controls: ROC and odds ratio not computed")
+        return _with(result, groups=comparison, messages=tuple(messages))
+    spearman = correlation.spearman(x, y)
+    direction = _direction(marker, y, x)
+    auc = roc.delong_auc(y, x, direction)
+    cutoff = roc.youden_cutoff(y, x, direction)
+    odds = None
+    try:
+        fit = logistic.fit_logistic(sub, [marker], adjust, outcome)
+        odds = fit.term(marker)
+        messages.extend(fit.warnings)
+    except AnalysisError as exc:
+        messages.append(f"odds ratio not computed: {exc}")
+    return _with(
+        result, groups=comparison, spearman=spearman, auc=auc, cutoff=cutoff, odds_ratio=odds,
+        messages=tuple(messages),
+    )  # fmt: skip
+
+
+def _with(result: MarkerAnalysis, **changes: object) -> MarkerAnalysis:
+    from dataclasses import replace
+
+    return replace(result, **changes)
+
+
+def _comparisons(
+    table: pd.DataFrame, analysed: list[MarkerAnalysis], outcome: str
+) -> list[roc.AucComparison]:
+    """DeLong test for every two markers with an AUC on the patients with both (ranked once if complete)."""
+    good = [m for m in analysed if m.auc is not None]
+    if len(good) < 2:
+        return []
+    y = table[outcome].to_numpy(float)
+    values = table[[m.marker for m in good]].to_numpy(float)
+    oriented = np.where([m.auc.direction is Direction.HIGHER for m in good], values, -values)
+    out = []
+    if np.isfinite(values).all():
+        aucs, cov = roc.delong_covariance(oriented[y == 1].T, oriented[y == 0].T)
+        for i, j in itertools.combinations(range(len(good)), 2):
+            var = cov[i, i] + cov[j, j] - 2 * cov[i, j]
+            diff = aucs[i] - aucs[j]
+            if var > 0:
+                z = float(diff / np.sqrt(var))
+                p = float(2 * stats.norm.sf(abs(z)))
+            else:
+                z, p = (0.0, 1.0) if diff == 0 else (float(np.sign(diff) * np.inf), 0.0)
+            out.append(
+                roc.AucComparison(
+                    good[i].marker, good[j].marker, float(aucs[i]), float(aucs[j]), z, p, len(y)
+                )
+            )
+        return out
+    for i, j in itertools.combinations(range(len(good)), 2):
+        a, b = good[i], good[j]
+        try:
+            out.append(
+                roc.delong_test(
+                    y, values[:, i], values[:, j], a.auc.direction, b.auc.direction, (a.marker, b.marker)
+                )
+            )
+        except AnalysisError:
+            continue
+    return out
+
+
+def count_pairs(table: pd.DataFrame, outcome: str, pair: str | None) -> int | None:
+    """Number of pairs with exactly one case and one control, or None without a pair column."""
+    if pair is None or pair not in table.columns:
+        return None
+    rows = table[[pair, outcome]].dropna()
+    counts = rows.groupby(pair, sort=False)[outcome].agg(["size", "sum"])
+    return int(((counts["size"] == 2) & (counts["sum"] == 1)).sum())
+
+
+def analyze_cohort(
+    table: pd.DataFrame,
+    markers: Iterable[str] | None = None,
+    outcome: str = OUTCOME,
+    adjust: Iterable[str] | None = COVARIATES,
+    pair: str | None = "pair_id",
+) -> CohortAnalysis:
+    """The paper's analysis of a validated cohort table (`schema.validate_cohort`'s clean table).
+
+    `markers` default to the indicator columns present; `adjust` covariates missing from the table are
+    skipped with a message; `pair` is used when the column exists. Raises AnalysisError when the cohort
+    cannot be analysed at all (no outcome, one class, no marker).
+    """
+    if outcome not in table.columns:
+        raise InputError(f"missing outcome column '{outcome}'", column=outcome)
+    y = table[outcome].to_numpy(float)
+    n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
+    if n_cases == 0 or n_controls == 0:
+        raise AnalysisError(
+            f"the cohort has {n_cases} cases and {n_controls} controls: both groups are needed"
+        )
+    if markers is None:
+        markers = [c for c in INDICATOR_COLUMNS if c in table.columns]
+    markers = list(dict.fromkeys(m.strip().lower() for m in markers))
+    missing = [m for m in markers if m not in table.columns]
+    if missing:
+        raise InputError(f"marker column(s) not in the table: {', '.join(missing)}", column=missing[0])
+    if not markers:
+        raise AnalysisError("no marker to analyse: the table has none of " + ", ".join(INDICATOR_COLUMNS))
+    notes = []
+    adjust = tuple(a.strip().lower() for a in (adjust or ()) if a.strip())
+    absent = [a for a in adjust if a not in table.columns or table[a].isna().all()]
+    if absent:
+        notes.append(f"not adjusted for {', '.join(absent)}: not in the table")
+    adjust = tuple(a for a in adjust if a not in absent)
+    pair = pair if pair is not None and pair in table.columns and table[pair].notna().any() else None
+    analysed = [analyze_marker(table, m, outcome, adjust, pair) for m in markers]
+    comparisons = _comparisons(table, analysed, outcome)
+    usable = [m.marker for m in analysed if m.spearman is not None]
+    matrix = correlation.correlation_matrix(table, usable)
+    demographics = [c for c in (AGE, BMI) if c in table.columns]
+    t1 = groups.table1(table, demographics, outcome, pair)
+    multi = None
+    fitted = [m.marker for m in analysed if m.odds_ratio is not None and np.isfinite(m.odds_ratio.coef)]
+    if len(fitted) >= 2:
+        try:
+            multi = logistic.fit_logistic(table, fitted, adjust, outcome)
+        except AnalysisError as exc:
+            notes.append(f"multivariable model not fitted: {exc}")
+    return CohortAnalysis(
+        n_cases, n_controls, count_pairs(table, outcome, pair), tuple(analysed), tuple(comparisons), matrix,
+        t1, multi, outcome, adjust, pair, tuple(notes),
+    )  # fmt: skip

@@ -1,0 +1,118 @@
+"""Spearman correlation: of each marker with the 0/1 outcome (the paper's Table 2) and between markers
+(Table 3), with p-values (scipy's t approximation) and a 95% CI by Fisher's z with SE 1/sqrt(n - 3).
+
+Missing values are dropped pairwise. When no marker has a missing value the whole matrix is ranked once.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+
+def fisher_ci(rho: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """CI of a correlation by Fisher's z transform (SE 1/sqrt(n - 3)); NaN when n <= 3 or rho is NaN."""
+    if n <= 3 or not np.isfinite(rho):
+        return (float("nan"), float("nan"))
+    if abs(rho) >= 1:
+        return (float(rho), float(rho))
+    z = np.arctanh(rho)
+    half = stats.norm.ppf(0.5 + level / 2) / np.sqrt(n - 3)
+    return (float(np.tanh(z - half)), float(np.tanh(z + half)))
+
+
+@dataclass(frozen=True)
+class SpearmanResult:
+    """Spearman's rho with its two-sided p-value, Fisher-z 95% CI and the number of complete pairs."""
+
+    rho: float
+    p_value: float
+    ci: tuple[float, float]
+    n: int
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["ci"] = list(self.ci)
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: rho, p, CI bounds, n."""
+        return pd.DataFrame([{"rho": self.rho, "p_value": self.p_value, "ci_low": self.ci[0],
+                              "ci_high": self.ci[1], "n": self.n}])  # fmt: skip
+
+
+def spearman(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> SpearmanResult:
+    """Spearman correlation of x and y over the rows where both are finite (NaN when constant)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    n = int(ok.sum())
+    if n < 3:
+        nan = float("nan")
+        return SpearmanResult(nan, nan, (nan, nan), n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = stats.spearmanr(x[ok], y[ok])
+    rho, p = float(res.statistic), float(res.pvalue)
+    return SpearmanResult(rho, p, fisher_ci(rho, n, level), n)
+
+
+@dataclass(frozen=True)
+class CorrelationMatrix:
+    """Spearman rho, p and n between every two markers (pairwise complete)."""
+
+    markers: tuple[str, ...]
+    rho: np.ndarray
+    p: np.ndarray
+    n: np.ndarray
+
+    def to_dict(self) -> dict:
+        """DESIGN §4's `marker_correlations`: {"rho": {a: {b: r}}, "p": {a: {b: p}}} (NaN as None)."""
+
+        def nested(values: np.ndarray) -> dict:
+            return {
+                a: {b: (float(values[i, j]) if np.isfinite(values[i, j]) else None)
+                    for j, b in enumerate(self.markers)}
+                for i, a in enumerate(self.markers)
+            }  # fmt: skip
+
+        return {"rho": nested(self.rho), "p": nested(self.p)}
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table: one row per unordered pair a < b with rho, p, n."""
+        rows = [
+            {"a": a, "b": b, "rho": self.rho[i, j], "p_value": self.p[i, j], "n": int(self.n[i, j])}
+            for i, a in enumerate(self.markers)
+            for j, b in enumerate(self.markers)
+            if i < j
+        ]
+        return pd.DataFrame(rows, columns=["a", "b", "rho", "p_value", "n"])
+
+
+def correlation_matrix(table: pd.DataFrame, markers: list[str] | tuple[str, ...]) -> CorrelationMatrix:
+    """Spearman matrix of `markers` in `table`; the diagonal is 1 (p 0) for markers with any variation."""
+    markers = tuple(markers)
+    k = len(markers)
+    values = table[list(markers)].to_numpy(float) if k else np.empty((len(table), 0))
+    rho, p, n = np.full((k, k), np.nan), np.full((k, k), np.nan), np.zeros((k, k), dtype=int)
+    finite = np.isfinite(values)
+    if k >= 2 and finite.all() and len(values) > 3 and (values.min(0) != values.max(0)).all():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = stats.spearmanr(values)
+        rho, p = np.asarray(res.statistic, float), np.asarray(res.pvalue, float)
+        if k == 2:  # scipy returns scalars for two variables
+            rho = np.array([[1.0, float(rho)], [float(rho), 1.0]])
+            p = np.array([[0.0, float(p)], [float(p), 0.0]])
+        n[:] = len(values)
+    else:
+        for i in range(k):
+            for j in range(i, k):
+                r = spearman(values[:, i], values[:, j])
+                rho[i, j] = rho[j, i] = r.rho
+                p[i, j] = p[j, i] = r.p_value
+                n[i, j] = n[j, i] = r.n
+    return CorrelationMatrix(markers, rho, p, n)
