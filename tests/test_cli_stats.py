@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 from conftest import contract_problems, run_cli
 from stats_cohorts import paired_cohort
 
@@ -76,3 +77,51 @@ def test_analyze_outcome_and_positive_columns(tmp_path):
     out = json.loads(proc.stdout)
     assert out["n"] == {"cases": 60, "controls": 60, "pairs": None}
     assert out["settings"]["adjust"] == []
+
+
+SF = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
+
+
+def test_icc_writes_the_contract_json(tmp_path):
+    rows = [f"t{s},judge{j},{SF[s][j]}" for s in range(6) for j in range(4)]
+    rows.append("t9,judge0,n/a?")
+    path = tmp_path / "ratings.csv"
+    path.write_text("Target,Judge,Score\n" + "\n".join(rows) + "\n")
+    proc = run_cli("icc", path, "--subject", "target", "--rater", "judge", "--value", "score", "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert contract_problems("icc", out) == []
+    assert round(out["ICC2"]["icc"], 2) == 0.29
+    assert "row 26, column 'score'" in proc.stderr
+
+
+def test_icc_missing_column_fails_in_one_line(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text("subject,rater,value\na,r1,1\n")
+    proc = run_cli("icc", path, "--subject", "subject", "--rater", "rater", "--value", "hu", "--json", "-")
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and "'hu'" in proc.stderr
+
+
+def test_match_writes_pairs_and_lists_unmatched_by_row(tmp_path):
+    rows = ["patient_id,group,Age,Sex,bmi"]
+    rows += [f"C{i},ovcf,{70 + i},F,24" for i in range(3)]
+    rows += ["C9,ovcf,90,M,24"]
+    rows += [f"K{i},control,{69 + i},F,23" for i in range(6)]
+    path = tmp_path / "pool.csv"
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "matched.csv"
+    proc = run_cli("match", path, "--age", "Age", "--sex", "Sex", "--caliper", "2", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    matched = pd.read_csv(out)
+    assert len(matched) == 6 and matched.pair_id.nunique() == 3
+    assert "unmatched case at row 5" in proc.stderr
+    assert "C9" not in proc.stderr
+
+
+def test_match_without_controls_fails_in_one_line(tmp_path):
+    path = tmp_path / "pool.csv"
+    path.write_text("patient_id,ovcf,age,sex\nA,1,70,F\nB,1,71,M\n")
+    proc = run_cli("match", path, "-o", tmp_path / "m.csv")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("ovcf match: error:")

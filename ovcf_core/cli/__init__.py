@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train_cmd", "fit the VBQ/HU risk model on a cohort table and save it as a JSON model file"),
     "predict": ("predict_cmd", "one patient's fracture probability with 95% CI from a model file"),
     "analyze": ("analyze_cmd", "the paper's cohort analysis: Table 1, Spearman, odds ratios, ROC/DeLong"),
+    "icc": ("icc_cmd", "intraclass correlation (six Shrout & Fleiss forms) from a long ratings table"),
+    "match": ("match_cmd", "1:1 matching of controls to cases: exact sex, nearest age within a caliper"),
 }
 
 

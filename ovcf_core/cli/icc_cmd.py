@@ -1,0 +1,47 @@
+"""`ovcf icc RATINGS.csv --subject COL --rater COL --value COL --json OUT.json`: Shrout & Fleiss ICCs.
+
+Values that are not numbers are listed on stderr by row and column and left out; the JSON is DESIGN §4's
+`icc` contract. Heavy imports happen inside `run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments: the long ratings table, its subject/rater/value columns and the JSON output."""
+    parser.add_argument("ratings", metavar="RATINGS", help="long table (CSV or XLSX): subject, rater, value")
+    parser.add_argument("--subject", required=True, metavar="COL", help="column naming the subject")
+    parser.add_argument("--rater", required=True, metavar="COL", help="column naming the rater (or session)")
+    parser.add_argument("--value", required=True, metavar="COL", help="column holding the measurement")
+    parser.add_argument("--json", default="-", metavar="OUT.json", help="output JSON ('-' = stdout, default)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read the ratings, compute the six ICC forms, write the JSON; notes go to stderr."""
+    import sys
+    from pathlib import Path
+
+    from ovcf_core.cli.common import write_json
+    from ovcf_core.errors import InputError
+    from ovcf_core.io import read_table
+    from ovcf_core.schema import normalize_columns, to_number
+    from ovcf_core.stats.icc import icc_long
+
+    name = Path(args.ratings).name
+    subject, rater, value = (c.strip().lower() for c in (args.subject, args.rater, args.value))
+    table = normalize_columns(read_table(args.ratings, name, expect=(subject, rater, value)))
+    for column in (subject, rater, value):
+        if column not in table.columns:
+            raise InputError(f"no column '{column}'", file=name, column=column)
+    numbers, bad = to_number(table[value])
+    for row, text in table.loc[bad, value].items():
+        print(f"{name}: error: row {row}, column '{value}': '{text}' is not a number", file=sys.stderr)
+    ratings = table[[subject, rater]].astype("string").apply(lambda s: s.str.strip()).replace("", None)
+    ratings[value] = numbers
+    result = icc_long(ratings, subject, rater, value)
+    for note in result.warnings:
+        print(f"{name}: warning: {note}", file=sys.stderr)
+    write_json(result.to_dict(), args.json)
+    return 0
