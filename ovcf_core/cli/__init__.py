@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("analyze_cmd", "the paper's cohort analysis: Table 1, Spearman, odds ratios, ROC/DeLong"),
     "icc": ("icc_cmd", "intraclass correlation (six Shrout & Fleiss forms) from a long ratings table"),
     "match": ("match_cmd", "1:1 matching of controls to cases: exact sex, nearest age within a caliper"),
+    "indicators": ("indicators_cmd", "the five indicators per patient from raw per-vertebra measurements"),
 }
 
 

@@ -1,0 +1,563 @@
+"""Raw measurement tables (DESIGN §4): wide template, long (tidy) form, checks, and the cohort from them.
+
+**Wide** (one row per patient and rater): `patient_id`, optional `rater`, the cohort columns (`ovcf` or
+`group`, `age`, `sex`, `bmi`, `pair_id`), `fractured` (e.g. `L1;L3`), `t_L1..t_L4`, `hu_L1..hu_L4`,
+`si_L1..si_L4`, `si_csf_L3` (fallbacks `si_csf_L2`, `si_csf_L4`), `csa_<pm|mf|es>_<l|r>_<L1L2..L4L5>`,
+`fi_<pm|mf|es>_<l|r>_<level>` and `disc_<level>`. Any subset of the measurement columns may be present;
+an indicator is computed when at least one of its columns is.
+
+**Long** (one row per measurement): the same patient columns plus `quantity` (t, hu, si, si_csf, csa, fi,
+disc), `level` (L1..L4 or L1L2..L4L5), `muscle` (pm/mf/es, for csa and fi), `side` (l/r, for csa and fi)
+and `value`. A table with `quantity` and `value` columns is read as long.
+
+How problems are handled (each names its spreadsheet row and column):
+
+* a missing `patient_id`, or an unusable cohort cell (outcome, sex, age, BMI) is an **error**: that row is
+  skipped; cohort values that disagree between a patient's rows skip the whole patient;
+* a measurement cell that is not a number or is outside its plausible range is a **warning**: that one
+  measurement is left out and the indicator is formed from the others;
+* an unknown `fractured` level (e.g. `L7`) is a **warning**: the patient's T-score, HU and VBQ are left
+  missing (a fractured vertebra might otherwise be averaged in); the muscle indicators are kept;
+* an indicator with nothing usable is missing, with a warning giving the reason.
+
+Raters: every row is one rater's reading (`rater` names it; without it each row counts as its own rater).
+Each measurement is averaged first within a rater (repeated rows) and then over raters, using the raters
+who measured it; the indicators are then formed from these averages. `fractured` is the union over rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ovcf_core import indicators as ind
+from ovcf_core.errors import InputError
+from ovcf_core.schema import (
+    AGE,
+    BMI,
+    COVARIATE_COLUMNS,
+    GROUP,
+    OUTCOME,
+    PAIR_ID,
+    PATIENT_ID,
+    SEX,
+    Indicator,
+    Problem,
+    Severity,
+    normalize_columns,
+    parse_outcome,
+    parse_sex,
+    to_number,
+)
+
+RATER = "rater"
+FRACTURED = "fractured"
+QUANTITY, LEVEL, MUSCLE, SIDE, VALUE = "quantity", "level", "muscle", "side", "value"
+PATIENT_COLUMNS: tuple[str, ...] = (PATIENT_ID, RATER, OUTCOME, AGE, SEX, BMI, PAIR_ID, FRACTURED)
+LONG_COLUMNS: tuple[str, ...] = (QUANTITY, LEVEL, MUSCLE, SIDE, VALUE)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One kind of raw measurement: its name in the long form, unit and plausible range."""
+
+    name: str
+    label: str
+    unit: str
+    low: float
+    high: float
+
+
+QUANTITIES: dict[str, Quantity] = {
+    q.name: q
+    for q in (
+        Quantity("t", "DXA T-score", "SD", -7.0, 5.0),
+        Quantity("hu", "CT attenuation", "HU", -300.0, 1500.0),
+        Quantity("si", "T1 vertebral signal intensity", "SI", 0.0, 100000.0),
+        Quantity("si_csf", "T1 CSF signal intensity", "SI", 0.0, 100000.0),
+        Quantity("csa", "muscle cross-sectional area", "mm²", 0.0, 10000.0),
+        Quantity("fi", "muscle fat infiltration", "%", 0.0, 100.0),
+        Quantity("disc", "disc cross-sectional area", "mm²", 100.0, 6000.0),
+    )
+}
+
+
+def _column(quantity: str, level: str, muscle: str | None = None, side: str | None = None) -> str:
+    """The wide column name of one measurement, e.g. ('csa', 'L3L4', 'pm', 'l') -> 'csa_pm_l_L3L4'."""
+    if quantity in ("csa", "fi"):
+        return f"{quantity}_{muscle}_{side}_{level}"
+    return f"{quantity}_{level}"
+
+
+T_COLUMNS = {level: _column("t", level) for level in ind.LEVELS}
+HU_COLUMNS = {level: _column("hu", level) for level in ind.LEVELS}
+SI_COLUMNS = {level: _column("si", level) for level in ind.LEVELS}
+CSF_COLUMNS = {level: _column("si_csf", level) for level in ind.CSF_LEVELS}
+CSA_COLUMNS = {
+    (m, s, d): _column("csa", d, m, s) for m in ind.MUSCLES for s in ind.SIDES for d in ind.DISC_LEVELS
+}
+FI_COLUMNS = {
+    (m, s, d): _column("fi", d, m, s) for m in ind.MUSCLES for s in ind.SIDES for d in ind.DISC_LEVELS
+}
+DISC_COLUMNS = {level: _column("disc", level) for level in ind.DISC_LEVELS}
+
+# wide column name -> (quantity, level, muscle, side), in the template's order
+MEASUREMENTS: dict[str, tuple[str, str, str | None, str | None]] = {
+    **{c: ("t", lv, None, None) for lv, c in T_COLUMNS.items()},
+    **{c: ("hu", lv, None, None) for lv, c in HU_COLUMNS.items()},
+    **{c: ("si", lv, None, None) for lv, c in SI_COLUMNS.items()},
+    **{c: ("si_csf", lv, None, None) for lv, c in CSF_COLUMNS.items()},
+    **{c: ("csa", d, m, s) for (m, s, d), c in CSA_COLUMNS.items()},
+    **{c: ("fi", d, m, s) for (m, s, d), c in FI_COLUMNS.items()},
+    **{c: ("disc", lv, None, None) for lv, c in DISC_COLUMNS.items()},
+}
+MEASUREMENT_COLUMNS: tuple[str, ...] = tuple(MEASUREMENTS)
+_BY_LOWER = {c.lower(): c for c in MEASUREMENT_COLUMNS}
+_MEASUREMENT_PREFIXES = tuple(f"{q}_" for q in QUANTITIES)
+
+# which raw columns feed which indicator (an indicator is computed when any of its columns is present)
+INDICATOR_INPUTS: dict[Indicator, frozenset[str]] = {
+    Indicator.T_SCORE: frozenset(T_COLUMNS.values()),
+    Indicator.HU: frozenset(HU_COLUMNS.values()),
+    Indicator.VBQ: frozenset([*SI_COLUMNS.values(), *CSF_COLUMNS.values()]),
+    Indicator.RCSA: frozenset([*CSA_COLUMNS.values(), *DISC_COLUMNS.values()]),
+    Indicator.FI: frozenset(FI_COLUMNS.values()),
+}
+VERTEBRAL = (Indicator.T_SCORE, Indicator.HU, Indicator.VBQ)
+
+# decimals of the indicator columns in a cohort table made from raw measurements (far below their precision)
+DECIMALS: dict[str, int] = {"t_score": 3, "hu": 2, "vbq": 4, "rcsa": 4, "fi": 3}
+
+
+# ---------------------------------------------------------------- templates and the two forms
+
+
+def wide_template() -> pd.DataFrame:
+    """The empty raw wide template (one row per patient and rater), every DESIGN §4 column."""
+    return pd.DataFrame(columns=[*PATIENT_COLUMNS, *MEASUREMENT_COLUMNS])
+
+
+def long_template() -> pd.DataFrame:
+    """The empty raw long (tidy) template: patient columns + quantity, level, muscle, side, value."""
+    return pd.DataFrame(columns=[*PATIENT_COLUMNS, *LONG_COLUMNS])
+
+
+def cohort_template() -> pd.DataFrame:
+    """The empty cohort template (one row per patient) with the five indicator columns."""
+    return pd.DataFrame(columns=[PATIENT_ID, OUTCOME, AGE, SEX, BMI, PAIR_ID, *(i.column for i in Indicator)])
+
+
+def is_long(table: pd.DataFrame) -> bool:
+    """True when a raw table is in the long form (it has `quantity` and `value` columns)."""
+    names = {str(c).strip().lower() for c in table.columns}
+    return {QUANTITY, VALUE} <= names
+
+
+def wide_to_long(wide: pd.DataFrame) -> pd.DataFrame:
+    """A raw wide table as the long form: one row per non-empty measurement cell, patient columns repeated."""
+    table = normalize_columns(wide)
+    patient = [c for c in table.columns if c in (*PATIENT_COLUMNS, GROUP)]
+    rows = []
+    for column in table.columns:
+        canonical = _BY_LOWER.get(column)
+        if canonical is None:
+            continue
+        quantity, level, muscle, side = MEASUREMENTS[canonical]
+        values = table[column]
+        present = values.notna() & (values.astype("string").str.strip() != "")
+        part = table.loc[present, patient].copy()
+        part[QUANTITY], part[LEVEL], part[MUSCLE], part[SIDE] = quantity, level, muscle or "", side or ""
+        part[VALUE] = values[present]
+        part["_order"] = MEASUREMENT_COLUMNS.index(canonical)
+        rows.append(part)
+    if not rows:
+        return pd.DataFrame(columns=[*patient, *LONG_COLUMNS])
+    long = pd.concat(rows)
+    long["_row"] = long.index
+    long = long.sort_values(["_row", "_order"], kind="stable").drop(columns=["_row", "_order"])
+    return long.reset_index(drop=True)
+
+
+def long_to_wide(long: pd.DataFrame) -> pd.DataFrame:
+    """A raw long table as the wide form: a row per patient and rater (repeated cells averaged)."""
+    table = normalize_columns(long)
+    for column in (PATIENT_ID, QUANTITY, LEVEL, VALUE):
+        if column not in table.columns:
+            raise InputError(f"missing column '{column}' of the long form", column=column)
+    keys = [PATIENT_ID, RATER] if RATER in table.columns else [PATIENT_ID]
+    names = []
+    for _, row in table.iterrows():
+        names.append(_long_name(row)[0])
+    table = table.assign(_name=names, _value=to_number(table[VALUE])[0]).dropna(subset=["_name"])
+    wide = table.pivot_table(index=keys, columns="_name", values="_value", aggfunc="mean", sort=False)
+    wide = wide.reindex(columns=[c for c in MEASUREMENT_COLUMNS if c in wide.columns]).reset_index()
+    wide.columns.name = None
+    info = [c for c in table.columns if c in (*PATIENT_COLUMNS, GROUP) and c not in keys]
+    if info:
+        first = table.groupby(keys, sort=False)[info].first().reset_index()
+        wide = first.merge(wide, on=keys, how="right")
+    patient = [c for c in (*PATIENT_COLUMNS, GROUP) if c in wide.columns]
+    return wide[patient + [c for c in MEASUREMENT_COLUMNS if c in wide.columns]]
+
+
+def _text(value: object) -> str:
+    """A cell as stripped lower-case text ('' for missing)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value).strip().lower()
+
+
+def _long_name(row: pd.Series) -> tuple[str | None, str | None]:
+    """(wide column name, None) of one long-form row, or (None, problem message)."""
+    quantity = _text(row.get(QUANTITY)).replace(" ", "_")
+    level = _text(row.get(LEVEL)).upper().replace("-", "").replace(" ", "")
+    muscle = _text(row.get(MUSCLE))
+    side = _text(row.get(SIDE))[:1]
+    if quantity not in QUANTITIES:
+        return None, f"unknown quantity '{row.get(QUANTITY)}' (use {', '.join(QUANTITIES)})"
+    if quantity in ("t", "hu", "si", "si_csf"):
+        allowed = ind.CSF_LEVELS if quantity == "si_csf" else ind.LEVELS
+        if level not in allowed:
+            return None, f"unknown level '{row.get(LEVEL)}' for {quantity} (use {', '.join(allowed)})"
+        return _column(quantity, level), None
+    if level not in ind.DISC_LEVELS:
+        return None, f"unknown disc level '{row.get(LEVEL)}' (use {', '.join(ind.DISC_LEVELS)})"
+    if quantity == "disc":
+        return _column(quantity, level), None
+    if muscle not in ind.MUSCLES:
+        return None, f"unknown muscle '{row.get(MUSCLE)}' (use pm, mf or es)"
+    if side not in ind.SIDES:
+        return None, f"unknown side '{row.get(SIDE)}' (use l or r)"
+    return _column(quantity, level, muscle, side), None
+
+
+# ---------------------------------------------------------------- checking a raw table
+
+
+@dataclass(frozen=True)
+class RawMeasurements:
+    """A checked raw table: one row per usable input row of patient data, and its measurement cells.
+
+    `patients` is indexed by spreadsheet row (patient_id, rater, cohort columns parsed, `fractured` as a
+    frozenset or None when unknown); `cells` has row, patient_id, rater, column (wide name) and value.
+    `columns` are the measurement columns the table has.
+    """
+
+    patients: pd.DataFrame
+    cells: pd.DataFrame
+    columns: frozenset[str]
+
+
+_EMPTY_CELLS = pd.DataFrame(
+    {"row": pd.Series(dtype="int64"), "column": pd.Series(dtype=object), "value": pd.Series(dtype=float)}
+)
+
+
+def _warn(problems: list[Problem], row: int | None, column: str | None, message: str) -> None:
+    problems.append(Problem(Severity.WARNING, row, column, message))
+
+
+def _error(problems: list[Problem], row: int | None, column: str | None, message: str) -> None:
+    problems.append(Problem(Severity.ERROR, row, column, message))
+
+
+def _check_numbers(
+    values: pd.Series, column: str, quantity: Quantity, problems: list[Problem], *, blocking: bool
+) -> tuple[pd.Series, pd.Series]:
+    """Numbers of a column with unparseable or implausible cells reported; returns (numbers, bad mask)."""
+    numbers, bad = to_number(values)
+    report = _error if blocking else _warn
+    consequence = "this row is skipped" if blocking else "this measurement is left out"
+    for row, value in values[bad].items():
+        report(problems, int(row), column, f"'{value}' is not a number; {consequence}")
+    outside = numbers.notna() & ((numbers < quantity.low) | (numbers > quantity.high))
+    for row, value in numbers[outside].items():
+        report(
+            problems,
+            int(row),
+            column,
+            f"{value:g} is outside the plausible range {quantity.low:g} to {quantity.high:g} "
+            f"{quantity.unit}; {consequence}",
+        )
+    return numbers.where(~outside), bad | outside
+
+
+def check_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[RawMeasurements, list[Problem]]:
+    """Check a raw wide or long table cell by cell; returns the usable data and every problem found.
+
+    Raises `InputError` naming the file (and column) when nothing can be used: an empty table, no
+    `patient_id` column, or no measurement column at all.
+    """
+    if raw.shape[0] == 0 or raw.shape[1] == 0:
+        raise InputError("the table has no data rows", file=name)
+    table = normalize_columns(raw)
+    dupes = table.columns[table.columns.duplicated()].tolist()
+    if dupes:
+        raise InputError(f"duplicated column name(s): {', '.join(dupes)}", file=name)
+    if PATIENT_ID not in table.columns:
+        raise InputError("missing column 'patient_id'", file=name, column=PATIENT_ID)
+    problems: list[Problem] = []
+    blocked = pd.Series(False, index=table.index)
+
+    ids = table[PATIENT_ID].astype("string").str.strip()
+    missing_id = ids.isna() | (ids == "")
+    for row in ids[missing_id].index:
+        _error(problems, int(row), PATIENT_ID, "missing patient_id; this row is skipped")
+    blocked |= missing_id
+    patients = pd.DataFrame({PATIENT_ID: ids}, index=table.index)
+
+    if RATER in table.columns:
+        rater = table[RATER].astype("string").str.strip()
+        rater = rater.where(
+            rater.notna() & (rater != ""), "row " + pd.Series(table.index, index=table.index).astype(str)
+        )
+    else:
+        rater = "row " + pd.Series(table.index, index=table.index).astype(str)
+    patients[RATER] = rater.astype(str)
+
+    outcome_col = OUTCOME if OUTCOME in table.columns else GROUP if GROUP in table.columns else None
+    if outcome_col is not None:
+        y, bad = parse_outcome(table[outcome_col])
+        for row, value in table.loc[bad, outcome_col].items():
+            _error(problems, int(row), outcome_col, f"'{value}' is not an outcome: use 1/0 or ovcf/control")
+        blocked |= bad
+        patients[OUTCOME] = y
+    if SEX in table.columns:
+        sex, bad = parse_sex(table[SEX])
+        for row, value in table.loc[bad, SEX].items():
+            _error(problems, int(row), SEX, f"'{value}' is not a sex: use F or M")
+        blocked |= bad
+        patients[SEX] = sex
+    for column in (AGE, BMI):
+        if column in table.columns:
+            spec = COVARIATE_COLUMNS[column]
+            quantity = Quantity(column, spec.label, spec.unit, spec.low, spec.high)
+            numbers, bad = _check_numbers(table[column], column, quantity, problems, blocking=True)
+            blocked |= bad
+            patients[column] = numbers
+    if PAIR_ID in table.columns:
+        pairs = table[PAIR_ID].astype("string").str.strip()
+        patients[PAIR_ID] = pairs.where(pairs != "")
+
+    fractured: list[frozenset[str] | None] = []
+    for row, cell in (table[FRACTURED] if FRACTURED in table.columns else pd.Series(dtype=object)).items():
+        try:
+            fractured.append(ind.parse_fractured(None if pd.isna(cell) else str(cell)))
+        except InputError as exc:
+            _warn(
+                problems,
+                int(row),
+                FRACTURED,
+                f"{exc.message}; this patient's T-score, HU and VBQ are left missing",
+            )
+            fractured.append(None)
+    patients[FRACTURED] = fractured if FRACTURED in table.columns else [frozenset()] * len(table)
+
+    if is_long(table):
+        cells, columns = _long_cells(table, problems)
+    else:
+        cells, columns = _wide_cells(table, problems)
+    if not columns:
+        raise InputError(
+            "has no measurement columns (e.g. t_L1, hu_L1, si_L1, si_csf_L3, csa_pm_l_L3L4, fi_mf_r_L4L5, "
+            "disc_L3L4)",
+            file=name,
+        )
+    blocked_rows = set(table.index[blocked])
+    patients = patients.loc[~blocked]
+    cells = cells[~cells["row"].isin(blocked_rows)].dropna(subset=["value"])
+    cells = cells.assign(
+        patient_id=patients[PATIENT_ID].reindex(cells["row"]).to_numpy(),
+        rater=patients[RATER].reindex(cells["row"]).to_numpy(),
+    )
+    return RawMeasurements(patients, cells.reset_index(drop=True), columns), problems
+
+
+def _wide_cells(table: pd.DataFrame, problems: list[Problem]) -> tuple[pd.DataFrame, frozenset[str]]:
+    """Measurement cells of a wide table (bad cells reported and left out), and its measurement columns."""
+    parts = [_EMPTY_CELLS]
+    columns = set()
+    for column in table.columns:
+        canonical = _BY_LOWER.get(column)
+        if canonical is None:
+            if column.startswith(_MEASUREMENT_PREFIXES) and column not in (Indicator.T_SCORE.column,):
+                _warn(problems, None, column, "is not a known measurement column; it is ignored")
+            continue
+        columns.add(canonical)
+        quantity = QUANTITIES[MEASUREMENTS[canonical][0]]
+        numbers, _ = _check_numbers(table[column], canonical, quantity, problems, blocking=False)
+        present = numbers.notna()
+        parts.append(
+            pd.DataFrame(
+                {"row": numbers.index[present], "column": canonical, "value": numbers[present].to_numpy()}
+            )
+        )
+    return pd.concat(parts, ignore_index=True), frozenset(columns)
+
+
+def _long_cells(table: pd.DataFrame, problems: list[Problem]) -> tuple[pd.DataFrame, frozenset[str]]:
+    """Measurement cells of a long table (unknown measurements and bad values reported and left out)."""
+    names = []
+    for row, record in table.iterrows():
+        column, message = _long_name(record)
+        if message:
+            column_name = (
+                QUANTITY
+                if "quantity" in message
+                else LEVEL
+                if "level" in message
+                else (MUSCLE if "muscle" in message else SIDE)
+            )
+            _warn(problems, int(row), column_name, f"{message}; this measurement is left out")
+        names.append(column)
+    named = pd.Series(names, index=table.index, dtype=object)
+    numbers, bad = to_number(table[VALUE])
+    values = pd.Series(np.nan, index=table.index)
+    for quantity_name, quantity in QUANTITIES.items():
+        mask = named.notna() & named.map(lambda c, q=quantity_name: c is not None and MEASUREMENTS[c][0] == q)
+        if not mask.any():
+            continue
+        for row in table.index[mask & bad]:
+            _warn(
+                problems,
+                int(row),
+                VALUE,
+                f"'{table.at[row, VALUE]}' is not a number; this measurement is left out",
+            )
+        sub = numbers[mask]
+        outside = sub.notna() & ((sub < quantity.low) | (sub > quantity.high))
+        for row, value in sub[outside].items():
+            _warn(
+                problems,
+                int(row),
+                VALUE,
+                f"{value:g} is outside the plausible range {quantity.low:g} to {quantity.high:g} "
+                f"{quantity.unit} for {named[row]}; this measurement is left out",
+            )
+        values[mask] = sub.where(~outside)
+    keep = named.notna() & values.notna()
+    cells = pd.DataFrame(
+        {
+            "row": table.index[keep],
+            "column": named[keep].astype(str).to_numpy(),
+            "value": values[keep].to_numpy(),
+        }
+    )
+    return pd.concat([_EMPTY_CELLS, cells], ignore_index=True), frozenset(named.dropna())
+
+
+# ---------------------------------------------------------------- raw -> cohort
+
+
+def _agree(group: pd.DataFrame, column: str) -> tuple[object, bool]:
+    """(the one value of `column` among a patient's rows, True) or (None, False) when they disagree."""
+    values = group[column].dropna()
+    values = values[values.astype(str).str.strip() != ""]
+    distinct = pd.unique(values)
+    if len(distinct) > 1:
+        return None, False
+    return (distinct[0] if len(distinct) else None), True
+
+
+def cohort_from_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[pd.DataFrame, list[Problem]]:
+    """The cohort table (one row per patient, DESIGN §4) from a raw wide or long table, and every problem.
+
+    Measurements are averaged within and then over raters before the indicators are formed (module
+    docstring); indicator columns are rounded to `DECIMALS`. Raises `InputError` when the table cannot be
+    used at all (see `check_raw`); when every row has an error the cohort is empty and the problems say why.
+    """
+    data, problems = check_raw(raw, name)
+    patients = data.patients
+    cohort_columns = [c for c in (OUTCOME, AGE, SEX, BMI, PAIR_ID) if c in patients.columns]
+    indicators = [i for i in Indicator if INDICATOR_INPUTS[i] & data.columns]
+
+    per_rater = data.cells.groupby([PATIENT_ID, RATER, "column"], sort=False)["value"].mean()
+    averaged = per_rater.groupby(level=[PATIENT_ID, "column"], sort=False).mean()
+    measured: dict[str, dict[str, float]] = {}
+    for (patient, column), value in averaged.items():
+        measured.setdefault(patient, {})[column] = float(value)
+
+    repeated = patients.groupby([PATIENT_ID, RATER], sort=False).size()
+    for (patient, rater), count in repeated[repeated > 1].items():
+        first = int(patients.index[(patients[PATIENT_ID] == patient) & (patients[RATER] == rater)][0])
+        _warn(
+            problems, first, RATER, f"{count} rows of the same patient and rater '{rater}'; they are averaged"
+        )
+
+    records = []
+    for patient, group in patients.groupby(PATIENT_ID, sort=False):
+        first_row = int(group.index[0])
+        record: dict[str, object] = {PATIENT_ID: patient}
+        consistent = True
+        for column in cohort_columns:
+            value, ok = _agree(group, column)
+            if not ok:
+                _error(
+                    problems,
+                    first_row,
+                    column,
+                    f"the rows of this patient (rows {', '.join(map(str, group.index))}) disagree on "
+                    f"'{column}'; the patient is skipped",
+                )
+                consistent = False
+            record[column] = value
+        if not consistent:
+            continue
+        fractured_cells = group[FRACTURED].tolist()
+        unknown_fracture = any(f is None for f in fractured_cells)
+        fractured = frozenset().union(*[f for f in fractured_cells if f is not None])
+        values = measured.get(patient, {})
+        for indicator in indicators:
+            if unknown_fracture and indicator in VERTEBRAL:
+                result = ind.IndicatorValue(None, "a fractured level is unknown", ())
+            else:
+                result = _indicator(indicator, values, fractured)
+            if result.value is None:
+                _warn(problems, first_row, indicator.column, f"{indicator.label} is missing: {result.reason}")
+                record[indicator.column] = np.nan
+            else:
+                record[indicator.column] = round(result.value, DECIMALS[indicator.column])
+        records.append(record)
+
+    columns = [PATIENT_ID, *cohort_columns, *(i.column for i in indicators)]
+    cohort = pd.DataFrame.from_records(records, columns=columns)
+    if OUTCOME in cohort.columns:
+        cohort[OUTCOME] = pd.array(cohort[OUTCOME], dtype="Float64").astype("Int64")
+    for column in (AGE, BMI, *(i.column for i in indicators)):
+        if column in cohort.columns:
+            cohort[column] = pd.to_numeric(cohort[column]).astype(float)
+    if AGE in cohort.columns and (cohort[AGE].dropna() % 1 == 0).all():
+        cohort[AGE] = cohort[AGE].astype("Int64")
+    problems.sort(key=lambda p: (p.row if p.row is not None else -1, p.column or ""))
+    return cohort, problems
+
+
+def _indicator(
+    indicator: Indicator, values: dict[str, float], fractured: frozenset[str]
+) -> ind.IndicatorValue:
+    """One indicator of one patient from the averaged measurements {wide column: value}."""
+    if indicator is Indicator.T_SCORE:
+        return ind.average_t_score({lv: values.get(c) for lv, c in T_COLUMNS.items()}, fractured)
+    if indicator is Indicator.HU:
+        return ind.average_hu({lv: values.get(c) for lv, c in HU_COLUMNS.items()}, fractured)
+    if indicator is Indicator.VBQ:
+        return ind.vbq_score(
+            {lv: values.get(c) for lv, c in SI_COLUMNS.items()},
+            {lv: values.get(c) for lv, c in CSF_COLUMNS.items()},
+            fractured,
+        )
+    if indicator is Indicator.RCSA:
+        return ind.average_rcsa(
+            {key: values.get(c) for key, c in CSA_COLUMNS.items()},
+            {lv: values.get(c) for lv, c in DISC_COLUMNS.items()},
+        )
+    return ind.average_fi({key: values.get(c) for key, c in FI_COLUMNS.items()})
+
+
+def read_raw(source, name: str | None = None) -> pd.DataFrame:
+    """Read a raw CSV/XLSX table (wide or long) as strings indexed by spreadsheet row; see `io.read_table`."""
+    from ovcf_core.io import read_table
+
+    return read_table(source, name, expect=(PATIENT_ID,))
