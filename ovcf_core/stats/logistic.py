@@ -281,7 +281,7 @@ def fit_conditional(
         warnings.simplefilter("ignore")
         res = ConditionalLogit(y, X[:, keep], groups=groups).fit(disp=0)
     params, bse = np.asarray(res.params), np.asarray(res.bse)
-    converged = bool(res.mle_retvals.get("converged", True))
+    converged = bool(getattr(res, "mle_retvals", {}).get("converged", True))
     sep = not converged or not np.all(np.isfinite(bse))
     sep = sep or any(abs(params[j] * diff_sd[i]) > MAX_LOG_OR_PER_SD for j, i in enumerate(keep))
     if sep:

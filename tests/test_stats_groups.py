@@ -1,0 +1,76 @@
+"""Table 1 pieces against scipy and statsmodels: sex by chi-square or McNemar, SMD, Spearman CI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+from stats_cohorts import paired_cohort
+from statsmodels.stats.contingency_tables import mcnemar
+
+from ovcf_core.stats.correlation import correlation_matrix, spearman
+from ovcf_core.stats.groups import compare_sex, table1
+
+
+def test_sex_chi_square_matches_scipy():
+    table = paired_cohort()
+    table.loc[table.index[:7], "sex"] = "F"
+    result = compare_sex(table)
+    grid = [
+        [((table.ovcf == 1) & (table.sex == "F")).sum(), ((table.ovcf == 1) & (table.sex == "M")).sum()],
+        [((table.ovcf == 0) & (table.sex == "F")).sum(), ((table.ovcf == 0) & (table.sex == "M")).sum()],
+    ]
+    chi2, p, _, _ = stats.chi2_contingency(grid)
+    assert result.test == "chi_square"
+    assert result.p_value == pytest.approx(p, rel=1e-10)
+    assert result.statistic == pytest.approx(chi2, rel=1e-10)
+
+
+def test_sex_mcnemar_over_pairs():
+    table = paired_cohort(n_pairs=80)
+    flip = table.index[(table.ovcf == 0).to_numpy()][:30]
+    table.loc[flip, "sex"] = "F"
+    result = compare_sex(table, pair="pair_id")
+    case = table[table.ovcf == 1].set_index("pair_id").sex
+    control = table[table.ovcf == 0].set_index("pair_id").sex.reindex(case.index)
+    grid = [
+        [((case == "F") & (control == "F")).sum(), ((case == "F") & (control == "M")).sum()],
+        [((case == "M") & (control == "F")).sum(), ((case == "M") & (control == "M")).sum()],
+    ]
+    discordant = grid[0][1] + grid[1][0]
+    expected = mcnemar(np.array(grid), exact=discordant < 25, correction=True)
+    assert result.test == "mcnemar" and result.n_pairs == 80
+    assert result.p_value == pytest.approx(expected.pvalue, rel=1e-10)
+
+
+def test_table1_rows_and_smd():
+    table = paired_cohort()
+    result = table1(table, ["age", "bmi"], pair="pair_id")
+    age = result.rows[0]
+    a, b = table[table.ovcf == 1].age, table[table.ovcf == 0].age
+    assert age.smd == pytest.approx((a.mean() - b.mean()) / np.sqrt((a.var() + b.var()) / 2))
+    assert age.cases.median == pytest.approx(a.median())
+    assert age.cases.q3 == pytest.approx(a.quantile(0.75))
+    assert len(result.to_frame()) == 2 and result.sex is not None
+
+
+def test_spearman_ci_by_fisher_z():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=200)
+    y = x + rng.normal(size=200)
+    r = spearman(x, y)
+    rho = stats.spearmanr(x, y).statistic
+    half = 1.959963984540054 / np.sqrt(197)
+    assert r.rho == pytest.approx(rho)
+    assert r.ci == pytest.approx((np.tanh(np.arctanh(rho) - half), np.tanh(np.arctanh(rho) + half)))
+
+
+def test_correlation_matrix_pairwise_complete_matches_scipy():
+    table = paired_cohort()
+    table.loc[table.index[:5], "vbq"] = np.nan
+    m = correlation_matrix(table, ["vbq", "hu", "fi"])
+    ok = table[["vbq", "fi"]].dropna()
+    assert m.rho[0, 2] == pytest.approx(stats.spearmanr(ok.vbq, ok.fi).statistic)
+    assert m.n[0, 2] == len(ok) and m.n[1, 2] == len(table)
+    full = correlation_matrix(paired_cohort(), ["hu", "fi"])
+    assert full.rho[0, 1] == pytest.approx(stats.spearmanr(paired_cohort().hu, paired_cohort().fi).statistic)
