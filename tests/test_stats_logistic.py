@@ -1,4 +1,4 @@
-"""Logistic models against statsmodels fitted here, conditional logit against its 1:1 identity, VIF, separation."""
+"""Logistic models vs statsmodels fitted here, conditional logit vs its 1:1 identity, VIF, separation."""
 
 from __future__ import annotations
 

@@ -274,9 +274,7 @@ def count_pairs(table: pd.DataFrame, outcome: str, pair: str | None) -> int | No
     """Number of pairs with exactly one case and one control, or None without a pair column."""
     if pair is None or pair not in table.columns:
         return None
-    rows = table[[pair, outcome]].dropna()
-    counts = rows.groupby(pair, sort=False)[outcome].agg(["size", "sum"])
-    return int(((counts["size"] == 2) & (counts["sum"] == 1)).sum())
+    return int((groups.pair_codes(table, outcome, pair) >= 0).sum() // 2)
 
 
 def analyze_cohort(

@@ -63,19 +63,33 @@ def smd(cases: GroupSummary, controls: GroupSummary) -> float:
     return float((cases.mean - controls.mean) / pooled) if pooled > 0 else float("nan")
 
 
+def pair_codes(table: pd.DataFrame, outcome: str = OUTCOME, pair: str = "pair_id") -> np.ndarray:
+    """Per row the code of its complete pair (exactly one case and one control), else -1; vectorised."""
+    codes, _ = pd.factorize(table[pair])
+    y = table[outcome].to_numpy(float)
+    known = (codes >= 0) & np.isfinite(y)
+    size = np.bincount(codes[known], minlength=codes.max() + 1 if len(codes) else 0)
+    cases = np.bincount(codes[known], weights=(y[known] == 1), minlength=len(size))
+    good = (size == 2) & (cases == 1)
+    return np.where(known & good[np.clip(codes, 0, None)] if len(size) else known, codes, -1)
+
+
 def complete_pairs(
     table: pd.DataFrame, column: str, outcome: str = OUTCOME, pair: str = "pair_id"
 ) -> pd.DataFrame:
     """The pairs with exactly one case and one control that both have `column`: columns case, control."""
-    rows = table[[pair, outcome, column]].dropna()
+    rows = table[table[column].notna()]
     if column != SEX:
         rows = rows[np.isfinite(rows[column].to_numpy(float))]
-    counts = rows.groupby(pair, sort=False)[outcome].agg(["size", "sum"])
-    good = counts.index[(counts["size"] == 2) & (counts["sum"] == 1)]
-    rows = rows[rows[pair].isin(good)]
-    cases = rows[rows[outcome] == 1].set_index(pair)[column].rename("case")
-    controls = rows[rows[outcome] == 0].set_index(pair)[column].rename("control")
-    return pd.concat([cases, controls], axis=1, join="inner")
+    codes = pair_codes(rows, outcome, pair)
+    keep = codes >= 0
+    y = rows[outcome].to_numpy(float)[keep]
+    codes, values = codes[keep], rows[column].to_numpy()[keep]
+    case_order, control_order = np.argsort(codes[y == 1]), np.argsort(codes[y == 0])
+    return pd.DataFrame(
+        {"case": values[y == 1][case_order], "control": values[y == 0][control_order]},
+        index=pd.Index(codes[y == 1][case_order], name=pair),
+    )
 
 
 @dataclass(frozen=True)
