@@ -20,6 +20,7 @@ from ovcf_core.errors import InputError
 Source = str | Path | bytes | BinaryIO
 
 MAX_HEADER_SEARCH = 10
+FAST_CSV_CHARS = 2_000_000  # larger CSV files go through pandas' C parser (see `_read_csv_fast`)
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -144,11 +145,54 @@ def read_table(
         raise InputError("has an .xlsx name but is not an Excel workbook", file=display)
     text = _decode(data, display)
     delim = _sniff_delimiter(text)
+    if len(text) >= FAST_CSV_CHARS:
+        fast = _read_csv_fast(text, delim, expect)
+        if fast is not None:
+            return fast
     try:
         rows = list(csv.reader(io.StringIO(text), delimiter=delim))
     except csv.Error as exc:
         raise InputError(f"is not a valid CSV file ({exc})", file=display) from None
     return _frame(rows, display, expect)
+
+
+def _read_csv_fast(text: str, delim: str, expect: tuple[str, ...]) -> pd.DataFrame | None:
+    """A large, regular CSV read by pandas' C parser as strings, indexed like `_frame` (spreadsheet rows).
+
+    Used only when the header is the first line with unique, non-empty names and no line is blank (so
+    record i is spreadsheet row i + 2); anything else (or a parser error) returns None and the careful
+    reader runs, which names the row that is wrong.
+    """
+    first = text[: text.find("\n") + 1 or len(text)]
+    header = [
+        c.replace("\ufeff", "").strip() for c in next(csv.reader([first.rstrip("\r\n")], delimiter=delim))
+    ]
+    wanted = {e.lower() for e in expect}
+    if (
+        not header
+        or any(h == "" for h in header)
+        or len(set(header)) != len(header)
+        or not {h.lower() for h in header} & wanted
+        or "\n\n" in text
+        or "\n\r\n" in text
+    ):
+        return None
+    try:
+        df = pd.read_csv(
+            io.StringIO(text), sep=delim, dtype=str, keep_default_na=False, na_filter=False, engine="c"
+        )
+    except (pd.errors.ParserError, ValueError):
+        return None
+    if len(df.columns) != len(header) or df.empty:
+        return None
+    df.columns = header
+    df.index = pd.RangeIndex(2, len(df) + 2, name="row")
+    df = df.fillna("").astype("string")
+    maybe = (df.iloc[:, 0].str.strip() == "").to_numpy()
+    if maybe.any():
+        blank = (df.loc[maybe].apply(lambda col: col.str.strip()) == "").all(axis=1)
+        df = df.drop(index=blank.index[blank])
+    return df
 
 
 def _read_xlsx(data: bytes, display: str, sheet: str | int, expect: tuple[str, ...]) -> pd.DataFrame:

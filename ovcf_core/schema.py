@@ -166,6 +166,9 @@ def to_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         numbers = values.astype(float)
         return numbers, pd.Series(False, index=values.index)
+    fast = pd.to_numeric(values, errors="coerce")
+    if fast.notna().all():  # every cell a plain number: the common, large-table case
+        return fast.astype(float), pd.Series(False, index=values.index)
     text = values.astype("string").str.strip()
     empty = text.isna() | (text == "") | text.str.lower().isin(["na", "nan", "n/a", "none", "null", "-"])
     text = text.where(~text.str.match(_DECIMAL_COMMA, na=False), text.str.replace(",", ".", regex=False))
@@ -347,18 +350,25 @@ def validate_cohort(
 
 
 def _check_pairs(table: pd.DataFrame, problems: list[Problem]) -> None:
-    """Warn about pair_ids that are not one case + one control (left out of paired tests)."""
+    """Warn about pair_ids that are not one case + one control (left out of paired tests).
+
+    Pairs are counted with factorize/bincount; only the bad pairs are visited one by one.
+    """
     paired = table.dropna(subset=[PAIR_ID])
-    for pair, members in paired.groupby(PAIR_ID, sort=False):
-        outcomes = members[OUTCOME].tolist()
-        if sorted(outcomes) != [0.0, 1.0]:
-            row = int(members.index[0])
-            problems.append(
-                Problem(
-                    Severity.WARNING,
-                    row,
-                    PAIR_ID,
-                    f"pair '{pair}' has {len(outcomes)} member(s) "
-                    f"({int(sum(outcomes))} case(s)); it is left out of paired tests",
-                )
+    codes, uniques = pd.factorize(paired[PAIR_ID])
+    if len(uniques) == 0:
+        return
+    size = np.bincount(codes, minlength=len(uniques))
+    cases = np.bincount(codes, weights=(paired[OUTCOME].to_numpy(float) == 1), minlength=len(uniques))
+    bad = np.flatnonzero((size != 2) | (cases != 1))
+    first_row = pd.Series(paired.index).groupby(codes).first().to_numpy()
+    for code in bad:
+        problems.append(
+            Problem(
+                Severity.WARNING,
+                int(first_row[code]),
+                PAIR_ID,
+                f"pair '{uniques[code]}' has {size[code]} member(s) "
+                f"({int(cases[code])} case(s)); it is left out of paired tests",
             )
+        )
