@@ -146,3 +146,10 @@ def test_a_folder_upload_of_several_files_loads_the_series():
     at = at.run()
     assert not at.exception
     assert "MR axial, 2 slice(s), 128×128" in " ".join(c.value for c in at.caption)
+
+
+def test_window_preset_defaults_to_bone_on_ct_and_auto_on_mr():
+    at = tools.open_page(PAGE)
+    assert at.radio(key="scan_window_CT").value == "bone"
+    at.radio(key="scan_phantom").set_value("MR T1 sagittal (VBQ)").run()
+    assert at.radio(key="scan_window_MR").value == "MR auto"

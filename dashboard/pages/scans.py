@@ -308,7 +308,7 @@ if series is not None:
         "Window",
         presets,
         index=presets.index(WindowPreset.default_for(series.modality.value)),
-        key="scan_window",
+        key=f"scan_window_{series.modality.value}",
     )
     try:
         image = series.pixels(slice_index)
