@@ -17,6 +17,7 @@ COHORT_REPORT = "cohort_report"  # the ValidationReport of the current cohort
 ANALYSIS_SETTINGS = "analysis_settings"  # dict: outcome, markers, adjust, pair column chosen on the Data page
 CALCULATOR_INPUTS = "calculator_inputs"  # dict of values sent to the Calculator (e.g. by the Scans page)
 RISK_MODEL = "risk_model"  # a RiskModel fitted on the user's cohort, when they chose to fit one
+RISK_MODEL_COHORT = "risk_model_cohort"  # COHORT_KEY of the cohort RISK_MODEL was fitted on
 COHORT_KEY = "cohort_key"  # content digest of the current cohort: the cache key of every analysis of it
 UPLOAD_DIGEST = "upload_digest"  # digest of the last upload (and mapping) made the cohort, so it is used once
 RATINGS = "ratings"  # dict: the two-rater / repeated measurements on the Reliability page (table, source)

@@ -72,7 +72,9 @@ def save_model(model: RiskModel, path: str | Path) -> Path:
 
 def _reject_constant(name: str) -> float:
     """json.loads hook: NaN and Infinity are not numbers a model file may hold."""
-    raise InputError(f"the model file holds the non-number '{name}'; a model's numbers must be finite")
+    raise InputError(
+        f"the model file holds the non-number '{name}'; coefficients and covariance must be finite numbers"
+    )
 
 
 def _finite(value: Any, what: str) -> float:
@@ -100,19 +102,29 @@ def model_from_dict(data: Any) -> RiskModel:
     """A fitted RiskModel from a parsed model file, after checking every field; InputError when wrong."""
     if not isinstance(data, Mapping):
         raise InputError("model file: expected a JSON object (an ovcf risk model), found something else")
-    if data.get("format") != FORMAT:
+    required = (
+        "format",
+        "schema_version",
+        "params",
+        "features",
+        "terms",
+        "coefficients",
+        "covariance",
+        "training_means",
+        "n_cases",
+        "n_controls",
+    )
+    missing = [k for k in required if k not in data]
+    if "format" in data and data["format"] != FORMAT:
         raise InputError(f"model file: not an ovcf risk model (its 'format' is not '{FORMAT}')")
+    if "format" not in data:
+        raise InputError(f"model file: not an ovcf risk model; missing field(s) {', '.join(missing)}")
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
         raise InputError(
             f"model file: schema_version {str(version)[:20]} is not supported; this version reads "
             f"schema_version {SCHEMA_VERSION} (retrain the model with `ovcf train`)"
         )
-    missing = [
-        k
-        for k in ("params", "terms", "coefficients", "covariance", "training_means", "n_cases", "n_controls")
-        if k not in data
-    ]
     if missing:
         raise InputError(f"model file: missing field(s) {', '.join(missing)}")
     params = data["params"]
@@ -228,6 +240,8 @@ def load_model(path: str | Path | bytes, *, name: str | None = None) -> RiskMode
             raise InputError(f"{display}: is a folder, not a model file") from None
     if len(raw) > MAX_BYTES:
         raise InputError(f"{display}: too large to be a model file (a model file is a few kB)")
+    if not raw.strip():
+        raise InputError(f"{display}: the file is empty, not a model file (model files are JSON)")
     if raw[:1] == b"\x80" or raw[:2] == b"PK":
         raise InputError(
             f"{display}: looks like a pickle/joblib file; model files are JSON and pickles are never loaded"

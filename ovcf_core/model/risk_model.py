@@ -17,8 +17,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
-from scipy.stats import rankdata
 
 from ovcf_core.errors import AnalysisError, InputError
 from ovcf_core.schema import COVARIATE_COLUMNS, OUTCOME, SEX, Indicator
@@ -34,6 +32,11 @@ CALIBRATION_BINS = 10
 Z95 = 1.959963984540054
 
 Progress = Callable[[int, int], None]
+
+
+def expit(x: np.ndarray) -> np.ndarray:
+    """The logistic function 1 / (1 + exp(-x)) (numpy only, so predicting does not import scipy)."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
 
 
 def term_name(variable: str) -> str:
@@ -83,6 +86,8 @@ def design_matrix(table: pd.DataFrame, variables: Sequence[str]) -> np.ndarray:
 
 def auc_mann_whitney(y: np.ndarray, score: np.ndarray) -> float:
     """ROC AUC of `score` for y = 1 (higher = case) as the Mann-Whitney statistic (ties count one half)."""
+    from scipy.stats import rankdata
+
     ranks = rankdata(score)
     n1 = float(y.sum())
     n0 = float(len(y) - n1)
