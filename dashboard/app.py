@@ -6,12 +6,37 @@ import streamlit as st
 
 HERE = Path(__file__).parent
 
-st.set_page_config(page_title="OVCF risk screening", page_icon="🦴", layout="wide")
+st.set_page_config(page_title="OVCF risk screening", page_icon=":material/healing:", layout="wide")
 
-pages = [
-    st.Page(HERE / "pages" / "home.py", title="Home", icon="🏠", default=True, url_path="home"),
-    st.Page(HERE / "pages" / "data.py", title="Data", icon="📂", url_path="data"),
-    st.Page(HERE / "pages" / "scans.py", title="Scans", icon="🩻", url_path="scans"),
-    st.Page(HERE / "pages" / "calculator.py", title="Calculator", icon="🧮", url_path="calculator"),
-]
+
+def page(name: str, title: str, icon: str, **kwargs) -> st.Page:
+    """A page of dashboard/pages/ with a Material icon (no emoji font needed) and its url path."""
+    return st.Page(
+        HERE / "pages" / f"{name}.py", title=title, icon=f":material/{icon}:", url_path=name, **kwargs
+    )
+
+
+pages = {
+    "Start": [
+        page("home", "Home", "home", default=True),
+        page("data", "Data", "upload_file"),
+    ],
+    "Cohort analysis": [
+        page("cohort", "Cohort", "groups"),
+        page("correlations", "Correlations", "scatter_plot"),
+        page("roc", "ROC", "show_chart"),
+        page("logistic", "Logistic", "account_tree"),
+    ],
+    "One patient": [
+        page("calculator", "Calculator", "calculate"),
+    ],
+    "Measurements": [
+        page("scans", "Scans", "radiology"),
+        page("reliability", "Reliability", "handshake"),
+        page("matching", "Matching", "balance"),
+    ],
+    "Export": [
+        page("report", "Report", "description"),
+    ],
+}
 st.navigation(pages).run()

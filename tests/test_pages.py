@@ -44,6 +44,57 @@ def cohort_csv(n_pairs: int = 40, seed: int = 7, *, hu_name: str = "hu") -> byte
     return pd.DataFrame(rows).to_csv(index=False).encode()
 
 
+def ratings_csv(data: bytes) -> bytes:
+    """Two raters' indicator values for the patients of a cohort CSV (rater B = A + small noise)."""
+    table = pd.read_csv(pd.io.common.BytesIO(data))
+    rng = np.random.default_rng(11)
+    first = table[["patient_id", "hu", "vbq", "fi"]].assign(rater="A")
+    second = first.assign(rater="B", hu=first["hu"] + rng.normal(0, 4, len(first)))
+    second["vbq"] = second["vbq"] + rng.normal(0, 0.05, len(first))
+    second["fi"] = second["fi"] + rng.normal(0, 1.0, len(first))
+    return pd.concat([first, second]).round(2).to_csv(index=False).encode()
+
+
+def pool_csv(data: bytes, n_controls: int = 200) -> bytes:
+    """The cases of a cohort CSV plus a pool of possible controls of varied age and sex."""
+    table = pd.read_csv(pd.io.common.BytesIO(data))
+    rng = np.random.default_rng(13)
+    controls = pd.DataFrame(
+        {
+            "patient_id": [f"K{i:04d}" for i in range(n_controls)],
+            "ovcf": 0,
+            "age": rng.integers(50, 90, n_controls),
+            "sex": rng.choice(["F", "M"], n_controls),
+            "bmi": rng.normal(23, 3, n_controls).round(1),
+        }
+    )
+    cases = table.loc[table["ovcf"] == 1, ["patient_id", "ovcf", "age", "sex", "bmi"]]
+    return pd.concat([cases, controls]).to_csv(index=False).encode()
+
+
+@pytest.fixture(autouse=True)
+def sample_files(tmp_path_factory, monkeypatch):
+    """The shipped synthetic sample files; generated stand-ins only where sample_data/ lacks one."""
+    import streamlit as st
+
+    from ovcf_core import paths
+
+    folder = tmp_path_factory.mktemp("sample")
+    cohort = cohort_csv(78, seed=1)
+    makers = {
+        "SAMPLE_COHORT": lambda: cohort,
+        "SAMPLE_RAW": lambda: ratings_csv(cohort),
+        "SAMPLE_POOL": lambda: pool_csv(cohort),
+    }
+    for name, make in makers.items():
+        if not getattr(paths, name).exists():
+            path = folder / getattr(paths, name).name
+            path.write_bytes(make())
+            monkeypatch.setattr(paths, name, path)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
 def open_page(page: str) -> AppTest:
     """A fresh session of the app showing `page` (relative to dashboard/)."""
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
@@ -121,3 +172,167 @@ def test_data_page_asks_which_outcome_value_means_ovcf(outcome):
     question.set_value("fx").run()
     table = at.session_state[state.COHORT]
     assert not at.exception and int(table["ovcf"].sum()) == 40
+
+
+# ---------------------------------------------------------------- every page, three situations
+
+ANALYSIS_PAGES = [
+    "pages/home.py",
+    "pages/data.py",
+    "pages/cohort.py",
+    "pages/correlations.py",
+    "pages/roc.py",
+    "pages/logistic.py",
+    "pages/report.py",
+]
+OWN_UPLOAD_PAGES = ["pages/reliability.py", "pages/matching.py"]
+
+
+def sample_analysis(table: pd.DataFrame) -> dict:
+    """The analyze result the pages must show for `table` with the default settings."""
+    from ovcf_core.stats.analysis import analyze_cohort
+
+    settings = state.default_settings(table)
+    return analyze_cohort(
+        table, markers=settings["markers"], adjust=tuple(settings["adjust"]), pair=settings["pair"]
+    ).to_dict()
+
+
+@pytest.mark.parametrize("page", ANALYSIS_PAGES + OWN_UPLOAD_PAGES)
+def test_page_opens_on_the_sample_labelled_synthetic_without_exception(page):
+    at = open_page(page)
+    assert not at.exception, at.exception
+    assert at.session_state[state.COHORT_IS_SYNTHETIC] is True
+    assert "synthetic" in texts(at).lower()
+
+
+@pytest.mark.parametrize("page", ANALYSIS_PAGES)
+def test_page_shows_an_uploaded_cohort_and_keeps_it_after_a_broken_upload(page):
+    at = upload(open_page("pages/data.py"), "mine.csv", cohort_csv())
+    at = upload(at, "broken.xlsx", b"PK\x03\x04 not really a workbook")
+    assert any("unchanged" in e.value for e in at.error)
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    assert "mine.csv" in texts(at)
+    assert at.session_state[state.COHORT_IS_SYNTHETIC] is False
+
+
+def test_cohort_page_table1_matches_the_analysis_and_draws_each_marker():
+    at = open_page("pages/cohort.py")
+    table = at.session_state[state.COHORT]
+    result = sample_analysis(table)
+    shown = at.dataframe[0].value.set_index("Characteristic")
+    vbq = result["markers"]["vbq"]
+    case_column = next(c for c in shown.columns if c.startswith("OVCF"))
+    assert shown.loc["VBQ score", case_column] == f"{vbq['mean_cases']:.2f} ± {vbq['sd_cases']:.2f}"
+    assert case_column == f"OVCF (n={result['n']['cases']})"
+    assert len(at.get("plotly_chart")) == len(result["markers"])
+
+
+def test_correlations_page_shows_table2_heatmap_and_scatter_matrix():
+    at = open_page("pages/correlations.py")
+    table = at.session_state[state.COHORT]
+    result = sample_analysis(table)
+    shown = at.dataframe[0].value.set_index("Indicator")
+    rho = result["markers"]["vbq"]["spearman_rho"]
+    assert shown.loc["VBQ score", "Spearman ρ"] == f"{rho:.3f}".replace("-", "−")
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_roc_page_legend_aucs_and_cutoff_explorer_match_independent_counts():
+    import json
+
+    at = open_page("pages/roc.py")
+    table = at.session_state[state.COHORT]
+    result = sample_analysis(table)
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    legend = [t["name"] for t in figure["data"] if t.get("showlegend", True) and "AUC" in t.get("name", "")]
+    auc = result["markers"]["vbq"]["auc"]
+    assert any(name.startswith(f"VBQ score: AUC {auc:.3f}") for name in legend), legend
+    marker = next(s for s in at.selectbox if s.label == "Indicator")
+    marker.set_value("vbq").run()
+    slider = next(s for s in at.slider if s.label.startswith("Cut-off"))
+    slider.set_value(3.30).run()
+    data = table[["vbq", "ovcf"]].dropna()
+    positive = data["vbq"] >= 3.30
+    sensitivity = (positive & (data["ovcf"] == 1)).sum() / (data["ovcf"] == 1).sum()
+    specificity = (~positive & (data["ovcf"] == 0)).sum() / (data["ovcf"] == 0).sum()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Sensitivity"] == f"{100 * sensitivity:.1f}%"
+    assert metrics["Specificity"] == f"{100 * specificity:.1f}%"
+    prevalence = 0.10
+    ppv = sensitivity * prevalence / (sensitivity * prevalence + (1 - specificity) * (1 - prevalence))
+    assert metrics["PPV"] == f"{100 * ppv:.1f}%"
+    assert not at.exception
+
+
+def test_logistic_page_draws_a_forest_plot_with_the_analysis_odds_ratios():
+    at = open_page("pages/logistic.py")
+    table = at.session_state[state.COHORT]
+    result = sample_analysis(table)
+    assert not at.exception
+    shown = at.dataframe[0].value.set_index("Indicator")
+    vbq = result["markers"]["vbq"]
+    assert shown.loc["VBQ score", "OR per SD [95% CI]"].startswith(f"{vbq['or_per_sd']:.2f} [")
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_report_page_offers_html_and_xlsx_of_the_analysis():
+    at = open_page("pages/report.py")
+    assert not at.exception
+    labels = [b.label for b in at.get("download_button")]
+    assert "⬇ Tables (XLSX)" in labels
+    next(t for t in at.toggle if t.label.startswith("Prepare")).set_value(True).run()
+    assert "⬇ Report (HTML)" in [b.label for b in at.get("download_button")]
+
+
+# ---------------------------------------------------------------- Reliability and Matching (own uploads)
+
+
+def test_reliability_page_icc_of_an_upload_matches_shrout_fleiss_and_draws_bland_altman():
+    from ovcf_core.stats.icc import icc_long
+
+    data = ratings_csv(cohort_csv(30, seed=4))
+    at = upload(open_page("pages/reliability.py"), "raters.csv", data)
+    assert not at.exception, at.exception
+    shown = at.dataframe[0].value.set_index("Indicator")
+    long = pd.read_csv(pd.io.common.BytesIO(data))
+    expected = icc_long(long, "patient_id", "rater", "hu")["ICC2"]
+    assert shown.loc["Average HU (HU)", "ICC(2,1)"].startswith(f"{expected.icc:.3f} [")
+    assert shown.loc["Average HU (HU)", "Patients"] == 60
+    assert len(at.get("plotly_chart")) == 3
+    from ovcf_core import SYNTHETIC_NOTE
+
+    assert "raters.csv" in texts(at) and SYNTHETIC_NOTE not in texts(at)
+
+
+def test_reliability_page_broken_upload_keeps_the_earlier_measurements():
+    at = upload(open_page("pages/reliability.py"), "raters.csv", ratings_csv(cohort_csv(30, seed=4)))
+    at = upload(at, "one_rater.csv", cohort_csv(5))
+    assert any("one_rater.csv" in e.value and "rater" in e.value for e in at.error)
+    assert "raters.csv" in texts(at)
+    assert not at.exception
+
+
+def test_matching_page_matches_an_uploaded_pool_and_offers_the_matched_cohort():
+    from ovcf_core.stats.matching import match_controls
+
+    data = pool_csv(cohort_csv(25, seed=9), n_controls=120)
+    at = upload(open_page("pages/matching.py"), "pool.csv", data)
+    assert not at.exception, at.exception
+    pool, _ = validate_cohort(pd.read_csv(pd.io.common.BytesIO(data)).astype(str))
+    expected = match_controls(pool, caliper=2.0)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Cases matched"] == f"{expected.n_pairs} of 25"
+    assert "⬇ Matched cohort (CSV)" in [b.label for b in at.get("download_button")]
+    next(b for b in at.button if b.label.startswith("Analyse the matched")).click().run()
+    assert len(at.session_state[state.COHORT]) == 2 * expected.n_pairs
+    assert at.session_state[state.COHORT_IS_SYNTHETIC] is False
+
+
+def test_matching_page_broken_upload_keeps_the_earlier_pool():
+    at = open_page("pages/matching.py")
+    before = at.metric[0].value
+    at = upload(at, "pool.csv", b"patient_id,ovcf\nA,1\nB,1\n")
+    assert any("pool.csv" in e.value for e in at.error)
+    assert at.metric[0].value == before and not at.exception

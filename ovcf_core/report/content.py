@@ -12,7 +12,8 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from ovcf_core.report import figures, tables
+from ovcf_core.report import figures, style, tables
+from ovcf_core.schema import OUTCOME
 
 
 @dataclass(frozen=True)
@@ -54,9 +55,45 @@ def messages(analysis: Any) -> list[str]:
     return found
 
 
-def report_sections(analysis: Any) -> list[Section]:
-    """Every section of the report, in the paper's order."""
+def roc_traces(analysis: Any, table: pd.DataFrame, outcome: str = OUTCOME) -> list[figures.RocTrace]:
+    """Each analysed marker's ROC curve (in its analysed direction) with its AUC, CI and Youden point."""
+    from ovcf_core.stats.roc import roc_curve
+
     result = result_dict(analysis)
+    traces = []
+    for i, (marker, m) in enumerate(result.get("markers", {}).items()):
+        if m.get("auc") is None or m.get("direction") is None or marker not in table.columns:
+            continue
+        curve = roc_curve(table[outcome].to_numpy(float), table[marker].to_numpy(float), m["direction"])
+        point = None
+        if m.get("sensitivity") is not None and m.get("specificity") is not None:
+            point = (1 - m["specificity"], m["sensitivity"])
+        traces.append(
+            figures.RocTrace(
+                style.marker_label(marker, unit=False),
+                1 - curve.specificity,
+                curve.sensitivity,
+                m["auc"],
+                tuple(m.get("auc_ci") or (None, None)),
+                style.marker_color(marker, i),
+                point,
+            )
+        )
+    return traces
+
+
+def analysed_table(analysis: Any, table: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The cohort behind the analysis: the one given, else the analysis' own `table` when it keeps one."""
+    if table is not None:
+        return table
+    kept = getattr(analysis, "table", None)
+    return kept if isinstance(kept, pd.DataFrame) else None
+
+
+def report_sections(analysis: Any, table: pd.DataFrame | None = None) -> list[Section]:
+    """Every section of the report, in the paper's order (ROC curves when the cohort table is at hand)."""
+    result = result_dict(analysis)
+    table = analysed_table(analysis, table)
     sections = [
         Section(
             "Table 1. Indicators in OVCF patients and controls",
@@ -81,10 +118,12 @@ def report_sections(analysis: Any) -> list[Section]:
                 caption="Squares: odds ratio per standard deviation; lines: 95% CI; dashed line: no effect.",
             )
         )
+    traces = roc_traces(result, table) if table is not None else []
     sections.append(
         Section(
             "ROC analysis",
             tables.auc_table(result),
+            figure=figures.roc_figure(traces) if traces else None,
             caption="AUC with DeLong 95% CI; cut-off maximising Youden's J, with its sensitivity and "
             "specificity.",
             sheet="ROC",

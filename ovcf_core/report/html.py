@@ -43,11 +43,20 @@ def _figure_html(fig: go.Figure, div_id: str) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False})
 
 
-def render_report(analysis: Any, *, title: str = "OVCF indicator analysis", synthetic: bool = False) -> str:
-    """The report of a `CohortAnalysis` as one HTML document (a string), plotly.js inlined once."""
+def render_report(
+    analysis: Any,
+    table: pd.DataFrame | None = None,
+    *,
+    title: str = "OVCF indicator analysis",
+    synthetic: bool = False,
+) -> str:
+    """The report of a `CohortAnalysis` as one HTML document (a string), plotly.js inlined once.
+
+    `table` is the analysed cohort, for the ROC curves (else the analysis' own table, when it keeps one).
+    """
     from plotly.offline import get_plotlyjs
 
-    sections = content.report_sections(analysis)
+    sections = content.report_sections(analysis, table)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -82,8 +91,10 @@ def render_report(analysis: Any, *, title: str = "OVCF indicator analysis", synt
     return "\n".join(parts)
 
 
-def write_report(analysis: Any, path: str | Path, *, synthetic: bool = False) -> Path:
-    """Write the HTML report of `analysis` to `path` (UTF-8) and return the path."""
+def write_report(
+    analysis: Any, path: str | Path, table: pd.DataFrame | None = None, *, synthetic: bool = False
+) -> Path:
+    """Write the HTML report of `analysis` (and its cohort `table`, for ROC curves) to `path` (UTF-8)."""
     path = Path(path)
-    path.write_text(render_report(analysis, synthetic=synthetic), encoding="utf-8")
+    path.write_text(render_report(analysis, table, synthetic=synthetic), encoding="utf-8")
     return path

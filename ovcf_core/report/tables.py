@@ -40,13 +40,53 @@ def group_headers(result: Mapping[str, Any]) -> tuple[str, str]:
     )
 
 
-def table1(result: Mapping[str, Any], demographics: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Table 1: each indicator's mean ± SD in cases and controls, with the test and p-value.
+def _summary_text(summary: Mapping[str, Any] | None, digits: int) -> str:
+    """'mean ± SD' of a group summary dict (Table 1 style)."""
+    if not summary:
+        return style.MISSING
+    return style.fmt_mean_sd(summary.get("mean"), summary.get("sd"), digits)
 
-    `demographics`, when given, are rows already in this table's columns (age, sex, BMI), put first.
-    """
-    case_col, control_col = group_headers(result)
+
+def _demographic_rows(result: Mapping[str, Any], case_col: str, control_col: str) -> list[dict]:
+    """Age, BMI (mean ± SD) and sex (women, n (%)) rows from the analysis' Table 1, when it has one."""
+    t1 = result.get("table1") or {}
+    markers = set(result.get("markers", {}))
     rows = []
+    for variable, r in (t1.get("rows") or {}).items():
+        if variable in markers:
+            continue
+        digits = style.digits_for(variable)
+        rows.append(
+            {
+                "Characteristic": style.marker_label(variable),
+                case_col: _summary_text(r.get("cases"), digits),
+                control_col: _summary_text(r.get("controls"), digits),
+                "p": style.fmt_p(r.get("p_value")),
+                "Test": TEST_NAMES.get(r.get("test") or "", r.get("test") or style.MISSING),
+            }
+        )
+    sex = t1.get("sex")
+    if sex:
+
+        def women(count: int, total: int) -> str:
+            return f"{count} ({style.fmt_percent(count / total if total else None)})"
+
+        rows.append(
+            {
+                "Characteristic": "Women, n (%)",
+                case_col: women(sex["female_cases"], sex["n_cases"]),
+                control_col: women(sex["female_controls"], sex["n_controls"]),
+                "p": style.fmt_p(sex.get("p_value")),
+                "Test": TEST_NAMES.get(sex.get("test") or "", sex.get("test") or style.MISSING),
+            }
+        )
+    return rows
+
+
+def table1(result: Mapping[str, Any]) -> pd.DataFrame:
+    """Table 1: age, BMI and sex, then each indicator's mean ± SD in cases and controls, with test and p."""
+    case_col, control_col = group_headers(result)
+    rows = _demographic_rows(result, case_col, control_col)
     for marker, m in result.get("markers", {}).items():
         digits = style.digits_for(marker)
         rows.append(
@@ -58,10 +98,7 @@ def table1(result: Mapping[str, Any], demographics: pd.DataFrame | None = None) 
                 "Test": TEST_NAMES.get(m.get("test") or "", m.get("test") or style.MISSING),
             }
         )
-    table = pd.DataFrame(rows, columns=["Characteristic", case_col, control_col, "p", "Test"])
-    if demographics is not None and not demographics.empty:
-        table = pd.concat([demographics.reindex(columns=table.columns), table], ignore_index=True)
-    return table
+    return pd.DataFrame(rows, columns=["Characteristic", case_col, control_col, "p", "Test"])
 
 
 def table2(result: Mapping[str, Any]) -> pd.DataFrame:

@@ -1,0 +1,441 @@
+"""The dashboard's cached calls into ovcf_core.stats: one analysis per (cohort content, settings).
+
+Results are immutable dataclasses, so they are cached with `st.cache_resource` keyed on the cohort's
+content digest (`state.COHORT_KEY`) and the settings: a widget on one page never recomputes an analysis,
+and a 100,000-patient cohort is analysed once per settings, not on every rerun.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import components, state
+from ovcf_core import io
+from ovcf_core.errors import InputError, OvcfError
+from ovcf_core.report import content, figures, style, tables
+from ovcf_core.schema import INDICATOR_COLUMNS, OUTCOME, PATIENT_ID, normalize_columns, validate_cohort
+
+RATER = "rater"
+BALANCE_LABELS = {"female": "Women (proportion)", "age": "Age (years)", "bmi": "BMI (kg/m²)"}
+MATCHED_ON = ("age", "sex")  # conditional models do not adjust for what the pairs are matched on
+
+
+@st.cache_resource(show_spinner="Analysing the cohort…", max_entries=8)
+def cohort_analysis(
+    _table: pd.DataFrame, key: str, markers: tuple[str, ...], adjust: tuple[str, ...], pair: str | None
+):
+    """`analyze_cohort` on the cohort whose digest is `key` (the table itself is not hashed again)."""
+    from ovcf_core.stats.analysis import analyze_cohort
+
+    return analyze_cohort(_table, markers=list(markers), adjust=adjust, pair=pair)
+
+
+def current() -> tuple[pd.DataFrame, dict, Any]:
+    """(cohort, settings, CohortAnalysis) for the page; a message and a stop when it cannot be analysed."""
+    table = components.current_cohort()
+    settings = state.analysis_settings(table)
+    if not settings["markers"]:
+        st.warning("No marker is chosen: pick markers on the Data page.")
+        st.stop()
+    try:
+        result = cohort_analysis(
+            table,
+            st.session_state[state.COHORT_KEY],
+            tuple(settings["markers"]),
+            tuple(settings["adjust"]),
+            settings["pair"],
+        )
+    except OvcfError as exc:
+        st.error(f"The cohort cannot be analysed: {exc}")
+        st.stop()
+    return table, settings, result
+
+
+@st.cache_resource(max_entries=16)
+def roc_figure(_result: Any, key: str, settings_key: str) -> go.Figure:
+    """Overlaid ROC curves of the analysis (AUC and DeLong CI in the legend, Youden cut-off marked)."""
+    return figures.roc_figure(content.roc_traces(_result, st.session_state[state.COHORT]))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def threshold_metrics(
+    _table: pd.DataFrame, key: str, marker: str, threshold: float, direction: str, prevalence: float
+):
+    """Sensitivity, specificity, PPV, NPV and the confusion counts of `marker` at `threshold`."""
+    from ovcf_core.stats.roc import metrics_at
+
+    return metrics_at(
+        _table[OUTCOME].to_numpy(float), _table[marker].to_numpy(float), threshold, direction, prevalence
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _bootstrap(
+    _table: pd.DataFrame,
+    key: str,
+    marker: str,
+    direction: str,
+    n_boot: int,
+    _progress: Callable[[int, int], None],
+) -> tuple[float, float]:
+    """The stratified bootstrap CI of one marker's AUC (cached: asked twice, computed once)."""
+    from ovcf_core.stats.roc import bootstrap_auc_ci
+
+    return bootstrap_auc_ci(
+        _table[OUTCOME].to_numpy(float), _table[marker].to_numpy(float), direction, n_boot, progress=_progress
+    )
+
+
+def bootstrap_table(
+    table: pd.DataFrame, key: str, result: Any, n_boot: int, progress: Callable[[float], None]
+) -> pd.DataFrame:
+    """Each marker's AUC with its DeLong and bootstrap 95% CIs side by side; `progress` gets 0..1."""
+    markers = {m: v for m, v in result.to_dict()["markers"].items() if v.get("auc") is not None}
+    rows = []
+    for i, (marker, m) in enumerate(markers.items()):
+
+        def report(done: int, total: int, i: int = i) -> None:
+            progress((i + done / total) / len(markers))
+
+        try:
+            low, high = _bootstrap(table, key, marker, m["direction"], n_boot, report)
+        except OvcfError as exc:
+            low, high = None, None
+            st.warning(f"{style.marker_label(marker)}: {exc}")
+        rows.append(
+            {
+                "Indicator": style.marker_label(marker),
+                "AUC": style.fmt_number(m["auc"], 3),
+                "DeLong 95% CI": style.fmt_ci(*m["auc_ci"], digits=3),
+                "Bootstrap 95% CI": style.fmt_ci(low, high, digits=3),
+            }
+        )
+    progress(1.0)
+    return pd.DataFrame(rows)
+
+
+@st.cache_resource(max_entries=8)
+def report_figures(_result: Any, key: str, settings_key: str) -> dict[str, go.Figure]:
+    """Every figure of the analysis by title, for the Report page's PNG/SVG/HTML export (built once)."""
+    result = _result
+    result_dict = result.to_dict()
+    table = st.session_state[state.COHORT]
+    found = {"ROC curves": roc_figure(result, key, settings_key)}
+    forest = tables.forest_rows(result_dict, "sd")
+    if forest["or"].notna().any():
+        found["Adjusted odds ratios per SD"] = figures.forest_plot(forest)
+    rho, p = tables.correlation_frames(result_dict)
+    if len(rho) >= 2:
+        found["Correlation between indicators"] = figures.correlation_heatmap(rho, p)
+    pair = state.analysis_settings(table)["pair"]
+    for marker in result_dict["markers"]:
+        found[f"Distribution: {style.marker_label(marker, unit=False)}"] = figures.distribution_figure(
+            table, marker, pair=pair
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class LogisticView:
+    """What the Logistic page draws: forest rows, the table, its caption and any warnings."""
+
+    forest: pd.DataFrame
+    table: pd.DataFrame
+    caption: str
+    messages: tuple[str, ...]
+
+
+def _logistic_table(forest: pd.DataFrame, scale: str) -> pd.DataFrame:
+    """Forest rows as the page's formatted table."""
+    label = "OR per SD [95% CI]" if scale == "sd" else "OR per unit [95% CI]"
+    digits = 2 if scale == "sd" else 3
+    return pd.DataFrame(
+        {
+            "Indicator": forest["label"],
+            label: [
+                style.fmt_estimate_ci(e, lo, hi, digits)
+                for e, lo, hi in zip(forest["or"], forest["low"], forest["high"], strict=True)
+            ],
+            "p": [style.fmt_p(p) for p in forest["p"]],
+        }
+    )
+
+
+def _forest_from_fit(fit: Any, markers: tuple[str, ...], scale: str) -> pd.DataFrame:
+    """Forest rows (marker, label, or, low, high, p) of the markers' terms of a LogisticResult."""
+    rows = []
+    for marker in markers:
+        term = fit.term(marker)
+        if term is None:
+            continue
+        estimate = term.or_per_sd if scale == "sd" else term.or_per_unit
+        low, high = term.or_per_sd_ci if scale == "sd" else term.or_per_unit_ci
+        rows.append(
+            {
+                "marker": marker,
+                "label": style.marker_label(marker, unit=False),
+                "or": estimate,
+                "low": low,
+                "high": high,
+                "p": term.p_value,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["marker", "label", "or", "low", "high", "p"])
+    return frame.astype({"or": float, "low": float, "high": float, "p": float})
+
+
+@st.cache_resource(show_spinner="Fitting the model…", max_entries=32)
+def _joint_model(
+    _table: pd.DataFrame,
+    key: str,
+    model: str,
+    markers: tuple[str, ...],
+    adjust: tuple[str, ...],
+    pair: str | None,
+    scale: str,
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Forest rows and warnings of the multivariable model, or of one conditional model per marker."""
+    from ovcf_core.stats.logistic import fit_conditional, fit_logistic
+
+    if model == "multivariable":
+        if len(markers) < 2:
+            return _forest_from_fit(fit_logistic(_table, markers, adjust), markers, scale), (
+                "Only one marker is chosen: this is the single-marker model.",
+            )
+        fit = fit_logistic(_table, markers, adjust)
+        return _forest_from_fit(fit, markers, scale), tuple(fit.warnings)
+    frames, messages = [], []
+    for marker in markers:
+        try:
+            fit = fit_conditional(
+                _table, [marker], pair or "pair_id", [a for a in adjust if a not in MATCHED_ON]
+            )
+        except OvcfError as exc:
+            messages.append(f"{style.marker_label(marker)}: {exc}")
+            continue
+        frames.append(_forest_from_fit(fit, (marker,), scale))
+        messages.extend(f"{style.marker_label(marker)}: {w}" for w in fit.warnings)
+    forest = pd.concat(frames, ignore_index=True) if frames else _forest_from_fit(None, (), scale)
+    return forest, tuple(messages)
+
+
+def logistic_view(
+    table: pd.DataFrame,
+    key: str,
+    model: str,
+    markers: tuple[str, ...],
+    adjust: tuple[str, ...],
+    pair: str | None,
+    scale: str,
+) -> LogisticView:
+    """The chosen logistic model's odds ratios for the Logistic page."""
+    adjusted = ", ".join(style.COVARIATE_LABELS.get(a, a) for a in adjust) or "nothing"
+    if model == "each":
+        result = cohort_analysis(table, key, markers, adjust, pair)
+        forest = tables.forest_rows(result.to_dict(), scale)
+        caption = f"One model per indicator, adjusted for {adjusted}; Wald 95% CI."
+        messages = tuple(content.messages(result))
+    else:
+        try:
+            forest, messages = _joint_model(table, key, model, markers, adjust, pair, scale)
+        except OvcfError as exc:
+            forest, messages = _forest_from_fit(None, (), scale), (str(exc),)
+        caption = (
+            f"One model with all indicators, adjusted for {adjusted}; Wald 95% CI."
+            if model == "multivariable"
+            else "Conditional logistic regression within matched pairs, one model per indicator (age and sex "
+            "are matched on, so only the other covariates are adjusted for); Wald 95% CI."
+        )
+    return LogisticView(forest, _logistic_table(forest, scale), caption, messages)
+
+
+@dataclass(frozen=True)
+class Ratings:
+    """Each indicator measured by several raters (or repeatedly): a long table and its raters/markers."""
+
+    long: pd.DataFrame  # columns patient_id, rater, marker, value
+    raters: tuple[str, ...]
+    markers: tuple[str, ...]
+
+    @property
+    def patients(self) -> int:
+        """How many patients have at least one rating."""
+        return int(self.long[PATIENT_ID].nunique())
+
+    def paired(self, marker: str, first: str, second: str) -> tuple[np.ndarray, np.ndarray]:
+        """The two raters' values of `marker` for the patients both measured, aligned by patient."""
+        wide = self.long[self.long["marker"] == marker].pivot_table(
+            index=PATIENT_ID, columns="rater", values="value", aggfunc="mean"
+        )
+        both = wide[[first, second]].dropna() if {first, second} <= set(wide.columns) else wide.iloc[:0]
+        return both[first].to_numpy(float), both[second].to_numpy(float)
+
+
+def _ratings_from_indicators(per_rater: dict[str, pd.DataFrame]) -> Ratings:
+    """Ratings from one indicator table per rater (patient_id + indicator columns)."""
+    frames = []
+    for rater, table in per_rater.items():
+        present = [c for c in INDICATOR_COLUMNS if c in table.columns and table[c].notna().any()]
+        melted = table[[PATIENT_ID, *present]].melt(id_vars=PATIENT_ID, var_name="marker", value_name="value")
+        melted.insert(1, "rater", rater)
+        frames.append(melted.dropna(subset=["value"]))
+    long = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if long.empty:
+        raise InputError("no indicator values to compare between raters")
+    markers = tuple(m for m in INDICATOR_COLUMNS if m in set(long["marker"]))
+    return Ratings(long, tuple(per_rater), markers)
+
+
+@st.cache_data(show_spinner="Reading the measurements…", max_entries=8)
+def read_ratings(data: bytes, name: str) -> Ratings:
+    """Ratings from an upload (cached on its bytes): a raw per-vertebra table or an indicator table, each
+    with a `rater` column; raises InputError naming the file when it cannot be used."""
+    table = normalize_columns(io.read_table(data, name, expect=(PATIENT_ID, "rater")))
+    if PATIENT_ID not in table.columns:
+        raise InputError("has no patient_id column", file=name, column=PATIENT_ID)
+    if RATER not in table.columns:
+        raise InputError("has no rater column (one row per patient and rater)", file=name, column=RATER)
+    raters = [r for r in table[RATER].astype("string").str.strip().dropna().unique() if r]
+    if len(raters) < 2:
+        raise InputError(f"needs two or more raters, found {len(raters)}", file=name, column=RATER)
+    per_rater = {}
+    for rater in raters:
+        rows = table[table[RATER].astype("string").str.strip() == rater].drop(columns=RATER)
+        per_rater[str(rater)] = _indicators_of(rows, name)
+    return _ratings_from_indicators(per_rater)
+
+
+RAW_MARKER_COLUMNS = ("hu_l1", "t_l1", "si_l1", "si_csf_l3", "disc_l1l2")
+
+
+def is_raw_table(table: pd.DataFrame) -> bool:
+    """Whether a table holds raw per-vertebra/per-level measurements (DESIGN §4's raw wide template)."""
+    return any(c in table.columns for c in RAW_MARKER_COLUMNS)
+
+
+def _indicators_of(rows: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One rater's indicator table: computed from raw measurements, or read and validated as given."""
+    if is_raw_table(rows):
+        from ovcf_core.indicators import cohort_from_raw
+
+        cohort, _ = cohort_from_raw(rows, name)
+        return cohort
+    clean, _ = validate_cohort(rows, require_outcome=False)
+    return clean
+
+
+@st.cache_data(show_spinner="Reading the pool…", max_entries=8)
+def read_pool(data: bytes, name: str) -> pd.DataFrame:
+    """A matching pool from an upload (cached on its bytes): validated rows with outcome, age and sex."""
+    from ovcf_core.schema import AGE, SEX
+
+    pool, _ = io.read_cohort(data, name)
+    for column in (AGE, SEX):
+        if column not in pool.columns or pool[column].isna().all():
+            raise InputError(f"has no {column} column to match on", file=name, column=column)
+    pool = pool.dropna(subset=[AGE, SEX])
+    if (pool[OUTCOME] == 1).sum() == 0 or (pool[OUTCOME] == 0).sum() == 0:
+        raise InputError(
+            "needs both cases (ovcf = 1) and possible controls (ovcf = 0)", file=name, column=OUTCOME
+        )
+    return pool
+
+
+def digest(table: pd.DataFrame) -> str:
+    """The content digest of a table (the cache key of analyses of it)."""
+    return state.table_digest(table)
+
+
+@dataclass(frozen=True)
+class IccView:
+    """The Reliability page's ICC table (one row per indicator) and any warnings."""
+
+    table: pd.DataFrame
+    messages: tuple[str, ...]
+
+
+ICC_FORMS = (("ICC1", "ICC(1,1)"), ("ICC2", "ICC(2,1)"), ("ICC3", "ICC(3,1)"), ("ICC2k", "ICC(2,k)"))
+
+
+@st.cache_resource(max_entries=64)
+def bland_altman(_ratings: Ratings, key: str, marker: str, first: str, second: str) -> go.Figure:
+    """The Bland–Altman figure of one indicator between two raters (built once per ratings)."""
+    a, b = _ratings.paired(marker, first, second)
+    return figures.bland_altman_figure(a, b, marker, names=(first, second))
+
+
+@st.cache_data(show_spinner="Computing ICCs…", max_entries=8)
+def icc_table(_ratings: Ratings, key: str) -> IccView:
+    """ICC of every indicator (Shrout & Fleiss forms with 95% CIs) from the raters' measurements."""
+    from ovcf_core.stats.icc import icc_long
+
+    ratings = _ratings
+    rows, messages = [], []
+    for marker in ratings.markers:
+        subset = ratings.long[ratings.long["marker"] == marker]
+        try:
+            result = icc_long(subset, PATIENT_ID, RATER, "value")
+        except OvcfError as exc:
+            messages.append(f"{style.marker_label(marker)}: {exc}")
+            continue
+        row = {
+            "Indicator": style.marker_label(marker),
+            "Patients": result.n_subjects,
+            "Raters": result.n_raters,
+        }
+        for form, label in ICC_FORMS:
+            f = result[form]
+            row[label] = style.fmt_estimate_ci(f.icc, *f.ci, digits=3)
+        rows.append(row)
+        messages.extend(f"{style.marker_label(marker)}: {w}" for w in result.warnings)
+    columns = ["Indicator", "Patients", "Raters", *(label for _, label in ICC_FORMS)]
+    return IccView(pd.DataFrame(rows, columns=columns), tuple(messages))
+
+
+@dataclass(frozen=True)
+class MatchView:
+    """The Matching page's result: matched table, unmatched cases, balance table."""
+
+    matched: pd.DataFrame
+    unmatched: pd.DataFrame
+    balance: pd.DataFrame
+    n_matched: int
+    caliper: float
+
+
+@st.cache_data(show_spinner="Matching…", max_entries=16)
+def match_pool(_pool: pd.DataFrame, key: str, caliper: float) -> MatchView:
+    """1:1 sex-exact, nearest-age matching within `caliper` years of the pool with digest `key`."""
+    from ovcf_core.stats.matching import match_controls
+
+    result = match_controls(_pool, caliper=caliper)
+    balance = result.balance_frame()
+    balance = pd.DataFrame(
+        {
+            "Variable": [BALANCE_LABELS.get(v, style.marker_label(v)) for v in balance["variable"]],
+            "SMD before": [style.fmt_number(v, 3) for v in balance["smd_before"]],
+            "SMD after": [style.fmt_number(v, 3) for v in balance["smd_after"]],
+        }
+    )
+    shown = [c for c in (PATIENT_ID, "age", "sex") if c in result.unmatched_cases.columns]
+    return MatchView(result.matched, result.unmatched_cases[shown], balance, result.n_pairs, caliper)
+
+
+def use_matched_cohort(result: MatchView, source: dict) -> None:
+    """Make the matched cohort the cohort of every page (keeps the pool's synthetic label)."""
+    from ovcf_core.schema import ValidationReport
+
+    state.set_cohort(
+        result.matched,
+        ValidationReport(n_rows=len(result.matched)),
+        f"matched from {source['source']} ({result.n_matched} pairs)",
+        synthetic=bool(source["synthetic"]),
+    )
+    st.session_state.pop(state.ANALYSIS_SETTINGS, None)

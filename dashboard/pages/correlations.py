@@ -1,0 +1,54 @@
+"""Correlations: each indicator with OVCF (Table 2 style), between indicators (heatmap), scatter matrix."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import analysis, components, state
+from ovcf_core.report import figures, tables
+
+
+@st.cache_resource(max_entries=16)
+def splom(_table: pd.DataFrame, key: str, markers: tuple[str, ...]) -> go.Figure:
+    """The scatter-plot matrix of the cohort with digest `key` (built once)."""
+    return figures.scatter_matrix(_table, list(markers))
+
+
+components.page_header(
+    "Correlations",
+    "Spearman correlation of each indicator with OVCF (the paper's Table 2), and of the indicators with "
+    "each other (Table 3).",
+)
+table, settings, result = analysis.current()
+components.cohort_caption(table)
+result_dict = result.to_dict()
+
+st.subheader("Table 2. Correlation with OVCF and adjusted odds ratios")
+table2 = tables.table2(result_dict)
+components.show_table(
+    table2,
+    "Spearman ρ of each indicator with the 0/1 outcome. Odds ratios from logistic regression adjusted for "
+    f"{', '.join(settings['adjust']) or 'nothing'} (Wald 95% CI).",
+)
+components.download_table(table2, "Table 2")
+
+rho, p = tables.correlation_frames(result_dict)
+if len(rho) >= 2:
+    st.subheader("Table 3. Correlation between indicators")
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(figures.correlation_heatmap(rho, p), key="heatmap", width="stretch")
+    with right:
+        table3 = tables.table3(result_dict)
+        components.show_table(table3, "Spearman ρ (p), pairwise complete observations.")
+        components.download_table(table3, "Table 3")
+    st.subheader("Scatter matrix")
+    st.plotly_chart(
+        splom(table, st.session_state[state.COHORT_KEY], tuple(settings["markers"])),
+        key="splom",
+        width="stretch",
+    )
+else:
+    st.info("Choose two or more markers on the Data page to see how they correlate with each other.")

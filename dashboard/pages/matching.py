@@ -1,0 +1,75 @@
+"""Matching: 1:1 age- and sex-matching of controls to cases from a pool, balance table, matched download."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import analysis, components, state
+from ovcf_core import paths
+from ovcf_core.errors import OvcfError
+
+components.page_header(
+    "Matching",
+    "Upload a pool of patients — the OVCF cases and a larger set of possible controls — and get each case "
+    "matched 1:1 to a control of the same sex and the nearest age (within the caliper), without replacement. "
+    "Until you upload, the shipped **synthetic** pool is used.",
+)
+
+uploaded = st.file_uploader(
+    "Patient pool (CSV or XLSX): patient_id, ovcf (1/0) or group, age, sex",
+    type=["csv", "xlsx"],
+    key="pool_upload",
+)
+if uploaded is not None:
+    try:
+        pool = analysis.read_pool(uploaded.getvalue(), uploaded.name)
+    except OvcfError as exc:
+        st.error(f"Could not use the upload — {exc}. The pool shown before is kept.")
+    else:
+        st.session_state[state.MATCHING_POOL] = {"table": pool, "source": uploaded.name, "synthetic": False}
+
+if state.MATCHING_POOL not in st.session_state:
+    try:
+        st.session_state[state.MATCHING_POOL] = {
+            "table": analysis.read_pool(paths.SAMPLE_POOL.read_bytes(), paths.SAMPLE_POOL.name),
+            "source": "synthetic matching pool",
+            "synthetic": True,
+        }
+    except (OSError, OvcfError) as exc:
+        st.info(f"Upload a pool to begin (the sample pool could not be read: {exc}).")
+        st.stop()
+
+current = st.session_state[state.MATCHING_POOL]
+pool = current["table"]
+cases = int((pool["ovcf"] == 1).sum())
+st.caption(f"Pool: **{current['source']}** — {cases} cases, {len(pool) - cases} possible controls.")
+components.synthetic_note(current["synthetic"])
+
+caliper = st.slider(
+    "Age caliper (years)",
+    0.0,
+    10.0,
+    2.0,
+    0.5,
+    key="matching_caliper",
+    help="A control is used only if its age is within this many years of the case's.",
+)
+result = analysis.match_pool(pool, analysis.digest(pool), caliper)
+m1, m2, m3 = st.columns(3)
+m1.metric("Cases matched", f"{result.n_matched} of {cases}")
+m2.metric("Controls used", result.n_matched)
+m3.metric("Cases left unmatched", len(result.unmatched))
+
+st.subheader("Balance before and after matching")
+components.show_table(
+    result.balance, "Standardised mean difference (SMD) below 0.1 is usually taken as balanced."
+)
+if not result.unmatched.empty:
+    with st.expander(f"{len(result.unmatched)} case(s) without a control within {caliper:g} years"):
+        st.dataframe(result.unmatched, hide_index=True, width="stretch")
+st.subheader("Matched cohort")
+st.dataframe(result.matched.head(500), hide_index=True, width="stretch", height=300)
+components.download_table(result.matched, "Matched cohort")
+if st.button("Analyse the matched cohort on every page", key="matching_use"):
+    analysis.use_matched_cohort(result, current)
+    st.success("The matched cohort is now the cohort of every page.")
