@@ -119,7 +119,8 @@ def page(browser):
 def wait_idle(page, settle_ms: int = 800) -> None:
     """Wait until the page has drawn its content, no script is running and every plotly figure is drawn."""
     page.wait_for_selector('[data-testid="stMain"] [data-testid="stElementContainer"]', timeout=90_000)
-    idle = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+    idle = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+                 && !document.querySelector('[data-testid="stSpinner"]')"""
     for _ in range(2):
         page.wait_for_function(idle, timeout=90_000)
         page.wait_for_timeout(settle_ms)
