@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -23,12 +24,17 @@ LABEL_WORDS = {
 PAGES: list[str] = tools.page_paths()
 
 
+@functools.cache
+def _uploaders_of(page: str) -> list:
+    """The file uploaders a page shows when it opens (one AppTest run per page)."""
+    return list(tools.open_page(page).file_uploader)
+
+
 def _find_uploader(surface: str, suffix: str) -> tuple[str, int] | None:
     """(page, uploader index) that reads files of this surface, by the uploader's label and file types."""
     best = None
     for page in PAGES:
-        at = tools.open_page(page)
-        for index, uploader in enumerate(at.file_uploader):
+        for index, uploader in enumerate(_uploaders_of(page)):
             label = uploader.label.lower()
             if surface == "dicom" and not (
                 tools.accepts(uploader, ".zip") or tools.accepts(uploader, ".dcm")
