@@ -77,6 +77,12 @@ def _cohort_ids(at) -> list[str] | None:
     return None if table is None else list(table["patient_id"])
 
 
+def _roi_labels(at) -> dict | None:
+    """The Scans page's ROIs per series (its `scan_rois` session key), as labels."""
+    store = at.session_state.get("scan_rois")
+    return None if store is None else {uid: [r.label for r in rois] for uid, rois in store.items()}
+
+
 # Masks are read only by `ovcf batch` (tests/test_bad_inputs_cli.py); no page takes them.
 @pytest.mark.parametrize("entry", [pytest.param(e, id=e["file"]) for e in MANIFEST if e["surface"] != "mask"])
 def test_bad_file_uploaded_to_its_page_shows_a_message_and_keeps_earlier_data(entry):
@@ -92,6 +98,7 @@ def test_bad_file_uploaded_to_its_page_shows_a_message_and_keeps_earlier_data(en
         assert not at.exception
         before = _cohort_ids(at)
         assert before == [f"P{i:02d}" for i in range(1, 25)], "the good upload became the cohort"
+    rois_before = _roi_labels(at)
     at = tools.upload(at, index, _upload_name(at.file_uploader[index], entry["file"]), path.read_bytes())
     assert not at.exception, f"{entry['file']}: {at.exception}"
     shown = tools.shown_text(at).lower()
@@ -103,3 +110,6 @@ def test_bad_file_uploaded_to_its_page_shows_a_message_and_keeps_earlier_data(en
     assert entry["expect"].lower() in shown, f"expected '{entry['expect']}' on {page}"
     if entry["surface"] == "cohort" and entry["outcome"] == "error" and before is not None:
         assert _cohort_ids(at) == before, "the cohort loaded before the bad upload is kept"
+    if entry["surface"] == "roi":
+        assert rois_before and any(rois_before.values()), "the phantom's ROIs were there before"
+        assert _roi_labels(at) == rois_before, "the ROIs drawn before the bad ROI file are kept"
