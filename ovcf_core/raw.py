@@ -264,10 +264,19 @@ def _error(problems: list[Problem], row: int | None, column: str | None, message
 
 
 def _check_numbers(
-    values: pd.Series, column: str, quantity: Quantity, problems: list[Problem], *, blocking: bool
+    values: pd.Series,
+    column: str,
+    quantity: Quantity,
+    problems: list[Problem],
+    *,
+    blocking: bool,
+    parsed: tuple[pd.Series, pd.Series] | None = None,
 ) -> tuple[pd.Series, pd.Series]:
-    """Numbers of a column with unparseable or implausible cells reported; returns (numbers, bad mask)."""
-    numbers, bad = to_number(values)
+    """Numbers of a column with unparseable or implausible cells reported; returns (numbers, bad mask).
+
+    `parsed` is the column's `to_number` result when it was computed already (see `_to_numbers`).
+    """
+    numbers, bad = parsed if parsed is not None else to_number(values)
     report = _error if blocking else _warn
     consequence = "this row is skipped" if blocking else "this measurement is left out"
     for row, value in values[bad].items():
@@ -375,10 +384,23 @@ def check_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[RawMeasurements, li
     return RawMeasurements(patients, cells.reset_index(drop=True), columns), problems
 
 
+def _to_numbers(block: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`schema.to_number` of many columns in one call (one parse instead of one per column)."""
+    stacked = pd.concat([block[c].astype("string") for c in block.columns], ignore_index=True)
+    numbers, bad = to_number(stacked)
+    shape = (len(block.columns), len(block))
+    return (
+        pd.DataFrame(numbers.to_numpy().reshape(shape).T, index=block.index, columns=block.columns),
+        pd.DataFrame(bad.to_numpy().reshape(shape).T, index=block.index, columns=block.columns),
+    )
+
+
 def _wide_cells(table: pd.DataFrame, problems: list[Problem]) -> tuple[pd.DataFrame, frozenset[str]]:
     """Measurement cells of a wide table (bad cells reported and left out), and its measurement columns."""
     parts = [_EMPTY_CELLS]
     columns = set()
+    known = [c for c in table.columns if c in _BY_LOWER]
+    all_numbers, all_bad = _to_numbers(table[known]) if known else (None, None)
     for column in table.columns:
         canonical = _BY_LOWER.get(column)
         if canonical is None:
@@ -387,7 +409,14 @@ def _wide_cells(table: pd.DataFrame, problems: list[Problem]) -> tuple[pd.DataFr
             continue
         columns.add(canonical)
         quantity = QUANTITIES[MEASUREMENTS[canonical][0]]
-        numbers, _ = _check_numbers(table[column], canonical, quantity, problems, blocking=False)
+        numbers, _ = _check_numbers(
+            table[column],
+            canonical,
+            quantity,
+            problems,
+            blocking=False,
+            parsed=(all_numbers[column], all_bad[column]),
+        )
         present = numbers.notna()
         parts.append(
             pd.DataFrame(
@@ -451,14 +480,14 @@ def _long_cells(table: pd.DataFrame, problems: list[Problem]) -> tuple[pd.DataFr
 # ---------------------------------------------------------------- raw -> cohort
 
 
-def _agree(group: pd.DataFrame, column: str) -> tuple[object, bool]:
-    """(the one value of `column` among a patient's rows, True) or (None, False) when they disagree."""
-    values = group[column].dropna()
-    values = values[values.astype(str).str.strip() != ""]
-    distinct = pd.unique(values)
-    if len(distinct) > 1:
-        return None, False
-    return (distinct[0] if len(distinct) else None), True
+def _agreed(patients: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series]:
+    """Per patient: the one value of `column` among their rows (None when blank) and whether they agree."""
+    values = patients[column]
+    blank = values.isna() | (values.astype("string").str.strip() == "").fillna(True).astype(bool)
+    present = values.where(~blank)
+    groups = present.groupby(patients[PATIENT_ID], sort=False)
+    first = groups.first().astype(object)
+    return first.where(first.notna(), None), groups.nunique(dropna=True) <= 1
 
 
 def cohort_from_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[pd.DataFrame, list[Problem]]:
@@ -486,13 +515,14 @@ def cohort_from_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[pd.DataFrame,
             problems, first, RATER, f"{count} rows of the same patient and rater '{rater}'; they are averaged"
         )
 
+    agreed = {column: _agreed(patients, column) for column in cohort_columns}
     records = []
     for patient, group in patients.groupby(PATIENT_ID, sort=False):
         first_row = int(group.index[0])
         record: dict[str, object] = {PATIENT_ID: patient}
         consistent = True
         for column in cohort_columns:
-            value, ok = _agree(group, column)
+            value, ok = agreed[column][0][patient], bool(agreed[column][1][patient])
             if not ok:
                 _error(
                     problems,
