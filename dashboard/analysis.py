@@ -378,6 +378,7 @@ def icc_table(_ratings: Ratings, key: str) -> IccView:
 
     ratings = _ratings
     rows, messages = [], []
+    by_warning: dict[str, list[str]] = {}
     for marker in ratings.markers:
         subset = ratings.long[ratings.long["marker"] == marker]
         try:
@@ -394,7 +395,9 @@ def icc_table(_ratings: Ratings, key: str) -> IccView:
             f = result[form]
             row[label] = style.fmt_estimate_ci(f.icc, *f.ci, digits=3)
         rows.append(row)
-        messages.extend(f"{style.marker_label(marker)}: {w}" for w in result.warnings)
+        for warning in result.warnings:
+            by_warning.setdefault(warning, []).append(style.marker_label(marker, unit=False))
+    messages.extend(f"{w} ({', '.join(markers)})" for w, markers in by_warning.items())
     columns = ["Indicator", "Patients", "Raters", *(label for _, label in ICC_FORMS)]
     return IccView(pd.DataFrame(rows, columns=columns), tuple(messages))
 

@@ -123,3 +123,33 @@ def validate_upload(
     """The upload mapped and validated: (clean usable rows, report of every problem), cached on content."""
     table = apply_mapping(read_upload(data, name), dict(mapping))
     return validate_cohort(table, positive=positive)
+
+
+RAW_COLUMNS = ("hu_l1", "t_l1", "si_l1", "si_csf_l3", "disc_l1l2", "quantity")
+
+
+def is_raw(table: pd.DataFrame) -> bool:
+    """Whether an upload holds raw per-vertebra/per-level measurements (wide or long raw template)."""
+    return any(c in table.columns for c in RAW_COLUMNS)
+
+
+@st.cache_data(show_spinner="Computing the indicators…", max_entries=8)
+def cohort_from_raw_upload(data: bytes, name: str) -> tuple[pd.DataFrame, ValidationReport]:
+    """The cohort computed from a raw measurement upload (raters averaged), validated; cached on content.
+
+    The report lists the raw table's problems (by row and column of the upload) and then the cohort's.
+    """
+    from ovcf_core.indicators import cohort_from_raw
+
+    cohort, raw_problems = cohort_from_raw(read_upload(data, name), name)
+    if cohort.empty:
+        clean, report = cohort, ValidationReport(n_rows=0)
+    else:
+        cohort.index = pd.RangeIndex(2, len(cohort) + 2, name="row")
+        clean, report = validate_cohort(cohort)
+    merged = ValidationReport(
+        problems=(*raw_problems, *report.problems),
+        n_rows=max(report.n_rows, len(cohort)),
+        blocked_rows=report.blocked_rows,
+    )
+    return clean, merged

@@ -336,3 +336,18 @@ def test_matching_page_broken_upload_keeps_the_earlier_pool():
     at = upload(at, "pool.csv", b"patient_id,ovcf\nA,1\nB,1\n")
     assert any("pool.csv" in e.value for e in at.error)
     assert at.metric[0].value == before and not at.exception
+
+
+def test_data_page_computes_the_cohort_from_an_uploaded_raw_two_rater_table():
+    from ovcf_core import io as table_io
+    from ovcf_core import paths
+    from ovcf_core.indicators import cohort_from_raw
+
+    data = paths.SAMPLE_RAW.read_bytes()
+    at = upload(open_page("pages/data.py"), "raw.csv", data)
+    assert not at.exception, at.exception
+    expected, _ = cohort_from_raw(table_io.read_table(data, "raw.csv"), "raw.csv")
+    table = at.session_state[state.COHORT]
+    assert len(table) == len(expected)
+    assert table["vbq"].tolist() == pytest.approx(expected["vbq"].astype(float).tolist(), nan_ok=True)
+    assert any("raw measurements" in i.value for i in at.info)

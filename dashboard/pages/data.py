@@ -11,7 +11,7 @@ from dashboard import components, state, upload
 from ovcf_core import io, paths
 from ovcf_core.errors import OvcfError
 from ovcf_core.report import style
-from ovcf_core.schema import COVARIATES, INDICATOR_COLUMNS, OUTCOME, PAIR_ID, PATIENT_ID
+from ovcf_core.schema import COVARIATES, INDICATOR_COLUMNS, OUTCOME, PAIR_ID
 
 NONE = "(not in file)"
 
@@ -74,7 +74,8 @@ def upload_section() -> None:
     st.subheader("Upload a cohort")
     uploaded = st.file_uploader(
         "Cohort table (CSV or XLSX): patient_id, ovcf (1/0) or group (ovcf/control), age, sex, bmi, "
-        "pair_id, and any of t_score, hu, vbq, rcsa, fi",
+        "pair_id, and any of t_score, hu, vbq, rcsa, fi — or a raw measurement table (per vertebra and "
+        "level, one row per patient and rater; see the templates)",
         type=["csv", "xlsx", "txt"],
         key="data_upload",
     )
@@ -87,18 +88,27 @@ def upload_section() -> None:
     except OvcfError as exc:
         st.error(f"Could not read the upload — {exc}. {unchanged}")
         return
-    mapping, positive = mapping_form(raw_table)
-    frozen = tuple(sorted(mapping.items()))
-    try:
-        clean, report = upload.validate_upload(data, uploaded.name, frozen, positive)
-    except OvcfError as exc:
-        st.error(f"{uploaded.name}: {exc}. {unchanged}")
-        return
+    if upload.is_raw(raw_table):
+        st.info(f"{uploaded.name} holds raw measurements: the five indicators are computed from them.")
+        frozen, positive = ("raw",), None
+        try:
+            clean, report = upload.cohort_from_raw_upload(data, uploaded.name)
+        except OvcfError as exc:
+            st.error(f"{uploaded.name}: {exc}. {unchanged}")
+            return
+    else:
+        mapping, positive = mapping_form(raw_table)
+        frozen = tuple(sorted(mapping.items()))
+        try:
+            clean, report = upload.validate_upload(data, uploaded.name, frozen, positive)
+        except OvcfError as exc:
+            st.error(f"{uploaded.name}: {exc}. {unchanged}")
+            return
     components.show_report(report, name=uploaded.name)
     if clean.empty:
         st.error(f"{uploaded.name}: no usable rows. {unchanged}")
         return
-    if clean[OUTCOME].nunique() < 2:
+    if OUTCOME not in clean.columns or clean[OUTCOME].nunique() < 2:
         st.error(
             f"{uploaded.name}: the usable rows hold only one group (only cases or only controls); "
             f"the analysis needs both. {unchanged}"
@@ -158,37 +168,42 @@ def templates_section() -> None:
     st.caption(
         "An empty cohort table with the expected columns, and the synthetic sample files to try the tool."
     )
-    template = pd.DataFrame(columns=[PATIENT_ID, OUTCOME, "age", "sex", "bmi", PAIR_ID, *INDICATOR_COLUMNS])
+    from ovcf_core import raw
+
     t1, t2, t3 = st.columns(3)
-    t1.download_button(
-        "⬇ Cohort template (CSV)",
-        io.table_to_bytes(template, "csv"),
-        file_name="cohort_template.csv",
-        mime="text/csv",
-        width="stretch",
+    for column, (label, table, file_name) in zip(
+        (t1, t2, t3),
+        (
+            ("Cohort template", raw.cohort_template(), "cohort_template.csv"),
+            ("Raw template, wide (per vertebra and level)", raw.wide_template(), "raw_wide_template.csv"),
+            ("Raw template, long (one measurement a row)", raw.long_template(), "raw_long_template.csv"),
+        ),
+        strict=True,
+    ):
+        column.download_button(
+            f"⬇ {label} (CSV)",
+            io.table_to_bytes(table, "csv"),
+            file_name=file_name,
+            mime="text/csv",
+            width="stretch",
+        )
+    samples = (
+        ("Synthetic sample cohort", paths.SAMPLE_COHORT, "synthetic_cohort.csv"),
+        ("Synthetic raw measurements, two raters", paths.SAMPLE_RAW, "synthetic_raw_two_raters.csv"),
+        ("Synthetic matching pool", paths.SAMPLE_POOL, "synthetic_matching_pool.csv"),
     )
-    if paths.SAMPLE_COHORT.exists():
-        t2.download_button(
-            "⬇ Synthetic sample cohort (CSV)",
-            paths.SAMPLE_COHORT.read_bytes(),
-            file_name="synthetic_cohort.csv",
-            mime="text/csv",
-            width="stretch",
-        )
-    if paths.SAMPLE_RAW.exists():
-        t3.download_button(
-            "⬇ Synthetic raw measurements, two raters (CSV)",
-            paths.SAMPLE_RAW.read_bytes(),
-            file_name="synthetic_raw_two_raters.csv",
-            mime="text/csv",
-            width="stretch",
-        )
+    for column, (label, path, file_name) in zip(st.columns(3), samples, strict=True):
+        if path.exists():
+            column.download_button(
+                f"⬇ {label} (CSV)", path.read_bytes(), file_name=file_name, mime="text/csv", width="stretch"
+            )
 
 
 components.page_header(
     "Data",
-    "Upload a cohort table (one row per patient) as CSV or XLSX. Rows with errors are left out and listed; "
-    "the rest is used. Until you upload, every page shows the **synthetic** sample cohort.",
+    "Upload a cohort table (one row per patient) or raw measurements as CSV or XLSX. Rows with errors are "
+    "left out and listed; the rest is used. Until you upload, every page shows the **synthetic** sample "
+    "cohort.",
 )
 current = components.current_cohort(required=False)
 if current is not None:
