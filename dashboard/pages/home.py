@@ -7,24 +7,31 @@ from dashboard import components
 from ovcf_core import RESEARCH_NOTE
 
 GUIDE = (
-    ("pages/data.py", "📂", "Data", "upload your cohort (CSV/XLSX), check it, map columns, choose markers"),
-    ("pages/cohort.py", "👥", "Cohort", "Table 1 and each indicator's distribution in cases and controls"),
+    ("pages/data.py", "upload_file", "Data", "upload your cohort or raw measurements, check it, map columns"),
+    (
+        "pages/cohort.py",
+        "groups",
+        "Cohort",
+        "Table 1 and each indicator's distribution in cases and controls",
+    ),
     (
         "pages/correlations.py",
-        "🔗",
+        "scatter_plot",
         "Correlations",
-        "Spearman with OVCF (Table 2), between indicators (Table 3)",
+        "Spearman with OVCF (Table 2), between indicators",
     ),
-    ("pages/roc.py", "📈", "ROC", "AUC with DeLong CIs, comparisons, and a cut-off explorer"),
+    ("pages/roc.py", "show_chart", "ROC", "AUC with DeLong CIs, comparisons, and a cut-off explorer"),
     (
         "pages/logistic.py",
-        "🌲",
+        "account_tree",
         "Logistic",
-        "adjusted odds ratios: per indicator, multivariable, conditional",
+        "adjusted odds ratios: each, multivariable, conditional",
     ),
-    ("pages/reliability.py", "🤝", "Reliability", "inter-rater ICC and Bland–Altman plots"),
-    ("pages/matching.py", "⚖️", "Matching", "1:1 age- and sex-matching of controls from a pool"),
-    ("pages/report.py", "📄", "Report", "the whole analysis as HTML and XLSX, figures as PNG/SVG"),
+    ("pages/calculator.py", "calculate", "Calculator", "one patient's fracture likelihood from VBQ and HU"),
+    ("pages/scans.py", "radiology", "Scans", "measure HU, VBQ, rCSA and FI on DICOM series"),
+    ("pages/reliability.py", "handshake", "Reliability", "inter-rater ICC and Bland–Altman plots"),
+    ("pages/matching.py", "balance", "Matching", "1:1 age- and sex-matching of controls from a pool"),
+    ("pages/report.py", "description", "Report", "the whole analysis as HTML and XLSX, figures as PNG/SVG"),
 )
 
 st.title("OVCF risk screening")
@@ -50,7 +57,7 @@ columns = st.columns(2)
 shown = 0
 for page, icon, title, what in GUIDE:
     try:
-        columns[shown % 2].page_link(page, label=f"**{title}** — {what}", icon=icon)
+        columns[shown % 2].page_link(page, label=f"**{title}** — {what}", icon=f":material/{icon}:")
     except StreamlitPageNotFoundError:  # a page this deployment does not register
         continue
     shown += 1
