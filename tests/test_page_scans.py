@@ -125,7 +125,6 @@ def test_imported_roi_file_reports_bad_rois_by_label():
 
 
 def test_indicators_are_sent_to_the_calculator_and_to_the_cohort():
-    pytest.importorskip("ovcf_core.indicators")
     at = tools.open_page(PAGE)
     at.multiselect(key="scan_fractured").set_value(["L2"]).run()
     at = next(b for b in at.button if b.label.startswith("Send VBQ and HU")).click().run()
@@ -153,3 +152,13 @@ def test_window_preset_defaults_to_bone_on_ct_and_auto_on_mr():
     assert at.radio(key="scan_window_CT").value == "bone"
     at.radio(key="scan_phantom").set_value("MR T1 sagittal (VBQ)").run()
     assert at.radio(key="scan_window_MR").value == "MR auto"
+
+
+def test_vbq_from_the_t1_phantom_goes_to_the_calculator_next_to_hu():
+    at = tools.open_page(PAGE)
+    at = next(b for b in at.button if b.label.startswith("Send VBQ and HU")).click().run()
+    at.radio(key="scan_phantom").set_value("MR T1 sagittal (VBQ)").run()
+    at = next(b for b in at.button if b.label.startswith("Send VBQ and HU")).click().run()
+    inputs = at.session_state[state.CALCULATOR_INPUTS]
+    assert inputs["vbq"] == pytest.approx((330 + 345) / 2 / 100)
+    assert inputs["hu"] == pytest.approx((152 + 138 + 121 + 109) / 4)

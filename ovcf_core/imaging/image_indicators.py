@@ -131,10 +131,8 @@ def image_indicators(
         )
     vertebrae = {r.level: r.mean for r in rows if r.kind == "vertebra"}
     out: dict[str, Any] = {}
-    try:
-        from ovcf_core import indicators as formulas
-    except ImportError:  # the formulas module ships separately; the per-ROI table is still complete
-        return ImageIndicators(result.modality.value, result.unit, tuple(rows), out, fat_rule=None)
+    from ovcf_core import indicators as formulas
+
     if result.unit == "HU" and vertebrae:
         out["hu"] = formulas.average_hu(vertebrae, broken)
     if result.unit == "SI":
