@@ -27,7 +27,7 @@ def page_header(title: str, intro: str | None = None) -> None:
 def synthetic_note(is_synthetic: bool) -> None:
     """The visible 'synthetic data' label, for any table or figure drawn from shipped sample data."""
     if is_synthetic:
-        st.caption(f"🧪 **{SYNTHETIC_NOTE}**")
+        st.caption(f":material/science: **{SYNTHETIC_NOTE}**")
 
 
 def current_cohort(*, required: bool = True) -> pd.DataFrame | None:
