@@ -12,12 +12,23 @@ Construction (a latent-factor model; all numbers are parameters of `CohortSpec`)
   its own measurement noise, which sets the inter-marker correlations (HU~T, VBQ~FI about 0.93).
 * Controls' VBQ ~3.0 and cases' ~3.5 (Ehresman 2021: 3.01 vs 3.50); controls' HU ~135, cases' ~75.
 
-Because OVCF depends only on B and F, a joint logistic model finds HU and VBQ (their best readings)
-significant and T-score, FI and rCSA not, as the paper reports; each marker alone is associated with OVCF.
+Because OVCF depends only on B and F, a **joint** logistic model (all five markers + age, sex, BMI) finds HU
+and VBQ (their most precise readings) significant and T-score, FI and rCSA not. We read the paper's
+"after adjusting for age, sex and BMI, only HU and VBQ were significant" as such a joint model: each
+marker alone (its Spearman rho, and `outcome ~ marker + age + sex + BMI`) is significantly associated with
+OVCF in the paper and here, so only a joint model can leave three of them non-significant.
 
 Targets (DESIGN §5). The paper's Spearman rho of 0.84 for VBQ cannot hold with its AUC of 0.895 in 1:1
 groups (rho = 0.866 (2 AUC - 1) for a 0/1 outcome with equal groups, so rho 0.84 means AUC 0.985). We aim
-at the AUC: VBQ AUC near 0.89, and the other markers in the paper's order (VBQ, HU, FI, T-score, rCSA).
+at the AUC: VBQ AUC near 0.89, the other markers in the paper's order (VBQ, HU, FI, T-score, rCSA), HU~T and
+VBQ~FI Spearman rho near 0.93 and 0.92 as the two strongest marker pairs, rCSA positively correlated with
+HU and T-score, ICC > 0.8 between raters. With HU~T-score and VBQ~FI that tight, T-score and FI cannot
+have AUCs far below HU and VBQ without a strong negative partial effect (which the paper does not report),
+so they sit just below their partners (T-score ~0.85, FI ~0.86 rather than the ~0.69 and ~0.77 that the
+paper's rho would suggest after scaling). The default `SEED` is the seed among 0-39 whose sample (computed
+from its raw table) meets every ordering and significance target and lies closest to the three numeric
+targets (VBQ AUC 0.895, rho 0.926 and 0.919); `python -m ovcf_core.synthetic --summary` prints what it
+achieves, and the README lists it beside the paper's values.
 
 The raw two-rater table is built from the cohort's true indicator values: per-vertebra values spread
 around the patient's value (centred so the unfractured ones average back to it), fractured vertebrae
@@ -42,7 +53,7 @@ import pandas as pd
 from ovcf_core import indicators as ind
 from ovcf_core import raw as rawmod
 
-SEED = 20240471
+SEED = 28  # chosen among seeds 0-39 as the one closest to the targets (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -56,10 +67,10 @@ class CohortSpec:
     age_sd: float = 9.0
     match_years: int = 2
     # case shifts in within-group SD units
-    bone_shift: float = 1.55
+    bone_shift: float = 1.95
     fat_shift: float = 1.80
     rho_bone_fat: float = -0.30
-    rho_bone_muscle: float = 0.45
+    rho_bone_muscle: float = 0.35
     # marker scales: value = base + scale * (factor + noise * e)
     hu_base: float = 138.0
     hu_scale: float = 36.0
@@ -67,7 +78,7 @@ class CohortSpec:
     hu_noise: float = 0.10
     t_base: float = -1.2
     t_scale: float = 0.95
-    t_noise: float = 0.42
+    t_noise: float = 0.60
     vbq_base: float = 3.0
     vbq_scale: float = 0.27
     vbq_female: float = 0.06
@@ -75,7 +86,7 @@ class CohortSpec:
     fi_base_male: float = 10.3
     fi_base_female: float = 14.0
     fi_scale: float = 4.2
-    fi_noise: float = 0.36
+    fi_noise: float = 0.48
     rcsa_base: float = 2.15
     rcsa_male: float = 0.25
     rcsa_scale: float = 0.30
@@ -292,11 +303,16 @@ def _rated(column: str, value: float, spec: RawSpec, rng: np.random.Generator) -
 
 
 def matching_pool(
-    spec: CohortSpec = CohortSpec(), n_controls: int = 400, seed: int = SEED + 2
+    spec: CohortSpec = CohortSpec(),
+    n_controls: int = 400,
+    seed: int = SEED + 2,
+    cases: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The cohort's cases plus a larger pool of fracture-free patients of varied age and sex."""
-    cohort = true_cohort(spec)
-    cases = cohort[cohort["ovcf"] == 1].drop(columns="pair_id")
+    """The cases (default: the true cohort's) plus a pool of fracture-free patients of varied age and sex."""
+    if cases is None:
+        cohort = true_cohort(spec)
+        cases = cohort[cohort["ovcf"] == 1]
+    cases = cases.drop(columns=["pair_id"], errors="ignore")
     rng = np.random.default_rng(seed)
     female = (rng.random(n_controls) < 0.58).astype(float)
     age = np.clip(np.round(rng.normal(66.0, 10.0, n_controls)), 50, 92)
@@ -330,15 +346,16 @@ class Sample:
     pool: pd.DataFrame
 
 
-def sample(spec: CohortSpec = CohortSpec(), raw_spec: RawSpec = RawSpec()) -> Sample:
+def sample(spec: CohortSpec = CohortSpec(), raw_spec: RawSpec | None = None) -> Sample:
     """Generate the sample: true cohort -> raw two-rater measurements -> cohort via `cohort_from_raw`."""
     truth = true_cohort(spec)
-    raw = raw_measurements(truth, raw_spec)
+    raw = raw_measurements(truth, raw_spec or replace(RawSpec(), seed=spec.seed + 1))
     cohort, problems = rawmod.cohort_from_raw(raw, "raw_two_raters.csv")
     blocking = [p for p in problems if p.severity == "error"]
     if blocking:
         raise RuntimeError(f"the generated raw table has errors: {blocking[:3]}")
-    return Sample(raw=raw, cohort=cohort, pool=matching_pool(spec))
+    cases = cohort[cohort["ovcf"] == 1]
+    return Sample(raw=raw, cohort=cohort, pool=matching_pool(spec, seed=spec.seed + 2, cases=cases))
 
 
 def write_sample(folder: Path, spec: CohortSpec = CohortSpec()) -> Sample:

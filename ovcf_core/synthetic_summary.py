@@ -140,7 +140,8 @@ def summary_markdown(sample) -> str:
         f"n: {s.n_cases} OVCF cases ({s.n_male_cases} M, {s.n_female_cases} F) + {s.n_controls} matched "
         f"controls; youngest {s.min_age:g} years (paper: 78 cases, 28 M / 50 F, + 78 controls, age >= 50).",
         "",
-        "| marker | rho with OVCF (paper) | rho (synthetic) | AUC target | AUC (synthetic) "
+        "| marker | rho with OVCF (paper) | rho (synthetic) | AUC from paper rho, scaled "
+        "| AUC (synthetic) "
         "| adjusted OR per SD (p) | joint-model p | ICC(2,1) raters |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
