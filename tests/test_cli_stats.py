@@ -125,3 +125,27 @@ def test_match_without_controls_fails_in_one_line(tmp_path):
     proc = run_cli("match", path, "-o", tmp_path / "m.csv")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("ovcf match: error:")
+
+
+def test_analyze_conditional_and_bootstrap_options_add_their_keys(tmp_path):
+    cohort = _write(paired_cohort(), tmp_path / "cohort.csv")
+    proc = run_cli(
+        "analyze", cohort, "--markers", "vbq", "--pair", "pair_id", "--conditional", "--bootstrap", "200",
+        "--json", "-",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert contract_problems("analyze", out) == []
+    vbq = out["markers"]["vbq"]
+    assert vbq["conditional_or_per_sd"] > 1
+    lo, hi = vbq["auc_ci_bootstrap"]
+    assert lo < vbq["auc"] < hi
+
+
+def test_analyze_option_errors_are_one_line(tmp_path):
+    cohort = _write(paired_cohort(), tmp_path / "cohort.csv")
+    proc = run_cli("analyze", cohort, "--conditional", "--json", "-")
+    assert proc.returncode == 2 and "--conditional needs --pair" in proc.stderr
+    proc = run_cli("analyze", cohort, "--json", "-", "--report", tmp_path / "no" / "such" / "r.html")
+    assert proc.returncode == 2 and "cannot write the report" in proc.stderr
+    assert "Traceback" not in proc.stderr

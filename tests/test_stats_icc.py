@@ -55,3 +55,34 @@ def test_degenerate_ratings_raise():
         icc_wide(np.ones((5, 2)))
     with pytest.raises(AnalysisError):
         icc_wide(SF[:1])
+
+
+# 10 subjects x 2 raters (McGraw & Wong 1996, Table 6) and the estimates and 95% CIs R prints for them
+# (est, lower, upper; 3 decimals), as quoted in the header of a public MATLAB f_ICC implementation.
+MCGRAW = np.array(
+    [[103, 119], [82, 65], [116, 106], [102, 102], [99, 105], [98, 100], [104, 107], [62, 85], [97, 101],
+     [107, 110]],
+)  # fmt: skip
+R_PRINTED = {
+    "ICC1": (0.722, 0.241, 0.922),
+    "ICC2": (0.720, 0.228, 0.922),
+    "ICC3": (0.714, 0.197, 0.920),
+    "ICC1k": (0.838, 0.389, 0.959),
+    "ICC2k": (0.837, 0.371, 0.959),
+    "ICC3k": (0.833, 0.329, 0.959),
+}
+
+
+@pytest.mark.parametrize("form", list(R_PRINTED))
+def test_estimates_and_f_based_cis_match_r_printed_values(form):
+    result = icc_wide(MCGRAW)[form]
+    assert (result.icc, *result.ci) == pytest.approx(R_PRINTED[form], abs=6e-4)
+
+
+def test_f_tests_match_r_printed_values():
+    result = icc_wide(MCGRAW)
+    assert (result["ICC1"].f, result["ICC1"].df1, result["ICC1"].df2) == pytest.approx(
+        (6.18, 9, 10), abs=5e-3
+    )
+    assert result["ICC1"].p_value == pytest.approx(0.00437, abs=5e-6)
+    assert (result["ICC3"].f, result["ICC3"].p_value) == pytest.approx((6.00, 0.00677), abs=5e-3)

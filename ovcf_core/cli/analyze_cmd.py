@@ -32,12 +32,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pair", default=None, metavar="COL", help="pair column: paired t-tests over pairs")
     parser.add_argument("--json", default="-", metavar="OUT.json", help="output JSON ('-' = stdout, default)")
     parser.add_argument("--report", default=None, metavar="OUT.html", help="also write the HTML report")
+    parser.add_argument(
+        "--conditional",
+        action="store_true",
+        help="also conditional logistic regression over the --pair pairs (conditional_or_* keys)",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also a stratified bootstrap AUC CI (N resamples)",
+    )
+    parser.add_argument("--seed", type=int, default=20240471, help="bootstrap seed (default 20240471)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Read and validate the cohort, analyse it, write the JSON (and the report)."""
     from pathlib import Path
 
+    from ovcf_core import paths
     from ovcf_core.cli.common import print_problems, write_json
     from ovcf_core.errors import InputError, OvcfError
     from ovcf_core.io import read_cohort
@@ -52,12 +66,23 @@ def run(args: argparse.Namespace) -> int:
     pair = args.pair.strip().lower() if args.pair else None
     if pair is not None and pair not in table.columns:
         raise InputError(f"no pair column '{pair}'", file=name, column=pair)
-    analysis = analyze_cohort(table, markers=markers, adjust=_names(args.adjust) or (), pair=pair)
+    if args.conditional and pair is None:
+        raise OvcfError("--conditional needs --pair COL (the column pairing each case with its control)")
+    if args.bootstrap < 0:
+        raise OvcfError("--bootstrap must be 0 or a number of resamples")
+    analysis = analyze_cohort(
+        table, markers=markers, adjust=_names(args.adjust) or (), pair=pair,
+        conditional=args.conditional, bootstrap=args.bootstrap, seed=args.seed,
+    )  # fmt: skip
     write_json(analysis.to_dict(), args.json)
     if args.report:
         try:
             from ovcf_core.report.html import write_report
         except ImportError as exc:
             raise OvcfError(f"the HTML report is not available in this installation ({exc})") from None
-        write_report(analysis, args.report)
+        synthetic = Path(args.cohort).resolve() == paths.SAMPLE_COHORT.resolve()
+        try:
+            write_report(analysis, args.report, synthetic=synthetic)
+        except OSError as exc:
+            raise OvcfError(f"cannot write the report {args.report} ({exc.strerror})") from None
     return 0

@@ -26,6 +26,7 @@ from ovcf_core.stats import correlation, groups, logistic, roc
 
 MIN_PATIENTS = 10
 HEAVY_TIE_SHARE = 0.5
+BOOTSTRAP_SEED = 20240471
 
 
 def json_safe(value: Any) -> Any:
@@ -55,10 +56,24 @@ class MarkerAnalysis:
     cutoff: roc.ThresholdMetrics | None = None
     odds_ratio: logistic.OddsRatio | None = None
     messages: tuple[str, ...] = ()
+    conditional_odds_ratio: logistic.OddsRatio | None = None
+    auc_ci_bootstrap: tuple[float, float] | None = None
 
     def to_dict(self) -> dict:
         """The marker's entry of the `analyze` JSON (DESIGN §4) plus n per group, CIs and messages."""
         g, s, a, c, o = self.groups, self.spearman, self.auc, self.cutoff, self.odds_ratio
+        options = {}
+        if self.auc_ci_bootstrap is not None:
+            options["auc_ci_bootstrap"] = list(self.auc_ci_bootstrap)
+        if self.conditional_odds_ratio is not None:
+            k = self.conditional_odds_ratio
+            options.update(
+                conditional_or_per_unit=k.or_per_unit,
+                conditional_or_per_unit_ci=list(k.or_per_unit_ci),
+                conditional_or_per_sd=k.or_per_sd,
+                conditional_or_per_sd_ci=list(k.or_per_sd_ci),
+                conditional_or_p=k.p_value,
+            )
         return json_safe(
             {
                 "n": self.n,
@@ -96,6 +111,7 @@ class MarkerAnalysis:
                 "ppv": c.ppv if c else None,
                 "npv": c.npv if c else None,
                 "messages": list(self.messages),
+                **options,
             }
         )
 
@@ -224,6 +240,33 @@ def analyze_marker(
     )  # fmt: skip
 
 
+def _with_conditional(
+    table: pd.DataFrame, result: MarkerAnalysis, outcome: str, adjust: tuple[str, ...], pair: str
+) -> MarkerAnalysis:
+    """`result` with the marker's conditional logistic odds ratio over the pairs (or a message why not)."""
+    if result.auc is None:
+        return result
+    try:
+        fit = logistic.fit_conditional(table, [result.marker], pair, adjust, outcome)
+    except AnalysisError as exc:
+        return _with(result, messages=(*result.messages, f"conditional odds ratio not computed: {exc}"))
+    notes = tuple(f"conditional logistic: {w}" for w in fit.warnings)
+    return _with(result, conditional_odds_ratio=fit.term(result.marker), messages=(*result.messages, *notes))
+
+
+def _with_bootstrap(
+    table: pd.DataFrame, result: MarkerAnalysis, outcome: str, n_boot: int, seed: int
+) -> MarkerAnalysis:
+    """`result` with a stratified bootstrap percentile CI of its AUC (same direction, seeded)."""
+    if result.auc is None:
+        return result
+    ci = roc.bootstrap_auc_ci(
+        table[outcome].to_numpy(float), table[result.marker].to_numpy(float), result.auc.direction,
+        n_boot=n_boot, seed=seed,
+    )  # fmt: skip
+    return _with(result, auc_ci_bootstrap=ci)
+
+
 def _with(result: MarkerAnalysis, **changes: object) -> MarkerAnalysis:
     from dataclasses import replace
 
@@ -283,12 +326,18 @@ def analyze_cohort(
     outcome: str = OUTCOME,
     adjust: Iterable[str] | None = COVARIATES,
     pair: str | None = "pair_id",
+    *,
+    conditional: bool = False,
+    bootstrap: int = 0,
+    seed: int = BOOTSTRAP_SEED,
 ) -> CohortAnalysis:
     """The paper's analysis of a validated cohort table (`schema.validate_cohort`'s clean table).
 
     `markers` default to the indicator columns present; `adjust` covariates missing from the table are
-    skipped with a message; `pair` is used when the column exists. Raises AnalysisError when the cohort
-    cannot be analysed at all (no outcome, one class, no marker).
+    skipped with a message; `pair` is used when the column exists. Options: `conditional` adds each
+    marker's conditional logistic odds ratio over the pairs (`conditional_or_*` keys); `bootstrap` > 0
+    adds a stratified, seeded bootstrap percentile CI of each AUC (`auc_ci_bootstrap`). Raises
+    AnalysisError when the cohort cannot be analysed at all (no outcome, one class, no marker).
     """
     if outcome not in table.columns:
         raise InputError(f"missing outcome column '{outcome}'", column=outcome)
@@ -314,6 +363,12 @@ def analyze_cohort(
     adjust = tuple(a for a in adjust if a not in absent)
     pair = pair if pair is not None and pair in table.columns and table[pair].notna().any() else None
     analysed = [analyze_marker(table, m, outcome, adjust, pair) for m in markers]
+    if conditional and pair is None:
+        notes.append("conditional logistic regression needs a pair column: not computed")
+    elif conditional:
+        analysed = [_with_conditional(table, m, outcome, adjust, pair) for m in analysed]
+    if bootstrap > 0:
+        analysed = [_with_bootstrap(table, m, outcome, bootstrap, seed) for m in analysed]
     comparisons = _comparisons(table, analysed, outcome)
     usable = [m.marker for m in analysed if m.spearman is not None]
     matrix = correlation.correlation_matrix(table, usable)
