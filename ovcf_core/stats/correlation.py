@@ -53,10 +53,34 @@ def spearman(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> SpearmanResul
     if n < 3:
         nan = float("nan")
         return SpearmanResult(nan, nan, (nan, nan), n)
+    xv, yv = x[ok], y[ok]
+    if np.all((yv == 0) | (yv == 1)):
+        return _spearman_binary(xv, yv, level)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = stats.spearmanr(x[ok], y[ok])
+        res = stats.spearmanr(xv, yv)
     rho, p = float(res.statistic), float(res.pvalue)
+    return SpearmanResult(rho, p, fisher_ci(rho, n, level), n)
+
+
+def _spearman_binary(x: np.ndarray, y: np.ndarray, level: float) -> SpearmanResult:
+    """Spearman of a marker with a 0/1 outcome: the midranks of a 0/1 variable are an affine function of
+    it, so rho is Pearson's r of rank(x) with y itself (one ranking instead of two); p as scipy's
+    spearmanr (t distribution with n - 2 df)."""
+    n = len(x)
+    rx = stats.rankdata(x)
+    rx -= rx.mean()
+    yc = y - y.mean()
+    denom = np.sqrt(np.dot(rx, rx) * np.dot(yc, yc))
+    if denom == 0:
+        nan = float("nan")
+        return SpearmanResult(nan, nan, (nan, nan), n)
+    rho = float(np.clip(np.dot(rx, yc) / denom, -1.0, 1.0))
+    if abs(rho) == 1.0:
+        p = 0.0
+    else:
+        t = rho * np.sqrt((n - 2) / ((1.0 + rho) * (1.0 - rho)))
+        p = float(2 * stats.t.sf(abs(t), n - 2))
     return SpearmanResult(rho, p, fisher_ci(rho, n, level), n)
 
 
