@@ -162,7 +162,7 @@ default_choice = 2 if model_upload is not None else 1 if state.RISK_MODEL in st.
 model_choice = st.radio("Model", [SHIPPED, COHORT_FIT, UPLOADED], index=default_choice, horizontal=True)
 model = _choose_model(cohort, model_choice, model_upload)
 if model is not None and model.is_synthetic:
-    st.caption(f"🧪 **Synthetic model** — trained on synthetic data. {SYNTHETIC_NOTE}")
+    st.caption(f":material/science: **Synthetic model** — trained on synthetic data. {SYNTHETIC_NOTE}")
 
 st.subheader("Patient")
 st.multiselect("Fractured vertebrae (excluded from raw averages)", LEVELS, key="fractured")
@@ -250,7 +250,7 @@ if prediction is not None:
 if model is not None:
     with st.expander("Model card", expanded=False):
         if model.is_synthetic:
-            st.caption(f"🧪 Synthetic: {SYNTHETIC_NOTE}")
+            st.caption(f":material/science: Synthetic: {SYNTHETIC_NOTE}")
         st.markdown(
             f"Trained on **{model.provenance_.get('source', 'unknown')}** "
             f"({model.n_cases_} cases, {model.n_controls_} controls), "

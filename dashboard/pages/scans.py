@@ -212,7 +212,7 @@ def show_measurements(series: Series, rois: list[Roi], synthetic: bool) -> None:
     st.subheader("Measurements per vertebra and muscle")
     st.dataframe(table, hide_index=True, width="stretch")
     if synthetic:
-        st.caption(f"🧪 {PHANTOM_NOTE}")
+        st.caption(f":material/science: {PHANTOM_NOTE}")
     st.download_button(
         "⬇ Measurements (CSV)",
         io.table_to_bytes(table, "csv"),
@@ -290,7 +290,7 @@ components.page_header(
 st.caption(RESEARCH_NOTE)
 series, defaults, synthetic = choose_series()
 if synthetic:
-    st.caption(f"🧪 **{PHANTOM_NOTE}**")
+    st.caption(f":material/science: **{PHANTOM_NOTE}**")
 if series is not None:
     rois = current_rois(series, defaults)
     st.caption(series.describe())

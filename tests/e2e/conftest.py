@@ -53,9 +53,9 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> N
     raise TimeoutError(f"streamlit did not answer on {url} within {timeout:.0f} s")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def app_url() -> Iterator[str]:
-    """URL of the dashboard served by a real `streamlit run` for the whole session."""
+    """URL of the dashboard served by a real `streamlit run` for the browser tests."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -93,9 +93,13 @@ def app_url() -> Iterator[str]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
-    """One headless Debian Chromium for the session."""
+    """One headless Debian Chromium for the browser tests.
+
+    Package scope, not session: the sync API keeps an event loop running in this thread while it is open,
+    which would break every later test that runs asyncio (kaleido's image export, another Playwright).
+    """
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run the README's test command (make test), which installs it")
     from playwright.sync_api import sync_playwright
