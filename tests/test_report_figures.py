@@ -132,10 +132,9 @@ def test_palette_is_okabe_ito_and_groups_keep_their_colours():
 
 def test_svg_export_works_offline_with_the_local_chromium():
     fig = figures.confusion_figure(1, 2, 3, 4)
-    try:
-        svg = images.figure_image(fig, "svg")
-    except images.ExportUnavailable as exc:
-        pytest.skip(str(exc))
+    if not images.DEBIAN_CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (the README's test command installs it)")
+    svg = images.figure_image(fig, "svg")
     assert svg.lstrip().startswith(b"<svg")
 
 

@@ -37,6 +37,13 @@ def figure_image(fig: go.Figure, fmt: str = "png", *, width: int = 1000, scale: 
     """The figure as PNG or SVG bytes (PNG at 2× for print)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown image format '{fmt}' (png or svg)")
+    try:
+        import kaleido  # noqa: F401  (plotly's image export engine)
+    except ImportError:
+        raise ExportUnavailable(
+            "PNG/SVG export needs the kaleido package (pip install 'kaleido>=1'); "
+            "download the interactive HTML instead."
+        ) from None
     _ensure_browser()
     height = fig.layout.height or 500
     try:
@@ -45,7 +52,7 @@ def figure_image(fig: go.Figure, fmt: str = "png", *, width: int = 1000, scale: 
         raise ExportUnavailable(
             f"PNG/SVG export needs Chromium (set BROWSER_PATH); it failed here ({type(exc).__name__}). "
             "Download the interactive HTML instead."
-        ) from None
+        ) from exc
 
 
 def figure_html(fig: go.Figure) -> bytes:
