@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -128,11 +129,15 @@ def read_table(
     *,
     sheet: str | int = 0,
     expect: tuple[str, ...] = ("patient_id",),
+    numeric: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Read a CSV or XLSX table as strings, indexed by spreadsheet row number.
 
     `name` is the file name shown in messages. Title rows above the header (as in Excel reports with
-    merged header cells) are skipped up to the first row that names one of `expect`.
+    merged header cells) are skipped up to the first row that names one of `expect`. Columns named in
+    `numeric` (case-insensitive) may come back as numbers when a large CSV's column is all plain numbers
+    (pandas' C parser reads them directly, a quarter of the time of strings plus a conversion); any
+    other cell keeps its text, so validation still names each bad cell.
     """
     data, display = _read_bytes(source, name)
     if not data.strip():
@@ -146,7 +151,7 @@ def read_table(
     text = _decode(data, display)
     delim = _sniff_delimiter(text)
     if len(text) >= FAST_CSV_CHARS:
-        fast = _read_csv_fast(text, delim, expect)
+        fast = _read_csv_fast(text, delim, expect, numeric)
         if fast is not None:
             return fast
     try:
@@ -156,12 +161,21 @@ def read_table(
     return _frame(rows, display, expect)
 
 
-def _read_csv_fast(text: str, delim: str, expect: tuple[str, ...]) -> pd.DataFrame | None:
-    """A large, regular CSV read by pandas' C parser as strings, indexed like `_frame` (spreadsheet rows).
+def _column_key(name: str) -> str:
+    """A header name as `schema.normalize_columns` will spell it (lower case, spaces as underscores)."""
+    return re.sub(r"\s+", "_", name.replace("\ufeff", "").strip().lower())
 
-    Used only when the header is the first line with unique, non-empty names and no line is blank (so
-    record i is spreadsheet row i + 2); anything else (or a parser error) returns None and the careful
-    reader runs, which names the row that is wrong.
+
+def _read_csv_fast(
+    text: str, delim: str, expect: tuple[str, ...], numeric: Iterable[str] = ()
+) -> pd.DataFrame | None:
+    """A large, regular CSV read by pandas' C parser, indexed like `_frame` (spreadsheet rows).
+
+    Columns are strings, except `numeric` ones whose every cell the parser read as a number (a column
+    with any other cell, an empty one included, stays text). Used only when the header is the first
+    line with unique, non-empty names and no line is blank (so record i is spreadsheet row i + 2);
+    anything else (or a parser error) returns None and the careful reader runs, which names the row
+    that is wrong.
     """
     first = text[: text.find("\n") + 1 or len(text)]
     header = [
@@ -177,21 +191,26 @@ def _read_csv_fast(text: str, delim: str, expect: tuple[str, ...]) -> pd.DataFra
         or "\n\r\n" in text
     ):
         return None
+    as_number = {_column_key(n) for n in numeric}
+    dtypes = {h: str for h in header if _column_key(h) not in as_number}
     try:
         df = pd.read_csv(
-            io.StringIO(text), sep=delim, dtype=str, keep_default_na=False, na_filter=False, engine="c"
-        )
+            io.StringIO(text), sep=delim, names=header, header=0, dtype=dtypes, keep_default_na=False,
+            na_filter=False, engine="c",
+        )  # fmt: skip
     except (pd.errors.ParserError, ValueError):
         return None
     if len(df.columns) != len(header) or df.empty:
         return None
-    df.columns = header
     df.index = pd.RangeIndex(2, len(df) + 2, name="row")
-    df = df.fillna("").astype("string")
-    maybe = (df.iloc[:, 0].str.strip() == "").to_numpy()
-    if maybe.any():
-        blank = (df.loc[maybe].apply(lambda col: col.str.strip()) == "").all(axis=1)
-        df = df.drop(index=blank.index[blank])
+    numbers = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and df[c].dtype != bool]
+    texts = [c for c in df.columns if c not in numbers]
+    df[texts] = df[texts].fillna("").astype("string")
+    if not numbers:  # a numeric column cannot hold an empty cell, so only then can a row be blank
+        maybe = (df.iloc[:, 0].str.strip() == "").to_numpy()
+        if maybe.any():
+            blank = (df.loc[maybe].apply(lambda col: col.str.strip()) == "").all(axis=1)
+            df = df.drop(index=blank.index[blank])
     return df
 
 
@@ -278,6 +297,7 @@ def write_table(df: pd.DataFrame, path: str | Path) -> None:
 
 def read_cohort(source: Source, name: str | None = None, **kwargs):
     """Read and validate a cohort table: (clean table, ValidationReport); see `schema.validate_cohort`."""
-    from ovcf_core.schema import validate_cohort
+    from ovcf_core.schema import COVARIATE_COLUMNS, INDICATOR_COLUMNS, validate_cohort
 
-    return validate_cohort(read_table(source, name), **kwargs)
+    numeric = [*INDICATOR_COLUMNS, *COVARIATE_COLUMNS, *(kwargs.get("markers") or ())]
+    return validate_cohort(read_table(source, name, numeric=numeric), **kwargs)

@@ -128,3 +128,22 @@ def test_bootstrap_ci_is_seeded_and_brackets_the_auc():
     assert ci1 == ci2
     assert ci1[0] < roc_auc_score(y, a) < ci1[1]
     assert calls[-1] == 300
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_spearman_with_the_outcome_from_the_auc_equals_scipy_even_with_heavy_ties(seed):
+    from scipy.stats import spearmanr
+
+    from ovcf_core.stats.correlation import spearman_from_auc
+    from ovcf_core.stats.roc import delong_auc
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(12, 400))
+    y = (rng.random(n) < 0.4).astype(float)
+    y[:2], y[2:4] = 1.0, 0.0
+    x = np.round(rng.normal(size=n) + y, int(rng.integers(0, 3)))  # 0 decimals: heavy ties
+    auc = delong_auc(y, x, "higher").auc
+    result = spearman_from_auc(auc, int(y.sum()), int(n - y.sum()), np.unique(x, return_counts=True)[1])
+    reference = spearmanr(x, y)
+    assert result.rho == pytest.approx(reference.statistic, abs=1e-12)
+    assert result.p_value == pytest.approx(reference.pvalue, rel=1e-9, abs=1e-300)

@@ -103,3 +103,57 @@ def test_unpaired_pair_id_is_a_warning():
     assert len(table) == 3
     [warning] = report.warnings
     assert warning.severity is Severity.WARNING and warning.column == "pair_id"
+
+
+def _large_cohort_csv(sep: str = ",") -> str:
+    """A cohort CSV above the fast-path size, with the cells that must keep their text or their row."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    n = 20_000
+    frame = pd.DataFrame(
+        {
+            "Patient_ID": [f"{i:07d}" for i in range(n)],  # leading zeros must survive
+            "ovcf": rng.integers(0, 2, n).astype(str),
+            "age": rng.integers(50, 90, n).astype(str),
+            "sex": rng.choice(["F", "M", "female"], n),
+            "BMI": np.round(rng.normal(24, 3, n), 1).astype(str),
+            "hu": np.round(rng.normal(110, 30, n), 1).astype(str),
+            "vbq": np.round(rng.normal(3, 0.4, n), 2).astype(str),
+            "pair_id": [f"p{i // 2}" for i in range(n)],
+        }
+    )
+    frame.loc[5, "hu"] = "abc"  # text in a number: an error on its row only
+    frame.loc[9, "vbq"] = ""  # an empty cell: missing, not an error
+    frame.loc[11, "age"] = "130"  # out of range
+    if sep == ";":
+        frame["bmi_text"] = frame["BMI"].str.replace(".", ",")  # decimal commas as Excel writes them
+        frame["BMI"] = frame.pop("bmi_text")
+    return frame.to_csv(index=False, sep=sep)
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_large_csv_fast_path_gives_the_same_table_and_problems_as_the_careful_reader(sep, monkeypatch):
+    import ovcf_core.io as ovcf_io
+
+    text = _large_cohort_csv(sep)
+    monkeypatch.setattr(ovcf_io, "FAST_CSV_CHARS", 100_000)  # the 20,000 rows take the fast path
+    fast_table, fast_report = read_cohort(text.encode(), "big.csv")
+    monkeypatch.setattr(ovcf_io, "FAST_CSV_CHARS", 10**12)
+    slow_table, slow_report = read_cohort(text.encode(), "big.csv")
+    assert fast_report.problems == slow_report.problems
+    assert {(p.row, p.column) for p in fast_report.errors} == {(7, "hu"), (13, "age")}
+    assert fast_table["patient_id"].iloc[:2].tolist() == ["0000000", "0000001"]
+    pd.testing.assert_frame_equal(fast_table, slow_table, check_dtype=False, check_exact=True)
+    assert pd.isna(fast_table.loc[11, "vbq"])
+
+
+def test_large_csv_reads_plain_number_columns_as_numbers_and_the_rest_as_text(monkeypatch):
+    import ovcf_core.io as ovcf_io
+
+    monkeypatch.setattr(ovcf_io, "FAST_CSV_CHARS", 100_000)
+    text = _large_cohort_csv()
+    raw = read_table(text.encode(), "big.csv", numeric=("age", "bmi", "hu", "vbq"))
+    assert pd.api.types.is_float_dtype(raw["BMI"])  # case-insensitive names
+    assert pd.api.types.is_string_dtype(raw["hu"]) and raw.loc[7, "hu"] == "abc"  # kept as typed
+    assert pd.api.types.is_string_dtype(raw["Patient_ID"]) and raw.index[0] == 2

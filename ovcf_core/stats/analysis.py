@@ -10,9 +10,13 @@ message and nulls while the others are still analysed. `CohortAnalysis.to_dict()
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
-from collections.abc import Iterable
+import os
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +30,7 @@ from ovcf_core.stats import correlation, groups, logistic, roc
 
 MIN_PATIENTS = 10
 HEAVY_TIE_SHARE = 0.5
+PARALLEL_MIN_ROWS = 50_000  # below this the analysis takes well under a second on one thread
 BOOTSTRAP_SEED = 20240471
 
 
@@ -180,10 +185,10 @@ def _direction(marker: str, y: np.ndarray, x: np.ndarray) -> Direction:
     return indicator.direction if indicator is not None else roc.auto_direction(y, x)
 
 
-def _tie_message(x: np.ndarray) -> str | None:
-    """A warning when one value holds at least half of the patients (ROC cut-offs become coarse)."""
-    _, counts = np.unique(x, return_counts=True)
-    share = counts.max() / len(x)
+def _tie_message(counts: np.ndarray) -> str | None:
+    """A warning when one value holds at least half of the patients (ROC cut-offs become coarse);
+    `counts` is how many patients share each distinct value."""
+    share = counts.max() / counts.sum()
     if share >= HEAVY_TIE_SHARE:
         return (
             f"heavy ties: {share:.0%} of patients share one value; the AUC counts ties as one half "
@@ -193,12 +198,21 @@ def _tie_message(x: np.ndarray) -> str | None:
 
 
 def analyze_marker(
-    table: pd.DataFrame, marker: str, outcome: str, adjust: tuple[str, ...], pair: str | None
+    table: pd.DataFrame,
+    marker: str,
+    outcome: str,
+    adjust: tuple[str, ...],
+    pair: str | None,
+    components: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> MarkerAnalysis:
-    """All per-marker statistics on the patients with a value for `marker` (messages for what fails)."""
+    """All per-marker statistics on the patients with a value for `marker` (messages for what fails).
+
+    When every patient has the marker and `components` is a dict, the marker's DeLong components are
+    left in it for the pairwise AUC tests.
+    """
     x_all = table[marker].to_numpy(float)
     has = np.isfinite(x_all)
-    sub = table.loc[has]
+    sub = table if has.all() else table.loc[has]
     y, x = sub[outcome].to_numpy(float), x_all[has]
     n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
     result = MarkerAnalysis(marker, len(x), n_cases, n_controls)
@@ -217,15 +231,19 @@ def analyze_marker(
             result, groups=comparison, messages=(f"constant: every patient has {x[0]:g}; nothing to compare",)
         )
     messages = []
-    tie = _tie_message(x)
+    tie_counts = np.unique(x, return_counts=True)[1]
+    tie = _tie_message(tie_counts)
     if tie:
         messages.append(tie)
     if min(n_cases, n_controls) < roc.MIN_PER_GROUP:
         messages.append("fewer than 2 cases or controls: ROC and odds ratio not computed")
         return _with(result, groups=comparison, messages=tuple(messages))
-    spearman = correlation.spearman(x, y)
     direction = _direction(marker, y, x)
-    auc = roc.delong_auc(y, x, direction)
+    auc, v10, v01 = roc.delong_auc_components(y, x, direction)
+    if components is not None and sub is table:
+        components[marker] = (v10, v01)
+    auc_higher = auc.auc if auc.direction is Direction.HIGHER else 1.0 - auc.auc
+    spearman = correlation.spearman_from_auc(auc_higher, n_cases, n_controls, tie_counts)
     cutoff = roc.youden_cutoff(y, x, direction)
     odds = None
     try:
@@ -274,18 +292,28 @@ def _with(result: MarkerAnalysis, **changes: object) -> MarkerAnalysis:
 
 
 def _comparisons(
-    table: pd.DataFrame, analysed: list[MarkerAnalysis], outcome: str
+    table: pd.DataFrame,
+    analysed: list[MarkerAnalysis],
+    outcome: str,
+    components: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> list[roc.AucComparison]:
-    """DeLong test for every two markers with an AUC on the patients with both (ranked once if complete)."""
+    """DeLong test for every two markers with an AUC on the patients with both; when no value is missing
+    the markers' components (from `analyze_marker`, else computed here) give one covariance matrix."""
     good = [m for m in analysed if m.auc is not None]
     if len(good) < 2:
         return []
     y = table[outcome].to_numpy(float)
     values = table[[m.marker for m in good]].to_numpy(float)
-    oriented = np.where([m.auc.direction is Direction.HIGHER for m in good], values, -values)
     out = []
     if np.isfinite(values).all():
-        aucs, cov = roc.delong_covariance(oriented[y == 1].T, oriented[y == 0].T)
+        components = components or {}
+        if all(m.marker in components for m in good):
+            v10 = np.vstack([components[m.marker][0] for m in good])
+            v01 = np.vstack([components[m.marker][1] for m in good])
+            aucs, cov = v10.mean(axis=1), roc.covariance_from_components(v10, v01)
+        else:
+            oriented = np.where([m.auc.direction is Direction.HIGHER for m in good], values, -values)
+            aucs, cov = roc.delong_covariance(oriented[y == 1].T, oriented[y == 0].T)
         for i, j in itertools.combinations(range(len(good)), 2):
             var = cov[i, i] + cov[j, j] - 2 * cov[i, j]
             diff = aucs[i] - aucs[j]
@@ -311,6 +339,36 @@ def _comparisons(
         except AnalysisError:
             continue
     return out
+
+
+@contextlib.contextmanager
+def _parallel(n_rows: int) -> Iterator[Executor]:
+    """Threads for the independent parts of a large cohort's analysis (numpy's sorts, searches and matrix
+    products release the GIL), else an executor that runs each call at once in this thread.
+
+    The statistics code only ever *ignores* warnings; `warnings.catch_warnings` is not thread-safe, so
+    the whole parallel section runs inside one that restores this thread's filters at the end.
+    """
+    workers = min(4, os.cpu_count() or 1)
+    if n_rows < PARALLEL_MIN_ROWS or workers < 2:
+        with _Inline() as inline:
+            yield inline
+        return
+    with warnings.catch_warnings(), ThreadPoolExecutor(workers, thread_name_prefix="ovcf-analyze") as pool:
+        warnings.simplefilter("ignore")
+        yield pool
+
+
+class _Inline(Executor):
+    """An executor that runs each call immediately in the caller's thread (small cohorts)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as exc:  # the caller's .result() raises it, as with a real executor
+            future.set_exception(exc)
+        return future
 
 
 def count_pairs(table: pd.DataFrame, outcome: str, pair: str | None) -> int | None:
@@ -362,25 +420,33 @@ def analyze_cohort(
         notes.append(f"not adjusted for {', '.join(absent)}: not in the table")
     adjust = tuple(a for a in adjust if a not in absent)
     pair = pair if pair is not None and pair in table.columns and table[pair].notna().any() else None
-    analysed = [analyze_marker(table, m, outcome, adjust, pair) for m in markers]
+    if pair is not None:  # pair labels as integer codes once, not hashed again by every paired test
+        codes = pd.factorize(table[pair])[0]
+        table = table.assign(**{pair: np.where(codes >= 0, codes, np.nan)})
     if conditional and pair is None:
         notes.append("conditional logistic regression needs a pair column: not computed")
-    elif conditional:
-        analysed = [_with_conditional(table, m, outcome, adjust, pair) for m in analysed]
-    if bootstrap > 0:
-        analysed = [_with_bootstrap(table, m, outcome, bootstrap, seed) for m in analysed]
-    comparisons = _comparisons(table, analysed, outcome)
-    usable = [m.marker for m in analysed if m.spearman is not None]
-    matrix = correlation.correlation_matrix(table, usable)
     demographics = [c for c in (AGE, BMI) if c in table.columns]
-    t1 = groups.table1(table, demographics, outcome, pair)
-    multi = None
-    fitted = [m.marker for m in analysed if m.odds_ratio is not None and np.isfinite(m.odds_ratio.coef)]
-    if len(fitted) >= 2:
-        try:
-            multi = logistic.fit_logistic(table, fitted, adjust, outcome)
-        except AnalysisError as exc:
-            notes.append(f"multivariable model not fitted: {exc}")
+    with _parallel(len(table)) as pool:
+        t1 = pool.submit(groups.table1, table, demographics, outcome, pair)
+        components: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        analysed = list(
+            pool.map(lambda m: analyze_marker(table, m, outcome, adjust, pair, components), markers)
+        )
+        if conditional and pair is not None:
+            analysed = list(pool.map(lambda m: _with_conditional(table, m, outcome, adjust, pair), analysed))
+        if bootstrap > 0:
+            analysed = list(pool.map(lambda m: _with_bootstrap(table, m, outcome, bootstrap, seed), analysed))
+        comparisons = pool.submit(_comparisons, table, analysed, outcome, components)
+        usable = [m.marker for m in analysed if m.spearman is not None]
+        matrix = pool.submit(correlation.correlation_matrix, table, usable)
+        multi = None
+        fitted = [m.marker for m in analysed if m.odds_ratio is not None and np.isfinite(m.odds_ratio.coef)]
+        if len(fitted) >= 2:
+            try:
+                multi = logistic.fit_logistic(table, fitted, adjust, outcome)
+            except AnalysisError as exc:
+                notes.append(f"multivariable model not fitted: {exc}")
+        comparisons, matrix, t1 = comparisons.result(), matrix.result(), t1.result()
     return CohortAnalysis(
         n_cases, n_controls, count_pairs(table, outcome, pair), tuple(analysed), tuple(comparisons), matrix,
         t1, multi, outcome, adjust, pair, tuple(notes),

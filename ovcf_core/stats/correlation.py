@@ -63,6 +63,35 @@ def spearman(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> SpearmanResul
     return SpearmanResult(rho, p, fisher_ci(rho, n, level), n)
 
 
+def spearman_from_auc(
+    auc_higher: float, n_cases: int, n_controls: int, tie_counts: np.ndarray, level: float = 0.95
+) -> SpearmanResult:
+    """Spearman's rho of a marker with a 0/1 outcome from its AUC (no ranking needed).
+
+    With midranks, the cases' rank sum is the Mann-Whitney U plus m(m+1)/2 and U = AUC·m·k (ties one
+    half), so the covariance of rank(x) with y is m·k·(AUC - 1/2) / N; the ranks' sum of squares is
+    (N³ - N)/12 less Σ(t³ - t)/12 over the tie groups (`tie_counts`: how many patients share each value).
+    `auc_higher` is P(case > control) + ½P(tie). p as scipy's spearmanr (t with N - 2 df).
+    """
+    m, k = float(n_cases), float(n_controls)
+    n = n_cases + n_controls
+    t = np.asarray(tie_counts, dtype=float)
+    ss_ranks = (float(n) ** 3 - n - float(np.sum(t**3 - t))) / 12.0
+    if n < 3 or m == 0 or k == 0 or ss_ranks <= 0:
+        nan = float("nan")
+        return SpearmanResult(nan, nan, (nan, nan), n)
+    rho = float(np.clip(m * k * (auc_higher - 0.5) / np.sqrt(ss_ranks * m * k / n), -1.0, 1.0))
+    return SpearmanResult(rho, _t_test_p(rho, n), fisher_ci(rho, n, level), n)
+
+
+def _t_test_p(rho: float, n: int) -> float:
+    """scipy's spearmanr p-value: two-sided, t = rho·sqrt((n - 2) / (1 - rho²)) with n - 2 df."""
+    if abs(rho) == 1.0:
+        return 0.0
+    t = rho * np.sqrt((n - 2) / ((1.0 + rho) * (1.0 - rho)))
+    return float(2 * stats.t.sf(abs(t), n - 2))
+
+
 def _spearman_binary(x: np.ndarray, y: np.ndarray, level: float) -> SpearmanResult:
     """Spearman of a marker with a 0/1 outcome: the midranks of a 0/1 variable are an affine function of
     it, so rho is Pearson's r of rank(x) with y itself (one ranking instead of two); p as scipy's
@@ -76,12 +105,7 @@ def _spearman_binary(x: np.ndarray, y: np.ndarray, level: float) -> SpearmanResu
         nan = float("nan")
         return SpearmanResult(nan, nan, (nan, nan), n)
     rho = float(np.clip(np.dot(rx, yc) / denom, -1.0, 1.0))
-    if abs(rho) == 1.0:
-        p = 0.0
-    else:
-        t = rho * np.sqrt((n - 2) / ((1.0 + rho) * (1.0 - rho)))
-        p = float(2 * stats.t.sf(abs(t), n - 2))
-    return SpearmanResult(rho, p, fisher_ci(rho, n, level), n)
+    return SpearmanResult(rho, _t_test_p(rho, n), fisher_ci(rho, n, level), n)
 
 
 @dataclass(frozen=True)

@@ -63,9 +63,25 @@ def smd(cases: GroupSummary, controls: GroupSummary) -> float:
     return float((cases.mean - controls.mean) / pooled) if pooled > 0 else float("nan")
 
 
+def _integer_codes(labels: pd.Series) -> np.ndarray | None:
+    """Pair labels that are already small non-negative integers (missing = NaN) as codes (-1 = none)."""
+    if not pd.api.types.is_numeric_dtype(labels) or pd.api.types.is_bool_dtype(labels):
+        return None
+    values = labels.to_numpy(float)
+    known = np.isfinite(values)
+    if not known.any():
+        return np.full(len(values), -1, dtype=np.int64)
+    kept = values[known]
+    if kept.min() < 0 or kept.max() > 4 * len(values) + 1024 or not np.array_equal(kept, np.floor(kept)):
+        return None
+    return np.where(known, values, -1).astype(np.int64)
+
+
 def pair_codes(table: pd.DataFrame, outcome: str = OUTCOME, pair: str = "pair_id") -> np.ndarray:
     """Per row the code of its complete pair (exactly one case and one control), else -1; vectorised."""
-    codes, _ = pd.factorize(table[pair])
+    codes = _integer_codes(table[pair])
+    if codes is None:
+        codes, _ = pd.factorize(table[pair])
     y = table[outcome].to_numpy(float)
     known = (codes >= 0) & np.isfinite(y)
     size = np.bincount(codes[known], minlength=codes.max() + 1 if len(codes) else 0)
@@ -85,11 +101,14 @@ def complete_pairs(
     keep = codes >= 0
     y = rows[outcome].to_numpy(float)[keep]
     codes, values = codes[keep], rows[column].to_numpy()[keep]
-    case_order, control_order = np.argsort(codes[y == 1]), np.argsort(codes[y == 0])
-    return pd.DataFrame(
-        {"case": values[y == 1][case_order], "control": values[y == 0][control_order]},
-        index=pd.Index(codes[y == 1][case_order], name=pair),
-    )
+    # each kept code has exactly one case and one control: place them by code (no sort needed)
+    slots = int(codes.max()) + 1 if len(codes) else 0
+    case, control = np.empty(slots, dtype=values.dtype), np.empty(slots, dtype=values.dtype)
+    case[codes[y == 1]], control[codes[y == 0]] = values[y == 1], values[y == 0]
+    present = np.zeros(slots, dtype=bool)
+    present[codes] = True
+    used = np.flatnonzero(present)
+    return pd.DataFrame({"case": case[used], "control": control[used]}, index=pd.Index(used, name=pair))
 
 
 @dataclass(frozen=True)

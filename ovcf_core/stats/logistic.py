@@ -116,19 +116,22 @@ def design(table: pd.DataFrame, terms: list[str], outcome: str = OUTCOME) -> tup
     y = table[outcome].to_numpy(float)
     X = np.column_stack(columns) if columns else np.empty((len(table), 0))
     ok = np.isfinite(y) & np.isfinite(X).all(axis=1)
-    return y[ok], X[ok]
+    return (y, X) if ok.all() else (y[ok], X[ok])
 
 
 def newton_logit(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     """Maximum-likelihood logistic fit (X includes the intercept column): (coef, covariance, converged)."""
     beta = np.zeros(X.shape[1])
     converged = False
+    hess = None
     for _ in range(MAX_ITER):
         eta = X @ beta
         p = 0.5 * (1 + np.tanh(eta / 2))  # overflow-free logistic function
-        w = p * (1 - p)
-        hess = X.T @ (X * w[:, None])
+        hess = X.T @ (X * (p * (1 - p))[:, None])
         grad = X.T @ (y - p)
+        if np.max(np.abs(grad)) < 1e-8:  # already at the maximum: `hess` is the information there
+            converged = True
+            break
         try:
             step = np.linalg.solve(hess, grad)
         except np.linalg.LinAlgError:
@@ -136,12 +139,13 @@ def newton_logit(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
         beta = beta + step
         if not np.all(np.isfinite(beta)):
             break
-        if np.max(np.abs(step)) < TOL * (1 + np.max(np.abs(beta))) or np.max(np.abs(grad)) < 1e-8:
+        if np.max(np.abs(step)) < TOL * (1 + np.max(np.abs(beta))):
             converged = True
             break
-    eta = X @ beta
-    p = 0.5 * (1 + np.tanh(eta / 2))
-    hess = X.T @ (X * (p * (1 - p))[:, None])
+    if not converged or hess is None or np.max(np.abs(grad)) >= 1e-8:
+        eta = X @ beta
+        p = 0.5 * (1 + np.tanh(eta / 2))
+        hess = X.T @ (X * (p * (1 - p))[:, None])
     try:
         cov = np.linalg.inv(hess)
     except np.linalg.LinAlgError:

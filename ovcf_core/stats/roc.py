@@ -81,10 +81,14 @@ def delong_components(cases: np.ndarray, controls: np.ndarray) -> tuple[np.ndarr
 def delong_covariance(cases: np.ndarray, controls: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """AUCs and their DeLong covariance matrix for k markers measured on the same patients."""
     auc, v10, v01 = delong_components(cases, controls)
+    return auc, covariance_from_components(v10, v01)
+
+
+def covariance_from_components(v10: np.ndarray, v01: np.ndarray) -> np.ndarray:
+    """DeLong covariance of k AUCs from their components (k x m over cases, k x n over controls)."""
+    v10, v01 = np.atleast_2d(v10), np.atleast_2d(v01)
     m, n = v10.shape[1], v01.shape[1]
-    s10 = np.atleast_2d(np.cov(v10))
-    s01 = np.atleast_2d(np.cov(v01))
-    return auc, s10 / m + s01 / n
+    return np.atleast_2d(np.cov(v10)) / m + np.atleast_2d(np.cov(v01)) / n
 
 
 @dataclass(frozen=True)
@@ -109,15 +113,24 @@ def delong_auc(
     y: np.ndarray, score: np.ndarray, direction: Direction | str | None = None, level: float = 0.95
 ) -> AucResult:
     """AUC with the DeLong 95% CI (pROC's `ci.auc(method="delong")`); direction auto when None."""
+    return delong_auc_components(y, score, direction, level)[0]
+
+
+def delong_auc_components(
+    y: np.ndarray, score: np.ndarray, direction: Direction | str | None = None, level: float = 0.95
+) -> tuple[AucResult, np.ndarray, np.ndarray]:
+    """`delong_auc` and the marker's structural components (v10 over cases, v01 over controls), which
+    `covariance_from_components` combines with other markers' for DeLong tests without sorting again."""
     score = np.asarray(score, dtype=float)
     direction = auto_direction(y, score) if direction is None else Direction(direction)
     cases, controls = _split(y, _oriented(score, direction))
-    auc, cov = delong_covariance(cases, controls)
+    auc, v10, v01 = delong_components(cases, controls)
+    cov = covariance_from_components(v10, v01)
     se = float(np.sqrt(max(cov[0, 0], 0.0)))
     z = stats.norm.ppf(0.5 + level / 2)
     a = float(auc[0])
     ci = (max(0.0, a - z * se), min(1.0, a + z * se))
-    return AucResult(a, se, ci, direction, len(cases), len(controls))
+    return AucResult(a, se, ci, direction, len(cases), len(controls)), v10[0], v01[0]
 
 
 @dataclass(frozen=True)
