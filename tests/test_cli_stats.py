@@ -63,6 +63,7 @@ def test_analyze_report_writes_html(tmp_path):
     assert proc.returncode == 0, proc.stderr
     html = (tmp_path / "r.html").read_text()
     assert "Table 1" in html and "<html" in html
+    assert "sensitivity %{y:.3f}" in html  # the ROC curves are drawn (the CLI passes the cohort table)
 
 
 def test_analyze_outcome_and_positive_columns(tmp_path):

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             raise OvcfError(f"the HTML report is not available in this installation ({exc})") from None
         synthetic = Path(args.cohort).resolve() == paths.SAMPLE_COHORT.resolve()
         try:
-            write_report(analysis, args.report, synthetic=synthetic)
+            write_report(analysis, args.report, table, synthetic=synthetic)
         except OSError as exc:
             raise OvcfError(f"cannot write the report {args.report} ({exc.strerror})") from None
     return 0
