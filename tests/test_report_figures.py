@@ -113,12 +113,16 @@ def test_forest_plot_uses_a_log_axis_and_the_line_of_no_effect():
 def test_bland_altman_bias_and_limits_match_a_hand_computation():
     first = [10.0, 12.0, 11.0, 15.0, np.nan]
     second = [9.0, 12.5, 10.0, 13.0, 8.0]
-    agreement = figures.bland_altman(first, second)
+    from ovcf_core.stats.agreement import bland_altman
+
+    agreement = bland_altman(first, second)
     diffs = np.array([1.0, -0.5, 1.0, 2.0])  # the complete pairs only
     sd = np.sqrt(((diffs - 0.875) ** 2).sum() / 3)
     assert agreement.n == 4
     assert agreement.bias == pytest.approx(0.875)
     assert agreement.upper == pytest.approx(0.875 + 1.96 * sd)
+    half = 3.182446305284263 * sd / 2  # t(0.975, 3 df) from tables, SE = sd / sqrt(4)
+    assert agreement.bias_ci == pytest.approx((0.875 - half, 0.875 + half))
     fig = figures.bland_altman_figure(first, second, "hu")
     assert len(fig.layout.shapes) == 3 and "(n=4)" in fig.layout.title.text
 

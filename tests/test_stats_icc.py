@@ -86,3 +86,15 @@ def test_f_tests_match_r_printed_values():
     )
     assert result["ICC1"].p_value == pytest.approx(0.00437, abs=5e-6)
     assert (result["ICC3"].f, result["ICC3"].p_value) == pytest.approx((6.00, 0.00677), abs=5e-3)
+
+
+def test_raters_in_exact_agreement_give_icc_one_with_no_numpy_warning():
+    import warnings
+
+    from ovcf_core.stats.icc import icc_wide
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = icc_wide(np.array([[1.0, 1.0], [2.0, 2.0], [3.5, 3.5], [4.0, 4.0]]))
+    for form in result.forms:
+        assert form.icc == 1.0 and form.ci == (1.0, 1.0), form

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 
 from ovcf_core.report import style
 from ovcf_core.schema import OUTCOME, PAIR_ID
+from ovcf_core.stats.agreement import bland_altman
 
 MAX_POINTS = 1500  # points drawn per group in distribution and scatter plots
 MAX_ROC_POINTS = 1000  # vertices drawn per ROC curve
@@ -370,33 +371,6 @@ def forest_plot(
     return _layout(fig, title or "Adjusted odds ratios", height=140 + 48 * max(len(data), 1))
 
 
-@dataclass(frozen=True)
-class BlandAltman:
-    """Agreement of two measurements (Bland & Altman 1986): mean difference and 95% limits of agreement."""
-
-    n: int
-    bias: float
-    sd: float
-    lower: float
-    upper: float
-
-    def to_dict(self) -> dict[str, float]:
-        """The numbers as plain floats (for tables and JSON)."""
-        return {"n": self.n, "bias": self.bias, "sd": self.sd, "lower": self.lower, "upper": self.upper}
-
-
-def bland_altman(first: Sequence[float], second: Sequence[float]) -> BlandAltman:
-    """Bias (mean of first − second) and limits bias ± 1.96 SD of the differences, on complete pairs."""
-    a = np.asarray(first, dtype=float)
-    b = np.asarray(second, dtype=float)
-    keep = np.isfinite(a) & np.isfinite(b)
-    diff = a[keep] - b[keep]
-    n = int(diff.size)
-    bias = float(diff.mean()) if n else float("nan")
-    sd = float(diff.std(ddof=1)) if n > 1 else float("nan")
-    return BlandAltman(n, bias, sd, bias - 1.96 * sd, bias + 1.96 * sd)
-
-
 def bland_altman_figure(
     first: Sequence[float],
     second: Sequence[float],
@@ -422,16 +396,17 @@ def bland_altman_figure(
             showlegend=False,
         )
     )
-    for value, text, dash in (
-        (agreement.bias, "bias", "solid"),
-        (agreement.lower, "−1.96 SD", "dash"),
-        (agreement.upper, "+1.96 SD", "dash"),
+    bias_ci = " [" + ", ".join(style.fmt_number(v, digits) for v in agreement.bias_ci) + "]"
+    for value, text, dash, extra in (
+        (agreement.bias, "bias", "solid", bias_ci if np.all(np.isfinite(agreement.bias_ci)) else ""),
+        (agreement.lower, "−1.96 SD", "dash", ""),
+        (agreement.upper, "+1.96 SD", "dash", ""),
     ):
         if np.isfinite(value):
             fig.add_hline(
                 y=value,
                 line={"color": "#444444", "dash": dash, "width": 1},
-                annotation_text=f"{text} {style.fmt_number(value, digits)}",
+                annotation_text=f"{text} {style.fmt_number(value, digits)}{extra}",
                 annotation_position="right",
             )
     label = style.marker_label(marker)

@@ -124,18 +124,23 @@ def icc_wide(ratings: np.ndarray, level: float = 0.95, warnings: tuple[str, ...]
         return float(stats.f.sf(f, df1, df2)) if np.isfinite(f) else float("nan")
 
     def form(name: str, icc: float, ci: tuple[float, float], f: float, df1: float, df2: float) -> IccForm:
+        if icc == 1.0 and not np.all(np.isfinite(ci)):  # perfect agreement: F infinite, the CI is [1, 1]
+            ci = (1.0, 1.0)
         return IccForm(
             name, float(icc), (float(ci[0]), float(ci[1])), float(f), float(df1), float(df2), p(f, df1, df2)
         )
 
-    forms = (
-        form("ICC1", icc1, ((l1 - 1) / (l1 + k - 1), (u1 - 1) / (u1 + k - 1)), f1, df1_1, df2_1),
-        form("ICC2", icc2, (l2, u2), f3, df1_3, df2_3),
-        form("ICC3", icc3, ((l3 - 1) / (l3 + k - 1), (u3 - 1) / (u3 + k - 1)), f3, df1_3, df2_3),
-        form("ICC1k", icc1k, (1 - 1 / l1, 1 - 1 / u1), f1, df1_1, df2_1),
-        form("ICC2k", icc2k, (l2 * k / (1 + l2 * (k - 1)), u2 * k / (1 + u2 * (k - 1))), f3, df1_3, df2_3),
-        form("ICC3k", icc3k, (1 - 1 / l3, 1 - 1 / u3), f3, df1_3, df2_3),
-    )
+    with np.errstate(divide="ignore", invalid="ignore"):  # exact agreement: F is infinite
+        forms = (
+            form("ICC1", icc1, ((l1 - 1) / (l1 + k - 1), (u1 - 1) / (u1 + k - 1)), f1, df1_1, df2_1),
+            form("ICC2", icc2, (l2, u2), f3, df1_3, df2_3),
+            form("ICC3", icc3, ((l3 - 1) / (l3 + k - 1), (u3 - 1) / (u3 + k - 1)), f3, df1_3, df2_3),
+            form("ICC1k", icc1k, (1 - 1 / l1, 1 - 1 / u1), f1, df1_1, df2_1),
+            form(
+                "ICC2k", icc2k, (l2 * k / (1 + l2 * (k - 1)), u2 * k / (1 + u2 * (k - 1))), f3, df1_3, df2_3
+            ),
+            form("ICC3k", icc3k, (1 - 1 / l3, 1 - 1 / u3), f3, df1_3, df2_3),
+        )
     return IccResult(forms, n, k, warnings)
 
 
