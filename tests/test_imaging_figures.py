@@ -49,3 +49,26 @@ def test_lasso_selection_becomes_a_polygon_and_empty_selections_give_nothing():
     assert roi_from_selection(lasso, "MF_L_L3L4", 2, 16, 16).points == ((1.0, 1.0), (5.0, 1.0), (3.0, 4.0))
     assert roi_from_selection({}, "x", 0, 16, 16) is None
     assert roi_from_selection({"box": [{"x": [3, 3], "y": [1, 5]}]}, "x", 0, 16, 16) is None
+
+
+def test_monochrome1_series_is_shown_inverted_and_measured_unchanged(tmp_path):
+    import io
+
+    import pydicom
+
+    from ovcf_core.imaging.series import load_series
+    from tests.imaging_helpers import ordered_series, write_files
+
+    files = []
+    for name, data in ordered_series(3):
+        ds = pydicom.dcmread(io.BytesIO(data))
+        ds.PhotometricInterpretation = "MONOCHROME1"
+        buffer = io.BytesIO()
+        ds.save_as(buffer)
+        files.append((name, buffer.getvalue()))
+    series = load_series(write_files(tmp_path / "m1", files)).pick()
+    assert series.photometric == "MONOCHROME1"
+    assert np.all(series.pixels(0) == 100)  # values as stored (rank 1): only the display is inverted
+    figure = scan_figure(series.pixels(0), invert=series.photometric == "MONOCHROME1")
+    assert figure.data[0].reversescale is True
+    assert scan_figure(series.pixels(0)).data[0].reversescale is False

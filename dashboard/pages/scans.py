@@ -322,6 +322,7 @@ if series is not None:
         window=window_limits(image, preset),
         pixel_spacing=series.pixel_spacing,
         unit=series.unit,
+        invert=series.photometric == "MONOCHROME1",
     )
     event = st.plotly_chart(
         figure,

@@ -59,11 +59,13 @@ def scan_figure(
     title: str | None = None,
     unit: str = "",
     height: int = 560,
+    invert: bool = False,
 ) -> object:
     """A plotly figure of one slice with `rois` outlined and labelled; drag mode is box select.
 
     A sparse invisible marker grid makes box and lasso selections fire in every browser; the selection's
-    geometry is in pixel coordinates.
+    geometry is in pixel coordinates. `invert` shows low values white (DICOM MONOCHROME1); the values
+    under the cursor and in every measurement are unchanged.
     """
     import plotly.graph_objects as go
 
@@ -76,6 +78,7 @@ def scan_figure(
             zmin=low,
             zmax=high,
             colorscale="gray",
+            reversescale=invert,
             showscale=False,
             hovertemplate=f"x %{{x}}, y %{{y}}: %{{z:.1f}} {unit}<extra></extra>",
         )

@@ -89,6 +89,7 @@ class _Header:
     slope: float
     intercept: float
     technical: dict[str, str]
+    photometric: str = "MONOCHROME2"
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Series:
     pixel_spacing: tuple[float, float]  # (row spacing, column spacing) in mm, as DICOM PixelSpacing
     slices: tuple[SliceRef, ...]
     header: dict[str, str] = field(default_factory=dict)
+    photometric: str = "MONOCHROME2"  # MONOCHROME1: low values are displayed white (inverted grey scale)
     _cache: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -357,6 +359,7 @@ def _header_from_dataset(file: DicomFile, dataset: Any) -> _Header | Skipped:
         slope=slope[0],
         intercept=intercept[0],
         technical=technical_header(dataset),
+        photometric=photometric,
     )
 
 
@@ -427,6 +430,7 @@ def _assemble(uid: str, headers: list[_Header], skipped: list[Skipped]) -> Serie
             SliceRef(h.file, position, h.instance_number, h.slope, h.intercept) for position, h in unique
         ),
         header=unique[0][1].technical,
+        photometric=unique[0][1].photometric,
     )
 
 
