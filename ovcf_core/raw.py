@@ -508,12 +508,23 @@ def cohort_from_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[pd.DataFrame,
     for (patient, column), value in averaged.items():
         measured.setdefault(patient, {})[column] = float(value)
 
-    repeated = patients.groupby([PATIENT_ID, RATER], sort=False).size()
-    for (patient, rater), count in repeated[repeated > 1].items():
-        first = int(patients.index[(patients[PATIENT_ID] == patient) & (patients[RATER] == rater)][0])
-        _warn(
-            problems, first, RATER, f"{count} rows of the same patient and rater '{rater}'; they are averaged"
-        )
+    if is_long(normalize_columns(raw)):  # one row per measurement: a repeated measurement is averaged
+        cells = data.cells
+        again = cells[cells.duplicated([PATIENT_ID, RATER, "column"], keep="first")]
+        for (rater, column), rows in again.groupby([RATER, "column"], sort=False)["row"]:
+            for row in rows:
+                _warn(
+                    problems, int(row), VALUE,
+                    f"{column} of this patient by rater '{rater}' is repeated; the values are averaged",
+                )  # fmt: skip
+    else:  # one row per patient and rater
+        repeated = patients.groupby([PATIENT_ID, RATER], sort=False).size()
+        for (patient, rater), count in repeated[repeated > 1].items():
+            first = int(patients.index[(patients[PATIENT_ID] == patient) & (patients[RATER] == rater)][0])
+            _warn(
+                problems, first, RATER,
+                f"{count} rows of the same patient and rater '{rater}'; they are averaged",
+            )  # fmt: skip
 
     agreed = {column: _agreed(patients, column) for column in cohort_columns}
     records = []

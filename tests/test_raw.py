@@ -21,7 +21,7 @@ from ovcf_core.raw import (
     wide_template,
     wide_to_long,
 )
-from ovcf_core.schema import Severity
+from ovcf_core.schema import Severity, normalize_columns
 
 WIDE = pd.DataFrame(
     {
@@ -200,3 +200,14 @@ def test_reading_the_sample_raw_file_gives_two_rater_rows_per_patient():
 def test_row_and_column_order_do_not_change_the_cohort(rows, columns):
     shuffled = WIDE.loc[list(rows), list(columns)]
     pd.testing.assert_frame_equal(_cohort(shuffled).sort_index(), _cohort(WIDE).sort_index())
+
+
+def test_long_table_warns_only_about_a_repeated_measurement_at_its_own_row():
+    from ovcf_core.io import read_table, table_to_bytes
+
+    sample = normalize_columns(read_table(paths.SAMPLE_RAW)).iloc[:4]
+    long = wide_to_long(sample).reset_index(drop=True)
+    long = pd.concat([long, long.iloc[[3]]], ignore_index=True)  # one measurement typed twice
+    _, problems = cohort_from_raw(read_raw(table_to_bytes(long), "long.csv"), "long.csv")
+    repeated = [p for p in problems if "repeated" in p.message or "rows of the same patient" in p.message]
+    assert [(p.row, p.column) for p in repeated] == [(len(long) + 1, "value")]  # header is row 1
