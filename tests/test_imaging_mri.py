@@ -32,6 +32,10 @@ def test_otsu_matches_the_within_class_variance_definition(values):
     assert otsu_threshold(values) == _otsu_by_within_class_variance(values)
 
 
+def test_otsu_breaks_an_exact_tie_towards_the_lower_threshold():
+    assert otsu_threshold(np.array([47.0, 53.0, 59.0])) == 47.0  # 47 | 53 59 and 47 53 | 59 are equal
+
+
 def test_otsu_splits_muscle_from_fat_and_fi_is_the_share_above():
     values = np.array([80.0] * 90 + [400.0] * 10)
     threshold = otsu_threshold(values)

@@ -52,7 +52,8 @@ def otsu_threshold(values: np.ndarray) -> float:
     """Otsu's threshold t of `values` (fat = values > t), maximising between-class variance exactly.
 
     Candidates are the distinct values; t is the largest value of the darker class. With one distinct
-    value there is nothing to split and t is that value (no pixel above it).
+    value there is nothing to split and t is that value (no pixel above it). Equally good splits (e.g.
+    47, 53, 59) go to the lowest t, whatever the rounding of the two variances.
     """
     values = np.asarray(values, dtype=np.float64).ravel()
     if values.size == 0:
@@ -66,7 +67,8 @@ def otsu_threshold(values: np.ndarray) -> float:
     mu0 = mass[:-1] / w0
     mu1 = (mass[-1] - mass[:-1]) / (1 - w0)
     between = w0 * (1 - w0) * (mu0 - mu1) ** 2
-    return float(levels[int(np.argmax(between))])
+    best = between.max()
+    return float(levels[int(np.flatnonzero(between >= best - 1e-13 * best)[0])])
 
 
 def fat_percent(values: np.ndarray, threshold: float) -> float:
