@@ -8,8 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The suite is deterministic (the same examples every run, so `main` stays green for a reason we can
+# reproduce); `HYPOTHESIS_PROFILE=explore pytest` searches new examples.
+settings.register_profile("repeatable", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 SHARED = ROOT.parent / "shared"
 CONTRACTS = SHARED / "contracts" / "check_contracts.py"
 
