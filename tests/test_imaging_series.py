@@ -244,7 +244,7 @@ def test_header_pass_stops_before_pixel_data(monkeypatch):
 
     monkeypatch.setattr(pydicom, "dcmread", spy)
     load_series(ordered_series(3))
-    assert calls == [True, True, True]
+    assert calls == [True, True, True, True]  # each slice's header, then the first slice's technical tags
 
 
 def test_a_missing_folder_is_a_clear_error(tmp_path):

@@ -88,7 +88,6 @@ class _Header:
     instance_number: int | None
     slope: float
     intercept: float
-    technical: dict[str, str]
     photometric: str = "MONOCHROME2"
 
 
@@ -306,6 +305,19 @@ def read_header(file: DicomFile) -> _Header | Skipped:
     return _header_from_dataset(file, dataset)
 
 
+def _technical(file: DicomFile) -> dict[str, str]:
+    """The allow-listed technical attributes of one file (read again for the series' first slice only,
+    not kept for every slice of the header pass)."""
+    import pydicom
+
+    try:
+        with file.open() as handle, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return technical_header(pydicom.dcmread(handle, stop_before_pixels=True))
+    except Exception:  # the file was read a moment ago; if it cannot be now, show no extra attributes
+        return {}
+
+
 def _header_from_dataset(file: DicomFile, dataset: Any) -> _Header | Skipped:
     """Validate the attributes a measurement needs, one reason naming the tag when one is missing."""
     modality = str(dataset.get("Modality", "")).upper()
@@ -358,7 +370,6 @@ def _header_from_dataset(file: DicomFile, dataset: Any) -> _Header | Skipped:
         instance_number=instance,
         slope=slope[0],
         intercept=intercept[0],
-        technical=technical_header(dataset),
         photometric=photometric,
     )
 
@@ -429,7 +440,7 @@ def _assemble(uid: str, headers: list[_Header], skipped: list[Skipped]) -> Serie
         slices=tuple(
             SliceRef(h.file, position, h.instance_number, h.slope, h.intercept) for position, h in unique
         ),
-        header=unique[0][1].technical,
+        header=_technical(unique[0][1].file),
         photometric=unique[0][1].photometric,
     )
 
