@@ -7,6 +7,8 @@ the "synthetic" notice are consistent across the dashboard.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -42,6 +44,44 @@ def current_cohort(*, required: bool = True) -> pd.DataFrame | None:
         if required:
             st.stop()
         return None
+
+
+def upload_or_sample(
+    label: str,
+    *,
+    key: str,
+    state_key: str,
+    read: Callable[[bytes, str], object],
+    sample: Path,
+    sample_source: str,
+    noun: str,
+) -> dict:
+    """An uploader whose parsed upload replaces `st.session_state[state_key]`; until the first upload the
+    shipped (synthetic) `sample` is used. A bad upload shows why and keeps what was there. `noun` names
+    what the file holds ("pool", "measurements") in those messages.
+
+    Returns the current {"table", "source", "synthetic"}; stops the page when nothing can be loaded.
+    """
+    uploaded = st.file_uploader(label, type=["csv", "xlsx"], key=key)
+    if uploaded is not None:
+        try:
+            table = read(uploaded.getvalue(), uploaded.name)
+        except OvcfError as exc:
+            st.error(f"Could not use the upload — {exc}. The {noun} shown before {_are(noun)} kept.")
+        else:
+            st.session_state[state_key] = {"table": table, "source": uploaded.name, "synthetic": False}
+    if state_key not in st.session_state:
+        try:
+            table = read(sample.read_bytes(), sample.name)
+        except (OSError, OvcfError) as exc:
+            st.info(f"Upload a file to begin (the sample {noun} could not be read: {exc}).")
+            st.stop()
+        st.session_state[state_key] = {"table": table, "source": sample_source, "synthetic": True}
+    return st.session_state[state_key]
+
+
+def _are(noun: str) -> str:
+    return "are" if noun.endswith("s") else "is"
 
 
 def cohort_caption(table: pd.DataFrame) -> None:

@@ -113,3 +113,19 @@ def test_bad_file_uploaded_to_its_page_shows_a_message_and_keeps_earlier_data(en
     if entry["surface"] == "roi":
         assert rois_before and any(rois_before.values()), "the phantom's ROIs were there before"
         assert _roi_labels(at) == rois_before, "the ROIs drawn before the bad ROI file are kept"
+
+
+@pytest.mark.parametrize(
+    ("page", "state_key", "label"),
+    [("dashboard/pages/matching.py", state.MATCHING_POOL, "pool"),
+     ("dashboard/pages/reliability.py", state.RATINGS, "measurements")],
+)  # fmt: skip
+def test_a_broken_pool_or_ratings_upload_says_why_and_keeps_the_table_shown_before(page, state_key, label):
+    at = tools.open_page(page)
+    before = at.session_state[state_key]
+    assert before["synthetic"] is True
+    at = tools.upload(at, 0, "broken.csv", b"\x00\x01 not a table \xff")
+    assert not at.exception
+    assert any(f"the {label} shown before" in e.value.lower() for e in at.error), [e.value for e in at.error]
+    after = at.session_state[state_key]
+    assert after["source"] == before["source"] and after["table"] is before["table"]

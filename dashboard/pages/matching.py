@@ -6,7 +6,6 @@ import streamlit as st
 
 from dashboard import analysis, components, state
 from ovcf_core import paths
-from ovcf_core.errors import OvcfError
 
 components.page_header(
     "Matching",
@@ -15,31 +14,15 @@ components.page_header(
     "Until you upload, the shipped **synthetic** pool is used.",
 )
 
-uploaded = st.file_uploader(
+current = components.upload_or_sample(
     "Patient pool (CSV or XLSX): patient_id, ovcf (1/0) or group, age, sex",
-    type=["csv", "xlsx"],
     key="pool_upload",
+    state_key=state.MATCHING_POOL,
+    read=analysis.read_pool,
+    sample=paths.SAMPLE_POOL,
+    sample_source="synthetic matching pool",
+    noun="pool",
 )
-if uploaded is not None:
-    try:
-        pool = analysis.read_pool(uploaded.getvalue(), uploaded.name)
-    except OvcfError as exc:
-        st.error(f"Could not use the upload — {exc}. The pool shown before is kept.")
-    else:
-        st.session_state[state.MATCHING_POOL] = {"table": pool, "source": uploaded.name, "synthetic": False}
-
-if state.MATCHING_POOL not in st.session_state:
-    try:
-        st.session_state[state.MATCHING_POOL] = {
-            "table": analysis.read_pool(paths.SAMPLE_POOL.read_bytes(), paths.SAMPLE_POOL.name),
-            "source": "synthetic matching pool",
-            "synthetic": True,
-        }
-    except (OSError, OvcfError) as exc:
-        st.info(f"Upload a pool to begin (the sample pool could not be read: {exc}).")
-        st.stop()
-
-current = st.session_state[state.MATCHING_POOL]
 pool = current["table"]
 cases = int((pool["ovcf"] == 1).sum())
 st.caption(f"Pool: **{current['source']}** — {cases} cases, {len(pool) - cases} possible controls.")

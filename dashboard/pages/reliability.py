@@ -6,7 +6,6 @@ import streamlit as st
 
 from dashboard import analysis, components, state
 from ovcf_core import paths
-from ovcf_core.errors import OvcfError
 from ovcf_core.report import style
 
 components.page_header(
@@ -16,31 +15,15 @@ components.page_header(
     "Until you do, the shipped **synthetic** two-rater measurements are used.",
 )
 
-uploaded = st.file_uploader(
+current = components.upload_or_sample(
     "Two-rater or repeated measurements (CSV or XLSX) with a rater column",
-    type=["csv", "xlsx"],
     key="ratings_upload",
+    state_key=state.RATINGS,
+    read=analysis.read_ratings,
+    sample=paths.SAMPLE_RAW,
+    sample_source="synthetic two-rater sample",
+    noun="measurements",
 )
-if uploaded is not None:
-    try:
-        ratings = analysis.read_ratings(uploaded.getvalue(), uploaded.name)
-    except OvcfError as exc:
-        st.error(f"Could not use the upload — {exc}. The measurements shown before are kept.")
-    else:
-        st.session_state[state.RATINGS] = {"table": ratings, "source": uploaded.name, "synthetic": False}
-
-if state.RATINGS not in st.session_state:
-    try:
-        st.session_state[state.RATINGS] = {
-            "table": analysis.read_ratings(paths.SAMPLE_RAW.read_bytes(), paths.SAMPLE_RAW.name),
-            "source": "synthetic two-rater sample",
-            "synthetic": True,
-        }
-    except (OSError, OvcfError) as exc:
-        st.info(f"Upload measurements to begin (the sample could not be read: {exc}).")
-        st.stop()
-
-current = st.session_state[state.RATINGS]
 ratings = current["table"]
 st.caption(
     f"Measurements: **{current['source']}** — {ratings.patients} patients, "
