@@ -74,3 +74,23 @@ def test_correlation_matrix_pairwise_complete_matches_scipy():
     assert m.n[0, 2] == len(ok) and m.n[1, 2] == len(table)
     full = correlation_matrix(paired_cohort(), ["hu", "fi"])
     assert full.rho[0, 1] == pytest.approx(stats.spearmanr(paired_cohort().hu, paired_cohort().fi).statistic)
+
+
+def test_correlation_matrix_from_precomputed_midranks_equals_scipy():
+    import pandas as pd
+    from scipy import stats
+
+    from ovcf_core.stats.roc import SortedScores
+
+    rng = np.random.default_rng(11)
+    base = rng.normal(size=200)
+    table = pd.DataFrame(
+        {"a": np.round(base, 1), "b": np.round(base + rng.normal(size=200), 0), "c": rng.normal(size=200)}
+    )
+    y = (rng.random(200) < 0.5).astype(float)
+    ranks = {m: SortedScores.of(y, table[m].to_numpy()).midranks() for m in table.columns}
+    fast = correlation_matrix(table, list(table.columns), ranks)
+    reference = stats.spearmanr(table.to_numpy())
+    np.testing.assert_allclose(fast.rho, reference.statistic, atol=1e-12)
+    np.testing.assert_allclose(fast.p, reference.pvalue, rtol=1e-9, atol=1e-300)
+    assert (fast.n == 200).all()

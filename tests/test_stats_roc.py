@@ -147,3 +147,26 @@ def test_spearman_with_the_outcome_from_the_auc_equals_scipy_even_with_heavy_tie
     reference = spearmanr(x, y)
     assert result.rho == pytest.approx(reference.statistic, abs=1e-12)
     assert result.p_value == pytest.approx(reference.pvalue, rel=1e-9, abs=1e-300)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_one_sort_gives_the_same_ranks_ties_delong_and_youden_as_the_separate_computations(seed):
+    from ovcf_core.stats.roc import SortedScores, delong_components, youden_cutoff
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(10, 300))
+    y = (rng.random(n) < 0.45).astype(float)
+    y[:2], y[2:4] = 1.0, 0.0
+    x = np.round(rng.normal(size=n) + 0.8 * y, int(rng.integers(0, 3)))
+    sorted_x = SortedScores.of(y, x)
+    np.testing.assert_array_equal(sorted_x.midranks(), stats.rankdata(x))
+    values, counts = np.unique(x, return_counts=True)
+    np.testing.assert_array_equal(sorted_x.distinct(), values)
+    np.testing.assert_array_equal(sorted_x.tie_counts(), counts)
+    for direction, sign in (("higher", 1.0), ("lower", -1.0)):
+        auc, v10, v01 = sorted_x.delong(direction)
+        ref_auc, ref_v10, ref_v01 = delong_components(sign * x[y == 1], sign * x[y == 0])
+        assert auc == pytest.approx(ref_auc[0], abs=1e-12)
+        np.testing.assert_allclose(v10, ref_v10[0], atol=1e-12)
+        np.testing.assert_allclose(v01, ref_v01[0], atol=1e-12)
+        assert youden_cutoff(y, x, direction, sorted_x) == youden_cutoff(y, x, direction)

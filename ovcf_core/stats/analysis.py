@@ -204,11 +204,13 @@ def analyze_marker(
     adjust: tuple[str, ...],
     pair: str | None,
     components: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    ranks: dict[str, np.ndarray] | None = None,
 ) -> MarkerAnalysis:
     """All per-marker statistics on the patients with a value for `marker` (messages for what fails).
 
-    When every patient has the marker and `components` is a dict, the marker's DeLong components are
-    left in it for the pairwise AUC tests.
+    The marker is sorted once (`roc.SortedScores`) for its ties, Spearman, DeLong and Youden. When every
+    patient has the marker, its DeLong components and midranks are left in `components` and `ranks`
+    (when given) for the pairwise AUC tests and the correlation matrix.
     """
     x_all = table[marker].to_numpy(float)
     has = np.isfinite(x_all)
@@ -231,7 +233,8 @@ def analyze_marker(
             result, groups=comparison, messages=(f"constant: every patient has {x[0]:g}; nothing to compare",)
         )
     messages = []
-    tie_counts = np.unique(x, return_counts=True)[1]
+    presorted = roc.SortedScores.of(y, x) if np.isfinite(y).all() else None
+    tie_counts = presorted.tie_counts() if presorted is not None else np.unique(x, return_counts=True)[1]
     tie = _tie_message(tie_counts)
     if tie:
         messages.append(tie)
@@ -239,12 +242,14 @@ def analyze_marker(
         messages.append("fewer than 2 cases or controls: ROC and odds ratio not computed")
         return _with(result, groups=comparison, messages=tuple(messages))
     direction = _direction(marker, y, x)
-    auc, v10, v01 = roc.delong_auc_components(y, x, direction)
+    auc, v10, v01 = roc.delong_auc_components(y, x, direction, presorted=presorted)
     if components is not None and sub is table:
         components[marker] = (v10, v01)
+    if ranks is not None and sub is table and presorted is not None:
+        ranks[marker] = presorted.midranks()
     auc_higher = auc.auc if auc.direction is Direction.HIGHER else 1.0 - auc.auc
     spearman = correlation.spearman_from_auc(auc_higher, n_cases, n_controls, tie_counts)
-    cutoff = roc.youden_cutoff(y, x, direction)
+    cutoff = roc.youden_cutoff(y, x, direction, presorted)
     odds = None
     try:
         fit = logistic.fit_logistic(sub, [marker], adjust, outcome)
@@ -429,8 +434,9 @@ def analyze_cohort(
     with _parallel(len(table)) as pool:
         t1 = pool.submit(groups.table1, table, demographics, outcome, pair)
         components: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        ranks: dict[str, np.ndarray] = {}
         analysed = list(
-            pool.map(lambda m: analyze_marker(table, m, outcome, adjust, pair, components), markers)
+            pool.map(lambda m: analyze_marker(table, m, outcome, adjust, pair, components, ranks), markers)
         )
         if conditional and pair is not None:
             analysed = list(pool.map(lambda m: _with_conditional(table, m, outcome, adjust, pair), analysed))
@@ -438,7 +444,7 @@ def analyze_cohort(
             analysed = list(pool.map(lambda m: _with_bootstrap(table, m, outcome, bootstrap, seed), analysed))
         comparisons = pool.submit(_comparisons, table, analysed, outcome, components)
         usable = [m.marker for m in analysed if m.spearman is not None]
-        matrix = pool.submit(correlation.correlation_matrix, table, usable)
+        matrix = pool.submit(correlation.correlation_matrix, table, usable, ranks)
         multi = None
         fitted = [m.marker for m in analysed if m.odds_ratio is not None and np.isfinite(m.odds_ratio.coef)]
         if len(fitted) >= 2:

@@ -140,14 +140,30 @@ class CorrelationMatrix:
         return pd.DataFrame(rows, columns=["a", "b", "rho", "p_value", "n"])
 
 
-def correlation_matrix(table: pd.DataFrame, markers: list[str] | tuple[str, ...]) -> CorrelationMatrix:
-    """Spearman matrix of `markers` in `table`; the diagonal is 1 (p 0) for markers with any variation."""
+def correlation_matrix(
+    table: pd.DataFrame,
+    markers: list[str] | tuple[str, ...],
+    ranks: dict[str, np.ndarray] | None = None,
+) -> CorrelationMatrix:
+    """Spearman matrix of `markers` in `table`; the diagonal is 1 (p 0) for markers with any variation.
+
+    `ranks` may hold markers' midranks over all rows of `table` (as `SortedScores.midranks` gives them);
+    when no value is missing they are used instead of ranking again.
+    """
     markers = tuple(markers)
     k = len(markers)
     values = table[list(markers)].to_numpy(float) if k else np.empty((len(table), 0))
     rho, p, n = np.full((k, k), np.nan), np.full((k, k), np.nan), np.zeros((k, k), dtype=int)
     finite = np.isfinite(values)
-    if k >= 2 and finite.all() and len(values) > 3 and (values.min(0) != values.max(0)).all():
+    complete = k >= 2 and finite.all() and len(values) > 3 and (values.min(0) != values.max(0)).all()
+    if complete and ranks is not None and all(m in ranks for m in markers):
+        rows = len(values)
+        rho = np.clip(np.corrcoef(np.column_stack([ranks[m] for m in markers]), rowvar=False), -1.0, 1.0)
+        p = np.array([[_t_test_p(float(r), rows) for r in row] for row in rho])
+        np.fill_diagonal(rho, 1.0)
+        np.fill_diagonal(p, 0.0)
+        n[:] = rows
+    elif complete:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = stats.spearmanr(values)

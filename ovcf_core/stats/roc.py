@@ -47,6 +47,71 @@ def _oriented(score: np.ndarray, direction: Direction) -> np.ndarray:
     return score if Direction(direction) is Direction.HIGHER else -score
 
 
+@dataclass(frozen=True)
+class SortedScores:
+    """One marker's values (no missing ones) sorted once, with each patient's group.
+
+    The DeLong components, the ROC points, the tie counts and the midranks of a marker all follow from
+    this one O(n log n) sort, so a large cohort's marker is sorted once instead of five times.
+    """
+
+    order: np.ndarray  # argsort of the values (stable)
+    values: np.ndarray  # the values in ascending order
+    is_case: np.ndarray  # y == 1, in the same order
+
+    @classmethod
+    def of(cls, y: np.ndarray, score: np.ndarray) -> SortedScores:
+        """Sort `score` (finite) with its 0/1 outcome `y`."""
+        score = np.asarray(score, dtype=float)
+        order = np.argsort(score, kind="stable")
+        return cls(order, score[order], np.asarray(y, dtype=float)[order] == 1)
+
+    def _starts(self) -> np.ndarray:
+        v = self.values
+        return np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
+
+    def tie_counts(self) -> np.ndarray:
+        """How many patients share each distinct value (ascending values)."""
+        return np.diff(np.r_[self._starts(), len(self.values)])
+
+    def distinct(self) -> np.ndarray:
+        """The distinct values, ascending (as `np.unique`)."""
+        return self.values[self._starts()]
+
+    def midranks(self) -> np.ndarray:
+        """1-based average ranks in the patients' original order (as `scipy.stats.rankdata`)."""
+        starts = self._starts()
+        counts = np.diff(np.r_[starts, len(self.values)])
+        ranks = np.empty(len(self.values))
+        ranks[self.order] = np.repeat(starts + (counts + 1) / 2.0, counts)
+        return ranks
+
+    def delong(self, direction: Direction | str) -> tuple[float, np.ndarray, np.ndarray]:
+        """AUC in `direction` and its DeLong components (v10 per case, v01 per control, each in the
+        patients' original order), as `delong_components` of the oriented cases and controls."""
+        cases, controls = self.values[self.is_case], self.values[~self.is_case]
+        m, n = len(cases), len(controls)
+        v10 = _placements(controls, cases) / (2.0 * n)  # share of controls below each case (ties 1/2)
+        v01 = 1.0 - _placements(cases, controls) / (2.0 * m)  # share of cases above each control
+        if Direction(direction) is Direction.LOWER:  # mirrored: every placement becomes its complement
+            v10, v01 = 1.0 - v10, 1.0 - v01
+        original_case = np.empty(len(self.values), dtype=bool)
+        original_case[self.order] = self.is_case
+        case_rank = np.cumsum(original_case) - 1  # each patient's index among cases (or controls)
+        control_rank = np.cumsum(~original_case) - 1
+        out10, out01 = np.empty(m), np.empty(n)
+        out10[case_rank[self.order[self.is_case]]] = v10
+        out01[control_rank[self.order[~self.is_case]]] = v01
+        return float(out10.mean()), out10, out01
+
+
+def _placements(sorted_ref: np.ndarray, sorted_queries: np.ndarray) -> np.ndarray:
+    """For each query: #reference values below it plus #at or below it (sorted queries search in order)."""
+    return np.searchsorted(sorted_ref, sorted_queries, side="left") + np.searchsorted(
+        sorted_ref, sorted_queries, side="right"
+    )
+
+
 def delong_components(cases: np.ndarray, controls: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """AUCs and DeLong structural components for k markers at once (Sun & Xu 2014).
 
@@ -66,14 +131,8 @@ def delong_components(cases: np.ndarray, controls: np.ndarray) -> tuple[np.ndarr
         control_order = np.argsort(controls[r])
         sorted_cases, sorted_controls = cases[r][case_order], controls[r][control_order]
         # sorted queries make the binary searches sequential in memory; results go back in patient order
-        counts = np.searchsorted(sorted_controls, sorted_cases, side="left") + np.searchsorted(
-            sorted_controls, sorted_cases, side="right"
-        )
-        v10[r, case_order] = counts / (2.0 * n)
-        counts = np.searchsorted(sorted_cases, sorted_controls, side="left") + np.searchsorted(
-            sorted_cases, sorted_controls, side="right"
-        )
-        v01[r, control_order] = 1.0 - counts / (2.0 * m)
+        v10[r, case_order] = _placements(sorted_controls, sorted_cases) / (2.0 * n)
+        v01[r, control_order] = 1.0 - _placements(sorted_cases, sorted_controls) / (2.0 * m)
     auc = v10.mean(axis=1)
     return auc, v10, v01
 
@@ -117,14 +176,23 @@ def delong_auc(
 
 
 def delong_auc_components(
-    y: np.ndarray, score: np.ndarray, direction: Direction | str | None = None, level: float = 0.95
+    y: np.ndarray,
+    score: np.ndarray,
+    direction: Direction | str | None = None,
+    level: float = 0.95,
+    presorted: SortedScores | None = None,
 ) -> tuple[AucResult, np.ndarray, np.ndarray]:
     """`delong_auc` and the marker's structural components (v10 over cases, v01 over controls), which
-    `covariance_from_components` combines with other markers' for DeLong tests without sorting again."""
+    `covariance_from_components` combines with other markers' for DeLong tests without sorting again.
+    `presorted` (of these same complete `y`, `score`) saves the sorting."""
     score = np.asarray(score, dtype=float)
     direction = auto_direction(y, score) if direction is None else Direction(direction)
     cases, controls = _split(y, _oriented(score, direction))
-    auc, v10, v01 = delong_components(cases, controls)
+    if presorted is not None:
+        auc_value, v10, v01 = presorted.delong(direction)
+        auc, v10, v01 = np.array([auc_value]), v10[None, :], v01[None, :]
+    else:
+        auc, v10, v01 = delong_components(cases, controls)
     cov = covariance_from_components(v10, v01)
     se = float(np.sqrt(max(cov[0, 0], 0.0)))
     z = stats.norm.ppf(0.5 + level / 2)
@@ -200,21 +268,32 @@ class RocCurve:
 
 def roc_curve(y: np.ndarray, score: np.ndarray, direction: Direction | str) -> RocCurve:
     """All ROC points, from (0, 0) to (1, 1); a case is `score >= t` (higher) or `score <= t` (lower)."""
+    thresholds, sens, spec = _roc_points(y, score, direction)
+    order = np.lexsort((sens, 1 - spec))
+    return RocCurve(thresholds[order], sens[order], spec[order], Direction(direction))
+
+
+def _roc_points(
+    y: np.ndarray, score: np.ndarray, direction: Direction | str, presorted: SortedScores | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(thresholds ascending, sensitivity, specificity) at every midpoint between observed values."""
     direction = Direction(direction)
-    cases, controls = _split(y, np.asarray(score, dtype=float))
-    values = np.unique(np.concatenate([cases, controls]))
+    if presorted is None:
+        cases, controls = _split(y, np.asarray(score, dtype=float))
+        cases, controls = np.sort(cases), np.sort(controls)
+        values = np.unique(np.concatenate([cases, controls]))
+    else:
+        cases, controls = presorted.values[presorted.is_case], presorted.values[~presorted.is_case]
+        values = presorted.distinct()
     mids = (values[:-1] + values[1:]) / 2
     thresholds = np.concatenate([[-np.inf], mids, [np.inf]])
     if direction is Direction.HIGHER:
-        tp = len(cases) - np.searchsorted(np.sort(cases), thresholds, side="left")
-        fp = len(controls) - np.searchsorted(np.sort(controls), thresholds, side="left")
+        tp = len(cases) - np.searchsorted(cases, thresholds, side="left")
+        fp = len(controls) - np.searchsorted(controls, thresholds, side="left")
     else:
-        tp = np.searchsorted(np.sort(cases), thresholds, side="right")
-        fp = np.searchsorted(np.sort(controls), thresholds, side="right")
-    sens = tp / len(cases)
-    spec = 1 - fp / len(controls)
-    order = np.lexsort((sens, 1 - spec))
-    return RocCurve(thresholds[order], sens[order], spec[order], direction)
+        tp = np.searchsorted(cases, thresholds, side="right")
+        fp = np.searchsorted(controls, thresholds, side="right")
+    return thresholds, tp / len(cases), 1 - fp / len(controls)
 
 
 def wilson_ci(successes: int, total: int, level: float = 0.95) -> tuple[float, float]:
@@ -303,17 +382,19 @@ def metrics_at(
     )
 
 
-def youden_cutoff(y: np.ndarray, score: np.ndarray, direction: Direction | str) -> ThresholdMetrics:
+def youden_cutoff(
+    y: np.ndarray, score: np.ndarray, direction: Direction | str, presorted: SortedScores | None = None
+) -> ThresholdMetrics:
     """The threshold maximising sensitivity + specificity - 1 (pROC's coords(best.method="youden")).
 
-    Ties between equally good thresholds go to the one with the higher specificity.
+    Ties between equally good thresholds go to the one with the higher specificity (then the lower
+    threshold). `presorted` (of these same complete `y`, `score`) saves the sorting.
     """
-    curve = roc_curve(y, score, direction)
-    finite = np.isfinite(curve.thresholds)
-    j = np.where(finite, curve.sensitivity + curve.specificity - 1, -np.inf)
+    thresholds, sens, spec = _roc_points(y, score, direction, presorted)
+    j = np.where(np.isfinite(thresholds), sens + spec - 1, -np.inf)
     best = np.flatnonzero(j == j.max())
-    pick = best[np.argmax(curve.specificity[best])]
-    return metrics_at(y, score, float(curve.thresholds[pick]), direction)
+    pick = best[np.argmax(spec[best])]
+    return metrics_at(y, score, float(thresholds[pick]), direction)
 
 
 def bootstrap_auc_ci(
