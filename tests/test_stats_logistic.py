@@ -44,3 +44,23 @@ def test_separation_gives_no_odds_ratio_and_a_message():
     result = fit_logistic(table, ["split"], ["age"])
     assert np.isnan(result.term("split").or_per_unit)
     assert any("perfect separation" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("shift", [0.0, 1e4])
+def test_large_sample_fit_with_single_precision_steps_equals_statsmodels(shift):
+    import warnings
+
+    from ovcf_core.stats.logistic import SINGLE_PRECISION_HESSIAN_ROWS, newton_logit
+
+    rng = np.random.default_rng(5)
+    n = SINGLE_PRECISION_HESSIAN_ROWS + 1000
+    x = rng.normal(size=n)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.3 + 0.8 * x)))).astype(float)
+    X = np.column_stack([np.ones(n), shift + x, rng.normal(24, 3, n)])  # a badly centred column too
+    beta, cov, converged = newton_logit(y, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = sm.Logit(y, X).fit(disp=0, maxiter=100)
+    assert converged
+    np.testing.assert_allclose(beta, reference.params, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), reference.bse, rtol=1e-6)

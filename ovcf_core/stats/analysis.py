@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from ovcf_core.errors import AnalysisError, InputError
-from ovcf_core.schema import AGE, BMI, COVARIATES, INDICATOR_COLUMNS, OUTCOME, Direction, Indicator
+from ovcf_core.schema import AGE, BMI, COVARIATES, INDICATOR_COLUMNS, OUTCOME, SEX, Direction, Indicator
 from ovcf_core.stats import correlation, groups, logistic, roc
 
 MIN_PATIENTS = 10
@@ -428,6 +428,9 @@ def analyze_cohort(
     if pair is not None:  # pair labels as integer codes once, not hashed again by every paired test
         codes = pd.factorize(table[pair])[0]
         table = table.assign(**{pair: np.where(codes >= 0, codes, np.nan)})
+    if SEX in table.columns and not isinstance(table[SEX].dtype, pd.CategoricalDtype):
+        # F/M as a categorical: the models' and tests' comparisons and missing checks on codes, not text
+        table = table.assign(**{SEX: pd.Categorical(table[SEX], categories=["F", "M"])})
     if conditional and pair is None:
         notes.append("conditional logistic regression needs a pair column: not computed")
     demographics = [c for c in (AGE, BMI) if c in table.columns]

@@ -94,13 +94,14 @@ def complete_pairs(
     table: pd.DataFrame, column: str, outcome: str = OUTCOME, pair: str = "pair_id"
 ) -> pd.DataFrame:
     """The pairs with exactly one case and one control that both have `column`: columns case, control."""
-    rows = table[table[column].notna()]
+    has = table[column].notna().to_numpy()
     if column != SEX:
-        rows = rows[np.isfinite(rows[column].to_numpy(float))]
+        has = has & np.isfinite(table[column].to_numpy(float))
+    rows = table[[outcome, pair]] if has.all() else table.loc[has, [outcome, pair]]  # not every column
     codes = pair_codes(rows, outcome, pair)
     keep = codes >= 0
     y = rows[outcome].to_numpy(float)[keep]
-    codes, values = codes[keep], rows[column].to_numpy()[keep]
+    codes, values = codes[keep], table[column].to_numpy()[has][keep]
     # each kept code has exactly one case and one control: place them by code (no sort needed)
     slots = int(codes.max()) + 1 if len(codes) else 0
     case, control = np.empty(slots, dtype=values.dtype), np.empty(slots, dtype=values.dtype)

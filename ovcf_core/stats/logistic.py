@@ -23,6 +23,7 @@ from ovcf_core.schema import OUTCOME, SEX
 
 MAX_ITER = 50
 TOL = 1e-10
+SINGLE_PRECISION_HESSIAN_ROWS = 200_000  # larger samples take Newton steps with a float32 Hessian
 MAX_LOG_OR_PER_SD = 10.0
 VIF_WARNING = 5.0
 Z95 = float(stats.norm.ppf(0.975))
@@ -120,14 +121,31 @@ def design(table: pd.DataFrame, terms: list[str], outcome: str = OUTCOME) -> tup
 
 
 def newton_logit(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Maximum-likelihood logistic fit (X includes the intercept column): (coef, covariance, converged)."""
+    """Maximum-likelihood logistic fit (X includes the intercept column): (coef, covariance, converged).
+
+    On large samples the steps use a single-precision Hessian (half the memory traffic of the costliest
+    product); the gradient stays double, so the iteration stops at the same maximum, and the covariance is
+    always the double-precision inverse information there. If that does not converge, the fit is redone
+    in double precision throughout.
+    """
+    if len(y) >= SINGLE_PRECISION_HESSIAN_ROWS:
+        fit = _newton(y, X, np.float32)
+        if fit[2]:
+            return fit
+    return _newton(y, X, np.float64)
+
+
+def _newton(y: np.ndarray, X: np.ndarray, hessian_dtype: type) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Newton-Raphson iterations with the Hessian's products in `hessian_dtype` (see `newton_logit`)."""
+    Xh = X if hessian_dtype is np.float64 else X.astype(hessian_dtype)
     beta = np.zeros(X.shape[1])
     converged = False
     hess = None
     for _ in range(MAX_ITER):
         eta = X @ beta
         p = 0.5 * (1 + np.tanh(eta / 2))  # overflow-free logistic function
-        hess = X.T @ (X * (p * (1 - p))[:, None])
+        w = (p * (1 - p)).astype(hessian_dtype, copy=False)
+        hess = (Xh.T @ (Xh * w[:, None])).astype(np.float64)
         grad = X.T @ (y - p)
         if np.max(np.abs(grad)) < 1e-8:  # already at the maximum: `hess` is the information there
             converged = True
@@ -142,7 +160,7 @@ def newton_logit(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
         if np.max(np.abs(step)) < TOL * (1 + np.max(np.abs(beta))):
             converged = True
             break
-    if not converged or hess is None or np.max(np.abs(grad)) >= 1e-8:
+    if not converged or hess is None or np.max(np.abs(grad)) >= 1e-8 or hessian_dtype is not np.float64:
         eta = X @ beta
         p = 0.5 * (1 + np.tanh(eta / 2))
         hess = X.T @ (X * (p * (1 - p))[:, None])
