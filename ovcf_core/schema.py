@@ -236,7 +236,9 @@ def validate_cohort(
         raise InputError(f"duplicated column name(s): {', '.join(dupes)}")
     problems: list[Problem] = []
     blocked = pd.Series(False, index=table.index)
-    out = pd.DataFrame(index=table.index)
+    out: dict[
+        str, object
+    ] = {}  # the clean columns, made into one frame at the end (one copy, not one per column)
 
     if PATIENT_ID in table.columns:
         ids = table[PATIENT_ID].astype("string").str.strip()
@@ -332,8 +334,9 @@ def validate_cohort(
         pairs = table[PAIR_ID].astype("string").str.strip()
         pairs = pairs.where(pairs != "")
         out[PAIR_ID] = pairs
-        if OUTCOME in out.columns:
-            _check_pairs(out.loc[~blocked], problems)
+        if OUTCOME in out:
+            paired = pd.DataFrame({PAIR_ID: pairs, OUTCOME: out[OUTCOME]}, index=table.index)
+            _check_pairs(paired if not blocked.any() else paired.loc[~blocked], problems)
 
     known = {PATIENT_ID, OUTCOME, GROUP, SEX, PAIR_ID, outcome_col, *numeric_specs, *extra}
     for column in table.columns:
@@ -346,7 +349,8 @@ def validate_cohort(
         n_rows=len(table),
         blocked_rows=tuple(int(r) for r in table.index[blocked]),
     )
-    return out.loc[~blocked].copy(), report
+    clean = pd.DataFrame(out, index=table.index)
+    return (clean if not blocked.any() else clean.loc[~blocked]), report
 
 
 def _check_pairs(table: pd.DataFrame, problems: list[Problem]) -> None:
