@@ -105,7 +105,7 @@ def test_unpaired_pair_id_is_a_warning():
     assert warning.severity is Severity.WARNING and warning.column == "pair_id"
 
 
-def _large_cohort_csv(sep: str = ",") -> str:
+def _large_cohort_csv(sep: str = ",", blank_row: bool = False) -> str:
     """A cohort CSV above the fast-path size, with the cells that must keep their text or their row."""
     import numpy as np
 
@@ -126,17 +126,33 @@ def _large_cohort_csv(sep: str = ",") -> str:
     frame.loc[5, "hu"] = "abc"  # text in a number: an error on its row only
     frame.loc[9, "vbq"] = ""  # an empty cell: missing, not an error
     frame.loc[11, "age"] = "130"  # out of range
+    frame.loc[13, "Patient_ID"] = "NA"  # an ID that reads like a missing-value marker is still an ID
+    if blank_row:
+        frame.loc[15, :] = ""  # a row of delimiters only: skipped (pyarrow cannot type it: careful reader)
     if sep == ";":
         frame["bmi_text"] = frame["BMI"].str.replace(".", ",")  # decimal commas as Excel writes them
         frame["BMI"] = frame.pop("bmi_text")
     return frame.to_csv(index=False, sep=sep)
 
 
+@pytest.mark.parametrize("blank_row", [False, True])
+@pytest.mark.parametrize("engine", ["pyarrow", "c"])
 @pytest.mark.parametrize("sep", [",", ";"])
-def test_large_csv_fast_path_gives_the_same_table_and_problems_as_the_careful_reader(sep, monkeypatch):
+def test_large_csv_fast_path_gives_the_same_table_and_problems_as_the_careful_reader(
+    sep, engine, blank_row, monkeypatch
+):
     import ovcf_core.io as ovcf_io
 
-    text = _large_cohort_csv(sep)
+    if engine == "c":  # as where pyarrow is not installed
+        real = pd.read_csv
+
+        def without_pyarrow(*args, **kwargs):
+            if kwargs.get("engine") == "pyarrow":
+                raise ImportError("pyarrow")
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(ovcf_io.pd, "read_csv", without_pyarrow)
+    text = _large_cohort_csv(sep, blank_row)
     monkeypatch.setattr(ovcf_io, "FAST_CSV_CHARS", 100_000)  # the 20,000 rows take the fast path
     fast_table, fast_report = read_cohort(text.encode(), "big.csv")
     monkeypatch.setattr(ovcf_io, "FAST_CSV_CHARS", 10**12)
@@ -144,6 +160,7 @@ def test_large_csv_fast_path_gives_the_same_table_and_problems_as_the_careful_re
     assert fast_report.problems == slow_report.problems
     assert {(p.row, p.column) for p in fast_report.errors} == {(7, "hu"), (13, "age")}
     assert fast_table["patient_id"].iloc[:2].tolist() == ["0000000", "0000001"]
+    assert fast_table.loc[15, "patient_id"] == "NA" and (17 not in fast_table.index) is blank_row
     pd.testing.assert_frame_equal(fast_table, slow_table, check_dtype=False, check_exact=True)
     assert pd.isna(fast_table.loc[11, "vbq"])
 
