@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ovcf_core.errors import AnalysisError, InputError
 from ovcf_core.schema import AGE, BMI, COVARIATES, INDICATOR_COLUMNS, OUTCOME, SEX, Direction, Indicator
 from ovcf_core.stats import correlation, groups, logistic, roc
+from ovcf_core.stats.distributions import normal_two_sided_p
 
 MIN_PATIENTS = 10
 HEAVY_TIE_SHARE = 0.5
@@ -324,7 +324,7 @@ def _comparisons(
             diff = aucs[i] - aucs[j]
             if var > 0:
                 z = float(diff / np.sqrt(var))
-                p = float(2 * stats.norm.sf(abs(z)))
+                p = normal_two_sided_p(z)
             else:
                 z, p = (0.0, 1.0) if diff == 0 else (float(np.sign(diff) * np.inf), 0.0)
             out.append(

@@ -6,12 +6,13 @@ Missing values are dropped pairwise. When no marker has a missing value the whol
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from ovcf_core.stats.distributions import normal_quantile, t_two_sided_p
+from ovcf_core.stats.roc import midranks
 
 
 def fisher_ci(rho: float, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -21,7 +22,7 @@ def fisher_ci(rho: float, n: int, level: float = 0.95) -> tuple[float, float]:
     if abs(rho) >= 1:
         return (float(rho), float(rho))
     z = np.arctanh(rho)
-    half = stats.norm.ppf(0.5 + level / 2) / np.sqrt(n - 3)
+    half = normal_quantile(0.5 + level / 2) / np.sqrt(n - 3)
     return (float(np.tanh(z - half)), float(np.tanh(z + half)))
 
 
@@ -54,13 +55,8 @@ def spearman(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> SpearmanResul
         nan = float("nan")
         return SpearmanResult(nan, nan, (nan, nan), n)
     xv, yv = x[ok], y[ok]
-    if np.all((yv == 0) | (yv == 1)):
-        return _spearman_binary(xv, yv, level)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = stats.spearmanr(xv, yv)
-    rho, p = float(res.statistic), float(res.pvalue)
-    return SpearmanResult(rho, p, fisher_ci(rho, n, level), n)
+    binary = np.all((yv == 0) | (yv == 1))  # the midranks of a 0/1 variable are affine in it: no ranking
+    return _rank_correlation(midranks(xv), yv if binary else midranks(yv), level)
 
 
 def spearman_from_auc(
@@ -89,22 +85,19 @@ def _t_test_p(rho: float, n: int) -> float:
     if abs(rho) == 1.0:
         return 0.0
     t = rho * np.sqrt((n - 2) / ((1.0 + rho) * (1.0 - rho)))
-    return float(2 * stats.t.sf(abs(t), n - 2))
+    return t_two_sided_p(t, n - 2)
 
 
-def _spearman_binary(x: np.ndarray, y: np.ndarray, level: float) -> SpearmanResult:
-    """Spearman of a marker with a 0/1 outcome: the midranks of a 0/1 variable are an affine function of
-    it, so rho is Pearson's r of rank(x) with y itself (one ranking instead of two); p as scipy's
-    spearmanr (t distribution with n - 2 df)."""
-    n = len(x)
-    rx = stats.rankdata(x)
-    rx -= rx.mean()
-    yc = y - y.mean()
-    denom = np.sqrt(np.dot(rx, rx) * np.dot(yc, yc))
+def _rank_correlation(rx: np.ndarray, ry: np.ndarray, level: float) -> SpearmanResult:
+    """Spearman's rho as Pearson's r of the ranks (NaN when either is constant); p as scipy's spearmanr
+    (t distribution with n - 2 df)."""
+    n = len(rx)
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    denom = np.sqrt(np.dot(rx, rx) * np.dot(ry, ry))
     if denom == 0:
         nan = float("nan")
         return SpearmanResult(nan, nan, (nan, nan), n)
-    rho = float(np.clip(np.dot(rx, yc) / denom, -1.0, 1.0))
+    rho = float(np.clip(np.dot(rx, ry) / denom, -1.0, 1.0))
     return SpearmanResult(rho, _t_test_p(rho, n), fisher_ci(rho, n, level), n)
 
 
@@ -156,22 +149,15 @@ def correlation_matrix(
     rho, p, n = np.full((k, k), np.nan), np.full((k, k), np.nan), np.zeros((k, k), dtype=int)
     finite = np.isfinite(values)
     complete = k >= 2 and finite.all() and len(values) > 3 and (values.min(0) != values.max(0)).all()
-    if complete and ranks is not None and all(m in ranks for m in markers):
+    if complete:
+        ranks = ranks if ranks is not None and all(m in ranks for m in markers) else {}
+        columns = [ranks[m] if m in ranks else midranks(values[:, i]) for i, m in enumerate(markers)]
         rows = len(values)
-        rho = np.clip(np.corrcoef(np.column_stack([ranks[m] for m in markers]), rowvar=False), -1.0, 1.0)
+        rho = np.clip(np.corrcoef(np.column_stack(columns), rowvar=False), -1.0, 1.0)
         p = np.array([[_t_test_p(float(r), rows) for r in row] for row in rho])
         np.fill_diagonal(rho, 1.0)
         np.fill_diagonal(p, 0.0)
         n[:] = rows
-    elif complete:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = stats.spearmanr(values)
-        rho, p = np.asarray(res.statistic, float), np.asarray(res.pvalue, float)
-        if k == 2:  # scipy returns scalars for two variables
-            rho = np.array([[1.0, float(rho)], [float(rho), 1.0]])
-            p = np.array([[0.0, float(p)], [float(p), 0.0]])
-        n[:] = len(values)
     else:
         for i in range(k):
             for j in range(i, k):

@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ovcf_core.schema import OUTCOME, SEX
+from ovcf_core.stats.distributions import chi2_contingency_2x2, mcnemar, paired_t, welch_t
 
 EXACT_MCNEMAR_BELOW = 25
 
@@ -152,17 +152,12 @@ def compare_groups(
         if pair is not None and pair in table.columns:
             pairs = complete_pairs(table, column, outcome, pair)
             if len(pairs) >= 2:
-                res = stats.ttest_rel(pairs["case"].to_numpy(float), pairs["control"].to_numpy(float))
+                t, p = paired_t(pairs["case"].to_numpy(float), pairs["control"].to_numpy(float))
                 return GroupComparison(
-                    column, cases, controls, GroupTest.PAIRED_T, float(res.statistic), float(res.pvalue),
-                    len(pairs), smd(cases, controls),
-                )  # fmt: skip
+                    column, cases, controls, GroupTest.PAIRED_T, t, p, len(pairs), smd(cases, controls)
+                )
         a, b = x[(y == 1) & np.isfinite(x)], x[(y == 0) & np.isfinite(x)]
-        if len(a) >= 2 and len(b) >= 2:
-            res = stats.ttest_ind(a, b, equal_var=False)
-            stat, p = float(res.statistic), float(res.pvalue)
-        else:
-            stat, p = float("nan"), float("nan")
+        stat, p = welch_t(a, b)  # NaN when a group has fewer than two values
     return GroupComparison(column, cases, controls, GroupTest.WELCH_T, stat, p, None, smd(cases, controls))
 
 
@@ -199,22 +194,20 @@ def compare_sex(table: pd.DataFrame, outcome: str = OUTCOME, pair: str | None = 
     if pair is not None and pair in table.columns:
         pairs = complete_pairs(table, SEX, outcome, pair)
         if len(pairs) >= 2:
-            from statsmodels.stats.contingency_tables import mcnemar
-
             case_f, control_f = pairs["case"] == "F", pairs["control"] == "F"
             grid = np.array(
                 [[(case_f & control_f).sum(), (case_f & ~control_f).sum()],
                  [(~case_f & control_f).sum(), (~case_f & ~control_f).sum()]]
             )  # fmt: skip
             discordant = grid[0, 1] + grid[1, 0]
-            res = mcnemar(grid, exact=discordant < EXACT_MCNEMAR_BELOW, correction=True)
-            stat = float(res.statistic) if discordant else float("nan")
-            return SexComparison(fc, nc, fk, nk, GroupTest.MCNEMAR, stat, float(res.pvalue), len(pairs))
+            stat, p = mcnemar(grid[0, 1], grid[1, 0], exact=discordant < EXACT_MCNEMAR_BELOW)
+            stat = stat if discordant else float("nan")
+            return SexComparison(fc, nc, fk, nk, GroupTest.MCNEMAR, stat, p, len(pairs))
     grid = np.array([[fc, nc - fc], [fk, nk - fk]])
     if (grid.sum(axis=0) == 0).any() or (grid.sum(axis=1) == 0).any():
         return SexComparison(fc, nc, fk, nk, GroupTest.CHI_SQUARE, float("nan"), float("nan"), None)
-    chi2, p, _, _ = stats.chi2_contingency(grid)
-    return SexComparison(fc, nc, fk, nk, GroupTest.CHI_SQUARE, float(chi2), float(p), None)
+    chi2, p = chi2_contingency_2x2(grid)
+    return SexComparison(fc, nc, fk, nk, GroupTest.CHI_SQUARE, chi2, p, None)
 
 
 @dataclass(frozen=True)

@@ -16,17 +16,17 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import OUTCOME, SEX
+from ovcf_core.stats.distributions import normal_quantile, normal_two_sided_p
 
 MAX_ITER = 50
 TOL = 1e-10
 SINGLE_PRECISION_HESSIAN_ROWS = 200_000  # larger samples take Newton steps with a float32 Hessian
 MAX_LOG_OR_PER_SD = 10.0
 VIF_WARNING = 5.0
-Z95 = float(stats.norm.ppf(0.975))
+Z95 = normal_quantile(0.975)
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class OddsRatio:
 
 def odds_ratio(term: str, coef: float, se: float, sd: float) -> OddsRatio:
     """ORs with Wald 95% CIs from a coefficient and its SE; `sd` scales the per-SD OR."""
-    p = float(2 * stats.norm.sf(abs(coef / se))) if se > 0 else float("nan")
+    p = normal_two_sided_p(coef / se) if se > 0 else float("nan")
     lo, hi = coef - Z95 * se, coef + Z95 * se
     with np.errstate(over="ignore"):
         return OddsRatio(

@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
+from ovcf_core.stats.distributions import normal_quantile, normal_two_sided_p
 
 MIN_PER_GROUP = 2
 
@@ -45,6 +45,12 @@ def auto_direction(y: np.ndarray, score: np.ndarray) -> Direction:
 
 def _oriented(score: np.ndarray, direction: Direction) -> np.ndarray:
     return score if Direction(direction) is Direction.HIGHER else -score
+
+
+def midranks(values: np.ndarray) -> np.ndarray:
+    """1-based average ranks of finite `values`, ties sharing their mean rank (as `scipy.stats.rankdata`)."""
+    values = np.asarray(values, dtype=float)
+    return SortedScores.of(np.zeros(len(values)), values).midranks()
 
 
 @dataclass(frozen=True)
@@ -195,7 +201,7 @@ def delong_auc_components(
         auc, v10, v01 = delong_components(cases, controls)
     cov = covariance_from_components(v10, v01)
     se = float(np.sqrt(max(cov[0, 0], 0.0)))
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = normal_quantile(0.5 + level / 2)
     a = float(auc[0])
     ci = (max(0.0, a - z * se), min(1.0, a + z * se))
     return AucResult(a, se, ci, direction, len(cases), len(controls)), v10[0], v01[0]
@@ -242,7 +248,7 @@ def delong_test(
         z, p = (0.0, 1.0) if diff == 0 else (float(np.sign(diff) * np.inf), 0.0)
     else:
         z = float(diff / np.sqrt(var))
-        p = float(2 * stats.norm.sf(abs(z)))
+        p = normal_two_sided_p(z)
     return AucComparison(names[0], names[1], float(auc[0]), float(auc[1]), z, p, int(both.sum()))
 
 
@@ -300,7 +306,7 @@ def wilson_ci(successes: int, total: int, level: float = 0.95) -> tuple[float, f
     """Wilson score interval for a proportion (used for sensitivity and specificity)."""
     if total == 0:
         return (float("nan"), float("nan"))
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = normal_quantile(0.5 + level / 2)
     p = successes / total
     centre = (p + z * z / (2 * total)) / (1 + z * z / total)
     half = z * np.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
