@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import OUTCOME, SEX
@@ -24,6 +25,7 @@ from ovcf_core.stats.distributions import normal_quantile, normal_two_sided_p
 MAX_ITER = 50
 TOL = 1e-10
 SINGLE_PRECISION_HESSIAN_ROWS = 200_000  # larger samples take Newton steps with a float32 Hessian
+WARM_START_ROWS = 20_000  # ... starting from the fit to a subsample of about this many rows
 MAX_LOG_OR_PER_SD = 10.0
 VIF_WARNING = 5.0
 Z95 = normal_quantile(0.975)
@@ -115,35 +117,47 @@ def design(table: pd.DataFrame, terms: list[str], outcome: str = OUTCOME) -> tup
         else:
             columns.append(table[term].to_numpy(float))
     y = table[outcome].to_numpy(float)
-    X = np.column_stack(columns) if columns else np.empty((len(table), 0))
-    ok = np.isfinite(y) & np.isfinite(X).all(axis=1)
-    return (y, X) if ok.all() else (y[ok], X[ok])
+    ok = np.isfinite(y)
+    for column in columns:
+        ok &= np.isfinite(column)
+    rows = slice(None) if ok.all() else ok
+    X = np.empty((int(ok.sum()), len(columns)), order="F")  # column-major, as `newton_logit` wants it
+    for i, column in enumerate(columns):
+        X[:, i] = column[rows]
+    return y[rows], X
 
 
 def newton_logit(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
     """Maximum-likelihood logistic fit (X includes the intercept column): (coef, covariance, converged).
 
-    On large samples the steps use a single-precision Hessian (half the memory traffic of the costliest
-    product); the gradient stays double, so the iteration stops at the same maximum, and the covariance is
-    always the double-precision inverse information there. If that does not converge, the fit is redone
-    in double precision throughout.
+    On large samples the iteration starts from the fit to an evenly spaced subsample of about
+    WARM_START_ROWS rows (close to the maximum, so a few full-size steps remain) and the steps use a
+    single-precision Hessian (half the memory traffic of the costliest product); the gradient stays double,
+    so the iteration stops at the same maximum, and the covariance is always the double-precision inverse
+    information there. If that does not converge, the fit is redone in double precision from zero.
     """
+    X = np.asfortranarray(X)  # column-major: the products over all rows read each column contiguously
     if len(y) >= SINGLE_PRECISION_HESSIAN_ROWS:
-        fit = _newton(y, X, np.float32)
+        every = len(y) // WARM_START_ROWS
+        start, _, ok = _newton(y[::every], X[::every], np.float64)
+        fit = _newton(y, X, np.float32, start if ok and np.all(np.isfinite(start)) else None)
         if fit[2]:
             return fit
     return _newton(y, X, np.float64)
 
 
-def _newton(y: np.ndarray, X: np.ndarray, hessian_dtype: type) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Newton-Raphson iterations with the Hessian's products in `hessian_dtype` (see `newton_logit`)."""
+def _newton(
+    y: np.ndarray, X: np.ndarray, hessian_dtype: type, start: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Newton-Raphson iterations from `start` (else zero) with the Hessian's products in `hessian_dtype`
+    (see `newton_logit`)."""
     Xh = X if hessian_dtype is np.float64 else X.astype(hessian_dtype)
-    beta = np.zeros(X.shape[1])
+    beta = np.zeros(X.shape[1]) if start is None else np.array(start, dtype=float)
     converged = False
     hess = None
     for _ in range(MAX_ITER):
         eta = X @ beta
-        p = 0.5 * (1 + np.tanh(eta / 2))  # overflow-free logistic function
+        p = special.expit(eta)  # the logistic function, overflow-free
         w = (p * (1 - p)).astype(hessian_dtype, copy=False)
         hess = (Xh.T @ (Xh * w[:, None])).astype(np.float64)
         grad = X.T @ (y - p)
@@ -161,8 +175,7 @@ def _newton(y: np.ndarray, X: np.ndarray, hessian_dtype: type) -> tuple[np.ndarr
             converged = True
             break
     if not converged or hess is None or np.max(np.abs(grad)) >= 1e-8 or hessian_dtype is not np.float64:
-        eta = X @ beta
-        p = 0.5 * (1 + np.tanh(eta / 2))
+        p = special.expit(X @ beta)
         hess = X.T @ (X * (p * (1 - p))[:, None])
     try:
         cov = np.linalg.inv(hess)
@@ -232,7 +245,10 @@ def fit_logistic(
         for i, name in enumerate(names)
         if name in markers and (kind := separating(y, X[:, i]))
     ]
-    beta, cov, converged = newton_logit(y, np.column_stack([np.ones(len(y)), X]))
+    model = np.empty((len(y), X.shape[1] + 1), order="F")  # intercept + terms, column-major
+    model[:, 0] = 1.0
+    model[:, 1:] = X
+    beta, cov, converged = newton_logit(y, model)
     se = np.sqrt(np.clip(np.diag(cov), 0, None))[1:]
     coef = beta[1:]
     unstable = not converged or not np.all(np.isfinite(se))
