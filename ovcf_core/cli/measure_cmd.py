@@ -6,6 +6,7 @@ Imports only numpy and pydicom (inside `run`), so the command starts fast.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 
@@ -29,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from ovcf_core.cli.common import write_json
     from ovcf_core.imaging import measure_series, read_roi_file
 
+    _import_pydicom_without_requests()
+
     rois = read_roi_file(args.roi)
     source = args.series[0] if len(args.series) == 1 else args.series
     result = measure_series(source, rois, series_uid=args.series_uid)
@@ -36,3 +39,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"ovcf measure: warning: skipped {skipped}", file=sys.stderr)
     write_json(result.to_dict(), args.json)
     return 0
+
+
+def _import_pydicom_without_requests() -> None:
+    """Import pydicom without `requests` (about 0.1 s): pydicom loads its test-data downloader at import
+    time and takes requests when it can, but measuring never downloads, so the downloader falls back to
+    urllib. `requests` is refused only for this import and only when nothing has imported it yet."""
+    if "pydicom" in sys.modules or "requests" in sys.modules:
+        return
+    sys.modules["requests"] = None  # type: ignore[assignment]  # makes `import requests` raise ImportError
+    try:
+        importlib.import_module("pydicom")
+    finally:
+        del sys.modules["requests"]

@@ -8,6 +8,7 @@ dropped on read (see `deid`).
 
 from __future__ import annotations
 
+import functools
 import struct
 import warnings
 from collections import Counter, defaultdict
@@ -24,6 +25,12 @@ from ovcf_core.imaging.sources import DicomFile, Source, collect_files
 SUPPORTED_PHOTOMETRIC = ("MONOCHROME1", "MONOCHROME2")
 PIXEL_DATA_TAG = 0x7FE00010
 CACHED_SLICES = 16  # decoded slices kept per series
+# the only attributes the header pass parses (every other element is skipped unread, identifiers included)
+HEADER_KEYWORDS = (
+    "Modality", "SeriesInstanceUID", "InstanceNumber", "ImagePositionPatient", "ImageOrientationPatient",
+    "SamplesPerPixel", "PhotometricInterpretation", "NumberOfFrames", "Rows", "Columns", "PixelSpacing",
+    "ImagerPixelSpacing", "BitsAllocated", "RescaleIntercept", "RescaleSlope",
+)  # fmt: skip
 
 
 class Plane(StrEnum):
@@ -184,12 +191,14 @@ class LoadedSeries:
 # ------------------------------------------------------------------------------------------------ decoding
 
 
-def _codec_problem(transfer_syntax: Any) -> str | None:
-    """Why this transfer syntax cannot be decoded here, or None when a decoder is installed."""
+@functools.lru_cache(maxsize=64)
+def _codec_problem(transfer_syntax: str) -> str | None:
+    """Why this transfer syntax cannot be decoded here, or None when a decoder is installed (asked once
+    per syntax, not once per file)."""
     from pydicom.pixels import get_decoder
     from pydicom.uid import UID
 
-    uid = UID(str(transfer_syntax))
+    uid = UID(transfer_syntax)
     name = uid.name if uid.name != str(uid) else "an unknown transfer syntax"
     if not uid.is_transfer_syntax:
         return f"pixel data in {name} (TransferSyntaxUID {uid}): no decoder for it is installed"
@@ -285,7 +294,7 @@ def read_header(file: DicomFile) -> _Header | Skipped:
         with file.open() as handle, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                dataset = pydicom.dcmread(handle, stop_before_pixels=True)
+                dataset = pydicom.dcmread(handle, stop_before_pixels=True, specific_tags=_header_tags())
             except InvalidDicomError:
                 return Skipped(file.name, "not a DICOM file (no 'DICM' marker after the 128-byte preamble)")
             except Exception as exc:
@@ -303,6 +312,14 @@ def read_header(file: DicomFile) -> _Header | Skipped:
     if problem:
         return Skipped(file.name, problem)
     return _header_from_dataset(file, dataset)
+
+
+@functools.cache
+def _header_tags() -> list[Any]:
+    """HEADER_KEYWORDS as pydicom tags (pydicom is imported only when a series is read)."""
+    from pydicom.tag import Tag
+
+    return [Tag(keyword) for keyword in HEADER_KEYWORDS]
 
 
 def _technical(file: DicomFile) -> dict[str, str]:
@@ -327,7 +344,7 @@ def _header_from_dataset(file: DicomFile, dataset: Any) -> _Header | Skipped:
         )
     transfer = dataset.file_meta.get("TransferSyntaxUID")
     if transfer is not None:
-        codec = _codec_problem(transfer)
+        codec = _codec_problem(str(transfer))
         if codec:
             return Skipped(file.name, codec)
     photometric = str(dataset.get("PhotometricInterpretation", "")).upper()
