@@ -11,9 +11,12 @@ import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where it is used: predicting and the CLI start without it
+    import pandas as pd
 
 
 class Direction(enum.StrEnum):
@@ -137,6 +140,8 @@ class ValidationReport:
 
     def to_frame(self) -> pd.DataFrame:
         """The problems as a table for a page: severity, row, column, message."""
+        import pandas as pd
+
         return pd.DataFrame(
             [(str(p.severity), p.row, p.column, p.message) for p in self.problems],
             columns=["severity", "row", "column", "message"],
@@ -163,6 +168,8 @@ _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 
 def to_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse a column as numbers, accepting decimal commas; returns (numbers, mask of unparseable cells)."""
+    import pandas as pd
+
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         numbers = values.astype(float)
         return numbers, pd.Series(False, index=values.index)
@@ -196,6 +203,8 @@ def _check_range(
 
 def parse_outcome(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Outcome as 1 (OVCF) / 0 (control) from 0/1 or ovcf/control words; returns (outcome, bad mask)."""
+    import pandas as pd
+
     text = values.astype("string").str.strip().str.lower()
     outcome = pd.Series(np.nan, index=values.index, dtype=float)
     outcome[text.isin(CASE_VALUES).fillna(False).astype(bool)] = 1.0
@@ -226,6 +235,8 @@ def validate_cohort(
     covariate columns, and the spreadsheet row number as index. Missing required columns raise
     `InputError` (nothing can be used); cell problems are collected and block only their row.
     """
+    import pandas as pd
+
     from ovcf_core.errors import InputError
 
     if df.shape[1] == 0 or df.shape[0] == 0:
@@ -358,6 +369,8 @@ def _check_pairs(table: pd.DataFrame, problems: list[Problem]) -> None:
 
     Pairs are counted with factorize/bincount; only the bad pairs are visited one by one.
     """
+    import pandas as pd
+
     paired = table.dropna(subset=[PAIR_ID])
     codes, uniques = pd.factorize(paired[PAIR_ID])
     if len(uniques) == 0:

@@ -101,3 +101,20 @@ def test_train_rejects_unknown_features_with_one_line(trained, tmp_path):
     cohort, _, _ = trained
     done = run_cli("train", cohort, "--features", "vbq,height", "-o", tmp_path / "m.json")
     assert done.returncode == 2 and "'height' is not an indicator" in done.stderr
+
+
+def test_predict_with_the_shipped_model_imports_neither_pandas_nor_statsmodels():
+    """Predicting needs numpy only (the JSON model): the CLI starts in a fraction of the import time."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from ovcf_core.cli import main; "
+        "main(['predict', '--vbq', '3.4', '--hu', '105', '--age', '71', '--sex', 'F', '--bmi', '23.5', "
+        "'--json', '-']); "
+        "heavy = ('pandas', 'statsmodels', 'streamlit', 'scipy', 'sklearn'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip().splitlines()[-1] == "[]"
+    assert '"probability"' in output

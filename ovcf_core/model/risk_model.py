@@ -13,10 +13,12 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where it is used: predicting and the CLI start without it
+    import pandas as pd
 
 from ovcf_core.errors import AnalysisError, InputError
 from ovcf_core.schema import COVARIATE_COLUMNS, OUTCOME, SEX, Indicator
@@ -74,6 +76,8 @@ def variable_info(variable: str) -> dict[str, Any]:
 
 def design_matrix(table: pd.DataFrame, variables: Sequence[str]) -> np.ndarray:
     """Columns [1, variables...] of a table as floats; sex as 1 = M, 0 = F, NaN when missing."""
+    import pandas as pd
+
     columns = [np.ones(len(table))]
     for variable in variables:
         if variable == SEX:
@@ -197,6 +201,8 @@ class TrainingSummary:
 
     def to_frame(self) -> pd.DataFrame:
         """The summary as a table for a page: measure, apparent (training) value, optimism-corrected value."""
+        import pandas as pd
+
         rows = [
             ("Cases / controls", f"{self.n_cases} / {self.n_controls}", ""),
             ("Excluded (incomplete rows)", str(self.n_excluded), ""),
@@ -294,6 +300,8 @@ class RiskModel:
         `progress(done, total)` is called after each bootstrap resample; `source` names the data and
         `synthetic` says whether it is synthetic, in the model's provenance. Returns self.
         """
+        import pandas as pd
+
         self._validate_params()
         for column in (OUTCOME, *self.variables):
             if column not in table.columns:
@@ -434,6 +442,8 @@ class RiskModel:
 
     def coefficients_frame(self) -> pd.DataFrame:
         """Coefficients with Wald 95% CIs and odds ratios, one row per term."""
+        import pandas as pd
+
         self.check_is_fitted()
         se = np.sqrt(np.diag(self.cov_))
         return pd.DataFrame(
