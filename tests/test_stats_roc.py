@@ -130,6 +130,15 @@ def test_bootstrap_ci_is_seeded_and_brackets_the_auc():
     assert calls[-1] == 300
 
 
+def _tied_marker(seed: int, shift: float) -> tuple[np.ndarray, np.ndarray]:
+    """A random 0/1 outcome (both classes present) and a marker rounded to 0-2 decimals (0: heavy ties)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(12, 400))
+    y = (rng.random(n) < 0.4).astype(float)
+    y[:2], y[2:4] = 1.0, 0.0
+    return y, np.round(rng.normal(size=n) + shift * y, int(rng.integers(0, 3)))
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_spearman_with_the_outcome_from_the_auc_equals_scipy_even_with_heavy_ties(seed):
     from scipy.stats import spearmanr
@@ -137,11 +146,8 @@ def test_spearman_with_the_outcome_from_the_auc_equals_scipy_even_with_heavy_tie
     from ovcf_core.stats.correlation import spearman_from_auc
     from ovcf_core.stats.roc import delong_auc
 
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(12, 400))
-    y = (rng.random(n) < 0.4).astype(float)
-    y[:2], y[2:4] = 1.0, 0.0
-    x = np.round(rng.normal(size=n) + y, int(rng.integers(0, 3)))  # 0 decimals: heavy ties
+    y, x = _tied_marker(seed, shift=1.0)
+    n = len(y)
     auc = delong_auc(y, x, "higher").auc
     result = spearman_from_auc(auc, int(y.sum()), int(n - y.sum()), np.unique(x, return_counts=True)[1])
     reference = spearmanr(x, y)
@@ -153,11 +159,7 @@ def test_spearman_with_the_outcome_from_the_auc_equals_scipy_even_with_heavy_tie
 def test_one_sort_gives_the_same_ranks_ties_delong_and_youden_as_the_separate_computations(seed):
     from ovcf_core.stats.roc import SortedScores, delong_components, youden_cutoff
 
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(10, 300))
-    y = (rng.random(n) < 0.45).astype(float)
-    y[:2], y[2:4] = 1.0, 0.0
-    x = np.round(rng.normal(size=n) + 0.8 * y, int(rng.integers(0, 3)))
+    y, x = _tied_marker(seed, shift=0.8)
     sorted_x = SortedScores.of(y, x)
     np.testing.assert_array_equal(sorted_x.midranks(), stats.rankdata(x))
     values, counts = np.unique(x, return_counts=True)
