@@ -211,7 +211,7 @@ def _read_csv_fast(
             [rows[c].isna() if c in numbers else rows[c].str.strip() == "" for c in df.columns], axis=1
         ).all(axis=1)
         df = df.drop(index=blank.index[blank])
-    return df
+    return None if df.empty else df  # only blank rows: the careful reader says so, naming the file
 
 
 def _parse_regular_csv(text: str, delim: str, dtypes: dict) -> pd.DataFrame | None:
@@ -222,12 +222,13 @@ def _parse_regular_csv(text: str, delim: str, dtypes: dict) -> pd.DataFrame | No
     ignores `dtype` and reads '007' as the number 7)."""
     data = text.encode("utf-8")
     options = {"sep": delim, "dtype": dtypes}
-    try:
-        return pd.read_csv(
-            io.BytesIO(data), engine="pyarrow", keep_default_na=False, na_values=[""], **options
-        )
-    except Exception:  # no pyarrow, or its reader cannot type a column (e.g. a row of empty cells)
-        pass
+    if "0x" not in text and "0X" not in text:  # pyarrow reads '0x1F' as the integer 31; C and csv do not
+        try:
+            return pd.read_csv(
+                io.BytesIO(data), engine="pyarrow", keep_default_na=False, na_values=[""], **options
+            )
+        except Exception:  # no pyarrow, or its reader cannot type a column (e.g. a row of empty cells)
+            pass
     try:
         return pd.read_csv(io.BytesIO(data), engine="c", keep_default_na=False, na_filter=False, **options)
     except (pd.errors.ParserError, ValueError):
