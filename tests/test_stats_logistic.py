@@ -64,3 +64,26 @@ def test_large_sample_fit_with_single_precision_steps_equals_statsmodels(shift):
     assert converged
     np.testing.assert_allclose(beta, reference.params, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(np.sqrt(np.diag(cov)), reference.bse, rtol=1e-6)
+
+
+@pytest.mark.parametrize("cases", [1, 3, 40])
+def test_large_sample_with_rare_cases_is_fitted_whatever_its_warm_start_subsample_holds(cases):
+    """The warm start comes from a subsample that may hold no case, or one that separates: the full fit
+    still reaches statsmodels' maximum. (With no case at all `fit_logistic` refuses before fitting.)"""
+    import warnings
+
+    from ovcf_core.stats.logistic import SINGLE_PRECISION_HESSIAN_ROWS, newton_logit
+
+    rng = np.random.default_rng(11)
+    n = SINGLE_PRECISION_HESSIAN_ROWS + 5000
+    x = rng.normal(size=n)
+    y = np.zeros(n)
+    y[rng.choice(np.flatnonzero(x > 1.0), size=cases, replace=False)] = 1.0  # cases only at high x
+    X = np.column_stack([np.ones(n), x])
+    beta, cov, converged = newton_logit(y, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = sm.Logit(y, X).fit(disp=0, maxiter=200)
+    assert converged
+    np.testing.assert_allclose(beta, reference.params, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), reference.bse, rtol=1e-5)
