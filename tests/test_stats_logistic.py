@@ -46,44 +46,42 @@ def test_separation_gives_no_odds_ratio_and_a_message():
     assert any("perfect separation" in w for w in result.warnings)
 
 
-@pytest.mark.parametrize("shift", [0.0, 1e4])
-def test_large_sample_fit_with_single_precision_steps_equals_statsmodels(shift):
+def _assert_newton_equals_statsmodels(y: np.ndarray, X: np.ndarray, rtol: float, se_rtol: float) -> None:
+    """`newton_logit` converges to statsmodels' Logit maximum, with the same standard errors."""
     import warnings
 
-    from ovcf_core.stats.logistic import SINGLE_PRECISION_HESSIAN_ROWS, newton_logit
+    from ovcf_core.stats.logistic import newton_logit
+
+    beta, cov, converged = newton_logit(y, X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = sm.Logit(y, X).fit(disp=0, maxiter=200)
+    assert converged
+    np.testing.assert_allclose(beta, reference.params, rtol=rtol, atol=rtol * 1e-3)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), reference.bse, rtol=se_rtol)
+
+
+@pytest.mark.parametrize("shift", [0.0, 1e4])
+def test_large_sample_fit_with_single_precision_steps_equals_statsmodels(shift):
+    from ovcf_core.stats.logistic import SINGLE_PRECISION_HESSIAN_ROWS
 
     rng = np.random.default_rng(5)
     n = SINGLE_PRECISION_HESSIAN_ROWS + 1000
     x = rng.normal(size=n)
     y = (rng.random(n) < 1 / (1 + np.exp(-(0.3 + 0.8 * x)))).astype(float)
     X = np.column_stack([np.ones(n), shift + x, rng.normal(24, 3, n)])  # a badly centred column too
-    beta, cov, converged = newton_logit(y, X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        reference = sm.Logit(y, X).fit(disp=0, maxiter=100)
-    assert converged
-    np.testing.assert_allclose(beta, reference.params, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(np.sqrt(np.diag(cov)), reference.bse, rtol=1e-6)
+    _assert_newton_equals_statsmodels(y, X, rtol=1e-9, se_rtol=1e-6)
 
 
 @pytest.mark.parametrize("cases", [1, 3, 40])
 def test_large_sample_with_rare_cases_is_fitted_whatever_its_warm_start_subsample_holds(cases):
     """The warm start comes from a subsample that may hold no case, or one that separates: the full fit
     still reaches statsmodels' maximum. (With no case at all `fit_logistic` refuses before fitting.)"""
-    import warnings
-
-    from ovcf_core.stats.logistic import SINGLE_PRECISION_HESSIAN_ROWS, newton_logit
+    from ovcf_core.stats.logistic import SINGLE_PRECISION_HESSIAN_ROWS
 
     rng = np.random.default_rng(11)
     n = SINGLE_PRECISION_HESSIAN_ROWS + 5000
     x = rng.normal(size=n)
     y = np.zeros(n)
     y[rng.choice(np.flatnonzero(x > 1.0), size=cases, replace=False)] = 1.0  # cases only at high x
-    X = np.column_stack([np.ones(n), x])
-    beta, cov, converged = newton_logit(y, X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        reference = sm.Logit(y, X).fit(disp=0, maxiter=200)
-    assert converged
-    np.testing.assert_allclose(beta, reference.params, rtol=1e-7, atol=1e-9)
-    np.testing.assert_allclose(np.sqrt(np.diag(cov)), reference.bse, rtol=1e-5)
+    _assert_newton_equals_statsmodels(y, np.column_stack([np.ones(n), x]), rtol=1e-7, se_rtol=1e-5)
