@@ -21,7 +21,7 @@ from ovcf_core.errors import InputError
 Source = str | Path | bytes | BinaryIO
 
 MAX_HEADER_SEARCH = 10
-FAST_CSV_CHARS = 2_000_000  # larger CSV files go through pandas' C parser (see `_read_csv_fast`)
+FAST_CSV_CHARS = 2_000_000  # larger CSV files go through pandas' pyarrow or C reader (see `_read_csv_fast`)
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -169,10 +169,11 @@ def _column_key(name: str) -> str:
 def _read_csv_fast(
     text: str, delim: str, expect: tuple[str, ...], numeric: Iterable[str] = ()
 ) -> pd.DataFrame | None:
-    """A large, regular CSV read by pandas' C parser, indexed like `_frame` (spreadsheet rows).
+    """A large, regular CSV read by pandas (`_parse_regular_csv`), indexed like `_frame` (spreadsheet rows).
 
-    Columns are strings, except `numeric` ones whose every cell the parser read as a number (a column
-    with any other cell, an empty one included, stays text). Used only when the header is the first
+    Columns are strings, except `numeric` ones whose every cell the parser read as a number or as empty
+    (pyarrow: missing; the C reader keeps a column with an empty cell as text); a column with any other
+    cell stays text, and validation reports that cell. Used only when the header is the first
     line with unique, non-empty names and no line is blank (so record i is spreadsheet row i + 2);
     anything else (or a parser error) returns None and the careful reader runs, which names the row
     that is wrong.
