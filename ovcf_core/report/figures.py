@@ -8,6 +8,7 @@ Large cohorts are drawn from a reproducible subsample of points (the statistics 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,10 +26,30 @@ MAX_PAIR_LINES = 400  # pairs drawn as connecting lines
 SEED = 20240501
 
 
+@functools.cache
+def house_template() -> go.layout.Template:
+    """plotly_white's look in the few properties these figures use: white background, light grid, blue-grey
+    text. Setting the whole plotly_white template validates the defaults of every trace type, about 30 ms
+    a figure (half a rerun of a page with five figures); this one takes about 2 ms."""
+    axis = {"gridcolor": style.GRID_COLOR, "linecolor": style.GRID_COLOR, "zerolinecolor": style.GRID_COLOR,
+            "zerolinewidth": 2, "ticks": "", "automargin": True, "title": {"standoff": 15}}  # fmt: skip
+    return go.layout.Template(
+        data={"heatmap": [{"colorbar": {"outlinewidth": 0, "ticks": ""}}]},
+        layout={
+            "paper_bgcolor": "white",
+            "plot_bgcolor": "white",
+            "font": {"color": style.TEXT_COLOR},
+            "hovermode": "closest",
+            "xaxis": axis,
+            "yaxis": axis,
+        },
+    )
+
+
 def _layout(fig: go.Figure, title: str | None = None, *, height: int = 420) -> go.Figure:
     """The house style: white template, readable font, title at the top left, legend above the plot."""
     fig.update_layout(
-        template=style.TEMPLATE,
+        template=house_template(),
         font={"family": style.FONT_FAMILY, "size": 13},
         title={"text": title, "x": 0.0, "xanchor": "left"} if title else None,
         height=height,

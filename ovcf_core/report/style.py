@@ -36,7 +36,8 @@ MARKER_COLORS: dict[str, str] = {
 _OTHER_COLORS = (OKABE_ITO["sky_blue"], OKABE_ITO["black"], OKABE_ITO["yellow"])
 # Diverging scale for correlations (ColorBrewer RdBu, colour-blind safe), blue = positive.
 DIVERGING_SCALE = "RdBu"
-TEMPLATE = "plotly_white"
+GRID_COLOR = "#EBF0F8"  # plotly_white's grid and axis lines (see `figures.house_template`)
+TEXT_COLOR = "#2a3f5f"  # plotly_white's text
 FONT_FAMILY = "Inter, 'Source Sans Pro', Arial, sans-serif"
 
 # Decimals per quantity: as the paper reports them (HU and FI to one decimal, ratios to two).
