@@ -50,7 +50,7 @@ def paired_t(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     if sd == 0:
         t = float("nan") if mean == 0 else float(np.copysign(np.inf, mean))
     else:
-        t = mean / (sd / np.sqrt(n))
+        t = float(mean / (sd / np.sqrt(n)))
     return t, t_two_sided_p(t, n - 1)
 
 
