@@ -469,11 +469,14 @@ def load_series(source: Source) -> LoadedSeries:
     not decoded here (see `Series.pixels`). Raises InputError only when the source itself is unusable
     (a missing path, a refused zip); unusable files are listed in `skipped`.
     """
+    from ovcf_core.imaging.header_scan import scan_headers
+
     files = collect_files(source)
+    vouched = scan_headers(files)  # python-gdcm's fast pass; every other file is read by pydicom here
     skipped: list[Skipped] = []
     groups: dict[str, list[_Header]] = defaultdict(list)
-    for file in files:
-        header = read_header(file)
+    for i, file in enumerate(files):
+        header = vouched.get(i) or read_header(file)
         if isinstance(header, Skipped):
             skipped.append(header)
         else:

@@ -1,0 +1,120 @@
+"""A fast header pass for series on disk: python-gdcm's `Scanner` reads the attributes a series needs from
+all its files in one C++ pass (about 0.15 ms a file, against pydicom's 1 ms), reading nothing else.
+
+The scan only vouches for plain files it can check completely: on disk, with the 'DICM' marker,
+uncompressed little-endian pixel data that ends the file with exactly the expected length, and attributes
+that `series._header_from_dataset` accepts. Every other file — compressed, truncated, padded, odd, or not
+DICOM at all — goes through pydicom's `series.read_header`, so what is loaded and every skip message are
+the same with or without gdcm (tested). Without python-gdcm installed, nothing is vouched for.
+"""
+
+from __future__ import annotations
+
+from ovcf_core.imaging.series import _Header, _header_from_dataset
+from ovcf_core.imaging.sources import DicomFile
+
+# keyword -> (group, element) of every attribute `_header_from_dataset` reads, and the transfer syntax
+TAGS: dict[str, tuple[int, int]] = {
+    "TransferSyntaxUID": (0x0002, 0x0010),
+    "Modality": (0x0008, 0x0060),
+    "ImagerPixelSpacing": (0x0018, 0x1164),
+    "SeriesInstanceUID": (0x0020, 0x000E),
+    "InstanceNumber": (0x0020, 0x0013),
+    "ImagePositionPatient": (0x0020, 0x0032),
+    "ImageOrientationPatient": (0x0020, 0x0037),
+    "SamplesPerPixel": (0x0028, 0x0002),
+    "PhotometricInterpretation": (0x0028, 0x0004),
+    "NumberOfFrames": (0x0028, 0x0008),
+    "Rows": (0x0028, 0x0010),
+    "Columns": (0x0028, 0x0011),
+    "PixelSpacing": (0x0028, 0x0030),
+    "BitsAllocated": (0x0028, 0x0100),
+    "RescaleIntercept": (0x0028, 0x1052),
+    "RescaleSlope": (0x0028, 0x1053),
+}
+MULTI_VALUED = frozenset(
+    {"ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "ImagerPixelSpacing"}
+)
+# uncompressed little-endian syntaxes -> length of the PixelData element's header (tag, [VR, 0,] length)
+PLAIN_SYNTAXES = {"1.2.840.10008.1.2": 8, "1.2.840.10008.1.2.1": 12}
+PIXEL_DATA = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little-endian
+
+
+class _Scanned:
+    """The scanned text values of one file, read like the pydicom dataset `_header_from_dataset` expects
+    (`get(keyword, default)`, `file_meta.get`); an empty value reads as absent."""
+
+    def __init__(self, values: dict[str, str | None]) -> None:
+        self._values = values
+        self.file_meta = self
+
+    def get(self, keyword: str, default: object = None) -> object:
+        raw = self._values.get(keyword)
+        text = raw.strip(" \0") if raw is not None else ""
+        if not text:
+            return default
+        return text.split("\\") if keyword in MULTI_VALUED else text
+
+
+def _integer(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def _pixel_data_ends_file(file: DicomFile, scanned: _Scanned, header_length: int) -> bool:
+    """Whether the file has the 'DICM' marker and ends with a PixelData element of exactly the expected
+    length (rows × columns × samples × bytes), as an uncompressed single frame written by any scanner."""
+    rows, columns = _integer(scanned.get("Rows")), _integer(scanned.get("Columns"))
+    samples, bits = _integer(scanned.get("SamplesPerPixel", "1")), _integer(scanned.get("BitsAllocated"))
+    if not (rows and columns and samples and bits) or bits % 8:
+        return False
+    expected = rows * columns * samples * (bits // 8)
+    size = file.size
+    start = size - expected - header_length
+    if expected % 2 or start < 132:
+        return False
+    with file.open() as handle:
+        marker = handle.read(132)[128:]
+        handle.seek(start)
+        element = handle.read(header_length)
+    if marker != b"DICM" or element[:4] != PIXEL_DATA:
+        return False
+    if header_length == 12 and (element[4:6] not in (b"OW", b"OB") or element[6:8] != b"\0\0"):
+        return False
+    return int.from_bytes(element[-4:], "little") == expected
+
+
+def scan_headers(files: list[DicomFile]) -> dict[int, _Header]:
+    """Headers of the files (by position in `files`) the scan can vouch for; {} without python-gdcm."""
+    on_disk = {i: str(f.path) for i, f in enumerate(files) if f.path is not None and f.data is None}
+    if not on_disk:
+        return {}
+    try:
+        import gdcm
+    except ImportError:
+        return {}
+    gdcm.Trace.WarningOff()  # files it cannot read are pydicom's to explain, not gdcm's to print
+    gdcm.Trace.ErrorOff()
+    scanner = gdcm.Scanner()
+    tags = {keyword: gdcm.Tag(*numbers) for keyword, numbers in TAGS.items()}
+    for tag in tags.values():
+        scanner.AddTag(tag)
+    if not scanner.Scan(list(on_disk.values())):
+        return {}
+    vouched: dict[int, _Header] = {}
+    for i, path in on_disk.items():
+        if not scanner.IsKey(path):
+            continue
+        scanned = _Scanned({keyword: scanner.GetValue(path, tag) for keyword, tag in tags.items()})
+        header_length = PLAIN_SYNTAXES.get(str(scanned.get("TransferSyntaxUID", "")))
+        try:
+            if header_length is None or not _pixel_data_ends_file(files[i], scanned, header_length):
+                continue
+        except OSError:
+            continue
+        header = _header_from_dataset(files[i], scanned)
+        if isinstance(header, _Header):
+            vouched[i] = header
+    return vouched

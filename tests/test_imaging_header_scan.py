@@ -1,0 +1,80 @@
+"""The python-gdcm header pass loads exactly what the pydicom pass loads, and skips the same files with the
+same messages (every file it cannot vouch for is left to pydicom)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from imaging_helpers import ordered_series
+
+from ovcf_core import paths
+from ovcf_core.imaging import header_scan
+from ovcf_core.imaging.series import load_series
+from ovcf_core.imaging.sources import collect_files
+
+pytest.importorskip("gdcm")
+
+BAD = Path(__file__).parent / "bad_inputs"
+
+
+def _pydicom_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(header_scan, "scan_headers", lambda files: {})
+
+
+def _bundled(name: str) -> Path:
+    from pydicom.data import get_testdata_file
+
+    return Path(get_testdata_file(name, download=False))
+
+
+def _mixed_folder(tmp_path: Path) -> Path:
+    """A folder of good slices, two series, pydicom's bundled files and every bad DICOM of the corpus."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for name, data in ordered_series(6) + ordered_series(3, series_uid="1.2.826.0.1.3680043.8.498.7002"):
+        (folder / name.replace("/", "_")).write_bytes(data)
+    for bad in sorted(BAD.glob("dicom_*.dcm")):
+        shutil.copy(bad, folder / bad.name)
+    for name in ("CT_small.dcm", "MR_small.dcm", "JPEG2000.dcm", "MR_small_bigendian.dcm", "rtplan.dcm"):
+        shutil.copy(_bundled(name), folder / name)
+    (folder / "notes.txt").write_text("not DICOM")
+    padded = bytearray((folder / sorted(p.name for p in folder.iterdir())[0]).read_bytes())
+    (folder / "padded.dcm").write_bytes(bytes(padded) + b"\xfc\xff\xfc\xff" + b"OB\0\0" + b"\x02\0\0\0\0\0")
+    return folder
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["mixed", "ct", "t1", "t2", "good_ct"],
+)
+def test_the_gdcm_pass_loads_and_skips_exactly_what_pydicom_does(source, tmp_path, monkeypatch):
+    folder = {
+        "mixed": lambda: _mixed_folder(tmp_path),
+        "ct": lambda: paths.SAMPLE_DICOM / "ct_axial" / "series",
+        "t1": lambda: paths.SAMPLE_DICOM / "mr_t1_sagittal" / "series",
+        "t2": lambda: paths.SAMPLE_DICOM / "mr_t2_axial" / "series",
+        "good_ct": lambda: BAD / "good_ct",
+    }[source]()
+    with_scan = load_series(folder)
+    _pydicom_only(monkeypatch)
+    without = load_series(folder)
+    assert with_scan == without
+    assert with_scan.series, "something loaded"
+
+
+def test_the_scan_vouches_for_plain_slices_and_leaves_the_rest_to_pydicom(tmp_path):
+    folder = _mixed_folder(tmp_path)
+    files = collect_files(folder)
+    vouched = {files[i].name for i in header_scan.scan_headers(files)}
+    assert {f"{n}".replace("/", "_") for n, _ in ordered_series(6)} <= vouched
+    left = {"dicom_truncated.dcm", "dicom_structured_report.dcm", "notes.txt", "padded.dcm", "JPEG2000.dcm"}
+    left |= {"MR_small_bigendian.dcm", "dicom_header_only.dcm", "dicom_empty.dcm"}
+    assert not vouched & left
+
+
+def test_uploads_in_memory_are_read_by_pydicom(tmp_path):
+    uploads = ordered_series(4)
+    assert header_scan.scan_headers(collect_files(uploads)) == {}
+    assert len(load_series(uploads).series[0]) == 4
