@@ -1,13 +1,15 @@
 """`ovcf measure SERIES --roi ROIS.json --json OUT.json`: ROI statistics on a DICOM series (DESIGN §4).
 
-Imports only numpy and pydicom (inside `run`), so the command starts fast.
+Imports only numpy, python-gdcm and, when a series needs it, pydicom (inside `run`), so the command
+starts fast.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import contextlib
 import sys
+from collections.abc import Iterator
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,25 +32,27 @@ def run(args: argparse.Namespace) -> int:
     from ovcf_core.cli.common import write_json
     from ovcf_core.imaging import measure_series, read_roi_file
 
-    _import_pydicom_without_requests()
-
     rois = read_roi_file(args.roi)
     source = args.series[0] if len(args.series) == 1 else args.series
-    result = measure_series(source, rois, series_uid=args.series_uid)
+    with _requests_refused():
+        result = measure_series(source, rois, series_uid=args.series_uid)
     for skipped in result.skipped:
         print(f"ovcf measure: warning: skipped {skipped}", file=sys.stderr)
     write_json(result.to_dict(), args.json)
     return 0
 
 
-def _import_pydicom_without_requests() -> None:
-    """Import pydicom without `requests` (about 0.1 s): pydicom loads its test-data downloader at import
-    time and takes requests when it can, but measuring never downloads, so the downloader falls back to
-    urllib. `requests` is refused only for this import and only when nothing has imported it yet."""
-    if "pydicom" in sys.modules or "requests" in sys.modules:
+@contextlib.contextmanager
+def _requests_refused() -> Iterator[None]:
+    """Measure without importing `requests` (about 0.1 s): pydicom, when a series needs it, loads its
+    test-data downloader at import time and takes requests when it can, but measuring never downloads, so
+    the downloader falls back to urllib. Refused only here, and only when nothing has imported it yet."""
+    if "requests" in sys.modules:
+        yield
         return
     sys.modules["requests"] = None  # type: ignore[assignment]  # makes `import requests` raise ImportError
     try:
-        importlib.import_module("pydicom")
+        yield
     finally:
-        del sys.modules["requests"]
+        if sys.modules.get("requests", "") is None:
+            del sys.modules["requests"]

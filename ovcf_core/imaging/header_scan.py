@@ -10,6 +10,8 @@ the same with or without gdcm (tested). Without python-gdcm installed, nothing i
 
 from __future__ import annotations
 
+import dataclasses
+
 from ovcf_core.imaging.series import _Header, _header_from_dataset
 from ovcf_core.imaging.sources import DicomFile
 
@@ -29,6 +31,8 @@ TAGS: dict[str, tuple[int, int]] = {
     "Columns": (0x0028, 0x0011),
     "PixelSpacing": (0x0028, 0x0030),
     "BitsAllocated": (0x0028, 0x0100),
+    "BitsStored": (0x0028, 0x0101),
+    "PixelRepresentation": (0x0028, 0x0103),
     "RescaleIntercept": (0x0028, 0x1052),
     "RescaleSlope": (0x0028, 0x1053),
 }
@@ -63,27 +67,40 @@ def _integer(value: object) -> int | None:
         return None
 
 
-def _pixel_data_ends_file(file: DicomFile, scanned: _Scanned, header_length: int) -> bool:
-    """Whether the file has the 'DICM' marker and ends with a PixelData element of exactly the expected
-    length (rows × columns × samples × bytes), as an uncompressed single frame written by any scanner."""
+def _pixel_data_offset(file: DicomFile, scanned: _Scanned, header_length: int) -> int | None:
+    """Where the pixel values start, when the file has the 'DICM' marker and ends with a PixelData element
+    of exactly the expected length (rows × columns × samples × bytes), as an uncompressed single frame
+    written by any scanner; else None."""
     rows, columns = _integer(scanned.get("Rows")), _integer(scanned.get("Columns"))
     samples, bits = _integer(scanned.get("SamplesPerPixel", "1")), _integer(scanned.get("BitsAllocated"))
     if not (rows and columns and samples and bits) or bits % 8:
-        return False
+        return None
     expected = rows * columns * samples * (bits // 8)
     size = file.size
     start = size - expected - header_length
     if expected % 2 or start < 132:
-        return False
+        return None
     with file.open() as handle:
         marker = handle.read(132)[128:]
         handle.seek(start)
         element = handle.read(header_length)
     if marker != b"DICM" or element[:4] != PIXEL_DATA:
-        return False
+        return None
     if header_length == 12 and (element[4:6] not in (b"OW", b"OB") or element[6:8] != b"\0\0"):
-        return False
-    return int.from_bytes(element[-4:], "little") == expected
+        return None
+    return start + header_length if int.from_bytes(element[-4:], "little") == expected else None
+
+
+def _native_dtype(scanned: _Scanned) -> str | None:
+    """The numpy dtype of one greyscale sample when every stored bit is used (BitsStored = BitsAllocated),
+    so the stored values need no masking or sign extension; else None (pydicom decodes those)."""
+    bits, stored = _integer(scanned.get("BitsAllocated")), _integer(scanned.get("BitsStored"))
+    signed = _integer(scanned.get("PixelRepresentation", "0"))
+    if bits not in (8, 16, 32) or stored != bits or signed not in (0, 1):
+        return None
+    if _integer(scanned.get("SamplesPerPixel", "1")) != 1:
+        return None
+    return f"<{'i' if signed else 'u'}{bits // 8}"
 
 
 def scan_headers(files: list[DicomFile]) -> dict[int, _Header]:
@@ -110,11 +127,13 @@ def scan_headers(files: list[DicomFile]) -> dict[int, _Header]:
         scanned = _Scanned({keyword: scanner.GetValue(path, tag) for keyword, tag in tags.items()})
         header_length = PLAIN_SYNTAXES.get(str(scanned.get("TransferSyntaxUID", "")))
         try:
-            if header_length is None or not _pixel_data_ends_file(files[i], scanned, header_length):
-                continue
+            offset = _pixel_data_offset(files[i], scanned, header_length) if header_length else None
         except OSError:
+            continue
+        if offset is None:
             continue
         header = _header_from_dataset(files[i], scanned)
         if isinstance(header, _Header):
-            vouched[i] = header
+            dtype = _native_dtype(scanned)
+            vouched[i] = dataclasses.replace(header, native=(offset, dtype)) if dtype else header
     return vouched

@@ -23,6 +23,7 @@ from ovcf_core.imaging.deid import deidentify, technical_header
 from ovcf_core.imaging.sources import DicomFile, Source, collect_files
 
 SUPPORTED_PHOTOMETRIC = ("MONOCHROME1", "MONOCHROME2")
+UNCOMPRESSED_LITTLE_ENDIAN = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")  # implicit, explicit VR
 PIXEL_DATA_TAG = 0x7FE00010
 CACHED_SLICES = 16  # decoded slices kept per series
 # the only attributes the header pass parses (every other element is skipped unread, identifiers included)
@@ -78,6 +79,7 @@ class SliceRef:
     instance_number: int | None
     slope: float
     intercept: float
+    native: tuple[int, str] | None = None  # (byte offset, numpy dtype) of plain pixel values, when known
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class _Header:
     slope: float
     intercept: float
     photometric: str = "MONOCHROME2"
+    native: tuple[int, str] | None = None  # set by the gdcm scan for plain pixel data (`header_scan`)
 
 
 @dataclass(frozen=True)
@@ -109,12 +112,20 @@ class Series:
     columns: int
     pixel_spacing: tuple[float, float]  # (row spacing, column spacing) in mm, as DICOM PixelSpacing
     slices: tuple[SliceRef, ...]
-    header: dict[str, str] = field(default_factory=dict)
     photometric: str = "MONOCHROME2"  # MONOCHROME1: low values are displayed white (inverted grey scale)
     _cache: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    _technical: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.slices)
+
+    @property
+    def header(self) -> dict[str, str]:
+        """The allow-listed technical attributes of the first slice (read the first time they are asked
+        for: measuring does not need them)."""
+        if "first" not in self._technical:
+            self._technical["first"] = _technical(self.slices[0].file)
+        return self._technical["first"]
 
     @property
     def unit(self) -> str:
@@ -144,7 +155,10 @@ class Series:
             )
         if index not in self._cache:
             ref = self.slices[index]
-            stored = decode_pixels(ref.file, self.rows, self.columns)
+            if ref.native is not None:
+                stored = read_native_pixels(ref.file, ref.native, self.rows, self.columns)
+            else:
+                stored = decode_pixels(ref.file, self.rows, self.columns)
             values = stored.astype(np.float64)
             if self.modality is Modality.CT:
                 from ovcf_core.imaging.ct import to_hu
@@ -195,6 +209,8 @@ class LoadedSeries:
 def _codec_problem(transfer_syntax: str) -> str | None:
     """Why this transfer syntax cannot be decoded here, or None when a decoder is installed (asked once
     per syntax, not once per file)."""
+    if transfer_syntax in UNCOMPRESSED_LITTLE_ENDIAN:  # known without importing pydicom's decoders
+        return None
     from pydicom.pixels import get_decoder
     from pydicom.uid import UID
 
@@ -214,6 +230,26 @@ def _codec_problem(transfer_syntax: str) -> str | None:
             f"({'; '.join(decoder.missing_dependencies)[:160]})"
         )
     return None
+
+
+def read_native_pixels(file: DicomFile, native: tuple[int, str], rows: int, columns: int) -> np.ndarray:
+    """Plain pixel values read straight from the file: the header scan found them uncompressed, little-
+    endian, one frame of exactly rows × columns values at `native` = (offset, dtype), with every stored
+    bit used (BitsStored = BitsAllocated), which is all pydicom's decoder would do with them (tested)."""
+    offset, dtype = native
+    size = rows * columns * np.dtype(dtype).itemsize
+    with file.open() as handle:
+        handle.seek(offset)
+        data = handle.read(size)
+    if len(data) != size:
+        raise InputError(
+            "pixel data (7FE0,0010) is shorter than Rows × Columns: the file changed", file=file.name
+        )
+    return (
+        np.frombuffer(data, dtype=dtype)
+        .astype(np.dtype(dtype).newbyteorder("="), copy=False)
+        .reshape(rows, columns)
+    )
 
 
 def decode_pixels(file: DicomFile, rows: int, columns: int) -> np.ndarray:
@@ -455,9 +491,9 @@ def _assemble(uid: str, headers: list[_Header], skipped: list[Skipped]) -> Serie
         columns=columns,
         pixel_spacing=spacing,
         slices=tuple(
-            SliceRef(h.file, position, h.instance_number, h.slope, h.intercept) for position, h in unique
+            SliceRef(h.file, position, h.instance_number, h.slope, h.intercept, h.native)
+            for position, h in unique
         ),
-        header=_technical(unique[0][1].file),
         photometric=unique[0][1].photometric,
     )
 
