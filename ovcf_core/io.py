@@ -178,10 +178,9 @@ def _read_csv_fast(
     anything else (or a parser error) returns None and the careful reader runs, which names the row
     that is wrong.
     """
-    first = text[: text.find("\n") + 1 or len(text)]
-    header = [
-        c.replace("\ufeff", "").strip() for c in next(csv.reader([first.rstrip("\r\n")], delimiter=delim))
-    ]
+    first_line = text[: text.find("\n") + 1 or len(text)]
+    written = next(csv.reader([first_line.rstrip("\r\n")], delimiter=delim))  # names as the file spells them
+    header = [c.replace("\ufeff", "").strip() for c in written]
     wanted = {e.lower() for e in expect}
     if (
         not header
@@ -193,7 +192,6 @@ def _read_csv_fast(
     ):
         return None
     as_number = {_column_key(n) for n in numeric}
-    written = next(csv.reader([first.rstrip("\r\n")], delimiter=delim))  # names as the file spells them
     dtypes = {w: str for w, h in zip(written, header, strict=False) if _column_key(h) not in as_number}
     df = _parse_regular_csv(text, delim, dtypes)
     if df is None or len(df.columns) != len(header) or df.empty:
@@ -204,8 +202,8 @@ def _read_csv_fast(
     texts = [c for c in df.columns if c not in numbers]
     df[texts] = df[texts].fillna("").astype("string")
     # a row of empty cells (only delimiters) is skipped, as the careful reader does
-    first = df.iloc[:, 0]
-    maybe = (first.isna() if df.columns[0] in numbers else first.str.strip() == "").to_numpy()
+    first_column = df.iloc[:, 0]
+    maybe = (first_column.isna() if df.columns[0] in numbers else first_column.str.strip() == "").to_numpy()
     if maybe.any():
         rows = df.loc[maybe]
         blank = pd.concat(

@@ -12,35 +12,22 @@ from __future__ import annotations
 
 import dataclasses
 
-from ovcf_core.imaging.series import _Header, _header_from_dataset
+from ovcf_core.imaging.series import HEADER_TAGS, UNCOMPRESSED_LITTLE_ENDIAN, _Header, _header_from_dataset
 from ovcf_core.imaging.sources import DicomFile
 
-# keyword -> (group, element) of every attribute `_header_from_dataset` reads, and the transfer syntax
+# the header pass's attributes, the transfer syntax, and what reading the pixel values straight needs
 TAGS: dict[str, tuple[int, int]] = {
     "TransferSyntaxUID": (0x0002, 0x0010),
-    "Modality": (0x0008, 0x0060),
-    "ImagerPixelSpacing": (0x0018, 0x1164),
-    "SeriesInstanceUID": (0x0020, 0x000E),
-    "InstanceNumber": (0x0020, 0x0013),
-    "ImagePositionPatient": (0x0020, 0x0032),
-    "ImageOrientationPatient": (0x0020, 0x0037),
-    "SamplesPerPixel": (0x0028, 0x0002),
-    "PhotometricInterpretation": (0x0028, 0x0004),
-    "NumberOfFrames": (0x0028, 0x0008),
-    "Rows": (0x0028, 0x0010),
-    "Columns": (0x0028, 0x0011),
-    "PixelSpacing": (0x0028, 0x0030),
-    "BitsAllocated": (0x0028, 0x0100),
+    **HEADER_TAGS,
     "BitsStored": (0x0028, 0x0101),
     "PixelRepresentation": (0x0028, 0x0103),
-    "RescaleIntercept": (0x0028, 0x1052),
-    "RescaleSlope": (0x0028, 0x1053),
 }
 MULTI_VALUED = frozenset(
     {"ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing", "ImagerPixelSpacing"}
 )
 # uncompressed little-endian syntaxes -> length of the PixelData element's header (tag, [VR, 0,] length)
-PLAIN_SYNTAXES = {"1.2.840.10008.1.2": 8, "1.2.840.10008.1.2.1": 12}
+IMPLICIT_VR, EXPLICIT_VR = UNCOMPRESSED_LITTLE_ENDIAN
+PLAIN_SYNTAXES = {IMPLICIT_VR: 8, EXPLICIT_VR: 12}
 PIXEL_DATA = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little-endian
 
 

@@ -26,12 +26,25 @@ SUPPORTED_PHOTOMETRIC = ("MONOCHROME1", "MONOCHROME2")
 UNCOMPRESSED_LITTLE_ENDIAN = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")  # implicit, explicit VR
 PIXEL_DATA_TAG = 0x7FE00010
 CACHED_SLICES = 16  # decoded slices kept per series
-# the only attributes the header pass parses (every other element is skipped unread, identifiers included)
-HEADER_KEYWORDS = (
-    "Modality", "SeriesInstanceUID", "InstanceNumber", "ImagePositionPatient", "ImageOrientationPatient",
-    "SamplesPerPixel", "PhotometricInterpretation", "NumberOfFrames", "Rows", "Columns", "PixelSpacing",
-    "ImagerPixelSpacing", "BitsAllocated", "RescaleIntercept", "RescaleSlope",
-)  # fmt: skip
+# keyword -> (group, element) of the only attributes the header pass parses (every other element is
+# skipped unread, identifiers included); the gdcm scan (`header_scan`) reads the same ones
+HEADER_TAGS: dict[str, tuple[int, int]] = {
+    "Modality": (0x0008, 0x0060),
+    "ImagerPixelSpacing": (0x0018, 0x1164),
+    "SeriesInstanceUID": (0x0020, 0x000E),
+    "InstanceNumber": (0x0020, 0x0013),
+    "ImagePositionPatient": (0x0020, 0x0032),
+    "ImageOrientationPatient": (0x0020, 0x0037),
+    "SamplesPerPixel": (0x0028, 0x0002),
+    "PhotometricInterpretation": (0x0028, 0x0004),
+    "NumberOfFrames": (0x0028, 0x0008),
+    "Rows": (0x0028, 0x0010),
+    "Columns": (0x0028, 0x0011),
+    "PixelSpacing": (0x0028, 0x0030),
+    "BitsAllocated": (0x0028, 0x0100),
+    "RescaleIntercept": (0x0028, 0x1052),
+    "RescaleSlope": (0x0028, 0x1053),
+}
 
 
 class Plane(StrEnum):
@@ -114,18 +127,15 @@ class Series:
     slices: tuple[SliceRef, ...]
     photometric: str = "MONOCHROME2"  # MONOCHROME1: low values are displayed white (inverted grey scale)
     _cache: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
-    _technical: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.slices)
 
-    @property
+    @functools.cached_property
     def header(self) -> dict[str, str]:
         """The allow-listed technical attributes of the first slice (read the first time they are asked
         for: measuring does not need them)."""
-        if "first" not in self._technical:
-            self._technical["first"] = _technical(self.slices[0].file)
-        return self._technical["first"]
+        return _technical(self.slices[0].file)
 
     @property
     def unit(self) -> str:
@@ -352,10 +362,10 @@ def read_header(file: DicomFile) -> _Header | Skipped:
 
 @functools.cache
 def _header_tags() -> list[Any]:
-    """HEADER_KEYWORDS as pydicom tags (pydicom is imported only when a series is read)."""
+    """HEADER_TAGS as pydicom tags (pydicom is imported only when a series is read)."""
     from pydicom.tag import Tag
 
-    return [Tag(keyword) for keyword in HEADER_KEYWORDS]
+    return [Tag(*numbers) for numbers in HEADER_TAGS.values()]
 
 
 def _technical(file: DicomFile) -> dict[str, str]:
