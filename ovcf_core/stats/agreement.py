@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from ovcf_core.stats.distributions import t_quantile
 
 LIMIT_Z = 1.96
 
@@ -53,7 +54,7 @@ def bland_altman(first: Sequence[float], second: Sequence[float], level: float =
     bias = float(diff.mean()) if n else nan
     sd = float(diff.std(ddof=1)) if n > 1 else nan
     if n > 1:
-        half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / np.sqrt(n)
+        half = t_quantile(0.5 + level / 2, n - 1) * sd / np.sqrt(n)
         ci = (bias - half, bias + half)
     else:
         ci = (nan, nan)

@@ -150,8 +150,8 @@ def correlation_matrix(
     finite = np.isfinite(values)
     complete = k >= 2 and finite.all() and len(values) > 3 and (values.min(0) != values.max(0)).all()
     if complete:
-        ranks = ranks if ranks is not None and all(m in ranks for m in markers) else {}
-        columns = [ranks[m] if m in ranks else midranks(values[:, i]) for i, m in enumerate(markers)]
+        given = ranks or {}
+        columns = [given[m] if m in given else midranks(values[:, i]) for i, m in enumerate(markers)]
         rows = len(values)
         rho = np.clip(np.corrcoef(np.column_stack(columns), rowvar=False), -1.0, 1.0)
         p = np.array([[_t_test_p(float(r), rows) for r in row] for row in rho])

@@ -39,18 +39,20 @@ def chi2_sf(x: float, df: float) -> float:
     return float(special.chdtrc(df, x))
 
 
+def _t_statistic(difference: float, se: float) -> float:
+    """difference / se; with no spread at all, ±inf for a difference and NaN for none (as scipy)."""
+    if se == 0:
+        return float("nan") if difference == 0 else float(np.copysign(np.inf, difference))
+    return float(difference / se)
+
+
 def paired_t(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """Paired t-test of a - b against 0: (t, two-sided p), as `scipy.stats.ttest_rel`."""
     d = np.asarray(a, float) - np.asarray(b, float)
     n = len(d)
     if n < 2:
         return float("nan"), float("nan")
-    sd = float(np.std(d, ddof=1))
-    mean = float(np.mean(d))
-    if sd == 0:
-        t = float("nan") if mean == 0 else float(np.copysign(np.inf, mean))
-    else:
-        t = float(mean / (sd / np.sqrt(n)))
+    t = _t_statistic(float(np.mean(d)), float(np.std(d, ddof=1)) / np.sqrt(n))
     return t, t_two_sided_p(t, n - 1)
 
 
@@ -63,12 +65,9 @@ def welch_t(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     va, vb = float(np.var(a, ddof=1)) / na, float(np.var(b, ddof=1)) / nb
     diff = float(np.mean(a) - np.mean(b))
     se2 = va + vb
-    if se2 == 0:
-        t = float("nan") if diff == 0 else float(np.copysign(np.inf, diff))
-        return t, t_two_sided_p(t, na + nb - 2)
-    df = se2**2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
-    t = diff / np.sqrt(se2)
-    return float(t), t_two_sided_p(t, df)
+    t = _t_statistic(diff, np.sqrt(se2))
+    df = se2**2 / (va**2 / (na - 1) + vb**2 / (nb - 1)) if se2 > 0 else na + nb - 2
+    return t, t_two_sided_p(t, df)
 
 
 def chi2_contingency_2x2(table: np.ndarray) -> tuple[float, float]:
