@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from hypothesis import settings
 
@@ -49,3 +50,13 @@ def contract_problems(kind: str, obj: dict) -> list[str]:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.problems(kind, obj)
+
+
+_READ_CSV = pd.read_csv
+
+
+def read_csv_without_pyarrow(*args, **kwargs):
+    """pandas.read_csv as on a machine without pyarrow: asking for its pyarrow engine raises ImportError."""
+    if kwargs.get("engine") == "pyarrow":
+        raise ImportError("pyarrow")
+    return _READ_CSV(*args, **kwargs)

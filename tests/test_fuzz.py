@@ -6,6 +6,7 @@ import io
 
 import pandas as pd
 import pytest
+from conftest import read_csv_without_pyarrow
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -280,12 +281,7 @@ def test_the_large_file_reader_gives_the_same_table_and_problems_as_the_careful_
     import ovcf_core.io as ovcf_io
 
     data, _ = document
-    real_read_csv = pd.read_csv
-
-    def read_csv(*args, **kwargs):
-        if kwargs.get("engine") == "pyarrow" and not pyarrow:
-            raise ImportError("pyarrow")
-        return real_read_csv(*args, **kwargs)
+    read_csv = pd.read_csv if pyarrow else read_csv_without_pyarrow
 
     def read(threshold: int):
         with (

@@ -6,6 +6,7 @@ import io
 
 import pandas as pd
 import pytest
+from conftest import read_csv_without_pyarrow
 
 from ovcf_core.errors import InputError
 from ovcf_core.io import escape_formulas, read_cohort, read_table, table_to_bytes
@@ -144,14 +145,7 @@ def test_large_csv_fast_path_gives_the_same_table_and_problems_as_the_careful_re
     import ovcf_core.io as ovcf_io
 
     if engine == "c":  # as where pyarrow is not installed
-        real = pd.read_csv
-
-        def without_pyarrow(*args, **kwargs):
-            if kwargs.get("engine") == "pyarrow":
-                raise ImportError("pyarrow")
-            return real(*args, **kwargs)
-
-        monkeypatch.setattr(ovcf_io.pd, "read_csv", without_pyarrow)
+        monkeypatch.setattr(ovcf_io.pd, "read_csv", read_csv_without_pyarrow)
     text = _large_cohort_csv(sep, blank_row)
     monkeypatch.setattr(ovcf_io, "FAST_CSV_CHARS", 100_000)  # the 20,000 rows take the fast path
     fast_table, fast_report = read_cohort(text.encode(), "big.csv")
