@@ -70,7 +70,10 @@ def test_predict_without_prevalence_reports_null_and_prints_text_without_json(tr
     [
         (("--vbq", "30", "--hu", "95", "--age", "72", "--sex", "F", "--bmi", "23"), "plausible range"),
         (("--vbq", "3.5", "--age", "72", "--sex", "F", "--bmi", "23"), "Average HU (hu) is required"),
-        ((*PATIENT_ARGS, "--prevalence", "10"), "prevalence 10 must be a fraction"),
+        (
+            (*PATIENT_ARGS, "--prevalence", "10"),
+            "--prevalence: '10' must be strictly between 0 and 1 (give a fraction: 0.10 for 10%)",
+        ),
         (("--vbq", "abc", "--hu", "95", "--age", "72", "--sex", "F", "--bmi", "23"), "'abc' is not a number"),
     ],
 )

@@ -148,5 +148,10 @@ def test_analyze_option_errors_are_one_line(tmp_path):
     proc = run_cli("analyze", cohort, "--conditional", "--json", "-")
     assert proc.returncode == 2 and "--conditional needs --pair" in proc.stderr
     proc = run_cli("analyze", cohort, "--json", "-", "--report", tmp_path / "no" / "such" / "r.html")
-    assert proc.returncode == 2 and "cannot write the report" in proc.stderr
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"ovcf analyze: error: argument --report: the folder {tmp_path / 'no' / 'such'} does not exist "
+        "(see ovcf analyze --help)\n"
+    )
+    assert proc.stdout == "", "refused before the analysis ran"
     assert "Traceback" not in proc.stderr

@@ -146,3 +146,63 @@ def test_missing_file_and_folder_give_one_line_errors(tmp_path):
         load_model(tmp_path / "absent.json")
     with pytest.raises(InputError, match="folder"):
         load_model(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "cov",
+    [
+        "zero",  # every CI would have zero width
+        "singular",  # one direction with no uncertainty
+        "indefinite",  # a negative eigenvalue: a variance below zero for some patient
+    ],
+)
+def test_a_covariance_that_is_not_positive_definite_is_refused(saved, tmp_path, cov):
+    import numpy as np
+
+    k = len(saved["terms"])
+    matrix = np.array(saved["covariance"])
+    if cov == "zero":
+        matrix = np.zeros((k, k))
+    elif cov == "singular":
+        v = np.linalg.eigh(matrix)[1][:, 0]
+        matrix = matrix - np.linalg.eigvalsh(matrix)[0] * np.outer(v, v)
+    else:
+        matrix = matrix.copy()
+        matrix[0, 1] = matrix[1, 0] = 10 * np.sqrt(matrix[0, 0] * matrix[1, 1])
+    saved["covariance"] = matrix.tolist()
+    with pytest.raises(InputError, match="covariance is not positive definite"):
+        load_model(write(tmp_path, saved))
+
+
+def test_extreme_coefficients_give_a_clear_refusal_not_an_overflow(saved, tmp_path):
+    import warnings
+
+    saved["coefficients"] = {t: 1e307 for t in saved["terms"]}
+    model = load_model(write(tmp_path, saved))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError, match="no finite log-odds"):
+            model.predict(PATIENT)
+
+
+def test_very_large_log_odds_give_probabilities_without_overflow(saved, tmp_path):
+    import warnings
+
+    for sign in (1, -1):
+        saved["coefficients"] = {**{t: 0.0 for t in saved["terms"]}, "const": sign * 800.0}
+        model = load_model(write(tmp_path, saved))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            prediction = model.predict(PATIENT)
+        assert prediction.probability == (1.0 if sign > 0 else pytest.approx(0.0, abs=1e-300))
+        assert prediction.logit == sign * 800.0
+
+
+def test_expit_equals_scipy_over_the_whole_float_range():
+    import numpy as np
+    from scipy.special import expit as scipy_expit
+
+    from ovcf_core.model.prediction import expit
+
+    for z in np.concatenate([np.linspace(-800, 800, 3201), [-1e308, 1e308, 0.0, -0.0]]):
+        assert expit(float(z)) == pytest.approx(float(scipy_expit(z)), rel=1e-15, abs=1e-300)

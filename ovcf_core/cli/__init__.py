@@ -12,7 +12,9 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import NoReturn
 
 # command name -> (module under ovcf_core.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -28,44 +30,81 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose refusal is one line on stderr (exit 2), pointing at --help for usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `ovcf` parser with one subcommand per entry of COMMANDS."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ovcf",
         description="OVCF risk screening (research tool, not a medical device).",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(f"ovcf_core.cli.{module_name}")
-        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        # argparse %-formats help strings (not descriptions): "95% CI" needs its % doubled there
+        sub = subparsers.add_parser(name, help=help_text.replace("%", "%%"), description=help_text)
         module.add_arguments(sub)
         sub.set_defaults(_run=module.run)
     return parser
 
 
+def _summarise_warnings(command: str, caught: list[warnings.WarningMessage], limit: int = 3) -> None:
+    """Print the warnings raised during a command as a count and the first few distinct ones, on stderr."""
+    if not caught:
+        return
+    distinct = list(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
+    print(f"ovcf {command}: {len(caught)} warning(s) from the computation; the first:", file=sys.stderr)
+    for text in distinct[:limit]:
+        print(f"ovcf {command}:   {text}", file=sys.stderr)
+    if len(distinct) > limit:
+        print(f"ovcf {command}:   ... and {len(distinct) - limit} more kind(s)", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `ovcf` console script; returns the exit code."""
+    """Entry point of the `ovcf` console script; returns the exit code.
+
+    Whatever happens, the last line on stderr says how the command ended: an error the user caused is
+    one line naming the file, row, column or tag; warnings raised on the way are summarised before it.
+    """
     from ovcf_core.errors import OvcfError
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args._run(args) or 0)
-    except OvcfError as exc:
-        print(f"ovcf {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"ovcf {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        if os.environ.get("OVCF_DEBUG"):
-            raise
-        print(
-            f"ovcf {args.command}: error: unexpected {type(exc).__name__}: {exc} "
-            "(set OVCF_DEBUG=1 for details)",
-            file=sys.stderr,
-        )
-        return 3
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            code = int(args._run(args) or 0)
+        except OvcfError as exc:
+            _summarise_warnings(args.command, caught)
+            print(f"ovcf {args.command}: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"ovcf {args.command}: interrupted", file=sys.stderr)
+            return 130
+        except OSError as exc:
+            if os.environ.get("OVCF_DEBUG"):
+                raise
+            _summarise_warnings(args.command, caught)
+            where = f"{exc.filename}: " if exc.filename else ""
+            print(f"ovcf {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+            return 2
+        except Exception as exc:
+            if os.environ.get("OVCF_DEBUG"):
+                raise
+            _summarise_warnings(args.command, caught)
+            print(
+                f"ovcf {args.command}: error: unexpected {type(exc).__name__}: {exc} "
+                "(set OVCF_DEBUG=1 for details)",
+                file=sys.stderr,
+            )
+            return 3
+    _summarise_warnings(args.command, caught)
+    return code
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from ovcf_core.cli.common import count, output_file, seed
+
 
 def _names(text: str | None) -> list[str] | None:
     """A comma-separated list of column names ('' or 'none' = an empty list; None = not given)."""
@@ -27,11 +29,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--positive", default=None, metavar="VALUE", help="outcome value meaning a case")
     parser.add_argument(
-        "--adjust", default="age,sex,bmi", help="covariates of the logistic models ('none' for none)"
+        "--adjust",
+        default=None,
+        help="covariates of the logistic models (default: those of age,sex,bmi in the table; 'none' = none)",
     )
     parser.add_argument("--pair", default=None, metavar="COL", help="pair column: paired t-tests over pairs")
-    parser.add_argument("--json", default="-", metavar="OUT.json", help="output JSON ('-' = stdout, default)")
-    parser.add_argument("--report", default=None, metavar="OUT.html", help="also write the HTML report")
+    parser.add_argument(
+        "--json",
+        default="-",
+        type=output_file(),
+        metavar="OUT.json",
+        help="output JSON ('-' = stdout, default)",
+    )
+    parser.add_argument(
+        "--report",
+        default=None,
+        type=output_file(stdout_ok=False),
+        metavar="OUT.html",
+        help="also write the HTML report",
+    )
     parser.add_argument(
         "--conditional",
         action="store_true",
@@ -39,12 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--bootstrap",
-        type=int,
+        type=count,
         default=0,
         metavar="N",
         help="also a stratified bootstrap AUC CI (N resamples)",
     )
-    parser.add_argument("--seed", type=int, default=20240471, help="bootstrap seed (default 20240471)")
+    parser.add_argument("--seed", type=seed, default=20240471, help="bootstrap seed (default 20240471)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from ovcf_core.cli.common import print_problems, write_json
     from ovcf_core.errors import InputError, OvcfError
     from ovcf_core.io import read_cohort
+    from ovcf_core.schema import COVARIATES
     from ovcf_core.stats.analysis import analyze_cohort
 
     markers = _names(args.markers)
@@ -68,10 +85,16 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"no pair column '{pair}'", file=name, column=pair)
     if args.conditional and pair is None:
         raise OvcfError("--conditional needs --pair COL (the column pairing each case with its control)")
-    if args.bootstrap < 0:
-        raise OvcfError("--bootstrap must be 0 or a number of resamples")
+    adjust = _names(args.adjust)
+    if adjust is None:
+        adjust = [c for c in COVARIATES if c in table.columns and table[c].notna().any()]
+    for column in adjust:
+        if column not in table.columns:
+            raise InputError(f"--adjust names a column the table does not have: '{column}'", file=name)
+        if table[column].isna().all():
+            raise InputError(f"--adjust: column '{column}' has no usable values", file=name, column=column)
     analysis = analyze_cohort(
-        table, markers=markers, adjust=_names(args.adjust) or (), pair=pair,
+        table, markers=markers, adjust=adjust, pair=pair,
         conditional=args.conditional, bootstrap=args.bootstrap, seed=args.seed,
     )  # fmt: skip
     write_json(analysis.to_dict(), args.json)
@@ -81,8 +104,5 @@ def run(args: argparse.Namespace) -> int:
         except ImportError as exc:
             raise OvcfError(f"the HTML report is not available in this installation ({exc})") from None
         synthetic = Path(args.cohort).resolve() == paths.SAMPLE_COHORT.resolve()
-        try:
-            write_report(analysis, args.report, table, synthetic=synthetic)
-        except OSError as exc:
-            raise OvcfError(f"cannot write the report {args.report} ({exc.strerror})") from None
+        write_report(analysis, args.report, table, synthetic=synthetic)
     return 0

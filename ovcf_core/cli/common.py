@@ -1,42 +1,107 @@
-"""Helpers shared by the CLI commands: writing JSON to a file or stdout, reporting table problems."""
+"""Helpers shared by the CLI commands: argument types checked before any work, JSON out, table problems."""
 
 from __future__ import annotations
 
-import json
+import argparse
 import math
 import sys
-from pathlib import Path
 from typing import Any
 
+from ovcf_core.output import output_problem, write_json
 
-def _clean(value: Any) -> Any:
-    """JSON-safe values: NaN/inf -> null, numpy scalars -> Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+__all__ = [
+    "finite_float",
+    "output_file",
+    "positive_float",
+    "prevalence",
+    "print_problems",
+    "seed",
+    "write_json",
+]
+
+SEED_MAX = 2**32 - 1  # numpy's legacy seeds and joblib both take 0 .. 2**32 - 1
+
+
+def finite_float(text: str) -> float:
+    """An argparse type: a finite number (not nan or inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a finite number")
     return value
 
 
-def write_json(obj: Any, target: str) -> None:
-    """Write `obj` as JSON to the path `target`, or to stdout when `target` is '-'."""
-    text = json.dumps(_clean(obj), indent=2, allow_nan=False)
-    if target == "-":
-        sys.stdout.write(text + "\n")
-    else:
-        Path(target).write_text(text + "\n", encoding="utf-8")
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number above 0."""
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be above 0")
+    return value
 
 
-def print_problems(report: Any, file_name: str, limit: int = 20) -> None:
-    """Print a validation report's problems on stderr, one line each, naming the file, row and column."""
+def nonnegative_float(text: str) -> float:
+    """An argparse type: a finite number of at least 0."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be 0 or more")
+    return value
+
+
+def prevalence(text: str) -> float:
+    """An argparse type: a prevalence strictly between 0 and 1 (a fraction, e.g. 0.10)."""
+    value = finite_float(text)
+    if not 0 < value < 1:
+        hint = " (give a fraction: 0.10 for 10%)" if 1 <= value <= 100 else ""
+        raise argparse.ArgumentTypeError(f"'{text}' must be strictly between 0 and 1{hint}")
+    return value
+
+
+def seed(text: str) -> int:
+    """An argparse type: a random seed, a whole number from 0 to 2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"'{text}' must be from 0 to {SEED_MAX}")
+    return value
+
+
+def count(text: str) -> int:
+    """An argparse type: a whole number of at least 0 (resamples, iterations)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be 0 or more")
+    return value
+
+
+def output_file(stdout_ok: bool = True):
+    """An argparse type for an output path: refused before any work when it cannot be written."""
+
+    def check(text: str) -> str:
+        problem = output_problem(text, stdout_ok=stdout_ok)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return text
+
+    check.__name__ = "output file"
+    return check
+
+
+def print_problems(report: Any, file_name: str, limit: int = 5) -> None:
+    """Summarise a validation report on stderr: the count, the first few problems, then the verdict."""
     problems = list(report.problems)
+    if not problems:
+        return
+    print(f"{file_name}: {len(problems)} problem(s) in the table; the first {min(limit, len(problems))}:",
+          file=sys.stderr)  # fmt: skip
     for problem in problems[:limit]:
         print(f"{file_name}: {problem}", file=sys.stderr)
     if len(problems) > limit:
         print(f"{file_name}: ... and {len(problems) - limit} more problem(s)", file=sys.stderr)
-    if problems:
-        print(f"{file_name}: {report.summary()}", file=sys.stderr)
+    print(f"{file_name}: {report.summary()}", file=sys.stderr)

@@ -8,12 +8,25 @@ import sys
 from pathlib import Path
 
 
+def _port(text: str) -> int:
+    """An argparse type: a TCP port number, 1 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"'{text}' must be from 1 to 65535")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=None, help="port to serve on (default 8501)")
+    """Arguments: the port and whether to open a browser."""
+    parser.add_argument("--port", type=_port, default=None, help="port to serve on (default 8501)")
     parser.add_argument("--headless", action="store_true", help="do not open a browser")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run `streamlit run dashboard/app.py` with the options given; returns its exit code."""
     app = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app)]
     if args.port:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from ovcf_core.cli.common import output_file
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments: the long ratings table, its subject/rater/value columns and the JSON output."""
@@ -15,7 +17,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subject", required=True, metavar="COL", help="column naming the subject")
     parser.add_argument("--rater", required=True, metavar="COL", help="column naming the rater (or session)")
     parser.add_argument("--value", required=True, metavar="COL", help="column holding the measurement")
-    parser.add_argument("--json", default="-", metavar="OUT.json", help="output JSON ('-' = stdout, default)")
+    parser.add_argument(
+        "--json",
+        default="-",
+        type=output_file(),
+        metavar="OUT.json",
+        help="output JSON ('-' = stdout, default)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

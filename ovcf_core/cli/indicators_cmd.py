@@ -11,11 +11,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ovcf_core.cli.common import output_file
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments: the raw table and the cohort table to write."""
     parser.add_argument("raw", help="raw measurements: wide template or long form (CSV or XLSX)")
-    parser.add_argument("-o", "--output", required=True, help="cohort table to write (.csv or .xlsx)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=output_file(stdout_ok=False),
+        help="cohort table to write (.csv or .xlsx)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

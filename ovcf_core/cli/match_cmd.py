@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import argparse
 
+from ovcf_core.cli.common import output_file, positive_float, seed
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments: the patients table, age and sex columns, caliper, seed, output table."""
     parser.add_argument("patients", metavar="PATIENTS", help="cases and candidate controls (CSV or XLSX)")
     parser.add_argument("--age", default="age", metavar="COL", help="age column (default age)")
     parser.add_argument("--sex", default="sex", metavar="COL", help="sex column (default sex)")
-    parser.add_argument("--caliper", type=float, default=None, metavar="YEARS", help="largest age difference")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the case order (reproducible)")
     parser.add_argument(
-        "-o", "--output", required=True, metavar="MATCHED.csv", help="output table (CSV/XLSX)"
+        "--caliper", type=positive_float, default=None, metavar="YEARS", help="largest age difference"
+    )
+    parser.add_argument("--seed", type=seed, default=None, help="seed of the case order (reproducible)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=output_file(stdout_ok=False),
+        metavar="MATCHED.csv",
+        help="output table (CSV/XLSX)",
     )
 
 

@@ -11,12 +11,20 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
+from ovcf_core.cli.common import output_file
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments: the series (folder, .zip or files), ROI file, JSON output, optional series UID."""
     parser.add_argument("series", nargs="+", metavar="SERIES", help="a folder, a .zip, or DICOM files")
     parser.add_argument("--roi", required=True, metavar="ROIS.json", help="ROI file (DESIGN §4)")
-    parser.add_argument("--json", default="-", metavar="OUT.json", help="output JSON ('-' = stdout, default)")
+    parser.add_argument(
+        "--json",
+        default="-",
+        type=output_file(),
+        metavar="OUT.json",
+        help="output JSON ('-' = stdout, default)",
+    )
     parser.add_argument(
         "--series-uid",
         "--series",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ovcf_core.cli.common import output_file, prevalence
+
 # option -> model variable; a model uses some of these, and each it uses must be given
 VARIABLE_OPTIONS = {
     "vbq": "vbq",
@@ -36,10 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bmi", metavar="B", help="BMI, kg/m²")
     parser.add_argument(
         "--prevalence",
+        type=prevalence,
         metavar="P",
         help="prevalence to correct to, a fraction (e.g. 0.10); default: none (the training case fraction)",
     )
-    parser.add_argument("--json", metavar="PATH", help="write the result as JSON ('-' = stdout)")
+    parser.add_argument(
+        "--json", type=output_file(), metavar="PATH", help="write the result as JSON ('-' = stdout)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

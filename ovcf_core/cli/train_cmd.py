@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ovcf_core.cli.common import count, output_file, seed
+
 
 def _names(text: str) -> tuple[str, ...]:
     """A comma-separated list of column names, lower-cased ('' = none)."""
@@ -24,18 +26,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="covariates among age,sex,bmi (default: those of age,sex,bmi the table has; '' = none)",
     )
-    parser.add_argument("-o", "--output", required=True, metavar="MODEL.json", help="the model file to write")
     parser.add_argument(
-        "--bootstrap", type=int, default=200, help="resamples for optimism correction (>= 200; 0 = skip)"
+        "-o",
+        "--output",
+        required=True,
+        type=output_file(stdout_ok=False),
+        metavar="MODEL.json",
+        help="the model file to write",
     )
-    parser.add_argument("--seed", type=int, default=20240501, help="bootstrap seed (default 20240501)")
+    parser.add_argument(
+        "--bootstrap", type=count, default=200, help="resamples for optimism correction (>= 200; 0 = skip)"
+    )
+    parser.add_argument("--seed", type=seed, default=20240501, help="bootstrap seed (default 20240501)")
     parser.add_argument(
         "--synthetic",
         action="store_true",
         help="mark the model as trained on synthetic data (automatic for the shipped sample cohort)",
     )
     parser.add_argument(
-        "--json", metavar="PATH", help="also write the training summary as JSON ('-' = stdout)"
+        "--json",
+        type=output_file(),
+        metavar="PATH",
+        help="also write the training summary as JSON ('-' = stdout)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
@@ -46,9 +58,10 @@ def run(args: argparse.Namespace) -> int:
 
     from ovcf_core import paths
     from ovcf_core.cli.common import print_problems, write_json
+    from ovcf_core.errors import InputError
     from ovcf_core.io import read_cohort
     from ovcf_core.model import RiskModel, save_model
-    from ovcf_core.schema import COVARIATES
+    from ovcf_core.schema import COVARIATES, INDICATOR_COLUMNS
 
     source = Path(args.cohort)
     table, report = read_cohort(source)
@@ -58,6 +71,12 @@ def run(args: argparse.Namespace) -> int:
         if args.adjust is None
         else _names(args.adjust)
     )
+    named = (*_names(args.features), *(() if args.adjust is None else adjust))
+    for column in (c for c in named if c in (*INDICATOR_COLUMNS, *COVARIATES)):  # others: RiskModel says why
+        if column not in table.columns:
+            raise InputError(f"no column '{column}' (named by --features/--adjust)", file=source.name)
+        if table[column].isna().all():
+            raise InputError("no usable values", file=source.name, column=column)
     synthetic = args.synthetic or source.resolve() == paths.SAMPLE_COHORT.resolve()
 
     def progress(done: int, total: int) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 from ovcf_core import RESEARCH_NOTE, SYNTHETIC_NOTE, __version__
 from ovcf_core.errors import InputError
 from ovcf_core.model.risk_model import INTERCEPT, SEX, RiskModel, TrainingSummary, term_name, variable_info
+from ovcf_core.output import write_json
 
 FORMAT = "ovcf-risk-model"
 SCHEMA_VERSION = 1
@@ -61,12 +62,8 @@ def model_to_dict(model: RiskModel) -> dict[str, Any]:
 
 def save_model(model: RiskModel, path: str | Path) -> Path:
     """Write the model as a JSON file (NaN written as null) and return its path."""
-    from ovcf_core.cli.common import _clean
-
     target = Path(path)
-    target.write_text(
-        json.dumps(_clean(model_to_dict(model)), indent=2, allow_nan=False) + "\n", encoding="utf-8"
-    )
+    write_json(model_to_dict(model), target)
     return target
 
 
@@ -163,12 +160,28 @@ def model_from_dict(data: Any) -> RiskModel:
     model.cov_ = np.array([[_finite(v, "covariance entry") for v in row] for row in cov])
     if not np.allclose(model.cov_, model.cov_.T, rtol=1e-6, atol=1e-12) or np.any(np.diag(model.cov_) < 0):
         raise InputError("model file: covariance is not a symmetric matrix with non-negative variances")
+    _check_positive_definite(model.cov_)
     model.n_cases_ = _count(data["n_cases"], "n_cases")
     model.n_controls_ = _count(data["n_controls"], "n_controls")
     model.ranges_ = _ranges(data.get("features"), model)
     model.provenance_ = _provenance(data.get("provenance"), data.get("created"))
     model.summary_ = _summary(data.get("training_summary"))
     return model
+
+
+def _check_positive_definite(cov: np.ndarray) -> None:
+    """Refuse a covariance that is not positive definite: it would give zero-width or imaginary CIs.
+
+    A fitted logistic model's covariance is the inverse of its information matrix, so every eigenvalue is
+    positive; one at or below 1e-12 of the largest means the file was edited or the fit had not converged.
+    """
+    eigenvalues = np.linalg.eigvalsh((cov + cov.T) / 2)
+    largest = float(eigenvalues.max())
+    if largest <= 0 or float(eigenvalues.min()) <= 1e-12 * largest:
+        raise InputError(
+            "model file: covariance is not positive definite (smallest eigenvalue "
+            f"{float(eigenvalues.min()):.3g}): the confidence intervals would be wrong; refit the model"
+        )
 
 
 def _ranges(features: Any, model: RiskModel) -> dict[str, tuple[float, float]]:

@@ -162,6 +162,14 @@ def _model_info(model: RiskModel) -> dict[str, Any]:
     return info
 
 
+def expit(z: float) -> float:
+    """The logistic function 1 / (1 + e^-z), computed so that no finite z overflows."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
 def range_warnings(model: RiskModel, values: Mapping[str, float | str]) -> tuple[str, ...]:
     """Warnings for values outside the range seen in training (the model extrapolates there)."""
     out = []
@@ -189,14 +197,21 @@ def predict(model: RiskModel, patient: Mapping[str, Any], prevalence: float | No
     values = check_patient({str(k).strip().lower(): v for k, v in patient.items()}, model.variables)
     x = np.array([1.0, *(float(values[v] == "M") if v == SEX else float(values[v]) for v in model.variables)])
     offset = 0.0 if prevalence is None else prior_correction(prevalence, model.n_cases_, model.n_controls_)
-    logit = float(x @ model.coef_) + offset
-    se = float(math.sqrt(max(float(x @ model.cov_ @ x), 0.0)))
-    low, high = (1.0 / (1.0 + math.exp(-(logit + s * Z95 * se))) for s in (-1.0, 1.0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        logit = float(x @ model.coef_) + offset
+        variance = float(x @ model.cov_ @ x)
+    if not (math.isfinite(logit) and math.isfinite(variance)):
+        raise InputError(
+            "the model's coefficients give no finite log-odds for this patient (the model file holds "
+            "extreme values); refit the model"
+        )
+    se = math.sqrt(max(variance, 0.0))
+    low, high = (expit(logit + s * Z95 * se) for s in (-1.0, 1.0))
     contributions = {
         term: float(model.coef_[j] * (x[j] - model.means_[j])) for j, term in enumerate(model.terms_) if j > 0
     }
     return Prediction(
-        probability=1.0 / (1.0 + math.exp(-logit)),
+        probability=expit(logit),
         ci=(low, high),
         logit=logit,
         se_logit=se,

@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ovcf_core import RESEARCH_NOTE, SYNTHETIC_NOTE, __version__
+from ovcf_core.output import write_text
 from ovcf_core.report import content
 
 CSS = """
@@ -96,5 +97,5 @@ def write_report(
 ) -> Path:
     """Write the HTML report of `analysis` (and its cohort `table`, for ROC curves) to `path` (UTF-8)."""
     path = Path(path)
-    path.write_text(render_report(analysis, table, synthetic=synthetic), encoding="utf-8")
+    write_text(path, render_report(analysis, table, synthetic=synthetic))
     return path
