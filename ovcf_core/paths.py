@@ -1,13 +1,23 @@
-"""Where the shipped sample data and default model live (the repository's `sample_data/` and `models/`)."""
+"""Where the shipped sample data and default model live: package data inside `ovcf_core`.
+
+They are read through `importlib.resources`, so an installed wheel finds them as well as a checkout does.
+`OVCF_SAMPLE_DATA` and `OVCF_MODELS` point the tool at other folders (tests use them).
+"""
 
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_DATA = Path(os.environ.get("OVCF_SAMPLE_DATA", PROJECT_ROOT / "sample_data"))
-MODELS = Path(os.environ.get("OVCF_MODELS", PROJECT_ROOT / "models"))
+
+def _package_folder(name: str) -> Path:
+    """A folder shipped inside the ovcf_core package, as a filesystem path (wheels install unzipped)."""
+    return Path(str(files("ovcf_core").joinpath(name)))
+
+
+SAMPLE_DATA = Path(os.environ.get("OVCF_SAMPLE_DATA") or _package_folder("sample_data"))
+MODELS = Path(os.environ.get("OVCF_MODELS") or _package_folder("models"))
 
 SAMPLE_COHORT = SAMPLE_DATA / "cohort.csv"
 SAMPLE_RAW = SAMPLE_DATA / "raw_two_raters.csv"

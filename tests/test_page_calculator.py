@@ -8,6 +8,7 @@ import json
 import pytest
 
 from dashboard import state
+from ovcf_core import paths
 from ovcf_core.model import load_model
 from ovcf_core.model.shipped import load_shipped_model
 from tests import apptest_tools as tools
@@ -145,7 +146,7 @@ def test_summary_download_is_html_without_identifiers():
 
 
 def test_uploaded_model_file_is_used_and_a_pickle_is_refused(tmp_path):
-    shipped = json.loads((tools.ROOT / "models" / "default_model.json").read_text())
+    shipped = json.loads(paths.DEFAULT_MODEL.read_text())
     shipped["coefficients"]["vbq"] += 1.0
     at = tools.open_page(PAGE)
     index = next(i for i, u in enumerate(at.file_uploader) if "model" in u.label.lower())

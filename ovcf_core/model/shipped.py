@@ -1,5 +1,5 @@
-"""The shipped default model: trained on the synthetic sample cohort, saved as JSON (what the tool loads),
-as joblib (the fitted Python object, for Python users; never loaded from users) and with a model card.
+"""The shipped default model: trained on the synthetic sample cohort, saved as JSON (the only form the tool
+writes or loads: no pickle is shipped) with a model card.
 
 Retrain it with `python -m ovcf_core.model.shipped` after the sample cohort changes.
 """
@@ -17,7 +17,6 @@ from ovcf_core.model.prediction import DEFAULT_PREVALENCE, PREVALENCE_SOURCE
 from ovcf_core.model.risk_model import RiskModel
 
 MODEL_CARD = paths.MODELS / "model_card.json"
-SHIPPED_JOBLIB = paths.MODELS / "default_model.joblib"
 
 
 def build_model_card(model: RiskModel) -> dict[str, Any]:
@@ -58,23 +57,20 @@ def build_model_card(model: RiskModel) -> dict[str, Any]:
 
 
 def retrain_shipped_model(cohort: Path = paths.SAMPLE_COHORT, models: Path = paths.MODELS) -> RiskModel:
-    """Fit the default model on the sample cohort; write default_model.json, .joblib and model_card.json."""
-    import joblib
-
+    """Fit the default model on the sample cohort; write default_model.json and model_card.json."""
     from ovcf_core.io import read_cohort
 
     table, _ = read_cohort(cohort)
     model = RiskModel().fit(table, source=f"sample_data/{Path(cohort).name}", synthetic=True)
     models.mkdir(parents=True, exist_ok=True)
     save_model(model, models / paths.DEFAULT_MODEL.name)
-    joblib.dump(model, models / SHIPPED_JOBLIB.name)
     card = build_model_card(model)
     (models / MODEL_CARD.name).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return model
 
 
 def load_shipped_model() -> RiskModel:
-    """The shipped default model, read from its JSON file (the joblib file is never needed to predict)."""
+    """The shipped default model, read from its JSON file."""
     return load_model(paths.DEFAULT_MODEL)
 
 
@@ -89,6 +85,6 @@ def load_model_card() -> dict[str, Any]:
 if __name__ == "__main__":
     fitted = retrain_shipped_model()
     print(
-        f"wrote {paths.DEFAULT_MODEL}, {SHIPPED_JOBLIB.name}, {MODEL_CARD.name}: "
+        f"wrote {paths.DEFAULT_MODEL} and {MODEL_CARD.name}: "
         f"AUC {fitted.summary_.auc:.3f}"
     )

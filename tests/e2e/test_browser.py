@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, ROOT, wait_idle
+from ovcf_core import paths
+from tests.e2e.conftest import ARTIFACTS, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +46,7 @@ def test_every_page_renders_without_exception_and_shows_its_key_content(app_url,
 
 
 def test_upload_through_the_file_input_replaces_the_cohort(app_url, page, tmp_path):
-    sample = (ROOT / "sample_data" / "cohort.csv").read_text(encoding="utf-8").splitlines()
+    sample = paths.SAMPLE_COHORT.read_text(encoding="utf-8").splitlines()
     upload = tmp_path / "my_cohort.csv"
     upload.write_text("\n".join(sample[:41]) + "\n", encoding="utf-8")
     page.goto(f"{app_url}/data")
