@@ -1,25 +1,57 @@
 """Measure many studies in parallel (opportunistic screening of a PACS export), on one machine or a cluster.
 
-Each study is a folder (or .zip) of DICOM under one studies folder. It is measured with its own ROI file
-(`ROI_DIR/<folder name>.json` or `ROI_DIR/<StudyInstanceUID>.json`, as `ovcf measure`) or with
-TotalSegmentator-style NIfTI masks (`MASK_DIR/<folder name or StudyInstanceUID>/vertebrae_L1.nii.gz` ...,
-see `ovcf_core.vertebra_masks`). Studies run in parallel with joblib; with `backend="dask"` the same tasks
-run on a Dask cluster through joblib's Dask backend. Each finished study's rows are appended to the output
-CSV at once, so a rerun skips the studies already done, and a failing study becomes an `error` row instead
-of stopping the batch.
+Studies. Each entry of the studies folder is one study: a sub-folder, or a `.zip` file, of DICOM. Its
+study id (the `study` column) is the entry's name as it is on disk: `A` for the folder `A`, `A.zip` for
+the file `A.zip`, so a folder `A` and a zip `A.zip` side by side are two studies with distinct ids.
+
+ROI files and masks. A study is measured with its own ROI file or with TotalSegmentator-style NIfTI masks
+(`MASK_DIR/<key>/vertebrae_L1.nii.gz` ..., see `ovcf_core.vertebra_masks`), looked up in this order:
+
+1. `ROI_DIR/<study id>.json` (`MASK_DIR/<study id>/`): `ROIS/A.json` for the folder `A`,
+   `ROIS/A.zip.json` for the zip `A.zip`;
+2. for a zip only, its name without `.zip` (`ROIS/A.json`) when no other entry of the studies folder has
+   that short name: with both `A/` and `A.zip` present, `ROIS/A.json` belongs to the folder `A` only;
+3. its StudyInstanceUID (`ROIS/<StudyInstanceUID>.json`; read from a folder's DICOM headers).
+
+Names with control characters (a newline, a tab) or bytes that are not UTF-8 are refused: ids must survive
+a round trip through the CSV, or a rerun could not recognise a study as done.
+
+The output CSV, append-only. Studies run in parallel with joblib (`backend="dask"`: the same tasks on a
+Dask cluster through joblib's Dask backend). Each finished study's rows are appended to the CSV in one
+write, then flushed and fsynced (one fsync per study, not per row); every row carries `study_rows`, the
+number of rows its study has, so a study is complete only when all of them are there. Rows are never
+rewritten in place: a rerun reads the file, skips the studies complete with `ok` rows, and when something
+must go (an incomplete last line or study left by a killed process, earlier `error` rows, which are
+retried) it writes the rows it keeps to a temporary file in the same folder and moves it over the output
+with `os.replace`; complete rows are copied byte for byte. A failing study becomes an `error` row instead
+of stopping the batch; a failed write (disk full, no permission) stops it with `BatchWriteError`, whose
+summary says how many studies are done and which could not be written.
+
+One writer at a time. While a batch runs, `OUT.csv.lock` beside the output holds its pid and host (and a
+`flock` on it). A second batch on the same output refuses to start, naming the lock file and the pid; a
+lock whose process is gone (killed) is taken over, and the caller is told so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import enum
+import errno
+import io
 import math
+import os
+import socket
+import stat
+import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ovcf_core.errors import InputError, OvcfError
+from ovcf_core.output import OutputError, output_problem
 
 COLUMNS: tuple[str, ...] = (
     "study",
@@ -35,12 +67,31 @@ COLUMNS: tuple[str, ...] = (
     "area_mm2",
     "volume_mm3",
     "slice",
+    "study_rows",
 )
+LEGACY_COLUMNS: tuple[str, ...] = COLUMNS[:-1]  # written before `study_rows`; upgraded on the next run
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+LINE_END = "\r\n"
+HEADER = (",".join(COLUMNS) + LINE_END).encode("ascii")
+LOCK_SUFFIX = ".lock"
+
+Notify = Callable[[str], None]
 
 
 class BatchInterrupted(OvcfError):
     """The batch machinery itself failed (a worker died, the cluster went away); finished rows are kept."""
+
+
+class BatchLocked(OutputError):
+    """Another batch is writing the same output (its lock file is held)."""
+
+
+class BatchWriteError(OutputError):
+    """The output could not be written mid-run (disk full, ...); rows written before stay, `summary` says."""
+
+    def __init__(self, message: str, summary: BatchSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 class Backend(enum.StrEnum):
@@ -70,7 +121,11 @@ class Study:
 
 @dataclass(frozen=True)
 class BatchSummary:
-    """What a batch did: studies measured now, skipped as already done, failed (with their messages)."""
+    """What a batch did: studies measured now, skipped as already done, failed (with their messages).
+
+    `unwritten` names the studies measured but not written (a failed write stopped the batch) and
+    `remaining` counts those not measured at all; both are measured by the next run.
+    """
 
     measured: int
     skipped: int
@@ -78,18 +133,28 @@ class BatchSummary:
     seconds: float = 0.0
     n_jobs: int = 1
     backend: str = Backend.LOKY
+    unwritten: tuple[str, ...] = ()
+    remaining: int = 0
 
     @property
     def ok(self) -> bool:
-        """True when no study failed."""
-        return not self.failed
+        """True when no study failed and every study's rows were written."""
+        return not self.failed and not self.unwritten and not self.remaining
+
+    @property
+    def done(self) -> int:
+        """Studies whose `ok` rows are complete in the output now (from this run and earlier ones)."""
+        return self.measured + self.skipped
 
     def to_dict(self) -> dict:
         """Plain values for JSON."""
         return {
             "measured": self.measured,
             "skipped": self.skipped,
+            "done": self.done,
             "failed": [{"study": s, "message": m} for s, m in self.failed],
+            "unwritten": list(self.unwritten),
+            "remaining": self.remaining,
             "seconds": self.seconds,
             "n_jobs": self.n_jobs,
             "backend": str(self.backend),
@@ -113,10 +178,37 @@ def _study_uid(source: Path) -> str | None:
     return None
 
 
+def _is_zip(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() == ".zip"
+
+
+def _short_name(path: Path) -> str:
+    """A zip's name without `.zip`; a folder's name."""
+    return path.stem if _is_zip(path) else path.name
+
+
+def _check_name(name: str) -> None:
+    """Refuse a study id that would not survive the CSV (control characters, bytes that are not UTF-8)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        bad = True
+    else:
+        bad = any(ord(ch) < 32 or ord(ch) == 127 for ch in name)
+    if bad:
+        raise InputError(
+            "has control characters or bytes that are not UTF-8 in its name; rename it",
+            file=ascii(name),
+        )
+
+
 def find_studies(
     studies_dir: str | Path, *, roi_dir: str | Path | None = None, mask_dir: str | Path | None = None
 ) -> list[Study]:
-    """The studies (sub-folders and .zip files) of `studies_dir`, each matched to its ROI file or masks."""
+    """The studies (sub-folders and .zip files) of `studies_dir`, each matched to its ROI file or masks.
+
+    Study ids are the entry names (`A`, `A.zip`); the module docstring gives the ROI and mask lookup.
+    """
     studies_dir = Path(studies_dir)
     if not studies_dir.is_dir():
         raise InputError("is not a folder of studies", file=studies_dir.name)
@@ -125,28 +217,32 @@ def find_studies(
     for folder in (roi_dir, mask_dir):
         if folder is not None and not Path(folder).is_dir():
             raise InputError("is not a folder", file=Path(folder).name)
-    sources = sorted(
-        p for p in studies_dir.iterdir() if p.is_dir() or (p.is_file() and p.suffix.lower() == ".zip")
-    )
+    sources = sorted(p for p in studies_dir.iterdir() if p.is_dir() or _is_zip(p))
     if not sources:
         raise InputError("holds no study folders or .zip files", file=studies_dir.name)
+    for source in sources:
+        _check_name(source.name)
+    short = Counter(_short_name(p) for p in sources)
     studies = []
     for source in sources:
-        name = source.stem if source.is_file() else source.name
+        keys = [source.name]
+        if _is_zip(source) and short[source.stem] == 1:
+            keys.append(source.stem)
         if roi_dir is not None:
-            roi = _match(Path(roi_dir), name, source, lambda d, key: d / f"{key}.json", Path.is_file)
-            studies.append(Study(name, source, roi=roi))
+            roi = _match(Path(roi_dir), keys, source, lambda d, key: d / f"{key}.json", Path.is_file)
+            studies.append(Study(source.name, source, roi=roi))
         else:
-            masks = _match(Path(mask_dir), name, source, lambda d, key: d / key, Path.is_dir)
-            studies.append(Study(name, source, masks=masks))
+            masks = _match(Path(mask_dir), keys, source, lambda d, key: d / key, Path.is_dir)
+            studies.append(Study(source.name, source, masks=masks))
     return studies
 
 
-def _match(folder: Path, name: str, source: Path, candidate: Callable, exists: Callable) -> Path | None:
-    """The file or folder for a study in `folder`: by folder name, else by StudyInstanceUID."""
-    path = candidate(folder, name)
-    if exists(path):
-        return path
+def _match(folder: Path, keys: list[str], source: Path, candidate: Callable, exists: Callable) -> Path | None:
+    """The file or folder for a study in `folder`: by its keys (id, short name), else by StudyInstanceUID."""
+    for key in keys:
+        path = candidate(folder, key)
+        if exists(path):
+            return path
     uid = _study_uid(source)
     if uid:
         path = candidate(folder, uid)
@@ -226,41 +322,116 @@ def measure_study(study: Study, erode_mm: float = 3.0) -> list[dict]:
 
 
 def _escape(value: object) -> object:
-    """Text cells that a spreadsheet would run as a formula, prefixed with '."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
+    """A cell as written: one line (CR/LF become spaces); text a spreadsheet would run as a formula, or
+    that starts with ', gets a leading ' (so `_unescape` gives the text back exactly)."""
+    if isinstance(value, str):
+        value = value.replace("\r", " ").replace("\n", " ")
+        if value.startswith((*FORMULA_PREFIXES, "'")):
+            return "'" + value
     return value
 
 
-def done_studies(out_csv: str | Path) -> set[str]:
-    """Studies with `ok` rows in an earlier output; its error rows are dropped from the file."""
-    out_csv = Path(out_csv)
-    if not out_csv.is_file() or out_csv.stat().st_size == 0:
-        return set()
-    with out_csv.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or list(reader.fieldnames) != list(COLUMNS):
-            raise InputError(
-                "exists but is not the output of an earlier batch (other columns); choose another file",
-                file=out_csv.name,
-            )
-        rows = list(reader)
-    kept = [r for r in rows if r["status"] == Status.OK.value]
-    if len(kept) != len(rows):
-        _write_rows(out_csv, kept, mode="w")
-    return {r["study"].removeprefix("'") for r in kept}
+def _unescape(text: str) -> str:
+    """The text `_escape` was given."""
+    return text[1:] if text.startswith("'") else text
 
 
-def _write_rows(out_csv: Path, rows: Iterable[dict], mode: str = "a") -> None:
-    """Append rows (or rewrite the file with mode 'w'), writing the header when the file is new."""
-    new = mode == "w" or not out_csv.exists() or out_csv.stat().st_size == 0
-    with out_csv.open(mode, newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, extrasaction="ignore")
-        if new:
-            writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _escape(row.get(k)) for k in COLUMNS})
-        handle.flush()
+def encode_rows(rows: list[dict]) -> bytes:
+    """One study's rows as CSV lines (one line per row), each with `study_rows` = len(rows)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=LINE_END)
+    for row in rows:
+        writer.writerow([*(_escape(row.get(k)) for k in LEGACY_COLUMNS), len(rows)])
+    return buffer.getvalue().encode("utf-8", errors="backslashreplace")
+
+
+@dataclass
+class _Scan:
+    """What an earlier output holds: the complete studies with `ok` rows and the bytes to keep."""
+
+    done: set[str]
+    keep: bytes
+    notes: list[str]
+    changed: bool
+
+
+def _scan(data: bytes, name: str, studies: list[Study] = ()) -> _Scan:
+    """Read an earlier output: complete `ok` studies are done; torn, incomplete and `error` rows go."""
+    if not data:
+        return _Scan(set(), b"", [], False)
+    lines = data.split(b"\n")
+    tail = lines.pop()  # the bytes after the last newline: empty unless the last line is torn
+    if not lines:
+        if HEADER.startswith(tail):  # killed while writing the header
+            return _Scan(set(), b"", [f"{name}: removed an incomplete header line"], True)
+        raise InputError(
+            "exists but is not the output of an earlier batch (other columns); choose another file", file=name
+        )
+    header = lines[0].rstrip(b"\r").decode("utf-8", errors="replace").lstrip("\ufeff")
+    legacy = header == ",".join(LEGACY_COLUMNS)
+    if header != ",".join(COLUMNS) and not legacy:
+        raise InputError(
+            "exists but is not the output of an earlier batch (other columns); choose another file", file=name
+        )
+    width = len(LEGACY_COLUMNS) if legacy else len(COLUMNS)
+    notes = [f"{name}: removed an incomplete last line ({len(tail)} bytes)"] if tail else []
+    records: list[tuple[str, list[str], bytes]] = []  # (study, cells, the line as in the file)
+    unreadable = 0
+    for raw in lines[1:]:
+        try:
+            fields = next(csv.reader([raw.rstrip(b"\r").decode("utf-8")]), [])
+        except (UnicodeDecodeError, csv.Error):
+            fields = []
+        valid = len(fields) == width and bool(fields[0]) and fields[1] in (Status.OK, Status.ERROR)
+        if valid and not legacy:
+            valid = fields[-1].isdigit() and int(fields[-1]) >= 1
+        if not valid:
+            unreadable += 1
+            continue
+        records.append((_unescape(fields[0]), fields, raw + b"\n"))
+    if unreadable:
+        notes.append(f"{name}: removed {unreadable} unreadable line(s)")
+    groups: dict[str, list[list[str]]] = {}
+    for study, fields, _ in records:
+        groups.setdefault(study, []).append(fields)
+    complete = {s: legacy or all(int(f[-1]) == len(rows) for f in rows) for s, rows in groups.items()}
+    broken = sorted(s for s, ok in complete.items() if not ok)
+    if broken:
+        shown = ", ".join(broken[:3]) + (f" and {len(broken) - 3} more" if len(broken) > 3 else "")
+        notes.append(
+            f"{name}: removed the incomplete rows of {len(broken)} study(ies) ({shown}); measured again"
+        )
+    done = {s for s, rows in groups.items() if complete[s] and all(f[1] == Status.OK for f in rows)}
+    if legacy:
+        return _upgrade(groups, done, name, notes, studies)
+    keep = lines[0] + b"\n" + b"".join(raw for study, _, raw in records if study in done)
+    return _Scan(done, keep, notes, keep != data)
+
+
+def _upgrade(groups: dict, done: set[str], name: str, notes: list[str], studies: list[Study]) -> _Scan:
+    """An output written before `study_rows` existed: its done studies rewritten with the count.
+
+    Such files named a zip `A.zip` study `A`; that row is given the id `A.zip` when the studies folder
+    has that zip and no other entry called `A`.
+    """
+    ids = {s.name for s in studies}
+    short = Counter(_short_name(s.source) for s in studies)
+    renamed = {
+        s.source.stem: s.name
+        for s in studies
+        if s.name.lower().endswith(".zip") and short[s.source.stem] == 1 and s.source.stem not in ids
+    }
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=LINE_END)
+    kept = set()
+    for study in (s for s in groups if s in done):
+        new = renamed.get(study, study)
+        kept.add(new)
+        for fields in groups[study]:
+            cells = [_escape(new) if new != study else fields[0], *fields[1:]]
+            writer.writerow([*cells, len(groups[study])])
+    notes.append(f"{name}: added the study_rows column (the file was written by an earlier ovcf batch)")
+    return _Scan(kept, HEADER + buffer.getvalue().encode("utf-8"), notes, True)
 
 
 def _results(
@@ -297,6 +468,272 @@ def _results(
     )
 
 
+def done_studies(out_csv: str | Path) -> set[str]:
+    """Studies complete with `ok` rows in an earlier output (read only; `run_batch` repairs the file)."""
+    out_csv = Path(out_csv)
+    if not out_csv.is_file():
+        return set()
+    return _scan(out_csv.read_bytes(), out_csv.name).done
+
+
+def _is_regular_or_absent(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except FileNotFoundError:
+        return True
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a file's creation or replacement in `folder` durable (best effort: not every OS allows it)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path` and move it over `path` (its mode kept)."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_folder(path.parent)
+
+
+def _resume(path: Path, display: str, studies: list[Study], notify: Notify) -> set[str]:
+    """The studies done in an earlier output; the file is repaired (via os.replace) only when it must be."""
+    for leftover in path.parent.glob(f".{path.name}.*.part"):  # a repair killed half-way; we hold the lock
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+    try:
+        data = path.read_bytes() if path.exists() else b""
+    except OSError as exc:
+        raise OutputError(f"cannot read {display}: {exc.strerror or exc}") from None
+    scan = _scan(data, display, studies)
+    if scan.changed:
+        try:
+            _replace_file(path, scan.keep)
+        except OSError as exc:
+            raise OutputError(f"cannot repair {display}: {exc.strerror or exc}") from None
+    for note in scan.notes:
+        notify(note)
+    return scan.done
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    except OSError:
+        return True
+    return True
+
+
+class OutputLock:
+    """`OUT.csv.lock` beside a batch output, so that one batch at a time writes it.
+
+    The file holds the owner's pid and host and is `flock`ed while held. It is taken when it does not
+    exist (O_CREAT|O_EXCL) or when its owner is gone (not flocked and its pid no longer runs on this
+    host); otherwise `BatchLocked` names the lock file and the pid.
+    """
+
+    def __init__(self, out_csv: Path, notify: Notify | None = None) -> None:
+        self.path = out_csv.with_name(out_csv.name + LOCK_SUFFIX)
+        self.output = out_csv
+        self.notify = notify or (lambda _message: None)
+        self._fd: int | None = None
+
+    def __enter__(self) -> OutputLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def _owner(self, fd: int) -> tuple[int, str] | None:
+        """The (pid, host) written in the lock file, or None when it is empty or garbled."""
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            pid, host = os.pread(fd, 4096, 0).decode("utf-8").split()[:2]
+            return int(pid), host
+        return None
+
+    def _refuse(self, owner: tuple[int, str] | None) -> BatchLocked:
+        who = "another ovcf batch"
+        if owner:
+            who += f" (pid {owner[0]}" + (f" on {owner[1]})" if owner[1] != socket.gethostname() else ")")
+        return BatchLocked(
+            f"{self.path}: {who} is writing {self.output}; wait for it to finish, "
+            f"or delete {self.path} if no batch is running"
+        )
+
+    def acquire(self) -> None:
+        """Take the lock, or raise BatchLocked (held) or OutputError (the lock file cannot be made)."""
+        for _attempt in range(10):
+            created = True
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                created = False
+                try:
+                    fd = os.open(self.path, os.O_RDWR)
+                except FileNotFoundError:  # released in between: try again
+                    continue
+                except OSError as exc:
+                    raise OutputError(
+                        f"cannot open the lock file {self.path}: {exc.strerror or exc}"
+                    ) from None
+            except OSError as exc:
+                raise OutputError(f"cannot create the lock file {self.path}: {exc.strerror or exc}") from None
+            try:
+                if self._take(fd, created):
+                    self._fd = fd
+                    return
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)
+        raise BatchLocked(f"{self.path}: the lock file keeps changing; is another batch starting?")
+
+    def _take(self, fd: int, created: bool) -> bool:
+        """Lock `fd` and write our pid; False when the file was replaced meanwhile (try again)."""
+        flocked = _flock(fd)
+        if flocked is None:
+            raise self._refuse(self._owner(fd))
+        if flocked:
+            try:
+                if os.stat(self.path).st_ino != os.fstat(fd).st_ino:
+                    return False
+            except FileNotFoundError:
+                return False
+        if not created:
+            owner = self._owner(fd)
+            me = (os.getpid(), socket.gethostname())
+            if owner is None:
+                if not flocked:  # no flock here: an empty file may be a batch starting
+                    raise self._refuse(None)
+            elif self._live(owner, me, flocked):
+                raise self._refuse(owner)
+            else:
+                self.notify(f"took over the stale lock {self.path} (pid {owner[0]} is no longer running)")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+        os.fsync(fd)
+        return True
+
+    @staticmethod
+    def _live(owner: tuple[int, str], me: tuple[int, str], flocked: bool) -> bool:
+        """Whether the lock's owner may still run: another host's pid cannot be checked; our own pid in a
+        file nobody flocks is an old lock whose pid was reused."""
+        if owner[1] != me[1]:
+            return True
+        if owner[0] == me[0]:
+            return not flocked
+        return _pid_alive(owner[0])
+
+    def release(self) -> None:
+        """Remove the lock file (if it is still ours) and let go of it."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            if os.stat(self.path).st_ino == os.fstat(self._fd).st_ino:
+                os.unlink(self.path)
+        os.close(self._fd)
+        self._fd = None
+
+
+def _flock(fd: int) -> bool | None:
+    """flock `fd`: True when taken, None when another process holds it, False when flock is unsupported."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return None
+    except OSError as exc:
+        if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            return False
+        raise
+    return True
+
+
+class _Appender:
+    """The output opened for appending: each study's rows in one write, then one fsync."""
+
+    def __init__(self, path: Path, display: str) -> None:
+        self.display = display
+        existed = path.exists()
+        try:
+            self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise OutputError(f"cannot write {display}: {exc.strerror or exc}") from None
+        self.regular = stat.S_ISREG(os.fstat(self.fd).st_mode)
+        if not self.regular or os.fstat(self.fd).st_size == 0:
+            try:
+                self.append(HEADER)
+            except OSError as exc:
+                self.close()
+                if not existed:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                raise OutputError(f"cannot write {display}: {exc.strerror or exc}") from None
+            if not existed:
+                _fsync_folder(path.parent)
+
+    def append(self, data: bytes) -> None:
+        """Append `data` and fsync; on failure the bytes written are cut off again (best effort)."""
+        start = os.fstat(self.fd).st_size if self.regular else 0
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(self.fd, view)
+                if written <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                view = view[written:]
+            if self.regular:
+                os.fsync(self.fd)
+        except OSError:
+            if self.regular:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(self.fd, start)
+                    os.fsync(self.fd)
+            raise
+
+    def close(self) -> None:
+        """Close the file (errors ignored: every study was already synced)."""
+        if self.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = -1
+
+
+def _check_ids(studies: list[Study]) -> None:
+    """Refuse two studies with one id: their rows could not be told apart."""
+    seen: dict[str, Study] = {}
+    for study in studies:
+        if study.name in seen:
+            raise InputError(
+                f"two studies have the id {study.name!r} ({seen[study.name].source} and {study.source}); "
+                "their rows could not be told apart"
+            )
+        seen[study.name] = study
+
+
 def run_batch(
     studies: list[Study],
     out_csv: str | Path,
@@ -306,44 +743,89 @@ def run_batch(
     scheduler: str | None = None,
     erode_mm: float = 3.0,
     progress: Callable[[int, int, str, str], None] | None = None,
+    notify: Notify | None = None,
 ) -> BatchSummary:
     """Measure the studies not yet done in `out_csv`, appending each study's rows as soon as it finishes.
 
-    `progress(done, total, study, status)` is called after each study. Returns what was measured, skipped
-    and failed; failed studies are retried by the next run.
+    `progress(done, total, study, status)` is called after each study's rows are on disk; `notify(text)`
+    gets what was repaired or taken over. Returns what was measured, skipped and failed (failed studies
+    are retried by the next run); a failed write raises BatchWriteError with the summary so far.
     """
     backend = Backend(backend)
-    out_csv = Path(out_csv)
-    if out_csv.is_dir():
-        raise InputError("is a folder; give a .csv file for the results", file=out_csv.name)
-    already = done_studies(out_csv)
-    todo = [s for s in studies if s.name not in already]
+    notify = notify or (lambda _message: None)
+    display = str(out_csv)
+    problem = output_problem(display, stdout_ok=False)
+    if problem:
+        raise OutputError(problem)
+    if not (isinstance(erode_mm, int | float) and math.isfinite(erode_mm) and erode_mm >= 0):
+        raise InputError(f"the erosion must be a finite number of mm, 0 or more (got {erode_mm!r})")
+    _check_ids(studies)
+    path = Path(os.path.realpath(out_csv))
+    regular = _is_regular_or_absent(path)  # a device (/dev/null) is written, never read back or locked
+    with OutputLock(path, notify) if regular else contextlib.nullcontext():
+        already = _resume(path, display, studies, notify) if regular else set()
+        todo = [s for s in studies if s.name not in already]
+        return _run(studies, todo, path, display, n_jobs, backend, scheduler, erode_mm, progress)
+
+
+def _run(
+    studies: list[Study],
+    todo: list[Study],
+    path: Path,
+    display: str,
+    n_jobs: int,
+    backend: Backend,
+    scheduler: str | None,
+    erode_mm: float,
+    progress: Callable[[int, int, str, str], None] | None,
+) -> BatchSummary:
+    """Measure `todo`, appending each study's rows; the lock is held by the caller."""
     start = time.perf_counter()
     failed: list[tuple[str, str]] = []
-    done = 0
+    written = 0
+
+    def summary(unwritten: tuple[str, ...] = ()) -> BatchSummary:
+        return BatchSummary(
+            measured=written - len(failed),
+            skipped=len(studies) - len(todo),
+            failed=tuple(sorted(failed)),
+            seconds=time.perf_counter() - start,
+            n_jobs=n_jobs,
+            backend=backend,
+            unwritten=unwritten,
+            remaining=len(todo) - written - len(unwritten),
+        )
+
+    appender = _Appender(path, display)
+    results = _results(todo, n_jobs, backend, scheduler, erode_mm)
     try:
-        for rows in _results(todo, n_jobs, backend, scheduler, erode_mm):
-            done += 1
-            _write_rows(out_csv, rows)
-            status = rows[0]["status"]
+        for rows in results:
+            study, status = rows[0]["study"], rows[0]["status"]
+            try:
+                appender.append(encode_rows(rows))
+            except OSError as exc:
+                so_far = summary((study,))
+                raise BatchWriteError(
+                    f"cannot write {display}: {exc.strerror or exc}; the rows of {study} were not written. "
+                    f"{so_far.done} of {len(studies)} studies are done in {display} "
+                    f"({so_far.measured} measured now, {so_far.skipped} earlier), {len(failed)} failed, "
+                    f"{so_far.remaining} not measured: run the same command again once {display} can be "
+                    "written",
+                    so_far,
+                ) from None
+            written += 1
             if status == Status.ERROR.value:
-                failed.append((rows[0]["study"], rows[0]["message"]))
+                failed.append((study, rows[0]["message"]))
             if progress is not None:
-                progress(done, len(todo), rows[0]["study"], status)
+                progress(written, len(todo), study, status)
     except OvcfError:
         raise
     except Exception as exc:  # a worker process killed (out of memory), a lost cluster: keep what is done
         raise BatchInterrupted(
-            f"the batch stopped after {done} of {len(todo)} studies ({type(exc).__name__}: {exc}); "
-            f"their rows are in {out_csv.name}: run the same command again to measure the rest"
+            f"the batch stopped after {written} of {len(todo)} studies ({type(exc).__name__}: {exc}); "
+            f"the rows of those {written} are in {display}: run the same command again to measure the rest"
         ) from exc
-    if not out_csv.exists():
-        _write_rows(out_csv, [], mode="w")
-    return BatchSummary(
-        measured=len(todo) - len(failed),
-        skipped=len(studies) - len(todo),
-        failed=tuple(sorted(failed)),
-        seconds=time.perf_counter() - start,
-        n_jobs=n_jobs,
-        backend=backend,
-    )
+    finally:
+        results.close()
+        appender.close()
+    return summary()

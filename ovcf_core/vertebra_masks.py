@@ -18,6 +18,7 @@ approximation of the paper's ROI and is labelled with `n_voxels` and `volume_mm3
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +136,8 @@ def trabecular_core(
     """The vertebral body's trabecular bone: `mask` eroded by `erode_mm`, then its largest connected part."""
     from scipy import ndimage
 
+    if not (math.isfinite(erode_mm) and erode_mm >= 0):
+        raise InputError(f"the erosion must be a finite number of mm, 0 or more (got {erode_mm!r})")
     radius = [max(0, int(np.floor(erode_mm / z + 1e-9))) for z in zooms[:3]]
     grid = np.ogrid[tuple(slice(-r, r + 1) for r in radius)]
     ball = sum((g / max(r, 1)) ** 2 for g, r in zip(grid, radius, strict=True)) <= 1.0

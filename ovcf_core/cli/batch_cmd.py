@@ -5,6 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ovcf_core.cli.common import nonnegative_float, output_file
+
+
+def workers(text: str) -> int:
+    """An argparse type for --jobs: a whole number of workers, 1 or more, or -1 for all cores."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be 1 or more workers, or -1 for all cores")
+    return value
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of `ovcf batch STUDIES_DIR (--roi-dir DIR | --mask-dir DIR) -o OUT.csv`."""
@@ -23,9 +36,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="TotalSegmentator output, one folder per study (folder name or StudyInstanceUID) "
         "with vertebrae_L1.nii.gz ... vertebrae_L4.nii.gz",
     )
-    parser.add_argument("-o", "--output", required=True, metavar="OUT.csv", help="results, one row per ROI")
     parser.add_argument(
-        "--jobs", type=int, default=-1, help="parallel workers (default: all cores; 1 = serial)"
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT.csv",
+        type=output_file(stdout_ok=False),
+        help="results, one row per ROI; a rerun appends the studies not done yet (so not '-')",
+    )
+    parser.add_argument(
+        "--jobs", type=workers, default=-1, help="parallel workers (default -1: all cores; 1 = serial)"
     )
     parser.add_argument(
         "--backend",
@@ -38,11 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--erode-mm",
-        type=float,
+        type=nonnegative_float,
         default=3.0,
-        help="erosion of vertebra masks to trabecular bone (default 3 mm)",
+        help="erosion of vertebra masks to trabecular bone (default 3 mm; 0 = none)",
     )
-    parser.add_argument("--json", metavar="PATH", help="also write a summary as JSON ('-' = stdout)")
+    parser.add_argument(
+        "--json", metavar="PATH", type=output_file(), help="also write a summary as JSON ('-' = stdout)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -69,32 +91,42 @@ def _progress_bar(quiet: bool):
 
 
 def run(args: argparse.Namespace) -> int:
-    """Measure the studies; exit 0 when every study succeeded, 1 when some failed (they are in the CSV)."""
-    from ovcf_core.batch import find_studies, run_batch
-    from ovcf_core.cli.common import write_json
-    from ovcf_core.errors import InputError
+    """Measure the studies; exit 0 when every study succeeded, 1 when some failed (they are in the CSV).
 
-    if args.jobs == 0 or args.jobs < -1:
-        raise InputError("--jobs must be a positive number of workers, or -1 for all cores")
-    if args.erode_mm < 0:
-        raise InputError("--erode-mm must not be negative")
+    A failed write (disk full, no permission, a lock held by another batch) exits 2 with one line.
+    """
+    from ovcf_core.batch import BatchWriteError, find_studies, run_batch
+    from ovcf_core.cli.common import write_json
+
+    def note(text: str) -> None:
+        print(f"ovcf batch: {text}", file=sys.stderr, flush=True)
+
     studies = find_studies(args.studies_dir, roi_dir=args.roi_dir, mask_dir=args.mask_dir)
-    summary = run_batch(
-        studies,
-        args.output,
-        n_jobs=args.jobs,
-        backend=args.backend,
-        scheduler=args.scheduler,
-        erode_mm=args.erode_mm,
-        progress=_progress_bar(args.quiet),
-    )
+    progress = _progress_bar(args.quiet)
+    try:
+        summary = run_batch(
+            studies,
+            args.output,
+            n_jobs=args.jobs,
+            backend=args.backend,
+            scheduler=args.scheduler,
+            erode_mm=args.erode_mm,
+            progress=progress,
+            notify=note,
+        )
+    except BatchWriteError as exc:
+        if sys.stderr.isatty() and not args.quiet:
+            print(file=sys.stderr)  # end the progress bar's line
+        for study, message in exc.summary.failed:
+            note(f"{study}: {message}")
+        if args.json:
+            write_json(exc.summary.to_dict(), args.json)
+        raise
     for study, message in summary.failed:
-        print(f"ovcf batch: {study}: {message}", file=sys.stderr)
-    print(
-        f"ovcf batch: {summary.measured} measured, {summary.skipped} already done, "
-        f"{len(summary.failed)} failed "
-        f"in {summary.seconds:.1f} s -> {args.output}",
-        file=sys.stderr,
+        note(f"{study}: {message}")
+    note(
+        f"{summary.measured} measured, {summary.skipped} already done, {len(summary.failed)} failed "
+        f"in {summary.seconds:.1f} s -> {args.output}"
     )
     if args.json:
         write_json(summary.to_dict(), args.json)
