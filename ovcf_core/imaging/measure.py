@@ -18,7 +18,7 @@ from ovcf_core.imaging.roi import (
     parse_rois,
     read_roi_file,
 )
-from ovcf_core.imaging.series import LoadedSeries, Modality, Series, Skipped, load_series
+from ovcf_core.imaging.series import LoadedSeries, MissingSlice, Modality, Series, Skipped, load_series
 from ovcf_core.imaging.sources import Source
 
 
@@ -82,11 +82,23 @@ def as_rois(rois: Any) -> tuple[Roi, ...]:
     raise InputError(f"ROIs must be an ROI file or a list of ROIs, not {type(rois).__name__}")
 
 
+def check_roi(series: Series, roi: Roi) -> None:
+    """Raise a clear InputError naming the ROI when it cannot be measured on `series`: off the image or the
+    series, on a slice with no image (a skipped or missing file), or any ROI when the series' slice
+    indices are ambiguous (a skipped file the positions cannot place)."""
+    if series.ambiguous:
+        raise InputError(series.ambiguous)
+    check_within_image(roi, series.rows, series.columns, len(series))
+    slot = series.slices[roi.slice]
+    if isinstance(slot, MissingSlice):
+        raise InputError(f"ROI '{roi.label}' is on slice {roi.slice}, which {slot.reason}")
+
+
 def measure_on(series: Series, rois: Iterable[Roi], skipped: tuple[Skipped, ...] = ()) -> MeasureResult:
     """Measure ROIs on an already loaded series; every ROI is checked before any pixel is decoded."""
     rois = tuple(rois)
     for roi in rois:
-        check_within_image(roi, series.rows, series.columns, len(series))
+        check_roi(series, roi)
     by_slice: dict[int, list[Roi]] = defaultdict(list)
     for roi in rois:
         by_slice[roi.slice].append(roi)

@@ -20,6 +20,16 @@ import numpy as np
 from ovcf_core.errors import InputError
 
 MAX_ROI_FILE_BYTES = 5 * 1024 * 1024
+MAX_ROIS = 1000
+"""Most ROIs one ROI file may hold (a study has a few dozen); more is refused before any is measured."""
+MAX_POLYGON_POINTS = 10_000
+"""Most points a polygon ROI may have (a freehand lasso has a few hundred); more is refused naming the ROI
+before its points are even read."""
+MAX_LABEL_CHARS = 64
+"""Longest ROI label: labels appear in every message, table and JSON key."""
+MAX_RASTER_WORK = 50_000_000
+"""Most pixel tests a polygon's mask may take (each edge tests the rows it crosses and its bounding box):
+a polygon zig-zagging thousands of times across the image is refused before any mask is allocated."""
 _EDGE_TOLERANCE = 1e-9
 
 
@@ -103,32 +113,61 @@ class RoiMeasurement:
 # ------------------------------------------------------------------------------------------------ masks
 
 
+def _span(low: float, high: float, start: int, count: int) -> tuple[int, int]:
+    """Grid indices [a, b) of the integer coordinates start..start+count-1 within [low - 1, high + 1]
+    (one spare on each side: the exact test is still made on every pixel of the span)."""
+    a = max(math.floor(low) - 1 - start, 0)
+    b = min(math.ceil(high) + 2 - start, count)
+    return a, max(a, b)
+
+
+def _polygon_work(points: tuple[tuple[float, float], ...], rows: int, columns: int) -> int:
+    """How many pixel tests `_polygon_mask` makes on a rows × columns grid (checked before it runs)."""
+    work = 0
+    count = len(points)
+    for i in range(count):
+        (x1, y1), (x2, y2) = points[i], points[(i + 1) % count]
+        span_rows = min(abs(y2 - y1) + 3, rows)
+        work += int(span_rows * columns + span_rows * min(abs(x2 - x1) + 3, columns))
+    return work
+
+
 def _polygon_mask(xs: np.ndarray, ys: np.ndarray, points: tuple[tuple[float, float], ...]) -> np.ndarray:
-    """Pixel centres inside (even-odd) or on the edge of a polygon, vectorised over the grid."""
+    """Pixel centres inside (even-odd) or on the edge of a polygon, vectorised over the grid; each edge
+    is tested only on the rows it crosses and within its bounding box (the same tests, less work)."""
     inside = np.zeros(xs.shape, dtype=bool)
     on_edge = np.zeros(xs.shape, dtype=bool)
+    row0, column0 = int(ys[0, 0]), int(xs[0, 0])
+    n_rows, n_columns = xs.shape
     count = len(points)
     for i in range(count):
         x1, y1 = points[i]
         x2, y2 = points[(i + 1) % count]
-        if y1 != y2:
-            crosses = (y1 > ys) != (y2 > ys)
-            x_cross = x1 + (ys - y1) * (x2 - x1) / (y2 - y1)
-            inside ^= crosses & (xs < x_cross)
+        r_a, r_b = _span(min(y1, y2), max(y1, y2), row0, n_rows)
+        if y1 != y2 and r_b > r_a:
+            sub_y, sub_x = ys[r_a:r_b], xs[r_a:r_b]
+            crosses = (y1 > sub_y) != (y2 > sub_y)
+            x_cross = x1 + (sub_y - y1) * (x2 - x1) / (y2 - y1)
+            inside[r_a:r_b] ^= crosses & (sub_x < x_cross)
+        c_a, c_b = _span(min(x1, x2), max(x1, x2), column0, n_columns)
+        if r_b <= r_a or c_b <= c_a:
+            continue
+        sub_y, sub_x = ys[r_a:r_b, c_a:c_b], xs[r_a:r_b, c_a:c_b]
         length = math.hypot(x2 - x1, y2 - y1)
-        cross = (x2 - x1) * (ys - y1) - (y2 - y1) * (xs - x1)
+        cross = (x2 - x1) * (sub_y - y1) - (y2 - y1) * (sub_x - x1)
         within = (
-            (xs >= min(x1, x2) - _EDGE_TOLERANCE)
-            & (xs <= max(x1, x2) + _EDGE_TOLERANCE)
-            & (ys >= min(y1, y2) - _EDGE_TOLERANCE)
-            & (ys <= max(y1, y2) + _EDGE_TOLERANCE)
+            (sub_x >= min(x1, x2) - _EDGE_TOLERANCE)
+            & (sub_x <= max(x1, x2) + _EDGE_TOLERANCE)
+            & (sub_y >= min(y1, y2) - _EDGE_TOLERANCE)
+            & (sub_y <= max(y1, y2) + _EDGE_TOLERANCE)
         )
-        on_edge |= within & (np.abs(cross) <= _EDGE_TOLERANCE * max(length, 1.0))
+        on_edge[r_a:r_b, c_a:c_b] |= within & (np.abs(cross) <= _EDGE_TOLERANCE * max(length, 1.0))
     return inside | on_edge
 
 
 def roi_mask(roi: Roi, rows: int, columns: int) -> np.ndarray:
     """Boolean (rows, columns) mask of the pixels whose centres are inside `roi` (rules in the module doc)."""
+    _check_complexity(roi, rows, columns)
     x_min, x_max, y_min, y_max = roi.extent()
     mask = np.zeros((rows, columns), dtype=bool)
     c0, c1 = max(math.ceil(x_min), 0), min(math.floor(x_max), columns - 1)
@@ -147,19 +186,41 @@ def roi_mask(roi: Roi, rows: int, columns: int) -> np.ndarray:
     return mask
 
 
+def _check_complexity(roi: Roi, rows: int, columns: int) -> None:
+    """Refuse a polygon with more than MAX_POLYGON_POINTS points, or whose mask would take more than
+    MAX_RASTER_WORK pixel tests, naming the ROI, before any mask is allocated."""
+    if roi.shape is not Shape.POLYGON:
+        return
+    points = roi.points or ()
+    if len(points) > MAX_POLYGON_POINTS:
+        raise InputError(
+            f"ROI '{roi.label}' has {len(points)} points, more than the {MAX_POLYGON_POINTS} allowed: "
+            "simplify the outline"
+        )
+    if _polygon_work(points, rows, columns) > MAX_RASTER_WORK:
+        raise InputError(
+            f"ROI '{roi.label}': its {len(points)}-point outline crosses the {columns}×{rows} image too "
+            f"many times to rasterise (more than {MAX_RASTER_WORK} pixel tests): simplify the outline"
+        )
+
+
 def check_within_image(roi: Roi, rows: int, columns: int, n_slices: int | None = None) -> None:
-    """Raise a clear InputError naming the ROI when it is on a missing slice or leaves the image."""
+    """Raise a clear InputError naming the ROI when it is on a missing slice, leaves the image, or is too
+    complex a polygon to rasterise (all checked from its numbers, before any mask is allocated)."""
     if n_slices is not None and not 0 <= roi.slice < n_slices:
         raise InputError(
-            f"ROI '{roi.label}' is on slice {roi.slice}, but the series has slices 0 to {n_slices - 1}"
+            f"ROI '{roi.label}' is on slice {roi.slice:g}, but the series has slices 0 to {n_slices - 1}"
         )
     x_min, x_max, y_min, y_max = roi.extent()
+    if not all(math.isfinite(v) for v in (x_min, x_max, y_min, y_max)):
+        raise InputError(f"ROI '{roi.label}' has coordinates that are not finite numbers")
     if x_min < -0.5 or y_min < -0.5 or x_max > columns - 0.5 or y_max > rows - 0.5:
         raise InputError(
             f"ROI '{roi.label}' reaches outside the {columns}×{rows} image "
             f"(x {x_min:g} to {x_max:g}, y {y_min:g} to {y_max:g}; pixel centres 0 to {columns - 1} "
             f"and 0 to {rows - 1})"
         )
+    _check_complexity(roi, rows, columns)
 
 
 def measure_roi(image: np.ndarray, roi: Roi, pixel_spacing: tuple[float, float]) -> RoiMeasurement:
@@ -206,6 +267,11 @@ def parse_roi(entry: Any, index: int) -> Roi:
     if not isinstance(label, str) or not label.strip():
         raise InputError(f"rois[{index}] needs a non-empty text 'label'")
     label = label.strip()
+    if len(label) > MAX_LABEL_CHARS or not label.isprintable():
+        raise InputError(
+            f"rois[{index}]: 'label' must be one line of at most {MAX_LABEL_CHARS} printable characters "
+            f"(got {len(label)} characters)"
+        )
     name = f"ROI '{label}'"
     slice_value = entry.get("slice")
     if (
@@ -234,6 +300,10 @@ def parse_roi(entry: Any, index: int) -> Roi:
         return Roi(label, int(slice_value), shape, center=center, radii=radii)
     key = "corners" if shape is Shape.RECTANGLE else "points"
     raw = entry.get(key)
+    if isinstance(raw, list) and len(raw) > MAX_POLYGON_POINTS:
+        raise InputError(
+            f"{name}: {len(raw)} points, more than the {MAX_POLYGON_POINTS} allowed: simplify the outline"
+        )
     points = [_pair(p) for p in raw] if isinstance(raw, list) else None
     if shape is Shape.RECTANGLE:
         if points is None or len(points) != 2 or None in points:
@@ -256,6 +326,8 @@ def parse_rois(document: Any, file_name: str | None = None) -> tuple[Roi, ...]:
             raise InputError('needs a list of ROIs under "rois": {"rois": [{"label": ..., ...}]}')
         if not entries:
             raise InputError('"rois" is empty: nothing to measure')
+        if len(entries) > MAX_ROIS:
+            raise InputError(f"holds {len(entries)} ROIs, more than the {MAX_ROIS} allowed")
         rois = tuple(
             entry if isinstance(entry, Roi) else parse_roi(entry, i) for i, entry in enumerate(entries)
         )

@@ -18,6 +18,11 @@ from ovcf_core.errors import InputError
 
 MAX_ZIP_MEMBERS = 5000
 MAX_ZIP_BYTES = 1536 * 1024 * 1024  # 1.5 GB uncompressed: a 1000-slice 512x512 CT is about 0.5 GB
+MAX_ZIP_MEMBER_BYTES = 4096 * 4096 * 4 + 2**20
+"""Largest file inflated from a zip: one 4096 × 4096 slice of 32-bit values plus 1 MB of header (the
+series limits, `series.MAX_ROWS`/`MAX_COLUMNS`). A larger member is not inflated further: its first
+megabyte is kept so the header pass can name the Rows/Columns it declares, and the file is skipped."""
+_HEAD_BYTES = 1024 * 1024
 _CHUNK = 1024 * 1024
 
 
@@ -28,6 +33,7 @@ class DicomFile:
     name: str
     path: Path | None = None
     data: bytes | None = field(default=None, repr=False)  # raw upload: never shown (it holds identifiers)
+    problem: str | None = None  # why it cannot be used although read (`data` then holds only its start)
 
     def open(self) -> BinaryIO:
         """A binary file object positioned at the start of the file."""
@@ -55,8 +61,11 @@ def _unsafe_member(name: str) -> bool:
     return normalized.startswith("/") or (len(normalized) > 1 and normalized[1] == ":") or ".." in path.parts
 
 
-def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, zip_name: str) -> bytes:
-    """A member's bytes, refusing to inflate more than `budget` bytes whatever its header claims."""
+def _read_capped(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, zip_name: str
+) -> tuple[bytes, bool]:
+    """A member's bytes, refusing to inflate more than `budget` bytes whatever its header claims; a
+    member larger than MAX_ZIP_MEMBER_BYTES gives (its first megabyte, True) instead of all of it."""
     chunks = []
     total = 0
     with archive.open(info) as member:
@@ -70,8 +79,10 @@ def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, z
                     f"inflates to more than {MAX_ZIP_BYTES // 2**20} MB (a zip bomb?); refused",
                     file=zip_name,
                 )
+            if total > MAX_ZIP_MEMBER_BYTES:
+                return (chunks[0] if chunks else chunk)[:_HEAD_BYTES], True
             chunks.append(chunk)
-    return b"".join(chunks)
+    return b"".join(chunks), False
 
 
 def files_in_zip(data: bytes | BinaryIO, zip_name: str) -> list[DicomFile]:
@@ -107,13 +118,19 @@ def files_in_zip(data: bytes | BinaryIO, zip_name: str) -> list[DicomFile]:
         budget = MAX_ZIP_BYTES
         for info in infos:
             try:
-                content = _read_capped(archive, info, budget, zip_name)
+                content, too_large = _read_capped(archive, info, budget, zip_name)
             except InputError:
                 raise
             except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
                 raise InputError(f"member '{info.filename}' cannot be read ({exc})", file=zip_name) from None
             budget -= len(content)
-            files.append(DicomFile(name=f"{zip_name}/{info.filename}", data=content))
+            problem = (
+                f"inflates to more than {MAX_ZIP_MEMBER_BYTES // 2**20} MB, more than one slice of the "
+                "largest size allowed: refused"
+                if too_large
+                else None
+            )
+            files.append(DicomFile(name=f"{zip_name}/{info.filename}", data=content, problem=problem))
     return files
 
 
