@@ -18,8 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 settings.register_profile("repeatable", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("explore", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
-SHARED = ROOT.parent / "shared"
-CONTRACTS = SHARED / "contracts" / "check_contracts.py"
+SCHEMAS = ROOT / "ovcf_core" / "schemas"
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -43,13 +42,20 @@ def cli():
 
 
 def contract_problems(kind: str, obj: dict) -> list[str]:
-    """Shape problems of a CLI JSON output per ../shared/contracts/check_contracts.py (DESIGN §4)."""
-    import importlib.util
+    """Where a CLI JSON output breaks its JSON Schema (`ovcf_core/schemas/<kind>.schema.json`, DESIGN §4).
 
-    spec = importlib.util.spec_from_file_location("check_contracts", CONTRACTS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.problems(kind, obj)
+    Checked with the `jsonschema` library; an empty list means the output has the contracted shape.
+    """
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((SCHEMAS / f"{kind}.schema.json").read_text(encoding="utf-8"))
+    validator = Draft202012Validator(schema)
+    return [
+        f"{'.'.join(map(str, error.absolute_path)) or '(top)'}: {error.message}"
+        for error in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path)))
+    ]
 
 
 _READ_CSV = pd.read_csv
