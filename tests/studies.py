@@ -121,3 +121,24 @@ def write_masks(folder: Path, *, flip_rows: bool = True) -> None:
         image = nib.Nifti1Image(np.ascontiguousarray(data), affine)
         image.header.set_zooms((SPACING, SPACING, THICKNESS))
         nib.save(image, str(folder / f"vertebrae_{level}.nii.gz"))
+
+
+def write_export(root: Path, n: int, *, method: str = "masks") -> tuple[Path, Path]:
+    """`n` studies `study0000` ... under `root/studies` with their masks (`root/masks`) or ROI files
+    (`root/rois`), each with its own HU; returns (studies folder, masks or ROI folder)."""
+    studies_dir, extra = root / "studies", root / ("masks" if method == "masks" else "rois")
+    template = root / "template_masks"
+    if method == "masks":
+        write_masks(template)
+    for i in range(n):
+        name = f"study{i:04d}"
+        write_study(
+            studies_dir / name, {level: 60 + 3 * i % 150 + 10 * k for k, level in enumerate(LEVELS)}, seed=i
+        )
+        if method == "masks":
+            (extra / name).mkdir(parents=True)
+            for mask in template.iterdir():
+                (extra / name / mask.name).write_bytes(mask.read_bytes())
+        else:
+            write_rois(extra / f"{name}.json")
+    return studies_dir, extra
