@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from ovcf_core import io
+from ovcf_core.errors import InputError
 from ovcf_core.schema import (
     AGE,
     BMI,
@@ -20,6 +21,7 @@ from ovcf_core.schema import (
     GROUP,
     INDICATOR_COLUMNS,
     OUTCOME,
+    OUTCOME_MISSING,
     PAIR_ID,
     PATIENT_ID,
     SEX,
@@ -106,7 +108,7 @@ def outcome_needs_positive(values: pd.Series) -> list[str]:
     which one means OVCF; empty when the values are standard or are mostly standard with typos (those are
     reported by validation, row by row)."""
     text = values.astype("string").str.strip()
-    distinct = sorted({v for v in text.dropna().unique() if v != ""})
+    distinct = sorted({v for v in text.dropna().unique() if v.lower() not in OUTCOME_MISSING})
     standard = CASE_VALUES | CONTROL_VALUES
     if len(distinct) != 2 or all(v.lower() in standard for v in distinct):
         return []
@@ -122,7 +124,10 @@ def validate_upload(
 ) -> tuple[pd.DataFrame, ValidationReport]:
     """The upload mapped and validated: (clean usable rows, report of every problem), cached on content."""
     table = apply_mapping(read_upload(data, name), dict(mapping))
-    return validate_cohort(table, positive=positive)
+    try:
+        return validate_cohort(table, positive=positive)
+    except InputError as exc:  # the page names the file before the message
+        raise InputError(exc.message, row=exc.row, column=exc.column) from None
 
 
 RAW_COLUMNS = ("hu_l1", "t_l1", "si_l1", "si_csf_l3", "disc_l1l2", "quantity")

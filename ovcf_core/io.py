@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -24,6 +25,24 @@ MAX_HEADER_SEARCH = 10
 FAST_CSV_CHARS = 2_000_000  # larger CSV files go through pandas' pyarrow or C reader (see `_read_csv_fast`)
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+
+MAX_ROWS = 1_000_000
+"""The last spreadsheet row an XLSX sheet may use. A value further down (a stray cell in Excel's last row,
+1,048,576) refuses the file at once, naming the cell, instead of reading a million empty rows."""
+
+MAX_COLUMNS = 1_000
+"""The most columns a table (CSV or XLSX) may use; the wide raw template has about 80. A value further
+right (e.g. in Excel's last column, XFD) refuses the file, naming the cell, instead of building a frame
+16,384 columns wide."""
+
+# An encrypted (password-protected) XLSX is an OLE2 compound file (the .xls magic) holding a stream of
+# this name; there is no `olefile` dependency, so its UTF-16LE directory entry name is searched for.
+ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+UNCACHED = "uncached_formulas"  # `DataFrame.attrs` key: {(row, column): (cell, formula)}, see `_read_xlsx`
+NOTES = "notes"  # `DataFrame.attrs` key: what a reader chose for the user (e.g. which sheet it read)
+RESAVE = "open the file in Excel and save it again, so the values are computed"
+_LONE_CR = re.compile(r"\r(?!\n)")
+_FORMULA_ELEMENT = re.compile(rb"<(?:\w+:)?f[\s>/]")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?$")
 
@@ -86,8 +105,15 @@ def _find_header(rows: list[list[str]], expect: tuple[str, ...]) -> int:
     return 0
 
 
-def _frame(rows: list[list[str]], display: str, expect: tuple[str, ...]) -> pd.DataFrame:
-    """A table of strings from rows, starting at the header row, indexed by spreadsheet row number."""
+def _frame(
+    rows: list[list[str]], display: str, expect: tuple[str, ...], numbers: list[int] | None = None
+) -> pd.DataFrame:
+    """A table of strings from rows, starting at the header row, indexed by spreadsheet row number.
+
+    `numbers` are the rows' spreadsheet row numbers when some rows were left out (an XLSX sheet's empty
+    rows); by default row i of `rows` is spreadsheet row i + 1.
+    """
+    numbers = list(range(1, len(rows) + 1)) if numbers is None else list(numbers)
     rows = [r for r in rows]
     while rows and not any(str(c).strip() for c in rows[-1]):
         rows.pop()
@@ -98,13 +124,19 @@ def _frame(rows: list[list[str]], display: str, expect: tuple[str, ...]) -> pd.D
     while header and header[-1] == "":
         header.pop()
     if not header:
-        raise InputError("has no header row", file=display, row=h + 1)
+        raise InputError("has no header row", file=display, row=numbers[h])
+    if len(header) > MAX_COLUMNS:
+        raise InputError(
+            f"has {len(header):,} columns; a table may have at most {MAX_COLUMNS:,}",
+            file=display,
+            row=numbers[h],
+        )
     if any(name == "" for name in header):
         col = header.index("") + 1
-        raise InputError(f"column {col} of the header has no name", file=display, row=h + 1)
+        raise InputError(f"column {col} of the header has no name", file=display, row=numbers[h])
     body, index = [], []
     width = len(header)
-    for i, row in enumerate(rows[h + 1 :], start=h + 2):
+    for i, row in zip(numbers[h + 1 :], rows[h + 1 :], strict=False):
         cells = ["" if c is None else str(c) for c in row]
         if not any(c.strip() for c in cells):
             continue
@@ -120,7 +152,10 @@ def _frame(rows: list[list[str]], display: str, expect: tuple[str, ...]) -> pd.D
         index.append(i)
     if not body:
         raise InputError("has a header but no data rows", file=display)
-    return pd.DataFrame(body, columns=header, index=pd.Index(index, name="row"), dtype="string")
+    table = pd.DataFrame(body, columns=header, index=pd.Index(index, name="row"), dtype="string")
+    if numbers[h] != 1:
+        table.attrs["header_row"] = numbers[h]
+    return table
 
 
 def read_table(
@@ -143,22 +178,30 @@ def read_table(
     if not data.strip():
         raise InputError("the file is empty", file=display)
     if data.startswith(OLE_MAGIC):
+        if ENCRYPTED_STREAM in data:
+            raise InputError(
+                "is a password-protected (encrypted) workbook: open it in Excel, remove the password "
+                "(File > Info > Protect Workbook) and save it again",
+                file=display,
+            )
         raise InputError("is an old Excel .xls file: save it as .xlsx or CSV", file=display)
     if data.startswith(XLSX_MAGIC):
-        return _read_xlsx(data, display, sheet, expect)
+        return _read_xlsx(data, display, sheet, expect, numeric)
     if display.lower().endswith((".xlsx", ".xlsm")):
         raise InputError("has an .xlsx name but is not an Excel workbook", file=display)
     text = _decode(data, display)
+    if "\r" in text and _LONE_CR.search(text):  # old Mac line ends (CR only): read as lines
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     delim = _sniff_delimiter(text)
-    if len(text) >= FAST_CSV_CHARS:
-        fast = _read_csv_fast(text, delim, expect, numeric)
-        if fast is not None:
-            return fast
-    try:
-        rows = list(csv.reader(io.StringIO(text), delimiter=delim))
-    except csv.Error as exc:
-        raise InputError(f"is not a valid CSV file ({exc})", file=display) from None
-    return _frame(rows, display, expect)
+    table = _read_csv_fast(text, delim, expect, numeric) if len(text) >= FAST_CSV_CHARS else None
+    if table is None:
+        try:
+            rows = list(csv.reader(io.StringIO(text), delimiter=delim))
+        except csv.Error as exc:
+            raise InputError(f"is not a valid CSV file ({exc})", file=display) from None
+        table = _frame(rows, display, expect)
+    table.attrs["file"] = display  # validation names the file in a refusal
+    return table
 
 
 def _column_key(name: str) -> str:
@@ -184,6 +227,7 @@ def _read_csv_fast(
     wanted = {e.lower() for e in expect}
     if (
         not header
+        or len(header) > MAX_COLUMNS
         or any(h == "" for h in header)
         or len(set(header)) != len(header)
         or not {h.lower() for h in header} & wanted
@@ -234,28 +278,273 @@ def _parse_regular_csv(text: str, delim: str, dtypes: dict) -> pd.DataFrame | No
         return None
 
 
-def _read_xlsx(data: bytes, display: str, sheet: str | int, expect: tuple[str, ...]) -> pd.DataFrame:
-    """Rows of one worksheet as strings (numbers formatted without Excel's float noise)."""
+def _read_xlsx(
+    data: bytes, display: str, sheet: str | int, expect: tuple[str, ...], numeric: Iterable[str] = ()
+) -> pd.DataFrame:
+    """Rows of one worksheet as strings (numbers formatted without Excel's float noise).
+
+    The default sheet (0) is the first worksheet with data: chart sheets and empty sheets before it are
+    skipped and a note says which sheet was read (`table_notes`). The sheet's declared size is not
+    trusted (it may be wrong either way); `MAX_ROWS` and `MAX_COLUMNS` bound what is read. A formula
+    cell without a computed value (a workbook written by a program and never opened in Excel) keeps its
+    formula text and is listed in `attrs[UNCACHED]`; a needed column made only of them is refused.
+    """
+    data = _with_chartsheet_rels(data)
+    formulas = _has_formula_cells(data)
+    book = _open_workbook(data, display, data_only=True)
+    try:
+        ws, rows, skipped = _pick_sheet(book, display, sheet, typed=formulas)
+        title = ws.title
+    finally:
+        book.close()
+    uncached: dict[tuple[int, int], str] = {}
+    if formulas:
+        book = _open_workbook(data, display, data_only=False)
+        try:
+            written = dict(_sheet_rows(book[title], display))
+        finally:
+            book.close()
+        rows, uncached = _merge_formulas(rows, written)
+    numbers = [n for n, _ in rows]
+    table = _frame(
+        [["" if v is None else _cell_text(v) for v in r] for _, r in rows], display, expect, numbers
+    )
+    table.attrs.update(file=display, sheet=title)
+    if skipped:
+        header_row = table.attrs.get("header_row", 1)
+        table.attrs[NOTES] = [
+            f"read the table from sheet '{title}' (header in row {header_row}): {'; '.join(skipped)}"
+        ]
+    if uncached:
+        from openpyxl.utils import get_column_letter
+
+        columns = list(table.columns)
+        table.attrs[UNCACHED] = {
+            (row, _column_key(columns[pos])): (f"{get_column_letter(pos + 1)}{row}", formula)
+            for (row, pos), formula in uncached.items()
+            if pos < len(columns) and row in table.index
+        }
+        refuse_uncached_columns(table, [*expect, *numeric])
+    return table
+
+
+def _open_workbook(data: bytes, display: str, *, data_only: bool):
+    """openpyxl's read-only workbook of `data` (cached values when `data_only`), or a one-line refusal."""
     import openpyxl
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many types for a damaged zip/xml
         raise InputError(f"is not a readable Excel workbook ({type(exc).__name__})", file=display) from None
+
+
+def _with_chartsheet_rels(data: bytes) -> bytes:
+    """The workbook with an empty relationships part added for each chart sheet that has none.
+
+    openpyxl (3.1) fails on a chart sheet without one (as openpyxl itself writes an empty chart sheet);
+    anything that is not a readable zip is returned unchanged for `_open_workbook` to refuse.
+    """
     try:
-        names = book.sheetnames
-        if isinstance(sheet, int):
-            if sheet >= len(names):
-                raise InputError(f"has no sheet number {sheet + 1}", file=display)
-            ws = book[names[sheet]]
-        elif sheet in names:
-            ws = book[sheet]
-        else:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            missing = [
+                f"xl/chartsheets/_rels/{n.rsplit('/', 1)[1]}.rels"
+                for n in names
+                if re.fullmatch(r"xl/chartsheets/[^/]+\.xml", n)
+            ]
+            missing = [m for m in missing if m not in names]
+            if not missing:
+                return data
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
+                for info in archive.infolist():
+                    out.writestr(info, archive.read(info))
+                for name in missing:
+                    out.writestr(
+                        name,
+                        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>',
+                    )
+            return buffer.getvalue()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return data
+
+
+def _has_formula_cells(data: bytes) -> bool:
+    """Whether any worksheet of the workbook holds a formula element (then a second, formula pass runs)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for name in archive.namelist():
+                if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                    continue
+                with archive.open(name) as member:
+                    tail = b""
+                    while chunk := member.read(1 << 20):
+                        if _FORMULA_ELEMENT.search(tail + chunk):
+                            return True
+                        tail = chunk[-16:]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+        return False  # openpyxl will refuse the file, naming it
+    return False
+
+
+def _pick_sheet(book, display: str, sheet: str | int, *, typed: bool) -> tuple[object, list, list[str]]:
+    """(worksheet, its non-empty rows, why the sheets before it were skipped) for `sheet`.
+
+    0 (the default) is the first worksheet with data; another number or a name is that sheet, refused when
+    it is a chart sheet. Raises `InputError` naming every sheet when no sheet holds a table.
+    """
+    names = book.sheetnames
+    if isinstance(sheet, str) or sheet > 0:
+        if isinstance(sheet, int) and sheet >= len(names):
+            raise InputError(f"has no sheet number {sheet + 1}", file=display)
+        if isinstance(sheet, str) and sheet not in names:
             raise InputError(f"has no sheet named '{sheet}'", file=display)
-        rows = [["" if v is None else _cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
-    finally:
-        book.close()
-    return _frame(rows, display, expect)
+        ws = book[names[sheet] if isinstance(sheet, int) else sheet]
+        if not hasattr(ws, "iter_rows"):
+            raise InputError(f"sheet '{ws.title}' is a chart, not a table", file=display)
+        return ws, _sheet_rows(ws, display, typed=typed), []
+    skipped: list[str] = []
+    for position, name in enumerate(names):
+        ws = book[name]
+        first = "the first sheet, " if position == 0 else ""
+        if not hasattr(ws, "iter_rows"):
+            skipped.append(f"{first}'{name}', is a chart" if first else f"'{name}' is a chart")
+            continue
+        rows = _sheet_rows(ws, display, typed=typed)
+        if rows:
+            return ws, rows, skipped
+        skipped.append(f"{first}'{name}', is empty" if first else f"'{name}' is empty")
+    if len(names) == 1 and not skipped[0].endswith("chart"):
+        raise InputError("the file is empty", file=display)
+    listed = ", ".join(f"'{n}' ({'chart' if not hasattr(book[n], 'iter_rows') else 'empty'})" for n in names)
+    raise InputError(f"has no sheet with a table (sheets: {listed})", file=display)
+
+
+def _sheet_rows(ws, display: str, *, typed: bool = False) -> list[tuple[int, tuple]]:
+    """(spreadsheet row number, values) of a worksheet's non-empty rows, trailing empty cells removed.
+
+    The declared dimension is ignored (it can say A1:B2 with data further, or XFD1048576 for one cell);
+    a value beyond `MAX_ROWS` or `MAX_COLUMNS` is refused naming its cell. With `typed`, each value is
+    (value, openpyxl data type): a formula whose result is the empty text has type 'str'.
+    """
+    from openpyxl.utils import get_column_letter
+
+    ws.reset_dimensions()
+    out: list[tuple[int, tuple]] = []
+    for number, row in enumerate(ws.iter_rows(values_only=not typed), start=1):
+        if typed:
+            row = tuple((c.value, c.data_type) for c in row)
+        end = len(row)
+        while end and _blank(row[end - 1][0] if typed else row[end - 1]):
+            end -= 1
+        if not end:
+            continue
+        where = f"sheet '{ws.title}' has a value in cell {get_column_letter(end)}{number}"
+        if number > MAX_ROWS:
+            raise InputError(
+                f"{where}, below row {MAX_ROWS:,}, the last a table may use (delete that cell)", file=display
+            )
+        if end > MAX_COLUMNS:
+            raise InputError(
+                f"{where}, beyond column {MAX_COLUMNS:,}, the most a table may use (delete that cell)",
+                file=display,
+            )
+        out.append((number, row[:end]))
+    return out
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _merge_formulas(
+    typed: list[tuple[int, tuple]], written: dict[int, tuple]
+) -> tuple[list[tuple[int, tuple]], dict[tuple[int, int], str]]:
+    """Cached values with each formula that has none put back as its text; returns (rows, {(row, position):
+    formula}) of those cells. A formula whose cached result is the empty text (type 'str') stays empty."""
+    cached = dict(typed)
+    rows, uncached = [], {}
+    for number in sorted(set(cached) | set(written)):
+        values = list(cached.get(number, ()))
+        formulas = written.get(number, ())
+        values += [(None, "n")] * (len(formulas) - len(values))
+        out = [v for v, _ in values]
+        for pos, formula in enumerate(formulas):
+            text = getattr(formula, "text", formula)  # an array formula's text
+            value, kind = values[pos]
+            if value is None and kind != "str" and isinstance(text, str) and text.startswith("="):
+                out[pos] = text
+                uncached[(number, pos)] = text
+        rows.append((number, tuple(out)))
+    return rows, uncached
+
+
+def uncached_formulas(table: pd.DataFrame) -> dict[tuple[int, str], tuple[str, str]]:
+    """{(row, column as `schema.normalize_columns` spells it): (cell, formula)} of the formula cells of an
+    XLSX table that have no computed value (the cell holds the formula text)."""
+    return dict(table.attrs.get(UNCACHED) or {})
+
+
+def table_notes(table: pd.DataFrame) -> list[str]:
+    """What the reader chose for the user (e.g. which sheet of a workbook it read), to show as warnings."""
+    return list(table.attrs.get(NOTES) or [])
+
+
+def uncached_message(table: pd.DataFrame, cell: str, formula: str) -> str:
+    """The one-line problem for a formula cell without a computed value, naming the cell and sheet."""
+    return (
+        f"cell {cell} of sheet '{table.attrs.get('sheet', '?')}' is a formula ({formula}) with no computed "
+        f"value: {RESAVE}"
+    )
+
+
+def refuse_uncached_columns(table: pd.DataFrame, columns: Iterable[str]) -> None:
+    """Raise `InputError` when a needed column's every value is a formula without a computed value."""
+    formulas = uncached_formulas(table)
+    if not formulas:
+        return
+    wanted = {_column_key(c) for c in columns}
+    keys = {_column_key(str(c)): c for c in table.columns}
+    for key in sorted(wanted & {column for _, column in formulas}):
+        column = keys.get(key)
+        if column is None:
+            continue
+        cells = table[column].astype("string").str.strip()
+        filled = cells[cells.notna() & (cells != "")].index
+        refs = [formulas[(int(r), key)][0] for r in filled if (int(r), key) in formulas]
+        if filled.size and len(refs) == filled.size:
+            raise InputError(
+                f"every value (cells {refs[0]} to {refs[-1]} of sheet '{table.attrs.get('sheet', '?')}') "
+                f"is a formula with no computed value: {RESAVE}",
+                file=table.attrs.get("file"),
+                column=column,
+            )
+
+
+def take_uncached_formulas(
+    table: pd.DataFrame, columns: Iterable[str]
+) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
+    """The table with the uncached formula cells of `columns` emptied, and (row, column, message) of each.
+
+    `table` has normalized column names; a column made only of such cells is refused
+    (`refuse_uncached_columns`). Emptied cells let the caller report each cell once, by this message.
+    """
+    formulas = uncached_formulas(table)
+    if not formulas:
+        return table, []
+    wanted = [c for c in columns if c in table.columns]
+    refuse_uncached_columns(table, wanted)
+    found = [
+        (row, column, cell, text) for (row, column), (cell, text) in formulas.items() if column in wanted
+    ]
+    if not found:
+        return table, []
+    table = table.copy()
+    for row, column, _, _ in found:
+        table.loc[row, column] = ""
+    return table, [
+        (row, column, uncached_message(table, cell, text)) for row, column, cell, text in sorted(found)
+    ]
 
 
 def _cell_text(value: object) -> str:

@@ -18,7 +18,12 @@ How problems are handled (each names its spreadsheet row and column):
   measurement is left out and the indicator is formed from the others;
 * an unknown `fractured` level (e.g. `L7`) is a **warning**: the patient's T-score, HU and VBQ are left
   missing (a fractured vertebra might otherwise be averaged in); the muscle indicators are kept;
-* an indicator with nothing usable is missing, with a warning giving the reason.
+* an indicator with nothing usable is missing, with a warning giving the reason;
+* an indicator formed from plausible measurements but itself outside its plausible range (`Indicator`;
+  e.g. a VBQ of 300000 from a CSF SI of 0.001) is a **warning** naming the columns it came from, and is
+  left missing rather than written into the cohort table;
+* an XLSX formula cell without a computed value is reported by its cell (an error in a patient column,
+  a warning in a measurement column); a needed column made only of them refuses the file.
 
 Raters: every row is one rater's reading (`rater` names it; without it each row counts as its own rater).
 Each measurement is averaged first within a rater (repeated rows) and then over raters, using the raters
@@ -28,12 +33,14 @@ who measured it; the indicators are then formed from these averages. `fractured`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import median
 
 import numpy as np
 import pandas as pd
 
 from ovcf_core import indicators as ind
 from ovcf_core.errors import InputError
+from ovcf_core.io import table_notes, take_uncached_formulas
 from ovcf_core.schema import (
     AGE,
     BMI,
@@ -281,6 +288,11 @@ def _check_numbers(
     consequence = "this row is skipped" if blocking else "this measurement is left out"
     for row, value in values[bad].items():
         report(problems, int(row), column, f"'{value}' is not a number; {consequence}")
+    infinite = numbers.notna() & ~np.isfinite(numbers.to_numpy(float))
+    for row, value in values[infinite].items():
+        report(problems, int(row), column, f"'{value}' is not a finite number; {consequence}")
+    numbers = numbers.where(~infinite)
+    bad = bad | infinite
     outside = numbers.notna() & ((numbers < quantity.low) | (numbers > quantity.high))
     for row, value in numbers[outside].items():
         report(
@@ -307,8 +319,17 @@ def check_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[RawMeasurements, li
         raise InputError(f"duplicated column name(s): {', '.join(dupes)}", file=name)
     if PATIENT_ID not in table.columns:
         raise InputError("missing column 'patient_id'", file=name, column=PATIENT_ID)
-    problems: list[Problem] = []
+    problems: list[Problem] = [Problem(Severity.WARNING, None, None, note) for note in table_notes(raw)]
     blocked = pd.Series(False, index=table.index)
+    patient_columns = [*PATIENT_COLUMNS, GROUP]
+    measured = [c for c in table.columns if c in _BY_LOWER or (is_long(table) and c in LONG_COLUMNS)]
+    table, formulas = take_uncached_formulas(table, [*patient_columns, *measured])
+    for row, column, message in formulas:
+        if column in patient_columns:
+            _error(problems, row, column, f"{message}; this row is skipped")
+            blocked[row] = True
+        else:
+            _warn(problems, row, _BY_LOWER.get(column, column), f"{message}; this measurement is left out")
 
     ids = table[PATIENT_ID].astype("string").str.strip()
     missing_id = ids.isna() | (ids == "")
@@ -374,6 +395,11 @@ def check_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[RawMeasurements, li
             "disc_L3L4)",
             file=name,
         )
+    if formulas:  # an emptied formula cell is reported once, by its own message
+        own = {(row, _BY_LOWER.get(column, column)) for row, column, _ in formulas}
+        problems = [
+            p for p in problems if (p.row, p.column) not in own or "with no computed value" in p.message
+        ]
     blocked_rows = set(table.index[blocked])
     patients = patients.loc[~blocked]
     cells = cells[~cells["row"].isin(blocked_rows)].dropna(subset=["value"])
@@ -555,11 +581,13 @@ def cohort_from_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[pd.DataFrame,
                 result = ind.IndicatorValue(None, "a fractured level is unknown", ())
             else:
                 result = _indicator(indicator, values, fractured)
+            value = None if result.value is None else round(result.value, DECIMALS[indicator.column])
+            if value is not None and not indicator.low <= value <= indicator.high:
+                _warn(problems, first_row, indicator.column, _implausible(indicator, value, result, values))
+                value = None
             if result.value is None:
                 _warn(problems, first_row, indicator.column, f"{indicator.label} is missing: {result.reason}")
-                record[indicator.column] = np.nan
-            else:
-                record[indicator.column] = round(result.value, DECIMALS[indicator.column])
+            record[indicator.column] = np.nan if value is None else value
         records.append(record)
 
     columns = [PATIENT_ID, *cohort_columns, *(i.column for i in indicators)]
@@ -573,6 +601,37 @@ def cohort_from_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[pd.DataFrame,
         cohort[AGE] = cohort[AGE].astype("Int64")
     problems.sort(key=lambda p: (p.row if p.row is not None else -1, p.column or ""))
     return cohort, problems
+
+
+def _implausible(
+    indicator: Indicator, value: float, result: ind.IndicatorValue, values: dict[str, float]
+) -> str:
+    """Why an indicator formed from plausible measurements is left missing: its value is implausible;
+    names the raw columns it came from (for VBQ the CSF column, the usual culprit)."""
+    unit = "" if indicator.unit == "ratio" else f" {indicator.unit}"
+    head = (
+        f"{indicator.label} {value:g} is outside the plausible range {indicator.low:g} to "
+        f"{indicator.high:g}{unit}"
+    )
+    used = [u for u in result.used if not u.startswith("CSF ")]
+    if indicator is Indicator.VBQ:
+        csf_level = next(u for u in result.used if u.startswith("CSF ")).split()[1]
+        csf_column = CSF_COLUMNS[csf_level]
+        si = median(values[SI_COLUMNS[lv]] for lv in used)
+        source = (
+            f"median vertebral SI {si:g} ({', '.join(SI_COLUMNS[lv] for lv in used)}) / CSF SI "
+            f"{values[csf_column]:g} ({csf_column}): check {csf_column}"
+        )
+    elif indicator in (Indicator.T_SCORE, Indicator.HU):
+        columns = T_COLUMNS if indicator is Indicator.T_SCORE else HU_COLUMNS
+        source = "from " + ", ".join(columns[lv] for lv in used)
+    elif indicator is Indicator.RCSA:
+        source = "from " + ", ".join(
+            f"csa_*_{u.split()[1]}_{u.split()[0]} / disc_{u.split()[0]}" for u in used
+        )
+    else:
+        source = f"from {len(used)} fi_ column(s)"
+    return f"{head} ({source}); it is left missing"
 
 
 def _indicator(

@@ -90,6 +90,14 @@ COVARIATE_COLUMNS = {
 SEX_VALUES = {"f": "F", "female": "F", "w": "F", "woman": "F", "m": "M", "male": "M", "man": "M"}
 CASE_VALUES = {"1", "1.0", "ovcf", "case", "fracture", "yes", "true"}
 CONTROL_VALUES = {"0", "0.0", "control", "no", "false"}
+MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "none", "null", "-", ".", "missing", "#n/a"})
+"""Cell texts read as a missing value (any case): what R, Stata, SAS, pandas and Excel write for one."""
+OUTCOME_MISSING = MISSING_VALUES - {"none", "-"}
+"""Outcome texts read as missing: not 'none' or '-', which some tables use for the controls (with
+--positive they may be the control value)."""
+MAX_MAGNITUDE = 1e12
+"""The largest absolute value of a marker that has no plausible range of its own (an extra `--markers`
+column): anything bigger is a unit or typing error, and would overflow the statistics."""
 
 
 class Severity(enum.StrEnum):
@@ -177,7 +185,7 @@ def to_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     if fast.notna().all():  # every cell a plain number: the common, large-table case
         return fast.astype(float), pd.Series(False, index=values.index)
     text = values.astype("string").str.strip()
-    empty = text.isna() | (text == "") | text.str.lower().isin(["na", "nan", "n/a", "none", "null", "-"])
+    empty = text.isna() | text.str.lower().isin(MISSING_VALUES)
     text = text.where(~text.str.match(_DECIMAL_COMMA, na=False), text.str.replace(",", ".", regex=False))
     numbers = pd.to_numeric(text.where(~empty), errors="coerce").astype(float)
     bad = numbers.isna() & ~empty
@@ -202,15 +210,69 @@ def _check_range(
 
 
 def parse_outcome(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Outcome as 1 (OVCF) / 0 (control) from 0/1 or ovcf/control words; returns (outcome, bad mask)."""
+    """Outcome as 1 (OVCF) / 0 (control) from 0/1 or ovcf/control words; returns (outcome, bad mask).
+
+    `OUTCOME_MISSING` texts (NA, n/a, '.', missing, ...) are missing, not bad: the caller reports them.
+    """
     import pandas as pd
 
     text = values.astype("string").str.strip().str.lower()
     outcome = pd.Series(np.nan, index=values.index, dtype=float)
     outcome[text.isin(CASE_VALUES).fillna(False).astype(bool)] = 1.0
     outcome[text.isin(CONTROL_VALUES).fillna(False).astype(bool)] = 0.0
-    bad = outcome.isna() & text.notna() & (text != "")
+    bad = outcome.isna() & text.notna() & ~text.isin(OUTCOME_MISSING).fillna(False).astype(bool)
     return outcome, bad
+
+
+def parse_positive(values: pd.Series, positive: str, column: str, file: str | None = None) -> pd.Series:
+    """Outcome as 1 where the cell is `positive` (any case), 0 where it is the one other value (the
+    controls), NaN where missing (`OUTCOME_MISSING`).
+
+    Exactly one value besides `positive` is allowed: a second one (a typo such as 'ovfc' beside
+    'control') would silently become a control, so it raises `InputError` naming the unexpected values
+    and their rows, as does a `positive` that does not occur in the column.
+    """
+    import pandas as pd
+
+    from ovcf_core.errors import InputError
+
+    text = values.astype("string").str.strip()
+    lower = text.str.lower()
+    missing = (text.isna() | lower.isin(OUTCOME_MISSING)).fillna(True).astype(bool)
+    wanted = str(positive).strip().lower()
+    case = (lower == wanted).fillna(False).astype(bool)
+    others = lower[~missing & ~case]
+    present = lower[~missing]
+    if len(present) and not case.any():
+        seen = ", ".join(f"'{v}'" for v in pd.unique(text[~missing])[:5])
+        raise InputError(
+            f"the positive value '{positive}' does not occur in the outcome column (its values: {seen})",
+            file=file,
+            column=column,
+        )
+    if others.nunique() > 1:
+        rows = pd.Series(others.index, index=others.index).groupby(others.to_numpy(), sort=False).agg(list)
+        counts = rows.map(len).sort_values(ascending=False, kind="stable")
+        control = counts.index[0]
+        unexpected = "; ".join(f"'{text[rows[v][0]]}' ({_rows_text(rows[v])})" for v in counts.index[1:6])
+        more = f" and {len(counts) - 6} more" if len(counts) > 6 else ""
+        raise InputError(
+            f"with --positive '{positive}' the outcome may hold one other value, the controls "
+            f"('{text[rows[control][0]]}'), but it also holds {unexpected}{more}: correct these cells or "
+            "leave them empty",
+            file=file,
+            column=column,
+        )
+    outcome = pd.Series(np.where(case, 1.0, 0.0), index=values.index)
+    outcome[missing] = np.nan
+    return outcome
+
+
+def _rows_text(rows: list) -> str:
+    """'row 7' or 'rows 7, 9, 12' (the first five, then how many more)."""
+    shown = ", ".join(str(int(r)) for r in rows[:5])
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    return f"row {shown}" if len(rows) == 1 else f"rows {shown}{more}"
 
 
 def parse_sex(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -234,19 +296,35 @@ def validate_cohort(
     The clean table has lower-case columns, `ovcf` as 0/1 floats, `sex` as F/M, numeric indicator and
     covariate columns, and the spreadsheet row number as index. Missing required columns raise
     `InputError` (nothing can be used); cell problems are collected and block only their row.
+
+    The outcome is 1/0 or ovcf/control words (`parse_outcome`); with `positive` (`--positive VALUE`) it is
+    1 where the cell is that value (any case) and 0 where it is the ONE other value the column holds (the
+    controls), see `parse_positive`: a second other value (a typo such as 'ovfc' beside 'control') is
+    refused naming its rows, never counted as a control. Either way NA, n/a, '.', 'missing' and empty
+    cells (`OUTCOME_MISSING`) are a missing outcome: an error, and the row is left out. A numeric cell
+    that is infinite ('inf', 1e400) or implausible is an error; XLSX formula cells without a computed
+    value are errors naming their cell (a column made only of them is refused).
     """
     import pandas as pd
 
     from ovcf_core.errors import InputError
+    from ovcf_core.io import table_notes, take_uncached_formulas
 
+    source = df.attrs.get("file")
     if df.shape[1] == 0 or df.shape[0] == 0:
-        raise InputError("the table has no data rows")
+        raise InputError("the table has no data rows", file=source)
     table = normalize_columns(df)
     dupes = table.columns[table.columns.duplicated()].tolist()
     if dupes:
-        raise InputError(f"duplicated column name(s): {', '.join(dupes)}")
-    problems: list[Problem] = []
+        raise InputError(f"duplicated column name(s): {', '.join(dupes)}", file=source)
+    problems: list[Problem] = [Problem(Severity.WARNING, None, None, note) for note in table_notes(df)]
     blocked = pd.Series(False, index=table.index)
+    read = {PATIENT_ID, OUTCOME, GROUP, SEX, PAIR_ID, *COVARIATE_COLUMNS, *INDICATOR_COLUMNS}
+    read |= {c.strip().lower() for c in [outcome or "", *(markers or [])] if c.strip()}
+    table, formulas = take_uncached_formulas(table, sorted(read))
+    for row, column, message in formulas:
+        problems.append(Problem(Severity.ERROR, row, column, f"{message}; this row is skipped"))
+        blocked[row] = True
     out: dict[
         str, object
     ] = {}  # the clean columns, made into one frame at the end (one copy, not one per column)
@@ -271,21 +349,18 @@ def validate_cohort(
     if outcome_col is None:
         outcome_col = OUTCOME if OUTCOME in table.columns else GROUP if GROUP in table.columns else None
     if outcome_col is not None and outcome_col not in table.columns:
-        raise InputError(f"missing outcome column '{outcome_col}'", column=outcome_col)
+        raise InputError(f"missing outcome column '{outcome_col}'", file=source, column=outcome_col)
     if outcome_col is None:
         if require_outcome:
             raise InputError(
                 "missing outcome column: add 'ovcf' (1 = fracture, 0 = control) or 'group' (ovcf/control)",
+                file=source,
                 column=OUTCOME,
             )
     else:
         if positive is not None:
-            raw = table[outcome_col].astype("string").str.strip()
-            y = pd.Series(
-                np.where(raw.str.lower() == str(positive).strip().lower(), 1.0, 0.0), index=raw.index
-            )
-            y[raw.isna() | (raw == "")] = np.nan
-            bad = pd.Series(False, index=raw.index)
+            y = parse_positive(table[outcome_col], positive, outcome_col, source)
+            bad = pd.Series(False, index=table.index)
         else:
             y, bad = parse_outcome(table[outcome_col])
         for row, value in table.loc[bad, outcome_col].items():
@@ -317,7 +392,7 @@ def validate_cohort(
     extra = [m.strip().lower() for m in (markers or []) if m.strip().lower() not in numeric_specs]
     for column in extra:
         if column not in table.columns:
-            raise InputError(f"missing marker column '{column}'", column=column)
+            raise InputError(f"missing marker column '{column}'", file=source, column=column)
     for column in [*numeric_specs, *extra]:
         if column not in table.columns:
             continue
@@ -325,6 +400,16 @@ def validate_cohort(
         for row, value in table.loc[bad, column].items():
             problems.append(Problem(Severity.ERROR, int(row), column, f"'{value}' is not a number"))
         blocked |= bad
+        infinite = numbers.notna() & ~np.isfinite(numbers.to_numpy(float))
+        if infinite.any():
+            for row, value in table.loc[infinite, column].items():
+                problems.append(
+                    Problem(Severity.ERROR, int(row), column, f"'{value}' is not a finite number")
+                )
+            blocked |= infinite
+            numbers = numbers.where(~infinite)
+        if column not in numeric_specs:
+            blocked |= _check_range(numbers, column, -MAX_MAGNITUDE, MAX_MAGNITUDE, "", problems)
         if column in numeric_specs:
             low, high, unit = numeric_specs[column]
             if column == AGE:
@@ -354,6 +439,13 @@ def validate_cohort(
         if column not in known:
             out[column] = table[column]
 
+    if formulas:  # an emptied formula cell is reported once, by its own message
+        own = {(row, column): message for row, column, message in formulas}
+        problems = [
+            p
+            for p in problems
+            if (p.row, p.column) not in own or p.message.startswith(own[(p.row, p.column)])
+        ]
     problems.sort(key=lambda p: (p.row if p.row is not None else -1, p.column or ""))
     report = ValidationReport(
         problems=tuple(problems),

@@ -76,13 +76,22 @@ class IccResult:
 
 
 def icc_wide(ratings: np.ndarray, level: float = 0.95, warnings: tuple[str, ...] = ()) -> IccResult:
-    """The six ICC forms from an n x k matrix (subjects x raters) without missing values."""
+    """The six ICC forms from an n x k matrix (subjects x raters) without missing values.
+
+    The ratings are divided by their largest absolute value before the ANOVA sums: the ICC, its CI and F
+    are scale-invariant, and 1e200 or 1e-200 would otherwise overflow or underflow the squares.
+    """
     x = np.asarray(ratings, dtype=float)
     n, k = x.shape
     if n < 2 or k < 2:
         raise AnalysisError(f"the ICC needs at least 2 subjects and 2 raters (has {n} and {k})")
+    if np.isinf(x).any():
+        raise AnalysisError("a rating is infinite (e.g. 'inf' or 1e400 typed in a cell): correct it")
     if not np.isfinite(x).all():
         raise AnalysisError("the ICC needs every subject rated by every rater")
+    scale = np.abs(x).max()
+    if scale > 0:
+        x = x / scale
     grand = x.mean()
     ss_rows = k * ((x.mean(axis=1) - grand) ** 2).sum()
     ss_cols = n * ((x.mean(axis=0) - grand) ** 2).sum()
@@ -150,6 +159,13 @@ def icc_long(table: pd.DataFrame, subject: str, rater: str, value: str, level: f
     rows = table[[subject, rater, value]].dropna()
     if rows.empty:
         raise AnalysisError("no ratings with a subject, a rater and a value")
+    values = pd.to_numeric(rows[value], errors="coerce").to_numpy(float)
+    if np.isinf(values).any():
+        row = rows.index[np.flatnonzero(np.isinf(values))[0]]
+        where = f"row {row}" if isinstance(row, (int, np.integer)) else f"subject '{rows.at[row, subject]}'"
+        raise AnalysisError(
+            f"{where}, column '{value}': the rating is infinite (e.g. 'inf' or 1e400): correct it"
+        )
     notes = []
     dupes = int(rows.duplicated([subject, rater]).sum())
     if dupes:
