@@ -23,6 +23,7 @@ from ovcf_core.imaging import (
 from ovcf_core.imaging.figures import WindowPreset, roi_from_selection, scan_figure, window_limits
 from ovcf_core.imaging.mri import FatMethod, FatThreshold
 from ovcf_core.imaging.roi import check_within_image
+from ovcf_core.indicators import LEVELS
 
 PHANTOMS = {
     "CT axial (HU, L1–L4)": "ct_axial",
@@ -32,7 +33,6 @@ PHANTOMS = {
 LOADED = "scan_loaded"  # (digest, LoadedSeries | None, error message | None) of the current upload
 ROIS = "scan_rois"  # dict: series uid -> list[Roi]
 FOUND = "scan_indicators"  # dict: indicator -> value measured on this page (kept across series)
-LEVELS = ("L1", "L2", "L3", "L4")
 PHANTOM_NOTE = "Synthetic phantom written by ovcf_core.imaging.phantoms: not a real patient."
 
 
@@ -295,7 +295,10 @@ if series is not None:
     rois = current_rois(series, defaults)
     st.caption(series.describe())
     a, b = st.columns([3, 1])
-    start = rois[0].slice if rois and rois[0].slice < len(series) else len(series) // 2
+    missing = set(series.missing)  # slices with no image (a skipped or absent file) keep their index
+    shown = [i for i in range(len(series)) if i not in missing] or [0]
+    middle = min(shown, key=lambda i: abs(i - len(series) // 2))
+    start = rois[0].slice if rois and rois[0].slice < len(series) else middle
     slice_index = (
         a.slider(
             "Slice (sorted by position)", 0, len(series) - 1, value=start, key=f"scan_slice_{series.uid}"

@@ -544,6 +544,21 @@ def _floats(value: Any, count: int) -> tuple[float, ...] | None:
     return numbers
 
 
+CT_MR_IMAGE_STORAGE = frozenset(
+    f"1.2.840.10008.5.1.4.1.1.{suffix}" for suffix in ("2", "2.1", "2.2", "4", "4.1", "4.4")
+)  # SOP classes of CT and MR images (also enhanced and legacy-converted)
+
+
+def _is_image(dataset: Any) -> bool:
+    """Whether a file without PixelData says it is a CT/MR image (so it was cut short, not a report)."""
+    sop_class = str(dataset.file_meta.get("MediaStorageSOPClassUID", ""))
+    return (
+        sop_class in CT_MR_IMAGE_STORAGE
+        or str(_get(dataset, "Modality", "")).upper() in ("CT", "MR")
+        or _get(dataset, "Rows") is not None
+    )
+
+
 def _skip(file: DicomFile, dataset: Any, reason: str, may_be_slice: bool = True) -> Skipped:
     """A skipped file, with its series and position when the header holds them (so it keeps its place)."""
     uid = _get(dataset, "SeriesInstanceUID")
@@ -587,7 +602,9 @@ def read_header(file: DicomFile) -> _Header | Skipped:
             if problem is None:
                 problem = _pixel_data_problem(handle, size, dataset, _expected_bytes(dataset))
                 if problem and problem.startswith("no PixelData"):
-                    return _skip(file, dataset, problem, may_be_slice=False)
+                    if not _is_image(dataset):  # a report, a presentation state: not a slice
+                        return _skip(file, dataset, problem, may_be_slice=False)
+                    problem = "truncated: the file ends before its PixelData (7FE0,0010)"
     except OSError as exc:
         return Skipped(file.name, f"cannot be opened ({exc.strerror or exc})")
     if problem:
@@ -878,11 +895,12 @@ def _assemble(uid: str, headers: list[_Header], skipped: list[Skipped]) -> Serie
             slots = [(p, MissingSlice(p, s.reason + note) if s in added else s) for p, s in slots]
         else:
             where = irregular or "no gap in the slice positions shows where"
+            why = unplaced[0].reason.split(":")[0][:90]
             ambiguous = (
                 f"series {uid}: slice indices are ambiguous: {_names(unplaced)} "
-                f"{'was' if len(unplaced) == 1 else 'were'} skipped ({unplaced[0].reason[:120]}) and the "
-                f"positions cannot place {them} ({where}); replace {them} with a readable copy, or remove "
-                f"{them} if not part of this series"
+                f"{'was' if len(unplaced) == 1 else 'were'} skipped ({why}) "
+                f"and cannot be placed ({where}); replace {them} with a readable copy, or remove {them} if "
+                "not part of this series"
             )
     elif irregular is not None and len(slots) >= 3:
         skipped.append(

@@ -833,9 +833,326 @@ def trust_table_files() -> list[tuple[str, bytes | str, str, str, str, str]]:
     return []
 
 
+def dicom_with(data: bytes, *, drop: tuple[str, ...] = (), **changes: object) -> bytes:
+    """A DICOM file re-written with attributes removed (`drop`) or changed (keyword=value)."""
+    import pydicom
+
+    ds = pydicom.dcmread(io.BytesIO(data))
+    for keyword in drop:
+        delattr(ds, keyword)
+    for keyword, value in changes.items():
+        setattr(ds, keyword, value)
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def with_raw_rescale(data: bytes, keyword: str, raw: bytes) -> bytes:
+    """A CT slice whose RescaleSlope or RescaleIntercept holds exactly `raw` (4 bytes: '0   ', 'NaN ',
+    'abc '), values pydicom refuses to write: a placeholder is written, then its bytes replaced."""
+    assert len(raw) == 4
+    marker = b"7.75"
+    patched = dicom_with(data, **{keyword: 7.75})
+    assert patched.count(marker) == 1
+    return patched.replace(marker, raw)
+
+
+def series_zip(slices: dict[str, bytes]) -> bytes:
+    """A zip of one series' files (as a user uploads a series)."""
+    return zip_of(slices)
+
+
+def corpus_series(n: int = 3) -> dict[str, bytes]:
+    """Slice name -> bytes of an n-slice 16x16 CT series (2.5 mm apart, slice01.dcm is slice 1)."""
+    return {f"slice{i:02d}.dcm": ct_slice(i) for i in range(n)}
+
+
+def declared_size_slice(rows: int, columns: int, frames: int | None = None) -> bytes:
+    """A tiny CT file whose header promises Rows x Columns (x NumberOfFrames) pixels it does not hold."""
+    changes: dict[str, object] = {"Rows": rows, "Columns": columns}
+    if frames is not None:
+        changes["NumberOfFrames"] = frames
+    return dicom_with(ct_slice(0), **changes)
+
+
+def deflated_bomb(rows: int = 20000, columns: int = 20000, inflated_mb: int = 72) -> bytes:
+    """A deflated-syntax CT file (TransferSyntaxUID 1.2.840.10008.1.2.1.99) of a few kB per 1000 kB it
+    inflates to: its header promises rows x columns, its pixel data is `inflated_mb` MB of zeros."""
+    import zlib
+
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    ds_bytes = dicom_with(ct_slice(0), drop=("PixelData",), Rows=rows, Columns=columns)
+    import pydicom
+
+    ds = pydicom.dcmread(io.BytesIO(ds_bytes))
+    ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    written = buffer.getvalue()
+    start = 144 + int.from_bytes(written[140:144], "little")  # after (0002,0000) and the meta group
+    body = zlib.decompress(written[start:], -zlib.MAX_WBITS)
+    body += struct.pack("<HH", 0x7FE0, 0x0010) + b"OW\0\0" + struct.pack("<I", rows * columns * 2)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    out = [written[:start], packer.compress(body)]
+    zeros = bytes(2**20)
+    for _ in range(inflated_mb):
+        out.append(packer.compress(zeros))
+    out.append(packer.flush())
+    return b"".join(out)
+
+
+def huge_member_zip(rows: int = 20000, columns: int = 20000, megabytes: int = 72) -> bytes:
+    """A small zip (bzip2) whose one DICOM member inflates to `megabytes` MB: a header promising
+    rows x columns and zeros for pixel data."""
+    head = dicom_with(ct_slice(0), drop=("PixelData",), Rows=rows, Columns=columns)
+    head += struct.pack("<HH", 0x7FE0, 0x0010) + b"OW\0\0" + struct.pack("<I", rows * columns * 2)
+    buffer = io.BytesIO()
+    chunk = bytes(2**20)
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_BZIP2, compresslevel=9) as archive,
+        archive.open(_member("series/slice0001.dcm", zipfile.ZIP_BZIP2), "w", force_zip64=True) as member,
+    ):
+        member.write(head)
+        for _ in range(megabytes):
+            member.write(chunk)
+    return buffer.getvalue()
+
+
+def zigzag_points(count: int) -> list[list[int]]:
+    """A polygon outline of `count` points zig-zagging inside the 16x16 image."""
+    return [[1 + (i % 2) * 13, 1 + (i * 13) // max(count - 1, 1)] for i in range(count)]
+
+
 def trust_dicom_files() -> list[tuple[str, bytes | str, str, str, str, str]]:
     """DICOM and ROI files from the trust review (issue 10): edges once answered silently."""
-    return []
+    good = corpus_series(3)
+    five = corpus_series(5)
+    no_position = dicom_with(five["slice01.dcm"], drop=("ImagePositionPatient",))
+    slope_zero = with_raw_rescale(ct_slice(0), "RescaleSlope", b"0   ")
+    compact = {"separators": (",", ":")}
+    return [
+        # --- a slice missing from a series: later ROI indices must not shift ---
+        (
+            "dicom_series_truncated_middle.zip",
+            series_zip({**good, "slice01.dcm": good["slice01.dcm"][:-300]}),
+            "dicom",
+            "error",
+            "slice01.dcm",
+            "slice 1 of 3 cut short: its place is kept and the ROI on it refused naming the file",
+        ),
+        (
+            "dicom_series_no_position_middle.zip",
+            series_zip({**five, "slice01.dcm": no_position}),
+            "dicom",
+            "error",
+            "may be this slice",
+            "slice 1 of 5 has no ImagePositionPatient: the 5 mm step shows where it was",
+        ),
+        (
+            "dicom_series_no_position_first.zip",
+            series_zip(
+                {**corpus_series(4), "slice00.dcm": dicom_with(ct_slice(0), drop=("ImagePositionPatient",))}
+            ),
+            "dicom",
+            "error",
+            "ImagePositionPatient (0020,0032)",
+            "slice 0 has no ImagePositionPatient and no gap shows where: indices ambiguous, refused",
+        ),
+        (
+            "dicom_series_absent_slice.zip",
+            series_zip({k: v for k, v in five.items() if k != "slice01.dcm"}),
+            "dicom",
+            "error",
+            "no file at position",
+            "a series with slice 1 absent (a 5 mm step in 2.5 mm spacing): slice 1 is kept empty",
+        ),
+        (
+            "dicom_series_damaged_member.zip",
+            series_zip({**corpus_series(4), "slice04.dcm": ct_slice(4)[:400]}),
+            "dicom",
+            "error",
+            "slice04.dcm",
+            "a member whose header is cut: it cannot be placed, so the indices are ambiguous",
+        ),
+        (
+            "dicom_series_two_images_one_position.zip",
+            series_zip({**good, "slice01_other.dcm": ct_slice(1, hu=300)}),
+            "dicom",
+            "error",
+            "SOPInstanceUID (0008,0018)",
+            "two different images at the position of slice 1: neither is measured",
+        ),
+        (
+            "dicom_series_same_file_twice.zip",
+            series_zip({**good, "copy_of_slice01.dcm": good["slice01.dcm"]}),
+            "dicom",
+            "warning",
+            "duplicate slice",
+            "the same file twice (same SOPInstanceUID): one slice, the copy named",
+        ),
+        # --- modality LUT: never HU = -1024 or a slope taken as 1 ---
+        (
+            "dicom_rescale_slope_zero.dcm",
+            slope_zero,
+            "dicom",
+            "error",
+            "RescaleSlope (0028,1053) is 0",
+            "RescaleSlope 0 (every HU would be the intercept)",
+        ),
+        (
+            "dicom_rescale_slope_nan.dcm",
+            with_raw_rescale(ct_slice(0), "RescaleSlope", b"NaN "),
+            "dicom",
+            "error",
+            "RescaleSlope (0028,1053) is 'NaN'",
+            "RescaleSlope NaN",
+        ),
+        (
+            "dicom_rescale_slope_inf.dcm",
+            with_raw_rescale(ct_slice(0), "RescaleSlope", b"inf "),
+            "dicom",
+            "error",
+            "RescaleSlope (0028,1053) is 'inf'",
+            "RescaleSlope inf",
+        ),
+        (
+            "dicom_rescale_slope_text.dcm",
+            with_raw_rescale(ct_slice(0), "RescaleSlope", b"abc "),
+            "dicom",
+            "error",
+            "RescaleSlope (0028,1053) is 'abc', not a number",
+            "RescaleSlope 'abc'",
+        ),
+        (
+            "dicom_rescale_intercept_text.dcm",
+            with_raw_rescale(ct_slice(0), "RescaleIntercept", b"abc "),
+            "dicom",
+            "error",
+            "RescaleIntercept (0028,1052) is 'abc', not a number",
+            "RescaleIntercept 'abc'",
+        ),
+        (
+            "dicom_rescale_intercept_nan.dcm",
+            with_raw_rescale(ct_slice(0), "RescaleIntercept", b"NaN "),
+            "dicom",
+            "error",
+            "RescaleIntercept (0028,1052) is 'NaN'",
+            "RescaleIntercept NaN",
+        ),
+        (
+            "dicom_series_slope_zero_middle.zip",
+            series_zip(
+                {**good, "slice01.dcm": with_raw_rescale(good["slice01.dcm"], "RescaleSlope", b"0   ")}
+            ),
+            "dicom",
+            "error",
+            "RescaleSlope (0028,1053) is 0",
+            "slice 1 of 3 with RescaleSlope 0: skipped in place, the ROI on it refused",
+        ),
+        # --- resource limits: refused from the header, before pixel memory is allocated ---
+        (
+            "dicom_20000x20000_tiny.dcm",
+            declared_size_slice(20000, 20000),
+            "dicom",
+            "error",
+            "20000 × 20000",
+            "a 1 kB file whose Rows x Columns promise a 20000 x 20000 slice",
+        ),
+        (
+            "dicom_deflated_20000x20000.dcm",
+            deflated_bomb(),
+            "dicom",
+            "error",
+            "20000 × 20000",
+            "a deflated data set of 70 kB that inflates to 72 MB and promises a 20000 x 20000 slice",
+        ),
+        (
+            "dicom_zip_20000x20000_member.zip",
+            huge_member_zip(),
+            "dicom",
+            "error",
+            "20000 × 20000",
+            "a small zip whose member inflates to 72 MB promising a 20000 x 20000 slice",
+        ),
+        (
+            "dicom_huge_frame_count.dcm",
+            declared_size_slice(512, 512, frames=100000),
+            "dicom",
+            "error",
+            "NumberOfFrames (0028,0008)",
+            "512 x 512 x 100000 frames declared in a 1 kB file",
+        ),
+        # --- hostile ROI files: refused naming the ROI before any mask is allocated ---
+        (
+            "roi_polygon_12000_points.json",
+            json.dumps(
+                {"rois": [{"label": "MF", "slice": 1, "shape": "polygon", "points": zigzag_points(12000)}]},
+                **compact,
+            ),
+            "roi",
+            "error",
+            "12000 points",
+            "a polygon of 12000 points (the limit is 10000)",
+        ),
+        (
+            "roi_ellipse_1e9_wide.json",
+            json.dumps({"rois": [roi(radii=[1e9, 3])]}),
+            "roi",
+            "error",
+            "reaches outside",
+            "an ellipse 2e9 pixels wide",
+        ),
+        (
+            "roi_huge_radii.json",
+            json.dumps({"rois": [roi(radii=[1e300, 1e300])]}),
+            "roi",
+            "error",
+            "reaches outside",
+            "radii of 1e300",
+        ),
+        (
+            "roi_slice_1e12.json",
+            json.dumps({"rois": [roi(slice=10**12)]}),
+            "roi",
+            "error",
+            "1000000000000",
+            "slice 10^12",
+        ),
+        (
+            "roi_nan_polygon_points.json",
+            '{"rois": [{"label": "MF", "slice": 1, "shape": "polygon", '
+            '"points": [[1, 1], [NaN, 5], [5, 1]]}]}',
+            "roi",
+            "error",
+            "points",
+            "NaN in a polygon point",
+        ),
+        (
+            "roi_label_too_long.json",
+            json.dumps({"rois": [roi(label="L" * 5000)]}),
+            "roi",
+            "error",
+            "label",
+            "a 5000-character label",
+        ),
+        (
+            "roi_label_with_newline.json",
+            json.dumps({"rois": [roi(label="L1\nTraceback (most recent call last):")]}),
+            "roi",
+            "error",
+            "label",
+            "a label that would split a message over two lines",
+        ),
+        (
+            "roi_too_many_rois.json",
+            json.dumps({"rois": [roi(label=f"R{i}") for i in range(1001)]}, **compact),
+            "roi",
+            "error",
+            "1001 ROIs",
+            "1001 ROIs in one file (the limit is 1000)",
+        ),
+    ]
 
 
 def main() -> None:
