@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ovcf_core.schema import Indicator
+
 MARKERS: tuple[str, ...] = ("vbq", "hu", "fi", "t_score", "rcsa")  # the paper's order of |rho|
 PAPER_RHO = {"vbq": 0.84, "hu": -0.665, "fi": 0.568, "t_score": -0.399, "rcsa": -0.297}
 PAPER_PAIRS = {("hu", "t_score"): 0.926, ("vbq", "fi"): 0.919}
@@ -45,10 +47,10 @@ class SampleStatistics:
 
 
 def _auc(y: np.ndarray, x: np.ndarray, marker: str) -> float:
-    from sklearn.metrics import roc_auc_score
+    """AUC of a marker in its clinical direction, through the one ROC path."""
+    from ovcf_core.stats.roc import delong_auc
 
-    sign = -1.0 if marker in ("hu", "t_score", "rcsa") else 1.0
-    return float(roc_auc_score(y, sign * x))
+    return delong_auc(y, x, Indicator.from_column(marker).direction).auc
 
 
 def _icc_a1(table: pd.DataFrame) -> float:

@@ -7,6 +7,7 @@ import pytest
 import statsmodels.api as sm
 from stats_cohorts import paired_cohort
 
+from ovcf_core.errors import AnalysisError
 from ovcf_core.stats.logistic import fit_conditional, fit_logistic
 
 
@@ -85,3 +86,40 @@ def test_large_sample_with_rare_cases_is_fitted_whatever_its_warm_start_subsampl
     y = np.zeros(n)
     y[rng.choice(np.flatnonzero(x > 1.0), size=cases, replace=False)] = 1.0  # cases only at high x
     _assert_newton_equals_statsmodels(y, np.column_stack([np.ones(n), x]), rtol=1e-7, se_rtol=1e-5)
+
+
+def test_the_one_engine_equals_statsmodels_on_badly_scaled_columns_and_with_an_offset():
+    """`fit_logit` serves the analysis, the risk model and calibration: same MLE and covariance as
+    statsmodels' Logit, with columns on wildly different scales and with a fixed offset."""
+    import statsmodels.api as sm
+
+    from ovcf_core.stats.logistic import fit_logit
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    hu = rng.normal(100_000.0, 40.0, n)  # a badly centred column
+    ratio = rng.normal(0.0, 1e-4, n)  # a tiny-scale column
+    offset = rng.normal(0.0, 0.5, n)
+    eta = -0.5 + 0.02 * (hu - 100_000.0) + 3000.0 * ratio + offset
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    X = np.column_stack([np.ones(n), hu, ratio])
+    for off in (None, offset):
+        coef, cov = fit_logit(y, X, offset=off)
+        reference = sm.Logit(y, X, offset=off).fit(disp=0, maxiter=200, method="bfgs", gtol=1e-12)
+        reference = sm.Logit(y, X, offset=off).fit(disp=0, start_params=reference.params, method="newton")
+        np.testing.assert_allclose(coef, reference.params, rtol=1e-6)
+        np.testing.assert_allclose(cov, reference.cov_params(), rtol=1e-5)
+
+
+def test_the_one_engine_refuses_perfect_separation_and_collinearity():
+    from ovcf_core.stats.logistic import fit_logit
+
+    x = np.arange(20.0)
+    y = (x >= 10).astype(float)
+    with pytest.raises(AnalysisError, match="perfect separation"):
+        fit_logit(y, np.column_stack([np.ones(20), x]))
+    rng = np.random.default_rng(2)
+    y = (rng.random(40) < 0.5).astype(float)
+    z = rng.normal(size=40)
+    with pytest.raises(AnalysisError, match=r"collinear|did not converge"):
+        fit_logit(y, np.column_stack([np.ones(40), z, 2 * z]))

@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard import state
 from ovcf_core import RESEARCH_NOTE, SYNTHETIC_NOTE
 from ovcf_core.errors import OvcfError
+from ovcf_core.indicators import LEVELS
 from ovcf_core.model import DEFAULT_PREVALENCE, PREVALENCE_SOURCE, RiskModel, load_model
 from ovcf_core.model import figures as model_figures
 from ovcf_core.model.shipped import load_model_card, load_shipped_model
@@ -20,7 +21,6 @@ from ovcf_core.model.summary import prediction_summary_html
 from ovcf_core.model.thresholds import threshold_table, thresholds_for
 from ovcf_core.schema import BMI, COVARIATE_COLUMNS, Indicator
 
-LEVELS = ("L1", "L2", "L3", "L4")
 SHIPPED, COHORT_FIT, UPLOADED = (
     "Shipped default (synthetic)",
     "Fitted on the current cohort",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from ovcf_core.cli.common import count, output_file, seed
+from ovcf_core.constants import ANALYSIS_SEED
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -60,7 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="also a stratified bootstrap AUC CI (N resamples)",
     )
-    parser.add_argument("--seed", type=seed, default=20240471, help="bootstrap seed (default 20240471)")
+    parser.add_argument(
+        "--seed", type=seed, default=ANALYSIS_SEED, help=f"bootstrap seed (default {ANALYSIS_SEED})"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ovcf_core.cli.common import count, output_file, seed
+from ovcf_core.constants import MODEL_SEED
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -37,7 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--bootstrap", type=count, default=200, help="resamples for optimism correction (>= 200; 0 = skip)"
     )
-    parser.add_argument("--seed", type=seed, default=20240501, help="bootstrap seed (default 20240501)")
+    parser.add_argument(
+        "--seed", type=seed, default=MODEL_SEED, help=f"bootstrap seed (default {MODEL_SEED})"
+    )
     parser.add_argument(
         "--synthetic",
         action="store_true",

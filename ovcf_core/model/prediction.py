@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ovcf_core import RESEARCH_NOTE, SYNTHETIC_NOTE
+from ovcf_core.constants import Z95
 from ovcf_core.errors import InputError
+from ovcf_core.model.variables import expit, variable_info
 from ovcf_core.schema import AGE, SEX, SEX_VALUES
 
 if TYPE_CHECKING:
     from ovcf_core.model.risk_model import RiskModel
 
-Z95 = 1.959963984540054
 
 # Default prevalence for the calculator. Wang et al., JAMA Netw Open 2021 (China Osteoporosis Prevalence
 # Study): prevalence of any radiographic vertebral fracture among Chinese adults aged 40 and over was
@@ -79,7 +80,6 @@ def check_patient(patient: Mapping[str, Any], variables: tuple[str, ...]) -> dic
 
     Missing, non-numeric or implausible values raise InputError naming the variable, its unit and range.
     """
-    from ovcf_core.model.risk_model import variable_info
 
     values: dict[str, float | str] = {}
     for variable in variables:
@@ -162,14 +162,6 @@ def _model_info(model: RiskModel) -> dict[str, Any]:
     return info
 
 
-def expit(z: float) -> float:
-    """The logistic function 1 / (1 + e^-z), computed so that no finite z overflows."""
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
-
-
 def range_warnings(model: RiskModel, values: Mapping[str, float | str]) -> tuple[str, ...]:
     """Warnings for values outside the range seen in training (the model extrapolates there)."""
     out = []
@@ -206,12 +198,12 @@ def predict(model: RiskModel, patient: Mapping[str, Any], prevalence: float | No
             "extreme values); refit the model"
         )
     se = math.sqrt(max(variance, 0.0))
-    low, high = (expit(logit + s * Z95 * se) for s in (-1.0, 1.0))
+    low, high = (float(expit(logit + s * Z95 * se)) for s in (-1.0, 1.0))
     contributions = {
         term: float(model.coef_[j] * (x[j] - model.means_[j])) for j, term in enumerate(model.terms_) if j > 0
     }
     return Prediction(
-        probability=expit(logit),
+        probability=float(expit(logit)),
         ci=(low, high),
         logit=logit,
         se_logit=se,

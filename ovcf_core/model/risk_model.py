@@ -1,15 +1,15 @@
 """`RiskModel`: logistic regression of OVCF on VBQ and HU (adjusted for age, sex, BMI), scikit-learn-shaped.
 
 `__init__` only stores parameters; `fit(table)` returns self and sets the learned attributes (ending in `_`):
-the coefficients and their covariance from statsmodels' `Logit`, the training ranges and means, and a
+the coefficients and their covariance from the one logistic engine (`ovcf_core.stats.logistic.fit_logit`,
+tested against statsmodels' `Logit`), the training ranges and means, and a
 `TrainingSummary` (cases/controls, AUC with DeLong CI, Brier score, calibration intercept and slope, a
 calibration plot's data, and Harrell's bootstrap optimism correction of the AUC and calibration slope).
-statsmodels is imported inside `fit`, so predicting from a saved model needs numpy only.
+The statistics are imported inside `fit`, so predicting from a saved model needs numpy only.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -20,130 +20,35 @@ import numpy as np
 if TYPE_CHECKING:  # pandas is imported where it is used: predicting and the CLI start without it
     import pandas as pd
 
+from ovcf_core.constants import MODEL_SEED, Z95
 from ovcf_core.errors import AnalysisError, InputError
-from ovcf_core.schema import COVARIATE_COLUMNS, OUTCOME, SEX, Indicator
+from ovcf_core.model.variables import INTERCEPT, SEX_TERM, expit, term_name, variable_info
+from ovcf_core.schema import OUTCOME, SEX, Indicator
 
-INTERCEPT = "const"
-SEX_TERM = "sex_male"  # sex enters the model as 1 = male, 0 = female
+__all__ = ["INTERCEPT", "SEX_TERM", "RiskModel", "TrainingSummary", "expit", "term_name", "variable_info"]
+
 DEFAULT_FEATURES: tuple[str, ...] = (Indicator.VBQ.column, Indicator.HU.column)
 DEFAULT_ADJUST: tuple[str, ...] = ("age", "sex", "bmi")
 ALLOWED_ADJUST: tuple[str, ...] = ("age", "sex", "bmi")
 MIN_PER_CLASS = 10  # fewer cases or controls than this cannot support a logistic model
 MIN_BOOTSTRAP = 200
 CALIBRATION_BINS = 10
-Z95 = 1.959963984540054
 
 Progress = Callable[[int, int], None]
 
 
-def expit(x: np.ndarray) -> np.ndarray:
-    """The logistic function 1 / (1 + exp(-x)) (numpy only, so predicting does not import scipy)."""
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
-
-
-def term_name(variable: str) -> str:
-    """The model term of a variable: itself, except sex, which enters as the indicator `sex_male`."""
-    return SEX_TERM if variable == SEX else variable
-
-
-def variable_info(variable: str) -> dict[str, Any]:
-    """Label, unit and plausible range of a model variable (from `schema`), for model files and pages."""
-    indicator = Indicator.from_column(variable)
-    if indicator is not None:
-        return {
-            "name": variable,
-            "label": indicator.label,
-            "unit": indicator.unit,
-            "plausible_range": [indicator.low, indicator.high],
-        }
-    if variable in COVARIATE_COLUMNS:
-        spec = COVARIATE_COLUMNS[variable]
-        return {
-            "name": variable,
-            "label": spec.label,
-            "unit": spec.unit,
-            "plausible_range": [spec.low, spec.high],
-        }
-    if variable == SEX:
-        return {
-            "name": SEX,
-            "label": "Sex",
-            "unit": "F/M (model term sex_male = 1 for M)",
-            "plausible_range": None,
-        }
-    raise InputError(f"'{variable}' is not a model variable")
-
-
-def design_matrix(table: pd.DataFrame, variables: Sequence[str]) -> np.ndarray:
-    """Columns [1, variables...] of a table as floats; sex as 1 = M, 0 = F, NaN when missing."""
-    import pandas as pd
-
-    columns = [np.ones(len(table))]
-    for variable in variables:
-        if variable == SEX:
-            sex = table[SEX].astype("object")
-            columns.append(np.where(sex.isna(), np.nan, (sex == "M").astype(float)).astype(float))
-        else:
-            columns.append(pd.to_numeric(table[variable], errors="coerce").to_numpy(dtype=float))
-    return np.column_stack(columns)
-
-
-def auc_mann_whitney(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC AUC of `score` for y = 1 (higher = case) as the Mann-Whitney statistic (ties count one half)."""
-    from scipy.stats import rankdata
-
-    ranks = rankdata(score)
-    n1 = float(y.sum())
-    n0 = float(len(y) - n1)
-    return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
-def fit_logit(
-    y: np.ndarray, X: np.ndarray, *, offset: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum-likelihood logistic fit with statsmodels; (coefficients, covariance) or AnalysisError.
-
-    Perfect separation, a singular design or no convergence are errors: their coefficients are not usable.
-    """
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import (
-        ConvergenceWarning,
-        PerfectSeparationError,
-        PerfectSeparationWarning,
-    )
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", PerfectSeparationWarning)
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            result = sm.Logit(y, X, offset=offset).fit(disp=0, maxiter=100)
-        except (PerfectSeparationWarning, PerfectSeparationError) as exc:
-            raise AnalysisError(
-                "perfect separation: a combination of the variables splits cases from controls exactly, "
-                "so the odds ratios are infinite; use fewer variables or more patients"
-            ) from exc
-        except np.linalg.LinAlgError as exc:
-            raise AnalysisError("the variables are collinear (singular design); drop one of them") from exc
-    params = np.asarray(result.params, dtype=float)
-    if not result.mle_retvals.get("converged", False) or not np.all(np.isfinite(params)):
-        raise AnalysisError("the logistic model did not converge (near-separation or collinear variables)")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        cov = np.asarray(result.cov_params(), dtype=float)
-    if not np.all(np.isfinite(cov)):
-        raise AnalysisError("the coefficients' covariance is not finite (collinear variables)")
-    return params, cov
-
-
 def calibration_slope(y: np.ndarray, linear_predictor: np.ndarray) -> float:
     """Slope b of logit P(y=1) = a + b * lp (1 = perfectly calibrated spread; < 1 = overfitted)."""
+    from ovcf_core.stats.logistic import fit_logit
+
     params, _ = fit_logit(y, np.column_stack([np.ones(len(y)), linear_predictor]))
     return float(params[1])
 
 
 def calibration_intercept(y: np.ndarray, linear_predictor: np.ndarray) -> float:
     """Calibration-in-the-large a of logit P(y=1) = a + lp (slope fixed at 1; 0 = calibrated on average)."""
+    from ovcf_core.stats.logistic import fit_logit
+
     params, _ = fit_logit(y, np.ones((len(y), 1)), offset=linear_predictor)
     return float(params[0])
 
@@ -231,8 +136,15 @@ def auc_with_ci(y: np.ndarray, score: np.ndarray) -> tuple[float, tuple[float, f
     return result.auc, result.ci
 
 
+def _auc(y: np.ndarray, score: np.ndarray) -> float:
+    """AUC of `score` (higher = case), through the one ROC path (`ovcf_core.stats.roc`)."""
+    from ovcf_core.stats.roc import delong_auc
+
+    return delong_auc(y, score, direction="higher").auc
+
+
 class RiskModel:
-    """Logistic model of fracture (ovcf = 1) on `features`, adjusted for `adjust` (statsmodels Logit).
+    """Logistic model of fracture (ovcf = 1) on `features`, adjusted for `adjust` (maximum likelihood).
 
     Parameters
     ----------
@@ -247,7 +159,7 @@ class RiskModel:
         features: Sequence[str] = DEFAULT_FEATURES,
         adjust: Sequence[str] = DEFAULT_ADJUST,
         n_bootstrap: int = MIN_BOOTSTRAP,
-        random_state: int = 20240501,
+        random_state: int = MODEL_SEED,
     ) -> None:
         self.features = features
         self.adjust = adjust
@@ -307,6 +219,8 @@ class RiskModel:
             if column not in table.columns:
                 raise InputError(f"missing column '{column}' needed by the model", column=column)
         y_all = pd.to_numeric(table[OUTCOME], errors="coerce").to_numpy(dtype=float)
+        from ovcf_core.stats.logistic import design_matrix, fit_logit
+
         X_all = design_matrix(table, self.variables)
         complete = np.isfinite(y_all) & np.all(np.isfinite(X_all), axis=1)
         y, X = y_all[complete], X_all[complete]
@@ -378,6 +292,8 @@ class RiskModel:
         optimism is 1 minus its slope on the original data. Resamples with one class or a failed fit are
         counted, not used.
         """
+        from ovcf_core.stats.logistic import fit_logit
+
         rng = np.random.default_rng(self.random_state)
         n = len(y)
         auc_optimism: list[float] = []
@@ -395,9 +311,7 @@ class RiskModel:
             except AnalysisError:
                 failed += 1
             else:
-                auc_optimism.append(
-                    auc_mann_whitney(y_boot, X_boot @ coef) - auc_mann_whitney(y, lp_original)
-                )
+                auc_optimism.append(_auc(y_boot, X_boot @ coef) - _auc(y, lp_original))
                 slope_optimism.append(1.0 - slope)
             if progress is not None:
                 progress(b + 1, self.n_bootstrap)
@@ -427,6 +341,8 @@ class RiskModel:
 
     def linear_predictor(self, table: pd.DataFrame) -> np.ndarray:
         """Log-odds x'b of each row at the training case fraction (NaN where a variable is missing)."""
+        from ovcf_core.stats.logistic import design_matrix
+
         self.check_is_fitted()
         return design_matrix(table, self.variables) @ self.coef_
 

@@ -84,7 +84,4 @@ def load_model_card() -> dict[str, Any]:
 
 if __name__ == "__main__":
     fitted = retrain_shipped_model()
-    print(
-        f"wrote {paths.DEFAULT_MODEL} and {MODEL_CARD.name}: "
-        f"AUC {fitted.summary_.auc:.3f}"
-    )
+    print(f"wrote {paths.DEFAULT_MODEL} and {MODEL_CARD.name}: AUC {fitted.summary_.auc:.3f}")

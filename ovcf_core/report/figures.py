@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ovcf_core.constants import MODEL_SEED
 from ovcf_core.report import style
 from ovcf_core.schema import OUTCOME, PAIR_ID
 from ovcf_core.stats.agreement import bland_altman
@@ -23,7 +24,7 @@ from ovcf_core.stats.agreement import bland_altman
 MAX_POINTS = 1500  # points drawn per group in distribution and scatter plots
 MAX_ROC_POINTS = 1000  # vertices drawn per ROC curve
 MAX_PAIR_LINES = 400  # pairs drawn as connecting lines
-SEED = 20240501
+SEED = MODEL_SEED
 
 
 @functools.cache

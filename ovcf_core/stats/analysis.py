@@ -23,15 +23,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError, InputError
 from ovcf_core.schema import AGE, BMI, COVARIATES, INDICATOR_COLUMNS, OUTCOME, SEX, Direction, Indicator
 from ovcf_core.stats import correlation, groups, logistic, roc
-from ovcf_core.stats.distributions import normal_two_sided_p
 
 MIN_PATIENTS = 10
 HEAVY_TIE_SHARE = 0.5
 PARALLEL_MIN_ROWS = 50_000  # below this the analysis takes well under a second on one thread
-BOOTSTRAP_SEED = 20240471
+BOOTSTRAP_SEED = ANALYSIS_SEED
 
 
 def json_safe(value: Any) -> Any:
@@ -319,20 +319,10 @@ def _comparisons(
         else:
             oriented = np.where([m.auc.direction is Direction.HIGHER for m in good], values, -values)
             aucs, cov = roc.delong_covariance(oriented[y == 1].T, oriented[y == 0].T)
-        for i, j in itertools.combinations(range(len(good)), 2):
-            var = cov[i, i] + cov[j, j] - 2 * cov[i, j]
-            diff = aucs[i] - aucs[j]
-            if var > 0:
-                z = float(diff / np.sqrt(var))
-                p = normal_two_sided_p(z)
-            else:
-                z, p = (0.0, 1.0) if diff == 0 else (float(np.sign(diff) * np.inf), 0.0)
-            out.append(
-                roc.AucComparison(
-                    good[i].marker, good[j].marker, float(aucs[i]), float(aucs[j]), z, p, len(y)
-                )
-            )
-        return out
+        return [
+            roc.compare_correlated(aucs, cov, i, j, (good[i].marker, good[j].marker), len(y))
+            for i, j in itertools.combinations(range(len(good)), 2)
+        ]
     for i, j in itertools.combinations(range(len(good)), 2):
         a, b = good[i], good[j]
         try:

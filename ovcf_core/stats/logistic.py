@@ -12,15 +12,17 @@ Sex enters as an indicator of male sex.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
+from ovcf_core.constants import Z95
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import OUTCOME, SEX
-from ovcf_core.stats.distributions import normal_quantile, normal_two_sided_p
+from ovcf_core.stats.distributions import normal_two_sided_p
 
 MAX_ITER = 50
 TOL = 1e-10
@@ -28,7 +30,6 @@ SINGLE_PRECISION_HESSIAN_ROWS = 200_000  # larger samples take Newton steps with
 WARM_START_ROWS = 20_000  # ... starting from the fit to a subsample of about this many rows
 MAX_LOG_OR_PER_SD = 10.0
 VIF_WARNING = 5.0
-Z95 = normal_quantile(0.975)
 
 
 @dataclass(frozen=True)
@@ -107,15 +108,29 @@ class LogisticResult:
         return pd.DataFrame(rows)
 
 
-def design(table: pd.DataFrame, terms: list[str], outcome: str = OUTCOME) -> tuple[np.ndarray, np.ndarray]:
-    """(y, X) over the complete rows of `terms`: numeric columns as floats, sex as 1 = male."""
+def _term_columns(table: pd.DataFrame, terms: Sequence[str]) -> list[np.ndarray]:
+    """Each term of a table as a float column: numbers as they are (text -> NaN), sex as 1 = M, 0 = F."""
     columns = []
     for term in terms:
         if term == SEX:
             sex = table[SEX]
             columns.append(np.where(sex.isna(), np.nan, (sex == "M").to_numpy(float)))
         else:
-            columns.append(table[term].to_numpy(float))
+            column = table[term]
+            if not pd.api.types.is_numeric_dtype(column):
+                column = pd.to_numeric(column, errors="coerce")
+            columns.append(column.to_numpy(float))
+    return columns
+
+
+def design_matrix(table: pd.DataFrame, terms: Sequence[str]) -> np.ndarray:
+    """The model matrix [1, terms...] of every row of a table (NaN where a value is missing)."""
+    return np.column_stack([np.ones(len(table)), *_term_columns(table, terms)])
+
+
+def design(table: pd.DataFrame, terms: list[str], outcome: str = OUTCOME) -> tuple[np.ndarray, np.ndarray]:
+    """(y, X) over the complete rows of `terms` (no intercept column), X column-major for `newton_logit`."""
+    columns = _term_columns(table, terms)
     y = table[outcome].to_numpy(float)
     ok = np.isfinite(y)
     for column in columns:
@@ -127,8 +142,12 @@ def design(table: pd.DataFrame, terms: list[str], outcome: str = OUTCOME) -> tup
     return y[rows], X
 
 
-def newton_logit(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+def newton_logit(
+    y: np.ndarray, X: np.ndarray, offset: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """Maximum-likelihood logistic fit (X includes the intercept column): (coef, covariance, converged).
+
+    `offset` is a known term added to the linear predictor (coefficient fixed at 1), as statsmodels'.
 
     On large samples the iteration starts from the fit to an evenly spaced subsample of about
     WARM_START_ROWS rows (close to the maximum, so a few full-size steps remain) and the steps use a
@@ -139,24 +158,35 @@ def newton_logit(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     X = np.asfortranarray(X)  # column-major: the products over all rows read each column contiguously
     if len(y) >= SINGLE_PRECISION_HESSIAN_ROWS:
         every = len(y) // WARM_START_ROWS
-        start, _, ok = _newton(y[::every], X[::every], np.float64)
-        fit = _newton(y, X, np.float32, start if ok and np.all(np.isfinite(start)) else None)
+        sub_offset = None if offset is None else offset[::every]
+        start, _, ok = _newton(y[::every], X[::every], np.float64, None, sub_offset)
+        fit = _newton(y, X, np.float32, start if ok and np.all(np.isfinite(start)) else None, offset)
         if fit[2]:
             return fit
-    return _newton(y, X, np.float64)
+    return _newton(y, X, np.float64, None, offset)
 
 
 def _newton(
-    y: np.ndarray, X: np.ndarray, hessian_dtype: type, start: np.ndarray | None = None
+    y: np.ndarray,
+    X: np.ndarray,
+    hessian_dtype: type,
+    start: np.ndarray | None = None,
+    offset: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Newton-Raphson iterations from `start` (else zero) with the Hessian's products in `hessian_dtype`
-    (see `newton_logit`)."""
+    (see `newton_logit`).
+
+    Why a float32 Hessian still finds the exact maximum: the Hessian only sets each step's length and
+    direction; the iteration stops when the double-precision score X'(y - p) is below 1e-8, which holds
+    only at the maximum-likelihood estimate, whatever Hessian led there. The covariance returned is
+    always the inverse of the double-precision information matrix at that estimate.
+    """
     Xh = X if hessian_dtype is np.float64 else X.astype(hessian_dtype)
     beta = np.zeros(X.shape[1]) if start is None else np.array(start, dtype=float)
     converged = False
     hess = None
     for _ in range(MAX_ITER):
-        eta = X @ beta
+        eta = X @ beta if offset is None else X @ beta + offset
         p = special.expit(eta)  # the logistic function, overflow-free
         w = (p * (1 - p)).astype(hessian_dtype, copy=False)
         hess = (Xh.T @ (Xh * w[:, None])).astype(np.float64)
@@ -175,13 +205,40 @@ def _newton(
             converged = True
             break
     if not converged or hess is None or np.max(np.abs(grad)) >= 1e-8 or hessian_dtype is not np.float64:
-        p = special.expit(X @ beta)
+        p = special.expit(X @ beta if offset is None else X @ beta + offset)
         hess = X.T @ (X * (p * (1 - p))[:, None])
     try:
         cov = np.linalg.inv(hess)
     except np.linalg.LinAlgError:
         cov = np.full_like(hess, np.nan)
     return beta, cov, converged
+
+
+def fit_logit(
+    y: np.ndarray, X: np.ndarray, *, offset: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum-likelihood logistic fit (X with its intercept column): (coefficients, covariance).
+
+    The one engine behind the cohort analysis, the risk model and calibration. Perfect separation
+    (fitted probabilities equal to the outcomes, statsmodels' criterion), a singular design or no
+    convergence raise AnalysisError: such coefficients are not usable.
+    """
+    y = np.asarray(y, dtype=float)
+    X = np.asarray(X, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        coef, cov, converged = newton_logit(y, X, offset)
+        eta = X @ coef if offset is None else X @ coef + offset
+        fitted = special.expit(eta)
+    if np.all(np.isfinite(fitted)) and np.allclose(fitted, y):
+        raise AnalysisError(
+            "perfect separation: a combination of the variables splits cases from controls exactly, "
+            "so the odds ratios are infinite; use fewer variables or more patients"
+        )
+    if not np.all(np.isfinite(cov)):
+        raise AnalysisError("the variables are collinear (singular design); drop one of them")
+    if not converged or not np.all(np.isfinite(coef)):
+        raise AnalysisError("the logistic model did not converge (near-separation or collinear variables)")
+    return coef, cov
 
 
 def separating(y: np.ndarray, x: np.ndarray) -> str | None:

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import AGE, OUTCOME, PAIR_ID, SEX
 
 DEFAULT_CALIPER = 5.0
-DEFAULT_SEED = 20240471
+DEFAULT_SEED = ANALYSIS_SEED
 
 
 def _smd_numeric(a: np.ndarray, b: np.ndarray) -> float:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
 from ovcf_core.stats.distributions import normal_quantile, normal_two_sided_p
@@ -242,14 +243,25 @@ def delong_test(
     cases = np.vstack([a[y == 1], b[y == 1]])
     controls = np.vstack([a[y == 0], b[y == 0]])
     auc, cov = delong_covariance(cases, controls)
-    var = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
-    diff = auc[0] - auc[1]
+    return compare_correlated(auc, cov, 0, 1, names, int(both.sum()))
+
+
+def compare_correlated(
+    aucs: np.ndarray, cov: np.ndarray, i: int, j: int, names: tuple[str, str], n: int
+) -> AucComparison:
+    """DeLong's z test of AUCs i and j from the joint DeLong covariance of several markers' AUCs.
+
+    z = (AUC_i - AUC_j) / sqrt(var_i + var_j - 2 cov_ij), two-sided normal p; identical curves give
+    z = 0, p = 1, and a difference with no variance an infinite z and p = 0.
+    """
+    var = cov[i, i] + cov[j, j] - 2 * cov[i, j]
+    diff = aucs[i] - aucs[j]
     if var <= 0:
         z, p = (0.0, 1.0) if diff == 0 else (float(np.sign(diff) * np.inf), 0.0)
     else:
         z = float(diff / np.sqrt(var))
         p = normal_two_sided_p(z)
-    return AucComparison(names[0], names[1], float(auc[0]), float(auc[1]), z, p, int(both.sum()))
+    return AucComparison(names[0], names[1], float(aucs[i]), float(aucs[j]), z, p, n)
 
 
 @dataclass(frozen=True)
@@ -408,7 +420,7 @@ def bootstrap_auc_ci(
     score: np.ndarray,
     direction: Direction | str,
     n_boot: int = 2000,
-    seed: int = 20240471,
+    seed: int = ANALYSIS_SEED,
     level: float = 0.95,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[float, float]:
