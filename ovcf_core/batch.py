@@ -38,6 +38,7 @@ import contextlib
 import csv
 import enum
 import errno
+import glob
 import io
 import math
 import os
@@ -513,7 +514,9 @@ def _replace_file(path: Path, data: bytes) -> None:
 
 def _resume(path: Path, display: str, studies: list[Study], notify: Notify) -> set[str]:
     """The studies done in an earlier output; the file is repaired (via os.replace) only when it must be."""
-    for leftover in path.parent.glob(f".{path.name}.*.part"):  # a repair killed half-way; we hold the lock
+    for leftover in path.parent.glob(
+        f".{glob.escape(path.name)}.*.part"
+    ):  # a repair killed half-way; we hold the lock
         with contextlib.suppress(OSError):
             leftover.unlink()
     try:
@@ -707,7 +710,7 @@ class _Appender:
                 view = view[written:]
             if self.regular:
                 os.fsync(self.fd)
-        except OSError:
+        except BaseException:  # a full disk, or Ctrl-C half-way through: no torn rows left behind
             if self.regular:
                 with contextlib.suppress(OSError):
                     os.ftruncate(self.fd, start)
