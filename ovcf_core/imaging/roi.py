@@ -209,7 +209,7 @@ def check_within_image(roi: Roi, rows: int, columns: int, n_slices: int | None =
     complex a polygon to rasterise (all checked from its numbers, before any mask is allocated)."""
     if n_slices is not None and not 0 <= roi.slice < n_slices:
         raise InputError(
-            f"ROI '{roi.label}' is on slice {roi.slice:g}, but the series has slices 0 to {n_slices - 1}"
+            f"ROI '{roi.label}' is on slice {roi.slice}, but the series has slices 0 to {n_slices - 1}"
         )
     x_min, x_max, y_min, y_max = roi.extent()
     if not all(math.isfinite(v) for v in (x_min, x_max, y_min, y_max)):

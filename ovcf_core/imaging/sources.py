@@ -7,8 +7,11 @@ absolute path) refuses the whole archive, and the member count and total uncompr
 
 from __future__ import annotations
 
+import bz2
+import copy
 import io
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -61,6 +64,44 @@ def _unsafe_member(name: str) -> bool:
     return normalized.startswith("/") or (len(normalized) > 1 and normalized[1] == ":") or ".." in path.parts
 
 
+class _Bzip2Member(io.RawIOBase):
+    """A bzip2 zip member inflated at most `n` bytes per read: zipfile inflates bzip2 without a bound
+    (a few kB of a bomb become hundreds of MB in one read); the CRC-32 is checked at the end."""
+
+    def __init__(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+        raw = copy.copy(info)
+        raw.compress_type, raw.file_size, raw.CRC = zipfile.ZIP_STORED, info.compress_size, None
+        self._raw = archive.open(raw)
+        self._inflater = bz2.BZ2Decompressor()
+        self._crc, self._expected = 0, info.CRC
+
+    def read(self, n: int = -1) -> bytes:  # type: ignore[override]
+        while not self._inflater.eof:
+            data = b"" if not self._inflater.needs_input else self._raw.read(64 * 1024)
+            if not data and self._inflater.needs_input:
+                raise EOFError("the bzip2 stream ends early")
+            out = self._inflater.decompress(data, max(n, 1))
+            if out:
+                self._crc = zlib.crc32(out, self._crc)
+                return out
+        if self._crc != self._expected:
+            raise zipfile.BadZipFile("bad CRC-32")
+        return b""
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> BinaryIO:
+    """A member opened for bounded reads (zipfile bounds stored and deflated members itself)."""
+    if info.compress_type == zipfile.ZIP_BZIP2:
+        return _Bzip2Member(archive, info)  # type: ignore[return-value]
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise NotImplementedError(f"compression method {info.compress_type} is not read (use deflate)")
+    return archive.open(info)
+
+
 def _read_capped(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, zip_name: str
 ) -> tuple[bytes, bool]:
@@ -68,7 +109,7 @@ def _read_capped(
     member larger than MAX_ZIP_MEMBER_BYTES gives (its first megabyte, True) instead of all of it."""
     chunks = []
     total = 0
-    with archive.open(info) as member:
+    with _open_member(archive, info) as member:
         while True:
             chunk = member.read(_CHUNK)
             if not chunk:
