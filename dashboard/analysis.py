@@ -323,7 +323,7 @@ def is_raw_table(table: pd.DataFrame) -> bool:
 def _indicators_of(rows: pd.DataFrame, name: str) -> pd.DataFrame:
     """One rater's indicator table: computed from raw measurements, or read and validated as given."""
     if is_raw_table(rows):
-        from ovcf_core.indicators import cohort_from_raw
+        from ovcf_core.raw import cohort_from_raw
 
         cohort, _ = cohort_from_raw(rows, name)
         return cohort

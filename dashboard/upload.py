@@ -144,7 +144,7 @@ def cohort_from_raw_upload(data: bytes, name: str) -> tuple[pd.DataFrame, Valida
 
     The report lists the raw table's problems (by row and column of the upload) and then the cohort's.
     """
-    from ovcf_core.indicators import cohort_from_raw
+    from ovcf_core.raw import cohort_from_raw
 
     cohort, raw_problems = cohort_from_raw(read_upload(data, name), name)
     if cohort.empty:

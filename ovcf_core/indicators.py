@@ -25,14 +25,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from statistics import median
-from typing import TYPE_CHECKING
 
 from ovcf_core.errors import InputError
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from ovcf_core.schema import Problem
 
 LEVELS: tuple[str, ...] = ("L1", "L2", "L3", "L4")
 DISC_LEVELS: tuple[str, ...] = ("L1L2", "L2L3", "L3L4", "L4L5")
@@ -221,10 +215,3 @@ def average_fi(fi: Mapping[tuple[str, str, str], float | None]) -> IndicatorValu
     if not values:
         return IndicatorValue(None, "no fat infiltration measured", ())
     return IndicatorValue(sum(values) / len(values), None, tuple(used))
-
-
-def cohort_from_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[pd.DataFrame, list[Problem]]:
-    """Cohort table (one row per patient) and problems from a raw wide/long table (`raw.cohort_from_raw`)."""
-    from ovcf_core.raw import cohort_from_raw as _cohort_from_raw
-
-    return _cohort_from_raw(raw, name)

@@ -249,3 +249,27 @@ def test_python_warnings_are_counted_not_repeated(capsys, monkeypatch):
         "ovcf predict: 50 warning(s) from the computation; the first:",
         "ovcf predict:   RuntimeWarning: overflow encountered in exp",
     ]
+
+
+def test_train_bootstrap_between_1_and_199_is_refused_before_reading(capsys, tmp_path):
+    code, _, err = _run(["train", str(tmp_path / "absent.csv"), "--bootstrap", "50", "-o", "m.json"], capsys)
+    assert code == 2
+    assert "--bootstrap: '50' must be 0 (skip) or at least 200" in err
+
+
+def test_train_adjust_none_means_no_covariates(capsys, tmp_path):
+    code, out, err = _run(
+        ["train", COHORT, "--adjust", "none", "--bootstrap", "0", "-o", str(tmp_path / "m.json"),
+         "--json", "-", "--quiet"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["terms"] == ["const", "vbq", "hu"]
+
+
+def test_conditional_without_pair_is_refused_before_reading(capsys, tmp_path):
+    code, _, err = _run(["analyze", str(tmp_path / "absent.csv"), "--conditional"], capsys)
+    assert code == 2
+    assert err.strip().endswith(
+        "--conditional needs --pair COL (the column pairing each case with its control)"
+    )

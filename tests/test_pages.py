@@ -341,7 +341,7 @@ def test_matching_page_broken_upload_keeps_the_earlier_pool():
 def test_data_page_computes_the_cohort_from_an_uploaded_raw_two_rater_table():
     from ovcf_core import io as table_io
     from ovcf_core import paths
-    from ovcf_core.indicators import cohort_from_raw
+    from ovcf_core.raw import cohort_from_raw
 
     data = paths.SAMPLE_RAW.read_bytes()
     at = upload(open_page("pages/data.py"), "raw.csv", data)

@@ -77,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
     from ovcf_core.schema import COVARIATES
     from ovcf_core.stats.analysis import analyze_cohort
 
+    if args.conditional and not args.pair:
+        raise OvcfError("--conditional needs --pair COL (the column pairing each case with its control)")
     markers = _names(args.markers)
     name = Path(args.cohort).name
     table, report = read_cohort(args.cohort, markers=markers, outcome=args.outcome, positive=args.positive)
@@ -86,8 +88,6 @@ def run(args: argparse.Namespace) -> int:
     pair = args.pair.strip().lower() if args.pair else None
     if pair is not None and pair not in table.columns:
         raise InputError(f"no pair column '{pair}'", file=name, column=pair)
-    if args.conditional and pair is None:
-        raise OvcfError("--conditional needs --pair COL (the column pairing each case with its control)")
     adjust = _names(args.adjust)
     if adjust is None:
         adjust = [c for c in COVARIATES if c in table.columns and table[c].notna().any()]

@@ -1,4 +1,4 @@
-"""`ovcf dashboard`: start the Streamlit app (extra arguments go to `streamlit run`)."""
+"""`ovcf dashboard`: start the Streamlit app (`streamlit run dashboard/app.py`) on a port."""
 
 from __future__ import annotations
 

@@ -10,8 +10,20 @@ from ovcf_core.constants import MODEL_SEED
 
 
 def _names(text: str) -> tuple[str, ...]:
-    """A comma-separated list of column names, lower-cased ('' = none)."""
+    """A comma-separated list of column names, lower-cased ('' or 'none' = none, as for `analyze`)."""
+    if text.strip().lower() == "none":
+        return ()
     return tuple(n.strip().lower() for n in text.split(",") if n.strip())
+
+
+def _resamples(text: str) -> int:
+    """An argparse type: 0 (no internal validation) or at least MIN_BOOTSTRAP bootstrap resamples."""
+    from ovcf_core.model.risk_model import MIN_BOOTSTRAP
+
+    value = count(text)
+    if 0 < value < MIN_BOOTSTRAP:
+        raise argparse.ArgumentTypeError(f"'{text}' must be 0 (skip) or at least {MIN_BOOTSTRAP}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--adjust",
         default=None,
-        help="covariates among age,sex,bmi (default: those of age,sex,bmi the table has; '' = none)",
+        help="covariates among age,sex,bmi (default: those of age,sex,bmi the table has; 'none' = none)",
     )
     parser.add_argument(
         "-o",
@@ -36,7 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the model file to write",
     )
     parser.add_argument(
-        "--bootstrap", type=count, default=200, help="resamples for optimism correction (>= 200; 0 = skip)"
+        "--bootstrap",
+        type=_resamples,
+        default=200,
+        help="resamples for optimism correction (>= 200; 0 = skip)",
     )
     parser.add_argument(
         "--seed", type=seed, default=MODEL_SEED, help=f"bootstrap seed (default {MODEL_SEED})"
