@@ -36,6 +36,7 @@ test: $(STAMP) chromium lint
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
 	for script in benchmarks/bench_*.py benchmarks/batch_parallel.py; do $(PY) $$script || exit 1; done
 
 clean:

@@ -1,4 +1,4 @@
-"""Shared page bits: the page header with its synthetic badge, cohort caption, problem lists and downloads.
+"""Shared page bits: the page header, the synthetic-data note, cohort caption, problem lists and downloads.
 
 Pages stay thin: they call these for everything that looks the same on every page, so units, labels and
 the "synthetic" notice are consistent across the dashboard.
@@ -20,7 +20,7 @@ from ovcf_core.schema import OUTCOME, ValidationReport
 
 
 def page_header(title: str, intro: str | None = None) -> None:
-    """Title, a one-line explanation, and the synthetic-data badge when the cohort is the sample."""
+    """The page's title and a one-line explanation (the synthetic label is `synthetic_note`'s job)."""
     st.title(title)
     if intro:
         st.markdown(intro)

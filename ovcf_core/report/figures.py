@@ -30,8 +30,8 @@ SEED = MODEL_SEED
 @functools.cache
 def house_template() -> go.layout.Template:
     """plotly_white's look in the few properties these figures use: white background, light grid, blue-grey
-    text. Setting the whole plotly_white template validates the defaults of every trace type, about 30 ms
-    a figure (half a rerun of a page with five figures); this one takes about 2 ms."""
+    text. The whole plotly_white template validates the defaults of every trace type on each figure; this
+    small one keeps page reruns fast (timings in the README's benchmark section)."""
     axis = {"gridcolor": style.GRID_COLOR, "linecolor": style.GRID_COLOR, "zerolinecolor": style.GRID_COLOR,
             "zerolinewidth": 2, "ticks": "", "automargin": True, "title": {"standoff": 15}}  # fmt: skip
     return go.layout.Template(
