@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
 def _requests_refused() -> Iterator[None]:
     """Measure without importing `requests` (slow to import; unused): pydicom, when a series needs it,
     loads its test-data downloader at import time and takes requests when it can, but measuring never
-    downloads, so the downloader falls back to urllib. Refused only here, and only when nothing has imported it yet."""
+    downloads, so the downloader falls back to urllib. Refused only here, and only when nothing has
+    imported it yet."""
     if "requests" in sys.modules:
         yield
         return
