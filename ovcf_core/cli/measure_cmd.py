@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     with _requests_refused():
         result = measure_series(source, rois, series_uid=args.series_uid)
     for skipped in result.skipped:
-        print(f"ovcf measure: warning: skipped {skipped}", file=sys.stderr)
+        note = skipped if str(skipped).startswith("series ") else f"skipped {skipped}"  # series-level notes
+        print(f"ovcf measure: warning: {note}", file=sys.stderr)
     write_json(result.to_dict(), args.json)
     return 0
 
