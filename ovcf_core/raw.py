@@ -620,7 +620,7 @@ def _implausible(
         si = median(values[SI_COLUMNS[lv]] for lv in used)
         source = (
             f"median vertebral SI {si:g} ({', '.join(SI_COLUMNS[lv] for lv in used)}) / CSF SI "
-            f"{values[csf_column]:g} ({csf_column}): check {csf_column}"
+            f"{values[csf_column]:g} ({csf_column}), check {csf_column}"
         )
     elif indicator in (Indicator.T_SCORE, Indicator.HU):
         columns = T_COLUMNS if indicator is Indicator.T_SCORE else HU_COLUMNS
@@ -631,7 +631,7 @@ def _implausible(
         )
     else:
         source = f"from {len(used)} fi_ column(s)"
-    return f"{head} ({source}); it is left missing"
+    return f"{head}: {source}; it is left missing"
 
 
 def _indicator(

@@ -253,9 +253,10 @@ def parse_positive(values: pd.Series, positive: str, column: str, file: str | No
     if others.nunique() > 1:
         rows = pd.Series(others.index, index=others.index).groupby(others.to_numpy(), sort=False).agg(list)
         counts = rows.map(len).sort_values(ascending=False, kind="stable")
-        control = counts.index[0]
-        unexpected = "; ".join(f"'{text[rows[v][0]]}' ({_rows_text(rows[v])})" for v in counts.index[1:6])
-        more = f" and {len(counts) - 6} more" if len(counts) > 6 else ""
+        control = counts.index[0]  # the most frequent; the others in the order they first appear
+        odd = [v for v in rows.index if v != control]
+        unexpected = "; ".join(f"'{text[rows[v][0]]}' ({_rows_text(rows[v])})" for v in odd[:5])
+        more = f" and {len(odd) - 5} more" if len(odd) > 5 else ""
         raise InputError(
             f"with --positive '{positive}' the outcome may hold one other value, the controls "
             f"('{text[rows[control][0]]}'), but it also holds {unexpected}{more}: correct these cells or "
@@ -373,8 +374,9 @@ def validate_cohort(
                 )
             )
         missing = y.isna() & ~bad
-        for row in y[missing].index:
-            problems.append(Problem(Severity.ERROR, int(row), outcome_col, "missing outcome"))
+        for row, value in table.loc[missing, outcome_col].items():
+            typed = "" if value is None or value is pd.NA or not str(value).strip() else f" ('{value}')"
+            problems.append(Problem(Severity.ERROR, int(row), outcome_col, f"missing outcome{typed}"))
         blocked |= bad | missing
         out[OUTCOME] = y
 
@@ -402,9 +404,11 @@ def validate_cohort(
         blocked |= bad
         infinite = numbers.notna() & ~np.isfinite(numbers.to_numpy(float))
         if infinite.any():
+            spec = numeric_specs.get(column)
+            where = f": outside the plausible range {spec[0]:g} to {spec[1]:g} {spec[2]}" if spec else ""
             for row, value in table.loc[infinite, column].items():
                 problems.append(
-                    Problem(Severity.ERROR, int(row), column, f"'{value}' is not a finite number")
+                    Problem(Severity.ERROR, int(row), column, f"'{value}' is not a finite number{where}")
                 )
             blocked |= infinite
             numbers = numbers.where(~infinite)
