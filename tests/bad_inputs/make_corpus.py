@@ -89,7 +89,7 @@ def xlsx(rows: list[list[object]], merge: str | None = None) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as saved:
-        return zip_of({info.filename: saved.read(info) for info in saved.infolist()})
+        return zip_of(fixed_dates({info.filename: saved.read(info) for info in saved.infolist()}))
 
 
 def ct_slice(index: int, *, size: int = 16, hu: int = 100, transfer_syntax: str | None = None) -> bytes:
@@ -828,9 +828,221 @@ def corpus() -> list[tuple[str, bytes | str, str, str, str, str]]:
     return files + trust_table_files() + trust_dicom_files()
 
 
+def fixed_dates(members: dict[str, bytes]) -> dict[str, bytes]:
+    """Workbook zip members with the dates in docProps/core.xml fixed: openpyxl stamps the save time as
+    'modified' whatever the workbook says, which changed the corpus on every run."""
+    import re
+
+    core = members.get("docProps/core.xml")
+    if core is not None:
+        stamp = rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+        members["docProps/core.xml"] = re.sub(stamp, b"2024-01-01T00:00:00Z", core)
+    return members
+
+
+def book_bytes(book, patch: dict[str, object] | None = None) -> bytes:
+    """An openpyxl workbook as deterministic XLSX bytes; `patch` maps a zip member to a function that
+    rewrites its bytes (a lying dimension, a reordered sheet list)."""
+    book.properties.created = book.properties.modified = datetime.datetime(2024, 1, 1)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as saved:
+        members = fixed_dates({info.filename: saved.read(info) for info in saved.infolist()})
+    for name, rewrite in (patch or {}).items():
+        members[name] = rewrite(members[name])  # type: ignore[operator]
+    return zip_of(members)
+
+
+def _typed(cell: str) -> object:
+    """A CSV cell as Excel stores it: numbers as numbers, the rest as text."""
+    try:
+        return float(cell) if any(c in cell for c in ".eE") else int(cell)
+    except ValueError:
+        return cell
+
+
+def good_book(rows: list[str] | None = None, header: str = GOOD_HEADER, title: str = "Data"):
+    """An openpyxl workbook whose one worksheet holds the good cohort table (columns A..J: patient_id,
+    ovcf, age, sex, bmi, t_score, hu, vbq, rcsa, fi); cells given as '=...' become formulas."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = title
+    for line in good_table(rows, header).splitlines():
+        sheet.append([_typed(c) for c in line.split(",")])
+    return book
+
+
+def uncached_formula_xlsx(cells: dict[str, str], rows: list[str] | None = None) -> bytes:
+    """The good cohort with formula cells (e.g. {'H5': '=G5/40'}) saved by openpyxl: no computed value,
+    as a workbook written by a program and never opened in Excel."""
+    book = good_book(rows)
+    for ref, formula in cells.items():
+        book.active[ref] = formula
+    return book_bytes(book)
+
+
+def chart_first_xlsx(with_chart: bool = False) -> bytes:
+    """The good cohort on sheet 'Data' after a chart sheet 'Chart1' (first in the workbook's sheet list, as
+    Excel writes a chart moved to the front; openpyxl writes worksheets first, so the list is reordered)."""
+    import re
+
+    from openpyxl.chart import BarChart, Reference
+
+    book = good_book()
+    chart_sheet = book.create_chartsheet(0)
+    chart_sheet.title = "Chart1"
+    if with_chart:
+        chart = BarChart()
+        chart.add_data(Reference(book["Data"], min_col=7, min_row=1, max_row=25), titles_from_data=True)
+        chart_sheet.add_chart(chart)
+
+    def chart_first(xml: bytes) -> bytes:
+        return re.sub(rb'(<sheet name="Data"[^>]*/>)(<sheet name="Chart1"[^>]*/>)', rb"\2\1", xml)
+
+    return book_bytes(book, {"xl/workbook.xml": chart_first})
+
+
+def far_corner_xlsx(ref: str = "XFD1048576", value: object = 1) -> bytes:
+    """A workbook with one value in one cell (by default Excel's last): its declared dimension spans
+    17 billion cells."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active[ref] = value
+    return book_bytes(book)
+
+
+def lying_dimension_xlsx(dimension: str = "A1:B2") -> bytes:
+    """The good cohort whose sheet's <dimension> tag says `dimension` while the data reach J25."""
+    import re
+
+    def lie(xml: bytes) -> bytes:
+        return re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="' + dimension.encode() + b'"', xml)
+
+    return book_bytes(good_book(), {"xl/worksheets/sheet1.xml": lie})
+
+
+def encrypted_workbook() -> bytes:
+    """A stand-in for a password-protected XLSX: an OLE2 compound file (the .xls magic) whose directory
+    names the 'EncryptionInfo' and 'EncryptedPackage' streams, as Excel's encryption writes it."""
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(16) + b"\x3e\x00\x03\x00\xfe\xff\x09\x00"
+    header += bytes(512 - len(header))
+    entries = b""
+    for name in ("Root Entry", "EncryptionInfo", "EncryptedPackage"):
+        encoded = (name + "\0").encode("utf-16-le")
+        entries += encoded + bytes(64 - len(encoded)) + struct.pack("<H", len(encoded)) + bytes(62)
+    return header + entries + bytes(512 - len(entries) % 512) + bytes(range(256)) * 4
+
+
+def raw_wide(header: str, *rows: str) -> str:
+    """A raw wide template: patient columns, then `header`'s measurement columns, one line per row."""
+    return "\n".join([f"patient_id,ovcf,age,sex,bmi,{header}", *rows]) + "\n"
+
+
 def trust_table_files() -> list[tuple[str, bytes | str, str, str, str, str]]:
     """Tables, raw templates and models from the trust review (issue 10): edges once answered silently."""
-    return []
+    rows = GOOD_ROWS
+    vbq_all = {f"H{r}": f"=G{r}/40" for r in range(2, 26)}
+    return [
+        (
+            "cohort_uncached_formula_cells.xlsx",
+            uncached_formula_xlsx(
+                {"H26": "=G26/40", "H27": "=G27/40"},
+                [*rows, "P98,1,70,F,23,-2.5,95,3.7,0.9,30", "P99,0,72,M,25,-1.5,125,2.9,1.1,20"],
+            ),
+            "cohort",
+            "warning",
+            "cell H26 of sheet 'Data' is a formula (=G26/40) with no computed value",
+            "two vbq cells are formulas saved without values (a program wrote the workbook): rows 26 and "
+            "27 are reported and skipped, the 24 others stay usable",
+        ),
+        (
+            "cohort_all_formulas_uncached.xlsx",
+            uncached_formula_xlsx(vbq_all),
+            "cohort",
+            "error",
+            "open the file in excel and save it again",
+            "every vbq cell is a formula saved without a value: the column would be silently empty",
+        ),
+        (
+            "cohort_missing_outcome_words.csv",
+            good_table([*rows, *(f"Q{i},{word},70,F,23,-2.5,95,3.7,0.9,30" for i, word in
+                                 enumerate(("NA", "n/a", ".", "missing", "N/A"), start=1))]),
+            "cohort",
+            "warning",
+            "missing outcome",
+            "outcomes written NA, n/a, '.', missing: reported as missing by row, never counted as controls",
+        ),
+        (
+            "cohort_huge_numbers.csv",
+            good_table([*rows, "P97,1,1e308,F,23,-2.5,95,3.7,0.9,30", "P98,0,70,F,-inf,-2.5,95,3.7,0.9,30",
+                        "P99,1,70,F,23,-2.5,95,3.7,Infinity,30"]),
+            "cohort",
+            "warning",
+            "not a finite number",
+            "age 1e308, BMI -inf and rCSA Infinity: reported by row and column, never an overflow",
+        ),
+        (
+            "cohort_far_corner_cell.xlsx",
+            far_corner_xlsx(),
+            "cohort",
+            "error",
+            "XFD1048576",
+            "one value in Excel's last cell: the declared sheet size would allocate gigabytes",
+        ),
+        (
+            "cohort_lying_dimension.xlsx",
+            lying_dimension_xlsx(),
+            "cohort",
+            "ok",
+            "",
+            "the sheet's dimension tag says A1:B2 but the table reaches J25 (all 24 rows must be read)",
+        ),
+        (
+            "cohort_chart_sheet_first.xlsx",
+            chart_first_xlsx(),
+            "cohort",
+            "warning",
+            "the first sheet, 'chart1', is a chart",
+            "a chart sheet before the data sheet: the first worksheet with data is read, and named",
+        ),
+        (
+            "cohort_password_protected.xlsx",
+            encrypted_workbook(),
+            "cohort",
+            "error",
+            "password",
+            "an encrypted workbook (OLE2 with EncryptedPackage), not an old .xls",
+        ),
+        (
+            "cohort_mac_cr_line_endings.csv",
+            good_table().replace("\n", "\r"),
+            "cohort",
+            "ok",
+            "",
+            "old Mac line endings (CR only): every row must be read",
+        ),
+        (
+            "raw_tiny_csf_signal.csv",
+            raw_wide("si_L1,si_L2,si_L3,si_L4,si_csf_L3", "R1,1,70,F,22,300,310,290,305,0.001",
+                     "R2,0,68,M,24,300,310,290,305,100"),
+            "raw",
+            "warning",
+            "si_csf_L3",
+            "a CSF SI of 0.001: VBQ 300000, far outside 0.5-10, must be flagged, not written",
+        ),
+        (
+            "raw_huge_numbers.csv",
+            raw_wide("hu_L1,hu_L2,hu_L3,hu_L4", "R1,1,70,F,22,80,1e400,-inf,95",
+                     "R2,0,68,M,24,120,1e308,130,125"),
+            "raw",
+            "warning",
+            "not a finite number",
+            "HU cells 1e400 (inf), -inf and 1e308: reported by row and column, left out",
+        ),
+    ]  # fmt: skip
 
 
 def dicom_with(data: bytes, *, drop: tuple[str, ...] = (), **changes: object) -> bytes:
