@@ -18,7 +18,9 @@ a round trip through the CSV, or a rerun could not recognise a study as done.
 
 The output CSV, append-only. Studies run in parallel with joblib (`backend="dask"`: the same tasks on a
 Dask cluster through joblib's Dask backend). Each finished study's rows are appended to the CSV in one
-write, then flushed and fsynced (one fsync per study, not per row); every row carries `study_rows`, the
+write (a write that fails half-way is cut off again), so a killed process (kill -9) keeps every study it
+wrote; against a crash of the machine the file is fsynced at most every `SYNC_SECONDS` and at the end, one
+fsync covering all the studies before it (never one per row). Every row carries `study_rows`, the
 number of rows its study has, so a study is complete only when all of them are there. Rows are never
 rewritten in place: a rerun reads the file, skips the studies complete with `ok` rows, and when something
 must go (an incomplete last line or study left by a killed process, earlier `error` rows, which are
@@ -75,6 +77,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 LINE_END = "\r\n"
 HEADER = (",".join(COLUMNS) + LINE_END).encode("ascii")
 LOCK_SUFFIX = ".lock"
+SYNC_SECONDS = 0.25  # fsync the output at most this often while a batch runs, and at its end
 
 Notify = Callable[[str], None]
 
@@ -675,21 +678,41 @@ def _flock(fd: int) -> bool | None:
     return True
 
 
+class _WriteFailed(Exception):
+    """A write or fsync of the output failed; `lost` names the studies whose rows were cut off again."""
+
+    def __init__(self, error: OSError, lost: list[str]) -> None:
+        super().__init__(error.strerror or str(error))
+        self.error = error
+        self.lost = lost
+
+
 class _Appender:
-    """The output opened for appending: each study's rows in one write, then one fsync."""
+    """The output opened for appending: each study's rows in one write (whole, or cut off again).
+
+    A killed process keeps every write it made (the kernel holds it), so kill -9 needs no fsync; against a
+    crash of the machine the file is fsynced at most every SYNC_SECONDS and at the end (group commit: one
+    fsync covers every study written before it, so a slow disk does not slow the batch).
+    """
 
     def __init__(self, path: Path, display: str) -> None:
-        self.display = display
+        self.pending: list[str] = []  # studies written since the last good fsync
+        self.last_sync = time.monotonic()
         existed = path.exists()
         try:
             self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as exc:
             raise OutputError(f"cannot write {display}: {exc.strerror or exc}") from None
         self.regular = stat.S_ISREG(os.fstat(self.fd).st_mode)
-        if not self.regular or os.fstat(self.fd).st_size == 0:
+        self.synced = os.fstat(self.fd).st_size if self.regular else 0
+        if not self.regular or self.synced == 0:
             try:
-                self.append(HEADER)
+                self._write(HEADER)
+                error, _ = self._sync()
+                if error:
+                    raise error
             except OSError as exc:
+                self._cut(0)
                 self.close()
                 if not existed:
                     with contextlib.suppress(OSError):
@@ -698,27 +721,58 @@ class _Appender:
             if not existed:
                 _fsync_folder(path.parent)
 
-    def append(self, data: bytes) -> None:
-        """Append `data` and fsync; on failure the bytes written are cut off again (best effort)."""
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            if written <= 0:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            view = view[written:]
+
+    def _cut(self, size: int) -> None:
+        """Cut the file back to `size` bytes (best effort: the next run repairs what is left)."""
+        if self.regular:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.fd, size)
+                os.fsync(self.fd)
+
+    def _sync(self) -> tuple[OSError | None, list[str]]:
+        """fsync: (None, []) when done, else the error and the studies whose rows were cut off again."""
+        if self.regular:
+            try:
+                os.fsync(self.fd)
+            except OSError as exc:
+                self._cut(self.synced)
+                lost, self.pending = self.pending, []
+                return exc, lost
+            self.synced = os.fstat(self.fd).st_size
+        self.pending = []
+        self.last_sync = time.monotonic()
+        return None, []
+
+    def append(self, data: bytes, study: str) -> None:
+        """Append one study's rows in one write; raises _WriteFailed naming the studies not written."""
         start = os.fstat(self.fd).st_size if self.regular else 0
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(self.fd, view)
-                if written <= 0:
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                view = view[written:]
-            if self.regular:
-                os.fsync(self.fd)
-        except BaseException:  # a full disk, or Ctrl-C half-way through: no torn rows left behind
-            if self.regular:
-                with contextlib.suppress(OSError):
-                    os.ftruncate(self.fd, start)
-                    os.fsync(self.fd)
-            raise
+            self._write(data)
+        except BaseException as exc:  # a full disk, or Ctrl-C half-way through: no torn rows left behind
+            self._cut(start)
+            if not isinstance(exc, OSError):
+                raise
+            _, lost = self._sync()
+            raise _WriteFailed(exc, [*lost, study]) from None
+        self.pending.append(study)
+        if time.monotonic() - self.last_sync >= SYNC_SECONDS:
+            self.finish()
+
+    def finish(self) -> None:
+        """fsync what was written; raises _WriteFailed naming the studies cut off when that fails."""
+        error, lost = self._sync()
+        if error:
+            raise _WriteFailed(error, lost)
 
     def close(self) -> None:
-        """Close the file (errors ignored: every study was already synced)."""
+        """Close the file (call `finish` first: errors here are ignored)."""
         if self.fd >= 0:
             with contextlib.suppress(OSError):
                 os.close(self.fd)
@@ -784,19 +838,37 @@ def _run(
 ) -> BatchSummary:
     """Measure `todo`, appending each study's rows; the lock is held by the caller."""
     start = time.perf_counter()
-    failed: list[tuple[str, str]] = []
-    written = 0
+    written: dict[str, str] = {}  # study -> "" when ok, else its error message
 
     def summary(unwritten: tuple[str, ...] = ()) -> BatchSummary:
+        failed = tuple(sorted((s, m) for s, m in written.items() if m))
         return BatchSummary(
-            measured=written - len(failed),
+            measured=len(written) - len(failed),
             skipped=len(studies) - len(todo),
-            failed=tuple(sorted(failed)),
+            failed=failed,
             seconds=time.perf_counter() - start,
             n_jobs=n_jobs,
             backend=backend,
             unwritten=unwritten,
-            remaining=len(todo) - written - len(unwritten),
+            remaining=len(todo) - len(written) - len(unwritten),
+        )
+
+    def failure(exc: _WriteFailed) -> BatchWriteError:
+        for study in exc.lost:
+            written.pop(study, None)
+        so_far = summary(tuple(exc.lost))
+        names = ", ".join(exc.lost[:3]) + (f" and {len(exc.lost) - 3} more" if len(exc.lost) > 3 else "")
+        which = (
+            f"the rows of {names} were"
+            if len(exc.lost) == 1
+            else f"the rows of {len(exc.lost)} studies ({names}) were"
+        )
+        return BatchWriteError(
+            f"cannot write {display}: {exc}; {which} not written. "
+            f"{so_far.done} of {len(studies)} studies are done in {display} "
+            f"({so_far.measured} measured now, {so_far.skipped} earlier), {len(so_far.failed)} failed, "
+            f"{so_far.remaining} not measured: run the same command again once {display} can be written",
+            so_far,
         )
 
     appender = _Appender(path, display)
@@ -804,29 +876,23 @@ def _run(
     try:
         for rows in results:
             study, status = rows[0]["study"], rows[0]["status"]
-            try:
-                appender.append(encode_rows(rows))
-            except OSError as exc:
-                so_far = summary((study,))
-                raise BatchWriteError(
-                    f"cannot write {display}: {exc.strerror or exc}; the rows of {study} were not written. "
-                    f"{so_far.done} of {len(studies)} studies are done in {display} "
-                    f"({so_far.measured} measured now, {so_far.skipped} earlier), {len(failed)} failed, "
-                    f"{so_far.remaining} not measured: run the same command again once {display} can be "
-                    "written",
-                    so_far,
-                ) from None
-            written += 1
-            if status == Status.ERROR.value:
-                failed.append((study, rows[0]["message"]))
+            appender.append(encode_rows(rows), study)
+            written[study] = rows[0]["message"] if status == Status.ERROR.value else ""
             if progress is not None:
-                progress(written, len(todo), study, status)
+                progress(len(written), len(todo), study, status)
+        appender.finish()
+    except _WriteFailed as exc:
+        raise failure(exc) from None
     except OvcfError:
         raise
     except Exception as exc:  # a worker process killed (out of memory), a lost cluster: keep what is done
+        try:
+            appender.finish()
+        except _WriteFailed as failed:
+            raise failure(failed) from None
         raise BatchInterrupted(
-            f"the batch stopped after {written} of {len(todo)} studies ({type(exc).__name__}: {exc}); "
-            f"the rows of those {written} are in {display}: run the same command again to measure the rest"
+            f"the batch stopped after {len(written)} of {len(todo)} studies ({type(exc).__name__}: {exc}); "
+            f"the rows of those {len(written)} are in {display}: run the same command again for the rest"
         ) from exc
     finally:
         results.close()

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -471,22 +472,27 @@ def test_a_read_only_output_file_is_refused_before_any_work(roi_export, tmp_path
 # ------------------------------------------------------------------------ 5. failure mid-run
 
 
+def _fill_disk_at(monkeypatch, call: int) -> None:
+    """The `call`-th write to the output (1 = the header) writes half its bytes, then the disk is full."""
+    real = batch._Appender._write
+    calls = {"n": 0}
+
+    def filling(self, data):
+        calls["n"] += 1
+        if calls["n"] == call:
+            real(self, data[: len(data) // 2 + 5])
+            raise OSError(28, "No space left on device")
+        real(self, data)
+
+    monkeypatch.setattr(batch._Appender, "_write", filling)
+
+
 def test_a_disk_full_mid_run_keeps_the_rows_written_and_names_the_study_not_written(
     roi_export, tmp_path, monkeypatch
 ):
     studies_dir, rois, reference = roi_export
     out = tmp_path / "hu.csv"
-    real = batch._Appender.append
-    calls = {"n": 0}
-
-    def filling(self, data):
-        calls["n"] += 1
-        if calls["n"] == 4:  # the header, study0000, study0001, then the disk is full
-            real(self, data[: len(data) // 2 + 5])  # part of it stays on disk (cutting it off failed too)
-            raise OSError(28, "No space left on device")
-        real(self, data)
-
-    monkeypatch.setattr(batch._Appender, "append", filling)
+    _fill_disk_at(monkeypatch, 4)  # the header, study0000, study0001, then study0002 fails half-way
     with pytest.raises(BatchWriteError) as caught:
         _batch(studies_dir, rois, out)
     assert str(caught.value) == (
@@ -496,14 +502,60 @@ def test_a_disk_full_mid_run_keeps_the_rows_written_and_names_the_study_not_writ
     )
     summary = caught.value.summary
     assert (summary.done, summary.unwritten, summary.remaining, summary.ok) == (2, ("study0002",), 3, False)
-    complete = _complete_lines(out.read_bytes())
-    assert len(complete) == 8 and all(line.startswith((b"study0000,", b"study0001,")) for line in complete)
+    data = out.read_bytes()
+    assert data.endswith(b"\r\n"), "the half-written rows of study0002 were cut off again"
+    assert len(_complete_lines(data)) == 8 == data.count(b"\n") - 1
+    assert {r["study"] for r in _rows(out)} == {"study0000", "study0001"}
     assert not Path(f"{out}.lock").exists()
-    monkeypatch.setattr(batch._Appender, "append", real)
-    resumed, notes = _batch(studies_dir, rois, out)  # the half of study0002 that stayed is removed
-    assert (resumed.measured, resumed.skipped) == (4, 2)
-    assert any("study0002" in note for note in notes), notes
+    monkeypatch.undo()
+    resumed, notes = _batch(studies_dir, rois, out)
+    assert (resumed.measured, resumed.skipped, notes) == (4, 2, [])
     assert sorted(map(_key, _rows(out))) == sorted(map(_key, reference))
+
+
+def test_half_written_rows_that_could_not_be_cut_off_are_repaired_by_the_next_run(
+    roi_export, tmp_path, monkeypatch
+):
+    studies_dir, rois, reference = roi_export
+    out = tmp_path / "hu.csv"
+    _fill_disk_at(monkeypatch, 3)
+    monkeypatch.setattr(batch._Appender, "_cut", lambda self, size: None)  # truncating fails too
+    with pytest.raises(BatchWriteError, match=r"the rows of study0001 were not written\. 1 of 6 studies"):
+        _batch(studies_dir, rois, out)
+    assert not out.read_bytes().endswith(b"\n"), "torn bytes are left"
+    monkeypatch.undo()
+    resumed, notes = _batch(studies_dir, rois, out)
+    assert (resumed.measured, resumed.skipped) == (5, 1), "study0001 is measured again"
+    assert any("study0001" in note for note in notes) and any("incomplete last line" in n for n in notes)
+    assert sorted(map(_key, _rows(out))) == sorted(map(_key, reference))
+
+
+def test_a_failed_fsync_cuts_off_and_names_every_study_since_the_last_good_one(
+    roi_export, tmp_path, monkeypatch
+):
+    studies_dir, rois, reference = roi_export
+    out = tmp_path / "hu.csv"
+    monkeypatch.setattr(batch, "SYNC_SECONDS", 1e9)  # one fsync at the end covers all six studies
+    real_fsync = os.fsync
+
+    def failing(fd):
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode) and info.st_size > len(batch.HEADER):  # the output, with rows
+            raise OSError(5, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing)
+    with pytest.raises(BatchWriteError) as caught:
+        _batch(studies_dir, rois, out)
+    monkeypatch.undo()
+    assert str(caught.value).startswith(
+        f"cannot write {out}: Input/output error; the rows of 6 studies (study0000, study0001, study0002 "
+        "and 3 more) were not written. 0 of 6 studies are done"
+    )
+    assert caught.value.summary.unwritten == tuple(f"study{i:04d}" for i in range(6))
+    assert out.read_bytes() == batch.HEADER, "rows that may not be on disk are cut off, never counted done"
+    resumed, _ = _batch(studies_dir, rois, out)
+    assert resumed.measured == 6 and sorted(map(_key, _rows(out))) == sorted(map(_key, reference))
 
 
 def _limit_file_size(limit: int):
