@@ -399,6 +399,8 @@ def _scan(data: bytes, name: str, studies: list[Study] = ()) -> _Scan:
     for study, fields, _ in records:
         groups.setdefault(study, []).append(fields)
     complete = {s: legacy or all(int(f[-1]) == len(rows) for f in rows) for s, rows in groups.items()}
+    if legacy and records:  # no `study_rows` to check: the last study may have lost rows, measure it again
+        complete[records[-1][0]] = False
     broken = sorted(s for s, ok in complete.items() if not ok)
     if broken:
         shown = ", ".join(broken[:3]) + (f" and {len(broken) - 3} more" if len(broken) > 3 else "")
