@@ -637,9 +637,14 @@ class OutputLock:
                 raise self._refuse(owner)
             else:
                 self.notify(f"took over the stale lock {self.path} (pid {owner[0]} is no longer running)")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
-        os.fsync(fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {socket.gethostname()}\n".encode(), 0)
+            os.fsync(fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            raise OutputError(f"cannot write the lock file {self.path}: {exc.strerror or exc}") from None
         return True
 
     @staticmethod
