@@ -501,3 +501,20 @@ def test_icc_refuses_an_infinite_rating_naming_its_row_and_column():
     assert str(caught.value) == "row 4, column 'hu': the rating is infinite (e.g. 'inf' or 1e400): correct it"
     with pytest.raises(AnalysisError, match="a rating is infinite"):
         icc_wide(np.array([[1.0, 2.0], [np.inf, 3.0]]))
+
+
+def test_icc_long_averages_repeated_ratings_near_the_largest_float_without_overflow():
+    base = _ratings()[:10]
+    ratings = base / base.max() * 1.7e308  # the largest repeated: its sum alone would overflow
+    top_subject, top_rater = np.unravel_index(np.argmax(ratings), ratings.shape)
+    table = pd.DataFrame(
+        [(s, r, ratings[s, r]) for s in range(10) for r in range(3)]
+        + [(top_subject, top_rater, ratings[top_subject, top_rater])],
+        columns=["subject", "rater", "hu"],
+    )
+    reference = icc_wide(base)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = icc_long(table, "subject", "rater", "hu")
+    assert result.warnings == ("1 repeated rating(s) of the same subject by the same rater were averaged",)
+    assert result["ICC3"].icc == pytest.approx(reference["ICC3"].icc, rel=1e-9)

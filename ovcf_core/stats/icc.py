@@ -166,6 +166,9 @@ def icc_long(table: pd.DataFrame, subject: str, rater: str, value: str, level: f
         raise AnalysisError(
             f"{where}, column '{value}': the rating is infinite (e.g. 'inf' or 1e400): correct it"
         )
+    scale = np.abs(values).max()
+    if scale > 0:  # scale-invariant; averaging repeated ratings of 1e308 would overflow
+        rows = rows.assign(**{value: values / scale})
     notes = []
     dupes = int(rows.duplicated([subject, rater]).sum())
     if dupes:
