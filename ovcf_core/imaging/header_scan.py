@@ -3,8 +3,8 @@ all its files in one C++ pass (about 0.15 ms a file, against pydicom's 1 ms), re
 
 The scan only vouches for plain files it can check completely: on disk, with the 'DICM' marker,
 uncompressed little-endian pixel data that ends the file with exactly the expected length, and attributes
-that `series._header_from_dataset` accepts. Every other file — compressed, truncated, padded, odd, or not
-DICOM at all — goes through pydicom's `series.read_header`, so what is loaded and every skip message are
+that `header.header_from_dataset` accepts. Every other file — compressed, truncated, padded, odd, or not
+DICOM at all — goes through pydicom's `header.read_header`, so what is loaded and every skip message are
 the same with or without gdcm (tested). Without python-gdcm installed, nothing is vouched for.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ovcf_core.imaging.series import HEADER_TAGS, UNCOMPRESSED_LITTLE_ENDIAN, _Header, _header_from_dataset
+from ovcf_core.imaging.header import HEADER_TAGS, UNCOMPRESSED_LITTLE_ENDIAN, Header, header_from_dataset
 from ovcf_core.imaging.sources import DicomFile
 
 # the header pass's attributes, the transfer syntax, and what reading the pixel values straight needs
@@ -32,7 +32,7 @@ PIXEL_DATA = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little-endian
 
 
 class _Scanned:
-    """The scanned text values of one file, read like the pydicom dataset `_header_from_dataset` expects
+    """The scanned text values of one file, read like the pydicom dataset `header_from_dataset` expects
     (`get(keyword, default)`, `file_meta.get`); an empty value reads as absent."""
 
     def __init__(self, values: dict[str, str | None]) -> None:
@@ -90,7 +90,7 @@ def _native_dtype(scanned: _Scanned) -> str | None:
     return f"<{'i' if signed else 'u'}{bits // 8}"
 
 
-def scan_headers(files: list[DicomFile]) -> dict[int, _Header]:
+def scan_headers(files: list[DicomFile]) -> dict[int, Header]:
     """Headers of the files (by position in `files`) the scan can vouch for; {} without python-gdcm."""
     on_disk = {i: str(f.path) for i, f in enumerate(files) if f.path is not None and f.data is None}
     if not on_disk:
@@ -107,7 +107,7 @@ def scan_headers(files: list[DicomFile]) -> dict[int, _Header]:
         scanner.AddTag(tag)
     if not scanner.Scan(list(on_disk.values())):
         return {}
-    vouched: dict[int, _Header] = {}
+    vouched: dict[int, Header] = {}
     for i, path in on_disk.items():
         if not scanner.IsKey(path):
             continue
@@ -119,8 +119,8 @@ def scan_headers(files: list[DicomFile]) -> dict[int, _Header]:
             continue
         if offset is None:
             continue
-        header = _header_from_dataset(files[i], scanned)
-        if isinstance(header, _Header):
+        header = header_from_dataset(files[i], scanned)
+        if isinstance(header, Header):
             dtype = _native_dtype(scanned)
             vouched[i] = dataclasses.replace(header, native=(offset, dtype)) if dtype else header
     return vouched

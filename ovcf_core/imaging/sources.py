@@ -23,7 +23,7 @@ MAX_ZIP_MEMBERS = 5000
 MAX_ZIP_BYTES = 1536 * 1024 * 1024  # 1.5 GB uncompressed: a 1000-slice 512x512 CT is about 0.5 GB
 MAX_ZIP_MEMBER_BYTES = 4096 * 4096 * 4 + 2**20
 """Largest file inflated from a zip: one 4096 × 4096 slice of 32-bit values plus 1 MB of header (the
-series limits, `series.MAX_ROWS`/`MAX_COLUMNS`). A larger member is not inflated further: its first
+per-file limits, `header.MAX_ROWS`/`MAX_COLUMNS`). A larger member is not inflated further: its first
 megabyte is kept so the header pass can name the Rows/Columns it declares, and the file is skipped."""
 _HEAD_BYTES = 1024 * 1024
 _CHUNK = 1024 * 1024
