@@ -18,6 +18,7 @@ from typing import BinaryIO
 import pandas as pd
 
 from ovcf_core.errors import InputError
+from ovcf_core.table_notes import NOTES, UNCACHED, column_key, refuse_uncached_columns
 
 Source = str | Path | bytes | BinaryIO
 
@@ -38,9 +39,6 @@ right (e.g. in Excel's last column, XFD) refuses the file, naming the cell, inst
 # An encrypted (password-protected) XLSX is an OLE2 compound file (the .xls magic) holding a stream of
 # this name; there is no `olefile` dependency, so its UTF-16LE directory entry name is searched for.
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
-UNCACHED = "uncached_formulas"  # `DataFrame.attrs` key: {(row, column): (cell, formula)}, see `_read_xlsx`
-NOTES = "notes"  # `DataFrame.attrs` key: what a reader chose for the user (e.g. which sheet it read)
-RESAVE = "open the file in Excel and save it again, so the values are computed"
 _LONE_CR = re.compile(r"\r(?!\n)")
 _FORMULA_ELEMENT = re.compile(rb"<(?:\w+:)?f[\s>/]")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -204,11 +202,6 @@ def read_table(
     return table
 
 
-def _column_key(name: str) -> str:
-    """A header name as `schema.normalize_columns` will spell it (lower case, spaces as underscores)."""
-    return re.sub(r"\s+", "_", name.replace("\ufeff", "").strip().lower())
-
-
 def _read_csv_fast(
     text: str, delim: str, expect: tuple[str, ...], numeric: Iterable[str] = ()
 ) -> pd.DataFrame | None:
@@ -235,8 +228,8 @@ def _read_csv_fast(
         or "\n\r\n" in text
     ):
         return None
-    as_number = {_column_key(n) for n in numeric}
-    dtypes = {w: str for w, h in zip(written, header, strict=False) if _column_key(h) not in as_number}
+    as_number = {column_key(n) for n in numeric}
+    dtypes = {w: str for w, h in zip(written, header, strict=False) if column_key(h) not in as_number}
     df = _parse_regular_csv(text, delim, dtypes)
     if df is None or len(df.columns) != len(header) or df.empty:
         return None
@@ -320,7 +313,7 @@ def _read_xlsx(
 
         columns = list(table.columns)
         table.attrs[UNCACHED] = {
-            (row, _column_key(columns[pos])): (f"{get_column_letter(pos + 1)}{row}", formula)
+            (row, column_key(columns[pos])): (f"{get_column_letter(pos + 1)}{row}", formula)
             for (row, pos), formula in uncached.items()
             if pos < len(columns) and row in table.index
         }
@@ -477,74 +470,6 @@ def _merge_formulas(
                 uncached[(number, pos)] = text
         rows.append((number, tuple(out)))
     return rows, uncached
-
-
-def uncached_formulas(table: pd.DataFrame) -> dict[tuple[int, str], tuple[str, str]]:
-    """{(row, column as `schema.normalize_columns` spells it): (cell, formula)} of the formula cells of an
-    XLSX table that have no computed value (the cell holds the formula text)."""
-    return dict(table.attrs.get(UNCACHED) or {})
-
-
-def table_notes(table: pd.DataFrame) -> list[str]:
-    """What the reader chose for the user (e.g. which sheet of a workbook it read), to show as warnings."""
-    return list(table.attrs.get(NOTES) or [])
-
-
-def uncached_message(table: pd.DataFrame, cell: str, formula: str) -> str:
-    """The one-line problem for a formula cell without a computed value, naming the cell and sheet."""
-    return (
-        f"cell {cell} of sheet '{table.attrs.get('sheet', '?')}' is a formula ({formula}) with no computed "
-        f"value: {RESAVE}"
-    )
-
-
-def refuse_uncached_columns(table: pd.DataFrame, columns: Iterable[str]) -> None:
-    """Raise `InputError` when a needed column's every value is a formula without a computed value."""
-    formulas = uncached_formulas(table)
-    if not formulas:
-        return
-    wanted = {_column_key(c) for c in columns}
-    keys = {_column_key(str(c)): c for c in table.columns}
-    for key in sorted(wanted & {column for _, column in formulas}):
-        column = keys.get(key)
-        if column is None:
-            continue
-        cells = table[column].astype("string").str.strip()
-        filled = cells[cells.notna() & (cells != "")].index
-        refs = [formulas[(int(r), key)][0] for r in filled if (int(r), key) in formulas]
-        if filled.size and len(refs) == filled.size:
-            raise InputError(
-                f"every value (cells {refs[0]} to {refs[-1]} of sheet '{table.attrs.get('sheet', '?')}') "
-                f"is a formula with no computed value: {RESAVE}",
-                file=table.attrs.get("file"),
-                column=column,
-            )
-
-
-def take_uncached_formulas(
-    table: pd.DataFrame, columns: Iterable[str]
-) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
-    """The table with the uncached formula cells of `columns` emptied, and (row, column, message) of each.
-
-    `table` has normalized column names; a column made only of such cells is refused
-    (`refuse_uncached_columns`). Emptied cells let the caller report each cell once, by this message.
-    """
-    formulas = uncached_formulas(table)
-    if not formulas:
-        return table, []
-    wanted = [c for c in columns if c in table.columns]
-    refuse_uncached_columns(table, wanted)
-    found = [
-        (row, column, cell, text) for (row, column), (cell, text) in formulas.items() if column in wanted
-    ]
-    if not found:
-        return table, []
-    table = table.copy()
-    for row, column, _, _ in found:
-        table.loc[row, column] = ""
-    return table, [
-        (row, column, uncached_message(table, cell, text)) for row, column, cell, text in sorted(found)
-    ]
 
 
 def _cell_text(value: object) -> str:

@@ -40,7 +40,6 @@ import pandas as pd
 
 from ovcf_core import indicators as ind
 from ovcf_core.errors import InputError
-from ovcf_core.io import table_notes, take_uncached_formulas
 from ovcf_core.schema import (
     AGE,
     BMI,
@@ -58,6 +57,7 @@ from ovcf_core.schema import (
     parse_sex,
     to_number,
 )
+from ovcf_core.table_notes import table_notes, take_uncached_formulas
 
 RATER = "rater"
 FRACTURED = "fractured"

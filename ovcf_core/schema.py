@@ -309,7 +309,7 @@ def validate_cohort(
     import pandas as pd
 
     from ovcf_core.errors import InputError
-    from ovcf_core.io import table_notes, take_uncached_formulas
+    from ovcf_core.table_notes import table_notes, take_uncached_formulas
 
     source = df.attrs.get("file")
     if df.shape[1] == 0 or df.shape[0] == 0:

@@ -1,0 +1,90 @@
+"""What a table reader noted about a table, kept on `DataFrame.attrs` for the validators: which sheet it
+read (notes) and which XLSX formula cells had no computed value. Shared by `io` (which writes the notes)
+and `schema` / `raw` (which report them by row and column), so neither needs the other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+
+from ovcf_core.errors import InputError
+
+UNCACHED = "uncached_formulas"  # `DataFrame.attrs` key: {(row, column): (cell, formula)}, see `io._read_xlsx`
+NOTES = "notes"  # `DataFrame.attrs` key: what a reader chose for the user (e.g. which sheet it read)
+RESAVE = "open the file in Excel and save it again, so the values are computed"
+
+
+def column_key(name: str) -> str:
+    """A header name as `schema.normalize_columns` will spell it (lower case, spaces as underscores)."""
+    return re.sub(r"\s+", "_", name.replace("\ufeff", "").strip().lower())
+
+
+def uncached_formulas(table: pd.DataFrame) -> dict[tuple[int, str], tuple[str, str]]:
+    """{(row, column as `schema.normalize_columns` spells it): (cell, formula)} of the formula cells of an
+    XLSX table that have no computed value (the cell holds the formula text)."""
+    return dict(table.attrs.get(UNCACHED) or {})
+
+
+def table_notes(table: pd.DataFrame) -> list[str]:
+    """What the reader chose for the user (e.g. which sheet of a workbook it read), to show as warnings."""
+    return list(table.attrs.get(NOTES) or [])
+
+
+def uncached_message(table: pd.DataFrame, cell: str, formula: str) -> str:
+    """The one-line problem for a formula cell without a computed value, naming the cell and sheet."""
+    return (
+        f"cell {cell} of sheet '{table.attrs.get('sheet', '?')}' is a formula ({formula}) with no computed "
+        f"value: {RESAVE}"
+    )
+
+
+def refuse_uncached_columns(table: pd.DataFrame, columns: Iterable[str]) -> None:
+    """Raise `InputError` when a needed column's every value is a formula without a computed value."""
+    formulas = uncached_formulas(table)
+    if not formulas:
+        return
+    wanted = {column_key(c) for c in columns}
+    keys = {column_key(str(c)): c for c in table.columns}
+    for key in sorted(wanted & {column for _, column in formulas}):
+        column = keys.get(key)
+        if column is None:
+            continue
+        cells = table[column].astype("string").str.strip()
+        filled = cells[cells.notna() & (cells != "")].index
+        refs = [formulas[(int(r), key)][0] for r in filled if (int(r), key) in formulas]
+        if filled.size and len(refs) == filled.size:
+            raise InputError(
+                f"every value (cells {refs[0]} to {refs[-1]} of sheet '{table.attrs.get('sheet', '?')}') "
+                f"is a formula with no computed value: {RESAVE}",
+                file=table.attrs.get("file"),
+                column=column,
+            )
+
+
+def take_uncached_formulas(
+    table: pd.DataFrame, columns: Iterable[str]
+) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
+    """The table with the uncached formula cells of `columns` emptied, and (row, column, message) of each.
+
+    `table` has normalized column names; a column made only of such cells is refused
+    (`refuse_uncached_columns`). Emptied cells let the caller report each cell once, by this message.
+    """
+    formulas = uncached_formulas(table)
+    if not formulas:
+        return table, []
+    wanted = [c for c in columns if c in table.columns]
+    refuse_uncached_columns(table, wanted)
+    found = [
+        (row, column, cell, text) for (row, column), (cell, text) in formulas.items() if column in wanted
+    ]
+    if not found:
+        return table, []
+    table = table.copy()
+    for row, column, _, _ in found:
+        table.loc[row, column] = ""
+    return table, [
+        (row, column, uncached_message(table, cell, text)) for row, column, cell, text in sorted(found)
+    ]
