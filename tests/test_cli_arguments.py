@@ -273,3 +273,15 @@ def test_conditional_without_pair_is_refused_before_reading(capsys, tmp_path):
     assert err.strip().endswith(
         "--conditional needs --pair COL (the column pairing each case with its control)"
     )
+
+
+def test_an_icc_error_names_the_file_row_and_column(capsys, tmp_path):
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("patient_id,rater,hu\np1,A,100\np1,B,inf\np2,A,90\np2,B,91\np3,A,80\np3,B,82\n")
+    code, _, err = _run(
+        ["icc", str(ratings), "--subject", "patient_id", "--rater", "rater", "--value", "hu"], capsys
+    )
+    assert code == 2
+    assert err.strip().splitlines()[-1] == (
+        "ovcf icc: error: ratings.csv, row 3, column 'hu': the rating is infinite (e.g. 'inf' or 1e400): correct it"
+    )

@@ -28,7 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--outcome", default=None, metavar="COL", help="outcome column (default ovcf or group)"
     )
-    parser.add_argument("--positive", default=None, metavar="VALUE", help="outcome value meaning a case")
+    parser.add_argument(
+        "--positive",
+        default=None,
+        metavar="VALUE",
+        help="outcome value meaning a case (any case); the column's one other value is the control; NA, "
+        "n/a, '.', 'missing' or empty are missing (row left out); a third value is refused, naming its rows",
+    )
     parser.add_argument(
         "--adjust",
         default=None,

@@ -32,23 +32,37 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ovcf_core.cli.common import write_json
-    from ovcf_core.errors import InputError
+    from ovcf_core.errors import AnalysisError, InputError, OvcfError
     from ovcf_core.io import read_table
     from ovcf_core.schema import normalize_columns, to_number
     from ovcf_core.stats.icc import icc_long
+    from ovcf_core.table_notes import table_notes, take_uncached_formulas
 
     name = Path(args.ratings).name
     subject, rater, value = (c.strip().lower() for c in (args.subject, args.rater, args.value))
-    table = normalize_columns(read_table(args.ratings, name, expect=(subject, rater, value)))
+    read = read_table(args.ratings, name, expect=(subject, rater, value))
+    for note in table_notes(read):
+        print(f"{name}: warning: {note}", file=sys.stderr)
+    table = normalize_columns(read)
     for column in (subject, rater, value):
         if column not in table.columns:
             raise InputError(f"no column '{column}'", file=name, column=column)
+    table, formulas = take_uncached_formulas(table, [subject, rater, value])
+    for row, column, message in formulas:
+        print(
+            f"{name}: error: row {row}, column '{column}': {message}; this rating is left out",
+            file=sys.stderr,
+        )
     numbers, bad = to_number(table[value])
     for row, text in table.loc[bad, value].items():
         print(f"{name}: error: row {row}, column '{value}': '{text}' is not a number", file=sys.stderr)
     ratings = table[[subject, rater]].astype("string").apply(lambda s: s.str.strip()).replace("", None)
     ratings[value] = numbers
-    result = icc_long(ratings, subject, rater, value)
+    try:
+        result = icc_long(ratings, subject, rater, value)
+    except OvcfError as exc:
+        kind = InputError if isinstance(exc, InputError) else AnalysisError
+        raise kind(f"{name}, {exc}" if not str(exc).startswith(name) else str(exc)) from None
     for note in result.warnings:
         print(f"{name}: warning: {note}", file=sys.stderr)
     write_json(result.to_dict(), args.json)
