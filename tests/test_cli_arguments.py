@@ -283,5 +283,6 @@ def test_an_icc_error_names_the_file_row_and_column(capsys, tmp_path):
     )
     assert code == 2
     assert err.strip().splitlines()[-1] == (
-        "ovcf icc: error: ratings.csv, row 3, column 'hu': the rating is infinite (e.g. 'inf' or 1e400): correct it"
+        "ovcf icc: error: ratings.csv, row 3, column 'hu': "
+        "the rating is infinite (e.g. 'inf' or 1e400): correct it"
     )
