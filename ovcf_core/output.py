@@ -71,6 +71,26 @@ def check_output(target: str, option: str, *, stdout_ok: bool = True) -> None:
         raise OutputError(f"{option} {target}: {problem}")
 
 
+def _mode_for(path: Path) -> int:
+    """The permission bits the replaced file keeps: the old file's, or 0666 less the umask for a new one."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder so a rename in it survives a machine crash (not possible on every file system)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def _is_regular_or_absent(path: Path) -> bool:
     try:
         return stat.S_ISREG(path.stat().st_mode)
@@ -85,20 +105,22 @@ def replacing(target: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     Yields a file object in the target's folder; on a clean exit it is flushed, synced and moved over
     the target. Devices and pipes are written in place. Any OSError becomes one OutputError line.
     """
-    path = Path(target)
+    path = Path(os.path.realpath(target))  # a symlinked output: replace what it points to, keep the link
     kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
     try:
         if not _is_regular_or_absent(path):
             with open(path, mode, **kwargs) as handle:
                 yield handle
             return
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
         try:
+            os.fchmod(fd, _mode_for(path))
             with os.fdopen(fd, mode, **kwargs) as handle:
                 yield handle
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temp, path)
+            _sync_folder(path.parent)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temp)

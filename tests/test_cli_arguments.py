@@ -286,3 +286,25 @@ def test_an_icc_error_names_the_file_row_and_column(capsys, tmp_path):
         "ovcf icc: error: ratings.csv, row 3, column 'hu': "
         "the rating is infinite (e.g. 'inf' or 1e400): correct it"
     )
+
+
+def test_a_replaced_output_keeps_its_permissions_and_its_symlink(tmp_path):
+    import os
+    import stat
+
+    from ovcf_core.output import write_text
+
+    real = tmp_path / "real.json"
+    real.write_text("old\n")
+    os.chmod(real, 0o644)
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    write_text(link, "new\n")
+    assert link.is_symlink() and real.read_text() == "new\n"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o644
+    fresh = tmp_path / "fresh.json"
+    write_text(fresh, "x\n")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fresh.json", "link.json", "real.json"]

@@ -10,7 +10,9 @@ from typing import Any
 from ovcf_core.output import output_problem, write_json
 
 __all__ = [
+    "count",
     "finite_float",
+    "nonnegative_float",
     "output_file",
     "positive_float",
     "prevalence",
