@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from ovcf_core.cli.common import count, output_file, seed
+from ovcf_core.cli.common import add_json_output, count, output_file, seed
 from ovcf_core.constants import ANALYSIS_SEED
 
 
@@ -41,13 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="covariates of the logistic models (default: those of age,sex,bmi in the table; 'none' = none)",
     )
     parser.add_argument("--pair", default=None, metavar="COL", help="pair column: paired t-tests over pairs")
-    parser.add_argument(
-        "--json",
-        default="-",
-        type=output_file(),
-        metavar="OUT.json",
-        help="output JSON ('-' = stdout, default)",
-    )
+    add_json_output(parser)
     parser.add_argument(
         "--report",
         default=None,

@@ -10,6 +10,7 @@ from typing import Any
 from ovcf_core.output import output_problem, write_json
 
 __all__ = [
+    "add_json_output",
     "count",
     "finite_float",
     "nonnegative_float",
@@ -93,6 +94,17 @@ def output_file(stdout_ok: bool = True):
 
     check.__name__ = "output file"
     return check
+
+
+def add_json_output(parser: argparse.ArgumentParser) -> None:
+    """The `--json OUT.json` option of a command whose JSON goes to stdout unless a file is named."""
+    parser.add_argument(
+        "--json",
+        default="-",
+        type=output_file(),
+        metavar="OUT.json",
+        help="output JSON ('-' = stdout, default)",
+    )
 
 
 def print_problems(report: Any, file_name: str, limit: int = 5) -> None:

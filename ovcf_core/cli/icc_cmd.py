@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from ovcf_core.cli.common import output_file
+from ovcf_core.cli.common import add_json_output
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,13 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subject", required=True, metavar="COL", help="column naming the subject")
     parser.add_argument("--rater", required=True, metavar="COL", help="column naming the rater (or session)")
     parser.add_argument("--value", required=True, metavar="COL", help="column holding the measurement")
-    parser.add_argument(
-        "--json",
-        default="-",
-        type=output_file(),
-        metavar="OUT.json",
-        help="output JSON ('-' = stdout, default)",
-    )
+    add_json_output(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,20 +11,14 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-from ovcf_core.cli.common import output_file
+from ovcf_core.cli.common import add_json_output
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments: the series (folder, .zip or files), ROI file, JSON output, optional series UID."""
     parser.add_argument("series", nargs="+", metavar="SERIES", help="a folder, a .zip, or DICOM files")
     parser.add_argument("--roi", required=True, metavar="ROIS.json", help="ROI file (DESIGN §4)")
-    parser.add_argument(
-        "--json",
-        default="-",
-        type=output_file(),
-        metavar="OUT.json",
-        help="output JSON ('-' = stdout, default)",
-    )
+    add_json_output(parser)
     parser.add_argument(
         "--series-uid",
         "--series",
