@@ -286,7 +286,7 @@ def _measure_with_rois(study: Study) -> list[dict]:
 
 def _measure_with_masks(study: Study, erode_mm: float) -> list[dict]:
     """Rows of one study measured with its NIfTI vertebra masks (HU of each trabecular core)."""
-    from ovcf_core.vertebra_masks import measure_vertebrae
+    from ovcf_core.imaging.masks import measure_vertebrae
 
     results = measure_vertebrae(study.source, study.masks, erode_mm=erode_mm)
     return [

@@ -11,7 +11,7 @@ import pytest
 
 from ovcf_core.batch import Backend, find_studies, measure_study, run_batch
 from ovcf_core.errors import InputError
-from ovcf_core.vertebra_masks import measure_vertebrae, trabecular_core
+from ovcf_core.imaging.masks import measure_vertebrae, trabecular_core
 from tests import studies
 from tests.conftest import run_cli
 

@@ -82,6 +82,7 @@ class SliceRef:
     slope: float
     intercept: float
     native: tuple[int, str] | None = None  # (byte offset, numpy dtype) of plain pixel values, when known
+    origin: tuple[float, float, float] | None = None  # ImagePositionPatient (LPS mm) of its first pixel
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class Series:
     slices: tuple[SliceRef | MissingSlice, ...]  # every position of the series, a gap kept as MissingSlice
     photometric: str = "MONOCHROME2"  # MONOCHROME1: low values are displayed white (inverted grey scale)
     ambiguous: str | None = None  # why slice indices cannot be trusted (a skipped file not placed)
+    orientation: tuple[float, ...] = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)  # ImageOrientationPatient (row, column)
     _cache: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -313,7 +315,7 @@ def _stack(uid: str, groups: list[tuple[float, list[Header]]], skipped: list[Ski
                 distinct.append(h)
         if len(distinct) == 1:
             ref = SliceRef(first.file, position, first.instance_number, first.slope, first.intercept)
-            slots.append((position, dataclasses.replace(ref, native=first.native)))
+            slots.append((position, dataclasses.replace(ref, native=first.native, origin=first.position)))
             continue
         names = [d.file.name for d in distinct]
         for d in distinct:
@@ -480,6 +482,7 @@ def _assemble(uid: str, headers: list[Header], skipped: list[Skipped]) -> Series
         slices=tuple(slot for _, slot in slots),
         photometric=first.photometric,
         ambiguous=ambiguous,
+        orientation=orientation,
     )
 
 

@@ -9,8 +9,10 @@ drawing for opportunistic screening of many CTs):
 3. Keep the largest connected part of what remains: the vertebral body. The posterior elements are thinner
    than twice the erosion and vanish or detach from it.
 4. Map each remaining voxel through the NIfTI affine (RAS) to patient coordinates (DICOM's LPS) and then to
-   the nearest pixel of the CT series (sorted along the slice normal, as `ovcf measure` does); decode only
-   the slices hit, apply RescaleSlope/RescaleIntercept, and report the mean and SD in HU over that volume.
+   the nearest pixel of the CT series, read by `series.load_series` as `ovcf measure` reads it (the same
+   skipped files, missing and duplicate slices, size limits and messages); decode only the slices hit,
+   in HU through the series' one RescaleSlope/RescaleIntercept conversion, and report the mean and SD over
+   that volume. A voxel on a slice with no image (a skipped or missing file) refuses the mask, naming it.
 
 The result is a 3-D trabecular mean rather than one mid-axial slice; it is the usual opportunistic-CT
 approximation of the paper's ROI and is labelled with `n_voxels` and `volume_mm3` so it can be told apart.
@@ -25,109 +27,74 @@ from pathlib import Path
 import numpy as np
 
 from ovcf_core.errors import InputError
+from ovcf_core.imaging.header import Modality
+from ovcf_core.imaging.series import MissingSlice, Series, SliceRef, load_series
+from ovcf_core.imaging.sources import Source
 
 LEVELS: tuple[str, ...] = ("L1", "L2", "L3", "L4")
 DEFAULT_ERODE_MM = 3.0
 MIN_CORE_VOXELS = 20
 
 
-@dataclass(frozen=True)
-class CtSeries:
-    """The slices of one CT series sorted along the slice normal, with the geometry to locate a point."""
-
-    files: tuple[Path, ...]
-    positions: np.ndarray  # (n, 3) ImagePositionPatient of each sorted slice, LPS mm
-    row_dir: np.ndarray  # direction of increasing column index (first triplet of ImageOrientationPatient)
-    col_dir: np.ndarray  # direction of increasing row index (second triplet)
-    spacing: tuple[float, float]  # (between rows, between columns) in mm: PixelSpacing
-    shape: tuple[int, int]  # (Rows, Columns)
-
-    @property
-    def normal(self) -> np.ndarray:
-        """Unit normal of the slices (row direction x column direction)."""
-        n = np.cross(self.row_dir, self.col_dir)
-        return n / np.linalg.norm(n)
-
-    def pixel_indices(self, points_lps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(slice, row, column) indices of the nearest pixel to each point, and a mask of points inside."""
-        along = self.positions @ self.normal
-        depth = points_lps @ self.normal
-        order = np.argsort(along)
-        nearest = order[np.clip(np.searchsorted(along[order], depth), 0, len(along) - 1)]
-        below = order[np.clip(np.searchsorted(along[order], depth) - 1, 0, len(along) - 1)]
-        pick = np.where(np.abs(along[below] - depth) < np.abs(along[nearest] - depth), below, nearest)
-        gap = np.median(np.diff(np.sort(along))) if len(along) > 1 else 1.0
-        offset = points_lps - self.positions[pick]
-        col = np.rint(offset @ self.row_dir / self.spacing[1]).astype(int)
-        row = np.rint(offset @ self.col_dir / self.spacing[0]).astype(int)
-        inside = (
-            (np.abs(along[pick] - depth) <= gap / 2 + 1e-6)
-            & (row >= 0)
-            & (row < self.shape[0])
-            & (col >= 0)
-            & (col < self.shape[1])
-        )
-        return np.stack([pick, row, col], axis=1), inside
+def _slice_origins(series: Series, normal: np.ndarray) -> np.ndarray:
+    """(n, 3) ImagePositionPatient (LPS mm) of every slice of the series; a slice with no image takes the
+    in-plane origin of the nearest image, moved along the normal to its own position."""
+    known = [(k, s) for k, s in enumerate(series.slices) if isinstance(s, SliceRef) and s.origin is not None]
+    if not known:
+        return np.array([s.position * normal for s in series.slices], dtype=float)
+    origins = np.empty((len(series.slices), 3))
+    for k, slot in enumerate(series.slices):
+        near = min(known, key=lambda item: abs(item[0] - k))[1]
+        origins[k] = np.asarray(near.origin, dtype=float) + (slot.position - near.position) * normal
+    return origins
 
 
-def _tag_value(header, keyword: str, file: Path):
-    """A required DICOM attribute, or an InputError naming the file and the tag."""
-    value = header.get(keyword)
-    if value is None or value == "":
-        from pydicom.datadict import tag_for_keyword
-
-        tag = tag_for_keyword(keyword)
-        code = f"({tag >> 16:04X},{tag & 0xFFFF:04X})" if tag is not None else ""
-        raise InputError(f"missing {keyword} {code}".rstrip(), file=file.name)
-    return value
-
-
-def read_ct_series(folder: str | Path) -> CtSeries:
-    """Headers of the CT slices in `folder`, sorted by position along the slice normal (pixels not read)."""
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(
-            "is not a folder of DICOM files (NIfTI masks need the series unpacked)", file=folder.name
-        )
-    slices = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        try:
-            header = pydicom.dcmread(path, stop_before_pixels=True)
-        except (InvalidDicomError, OSError, ValueError, EOFError):
-            continue
-        if "ImagePositionPatient" not in header and "PixelSpacing" not in header:
-            continue
-        if str(header.get("Modality", "CT")) != "CT":
-            continue
-        slices.append((path, header))
-    if not slices:
-        raise InputError("holds no readable CT slices", file=folder.name)
-    uids = {str(h.get("SeriesInstanceUID", "")) for _, h in slices}
-    if len(uids) > 1:
-        raise InputError(
-            f"holds {len(uids)} CT series (SeriesInstanceUID); keep one series per study folder",
-            file=folder.name,
-        )
-    path0, first = slices[0]
-    orientation = np.asarray(_tag_value(first, "ImageOrientationPatient", path0), dtype=float)
-    spacing = np.asarray(_tag_value(first, "PixelSpacing", path0), dtype=float)
-    positions = np.asarray(
-        [np.asarray(_tag_value(h, "ImagePositionPatient", p), dtype=float) for p, h in slices]
-    )
-    row_dir, col_dir = orientation[:3], orientation[3:]
+def pixel_indices(series: Series, points_lps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(slice, row, column) indices of the series pixel nearest each LPS point, and which points lie inside
+    the series (within half a slice spacing of a slice, and on the image)."""
+    orientation = np.asarray(series.orientation, dtype=float)
+    row_dir, col_dir = orientation[:3], orientation[3:]  # directions of increasing column, increasing row
     normal = np.cross(row_dir, col_dir)
-    order = np.argsort(positions @ normal, kind="stable")
-    return CtSeries(
-        files=tuple(slices[i][0] for i in order),
-        positions=positions[order],
-        row_dir=row_dir,
-        col_dir=col_dir,
-        spacing=(float(spacing[0]), float(spacing[1])),
-        shape=(int(_tag_value(first, "Rows", path0)), int(_tag_value(first, "Columns", path0))),
+    normal = normal / np.linalg.norm(normal)
+    along = np.array([s.position for s in series.slices], dtype=float)  # sorted along the normal
+    depth = points_lps @ normal
+    above = np.clip(np.searchsorted(along, depth), 0, len(along) - 1)
+    below = np.clip(above - 1, 0, len(along) - 1)
+    pick = np.where(np.abs(along[below] - depth) < np.abs(along[above] - depth), below, above)
+    gap = float(np.median(np.diff(along))) if len(along) > 1 else 1.0
+    offset = points_lps - _slice_origins(series, normal)[pick]
+    col = np.rint(offset @ row_dir / series.pixel_spacing[1]).astype(int)
+    row = np.rint(offset @ col_dir / series.pixel_spacing[0]).astype(int)
+    inside = (
+        (np.abs(along[pick] - depth) <= gap / 2 + 1e-6)
+        & (row >= 0)
+        & (row < series.rows)
+        & (col >= 0)
+        & (col < series.columns)
     )
+    return np.stack([pick, row, col], axis=1), inside
+
+
+def ct_series(source: Source) -> Series:
+    """The one CT series of a study (folder, .zip or files), read like `ovcf measure` reads it; a clear
+    InputError naming the study when it holds no usable CT series or more than one."""
+    loaded = load_series(source)
+    name = Path(source).name if isinstance(source, (str, Path)) else "the upload"
+    found = [s for s in loaded.series if s.modality is Modality.CT]
+    if not found:
+        reasons = "; ".join(loaded.messages()[:3])
+        raise InputError(
+            f"holds no readable CT slices ({reasons})" if reasons else "holds no readable CT slices",
+            file=name,
+        )
+    if len(found) > 1:
+        raise InputError(
+            f"holds {len(found)} CT series (SeriesInstanceUID); keep one series per study folder", file=name
+        )
+    series = found[0]
+    if series.ambiguous:
+        raise InputError(series.ambiguous, file=name)
+    return series
 
 
 def trabecular_core(
@@ -187,13 +154,15 @@ def find_masks(mask_dir: str | Path) -> dict[str, Path]:
 
 
 def measure_vertebrae(
-    series: str | Path | CtSeries, mask_dir: str | Path, *, erode_mm: float = DEFAULT_ERODE_MM
+    series: Source | Series, mask_dir: str | Path, *, erode_mm: float = DEFAULT_ERODE_MM
 ) -> dict[str, VertebraHu]:
-    """HU of the trabecular core of each vertebra L1-L4 that has a mask (see the module's method)."""
-    import nibabel as nib
-    import pydicom
+    """HU of the trabecular core of each vertebra L1-L4 that has a mask (see the module's method).
 
-    ct = series if isinstance(series, CtSeries) else read_ct_series(series)
+    `series`: the study's CT (a folder, a .zip or files, read by `load_series`) or an already loaded Series.
+    """
+    import nibabel as nib
+
+    ct = series if isinstance(series, Series) else ct_series(series)
     masks = find_masks(mask_dir)
     wanted: dict[str, np.ndarray] = {}
     volumes: dict[str, float] = {}
@@ -215,7 +184,7 @@ def measure_vertebrae(
         ijk = np.argwhere(core)
         ras = nib.affines.apply_affine(image.affine, ijk)
         lps = ras * np.array([-1.0, -1.0, 1.0])
-        indices, inside = ct.pixel_indices(lps)
+        indices, inside = pixel_indices(ct, lps)
         if inside.mean() < 0.5:
             raise InputError(
                 f"lies mostly outside the CT series ({inside.mean():.0%} of its voxels inside): "
@@ -224,16 +193,14 @@ def measure_vertebrae(
             )
         wanted[level] = np.unique(indices[inside], axis=0)
         volumes[level] = float(core.sum() * np.prod(zooms))
+        for k in np.unique(wanted[level][:, 0]):
+            slot = ct.slices[int(k)]
+            if isinstance(slot, MissingSlice):
+                raise InputError(
+                    f"covers slice {int(k)} of the CT series, which {slot.reason}", file=path.name
+                )
     needed = sorted({int(k) for idx in wanted.values() for k in idx[:, 0]})
-    pixels: dict[int, np.ndarray] = {}
-    for k in needed:
-        path = ct.files[k]
-        try:
-            ds = pydicom.dcmread(path)
-            array = ds.pixel_array.astype(np.float64)
-        except Exception as exc:  # decoders raise many types for damaged or unsupported pixel data
-            raise InputError(f"pixel data cannot be decoded ({type(exc).__name__})", file=path.name) from None
-        pixels[k] = array * float(ds.get("RescaleSlope", 1) or 1) + float(ds.get("RescaleIntercept", 0) or 0)
+    pixels = {k: ct.pixels(k) for k in needed}  # HU, through the series' RescaleSlope/RescaleIntercept
     results = {}
     for level, idx in wanted.items():
         values = np.concatenate(
