@@ -5,7 +5,7 @@ study id (the `study` column) is the entry's name as it is on disk: `A` for the 
 the file `A.zip`, so a folder `A` and a zip `A.zip` side by side are two studies with distinct ids.
 
 ROI files and masks. A study is measured with its own ROI file or with TotalSegmentator-style NIfTI masks
-(`MASK_DIR/<key>/vertebrae_L1.nii.gz` ..., see `ovcf_core.vertebra_masks`), looked up in this order:
+(`MASK_DIR/<key>/vertebrae_L1.nii.gz` ..., see `ovcf_core.imaging.masks`), looked up in this order:
 
 1. `ROI_DIR/<study id>.json` (`MASK_DIR/<study id>/`): `ROIS/A.json` for the folder `A`,
    `ROIS/A.zip.json` for the zip `A.zip`;
@@ -46,7 +46,6 @@ import math
 import os
 import socket
 import stat
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -54,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ovcf_core.errors import InputError, OvcfError
-from ovcf_core.output import OutputError, output_problem
+from ovcf_core.output import OutputError, is_regular_or_absent, output_problem, sync_folder, write_bytes
 
 COLUMNS: tuple[str, ...] = (
     "study",
@@ -482,41 +481,6 @@ def done_studies(out_csv: str | Path) -> set[str]:
     return _scan(out_csv.read_bytes(), out_csv.name).done
 
 
-def _is_regular_or_absent(path: Path) -> bool:
-    try:
-        return stat.S_ISREG(path.stat().st_mode)
-    except FileNotFoundError:
-        return True
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make a file's creation or replacement in `folder` durable (best effort: not every OS allows it)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _replace_file(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path` and move it over `path` (its mode kept)."""
-    mode = stat.S_IMODE(path.stat().st_mode)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    _fsync_folder(path.parent)
-
-
 def _resume(path: Path, display: str, studies: list[Study], notify: Notify) -> set[str]:
     """The studies done in an earlier output; the file is repaired (via os.replace) only when it must be."""
     for leftover in path.parent.glob(
@@ -531,9 +495,9 @@ def _resume(path: Path, display: str, studies: list[Study], notify: Notify) -> s
     scan = _scan(data, display, studies)
     if scan.changed:
         try:
-            _replace_file(path, scan.keep)
-        except OSError as exc:
-            raise OutputError(f"cannot repair {display}: {exc.strerror or exc}") from None
+            write_bytes(path, scan.keep)  # through a temporary file and os.replace, mode kept
+        except OutputError as exc:
+            raise OutputError(f"cannot repair {display}: {str(exc).rpartition(': ')[2]}") from None
     for note in scan.notes:
         notify(note)
     return scan.done
@@ -726,7 +690,7 @@ class _Appender:
                         path.unlink()
                 raise OutputError(f"cannot write {display}: {exc.strerror or exc}") from None
             if not existed:
-                _fsync_folder(path.parent)
+                sync_folder(path.parent)
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
@@ -825,7 +789,7 @@ def run_batch(
         raise InputError(f"the erosion must be a finite number of mm, 0 or more (got {erode_mm!r})")
     _check_ids(studies)
     path = Path(os.path.realpath(out_csv))
-    regular = _is_regular_or_absent(path)  # a device (/dev/null) is written, never read back or locked
+    regular = is_regular_or_absent(path)  # a device (/dev/null) is written, never read back or locked
     with OutputLock(path, notify) if regular else contextlib.nullcontext():
         already = _resume(path, display, studies, notify) if regular else set()
         todo = [s for s in studies if s.name not in already]

@@ -81,7 +81,7 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def _sync_folder(folder: Path) -> None:
+def sync_folder(folder: Path) -> None:
     """fsync a folder so a rename in it survives a machine crash (not possible on every file system)."""
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
@@ -91,7 +91,8 @@ def _sync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-def _is_regular_or_absent(path: Path) -> bool:
+def is_regular_or_absent(path: Path) -> bool:
+    """Whether `path` is a regular file or not there yet (a device or pipe is written in place)."""
     try:
         return stat.S_ISREG(path.stat().st_mode)
     except FileNotFoundError:
@@ -108,7 +109,7 @@ def replacing(target: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     path = Path(os.path.realpath(target))  # a symlinked output: replace what it points to, keep the link
     kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
     try:
-        if not _is_regular_or_absent(path):
+        if not is_regular_or_absent(path):
             with open(path, mode, **kwargs) as handle:
                 yield handle
             return
@@ -120,7 +121,7 @@ def replacing(target: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temp, path)
-            _sync_folder(path.parent)
+            sync_folder(path.parent)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
