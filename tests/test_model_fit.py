@@ -138,3 +138,19 @@ def test_missing_column_and_unknown_variables_name_the_problem(cohort):
 def test_unfitted_model_cannot_predict():
     with pytest.raises(AnalysisError, match="not fitted"):
         RiskModel().predict({"vbq": 3.0, "hu": 100})
+
+
+def test_fit_keeps_the_constructor_parameters_as_given_and_clone_works(cohort):
+    from sklearn.base import clone
+
+    features = ["VBQ", " hu "]
+    model = RiskModel(features=features, adjust=("age",), n_bootstrap=0)
+    model.fit(cohort)
+    assert model.get_params()["features"] is features, "fit must not rewrite a constructor parameter"
+    assert model.features_ == ("vbq", "hu") and model.adjust_ == ("age",)
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and not hasattr(copy, "coef_")
+    probabilities = model.predict_proba(cohort)
+    assert isinstance(probabilities, np.ndarray) and probabilities.shape == (len(cohort),)
+    with pytest.raises(ValueError, match="no parameter 'alpha'"):
+        model.set_params(alpha=1.0)

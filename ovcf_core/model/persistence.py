@@ -31,7 +31,7 @@ def model_to_dict(model: RiskModel) -> dict[str, Any]:
     for variable in model.variables:
         info = variable_info(variable)
         info["term"] = term_name(variable)
-        info["role"] = "feature" if variable in model.features else "adjustment"
+        info["role"] = "feature" if variable in model.features_ else "adjustment"
         info["training_range"] = list(model.ranges_[variable]) if variable in model.ranges_ else None
         features.append(info)
     provenance = dict(model.provenance_)
@@ -43,8 +43,8 @@ def model_to_dict(model: RiskModel) -> dict[str, Any]:
         "note": RESEARCH_NOTE,
         "synthetic_note": SYNTHETIC_NOTE if provenance.get("synthetic") else None,
         "params": {
-            "features": list(model.features),
-            "adjust": list(model.adjust),
+            "features": list(model.features_),
+            "adjust": list(model.adjust_),
             "n_bootstrap": model.n_bootstrap,
             "random_state": model.random_state,
         },
@@ -133,7 +133,7 @@ def model_from_dict(data: Any) -> RiskModel:
         n_bootstrap=_count(params.get("n_bootstrap", 0), "params.n_bootstrap", 0),
         random_state=_count(params.get("random_state", 0), "params.random_state", 0),
     )
-    model._validate_params()
+    model.features_, model.adjust_ = model._checked_params()
     terms = (INTERCEPT, *(term_name(v) for v in model.variables))
     if _names(data["terms"], "terms") != list(terms):
         raise InputError(

@@ -1,4 +1,7 @@
-"""`RiskModel`: logistic regression of OVCF on VBQ and HU (adjusted for age, sex, BMI), scikit-learn-shaped.
+"""`RiskModel`: logistic regression of OVCF on VBQ and HU (adjusted for age, sex, BMI), with scikit-learn's
+estimator contract where it applies: `__init__` only stores parameters, `get_params`/`set_params`/`clone`
+work, `fit` never rewrites them (the checked ones are `features_`/`adjust_`), `predict_proba(table)` returns
+an array. It takes a table with named columns, not a numeric X, so `check_estimator` does not apply.
 
 `__init__` only stores parameters; `fit(table)` returns self and sets the learned attributes (ending in `_`):
 the coefficients and their covariance from the one logistic engine (`ovcf_core.stats.logistic.fit_logit`,
@@ -175,13 +178,25 @@ class RiskModel:
             "random_state": self.random_state,
         }
 
+    def set_params(self, **params: Any) -> RiskModel:
+        """Set constructor parameters (scikit-learn's estimator interface); returns self."""
+        for name, value in params.items():
+            if name not in self.get_params():
+                raise ValueError(f"RiskModel has no parameter '{name}'")
+            setattr(self, name, value)
+        return self
+
     @property
     def variables(self) -> tuple[str, ...]:
         """Features then adjustment variables, in the order of the model's terms after the intercept."""
-        return (*self.features, *self.adjust)
+        if hasattr(self, "features_"):
+            return (*self.features_, *self.adjust_)
+        features, adjust = self._checked_params()
+        return (*features, *adjust)
 
-    def _validate_params(self) -> None:
-        """Features must be indicator columns, adjustment variables age/sex/bmi, no repeats."""
+    def _checked_params(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The features and adjustment variables, lower-cased and checked: indicator columns, adjustment
+        variables among age/sex/bmi, no repeats. The constructor parameters themselves are not changed."""
         features = tuple(str(f).strip().lower() for f in self.features)
         adjust = tuple(str(a).strip().lower() for a in self.adjust)
         if not features:
@@ -197,7 +212,7 @@ class RiskModel:
             raise InputError("a variable is listed twice among the features and adjustment variables")
         if self.n_bootstrap != 0 and self.n_bootstrap < MIN_BOOTSTRAP:
             raise InputError(f"n_bootstrap must be 0 (no internal validation) or at least {MIN_BOOTSTRAP}")
-        self.features, self.adjust = features, adjust
+        return features, adjust
 
     def fit(
         self,
@@ -214,7 +229,7 @@ class RiskModel:
         """
         import pandas as pd
 
-        self._validate_params()
+        self.features_, self.adjust_ = self._checked_params()
         for column in (OUTCOME, *self.variables):
             if column not in table.columns:
                 raise InputError(f"missing column '{column}' needed by the model", column=column)
