@@ -129,24 +129,33 @@ def image_indicators(
                 fi_percent=fi,
             )
         )
-    vertebrae = {r.level: r.mean for r in rows if r.kind == "vertebra"}
+    # classify() gives every vertebra, CSF, disc and muscle row a level (and muscles a muscle and side);
+    # the `is not None` / `and` tests only tell the type checker so
+    vertebrae = {r.level: r.mean for r in rows if r.kind == "vertebra" and r.level is not None}
     out: dict[str, Any] = {}
     from ovcf_core import indicators as formulas
 
     if result.unit == "HU" and vertebrae:
         out["hu"] = formulas.average_hu(vertebrae, broken)
     if result.unit == "SI":
-        csf = {r.level: r.mean for r in rows if r.kind == "csf"}
+        csf = {r.level: r.mean for r in rows if r.kind == "csf" and r.level is not None}
         if vertebrae and csf:
             out["vbq"] = formulas.vbq_score(vertebrae, csf, broken)
         muscles = [r for r in rows if r.kind == "muscle"]
-        discs = {r.level: r.area_mm2 for r in rows if r.kind == "disc"}
+        discs = {r.level: r.area_mm2 for r in rows if r.kind == "disc" and r.level is not None}
         if muscles and discs:
             out["rcsa"] = formulas.average_rcsa(
-                {(r.muscle, r.side, r.level): r.area_mm2 for r in muscles}, discs
+                {(r.muscle, r.side, r.level): r.area_mm2 for r in muscles if r.muscle and r.side and r.level},
+                discs,
             )
         if muscles:
-            out["fi"] = formulas.average_fi({(r.muscle, r.side, r.level): r.fi_percent for r in muscles})
+            out["fi"] = formulas.average_fi(
+                {
+                    (r.muscle, r.side, r.level): r.fi_percent
+                    for r in muscles
+                    if r.muscle and r.side and r.level
+                }
+            )
     return ImageIndicators(
         modality=result.modality.value,
         unit=result.unit,

@@ -107,7 +107,7 @@ def trabecular_core(
         raise InputError(f"the erosion must be a finite number of mm, 0 or more (got {erode_mm!r})")
     radius = [max(0, int(np.floor(erode_mm / z + 1e-9))) for z in zooms[:3]]
     grid = np.ogrid[tuple(slice(-r, r + 1) for r in radius)]
-    ball = sum((g / max(r, 1)) ** 2 for g, r in zip(grid, radius, strict=True)) <= 1.0
+    ball = np.asarray(sum((g / max(r, 1)) ** 2 for g, r in zip(grid, radius, strict=True)) <= 1.0)
     core = ndimage.binary_erosion(mask, structure=ball) if any(radius) else mask.copy()
     labels, count = ndimage.label(core)
     if count > 1:
@@ -161,6 +161,7 @@ def measure_vertebrae(
     `series`: the study's CT (a folder, a .zip or files, read by `load_series`) or an already loaded Series.
     """
     import nibabel as nib
+    from nibabel.spatialimages import SpatialImage
 
     ct = series if isinstance(series, Series) else ct_series(series)
     masks = find_masks(mask_dir)
@@ -169,6 +170,8 @@ def measure_vertebrae(
     for level, path in masks.items():
         try:
             image = nib.load(str(path))
+            if not isinstance(image, SpatialImage):  # e.g. GIFTI: no voxel grid
+                raise TypeError(type(image).__name__)
             data = np.asanyarray(image.dataobj)
         except Exception as exc:  # nibabel raises many types for a damaged or non-NIfTI file
             raise InputError(f"is not a readable NIfTI mask ({type(exc).__name__})", file=path.name) from None

@@ -62,7 +62,7 @@ def dicom_slice(
     meta.MediaStorageSOPClassUID = sop_class
     meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[series_uid, str(instance_number)])
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+    ds = FileDataset("", {}, file_meta=meta, preamble=b"\0" * 128)  # in memory: no file name
     ds.SOPClassUID = sop_class
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.StudyInstanceUID = generate_uid(entropy_srcs=[series_uid, "study"])
@@ -110,7 +110,7 @@ class Phantom:
         return sorted(self.files.items())
 
 
-def _shuffled_files(name: str, slices: list[bytes | None], builder, seed: int) -> dict[str, bytes]:
+def _shuffled_files(name: str, slices: Sequence[np.ndarray], builder, seed: int) -> dict[str, bytes]:
     """Write slices under shuffled file names with shuffled InstanceNumbers (sorting must use position)."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(slices))

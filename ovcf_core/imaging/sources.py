@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from ovcf_core.errors import InputError
 
@@ -70,12 +70,14 @@ class _Bzip2Member(io.RawIOBase):
 
     def __init__(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         raw = copy.copy(info)
-        raw.compress_type, raw.file_size, raw.CRC = zipfile.ZIP_STORED, info.compress_size, None
+        raw.compress_type, raw.file_size = zipfile.ZIP_STORED, info.compress_size
+        # None on purpose: zipfile then skips checking the still-compressed bytes against the CRC
+        raw.CRC = None  # type: ignore[assignment]  # typeshed types ZipInfo.CRC as int only
         self._raw = archive.open(raw)
         self._inflater = bz2.BZ2Decompressor()
         self._crc, self._expected = 0, info.CRC
 
-    def read(self, n: int = -1) -> bytes:  # type: ignore[override]
+    def read(self, n: int = -1) -> bytes:
         while not self._inflater.eof:
             data = b"" if not self._inflater.needs_input else self._raw.read(64 * 1024)
             if not data and self._inflater.needs_input:
@@ -93,10 +95,10 @@ class _Bzip2Member(io.RawIOBase):
         super().close()
 
 
-def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> BinaryIO:
+def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes] | _Bzip2Member:
     """A member opened for bounded reads (zipfile bounds stored and deflated members itself)."""
     if info.compress_type == zipfile.ZIP_BZIP2:
-        return _Bzip2Member(archive, info)  # type: ignore[return-value]
+        return _Bzip2Member(archive, info)
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         raise NotImplementedError(f"compression method {info.compress_type} is not read (use deflate)")
     return archive.open(info)
@@ -107,7 +109,7 @@ def _read_capped(
 ) -> tuple[bytes, bool]:
     """A member's bytes, refusing to inflate more than `budget` bytes whatever its header claims; a
     member larger than MAX_ZIP_MEMBER_BYTES gives (its first megabyte, True) instead of all of it."""
-    chunks = []
+    chunks: list[bytes] = []
     total = 0
     with _open_member(archive, info) as member:
         while True:

@@ -78,7 +78,7 @@ def _missing(value: float | None) -> bool:
 
 def fmt_number(value: float | None, digits: int = 2) -> str:
     """A number with fixed decimals and a true minus sign; an em dash when missing."""
-    if _missing(value):
+    if value is None or _missing(value):
         return MISSING
     text = f"{float(value):.{digits}f}"
     if text.startswith("-") and float(text) == 0:
@@ -93,7 +93,7 @@ def fmt_value(marker: str, value: float | None) -> str:
 
 def fmt_p(p: float | None) -> str:
     """A p-value as journals print it: three decimals, '<0.001' below that."""
-    if _missing(p):
+    if p is None or _missing(p):
         return MISSING
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
@@ -122,6 +122,6 @@ def fmt_mean_sd(mean: float | None, sd: float | None, digits: int = 2) -> str:
 
 def fmt_percent(fraction: float | None, digits: int = 1) -> str:
     """A fraction as a percentage, e.g. 0.8125 -> '81.3%'."""
-    if _missing(fraction):
+    if fraction is None or _missing(fraction):
         return MISSING
     return f"{fmt_number(100 * fraction, digits)}%"

@@ -162,7 +162,7 @@ def icc_long(table: pd.DataFrame, subject: str, rater: str, value: str, level: f
     values = pd.to_numeric(rows[value], errors="coerce").to_numpy(float)
     if np.isinf(values).any():
         row = rows.index[np.flatnonzero(np.isinf(values))[0]]
-        where = f"row {row}" if isinstance(row, (int, np.integer)) else f"subject '{rows.at[row, subject]}'"
+        where = f"row {row}" if isinstance(row, (int, np.integer)) else f"subject '{rows.at[row, subject]!s}'"
         raise AnalysisError(
             f"{where}, column '{value}': the rating is infinite (e.g. 'inf' or 1e400): correct it"
         )
