@@ -1,0 +1,221 @@
+"""Calibration of predicted probabilities against observed outcomes: the two calibration GLMs (intercept with
+the linear predictor as offset, slope with it as covariate), Hosmer–Lemeshow, and a smoothed calibration
+curve (restricted cubic spline of the logit on the logit scale) with a 95% band and Austin & Steyerberg's
+ICI/E50/E90. Every logistic fit goes through the one engine, `ovcf_core.stats.logistic.fit_logit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ovcf_core.constants import Z95
+from ovcf_core.model.variables import expit
+
+HL_GROUPS = 10
+CURVE_POINTS = 50
+HARRELL_KNOTS = {  # Harrell's default knot quantiles (Regression Modeling Strategies, Table 2.3)
+    3: (0.10, 0.50, 0.90),
+    4: (0.05, 0.35, 0.65, 0.95),
+    5: (0.05, 0.275, 0.50, 0.725, 0.95),
+}
+HL_NOTE = (
+    "Hosmer–Lemeshow depends on the number of groups, has little power in small samples and rejects "
+    "trivial miscalibration in large ones; read it with the calibration curve, not instead of it."
+)
+
+
+def _wald(estimate: float, se: float) -> tuple[float, float]:
+    return (float(estimate - Z95 * se), float(estimate + Z95 * se))
+
+
+@dataclass(frozen=True)
+class CalibrationFit:
+    """Calibration-in-the-large a (logit P = a + offset(lp)) and slope b (logit P = a' + b lp), Wald CIs."""
+
+    intercept: float
+    intercept_se: float
+    intercept_ci: tuple[float, float]
+    slope: float
+    slope_se: float
+    slope_ci: tuple[float, float]
+    slope_model_intercept: float  # a' of the slope model, used by logistic recalibration
+    slope_model_intercept_se: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values."""
+        return {
+            "calibration_intercept": self.intercept,
+            "calibration_intercept_se": self.intercept_se,
+            "calibration_intercept_ci": list(self.intercept_ci),
+            "calibration_slope": self.slope,
+            "calibration_slope_se": self.slope_se,
+            "calibration_slope_ci": list(self.slope_ci),
+            "calibration_slope_model_intercept": self.slope_model_intercept,
+        }
+
+
+def calibration_glms(y: np.ndarray, lp: np.ndarray) -> CalibrationFit:
+    """The two calibration GLMs of the outcome on the linear predictor (logit of the predictions)."""
+    from ovcf_core.stats.logistic import fit_logit
+
+    y = np.asarray(y, dtype=float)
+    lp = np.asarray(lp, dtype=float)
+    ones = np.ones((len(y), 1))
+    a, cov_a = fit_logit(y, ones, offset=lp)
+    b, cov_b = fit_logit(y, np.column_stack([ones[:, 0], lp]))
+    se_a, se_b0, se_b = (float(np.sqrt(v)) for v in (cov_a[0, 0], cov_b[0, 0], cov_b[1, 1]))
+    return CalibrationFit(
+        intercept=float(a[0]),
+        intercept_se=se_a,
+        intercept_ci=_wald(a[0], se_a),
+        slope=float(b[1]),
+        slope_se=se_b,
+        slope_ci=_wald(b[1], se_b),
+        slope_model_intercept=float(b[0]),
+        slope_model_intercept_se=se_b0,
+    )
+
+
+@dataclass(frozen=True)
+class HosmerLemeshow:
+    """Hosmer–Lemeshow statistic over groups of patients sorted by prediction (numpy.array_split)."""
+
+    chi2: float
+    df: int
+    p: float
+    groups: tuple[dict[str, float], ...] = ()
+    note: str = HL_NOTE
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's {chi2, df, p} plus the groups and the note on its weaknesses."""
+        return {"chi2": self.chi2, "df": self.df, "p": self.p, "groups": list(self.groups), "note": self.note}
+
+
+def hosmer_lemeshow(y: np.ndarray, prediction: np.ndarray, groups: int = HL_GROUPS) -> HosmerLemeshow:
+    """Sum over groups of (O - E)^2 / E for cases and for controls; chi-square with groups - 2 df."""
+    from scipy import stats
+
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(prediction, dtype=float)
+    order = np.argsort(p, kind="stable")
+    chi2 = 0.0
+    rows = []
+    for g in np.array_split(order, groups):
+        if len(g) == 0:
+            continue
+        observed, expected, n = float(y[g].sum()), float(p[g].sum()), len(g)
+        chi2 += (observed - expected) ** 2 / expected + (observed - expected) ** 2 / (n - expected)
+        rows.append({"n": n, "observed": observed, "expected": expected, "mean_predicted": expected / n})
+    df = groups - 2
+    return HosmerLemeshow(float(chi2), df, float(stats.chi2.sf(chi2, df)), tuple(rows))
+
+
+def grouped_calibration(y: np.ndarray, prediction: np.ndarray, groups: int = HL_GROUPS) -> list[dict]:
+    """A calibration plot's grouped points: mean predicted vs observed fraction (Wilson 95% CI) per group."""
+    from ovcf_core.stats.roc import wilson_ci
+
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(prediction, dtype=float)
+    order = np.argsort(p, kind="stable")
+    out = []
+    for g in np.array_split(order, min(groups, len(order))):
+        if len(g):
+            cases = int(y[g].sum())
+            lo, hi = wilson_ci(cases, len(g))
+            out.append({"predicted": float(p[g].mean()), "observed": cases / len(g), "lo": lo, "hi": hi,
+                        "n": len(g)})  # fmt: skip
+    return out
+
+
+def rcs_knots(x: np.ndarray, n_knots: int = 4) -> np.ndarray:
+    """Knots at Harrell's quantiles of x; fewer for few distinct values (none: a straight line)."""
+    x = np.asarray(x, dtype=float)
+    for k in range(n_knots, 2, -1):
+        knots = np.unique(np.quantile(x, HARRELL_KNOTS[k]))
+        if len(knots) == k and len(np.unique(x)) > k:
+            return knots
+    return np.array([])
+
+
+def rcs_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """Harrell's restricted cubic spline basis [1, x, s_1..s_{k-2}] (linear beyond the outer knots),
+    the nonlinear terms divided by (t_k - t_1)^2 as in rms::rcspline.eval(norm=2)."""
+    x = np.asarray(x, dtype=float)
+    columns = [np.ones_like(x), x]
+    k = len(knots)
+    if k >= 3:
+        t = knots
+        scale = (t[-1] - t[0]) ** 2
+
+        def cube(v: np.ndarray) -> np.ndarray:
+            return np.maximum(v, 0.0) ** 3
+
+        for j in range(k - 2):
+            s = (
+                cube(x - t[j])
+                - cube(x - t[-2]) * (t[-1] - t[j]) / (t[-1] - t[-2])
+                + cube(x - t[-1]) * (t[-2] - t[j]) / (t[-1] - t[-2])
+            )
+            columns.append(s / scale)
+    return np.column_stack(columns)
+
+
+@dataclass(frozen=True)
+class SmoothCalibration:
+    """Smoothed calibration curve (observed probability against predicted) with its pointwise 95% band,
+    and Austin & Steyerberg's (2019) integrated calibration index and error quantiles."""
+
+    predicted: np.ndarray
+    observed: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    ici: float
+    e50: float
+    e90: float
+    emax: float
+    knots: tuple[float, ...] = ()
+    method: str = "restricted cubic spline of logit(prediction) in a logistic GLM"
+    messages: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_records(self) -> list[dict[str, float]]:
+        """The contract's `calibration_curve` list."""
+        return [
+            {"predicted": float(p), "observed": float(o), "lo": float(a), "hi": float(b)}
+            for p, o, a, b in zip(self.predicted, self.observed, self.lo, self.hi, strict=True)
+        ]
+
+
+def smoothed_calibration(
+    y: np.ndarray, prediction: np.ndarray, lp: np.ndarray | None = None, n_points: int = CURVE_POINTS
+) -> SmoothCalibration:
+    """Fit logit P(y=1) = rcs(lp) (4 knots at Harrell's quantiles), read it on a grid of predictions between
+    their 1st and 99th percentiles with a delta-method 95% band on the logit scale; ICI = mean |smoothed -
+    predicted| over the patients, E50/E90 its median and 90th percentile, Emax its maximum."""
+    from ovcf_core.stats.logistic import fit_logit
+
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(prediction, dtype=float)
+    lp = np.log(p / (1 - p)) if lp is None else np.asarray(lp, dtype=float)
+    knots = rcs_knots(lp)
+    coef, cov = fit_logit(y, rcs_basis(lp, knots))
+    smoothed = expit(rcs_basis(lp, knots) @ coef)
+    error = np.abs(smoothed - p)
+    low, high = np.quantile(lp, [0.01, 0.99])
+    grid = np.linspace(low, high, n_points) if high > low else np.array([low])
+    basis = rcs_basis(grid, knots)
+    eta = basis @ coef
+    se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", basis, cov, basis), 0.0))
+    return SmoothCalibration(
+        predicted=expit(grid),
+        observed=expit(eta),
+        lo=expit(eta - Z95 * se),
+        hi=expit(eta + Z95 * se),
+        ici=float(error.mean()),
+        e50=float(np.median(error)),
+        e90=float(np.quantile(error, 0.9)),
+        emax=float(error.max()),
+        knots=tuple(float(k) for k in knots),
+    )

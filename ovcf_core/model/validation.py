@@ -1,0 +1,422 @@
+"""Validation of a risk model on a cohort with the outcome: is this probability right for my population?
+
+Scores the cohort exactly as `ovcf predict` would (the same prior correction to `prevalence`), then reports
+discrimination (AUC with DeLong CI; the model's ROC next to each single marker on the same patients, with
+DeLong comparisons), calibration (the two calibration GLMs, Brier and scaled Brier, observed/expected,
+Hosmer–Lemeshow, a smoothed curve with ICI/E50/E90) and clinical utility (a decision curve). Patients
+missing a model variable are counted and listed by spreadsheet row (DESIGN §4b `ovcf validate`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ovcf_core import RESEARCH_NOTE, SYNTHETIC_NOTE
+from ovcf_core.constants import MODEL_SEED
+from ovcf_core.errors import InputError
+from ovcf_core.model.calibration import (
+    CalibrationFit,
+    HosmerLemeshow,
+    SmoothCalibration,
+    calibration_glms,
+    grouped_calibration,
+    hosmer_lemeshow,
+    smoothed_calibration,
+)
+from ovcf_core.model.decision_curve import DecisionCurve, decision_curve
+from ovcf_core.model.variables import expit
+from ovcf_core.schema import OUTCOME, PATIENT_ID, SEX, Indicator
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ovcf_core.model.risk_model import RiskModel
+
+MIN_PER_CLASS = 2  # DeLong needs two of each; the CLI warns below 10 events
+FEW_EVENTS = 100  # below this many cases or controls, validation estimates are imprecise (Collins 2016)
+MAX_ROC_POINTS = 1000  # ROC vertices kept per curve for the figures
+SPLIT_SEED = MODEL_SEED
+
+
+@dataclass(frozen=True)
+class ScoredCohort:
+    """The model's predictions on the usable patients, and who was left out (missing a model variable)."""
+
+    y: np.ndarray
+    prediction: np.ndarray
+    lp: np.ndarray
+    rows: np.ndarray  # the table's index (spreadsheet row numbers) of the patients used
+    excluded: tuple[dict[str, Any], ...]
+    markers: dict[str, np.ndarray]  # indicator values of the patients used (NaN where missing)
+
+
+def _model_columns(model: RiskModel) -> tuple[str, ...]:
+    return tuple(model.variables)
+
+
+def score_cohort(
+    model: RiskModel, table: pd.DataFrame, prevalence: float | None = None, *, file: str | None = None
+) -> ScoredCohort:
+    """Predictions (prior-corrected to `prevalence` as `predict` does) of every patient with the outcome
+    and all model variables; the others are listed. Bad input raises InputError naming the column."""
+    import pandas as pd
+
+    from ovcf_core.model.prediction import check_prevalence, prior_correction
+
+    model.check_is_fitted()
+    prevalence = check_prevalence(prevalence)
+    if OUTCOME not in table.columns:
+        raise InputError("no outcome column: validation needs 'ovcf' (1 = fracture, 0 = control)",
+                         file=file, column=OUTCOME)  # fmt: skip
+    for variable in _model_columns(model):
+        if variable not in table.columns:
+            raise InputError(f"the model needs '{variable}' and the cohort has no such column",
+                             file=file, column=variable)  # fmt: skip
+        if table[variable].isna().all():
+            raise InputError(f"every patient is missing '{variable}', which the model needs",
+                             file=file, column=variable)  # fmt: skip
+    y_all = pd.to_numeric(table[OUTCOME], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(y_all).any():
+        raise InputError("no patient has an outcome", file=file, column=OUTCOME)
+    offset = 0.0 if prevalence is None else prior_correction(prevalence, model.n_cases_, model.n_controls_)
+    lp_all = model.linear_predictor(table) + offset
+    ok = np.isfinite(y_all) & np.isfinite(lp_all)
+    excluded = []
+    if not ok.all():
+        missing_cols = [c for c in (OUTCOME, *_model_columns(model))]
+        absent = table.loc[~ok, missing_cols].isna()
+        if SEX in absent.columns:  # sex other than F/M counts as missing too
+            absent[SEX] |= ~table.loc[~ok, SEX].isin(["F", "M"])
+        ids = (
+            table.loc[~ok, PATIENT_ID] if PATIENT_ID in table.columns else pd.Series(None, index=absent.index)
+        )
+        for (row, flags), pid in zip(absent.iterrows(), ids, strict=True):
+            excluded.append({"row": int(row) if isinstance(row, (int, np.integer)) else str(row),
+                             "patient_id": None if pd.isna(pid) else str(pid),
+                             "missing": [c for c in missing_cols if flags[c]]})  # fmt: skip
+    y, lp = y_all[ok], lp_all[ok]
+    n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
+    if min(n_cases, n_controls) < MIN_PER_CLASS:
+        only = "cases" if n_controls < MIN_PER_CLASS else "controls"
+        raise InputError(
+            f"{n_cases} case(s) and {n_controls} control(s) among the {len(y)} usable patients: nearly only "
+            f"{only}; validation needs at least {MIN_PER_CLASS} of each", file=file, column=OUTCOME,
+        )  # fmt: skip
+    markers = {}
+    for indicator in Indicator:
+        column = indicator.column
+        if column in table.columns:
+            values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)[ok]
+            if np.isfinite(values).sum() > 0:
+                markers[column] = values
+    return ScoredCohort(y, expit(lp), lp, table.index.to_numpy()[ok], tuple(excluded), markers)
+
+
+@dataclass(frozen=True)
+class MarkerComparison:
+    """One marker's AUC (in its clinical direction) beside the model's, on the patients having both."""
+
+    marker: str
+    direction: str
+    n: int
+    auc: float
+    auc_ci: tuple[float, float]
+    model_auc: float
+    z: float
+    p_value: float
+    fpr: np.ndarray = field(repr=False, default_factory=lambda: np.array([]))
+    tpr: np.ndarray = field(repr=False, default_factory=lambda: np.array([]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values (the ROC points are left out)."""
+        return {
+            "marker": self.marker, "direction": self.direction, "n": self.n, "auc": self.auc,
+            "auc_ci": list(self.auc_ci), "model_auc": self.model_auc, "z": self.z, "p_value": self.p_value,
+        }  # fmt: skip
+
+
+def _thin(fpr: np.ndarray, tpr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if len(fpr) <= MAX_ROC_POINTS:
+        return fpr, tpr
+    keep = np.unique(np.linspace(0, len(fpr) - 1, MAX_ROC_POINTS).round().astype(int))
+    return fpr[keep], tpr[keep]
+
+
+def _roc_points(y: np.ndarray, score: np.ndarray, direction: str) -> tuple[np.ndarray, np.ndarray]:
+    from ovcf_core.stats.roc import roc_curve
+
+    curve = roc_curve(y, score, direction)
+    return _thin(1 - curve.specificity, curve.sensitivity)
+
+
+def compare_markers(y: np.ndarray, prediction: np.ndarray, markers: dict[str, np.ndarray]) -> list:
+    """Each marker's AUC and DeLong test against the model's prediction, on the patients having the marker."""
+    from ovcf_core.stats.roc import delong_auc, delong_test
+
+    out = []
+    for name, values in markers.items():
+        indicator = Indicator.from_column(name)
+        direction = str(indicator.direction) if indicator is not None else None
+        has = np.isfinite(values)
+        yy = y[has]
+        if min((yy == 1).sum(), (yy == 0).sum()) < MIN_PER_CLASS:
+            continue
+        result = delong_auc(yy, values[has], direction=direction)
+        direction = str(result.direction)
+        test = delong_test(yy, prediction[has], values[has], "higher", direction, names=("model", name))
+        fpr, tpr = _roc_points(yy, values[has], direction)
+        out.append(MarkerComparison(name, direction, int(has.sum()), result.auc, result.ci, test.auc_a,
+                                    test.z, test.p_value, fpr, tpr))  # fmt: skip
+    return out
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """Everything `ovcf validate` reports about one model on one cohort (DESIGN §4b)."""
+
+    n: int
+    n_cases: int
+    n_controls: int
+    prevalence: float | None
+    auc: float
+    auc_se: float
+    auc_ci: tuple[float, float]
+    calibration: CalibrationFit
+    brier: float
+    brier_scaled: float
+    observed_expected: float
+    mean_prediction: float
+    hosmer_lemeshow: HosmerLemeshow
+    smooth: SmoothCalibration
+    groups: tuple[dict[str, float], ...]
+    decision: DecisionCurve
+    markers: tuple[MarkerComparison, ...]
+    excluded: tuple[dict[str, Any], ...]
+    model_info: dict[str, Any]
+    messages: tuple[str, ...]
+    roc_fpr: np.ndarray = field(repr=False, default_factory=lambda: np.array([]))
+    roc_tpr: np.ndarray = field(repr=False, default_factory=lambda: np.array([]))
+    cohort: str = "cohort"
+    synthetic: bool = False
+
+    @property
+    def n_excluded(self) -> int:
+        """Patients left out for a missing outcome or model variable."""
+        return len(self.excluded)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `ovcf validate` JSON: the contract's keys first, then the extra ones."""
+        cal = self.calibration
+        out = {
+            "n": self.n,
+            "n_cases": self.n_cases,
+            "prevalence": self.prevalence,
+            "auc": self.auc,
+            "auc_ci": list(self.auc_ci),
+            "calibration_intercept": cal.intercept,
+            "calibration_intercept_ci": list(cal.intercept_ci),
+            "calibration_slope": cal.slope,
+            "calibration_slope_ci": list(cal.slope_ci),
+            "brier": self.brier,
+            "observed_expected": self.observed_expected,
+            "hosmer_lemeshow": self.hosmer_lemeshow.to_dict(),
+            "calibration_curve": self.smooth.to_records(),
+            "decision_curve": self.decision.to_records(),
+            # extra keys
+            "n_controls": self.n_controls,
+            "n_excluded": self.n_excluded,
+            "excluded": list(self.excluded),
+            "auc_se": self.auc_se,
+            "calibration_intercept_se": cal.intercept_se,
+            "calibration_slope_se": cal.slope_se,
+            "brier_scaled": self.brier_scaled,
+            "mean_prediction": self.mean_prediction,
+            "ici": self.smooth.ici,
+            "e50": self.smooth.e50,
+            "e90": self.smooth.e90,
+            "emax": self.smooth.emax,
+            "calibration_curve_method": self.smooth.method,
+            "calibration_curve_knots": list(self.smooth.knots),
+            "calibration_groups": list(self.groups),
+            "decision_curve_prevalence": self.decision.prevalence,
+            "markers": [m.to_dict() for m in self.markers],
+            "model": dict(self.model_info),
+            "cohort": self.cohort,
+            "messages": list(self.messages),
+            "note": RESEARCH_NOTE,
+        }
+        if self.synthetic or self.model_info.get("synthetic"):
+            out["synthetic_note"] = SYNTHETIC_NOTE
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """The metrics table: measure, estimate, 95% CI, what perfect looks like."""
+        import pandas as pd
+
+        from ovcf_core.report.style import fmt_ci
+
+        cal, hl, s = self.calibration, self.hosmer_lemeshow, self.smooth
+        rows = [
+            ("Patients used (cases / controls)", f"{self.n} ({self.n_cases} / {self.n_controls})", "", ""),
+            ("Patients excluded (missing values)", str(self.n_excluded), "", "0"),
+            ("AUC", f"{self.auc:.3f}", fmt_ci(*self.auc_ci, digits=3), "1"),
+            (
+                "Calibration intercept (in the large)",
+                f"{cal.intercept:.3f}",
+                fmt_ci(*cal.intercept_ci, 3),
+                "0",
+            ),
+            ("Calibration slope", f"{cal.slope:.3f}", fmt_ci(*cal.slope_ci, digits=3), "1"),
+            ("Observed / expected", f"{self.observed_expected:.3f}", "", "1"),
+            ("Brier score", f"{self.brier:.4f}", "", "0"),
+            ("Scaled Brier score", f"{self.brier_scaled:.3f}", "", "1"),
+            ("ICI / E50 / E90", f"{s.ici:.4f} / {s.e50:.4f} / {s.e90:.4f}", "", "0"),
+            ("Hosmer–Lemeshow χ² (df), p", f"{hl.chi2:.2f} ({hl.df}), p = {hl.p:.3g}", "", ""),
+        ]
+        return pd.DataFrame(rows, columns=["measure", "estimate", "95% CI", "perfect"])
+
+    def excluded_frame(self) -> pd.DataFrame:
+        """The patients left out: spreadsheet row, patient id, what was missing."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [{"row": e["row"], "patient_id": e["patient_id"], "missing": ", ".join(e["missing"])}
+             for e in self.excluded], columns=["row", "patient_id", "missing"],
+        )  # fmt: skip
+
+    def markers_frame(self) -> pd.DataFrame:
+        """The model's AUC beside each marker's on the same patients, with DeLong's test."""
+        import pandas as pd
+
+        return pd.DataFrame([m.to_dict() for m in self.markers])
+
+
+def _messages(n_cases: int, n_controls: int, prevalence: float | None, n_excluded: int, n: int) -> list[str]:
+    out = []
+    if min(n_cases, n_controls) < FEW_EVENTS:
+        out.append(
+            f"only {min(n_cases, n_controls)} {'cases' if n_cases <= n_controls else 'controls'}: "
+            f"validation estimates are imprecise below about {FEW_EVENTS} events (wide CIs)"
+        )
+    if prevalence is not None:
+        out.append(
+            f"predictions are corrected to a prevalence of {prevalence:g}; on a case-control cohort the "
+            "calibration intercept and observed/expected reflect the sampling, not the model"
+        )
+    if n_excluded:
+        out.append(
+            f"{n_excluded} of {n + n_excluded} patients left out for a missing outcome or model variable"
+        )
+    return out
+
+
+def validate_predictions(
+    y: np.ndarray,
+    prediction: np.ndarray,
+    lp: np.ndarray | None = None,
+    *,
+    prevalence: float | None = None,
+    thresholds: np.ndarray | None = None,
+    markers: dict[str, np.ndarray] | None = None,
+    excluded: tuple[dict[str, Any], ...] = (),
+    model_info: dict[str, Any] | None = None,
+    cohort: str = "cohort",
+    synthetic: bool = False,
+) -> ValidationResult:
+    """Every validation measure of predicted probabilities (`lp` = their logit) against the 0/1 outcome."""
+    from ovcf_core.stats.roc import delong_auc
+
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(prediction, dtype=float)
+    lp = np.log(p / (1 - p)) if lp is None else np.asarray(lp, dtype=float)
+    n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
+    auc = delong_auc(y, p, direction="higher")
+    fpr, tpr = _roc_points(y, p, "higher")
+    ybar = float(y.mean())
+    brier = float(np.mean((p - y) ** 2))
+    return ValidationResult(
+        n=len(y),
+        n_cases=n_cases,
+        n_controls=n_controls,
+        prevalence=prevalence,
+        auc=auc.auc,
+        auc_se=auc.se,
+        auc_ci=auc.ci,
+        calibration=calibration_glms(y, lp),
+        brier=brier,
+        brier_scaled=1.0 - brier / (ybar * (1 - ybar)),
+        observed_expected=ybar / float(p.mean()),
+        mean_prediction=float(p.mean()),
+        hosmer_lemeshow=hosmer_lemeshow(y, p),
+        smooth=smoothed_calibration(y, p, lp),
+        groups=tuple(grouped_calibration(y, p)),
+        decision=decision_curve(y, p, thresholds, prevalence),
+        markers=tuple(compare_markers(y, p, markers or {})),
+        excluded=tuple(excluded),
+        model_info=dict(model_info or {}),
+        messages=tuple(_messages(n_cases, n_controls, prevalence, len(excluded), len(y))),
+        roc_fpr=fpr,
+        roc_tpr=tpr,
+        cohort=cohort,
+        synthetic=synthetic,
+    )
+
+
+def model_info(model: RiskModel) -> dict[str, Any]:
+    """What a validation says about its model: terms, training counts, provenance, synthetic label."""
+    provenance = dict(model.provenance_)
+    info = {
+        "terms": list(model.terms_),
+        "coefficients": {t: float(b) for t, b in zip(model.terms_, model.coef_, strict=True)},
+        "n_cases": model.n_cases_,
+        "n_controls": model.n_controls_,
+        "trained_on": provenance.get("source"),
+        "synthetic": bool(provenance.get("synthetic", False)),
+        "recalibrated": provenance.get("recalibration"),
+    }
+    if info["synthetic"]:
+        info["note"] = SYNTHETIC_NOTE
+    return info
+
+
+def validate_model(
+    model: RiskModel,
+    table: pd.DataFrame,
+    *,
+    prevalence: float | None = None,
+    thresholds: np.ndarray | None = None,
+    cohort: str = "cohort",
+    synthetic: bool = False,
+    file: str | None = None,
+) -> ValidationResult:
+    """Validate a fitted or loaded model on a cohort table with the outcome (see the module docstring)."""
+    scored = score_cohort(model, table, prevalence, file=file)
+    return validate_predictions(
+        scored.y, scored.prediction, scored.lp, prevalence=prevalence, thresholds=thresholds,
+        markers=scored.markers, excluded=scored.excluded, model_info=model_info(model),
+        cohort=cohort, synthetic=synthetic,
+    )  # fmt: skip
+
+
+def split_cohort(
+    table: pd.DataFrame, validation_fraction: float = 0.3, seed: int = SPLIT_SEED
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A seeded random split stratified by outcome: (development, validation). An internal split is not
+    external validation: both parts come from the same population and the same measurement."""
+    if not 0 < validation_fraction < 1:
+        raise InputError(f"validation fraction {validation_fraction:g} must be between 0 and 1")
+    import pandas as pd
+
+    if OUTCOME not in table.columns:
+        raise InputError("no outcome column: a split needs 'ovcf' to keep cases and controls", column=OUTCOME)
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(table), dtype=bool)
+    outcome = pd.to_numeric(table[OUTCOME], errors="coerce").to_numpy(dtype=float)
+    for value in np.unique(outcome[np.isfinite(outcome)]):
+        members = np.flatnonzero(outcome == value)
+        take = round(validation_fraction * len(members))
+        held[rng.choice(members, size=take, replace=False)] = True
+    return table.loc[~held], table.loc[held]
