@@ -48,7 +48,7 @@ import socket
 import stat
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -235,6 +235,7 @@ def find_studies(
             roi = _match(Path(roi_dir), keys, source, lambda d, key: d / f"{key}.json", Path.is_file)
             studies.append(Study(source.name, source, roi=roi))
         else:
+            assert mask_dir is not None  # exactly one of roi_dir and mask_dir is given (checked above)
             masks = _match(Path(mask_dir), keys, source, lambda d, key: d / key, Path.is_dir)
             studies.append(Study(source.name, source, masks=masks))
     return studies
@@ -254,7 +255,7 @@ def _match(folder: Path, keys: list[str], source: Path, candidate: Callable, exi
     return None
 
 
-def _clean_number(value: object) -> float | int | None:
+def _clean_number(value: float | None) -> float | int | None:
     """A finite number, or None."""
     if value is None:
         return None
@@ -269,7 +270,7 @@ def _measure_with_rois(study: Study) -> list[dict]:
     from ovcf_core.imaging import measure_series
 
     result = measure_series(study.source, study.roi)
-    data = result.to_dict() if hasattr(result, "to_dict") else result
+    data = result.to_dict()
     rows = []
     for label, roi in data["rois"].items():
         rows.append(
@@ -287,6 +288,7 @@ def _measure_with_masks(study: Study, erode_mm: float) -> list[dict]:
     """Rows of one study measured with its NIfTI vertebra masks (HU of each trabecular core)."""
     from ovcf_core.imaging.masks import measure_vertebrae
 
+    assert study.masks is not None  # measure_study sends only a study with masks here
     results = measure_vertebrae(study.source, study.masks, erode_mm=erode_mm)
     return [
         {
@@ -358,7 +360,7 @@ class _Scan:
     changed: bool
 
 
-def _scan(data: bytes, name: str, studies: list[Study] = ()) -> _Scan:
+def _scan(data: bytes, name: str, studies: Sequence[Study] = ()) -> _Scan:
     """Read an earlier output: complete `ok` studies are done; torn, incomplete and `error` rows go."""
     if not data:
         return _Scan(set(), b"", [], False)
@@ -413,7 +415,7 @@ def _scan(data: bytes, name: str, studies: list[Study] = ()) -> _Scan:
     return _Scan(done, keep, notes, keep != data)
 
 
-def _upgrade(groups: dict, done: set[str], name: str, notes: list[str], studies: list[Study]) -> _Scan:
+def _upgrade(groups: dict, done: set[str], name: str, notes: list[str], studies: Sequence[Study]) -> _Scan:
     """An output written before `study_rows` existed: its done studies rewritten with the count.
 
     Such files named a zip `A.zip` study `A`; that row is given the id `A.zip` when the studies folder
@@ -441,7 +443,7 @@ def _upgrade(groups: dict, done: set[str], name: str, notes: list[str], studies:
 
 def _results(
     studies: list[Study], n_jobs: int, backend: Backend, scheduler: str | None, erode_mm: float
-) -> Iterator[list[dict]]:
+) -> Generator[list[dict], None, None]:
     """Each study's rows as soon as it finishes, in completion order."""
     import joblib
 

@@ -50,7 +50,7 @@ def _auc(y: np.ndarray, x: np.ndarray, marker: str) -> float:
     """AUC of a marker in its clinical direction, through the one ROC path."""
     from ovcf_core.stats.roc import delong_auc
 
-    return delong_auc(y, x, Indicator.from_column(marker).direction).auc
+    return delong_auc(y, x, Indicator[marker.upper()].direction).auc
 
 
 def _icc_a1(table: pd.DataFrame) -> float:

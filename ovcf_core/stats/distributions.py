@@ -7,6 +7,8 @@ scipy.stats evaluates. Each is tested against its scipy.stats / statsmodels coun
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 from scipy import special
 
@@ -16,6 +18,10 @@ def normal_quantile(q: float) -> float:
     return float(special.ndtri(q))
 
 
+@overload
+def normal_two_sided_p(z: float) -> float: ...
+@overload
+def normal_two_sided_p(z: np.ndarray) -> np.ndarray: ...
 def normal_two_sided_p(z: float | np.ndarray) -> float | np.ndarray:
     """Two-sided p of a standard normal statistic: 2·P(Z > |z|) (`2 * norm.sf(abs(z))`)."""
     out = 2.0 * special.ndtr(-np.abs(z))

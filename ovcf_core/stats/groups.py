@@ -132,7 +132,7 @@ class GroupComparison:
 
     def to_frame(self) -> pd.DataFrame:
         """One row: variable, per-group n / mean / SD / median / IQR, test, p, SMD."""
-        row = {"variable": self.variable}
+        row: dict[str, object] = {"variable": self.variable}
         for name, g in (("cases", self.cases), ("controls", self.controls)):
             row.update({f"{k}_{name}": v for k, v in g.to_dict().items()})
         row.update(test=str(self.test), statistic=self.statistic, p_value=self.p_value, smd=self.smd)

@@ -11,6 +11,7 @@ numeric column (and the proportion of women) before and after matching.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -166,7 +167,10 @@ def match_controls(
         ok = picked >= 0
         case_rows.extend(cs.index[ok])
         control_rows.extend(ks.index[picked[ok]])
-    pairs = sorted(zip(case_rows, control_rows, strict=True), key=lambda p: table.index.get_loc(p[0]))
+    # get_loc gives an int position for a label of a unique index (the tables matched here have one)
+    pairs = sorted(
+        zip(case_rows, control_rows, strict=True), key=lambda p: cast(int, table.index.get_loc(p[0]))
+    )
     index = [r for pair in pairs for r in pair]
     matched = table.loc[index].copy()
     matched[PAIR_ID] = np.repeat([f"m{i + 1}" for i in range(len(pairs))], 2) if pairs else []
