@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from ovcf_core import paths
 
-KINDS = ("analyze", "icc", "predict", "measure", "train")
+KINDS = ("analyze", "icc", "predict", "measure", "train", "power")
 CT = paths.SAMPLE_DICOM / "ct_axial"
 
 
@@ -36,6 +36,7 @@ def outputs(tmp_path_factory) -> dict[str, dict]:
         "measure": ["measure", CT / "series", "--roi", CT / "rois.json"],
         "train": ["train", paths.SAMPLE_COHORT, "--bootstrap", "0", "-o", tmp / "m.json", "--json", "-",
                   "--quiet"],
+        "power": ["power", "--auc", "0.8", "--power", "0.9", "--parameters", "8", "--prevalence", "0.2"],
     }  # fmt: skip
     out = {}
     for kind, argv in commands.items():
@@ -70,6 +71,11 @@ BREAKAGES = {
         (lambda o: o["rois"]["L1"].update(n_pixels=0), "0 is less than the minimum of 1"),
     ],
     "train": [(lambda o: o.update(n_cases=0), "0 is less than the minimum of 1")],
+    "power": [
+        (lambda o: o.pop("n_cases_needed"), "'n_cases_needed' is a required property"),
+        (lambda o: o.update(n_controls_needed=16.6), "16.6 is not of type 'integer'"),
+        (lambda o: o.update(auc=0.5), "0.5 is less than or equal to the minimum of 0.5"),
+    ],
 }
 
 

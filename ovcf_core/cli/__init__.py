@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "icc": ("icc_cmd", "intraclass correlation (six Shrout & Fleiss forms) from a long ratings table"),
     "match": ("match_cmd", "1:1 matching of controls to cases: exact sex, nearest age within a caliper"),
     "indicators": ("indicators_cmd", "the five indicators per patient from raw per-vertebra measurements"),
+    "power": ("power_cmd", "sample size or power of an ROC study (pROC's power.roc.test); model development"),
 }
 
 
