@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from ovcf_core import paths
 
-KINDS = ("analyze", "icc", "predict", "measure", "train", "power")
+KINDS = ("analyze", "icc", "predict", "measure", "train", "validate", "power")
 CT = paths.SAMPLE_DICOM / "ct_axial"
 
 
@@ -36,6 +36,7 @@ def outputs(tmp_path_factory) -> dict[str, dict]:
         "measure": ["measure", CT / "series", "--roi", CT / "rois.json"],
         "train": ["train", paths.SAMPLE_COHORT, "--bootstrap", "0", "-o", tmp / "m.json", "--json", "-",
                   "--quiet"],
+        "validate": ["validate", paths.SAMPLE_COHORT, "--prevalence", "0.1", "--json", "-"],
         "power": ["power", "--auc", "0.8", "--power", "0.9", "--parameters", "8", "--prevalence", "0.2"],
     }  # fmt: skip
     out = {}
@@ -71,6 +72,12 @@ BREAKAGES = {
         (lambda o: o["rois"]["L1"].update(n_pixels=0), "0 is less than the minimum of 1"),
     ],
     "train": [(lambda o: o.update(n_cases=0), "0 is less than the minimum of 1")],
+    "validate": [
+        (lambda o: o.pop("calibration_slope_ci"), "'calibration_slope_ci' is a required property"),
+        (lambda o: o["hosmer_lemeshow"].update(df=9), "8 was expected"),
+        (lambda o: o["decision_curve"][0].pop("net_benefit_all"), "'net_benefit_all' is a required property"),
+        (lambda o: o["calibration_curve"][0].update(observed=1.2), "1.2 is greater than the maximum of 1"),
+    ],
     "power": [
         (lambda o: o.pop("n_cases_needed"), "'n_cases_needed' is a required property"),
         (lambda o: o.update(n_controls_needed=16.6), "16.6 is not of type 'integer'"),

@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "icc": ("icc_cmd", "intraclass correlation (six Shrout & Fleiss forms) from a long ratings table"),
     "match": ("match_cmd", "1:1 matching of controls to cases: exact sex, nearest age within a caliper"),
     "indicators": ("indicators_cmd", "the five indicators per patient from raw per-vertebra measurements"),
+    "validate": ("validate_cmd", "a model on a cohort with the outcome: AUC, calibration, decision curve"),
+    "recalibrate": ("recalibrate_cmd", "update a model's intercept (and slope) to a cohort"),
     "power": ("power_cmd", "sample size or power of an ROC study (pROC's power.roc.test); model development"),
 }
 
