@@ -941,11 +941,39 @@ def raw_wide(header: str, *rows: str) -> str:
     return "\n".join([f"patient_id,ovcf,age,sex,bmi,{header}", *rows]) + "\n"
 
 
+def shipped_model_with_covariance(*, indefinite: bool) -> str:
+    """The shipped model file with its covariance made indefinite (one large correlation) or all zero."""
+    model = json.loads((HERE.parents[1] / "ovcf_core" / "models" / "default_model.json").read_text())
+    cov = np.array(model["covariance"])
+    if indefinite:
+        cov[1, 2] = cov[2, 1] = 10 * np.sqrt(cov[1, 1] * cov[2, 2])
+    else:
+        cov[:] = 0.0
+    model["covariance"] = cov.tolist()
+    return json.dumps(model, indent=1)
+
+
 def trust_table_files() -> list[tuple[str, bytes | str, str, str, str, str]]:
     """Tables, raw templates and models from the trust review (issue 10): edges once answered silently."""
     rows = GOOD_ROWS
     vbq_all = {f"H{r}": f"=G{r}/40" for r in range(2, 26)}
     return [
+        (
+            "model_covariance_indefinite.json",
+            shipped_model_with_covariance(indefinite=True),
+            "model",
+            "error",
+            "covariance is not positive definite",
+            "a symmetric covariance with a negative eigenvalue (some patient's variance below zero)",
+        ),
+        (
+            "model_covariance_zero.json",
+            shipped_model_with_covariance(indefinite=False),
+            "model",
+            "error",
+            "covariance is not positive definite",
+            "an all-zero covariance (every CI would have zero width)",
+        ),
         (
             "cohort_uncached_formula_cells.xlsx",
             uncached_formula_xlsx(
