@@ -32,8 +32,10 @@ who measured it; the indicators are then formed from these averages. `fractured`
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from statistics import median
+from typing import Any, SupportsInt, cast
 
 import numpy as np
 import pandas as pd
@@ -197,7 +199,9 @@ def long_to_wide(long: pd.DataFrame) -> pd.DataFrame:
     names = []
     for _, row in table.iterrows():
         names.append(_long_name(row)[0])
-    table = table.assign(_name=names, _value=to_number(table[VALUE])[0]).dropna(subset=["_name"])
+    table = table.assign(
+        _name=pd.Series(names, index=table.index, dtype=object), _value=to_number(table[VALUE])[0]
+    ).dropna(subset=["_name"])
     wide = table.pivot_table(index=keys, columns="_name", values="_value", aggfunc="mean", sort=False)
     wide = wide.reindex(columns=[c for c in MEASUREMENT_COLUMNS if c in wide.columns]).reset_index()
     wide.columns.name = None
@@ -270,6 +274,11 @@ def _error(problems: list[Problem], row: int | None, column: str | None, message
     problems.append(Problem(Severity.ERROR, row, column, message))
 
 
+def _row_number(label: Hashable) -> int:
+    """A row label as an int: the tables checked here keep pandas' default integer index."""
+    return int(cast(SupportsInt, label))
+
+
 def _check_numbers(
     values: pd.Series,
     column: str,
@@ -286,18 +295,18 @@ def _check_numbers(
     numbers, bad = parsed if parsed is not None else to_number(values)
     report = _error if blocking else _warn
     consequence = "this row is skipped" if blocking else "this measurement is left out"
-    for row, value in values[bad].items():
-        report(problems, int(row), column, f"'{value}' is not a number; {consequence}")
+    for label, value in values[bad].items():
+        report(problems, _row_number(label), column, f"'{value}' is not a number; {consequence}")
     infinite = numbers.notna() & ~np.isfinite(numbers.to_numpy(float))
-    for row, value in values[infinite].items():
-        report(problems, int(row), column, f"'{value}' is not a finite number; {consequence}")
+    for label, value in values[infinite].items():
+        report(problems, _row_number(label), column, f"'{value}' is not a finite number; {consequence}")
     numbers = numbers.where(~infinite)
     bad = bad | infinite
     outside = numbers.notna() & ((numbers < quantity.low) | (numbers > quantity.high))
-    for row, value in numbers[outside].items():
+    for label, value in numbers[outside].items():
         report(
             problems,
-            int(row),
+            _row_number(label),
             column,
             f"{value:g} is outside the plausible range {quantity.low:g} to {quantity.high:g} "
             f"{quantity.unit}; {consequence}",
@@ -372,18 +381,22 @@ def check_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[RawMeasurements, li
         patients[PAIR_ID] = pairs.where(pairs != "")
 
     fractured: list[frozenset[str] | None] = []
-    for row, cell in (table[FRACTURED] if FRACTURED in table.columns else pd.Series(dtype=object)).items():
+    for label, cell in (table[FRACTURED] if FRACTURED in table.columns else pd.Series(dtype=object)).items():
         try:
             fractured.append(ind.parse_fractured(None if pd.isna(cell) else str(cell)))
         except InputError as exc:
             _warn(
                 problems,
-                int(row),
+                _row_number(label),
                 FRACTURED,
                 f"{exc.message}; this patient's T-score, HU and VBQ are left missing",
             )
             fractured.append(None)
-    patients[FRACTURED] = fractured if FRACTURED in table.columns else [frozenset()] * len(table)
+    patients[FRACTURED] = pd.Series(
+        fractured if FRACTURED in table.columns else [frozenset()] * len(table),
+        index=patients.index,
+        dtype=object,
+    )
 
     if is_long(table):
         cells, columns = _long_cells(table, problems)
@@ -434,6 +447,7 @@ def _wide_cells(table: pd.DataFrame, problems: list[Problem]) -> tuple[pd.DataFr
                 _warn(problems, None, column, "is not a known measurement column; it is ignored")
             continue
         columns.add(canonical)
+        assert all_numbers is not None and all_bad is not None  # `column` is one of `known`
         quantity = QUANTITIES[MEASUREMENTS[canonical][0]]
         numbers, _ = _check_numbers(
             table[column],
@@ -455,7 +469,7 @@ def _wide_cells(table: pd.DataFrame, problems: list[Problem]) -> tuple[pd.DataFr
 def _long_cells(table: pd.DataFrame, problems: list[Problem]) -> tuple[pd.DataFrame, frozenset[str]]:
     """Measurement cells of a long table (unknown measurements and bad values reported and left out)."""
     names = []
-    for row, record in table.iterrows():
+    for label, record in table.iterrows():
         column, message = _long_name(record)
         if message:
             column_name = (
@@ -465,7 +479,7 @@ def _long_cells(table: pd.DataFrame, problems: list[Problem]) -> tuple[pd.DataFr
                 if "level" in message
                 else (MUSCLE if "muscle" in message else SIDE)
             )
-            _warn(problems, int(row), column_name, f"{message}; this measurement is left out")
+            _warn(problems, _row_number(label), column_name, f"{message}; this measurement is left out")
         names.append(column)
     named = pd.Series(names, index=table.index, dtype=object)
     numbers, bad = to_number(table[VALUE])
@@ -479,17 +493,17 @@ def _long_cells(table: pd.DataFrame, problems: list[Problem]) -> tuple[pd.DataFr
                 problems,
                 int(row),
                 VALUE,
-                f"'{table.at[row, VALUE]}' is not a number; this measurement is left out",
+                f"'{table.at[row, VALUE]!s}' is not a number; this measurement is left out",
             )
         sub = numbers[mask]
         outside = sub.notna() & ((sub < quantity.low) | (sub > quantity.high))
-        for row, value in sub[outside].items():
+        for label, value in sub[outside].items():
             _warn(
                 problems,
-                int(row),
+                _row_number(label),
                 VALUE,
                 f"{value:g} is outside the plausible range {quantity.low:g} to {quantity.high:g} "
-                f"{quantity.unit} for {named[row]}; this measurement is left out",
+                f"{quantity.unit} for {named[_row_number(label)]}; this measurement is left out",
             )
         values[mask] = sub.where(~outside)
     keep = named.notna() & values.notna()
@@ -530,8 +544,9 @@ def cohort_from_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[pd.DataFrame,
 
     per_rater = data.cells.groupby([PATIENT_ID, RATER, "column"], sort=False)["value"].mean()
     averaged = per_rater.groupby(level=[PATIENT_ID, "column"], sort=False).mean()
-    measured: dict[str, dict[str, float]] = {}
-    for (patient, column), value in averaged.items():
+    measured: dict[Hashable, dict[str, float]] = {}  # patient id -> column -> value
+    averaged_items = cast("Iterable[tuple[tuple[Any, Any], Any]]", averaged.items())  # (patient, column)
+    for (patient, column), value in averaged_items:
         measured.setdefault(patient, {})[column] = float(value)
 
     if is_long(normalize_columns(raw)):  # one row per measurement: a repeated measurement is averaged
@@ -545,7 +560,8 @@ def cohort_from_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[pd.DataFrame,
                 )  # fmt: skip
     else:  # one row per patient and rater
         repeated = patients.groupby([PATIENT_ID, RATER], sort=False).size()
-        for (patient, rater), count in repeated[repeated > 1].items():
+        repeated_items = cast("Iterable[tuple[tuple[Any, Any], Any]]", repeated[repeated > 1].items())
+        for (patient, rater), count in repeated_items:
             first = int(patients.index[(patients[PATIENT_ID] == patient) & (patients[RATER] == rater)][0])
             _warn(
                 problems, first, RATER,
@@ -593,7 +609,7 @@ def cohort_from_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[pd.DataFrame,
     columns = [PATIENT_ID, *cohort_columns, *(i.column for i in indicators)]
     cohort = pd.DataFrame.from_records(records, columns=columns)
     if OUTCOME in cohort.columns:
-        cohort[OUTCOME] = pd.array(cohort[OUTCOME], dtype="Float64").astype("Int64")
+        cohort[OUTCOME] = cohort[OUTCOME].astype("Float64").astype("Int64")
     for column in (AGE, BMI, *(i.column for i in indicators)):
         if column in cohort.columns:
             cohort[column] = pd.to_numeric(cohort[column]).astype(float)

@@ -46,6 +46,7 @@ import argparse
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -223,6 +224,7 @@ def raw_measurements(cohort: pd.DataFrame, spec: RawSpec = RawSpec()) -> pd.Data
     rows = []
     levels = list(ind.LEVELS)
     weights = np.array([FRACTURE_LEVEL_WEIGHTS[lv] for lv in levels])
+    patient: Any  # an itertuples row: its attributes are the cohort's (numeric) columns
     for patient in cohort.itertuples(index=False):
         fractured: list[str] = []
         if patient.ovcf == 1:
