@@ -26,6 +26,7 @@ pages = {
         page("correlations", "Correlations", "scatter_plot"),
         page("roc", "ROC", "show_chart"),
         page("logistic", "Logistic", "account_tree"),
+        page("validation", "Validation", "fact_check"),
     ],
     "One patient": [
         page("calculator", "Calculator", "calculate"),

@@ -1,0 +1,102 @@
+"""Validation page (AppTest): the shown metrics equal the library's, the internal split carries its warning,
+a bad validation upload gives one message and keeps the session, the recalibrated model downloads and loads,
+and the Calculator says what its model was validated on."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard import state
+from ovcf_core import paths
+from ovcf_core.io import read_cohort
+from ovcf_core.model import load_model
+from ovcf_core.model.validation import validate_model
+from tests import apptest_tools as tools
+
+PAGE = "dashboard/pages/validation.py"
+
+
+def _radio(at, label: str):
+    return next(r for r in at.radio if r.label == label)
+
+
+@pytest.fixture(scope="module")
+def opened():
+    at = tools.open_page(PAGE)
+    assert not at.exception, at.exception
+    return at
+
+
+def test_opens_on_an_internal_split_with_its_warning_and_synthetic_labels(opened):
+    text = tools.shown_text(opened)
+    assert "not external validation" in text
+    assert "not a medical device" in text
+    assert "Synthetic" in text
+    assert len(opened.dataframe) >= 2 and not opened.error
+
+
+def test_uploaded_cohort_metrics_equal_the_library(opened):
+    at = opened
+    _radio(at, "Validation cohort").set_value("Upload a validation cohort").run()
+    data = paths.SAMPLE_COHORT.read_bytes()
+    at = tools.upload(at, 0, "external.csv", data)
+    assert not at.exception, at.exception
+    table, _ = read_cohort(paths.SAMPLE_COHORT)
+    expected = validate_model(load_model(paths.DEFAULT_MODEL), table)
+    metrics = at.dataframe[0].value
+    auc_row = metrics[metrics["measure"] == "AUC"].iloc[0]
+    assert auc_row["estimate"] == f"{expected.auc:.3f}"
+    slope_row = metrics[metrics["measure"] == "Calibration slope"].iloc[0]
+    assert slope_row["estimate"] == f"{expected.calibration.slope:.3f}"
+    record = at.session_state["validation_record"]
+    assert record["cohort"] == "external.csv" and record["n"] == 156
+    assert record["recalibrated"]["method"] == "intercept"
+
+
+def test_recalibrated_model_downloads_and_loads(tmp_path):
+    at = tools.open_page(PAGE)
+    with tools.recorded_media() as seen:
+        _radio(at, "Method").set_value("logistic").run()
+    assert not at.exception
+    models = [json.loads(b) for b in seen if b.strip().startswith(b"{") and b'"ovcf-risk-model"' in b]
+    assert models, "no recalibrated model was offered for download"
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(models[-1]))
+    loaded = load_model(path)
+    assert loaded.provenance_["recalibration"] == "logistic"
+
+
+def test_a_bad_validation_upload_gives_one_message_and_keeps_the_session():
+    at = tools.open_page(PAGE)
+    cohort_before = at.session_state[state.COHORT]
+    _radio(at, "Validation cohort").set_value("Upload a validation cohort").run()
+    table = pd.read_csv(paths.SAMPLE_COHORT).drop(columns=["ovcf"])
+    at = tools.upload(at, 0, "no_outcome.csv", table.to_csv(index=False).encode())
+    assert not at.exception
+    assert len(at.error) == 1 and "no_outcome.csv" in at.error[0].value and "ovcf" in at.error[0].value
+    assert at.session_state[state.COHORT] is cohort_before or at.session_state[state.COHORT].equals(
+        cohort_before
+    )
+    one_class = pd.read_csv(paths.SAMPLE_COHORT).assign(ovcf=1)
+    at = tools.upload(at, 0, "cases_only.csv", one_class.to_csv(index=False).encode())
+    assert not at.exception and len(at.error) == 1 and "'ovcf'" in at.error[0].value
+
+
+def test_missing_model_variable_is_named():
+    at = tools.open_page(PAGE)
+    _radio(at, "Validation cohort").set_value("Upload a validation cohort").run()
+    table = pd.read_csv(paths.SAMPLE_COHORT).assign(bmi=np.nan)
+    at = tools.upload(at, 0, "no_bmi.csv", table.to_csv(index=False).encode())
+    assert not at.exception and len(at.error) == 1 and "'bmi'" in at.error[0].value
+
+
+def test_model_fitted_on_the_development_part_validates_on_the_held_out_part():
+    at = tools.open_page(PAGE)
+    _radio(at, "Model").set_value("Fitted on the current cohort").run()
+    assert not at.exception, at.exception
+    record = at.session_state["validation_record"]
+    assert record["internal_split"] and record["n"] == round(0.3 * 78) * 2
