@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, SupportsInt, cast
 
 import numpy as np
 
@@ -192,6 +192,11 @@ def to_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return numbers, bad
 
 
+def row_number(label: Hashable) -> int:
+    """A row label as an int: the tables checked here keep pandas' default integer index."""
+    return int(cast(SupportsInt, label))
+
+
 def _check_range(
     numbers: pd.Series, column: str, low: float, high: float, unit: str, problems: list[Problem]
 ) -> pd.Series:
@@ -201,7 +206,7 @@ def _check_range(
         problems.append(
             Problem(
                 Severity.ERROR,
-                int(row),
+                row_number(row),
                 column,
                 f"{value:g} is outside the plausible range {low:g} to {high:g} {unit}".rstrip(),
             )
@@ -336,8 +341,10 @@ def validate_cohort(
         for row in ids[missing].index:
             problems.append(Problem(Severity.ERROR, int(row), PATIENT_ID, "missing patient_id"))
         duplicated = ids.duplicated(keep="first") & ~missing
-        for row, value in ids[duplicated].items():
-            problems.append(Problem(Severity.ERROR, int(row), PATIENT_ID, f"duplicated patient_id '{value}'"))
+        for label, value in ids[duplicated].items():
+            problems.append(
+                Problem(Severity.ERROR, row_number(label), PATIENT_ID, f"duplicated patient_id '{value}'")
+            )
         blocked |= missing | duplicated
         out[PATIENT_ID] = ids
     else:
@@ -418,11 +425,11 @@ def validate_cohort(
             low, high, unit = numeric_specs[column]
             if column == AGE:
                 young = numbers.notna() & (numbers >= low) & (numbers < 50)
-                for row, value in numbers[young].items():
+                for label, value in numbers[young].items():
                     problems.append(
                         Problem(
                             Severity.WARNING,
-                            int(row),
+                            row_number(label),
                             AGE,
                             f"age {value:g} is under 50 (the paper's cohort is aged 50 and over)",
                         )
@@ -444,7 +451,7 @@ def validate_cohort(
             out[column] = table[column]
 
     if formulas:  # an emptied formula cell is reported once, by its own message
-        own = {(row, column): message for row, column, message in formulas}
+        own: dict[tuple[int | None, str | None], str] = {(r, c): message for r, c, message in formulas}
         problems = [
             p
             for p in problems
@@ -481,7 +488,7 @@ def _check_pairs(table: pd.DataFrame, problems: list[Problem]) -> None:
                 Severity.WARNING,
                 int(first_row[code]),
                 PAIR_ID,
-                f"pair '{uniques[code]}' has {size[code]} member(s) "
+                f"pair '{uniques[int(code)]}' has {size[code]} member(s) "
                 f"({int(cases[code])} case(s)); it is left out of paired tests",
             )
         )
