@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from statistics import median
-from typing import Any, SupportsInt, cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -57,6 +57,7 @@ from ovcf_core.schema import (
     normalize_columns,
     parse_outcome,
     parse_sex,
+    row_number,
     to_number,
 )
 from ovcf_core.table_notes import table_notes, take_uncached_formulas
@@ -274,11 +275,6 @@ def _error(problems: list[Problem], row: int | None, column: str | None, message
     problems.append(Problem(Severity.ERROR, row, column, message))
 
 
-def _row_number(label: Hashable) -> int:
-    """A row label as an int: the tables checked here keep pandas' default integer index."""
-    return int(cast(SupportsInt, label))
-
-
 def _check_numbers(
     values: pd.Series,
     column: str,
@@ -296,17 +292,17 @@ def _check_numbers(
     report = _error if blocking else _warn
     consequence = "this row is skipped" if blocking else "this measurement is left out"
     for label, value in values[bad].items():
-        report(problems, _row_number(label), column, f"'{value}' is not a number; {consequence}")
+        report(problems, row_number(label), column, f"'{value}' is not a number; {consequence}")
     infinite = numbers.notna() & ~np.isfinite(numbers.to_numpy(float))
     for label, value in values[infinite].items():
-        report(problems, _row_number(label), column, f"'{value}' is not a finite number; {consequence}")
+        report(problems, row_number(label), column, f"'{value}' is not a finite number; {consequence}")
     numbers = numbers.where(~infinite)
     bad = bad | infinite
     outside = numbers.notna() & ((numbers < quantity.low) | (numbers > quantity.high))
     for label, value in numbers[outside].items():
         report(
             problems,
-            _row_number(label),
+            row_number(label),
             column,
             f"{value:g} is outside the plausible range {quantity.low:g} to {quantity.high:g} "
             f"{quantity.unit}; {consequence}",
@@ -387,7 +383,7 @@ def check_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[RawMeasurements, li
         except InputError as exc:
             _warn(
                 problems,
-                _row_number(label),
+                row_number(label),
                 FRACTURED,
                 f"{exc.message}; this patient's T-score, HU and VBQ are left missing",
             )
@@ -479,7 +475,7 @@ def _long_cells(table: pd.DataFrame, problems: list[Problem]) -> tuple[pd.DataFr
                 if "level" in message
                 else (MUSCLE if "muscle" in message else SIDE)
             )
-            _warn(problems, _row_number(label), column_name, f"{message}; this measurement is left out")
+            _warn(problems, row_number(label), column_name, f"{message}; this measurement is left out")
         names.append(column)
     named = pd.Series(names, index=table.index, dtype=object)
     numbers, bad = to_number(table[VALUE])
@@ -500,10 +496,10 @@ def _long_cells(table: pd.DataFrame, problems: list[Problem]) -> tuple[pd.DataFr
         for label, value in sub[outside].items():
             _warn(
                 problems,
-                _row_number(label),
+                row_number(label),
                 VALUE,
                 f"{value:g} is outside the plausible range {quantity.low:g} to {quantity.high:g} "
-                f"{quantity.unit} for {named[_row_number(label)]}; this measurement is left out",
+                f"{quantity.unit} for {named[row_number(label)]}; this measurement is left out",
             )
         values[mask] = sub.where(~outside)
     keep = named.notna() & values.notna()
