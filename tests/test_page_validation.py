@@ -100,3 +100,16 @@ def test_model_fitted_on_the_development_part_validates_on_the_held_out_part():
     assert not at.exception, at.exception
     record = at.session_state["validation_record"]
     assert record["internal_split"] and record["n"] == round(0.3 * 78) * 2
+
+
+def test_the_calculator_says_what_its_model_was_validated_on_and_shows_the_recalibrated_estimate():
+    at = tools.open_page("dashboard/pages/calculator.py")
+    text = tools.shown_text(at)
+    assert "Not validated in this session" in text
+    at = at.switch_page(PAGE).run()
+    assert not at.exception, at.exception
+    at = at.switch_page("dashboard/pages/calculator.py").run()
+    assert not at.exception, at.exception
+    text = tools.shown_text(at)
+    assert "This model was validated on" in text and "internal split" in text
+    assert any(m.label.startswith("Recalibrated estimate (intercept") for m in at.metric)

@@ -265,3 +265,32 @@ if model is not None:
                 st.json(shipped_card(), expanded=False)
             except OvcfError as exc:
                 st.error(str(exc))
+
+# ---- Validation in this session (written by the Validation page, dashboard/pages/validation.py) ----
+_validated = st.session_state.get("validation_record")
+if model is not None:
+    st.subheader("Validation in this session")
+    if _validated and _validated.get("coef") == [float(b) for b in model.coef_]:
+        low, high = _validated["auc_ci"]
+        st.markdown(
+            f"This model was validated on **{_validated['cohort']}** ({_validated['n']} patients, "
+            f"{_validated['n_cases']} with OVCF): AUC {_validated['auc']:.3f} ({low:.3f}–{high:.3f}), "
+            f"calibration intercept {_validated['intercept']:.2f}, slope {_validated['slope']:.2f}."
+        )
+        if _validated.get("internal_split"):
+            st.caption("An internal split of the same cohort: not external validation.")
+        _recalibrated = _validated.get("recalibrated")
+        if _recalibrated and prediction is not None:
+            from ovcf_core.model import model_from_dict
+
+            _new = model_from_dict(_recalibrated["model"]).predict(
+                prediction.features, prevalence=prediction.prevalence
+            )
+            st.metric(
+                f"Recalibrated estimate ({_recalibrated['method']}, on {_validated['cohort']})",
+                f"{_new.probability:.1%}",
+                help=f"95% CI {_new.ci[0]:.1%} to {_new.ci[1]:.1%}",
+            )
+            st.caption(f"95% CI {_new.ci[0]:.1%} to {_new.ci[1]:.1%}, same prevalence setting as above.")
+    else:
+        st.info("Not validated in this session; the Validation page checks a model on a cohort.")

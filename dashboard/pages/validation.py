@@ -176,6 +176,7 @@ if result is not None:
         st.caption(f":material/science: **Synthetic data or model** — {SYNTHETIC_NOTE}")
     st.session_state[VALIDATION_RECORD] = {
         "model_key": model_key(model),
+        "coef": [float(b) for b in model.coef_],
         "model": model_label,
         "cohort": cohort_label,
         "internal_split": cohort_label.endswith("(internal split)"),
