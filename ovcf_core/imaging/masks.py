@@ -30,8 +30,8 @@ from ovcf_core.errors import InputError
 from ovcf_core.imaging.header import Modality
 from ovcf_core.imaging.series import MissingSlice, Series, SliceRef, load_series
 from ovcf_core.imaging.sources import Source
+from ovcf_core.indicators import LEVELS
 
-LEVELS: tuple[str, ...] = ("L1", "L2", "L3", "L4")
 DEFAULT_ERODE_MM = 3.0
 MIN_CORE_VOXELS = 20
 
