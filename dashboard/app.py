@@ -20,6 +20,7 @@ pages = {
     "Start": [
         page("home", "Home", "home", default=True),
         page("data", "Data", "upload_file"),
+        page("planning", "Study planning", "event_note"),
     ],
     "Cohort analysis": [
         page("cohort", "Cohort", "groups"),
