@@ -13,7 +13,7 @@ import re
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pandas as pd
 
@@ -257,7 +257,7 @@ def _parse_regular_csv(text: str, delim: str, dtypes: dict) -> pd.DataFrame | No
     `dtypes` is keyed by the names as written in the header row (with `names=` the pyarrow reader
     ignores `dtype` and reads '007' as the number 7)."""
     data = text.encode("utf-8")
-    options = {"sep": delim, "dtype": dtypes}
+    options: dict[str, Any] = {"sep": delim, "dtype": dtypes}
     if "0x" not in text and "0X" not in text:  # pyarrow reads '0x1F' as the integer 31; C and csv do not
         try:
             return pd.read_csv(
@@ -380,7 +380,7 @@ def _has_formula_cells(data: bytes) -> bool:
     return False
 
 
-def _pick_sheet(book, display: str, sheet: str | int, *, typed: bool) -> tuple[object, list, list[str]]:
+def _pick_sheet(book, display: str, sheet: str | int, *, typed: bool) -> tuple[Any, list, list[str]]:
     """(worksheet, its non-empty rows, why the sheets before it were skipped) for `sheet`.
 
     0 (the default) is the first worksheet with data; another number or a name is that sheet, refused when

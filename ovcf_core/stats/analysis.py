@@ -67,7 +67,7 @@ class MarkerAnalysis:
     def to_dict(self) -> dict:
         """The marker's entry of the `analyze` JSON (DESIGN §4) plus n per group, CIs and messages."""
         g, s, a, c, o = self.groups, self.spearman, self.auc, self.cutoff, self.odds_ratio
-        options = {}
+        options: dict[str, object] = {}
         if self.auc_ci_bootstrap is not None:
             options["auc_ci_bootstrap"] = list(self.auc_ci_bootstrap)
         if self.conditional_odds_ratio is not None:
@@ -290,7 +290,7 @@ def _with_bootstrap(
     return _with(result, auc_ci_bootstrap=ci)
 
 
-def _with(result: MarkerAnalysis, **changes: object) -> MarkerAnalysis:
+def _with(result: MarkerAnalysis, **changes: Any) -> MarkerAnalysis:
     from dataclasses import replace
 
     return replace(result, **changes)
@@ -305,6 +305,7 @@ def _comparisons(
     """DeLong test for every two markers with an AUC on the patients with both; when no value is missing
     the markers' components (from `analyze_marker`, else computed here) give one covariance matrix."""
     good = [m for m in analysed if m.auc is not None]
+    directions = [m.auc.direction for m in good if m.auc is not None]  # (the `if` only for the type checker)
     if len(good) < 2:
         return []
     y = table[outcome].to_numpy(float)
@@ -317,7 +318,7 @@ def _comparisons(
             v01 = np.vstack([components[m.marker][1] for m in good])
             aucs, cov = v10.mean(axis=1), roc.covariance_from_components(v10, v01)
         else:
-            oriented = np.where([m.auc.direction is Direction.HIGHER for m in good], values, -values)
+            oriented = np.where([d is Direction.HIGHER for d in directions], values, -values)
             aucs, cov = roc.delong_covariance(oriented[y == 1].T, oriented[y == 0].T)
         return [
             roc.compare_correlated(aucs, cov, i, j, (good[i].marker, good[j].marker), len(y))
@@ -328,7 +329,7 @@ def _comparisons(
         try:
             out.append(
                 roc.delong_test(
-                    y, values[:, i], values[:, j], a.auc.direction, b.auc.direction, (a.marker, b.marker)
+                    y, values[:, i], values[:, j], directions[i], directions[j], (a.marker, b.marker)
                 )
             )
         except AnalysisError:
@@ -425,7 +426,7 @@ def analyze_cohort(
         notes.append("conditional logistic regression needs a pair column: not computed")
     demographics = [c for c in (AGE, BMI) if c in table.columns]
     with _parallel(len(table)) as pool:
-        t1 = pool.submit(groups.table1, table, demographics, outcome, pair)
+        t1_job = pool.submit(groups.table1, table, demographics, outcome, pair)
         components: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         ranks: dict[str, np.ndarray] = {}
         analysed = list(
@@ -435,9 +436,9 @@ def analyze_cohort(
             analysed = list(pool.map(lambda m: _with_conditional(table, m, outcome, adjust, pair), analysed))
         if bootstrap > 0:
             analysed = list(pool.map(lambda m: _with_bootstrap(table, m, outcome, bootstrap, seed), analysed))
-        comparisons = pool.submit(_comparisons, table, analysed, outcome, components)
+        comparisons_job = pool.submit(_comparisons, table, analysed, outcome, components)
         usable = [m.marker for m in analysed if m.spearman is not None]
-        matrix = pool.submit(correlation.correlation_matrix, table, usable, ranks)
+        matrix_job = pool.submit(correlation.correlation_matrix, table, usable, ranks)
         multi = None
         fitted = [m.marker for m in analysed if m.odds_ratio is not None and np.isfinite(m.odds_ratio.coef)]
         if len(fitted) >= 2:
@@ -445,7 +446,7 @@ def analyze_cohort(
                 multi = logistic.fit_logistic(table, fitted, adjust, outcome)
             except AnalysisError as exc:
                 notes.append(f"multivariable model not fitted: {exc}")
-        comparisons, matrix, t1 = comparisons.result(), matrix.result(), t1.result()
+        comparisons, matrix, t1 = comparisons_job.result(), matrix_job.result(), t1_job.result()
     return CohortAnalysis(
         n_cases, n_controls, count_pairs(table, outcome, pair), tuple(analysed), tuple(comparisons), matrix,
         t1, multi, outcome, adjust, pair, tuple(notes),
