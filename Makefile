@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench venv chromium clean
+.PHONY: run test lint typecheck format bench venv chromium clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,16 +28,21 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 
+# mypy over ovcf_core ([tool.mypy] in pyproject.toml); mypy and the stubs come with the test extra
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: $(STAMP) chromium lint
-	$(PY) -m pytest -q
+# both cores: one worker per core, each test module kept on one worker (module fixtures computed once)
+test: $(STAMP) chromium lint typecheck
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	for script in benchmarks/bench_*.py benchmarks/batch_parallel.py; do $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache
+	rm -rf $(VENV) test-artifacts .pytest_cache .mypy_cache

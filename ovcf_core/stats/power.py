@@ -147,7 +147,7 @@ def _check_open(name: str, value: float, lo: float = 0.0, hi: float = 1.0) -> No
 
 def _variances(auc: float, kappa: float, auc2: float | None, r: float | None) -> tuple[float, float, float]:
     """(V0, VA, delta): null and alternative variances per case, and the AUC difference tested."""
-    if auc2 is None:
+    if auc2 is None or r is None:  # (both or neither are given)
         return NULL_VARIANCE * (1 + 1 / kappa), obuchowski_variance(auc, kappa), auc - 0.5
     # two curves given their AUCs: binormal with B = 1, so A = sqrt(2)·Φ⁻¹(AUC); rn = ra = r
     a1, a2 = math.sqrt(2) * normal_quantile(auc), math.sqrt(2) * normal_quantile(auc2)
@@ -183,7 +183,7 @@ def power_roc_test(
     _check_open("alpha", alpha)
     if not (math.isfinite(kappa) and kappa > 0):
         raise AnalysisError(f"kappa (controls per case) must be above 0, got {kappa:g}")
-    if auc2 is not None:
+    if auc2 is not None and r is not None:  # (both or neither, checked above)
         _check_open("the second AUC", auc2, 0.5)
         _check_open("the correlation r", r, -1.0)
         if auc == auc2:
@@ -194,6 +194,7 @@ def power_roc_test(
         _check_open("power", power)
         n = solve_n_cases(z_alpha, normal_quantile(power), v0, va, delta)
     else:
+        assert n_cases is not None  # exactly one of power and n_cases (checked above)
         n = float(n_cases)
         if not (math.isfinite(n) and n > 0):
             raise AnalysisError(f"the number of cases must be above 0, got {n:g}")
@@ -304,6 +305,7 @@ def pmsampsize_binary(
         _check_open(name, value)
     if c_statistic is not None:
         r2_cs = r2_cs_from_c_statistic(c_statistic, prevalence)
+    assert r2_cs is not None  # given, or derived from the C-statistic (exactly one, checked above)
     null_loglik = prevalence * math.log(prevalence) + (1 - prevalence) * math.log(1 - prevalence)
     max_r2 = 1 - math.exp(2 * null_loglik)
     if not (math.isfinite(r2_cs) and 0 < r2_cs < max_r2):

@@ -73,7 +73,7 @@ def _direction(xbar: np.ndarray, columns: list[int], tolerance: float) -> np.nda
         bounds=[(-1.0, 1.0)] * len(columns),
         method="highs",
     )
-    if found.status != 0:
+    if found.status != 0 or found.x is None:  # (a solved program has its x)
         raise AnalysisError(f"the separation check failed: {found.message}")
     return found.x if np.any(np.abs(found.x) > tolerance) else None
 
@@ -133,6 +133,6 @@ def detect_separation(
         bounds=[*bounds, (None, 1.0)],
         method="highs",
     )
-    complete = margin.status == 0 and -margin.fun > 1e-9
+    complete = margin.status == 0 and margin.fun is not None and -margin.fun > 1e-9
     kind = "complete" if complete else "quasi-complete"
     return Separation(True, kind, tuple(names), tuple(float(v) for v in beta))
