@@ -36,8 +36,9 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# both cores: one worker per core, each test module kept on one worker (module fixtures computed once)
 test: $(STAMP) chromium lint typecheck
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
