@@ -310,7 +310,8 @@ def _check_numbers(
     return numbers.where(~outside), bad | outside
 
 
-def check_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[RawMeasurements, list[Problem]]:
+# C901: a flat list of per-column checks, in the order the problems are reported
+def check_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[RawMeasurements, list[Problem]]:  # noqa: C901
     """Check a raw wide or long table cell by cell; returns the usable data and every problem found.
 
     Raises `InputError` naming the file (and column) when nothing can be used: an empty table, no
@@ -526,7 +527,8 @@ def _agreed(patients: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series]:
     return first.where(first.notna(), None), groups.nunique(dropna=True) <= 1
 
 
-def cohort_from_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[pd.DataFrame, list[Problem]]:
+# C901: the raw -> cohort steps of DESIGN §4 in one place (average, agree, form indicators, report)
+def cohort_from_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[pd.DataFrame, list[Problem]]:  # noqa: C901
     """The cohort table (one row per patient, DESIGN §4) from a raw wide or long table, and every problem.
 
     Measurements are averaged within and then over raters before the indicators are formed (module

@@ -218,7 +218,8 @@ def _centred(rng: np.random.Generator, sd: float, n: int, keep: list[bool], how:
     return dev
 
 
-def raw_measurements(cohort: pd.DataFrame, spec: RawSpec = RawSpec()) -> pd.DataFrame:
+# C901: one patient's simulated measurements level by level, side by side and muscle by muscle
+def raw_measurements(cohort: pd.DataFrame, spec: RawSpec = RawSpec()) -> pd.DataFrame:  # noqa: C901
     """Two raters' raw wide measurements (one row per patient and rater) that give `cohort`'s indicators."""
     rng = np.random.default_rng(spec.seed)
     rows = []

@@ -370,7 +370,8 @@ def _fill_gaps(slots: list[_Slot]) -> tuple[list[_Slot], list[MissingSlice], str
     return filled, added, irregular
 
 
-def _assemble(uid: str, headers: list[Header], skipped: list[Skipped]) -> Series | None:
+# C901: one pass of ordered DICOM consistency checks (each a skip or a refusal with its own message)
+def _assemble(uid: str, headers: list[Header], skipped: list[Skipped]) -> Series | None:  # noqa: C901
     """Sort one series along the slice normal, keeping every position of the full series (DESIGN: ROI
     slice indices count the series sorted by position): a skipped file whose position is known keeps its
     place, a gap of whole spacings keeps placeholders, and a skipped file that cannot be placed makes
