@@ -67,7 +67,7 @@ def _number(value: object) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        number = float(value)  # type: ignore[arg-type]
+        number = float(value)  # type: ignore[arg-type]  # any object is tried; failures are caught below
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
@@ -192,7 +192,7 @@ def average_rcsa(
             areas = [_number(csa.get((muscle, side, level))) for muscle in MUSCLES]
             if any(a is None for a in areas):
                 continue
-            ratios.append(sum(areas) / disc_area)  # type: ignore[arg-type]
+            ratios.append(sum(areas) / disc_area)  # type: ignore[arg-type]  # no None (skipped above)
             used.append(f"{level} {side}")
     if not ratios:
         return IndicatorValue(

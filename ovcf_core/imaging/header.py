@@ -464,7 +464,7 @@ def header_from_dataset(file: DicomFile, dataset: Any) -> Header | Skipped:
         for value in (found := (_rescale(dataset, "RescaleSlope"), _rescale(dataset, "RescaleIntercept"))):
             if isinstance(value, str):
                 return _skip(file, dataset, value)
-        slope, intercept = found  # type: ignore[assignment]
+        slope, intercept = found  # type: ignore[assignment]  # neither is a str (returned above)
     instance = _integer(dataset, "InstanceNumber", 0) if _get(dataset, "InstanceNumber") is not None else None
     sop = _get(dataset, "SOPInstanceUID")
     return Header(
@@ -475,7 +475,7 @@ def header_from_dataset(file: DicomFile, dataset: Any) -> Header | Skipped:
         columns=columns,
         spacing=(spacing[0], spacing[1]),
         orientation=orientation,
-        position=position,  # type: ignore[arg-type]
+        position=position,  # type: ignore[arg-type]  # _floats(..., 3) gives 3 floats or None
         instance_number=instance,
         slope=float(slope),
         intercept=float(intercept),

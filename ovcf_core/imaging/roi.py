@@ -67,7 +67,7 @@ class Roi:
     def extent(self) -> tuple[float, float, float, float]:
         """(x_min, x_max, y_min, y_max) of the shape."""
         if self.shape is Shape.ELLIPSE:
-            (cx, cy), (rx, ry) = self.center, self.radii  # type: ignore[misc]
+            (cx, cy), (rx, ry) = self.center, self.radii  # type: ignore[misc]  # an ellipse has both
             return cx - rx, cx + rx, cy - ry, cy + ry
         xs = [p[0] for p in self.points or ()]
         ys = [p[1] for p in self.points or ()]
@@ -76,7 +76,7 @@ class Roi:
     def outline(self, n: int = 72) -> tuple[list[float], list[float]]:
         """Closed outline (xs, ys) for drawing over the image."""
         if self.shape is Shape.ELLIPSE:
-            (cx, cy), (rx, ry) = self.center, self.radii  # type: ignore[misc]
+            (cx, cy), (rx, ry) = self.center, self.radii  # type: ignore[misc]  # an ellipse has both
             t = np.linspace(0, 2 * np.pi, n + 1)
             return list(cx + rx * np.cos(t)), list(cy + ry * np.sin(t))
         if self.shape is Shape.RECTANGLE:
@@ -176,7 +176,7 @@ def roi_mask(roi: Roi, rows: int, columns: int) -> np.ndarray:
         return mask
     ys, xs = np.mgrid[r0 : r1 + 1, c0 : c1 + 1].astype(np.float64)
     if roi.shape is Shape.ELLIPSE:
-        (cx, cy), (rx, ry) = roi.center, roi.radii  # type: ignore[misc]
+        (cx, cy), (rx, ry) = roi.center, roi.radii  # type: ignore[misc]  # an ellipse has both
         box = ((xs - cx) / rx) ** 2 + ((ys - cy) / ry) ** 2 <= 1.0
     elif roi.shape is Shape.RECTANGLE:
         box = np.ones(xs.shape, dtype=bool)
@@ -308,13 +308,14 @@ def parse_roi(entry: Any, index: int) -> Roi:
     if shape is Shape.RECTANGLE:
         if points is None or len(points) != 2 or None in points:
             raise InputError(f"{name}: 'corners' must be two points [[x0, y0], [x1, y1]]")
-        (x0, y0), (x1, y1) = points  # type: ignore[misc]
+        (x0, y0), (x1, y1) = points  # type: ignore[misc]  # two points, none None (checked above)
         if x0 == x1 or y0 == y1:
             raise InputError(f"{name}: the rectangle has no area")
         corners = ((min(x0, x1), min(y0, y1)), (max(x0, x1), max(y0, y1)))
         return Roi(label, int(slice_value), shape, points=corners)
     if points is None or len(points) < 3 or None in points:
         raise InputError(f"{name}: 'points' must be at least 3 points [[x, y], ...]")
+    # `None in points` was refused above, which mypy cannot see
     return Roi(label, int(slice_value), shape, points=tuple(points))  # type: ignore[arg-type]
 
 
