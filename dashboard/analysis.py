@@ -7,22 +7,26 @@ and a 100,000-patient cohort is analysed once per settings, not on every rerun.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import components, state
-from ovcf_core import io
-from ovcf_core.errors import InputError, OvcfError
+from ovcf_core import io, ratings
+from ovcf_core.errors import OvcfError
+from ovcf_core.ratings import Ratings
 from ovcf_core.report import content, figures, style, tables
-from ovcf_core.schema import INDICATOR_COLUMNS, OUTCOME, PATIENT_ID, normalize_columns, validate_cohort
+from ovcf_core.schema import OUTCOME, PATIENT_ID
 
-RATER = "rater"
+if TYPE_CHECKING:
+    from ovcf_core.stats.analysis import CohortAnalysis
+    from ovcf_core.stats.logistic import LogisticResult
+
 BALANCE_LABELS = {"female": "Women (proportion)", "age": "Age (years)", "bmi": "BMI (kg/m²)"}
 MATCHED_ON = ("age", "sex")  # conditional models do not adjust for what the pairs are matched on
 
@@ -37,7 +41,7 @@ def cohort_analysis(
     return analyze_cohort(_table, markers=list(markers), adjust=adjust, pair=pair)
 
 
-def current() -> tuple[pd.DataFrame, dict, Any]:
+def current() -> tuple[pd.DataFrame, dict, CohortAnalysis]:
     """(cohort, settings, CohortAnalysis) for the page; a message and a stop when it cannot be analysed."""
     table = components.current_cohort()
     settings = state.analysis_settings(table)
@@ -59,7 +63,7 @@ def current() -> tuple[pd.DataFrame, dict, Any]:
 
 
 @st.cache_resource(max_entries=16)
-def roc_figure(_result: Any, key: str, settings_key: str) -> go.Figure:
+def roc_figure(_result: CohortAnalysis, key: str, settings_key: str) -> go.Figure:
     """Overlaid ROC curves of the analysis (AUC and DeLong CI in the legend, Youden cut-off marked)."""
     return figures.roc_figure(content.roc_traces(_result, st.session_state[state.COHORT]))
 
@@ -94,26 +98,26 @@ def _bootstrap(
 
 
 def bootstrap_table(
-    table: pd.DataFrame, key: str, result: Any, n_boot: int, progress: Callable[[float], None]
+    table: pd.DataFrame, key: str, result: CohortAnalysis, n_boot: int, progress: Callable[[float], None]
 ) -> pd.DataFrame:
     """Each marker's AUC with its DeLong and bootstrap 95% CIs side by side; `progress` gets 0..1."""
-    markers = {m: v for m, v in result.to_dict()["markers"].items() if v.get("auc") is not None}
+    markers = [m for m in result.markers if m.auc is not None and math.isfinite(m.auc.auc)]
     rows = []
-    for i, (marker, m) in enumerate(markers.items()):
+    for i, m in enumerate(markers):
 
         def report(done: int, total: int, i: int = i) -> None:
             progress((i + done / total) / len(markers))
 
         try:
-            low, high = _bootstrap(table, key, marker, m["direction"], n_boot, report)
+            low, high = _bootstrap(table, key, m.marker, str(m.auc.direction), n_boot, report)
         except OvcfError as exc:
             low, high = None, None
-            st.warning(f"{style.marker_label(marker)}: {exc}")
+            st.warning(f"{style.marker_label(m.marker)}: {exc}")
         rows.append(
             {
-                "Indicator": style.marker_label(marker),
-                "AUC": style.fmt_number(m["auc"], 3),
-                "DeLong 95% CI": style.fmt_ci(*m["auc_ci"], digits=3),
+                "Indicator": style.marker_label(m.marker),
+                "AUC": style.fmt_number(m.auc.auc, 3),
+                "DeLong 95% CI": style.fmt_ci(*m.auc.ci, digits=3),
                 "Bootstrap 95% CI": style.fmt_ci(low, high, digits=3),
             }
         )
@@ -122,7 +126,7 @@ def bootstrap_table(
 
 
 @st.cache_resource(max_entries=8)
-def report_figures(_result: Any, key: str, settings_key: str) -> dict[str, go.Figure]:
+def report_figures(_result: CohortAnalysis, key: str, settings_key: str) -> dict[str, go.Figure]:
     """Every figure of the analysis by title, for the Report page's PNG/SVG/HTML export (built once)."""
     result = _result
     result_dict = result.to_dict()
@@ -168,7 +172,7 @@ def _logistic_table(forest: pd.DataFrame, scale: str) -> pd.DataFrame:
     )
 
 
-def _forest_from_fit(fit: Any, markers: tuple[str, ...], scale: str) -> pd.DataFrame:
+def _forest_from_fit(fit: LogisticResult | None, markers: tuple[str, ...], scale: str) -> pd.DataFrame:
     """Forest rows (marker, label, or, low, high, p) of the markers' terms of a LogisticResult."""
     rows = []
     for marker in markers:
@@ -256,96 +260,19 @@ def logistic_view(
     return LogisticView(forest, _logistic_table(forest, scale), caption, messages)
 
 
-@dataclass(frozen=True)
-class Ratings:
-    """Each indicator measured by several raters (or repeatedly): a long table and its raters/markers."""
-
-    long: pd.DataFrame  # columns patient_id, rater, marker, value
-    raters: tuple[str, ...]
-    markers: tuple[str, ...]
-
-    @property
-    def patients(self) -> int:
-        """How many patients have at least one rating."""
-        return int(self.long[PATIENT_ID].nunique())
-
-    def paired(self, marker: str, first: str, second: str) -> tuple[np.ndarray, np.ndarray]:
-        """The two raters' values of `marker` for the patients both measured, aligned by patient."""
-        wide = self.long[self.long["marker"] == marker].pivot_table(
-            index=PATIENT_ID, columns="rater", values="value", aggfunc="mean"
-        )
-        both = wide[[first, second]].dropna() if {first, second} <= set(wide.columns) else wide.iloc[:0]
-        return both[first].to_numpy(float), both[second].to_numpy(float)
-
-
-def _ratings_from_indicators(per_rater: dict[str, pd.DataFrame]) -> Ratings:
-    """Ratings from one indicator table per rater (patient_id + indicator columns)."""
-    frames = []
-    for rater, table in per_rater.items():
-        present = [c for c in INDICATOR_COLUMNS if c in table.columns and table[c].notna().any()]
-        melted = table[[PATIENT_ID, *present]].melt(id_vars=PATIENT_ID, var_name="marker", value_name="value")
-        melted.insert(1, "rater", rater)
-        frames.append(melted.dropna(subset=["value"]))
-    long = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if long.empty:
-        raise InputError("no indicator values to compare between raters")
-    markers = tuple(m for m in INDICATOR_COLUMNS if m in set(long["marker"]))
-    return Ratings(long, tuple(per_rater), markers)
-
-
 @st.cache_data(show_spinner="Reading the measurements…", max_entries=8)
 def read_ratings(data: bytes, name: str) -> Ratings:
-    """Ratings from an upload (cached on its bytes): a raw per-vertebra table or an indicator table, each
-    with a `rater` column; raises InputError naming the file when it cannot be used."""
-    table = normalize_columns(io.read_table(data, name, expect=(PATIENT_ID, "rater")))
-    if PATIENT_ID not in table.columns:
-        raise InputError("has no patient_id column", file=name, column=PATIENT_ID)
-    if RATER not in table.columns:
-        raise InputError("has no rater column (one row per patient and rater)", file=name, column=RATER)
-    raters = [r for r in table[RATER].astype("string").str.strip().dropna().unique() if r]
-    if len(raters) < 2:
-        raise InputError(f"needs two or more raters, found {len(raters)}", file=name, column=RATER)
-    per_rater = {}
-    for rater in raters:
-        rows = table[table[RATER].astype("string").str.strip() == rater].drop(columns=RATER)
-        per_rater[str(rater)] = _indicators_of(rows, name)
-    return _ratings_from_indicators(per_rater)
-
-
-RAW_MARKER_COLUMNS = ("hu_l1", "t_l1", "si_l1", "si_csf_l3", "disc_l1l2")
-
-
-def is_raw_table(table: pd.DataFrame) -> bool:
-    """Whether a table holds raw per-vertebra/per-level measurements (DESIGN §4's raw wide template)."""
-    return any(c in table.columns for c in RAW_MARKER_COLUMNS)
-
-
-def _indicators_of(rows: pd.DataFrame, name: str) -> pd.DataFrame:
-    """One rater's indicator table: computed from raw measurements, or read and validated as given."""
-    if is_raw_table(rows):
-        from ovcf_core.raw import cohort_from_raw
-
-        cohort, _ = cohort_from_raw(rows, name)
-        return cohort
-    clean, _ = validate_cohort(rows, require_outcome=False)
-    return clean
+    """`ovcf_core.ratings.read_ratings` of an upload, cached on its bytes."""
+    return ratings.read_ratings(data, name)
 
 
 @st.cache_data(show_spinner="Reading the pool…", max_entries=8)
 def read_pool(data: bytes, name: str) -> pd.DataFrame:
-    """A matching pool from an upload (cached on its bytes): validated rows with outcome, age and sex."""
-    from ovcf_core.schema import AGE, SEX
+    """A matching pool from an upload (cached on its bytes): validated, then `matching_pool`'s check."""
+    from ovcf_core.stats.matching import matching_pool
 
     pool, _ = io.read_cohort(data, name)
-    for column in (AGE, SEX):
-        if column not in pool.columns or pool[column].isna().all():
-            raise InputError(f"has no {column} column to match on", file=name, column=column)
-    pool = pool.dropna(subset=[AGE, SEX])
-    if (pool[OUTCOME] == 1).sum() == 0 or (pool[OUTCOME] == 0).sum() == 0:
-        raise InputError(
-            "needs both cases (ovcf = 1) and possible controls (ovcf = 0)", file=name, column=OUTCOME
-        )
-    return pool
+    return matching_pool(pool, name)
 
 
 def digest(table: pd.DataFrame) -> str:
@@ -361,9 +288,6 @@ class IccView:
     messages: tuple[str, ...]
 
 
-ICC_FORMS = (("ICC1", "ICC(1,1)"), ("ICC2", "ICC(2,1)"), ("ICC3", "ICC(3,1)"), ("ICC2k", "ICC(2,k)"))
-
-
 @st.cache_resource(max_entries=64)
 def bland_altman(_ratings: Ratings, key: str, marker: str, first: str, second: str) -> go.Figure:
     """The Bland–Altman figure of one indicator between two raters (built once per ratings)."""
@@ -374,32 +298,8 @@ def bland_altman(_ratings: Ratings, key: str, marker: str, first: str, second: s
 @st.cache_data(show_spinner="Computing ICCs…", max_entries=8)
 def icc_table(_ratings: Ratings, key: str) -> IccView:
     """ICC of every indicator (Shrout & Fleiss forms with 95% CIs) from the raters' measurements."""
-    from ovcf_core.stats.icc import icc_long
-
-    ratings = _ratings
-    rows, messages = [], []
-    by_warning: dict[str, list[str]] = {}
-    for marker in ratings.markers:
-        subset = ratings.long[ratings.long["marker"] == marker]
-        try:
-            result = icc_long(subset, PATIENT_ID, RATER, "value")
-        except OvcfError as exc:
-            messages.append(f"{style.marker_label(marker)}: {exc}")
-            continue
-        row = {
-            "Indicator": style.marker_label(marker),
-            "Patients": result.n_subjects,
-            "Raters": result.n_raters,
-        }
-        for form, label in ICC_FORMS:
-            f = result[form]
-            row[label] = style.fmt_estimate_ci(f.icc, *f.ci, digits=3)
-        rows.append(row)
-        for warning in result.warnings:
-            by_warning.setdefault(warning, []).append(style.marker_label(marker, unit=False))
-    messages.extend(f"{w} ({', '.join(markers)})" for w, markers in by_warning.items())
-    columns = ["Indicator", "Patients", "Raters", *(label for _, label in ICC_FORMS)]
-    return IccView(pd.DataFrame(rows, columns=columns), tuple(messages))
+    icc = ratings.icc_per_indicator(_ratings)
+    return IccView(tables.icc_table(icc.results), tuple(tables.icc_messages(icc)))
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ovcf_core.errors import AnalysisError
-from ovcf_core.stats.matching import match_controls
+from ovcf_core.errors import AnalysisError, InputError
+from ovcf_core.stats.matching import match_controls, matching_pool
 
 
 def _patients(n_cases=40, n_pool=300, seed=3):
@@ -83,3 +83,24 @@ def test_no_controls_of_one_sex_leaves_those_cases_unmatched():
 def test_one_class_is_an_error():
     with pytest.raises(AnalysisError):
         match_controls(_patients().query("ovcf == 1"))
+
+
+def test_matching_pool_leaves_out_rows_without_age_or_sex():
+    table = _patients(5, 20)
+    table.loc[table.index[0], "age"] = np.nan
+    pool = matching_pool(table, "pool.csv")
+    assert len(pool) == len(table) - 1 and table.index[0] not in pool.index
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.iloc[:0], "pool.csv: no usable rows"),
+        (lambda t: t.drop(columns="sex"), "pool.csv, column 'sex': has no sex column to match on"),
+        (lambda t: t.assign(age=np.nan), "has no age column to match on"),
+        (lambda t: t[t.ovcf == 1], "needs both cases \\(ovcf = 1\\) and possible controls \\(ovcf = 0\\)"),
+    ],
+)
+def test_matching_pool_refuses_a_pool_that_cannot_be_matched(change, message):
+    with pytest.raises(InputError, match=message):
+        matching_pool(change(_patients(5, 20)), "pool.csv")

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from conftest import read_csv_without_pyarrow
 
-from dashboard.upload import outcome_needs_positive
+from ovcf_core.column_mapping import outcome_needs_positive
 from ovcf_core.errors import AnalysisError, InputError
 from ovcf_core.io import FAST_CSV_CHARS, MAX_COLUMNS, MAX_ROWS, read_cohort, read_table
 from ovcf_core.raw import cohort_from_raw, read_raw

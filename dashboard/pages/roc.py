@@ -59,12 +59,13 @@ def cutoff_explorer() -> None:
     if values.size == 0:
         st.warning(f"{style.marker_label(marker)} has no values.")
         return
-    marker_result = result_dict["markers"].get(marker, {})
+    analysed = next((m for m in result.markers if m.marker == marker), None)
+    youden = analysed.cutoff.threshold if analysed and analysed.cutoff else None
+    youden = youden if youden is not None and np.isfinite(youden) else None
     low, high = float(np.min(values)), float(np.max(values))
     digits = style.digits_for(marker)
     step = float(10 ** (-digits))
-    default = marker_result.get("cutoff")
-    default = float(np.clip(default, low, high)) if default is not None else float(np.median(values))
+    default = float(np.clip(youden, low, high)) if youden is not None else float(np.median(values))
     threshold = st.slider(
         f"Cut-off for {style.marker_label(marker)}",
         min_value=round(low, digits),
@@ -73,7 +74,7 @@ def cutoff_explorer() -> None:
         step=step,
         key=f"roc_threshold_{marker}",
     )
-    direction = marker_result.get("direction", "higher")
+    direction = str(analysed.auc.direction) if analysed and analysed.auc else "higher"
     try:
         metrics = analysis.threshold_metrics(table, key, marker, threshold, direction, prevalence / 100)
     except OvcfError as exc:
@@ -82,7 +83,7 @@ def cutoff_explorer() -> None:
     rule = f"{'≥' if direction == 'higher' else '≤'} {style.fmt_value(marker, threshold)} = test positive"
     st.caption(
         f"Rule: {style.marker_label(marker, unit=False)} {rule} (Youden cut-off: "
-        f"{style.fmt_value(marker, marker_result.get('cutoff'))})."
+        f"{style.fmt_value(marker, youden)})."
     )
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Sensitivity", style.fmt_percent(metrics.sensitivity))

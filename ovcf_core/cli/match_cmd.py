@@ -1,6 +1,7 @@
 """`ovcf match PATIENTS.csv --age age --sex sex [--caliper YEARS] -o MATCHED.csv`: 1:1 age/sex matching.
 
-PATIENTS holds the cases and the pool of candidate controls (outcome column `ovcf` or `group`). The
+PATIENTS holds the cases and the pool of candidate controls (outcome column `ovcf` or `group`); it is
+checked by `matching.matching_pool`, as on the Matching page (rows without age or sex are left out). The
 output has the matched cases and controls with a `pair_id`; unmatched cases and the balance (SMD before
 and after) are printed on stderr by spreadsheet row number, never by patient identifier.
 """
@@ -51,11 +52,12 @@ def run(args: argparse.Namespace) -> int:
     raw = raw.drop(columns=[c for c in (AGE, SEX) if c not in (age, sex) and c in raw.columns])
     table, report = validate_cohort(raw.rename(columns={age: AGE, sex: SEX}))
     print_problems(report, name)
-    if table.empty:
-        raise InputError("no usable rows (every row has an error)", file=name)
+    pool = matching.matching_pool(table, name)
+    for row in table.index.difference(pool.index):
+        print(f"{name}: row {row} has no {age} or {sex}; it is left out of matching", file=sys.stderr)
     caliper = matching.DEFAULT_CALIPER if args.caliper is None else args.caliper
     seed = matching.DEFAULT_SEED if args.seed is None else args.seed
-    result = matching.match_controls(table, caliper=caliper, seed=seed)
+    result = matching.match_controls(pool, caliper=caliper, seed=seed)
     out = result.matched.rename(columns={AGE: age, SEX: sex})
     out["ovcf"] = out["ovcf"].astype(int)
     write_table(out, args.output)

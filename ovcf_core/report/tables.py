@@ -8,11 +8,15 @@ correlation with OVCF and adjusted odds ratio, Table 3 the correlations between 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ovcf_core.report import style
+
+if TYPE_CHECKING:
+    from ovcf_core.ratings import IndicatorIcc
+    from ovcf_core.stats.icc import IccResult
 
 TEST_NAMES = {
     "paired_t": "paired t-test",
@@ -204,3 +208,33 @@ def forest_rows(result: Mapping[str, Any], scale: str = "sd") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["marker", "label", "or", "low", "high", "p"]).astype(
         {"or": float, "low": float, "high": float, "p": float}
     )
+
+
+ICC_FORMS = (("ICC1", "ICC(1,1)"), ("ICC2", "ICC(2,1)"), ("ICC3", "ICC(3,1)"), ("ICC2k", "ICC(2,k)"))
+
+
+def icc_table(results: Mapping[str, IccResult]) -> pd.DataFrame:
+    """One row per indicator: patients, raters and the ICC(1,1), (2,1), (3,1), (2,k) with 95% CIs."""
+    rows = []
+    for marker, result in results.items():
+        row: dict[str, object] = {
+            "Indicator": style.marker_label(marker),
+            "Patients": result.n_subjects,
+            "Raters": result.n_raters,
+        }
+        for form, label in ICC_FORMS:
+            f = result[form]
+            row[label] = style.fmt_estimate_ci(f.icc, *f.ci, digits=3)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["Indicator", "Patients", "Raters", *(label for _, label in ICC_FORMS)])
+
+
+def icc_messages(icc: IndicatorIcc) -> list[str]:
+    """Why an indicator has no ICC, then each warning once with the indicators it concerns."""
+    messages = [f"{style.marker_label(marker)}: {error}" for marker, error in icc.errors.items()]
+    by_warning: dict[str, list[str]] = {}
+    for marker, result in icc.results.items():
+        for warning in result.warnings:
+            by_warning.setdefault(warning, []).append(style.marker_label(marker, unit=False))
+    messages.extend(f"{w} ({', '.join(markers)})" for w, markers in by_warning.items())
+    return messages

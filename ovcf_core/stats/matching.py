@@ -17,11 +17,41 @@ import numpy as np
 import pandas as pd
 
 from ovcf_core.constants import ANALYSIS_SEED
-from ovcf_core.errors import AnalysisError
+from ovcf_core.errors import AnalysisError, InputError
 from ovcf_core.schema import AGE, OUTCOME, PAIR_ID, SEX
 
 DEFAULT_CALIPER = 5.0
 DEFAULT_SEED = ANALYSIS_SEED
+
+
+def matching_pool(
+    table: pd.DataFrame,
+    name: str | None = None,
+    *,
+    outcome: str = OUTCOME,
+    age: str = AGE,
+    sex: str = SEX,
+) -> pd.DataFrame:
+    """The rows of a validated cohort that can be matched: those with an age and a sex.
+
+    The one check of a matching pool, for `ovcf match` and the Matching page alike.
+
+    Raises
+    ------
+    InputError
+        naming the file `name` when no row is usable, when the age or sex column is missing or empty, or
+        when the rows with age and sex are not both cases (outcome 1) and possible controls (outcome 0).
+    """
+    if table.empty:
+        raise InputError("no usable rows (every row has an error)", file=name)
+    for column in (age, sex):
+        if column not in table.columns or table[column].isna().all():
+            raise InputError(f"has no {column} column to match on", file=name, column=column)
+    pool = table.dropna(subset=[age, sex])
+    if (pool[outcome] == 1).sum() == 0 or (pool[outcome] == 0).sum() == 0:
+        message = f"needs both cases ({outcome} = 1) and possible controls ({outcome} = 0)"
+        raise InputError(message, file=name, column=outcome)
+    return pool
 
 
 def _smd_numeric(a: np.ndarray, b: np.ndarray) -> float:
