@@ -199,7 +199,7 @@ if result is not None:
     left, right = st.columns(2)
     left.plotly_chart(vf.calibration_plot(result), key="validation_calibration")
     right.plotly_chart(vf.decision_curve_figure(result), key="validation_dca")
-    st.caption(f"Hosmer–Lemeshow: {result.hosmer_lemeshow.note}")
+    st.caption(result.hosmer_lemeshow.note)
     st.subheader("Discrimination: the model beside each single marker")
     st.plotly_chart(vf.model_vs_markers_roc(result), key="validation_roc")
     if result.markers:

@@ -288,10 +288,26 @@ class ValidationResult:
         )  # fmt: skip
 
     def markers_frame(self) -> pd.DataFrame:
-        """The model's AUC beside each marker's on the same patients, with DeLong's test."""
+        """The model's AUC beside each marker's on the same patients, with DeLong's test, as printed text
+        (AUC 3 decimals with its DeLong 95% CI, p as journals print it)."""
         import pandas as pd
 
-        return pd.DataFrame([m.to_dict() for m in self.markers])
+        from ovcf_core.report.style import fmt_estimate_ci, fmt_number, fmt_p
+
+        return pd.DataFrame(
+            [
+                {
+                    "marker": m.marker,
+                    "direction": f"{m.direction} = OVCF",
+                    "patients": m.n,
+                    "marker AUC [95% CI]": fmt_estimate_ci(m.auc, *m.auc_ci, digits=3),
+                    "model AUC": fmt_number(m.model_auc, 3),
+                    "z (DeLong)": fmt_number(m.z, 2),
+                    "p": fmt_p(m.p_value),
+                }
+                for m in self.markers
+            ]
+        )
 
 
 def _messages(n_cases: int, n_controls: int, prevalence: float | None, n_excluded: int, n: int) -> list[str]:

@@ -58,7 +58,7 @@ def _sections(result: ValidationResult) -> list[tuple[str, str]]:
         (
             "Performance measures (TRIPOD 10d, 16)",
             _table_html(result.to_frame())
-            + f'<p class="caption">Hosmer–Lemeshow: {html.escape(result.hosmer_lemeshow.note)}</p>',
+            + f'<p class="caption">{html.escape(result.hosmer_lemeshow.note)}</p>',
         )
     )
     markers = result.markers_frame()
