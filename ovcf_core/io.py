@@ -40,6 +40,7 @@ right (e.g. in Excel's last column, XFD) refuses the file, naming the cell, inst
 # this name; there is no `olefile` dependency, so its UTF-16LE directory entry name is searched for.
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 _LONE_CR = re.compile(r"\r(?!\n)")
+_LONE_CR_BYTES = re.compile(rb"\r(?!\n)")
 _FORMULA_ELEMENT = re.compile(rb"<(?:\w+:)?f[\s>/]")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?$")
@@ -173,7 +174,7 @@ def read_table(
     other cell keeps its text, so validation still names each bad cell.
     """
     data, display = _read_bytes(source, name)
-    if not data.strip():
+    if not data or data.isspace():  # (not `data.strip()`, which copies a large file)
         raise InputError("the file is empty", file=display)
     if data.startswith(OLE_MAGIC):
         if ENCRYPTED_STREAM in data:
@@ -187,11 +188,23 @@ def read_table(
         return _read_xlsx(data, display, sheet, expect, numeric)
     if display.lower().endswith((".xlsx", ".xlsm")):
         raise InputError("has an .xlsx name but is not an Excel workbook", file=display)
+    # a large plain-ASCII file (the usual export) is parsed from its bytes, which are already its UTF-8
+    # text: not decoded and re-encoded, two more copies of a large file in memory
+    plain = len(data) >= FAST_CSV_CHARS and _plain_ascii(data)
+    table = (
+        _read_csv_fast(data, _sniff_delimiter(data[:200_000].decode("ascii")), expect, numeric)
+        if plain
+        else None
+    )
+    if table is not None:
+        table.attrs["file"] = display
+        return table
     text = _decode(data, display)
     if "\r" in text and _LONE_CR.search(text):  # old Mac line ends (CR only): read as lines
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     delim = _sniff_delimiter(text)
-    table = _read_csv_fast(text, delim, expect, numeric) if len(text) >= FAST_CSV_CHARS else None
+    if len(text) >= FAST_CSV_CHARS and not plain:  # (a plain file was tried above)
+        table = _read_csv_fast(text.encode("utf-8"), delim, expect, numeric)
     if table is None:
         try:
             rows = list(csv.reader(io.StringIO(text), delimiter=delim))
@@ -202,10 +215,20 @@ def read_table(
     return table
 
 
+def _plain_ascii(data: bytes) -> bool:
+    """ASCII text whose bytes `_decode` and `read_table` would keep as they are: no NUL where `_decode`
+    looks for a binary file, no old-Mac lone CR line ends."""
+    return (
+        data.isascii() and b"\x00" not in data[:4096] and not (b"\r" in data and _LONE_CR_BYTES.search(data))
+    )
+
+
 def _read_csv_fast(
-    text: str, delim: str, expect: tuple[str, ...], numeric: Iterable[str] = ()
+    data: bytes, delim: str, expect: tuple[str, ...], numeric: Iterable[str] = ()
 ) -> pd.DataFrame | None:
     """A large, regular CSV read by pandas (`_parse_regular_csv`), indexed like `_frame` (spreadsheet rows).
+
+    `data` is the table's text encoded as UTF-8 (no BOM, lines ending in LF or CRLF).
 
     Columns are strings, except `numeric` ones whose every cell the parser read as a number or as empty
     (pyarrow: missing; the C reader keeps a column with an empty cell as text); a column with any other
@@ -214,7 +237,7 @@ def _read_csv_fast(
     anything else (or a parser error) returns None and the careful reader runs, which names the row
     that is wrong.
     """
-    first_line = text[: text.find("\n") + 1 or len(text)]
+    first_line = data[: data.find(b"\n") + 1 or len(data)].decode("utf-8")
     written = next(csv.reader([first_line.rstrip("\r\n")], delimiter=delim))  # names as the file spells them
     header = [c.replace("\ufeff", "").strip() for c in written]
     wanted = {e.lower() for e in expect}
@@ -224,13 +247,13 @@ def _read_csv_fast(
         or any(h == "" for h in header)
         or len(set(header)) != len(header)
         or not {h.lower() for h in header} & wanted
-        or "\n\n" in text
-        or "\n\r\n" in text
+        or b"\n\n" in data
+        or b"\n\r\n" in data
     ):
         return None
     as_number = {column_key(n) for n in numeric}
     dtypes = {w: str for w, h in zip(written, header, strict=False) if column_key(h) not in as_number}
-    df = _parse_regular_csv(text, delim, dtypes)
+    df = _parse_regular_csv(data, delim, dtypes)
     if df is None or len(df.columns) != len(header) or df.empty:
         return None
     df.columns = header
@@ -250,25 +273,37 @@ def _read_csv_fast(
     return None if df.empty else df  # only blank rows: the careful reader says so, naming the file
 
 
-def _parse_regular_csv(text: str, delim: str, dtypes: dict) -> pd.DataFrame | None:
+def _parse_regular_csv(data: bytes, delim: str, dtypes: dict) -> pd.DataFrame | None:
     """pandas' pyarrow CSV reader (multi-threaded; empty cells missing, every other text kept as written),
     else its C reader (empty cells kept as text); None when the file is not regular enough for either.
 
     `dtypes` is keyed by the names as written in the header row (with `names=` the pyarrow reader
-    ignores `dtype` and reads '007' as the number 7)."""
-    data = text.encode("utf-8")
+    ignores `dtype` and reads '007' as the number 7). `data` is the text as UTF-8."""
     options: dict[str, Any] = {"sep": delim, "dtype": dtypes}
-    if "0x" not in text and "0X" not in text:  # pyarrow reads '0x1F' as the integer 31; C and csv do not
+    if b"0x" not in data and b"0X" not in data:  # pyarrow reads '0x1F' as the integer 31; C and csv do not
         try:
             return pd.read_csv(
                 io.BytesIO(data), engine="pyarrow", keep_default_na=False, na_values=[""], **options
             )
         except Exception:  # no pyarrow, or its reader cannot type a column (e.g. a row of empty cells)
             pass
+        finally:
+            _release_arrow_memory()
     try:
         return pd.read_csv(io.BytesIO(data), engine="c", keep_default_na=False, na_filter=False, **options)
     except (pd.errors.ParserError, ValueError):
         return None
+
+
+def _release_arrow_memory() -> None:
+    """Give the memory pyarrow's allocator kept from parsing back to the system (it keeps freed blocks for
+    reuse, which only pyarrow could use; the analysis that follows allocates with numpy)."""
+    try:
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()
+    except Exception:  # no pyarrow, or an old one without release_unused
+        pass
 
 
 def _read_xlsx(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, SupportsInt, cast
+from typing import TYPE_CHECKING, Any, SupportsInt, cast
 
 import numpy as np
 
@@ -167,8 +167,13 @@ class ValidationReport:
 def normalize_columns(df: pd.DataFrame) -> pd.DataFrame:
     """Column names lower-cased and stripped (names are case-insensitive), BOMs and spaces removed."""
     out = df.copy()
-    out.columns = [re.sub(r"\s+", "_", str(c).replace("\ufeff", "").strip().lower()) for c in df.columns]
+    out.columns = _normalized_names(df.columns)
     return out
+
+
+def _normalized_names(columns: Iterable[object]) -> list[str]:
+    """`normalize_columns`' names: lower case, stripped, BOMs removed, runs of spaces as one underscore."""
+    return [re.sub(r"\s+", "_", str(c).replace("\ufeff", "").strip().lower()) for c in columns]
 
 
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
@@ -214,11 +219,37 @@ def _check_range(
     return outside
 
 
+def _per_distinct(
+    values: pd.Series, parse: Callable[[pd.Series], tuple[pd.Series, pd.Series]]
+) -> tuple[pd.Series, pd.Series]:
+    """`parse(values)` of a text column, evaluated once per distinct text and spread back by code.
+
+    A large table's outcome or sex column holds a few texts in a million cells: the string work is done
+    on those few (`parse` is cell by cell, so the result is the same). Other dtypes are parsed whole.
+    """
+    import pandas as pd
+
+    if not isinstance(values.dtype, pd.StringDtype):
+        return parse(values)
+    codes, uniques = pd.factorize(values)  # a missing cell gets code -1: the missing value appended last
+    distinct = pd.Series([*uniques, None], dtype=values.dtype)
+    first, second = parse(distinct)
+    return (
+        pd.Series(first.to_numpy()[codes], index=values.index, dtype=first.dtype),
+        pd.Series(second.to_numpy()[codes], index=values.index, dtype=second.dtype),
+    )
+
+
 def parse_outcome(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Outcome as 1 (OVCF) / 0 (control) from 0/1 or ovcf/control words; returns (outcome, bad mask).
 
     `OUTCOME_MISSING` texts (NA, n/a, '.', missing, ...) are missing, not bad: the caller reports them.
     """
+    return _per_distinct(values, _parse_outcome_cells)
+
+
+def _parse_outcome_cells(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`parse_outcome` cell by cell."""
     import pandas as pd
 
     text = values.astype("string").str.strip().str.lower()
@@ -283,6 +314,11 @@ def _rows_text(rows: list) -> str:
 
 def parse_sex(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Sex as 'F'/'M' from F/M/female/male (any case); returns (sex, bad mask)."""
+    return _per_distinct(values, _parse_sex_cells)
+
+
+def _parse_sex_cells(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`parse_sex` cell by cell."""
     text = values.astype("string").str.strip().str.lower()
     sex = text.map(SEX_VALUES).astype("object")
     bad = sex.isna() & text.notna() & (text != "")
@@ -321,7 +357,8 @@ def validate_cohort(  # noqa: C901
     source = df.attrs.get("file")
     if df.shape[1] == 0 or df.shape[0] == 0:
         raise InputError("the table has no data rows", file=source)
-    table = normalize_columns(df)
+    table = df.copy(deep=False)  # only read here (a formula cell is emptied in a copy): no copy of the data
+    table.columns = _normalized_names(df.columns)
     dupes = table.columns[table.columns.duplicated()].tolist()
     if dupes:
         raise InputError(f"duplicated column name(s): {', '.join(dupes)}", file=source)
@@ -333,9 +370,7 @@ def validate_cohort(  # noqa: C901
     for row, column, message in formulas:
         problems.append(Problem(Severity.ERROR, row, column, f"{message}; this row is skipped"))
         blocked[row] = True
-    out: dict[
-        str, object
-    ] = {}  # the clean columns, made into one frame at the end (one copy, not one per column)
+    out: dict[str, pd.Series] = {}  # the clean columns, made into one frame at the end (one copy)
 
     if PATIENT_ID in table.columns:
         ids = table[PATIENT_ID].astype("string").str.strip()
@@ -350,7 +385,7 @@ def validate_cohort(  # noqa: C901
         blocked |= missing | duplicated
         out[PATIENT_ID] = ids
     else:
-        out[PATIENT_ID] = [f"row{r}" for r in table.index]
+        out[PATIENT_ID] = pd.Series([f"row{r}" for r in table.index], index=table.index)
         problems.append(
             Problem(Severity.WARNING, None, PATIENT_ID, "no patient_id column; rows are named by number")
         )
@@ -373,7 +408,7 @@ def validate_cohort(  # noqa: C901
             bad = pd.Series(False, index=table.index)
         else:
             y, bad = parse_outcome(table[outcome_col])
-        for row, value in table.loc[bad, outcome_col].items():
+        for row, value in _cells(table, bad, outcome_col):
             problems.append(
                 Problem(
                     Severity.ERROR,
@@ -383,7 +418,7 @@ def validate_cohort(  # noqa: C901
                 )
             )
         missing = y.isna() & ~bad
-        for row, value in table.loc[missing, outcome_col].items():
+        for row, value in _cells(table, missing, outcome_col):
             typed = "" if value is None or value is pd.NA or not str(value).strip() else f" ('{value}')"
             problems.append(Problem(Severity.ERROR, int(row), outcome_col, f"missing outcome{typed}"))
         blocked |= bad | missing
@@ -391,7 +426,7 @@ def validate_cohort(  # noqa: C901
 
     if SEX in table.columns:
         sex, bad = parse_sex(table[SEX])
-        for row, value in table.loc[bad, SEX].items():
+        for row, value in _cells(table, bad, SEX):
             problems.append(Problem(Severity.ERROR, int(row), SEX, f"'{value}' is not a sex: use F or M"))
         blocked |= bad
         out[SEX] = sex
@@ -408,14 +443,14 @@ def validate_cohort(  # noqa: C901
         if column not in table.columns:
             continue
         numbers, bad = to_number(table[column])
-        for row, value in table.loc[bad, column].items():
+        for row, value in _cells(table, bad, column):
             problems.append(Problem(Severity.ERROR, int(row), column, f"'{value}' is not a number"))
         blocked |= bad
         infinite = numbers.notna() & ~np.isfinite(numbers.to_numpy(float))
         if infinite.any():
             spec = numeric_specs.get(column)
             where = f": outside the plausible range {spec[0]:g} to {spec[1]:g} {spec[2]}" if spec else ""
-            for row, value in table.loc[infinite, column].items():
+            for row, value in _cells(table, infinite, column):
                 problems.append(
                     Problem(Severity.ERROR, int(row), column, f"'{value}' is not a finite number{where}")
                 )
@@ -450,7 +485,7 @@ def validate_cohort(  # noqa: C901
     known = {PATIENT_ID, OUTCOME, GROUP, SEX, PAIR_ID, outcome_col, *numeric_specs, *extra}
     for column in table.columns:
         if column not in known:
-            out[column] = table[column]
+            out[column] = table[column].copy()  # (the clean table below takes its columns as they are)
 
     if formulas:  # an emptied formula cell is reported once, by its own message
         own: dict[tuple[int | None, str | None], str] = {(r, c): message for r, c, message in formulas}
@@ -465,8 +500,19 @@ def validate_cohort(  # noqa: C901
         n_rows=len(table),
         blocked_rows=tuple(int(r) for r in table.index[blocked]),
     )
-    clean = pd.DataFrame(out, index=table.index)
-    return (clean if not blocked.any() else clean.loc[~blocked]), report
+    # every column of `out` is already a new Series (the usable rows taken once more when rows are
+    # blocked), so the clean table takes them as they are instead of copying a large table again
+    if blocked.any():
+        keep = ~blocked.to_numpy()
+        return pd.DataFrame({k: v[keep] for k, v in out.items()}, index=table.index[keep], copy=False), report
+    return pd.DataFrame(out, index=table.index, copy=False), report
+
+
+def _cells(table: pd.DataFrame, rows: pd.Series, column: str) -> Iterable[tuple[Any, Any]]:
+    """(row, value) of `column` where `rows` is true; nothing is indexed when no row is (the usual case)."""
+    if not rows.any():
+        return ()
+    return table.loc[rows, column].items()
 
 
 def _check_pairs(table: pd.DataFrame, problems: list[Problem]) -> None:
@@ -476,14 +522,19 @@ def _check_pairs(table: pd.DataFrame, problems: list[Problem]) -> None:
     """
     import pandas as pd
 
-    paired = table.dropna(subset=[PAIR_ID])
-    codes, uniques = pd.factorize(paired[PAIR_ID])
+    codes, uniques = pd.factorize(table[PAIR_ID])  # a missing pair_id gets code -1
     if len(uniques) == 0:
         return
+    paired = codes >= 0
+    outcome = table[OUTCOME].to_numpy(float)
+    if not paired.all():
+        codes, outcome = codes[paired], outcome[paired]
     size = np.bincount(codes, minlength=len(uniques))
-    cases = np.bincount(codes, weights=(paired[OUTCOME].to_numpy(float) == 1), minlength=len(uniques))
+    cases = np.bincount(codes, weights=(outcome == 1), minlength=len(uniques))
     bad = np.flatnonzero((size != 2) | (cases != 1))
-    first_row = pd.Series(paired.index).groupby(codes).first().to_numpy()
+    # codes are numbered in order of first appearance: a pair's first row is where its code first shows
+    first = np.flatnonzero(codes > np.maximum.accumulate(np.r_[-1, codes[:-1]]))
+    first_row = table.index.to_numpy()[np.flatnonzero(paired)[first]]
     for code in bad:
         problems.append(
             Problem(

@@ -212,10 +212,61 @@ def analyze_marker(
     patient has the marker, its DeLong components and midranks are left in `components` and `ranks`
     (when given) for the pairwise AUC tests and the correlation matrix.
     """
+    result = _marker_statistics(table, marker, outcome, pair, components, ranks)
+    return _with_odds(result, *_marker_odds(table, marker, adjust, outcome)) if _odds_due(result) else result
+
+
+def _marker_rows(
+    table: pd.DataFrame, marker: str, outcome: str
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """(the rows with a value for `marker`, their outcome, their marker values)."""
     x_all = table[marker].to_numpy(float)
     has = np.isfinite(x_all)
     sub = table if has.all() else table.loc[has]
-    y, x = sub[outcome].to_numpy(float), x_all[has]
+    return sub, sub[outcome].to_numpy(float), x_all[has]
+
+
+def _fit_due(y: np.ndarray, x: np.ndarray) -> bool:
+    """Whether `_marker_statistics` gets as far as the odds ratio for these values (the same checks:
+    at least MIN_PATIENTS values, `roc.MIN_PER_GROUP` cases and controls, not constant)."""
+    n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
+    return len(x) >= MIN_PATIENTS and min(n_cases, n_controls) >= roc.MIN_PER_GROUP and x.min() != x.max()
+
+
+def _odds_due(result: MarkerAnalysis) -> bool:
+    """Whether `_marker_statistics` computed everything but the odds ratio (the AUC is there)."""
+    return result.auc is not None
+
+
+def _marker_odds(
+    table: pd.DataFrame, marker: str, adjust: tuple[str, ...], outcome: str
+) -> tuple[logistic.OddsRatio | None, tuple[str, ...]]:
+    """The marker's odds ratio adjusted for `adjust` on its rows, and the fit's messages."""
+    sub = _marker_rows(table, marker, outcome)[0]
+    try:
+        fit = logistic.fit_logistic(sub, [marker], adjust, outcome)
+    except AnalysisError as exc:
+        return None, (f"odds ratio not computed: {exc}",)
+    return fit.term(marker), tuple(fit.warnings)
+
+
+def _with_odds(
+    result: MarkerAnalysis, odds: logistic.OddsRatio | None, messages: tuple[str, ...]
+) -> MarkerAnalysis:
+    """`result` with its odds ratio, the fit's messages after the others."""
+    return _with(result, odds_ratio=odds, messages=(*result.messages, *messages))
+
+
+def _marker_statistics(
+    table: pd.DataFrame,
+    marker: str,
+    outcome: str,
+    pair: str | None,
+    components: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    ranks: dict[str, np.ndarray] | None = None,
+) -> MarkerAnalysis:
+    """`analyze_marker` without the odds ratio (fitted on its own, see `_odds_ratios`)."""
+    sub, y, x = _marker_rows(table, marker, outcome)
     n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
     result = MarkerAnalysis(marker, len(x), n_cases, n_controls)
     if len(x) == 0:
@@ -250,17 +301,43 @@ def analyze_marker(
     auc_higher = auc.auc if auc.direction is Direction.HIGHER else 1.0 - auc.auc
     spearman = correlation.spearman_from_auc(auc_higher, n_cases, n_controls, tie_counts)
     cutoff = roc.youden_cutoff(y, x, direction, presorted)
-    odds = None
-    try:
-        fit = logistic.fit_logistic(sub, [marker], adjust, outcome)
-        odds = fit.term(marker)
-        messages.extend(fit.warnings)
-    except AnalysisError as exc:
-        messages.append(f"odds ratio not computed: {exc}")
     return _with(
-        result, groups=comparison, spearman=spearman, auc=auc, cutoff=cutoff, odds_ratio=odds,
-        messages=tuple(messages),
-    )  # fmt: skip
+        result, groups=comparison, spearman=spearman, auc=auc, cutoff=cutoff, messages=tuple(messages)
+    )
+
+
+def _odds_ratios(
+    table: pd.DataFrame, markers: list[str], adjust: tuple[str, ...], outcome: str
+) -> tuple[
+    dict[str, tuple[logistic.OddsRatio | None, tuple[str, ...]]], logistic.LogisticResult | None, str | None
+]:
+    """Every logistic model of the analysis, one after the other: the multivariable model of the markers
+    with a finite adjusted odds ratio, and each marker's adjusted odds ratio (for the markers
+    `_marker_statistics` gets that far with). Returns ({marker: (odds ratio, messages)}, the
+    multivariable model, why it was not fitted).
+
+    The fits hold the analysis' largest arrays: one at a time on one thread, beside the other statistics
+    on the other, keeps a large cohort's peak memory down at no cost in time. The multivariable model,
+    the largest, goes first (while the other thread holds little), on the markers expected to have an
+    odds ratio; in the rare case that one of them has none (or an infinite one), it is fitted again on
+    the right markers, so the result is always the model of exactly those.
+    """
+    due = [m for m in markers if _fit_due(*_marker_rows(table, m, outcome)[1:])]
+
+    def multivariable(terms: list[str]) -> tuple[logistic.LogisticResult | None, str | None]:
+        if len(terms) < 2:
+            return None, None
+        try:
+            return logistic.fit_logistic(table, terms, adjust, outcome), None
+        except AnalysisError as exc:
+            return None, f"multivariable model not fitted: {exc}"
+
+    multi = multivariable(due)
+    odds = {m: _marker_odds(table, m, adjust, outcome) for m in due}
+    fitted = [m for m in due if (o := odds[m][0]) is not None and np.isfinite(o.coef)]
+    if fitted != due:
+        multi = multivariable(fitted)
+    return odds, *multi
 
 
 def _with_conditional(
@@ -426,12 +503,19 @@ def analyze_cohort(
         notes.append("conditional logistic regression needs a pair column: not computed")
     demographics = [c for c in (AGE, BMI) if c in table.columns]
     with _parallel(len(table)) as pool:
+        models_job = pool.submit(_odds_ratios, table, markers, adjust, outcome)  # the longest: first
         t1_job = pool.submit(groups.table1, table, demographics, outcome, pair)
         components: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         ranks: dict[str, np.ndarray] = {}
-        analysed = list(
-            pool.map(lambda m: analyze_marker(table, m, outcome, adjust, pair, components, ranks), markers)
+        statistics = list(
+            pool.map(lambda m: _marker_statistics(table, m, outcome, pair, components, ranks), markers)
         )
+        odds, multi, multi_note = models_job.result()
+        if set(odds) != {m.marker for m in statistics if _odds_due(m)}:
+            raise AssertionError("odds ratios fitted for other markers than the statistics reached")
+        analysed = [_with_odds(m, *odds[m.marker]) if m.marker in odds else m for m in statistics]
+        if multi_note:
+            notes.append(multi_note)
         if conditional and pair is not None:
             analysed = list(pool.map(lambda m: _with_conditional(table, m, outcome, adjust, pair), analysed))
         if bootstrap > 0:
@@ -439,13 +523,6 @@ def analyze_cohort(
         comparisons_job = pool.submit(_comparisons, table, analysed, outcome, components)
         usable = [m.marker for m in analysed if m.spearman is not None]
         matrix_job = pool.submit(correlation.correlation_matrix, table, usable, ranks)
-        multi = None
-        fitted = [m.marker for m in analysed if m.odds_ratio is not None and np.isfinite(m.odds_ratio.coef)]
-        if len(fitted) >= 2:
-            try:
-                multi = logistic.fit_logistic(table, fitted, adjust, outcome)
-            except AnalysisError as exc:
-                notes.append(f"multivariable model not fitted: {exc}")
         comparisons, matrix, t1 = comparisons_job.result(), matrix_job.result(), t1_job.result()
     return CohortAnalysis(
         n_cases, n_controls, count_pairs(table, outcome, pair), tuple(analysed), tuple(comparisons), matrix,
