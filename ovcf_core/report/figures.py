@@ -439,3 +439,54 @@ def bland_altman_figure(
     )
     fig.update_layout(margin={"r": 110})
     return fig
+
+
+def roc_cutoff_figure(
+    curve: RocTrace,
+    *,
+    threshold: float,
+    sensitivity: float,
+    specificity: float,
+    rule: str,
+    sensitivity_ci: tuple[float, float] | None = None,
+    specificity_ci: tuple[float, float] | None = None,
+    smooth: tuple[np.ndarray, np.ndarray] | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """One ROC curve with the chosen cut-off marked (its sensitivity and specificity CIs as error bars)
+    and, optionally, the smoothed binormal curve as (1 − specificity, sensitivity) arrays."""
+    fig = roc_figure([curve], title or f"ROC: {curve.label} cut-off ({rule})")
+    color = curve.color or style.marker_color(curve.label, 0)
+    if smooth is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=np.asarray(smooth[0], float),
+                y=np.asarray(smooth[1], float),
+                mode="lines",
+                line={"color": color, "width": 1.5, "dash": "dash"},
+                name=f"{curve.label}: binormal smooth",
+                hoverinfo="skip",
+            )
+        )
+
+    def bar(estimate: float, ci: tuple[float, float] | None, flip: bool) -> dict | None:
+        if ci is None or not np.all(np.isfinite(ci)):
+            return None
+        low, high = (1 - ci[1], 1 - ci[0]) if flip else ci
+        value = 1 - estimate if flip else estimate
+        return {"type": "data", "symmetric": False, "array": [high - value], "arrayminus": [value - low]}
+
+    fig.add_trace(
+        go.Scatter(
+            x=[1 - specificity],
+            y=[sensitivity],
+            mode="markers",
+            marker={"color": color, "size": 12, "symbol": "diamond", "line": {"width": 1, "color": "white"}},
+            error_x=bar(specificity, specificity_ci, flip=True),
+            error_y=bar(sensitivity, sensitivity_ci, flip=False),
+            name=f"cut-off {style.fmt_number(threshold, 3)} ({rule})",
+            hovertemplate=f"cut-off {style.fmt_number(threshold, 3)} ({rule})<br>sensitivity %{{y:.3f}}"
+            "<br>1 − specificity %{x:.3f}<extra></extra>",
+        )
+    )
+    return fig

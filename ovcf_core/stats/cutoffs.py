@@ -1,0 +1,283 @@
+"""Cut-off statistics as pROC and MedCalc report them: the cut-off chosen by a rule (Youden, closest to the
+top-left corner, a fixed sensitivity or specificity), stratified-bootstrap percentile CIs of sensitivity and
+specificity at it (pROC's `ci.thresholds`) and of the rule's threshold re-chosen in every resample (pROC's
+`ci.coords(x="best")`), and the likelihood ratios with log-method CIs (Simel et al. 1991, as MedCalc).
+
+Thresholds are the ROC points of `ovcf_core.stats.roc` (midpoints between observed values); a rule only
+picks among finite ones, as `roc.youden_cutoff` does, so "call everyone positive" is never a cut-off.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from ovcf_core.constants import ANALYSIS_SEED
+from ovcf_core.errors import AnalysisError
+from ovcf_core.schema import Direction
+from ovcf_core.stats.distributions import normal_quantile
+from ovcf_core.stats.partial_auc import _stratified
+from ovcf_core.stats.roc import MIN_PER_GROUP, _roc_points, metrics_at
+
+Progress = Callable[[int, int], None]
+
+
+class CutoffRule(enum.StrEnum):
+    """How the cut-off is chosen (pROC's best.method, and coords at a given sensitivity/specificity)."""
+
+    YOUDEN = "youden"  # max sensitivity + specificity - 1
+    CLOSEST_TOPLEFT = "closest_topleft"  # min (1 - sensitivity)^2 + (1 - specificity)^2
+    SENSITIVITY = "sensitivity"  # highest specificity with sensitivity >= target
+    SPECIFICITY = "specificity"  # highest sensitivity with specificity >= target
+
+
+def _pick(
+    thresholds: np.ndarray, sens: np.ndarray, spec: np.ndarray, rule: CutoffRule, target: float | None
+) -> int | None:
+    """Index of the rule's threshold among the finite ones, or None when no threshold qualifies.
+
+    Criteria are compared after rounding to 12 decimals, so exact ties are not decided by floating-point
+    noise; ties go to the higher specificity, then the higher sensitivity (each threshold is a distinct
+    point, so that settles every tie)."""
+    finite = np.isfinite(thresholds)
+    goal = 0.0 if target is None else float(target)
+    if rule is CutoffRule.YOUDEN:
+        score = sens + spec - 1
+    elif rule is CutoffRule.CLOSEST_TOPLEFT:
+        score = -((1 - sens) ** 2 + (1 - spec) ** 2)
+    elif rule is CutoffRule.SENSITIVITY:
+        finite &= np.round(sens, 12) >= round(goal, 12)
+        score = spec
+    else:
+        finite &= np.round(spec, 12) >= round(goal, 12)
+        score = sens
+    candidates = np.flatnonzero(finite)
+    if len(candidates) == 0:
+        return None
+    keys = [np.round(v[candidates], 12) for v in (sens, spec, score)]
+    return int(candidates[np.lexsort(keys)[-1]])  # np.lexsort sorts by the last key first
+
+
+def _complete(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Outcome and marker over patients with both; AnalysisError with too few cases or controls."""
+    y, score = np.asarray(y, dtype=float), np.asarray(score, dtype=float)
+    if y.shape != score.shape:
+        raise AnalysisError("cut-off: outcome and marker differ in length")
+    ok = np.isfinite(y) & np.isfinite(score) & np.isin(y, (0.0, 1.0))
+    y, score = y[ok], score[ok]
+    if min(int((y == 1).sum()), int((y == 0).sum())) < MIN_PER_GROUP:
+        raise AnalysisError(
+            f"cut-off: needs at least {MIN_PER_GROUP} cases and {MIN_PER_GROUP} controls with a value"
+        )
+    return y, score
+
+
+def _check_rule(rule: CutoffRule | str, target: float | None) -> CutoffRule:
+    try:
+        rule = CutoffRule(rule)
+    except ValueError:
+        names = ", ".join(r.value for r in CutoffRule)
+        raise AnalysisError(f"unknown cut-off rule '{rule}' (use one of {names})") from None
+    fixed = rule in (CutoffRule.SENSITIVITY, CutoffRule.SPECIFICITY)
+    if fixed and (target is None or not (0.0 < float(target) <= 1.0)):
+        raise AnalysisError(f"a fixed {rule.value} needs a target between 0 and 1 (got {target})")
+    return rule
+
+
+def choose_threshold(
+    y: np.ndarray,
+    score: np.ndarray,
+    direction: Direction | str,
+    rule: CutoffRule | str = CutoffRule.YOUDEN,
+    target: float | None = None,
+) -> float:
+    """The threshold the rule picks on this data (a case is `score >= t` higher, `<= t` lower)."""
+    rule = _check_rule(rule, target)
+    y, score = _complete(y, score)
+    thresholds, sens, spec = _roc_points(y, score, direction)
+    pick = _pick(thresholds, sens, spec, rule, target)
+    if pick is None:
+        raise AnalysisError(
+            f"no cut-off short of calling every patient positive reaches {rule.value} {target}"
+        )
+    return float(thresholds[pick])
+
+
+@dataclass(frozen=True)
+class LikelihoodRatios:
+    """Positive and negative likelihood ratios with log-method CIs; NaN where undefined (a zero cell)."""
+
+    positive: float
+    positive_ci: tuple[float, float]
+    negative: float
+    negative_ci: tuple[float, float]
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values."""
+        return asdict(self)
+
+
+def _log_ratio_ci(
+    hits: int, group_a: int, misses: int, group_b: int, z: float
+) -> tuple[float, tuple[float, float]]:
+    """(hits/group_a) / (misses/group_b) and its CI exp(ln LR ± z sqrt(1/hits - 1/group_a + 1/misses -
+    1/group_b)); an infinite ratio keeps no CI, a zero ratio none either (the log is undefined)."""
+    if group_a == 0 or group_b == 0:
+        return float("nan"), (float("nan"), float("nan"))
+    if misses == 0:
+        return (float("inf") if hits > 0 else float("nan")), (float("nan"), float("nan"))
+    ratio = (hits / group_a) / (misses / group_b)
+    if hits == 0:
+        return ratio, (float("nan"), float("nan"))
+    se = np.sqrt(1 / hits - 1 / group_a + 1 / misses - 1 / group_b)
+    return ratio, (float(ratio * np.exp(-z * se)), float(ratio * np.exp(z * se)))
+
+
+def likelihood_ratios(tp: int, fn: int, fp: int, tn: int, level: float = 0.95) -> LikelihoodRatios:
+    """LR+ = sens / (1 - spec) and LR- = (1 - sens) / spec with the log method's CIs (Simel, Samsa and
+    Matchar 1991; MedCalc's): SE(ln LR+) = sqrt(1/TP - 1/(TP+FN) + 1/FP - 1/(FP+TN))."""
+    z = normal_quantile(0.5 + level / 2)
+    positive, positive_ci = _log_ratio_ci(tp, tp + fn, fp, fp + tn, z)
+    negative, negative_ci = _log_ratio_ci(fn, tp + fn, tn, fp + tn, z)
+    return LikelihoodRatios(positive, positive_ci, negative, negative_ci)
+
+
+@dataclass(frozen=True)
+class CutoffResult:
+    """A cut-off chosen by a rule, with stratified bootstrap percentile CIs and likelihood ratios.
+
+    `sensitivity_ci`/`specificity_ci` hold the threshold fixed (pROC's ci.thresholds); `threshold_ci` and
+    `rechosen_*_ci` re-choose it by the rule in every resample (pROC's ci.coords(x="best")), so they carry
+    the uncertainty of choosing the cut-off. `n_undefined` resamples had no qualifying threshold."""
+
+    rule: CutoffRule
+    target: float | None
+    direction: Direction
+    threshold: float
+    sensitivity: float
+    specificity: float
+    true_positive: int
+    false_negative: int
+    false_positive: int
+    true_negative: int
+    likelihood_ratios: LikelihoodRatios
+    sensitivity_ci: tuple[float, float] | None = None
+    specificity_ci: tuple[float, float] | None = None
+    threshold_ci: tuple[float, float] | None = None
+    rechosen_sensitivity_ci: tuple[float, float] | None = None
+    rechosen_specificity_ci: tuple[float, float] | None = None
+    n_boot: int = 0
+    n_undefined: int = 0
+    seed: int = ANALYSIS_SEED
+    level: float = 0.95
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values (enums as their names)."""
+        out = asdict(self)
+        out["rule"] = str(self.rule)
+        out["direction"] = str(self.direction)
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per quantity: estimate and CI bounds (NaN where not computed or undefined)."""
+        lr = self.likelihood_ratios
+        rows = [
+            ("threshold", self.threshold, self.threshold_ci),
+            ("sensitivity", self.sensitivity, self.sensitivity_ci),
+            ("specificity", self.specificity, self.specificity_ci),
+            ("sensitivity (cut-off re-chosen)", self.sensitivity, self.rechosen_sensitivity_ci),
+            ("specificity (cut-off re-chosen)", self.specificity, self.rechosen_specificity_ci),
+            ("positive likelihood ratio", lr.positive, lr.positive_ci),
+            ("negative likelihood ratio", lr.negative, lr.negative_ci),
+        ]
+        nan = float("nan")
+        return pd.DataFrame(
+            [(name, value, *(ci if ci is not None else (nan, nan))) for name, value, ci in rows],
+            columns=["quantity", "estimate", "ci_low", "ci_high"],
+        )
+
+
+def _rates_at(
+    y: np.ndarray, score: np.ndarray, threshold: float, direction: Direction
+) -> tuple[float, float]:
+    """(sensitivity, specificity) when `score >= threshold` (higher) or `<= threshold` (lower) is positive."""
+    positive = score >= threshold if direction is Direction.HIGHER else score <= threshold
+    case = y == 1
+    return float(positive[case].mean()), float(1.0 - positive[~case].mean())
+
+
+def _percentile(draws: np.ndarray, level: float) -> tuple[float, float]:
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(draws, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
+def cutoff_analysis(
+    y: np.ndarray,
+    score: np.ndarray,
+    direction: Direction | str,
+    rule: CutoffRule | str = CutoffRule.YOUDEN,
+    target: float | None = None,
+    n_boot: int = 2000,
+    seed: int = ANALYSIS_SEED,
+    level: float = 0.95,
+    progress: Progress | None = None,
+) -> CutoffResult:
+    """The rule's cut-off with likelihood ratios and `n_boot` stratified bootstrap resamples (0 = no CIs):
+    cases and controls resampled separately, percentile CIs (pROC's quantile type 7)."""
+    rule = _check_rule(rule, target)
+    direction = Direction(direction)
+    y, score = _complete(y, score)
+    threshold = choose_threshold(y, score, direction, rule, target)
+    m = metrics_at(y, score, threshold, direction)
+    lrs = likelihood_ratios(m.true_positive, m.false_negative, m.false_positive, m.true_negative, level)
+    counts = (m.true_positive, m.false_negative, m.false_positive, m.true_negative)
+    point = (
+        rule,
+        float(target)
+        if target is not None and rule in (CutoffRule.SENSITIVITY, CutoffRule.SPECIFICITY)
+        else None,
+        direction,
+        threshold,
+        m.sensitivity,
+        m.specificity,
+    )
+    if n_boot <= 0:
+        return CutoffResult(*point, *counts, lrs, seed=seed, level=level)
+    rng = np.random.default_rng(seed)
+    fixed = np.empty((n_boot, 2))
+    rechosen = np.full((n_boot, 3), np.nan)
+    step = max(1, n_boot // 100)
+    for i in range(n_boot):
+        index = _stratified(rng, y)
+        yi, si = y[index], score[index]
+        fixed[i] = _rates_at(yi, si, threshold, direction)
+        thresholds, sens, spec = _roc_points(yi, si, direction)
+        pick = _pick(thresholds, sens, spec, rule, target)
+        if pick is not None:
+            rechosen[i] = thresholds[pick], sens[pick], spec[pick]
+        if progress is not None and (i + 1) % step == 0:
+            progress(i + 1, n_boot)
+    defined = rechosen[np.isfinite(rechosen[:, 0])]
+    if len(defined):
+        threshold_ci, sens_ci, spec_ci = (_percentile(defined[:, k], level) for k in range(3))
+    else:
+        threshold_ci = sens_ci = spec_ci = (float("nan"), float("nan"))
+    return CutoffResult(
+        *point,
+        *counts,
+        lrs,
+        sensitivity_ci=_percentile(fixed[:, 0], level),
+        specificity_ci=_percentile(fixed[:, 1], level),
+        threshold_ci=threshold_ci,
+        rechosen_sensitivity_ci=sens_ci,
+        rechosen_specificity_ci=spec_ci,
+        n_boot=n_boot,
+        n_undefined=int(n_boot - len(defined)),
+        seed=seed,
+        level=level,
+    )

@@ -1,0 +1,221 @@
+"""ROC tests beyond DeLong's: pROC's stratified bootstrap test of two correlated AUCs, Venkatraman's
+permutation test of two correlated ROC curves (Venkatraman & Begg 1996; pROC), and Holm /
+Benjamini–Hochberg adjustment of a list of p-values.
+
+Both tests take two markers measured on the same patients, each oriented to its own direction first (a
+`lower` marker is negated), so every AUC and curve is the one `ovcf_core.stats.roc` reports. The AUCs come
+from the one AUC path (`roc.delong_components`); nothing here computes an AUC of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ovcf_core.constants import ANALYSIS_SEED
+from ovcf_core.errors import AnalysisError
+from ovcf_core.schema import Direction
+from ovcf_core.stats.distributions import normal_two_sided_p
+from ovcf_core.stats.partial_auc import _stratified
+from ovcf_core.stats.roc import MIN_PER_GROUP, delong_components
+
+Progress = Callable[[int, int], None]
+ADJUST_METHODS = ("none", "holm", "fdr_bh")
+
+
+def _paired(
+    y: np.ndarray,
+    score_a: np.ndarray,
+    score_b: np.ndarray,
+    direction_a: Direction | str,
+    direction_b: Direction | str,
+    names: tuple[str, str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Outcome and the two oriented markers (higher = case) over patients with all three values."""
+    y = np.asarray(y, dtype=float)
+    a = np.asarray(score_a, dtype=float)
+    b = np.asarray(score_b, dtype=float)
+    if not y.shape == a.shape == b.shape:
+        raise AnalysisError(f"{names[0]} vs {names[1]}: outcome and markers differ in length")
+    a = a if Direction(direction_a) is Direction.HIGHER else -a
+    b = b if Direction(direction_b) is Direction.HIGHER else -b
+    ok = np.isfinite(y) & np.isfinite(a) & np.isfinite(b) & np.isin(y, (0.0, 1.0))
+    y, a, b = y[ok], a[ok], b[ok]
+    if min(int((y == 1).sum()), int((y == 0).sum())) < MIN_PER_GROUP:
+        raise AnalysisError(
+            f"{names[0]} vs {names[1]}: needs at least {MIN_PER_GROUP} cases and {MIN_PER_GROUP} controls "
+            "with both markers"
+        )
+    return y, a, b
+
+
+def _two_aucs(y: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """AUCs of the two oriented markers (the one AUC path of `roc`)."""
+    case = y == 1
+    return delong_components(np.vstack([a[case], b[case]]), np.vstack([a[~case], b[~case]]))[0]
+
+
+@dataclass(frozen=True)
+class BootstrapAucTest:
+    """pROC's `roc.test(method="bootstrap")` for two correlated AUCs: D = (AUC_a - AUC_b) / SD of the
+    resampled differences, two-sided normal p."""
+
+    a: str
+    b: str
+    auc_a: float
+    auc_b: float
+    d: float
+    p_value: float
+    sd_difference: float
+    n: int
+    n_boot: int
+    seed: int
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values."""
+        return asdict(self)
+
+
+def bootstrap_auc_test(
+    y: np.ndarray,
+    score_a: np.ndarray,
+    score_b: np.ndarray,
+    direction_a: Direction | str,
+    direction_b: Direction | str,
+    names: tuple[str, str] = ("a", "b"),
+    n_boot: int = 2000,
+    seed: int = ANALYSIS_SEED,
+    progress: Progress | None = None,
+) -> BootstrapAucTest:
+    """Bootstrap test of two AUCs on the same patients: patients resampled in pairs, cases and controls
+    separately (pROC's boot.stratified=TRUE), the same indices for both markers."""
+    if n_boot < 2:
+        raise AnalysisError(f"the bootstrap test needs at least 2 resamples (got {n_boot})")
+    y, a, b = _paired(y, score_a, score_b, direction_a, direction_b, names)
+    observed = _two_aucs(y, a, b)
+    rng = np.random.default_rng(seed)
+    differences = np.empty(n_boot)
+    step = max(1, n_boot // 100)
+    for i in range(n_boot):
+        index = _stratified(rng, y)
+        aucs = _two_aucs(y[index], a[index], b[index])
+        differences[i] = aucs[0] - aucs[1]
+        if progress is not None and (i + 1) % step == 0:
+            progress(i + 1, n_boot)
+    spread = float(np.std(differences, ddof=1))
+    difference = float(observed[0] - observed[1])
+    if spread > 0:
+        d = difference / spread
+        p = float(normal_two_sided_p(d))
+    else:  # pROC: no difference anywhere gives D = 0; a constant nonzero difference is certain
+        d, p = (0.0, 1.0) if difference == 0 else (float(np.sign(difference) * np.inf), 0.0)
+    return BootstrapAucTest(
+        names[0], names[1], float(observed[0]), float(observed[1]), d, p, spread, len(y), n_boot, seed
+    )
+
+
+def _ordinal_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks with ties in order of appearance (R's rank(ties.method="first"))."""
+    ranks = np.empty(len(values), dtype=np.int64)
+    ranks[np.argsort(values, kind="stable")] = np.arange(1, len(values) + 1)
+    return ranks
+
+
+def venkatraman_statistic(rank_a: np.ndarray, rank_b: np.ndarray, is_case: np.ndarray) -> float:
+    """Venkatraman & Begg's E: over every rank cut-off x = 1..n, |errors of b - errors of a| summed, where
+    errors are false negatives (cases ranked <= x) plus false positives (controls ranked > x).
+
+    `rank_a`, `rank_b` are permutations of 1..n (pROC's `venkatraman.paired.stat`, O(n))."""
+    is_case = np.asarray(is_case, dtype=bool)
+    n_controls = int((~is_case).sum())
+
+    def errors(ranks: np.ndarray) -> np.ndarray:
+        by_rank = np.empty(len(ranks), dtype=bool)
+        by_rank[np.asarray(ranks) - 1] = is_case
+        false_negative = np.cumsum(by_rank)
+        false_positive = n_controls - np.cumsum(~by_rank)
+        return false_negative + false_positive
+
+    return float(np.abs(errors(rank_b) - errors(rank_a)).sum())
+
+
+@dataclass(frozen=True)
+class VenkatramanTest:
+    """Venkatraman's permutation test that two ROC curves on the same patients are the same curve (not
+    just equal AUCs: crossing curves with one AUC differ). E is pROC's statistic; `n_exceed` of the
+    `n_perm` permuted statistics were >= E. `p_value` is (1 + n_exceed) / (1 + n_perm), never 0 (Phipson &
+    Smyth 2010); pROC reports n_exceed / n_perm."""
+
+    a: str
+    b: str
+    e: float
+    p_value: float
+    n_exceed: int
+    n_perm: int
+    n: int
+    seed: int
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values."""
+        return asdict(self)
+
+
+def venkatraman_test(
+    y: np.ndarray,
+    score_a: np.ndarray,
+    score_b: np.ndarray,
+    direction_a: Direction | str,
+    direction_b: Direction | str,
+    names: tuple[str, str] = ("a", "b"),
+    n_perm: int = 2000,
+    seed: int = ANALYSIS_SEED,
+    progress: Progress | None = None,
+) -> VenkatramanTest:
+    """pROC's `roc.test(method="venkatraman")` for paired curves, with pROC's permutation scheme.
+
+    Ranks are taken with ties in order of appearance. Each permutation jitters the ranks by U(-1/2, 1/2)
+    and, for each patient with probability 1/2, swaps the two markers' ranks (the swapped ones unjittered,
+    as pROC does), then ranks again. Markers are oriented to their directions first; pROC ranks the raw
+    values, which is the same for two `higher` markers.
+    """
+    if n_perm < 1:
+        raise AnalysisError(f"the permutation test needs at least 1 permutation (got {n_perm})")
+    y, a, b = _paired(y, score_a, score_b, direction_a, direction_b, names)
+    is_case = y == 1
+    rank_a, rank_b = _ordinal_ranks(a), _ordinal_ranks(b)
+    observed = venkatraman_statistic(rank_a, rank_b, is_case)
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    exceed = 0
+    step = max(1, n_perm // 100)
+    for i in range(n_perm):
+        jitter_a = rank_a + rng.random(n) - 0.5
+        jitter_b = rank_b + rng.random(n) - 0.5
+        keep = rng.random(n) < 0.5  # pROC: q = 1 - round(runif(n)); q = 1 keeps the patient's pair
+        permuted_a = np.where(keep, jitter_a, rank_b)
+        permuted_b = np.where(keep, jitter_b, rank_a)
+        statistic = venkatraman_statistic(_ordinal_ranks(permuted_a), _ordinal_ranks(permuted_b), is_case)
+        exceed += statistic >= observed
+        if progress is not None and (i + 1) % step == 0:
+            progress(i + 1, n_perm)
+    p = (1 + exceed) / (1 + n_perm)
+    return VenkatramanTest(names[0], names[1], observed, p, int(exceed), n_perm, n, seed)
+
+
+def adjust_p(p_values: Sequence[float], method: str = "holm") -> list[float]:
+    """p-values adjusted for multiple testing: `none`, `holm` or `fdr_bh` (Benjamini–Hochberg), by
+    statsmodels' `multipletests`; missing p-values stay missing and do not count as tests."""
+    if method not in ADJUST_METHODS:
+        raise AnalysisError(f"unknown p-value adjustment '{method}' (use one of {', '.join(ADJUST_METHODS)})")
+    values = np.asarray(p_values, dtype=float).reshape(-1)
+    known = np.isfinite(values)
+    if np.any((values[known] < 0) | (values[known] > 1)):
+        raise AnalysisError("p-values must lie between 0 and 1")
+    out = values.copy()
+    if method != "none" and known.any():
+        from statsmodels.stats.multitest import multipletests
+
+        out[known] = multipletests(values[known], method=method)[1]
+    return [float(v) for v in out]
