@@ -311,14 +311,18 @@ class MatchView:
     balance: pd.DataFrame
     n_matched: int
     caliper: float
+    method: str = "optimal"
+    ratio: int = 1
 
 
 @st.cache_data(show_spinner="Matching…", max_entries=16)
-def match_pool(_pool: pd.DataFrame, key: str, caliper: float) -> MatchView:
-    """1:1 sex-exact, nearest-age matching within `caliper` years of the pool with digest `key`."""
+def match_pool(
+    _pool: pd.DataFrame, key: str, caliper: float, method: str = "optimal", ratio: int = 1
+) -> MatchView:
+    """Sex-exact 1:`ratio` matching by age within `caliper` years (optimal or greedy) of the pool `key`."""
     from ovcf_core.stats.matching import match_controls
 
-    result = match_controls(_pool, caliper=caliper)
+    result = match_controls(_pool, caliper=caliper, method=method, ratio=ratio)
     balance = result.balance_frame()
     balance = pd.DataFrame(
         {
@@ -328,7 +332,8 @@ def match_pool(_pool: pd.DataFrame, key: str, caliper: float) -> MatchView:
         }
     )
     shown = [c for c in (PATIENT_ID, "age", "sex") if c in result.unmatched_cases.columns]
-    return MatchView(result.matched, result.unmatched_cases[shown], balance, result.n_pairs, caliper)
+    unmatched = result.unmatched_cases[shown]
+    return MatchView(result.matched, unmatched, balance, result.n_sets, caliper, method, ratio)
 
 
 def use_matched_cohort(result: MatchView, source: dict) -> None:
@@ -338,7 +343,7 @@ def use_matched_cohort(result: MatchView, source: dict) -> None:
     state.set_cohort(
         result.matched,
         ValidationReport(n_rows=len(result.matched)),
-        f"matched from {source['source']} ({result.n_matched} pairs)",
+        f"matched from {source['source']} ({result.n_matched} {'pairs' if result.ratio == 1 else 'sets'})",
         synthetic=bool(source["synthetic"]),
     )
     st.session_state.pop(state.ANALYSIS_SETTINGS, None)

@@ -120,6 +120,65 @@ def test_match_writes_pairs_and_lists_unmatched_by_row(tmp_path):
     assert "C9" not in proc.stderr
 
 
+def _match_pool(path):
+    """Case B (70) needs control 71, the nearest to case A (71.5): greedy taking A first loses B."""
+    path.write_text("patient_id,ovcf,age,sex\nA,1,71.5,F\nB,1,70,F\nK1,0,71,F\nK2,0,72.5,F\n")
+    return path
+
+
+def test_match_optimal_finds_the_most_pairs_and_ignores_the_seed(tmp_path):
+    path = _match_pool(tmp_path / "pool.csv")
+    runs = []
+    for seed in ("1", "2", "3", "4"):
+        out = tmp_path / f"optimal{seed}.csv"
+        proc = run_cli("match", path, "--caliper", "1", "--seed", seed, "-o", out)
+        assert proc.returncode == 0, proc.stderr
+        runs.append((out.read_bytes(), proc.stderr))
+    assert len(set(runs)) == 1
+    assert "pool.csv: 2 pair(s) matched (optimal, caliper 1 years); 0 case(s) unmatched" in runs[0][1]
+    matched = pd.read_csv(tmp_path / "optimal1.csv")
+    assert (
+        list(matched.patient_id) == ["A", "K2", "B", "K1"]
+        and list(matched.pair_id) == ["m1"] * 2 + ["m2"] * 2
+    )
+    greedy = set()
+    for seed in ("1", "2", "3", "4"):
+        proc = run_cli(
+            "match", path, "--caliper", "1", "--method", "greedy", "--seed", seed, "-o", tmp_path / "g.csv"
+        )
+        assert proc.returncode == 0, proc.stderr
+        greedy.add(proc.stderr.splitlines()[0])
+    assert {line.split(" pair(s)")[0] for line in greedy} == {"pool.csv: 1", "pool.csv: 2"}
+    assert "pool.csv: 1 pair(s) matched (greedy, caliper 1 years, seed SEED); 1 case(s) unmatched" in {
+        line.replace(f"seed {s})", "seed SEED)") for line in greedy for s in "1234"
+    }
+
+
+def test_match_ratio_writes_each_case_with_its_k_controls(tmp_path):
+    rows = ["patient_id,ovcf,age,sex"] + [f"C{i},1,{70 + 3 * i},F" for i in range(3)]
+    rows += [f"K{i},0,{70 + 3 * (i // 3) + (-0.5, 0.2, 1)[i % 3]},F" for i in range(9)]
+    path = tmp_path / "pool.csv"
+    path.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "matched.csv"
+    proc = run_cli("match", path, "--caliper", "1", "--ratio", "2", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "pool.csv: 3 set(s) of 1 case and 2 controls matched (optimal, caliper 1 years)" in proc.stderr
+    matched = pd.read_csv(out)
+    assert list(matched.ovcf) == [1, 0, 0] * 3 and list(matched.pair_id) == [
+        p for p in ("m1", "m2", "m3") for _ in "abc"
+    ]
+    sets = {g.patient_id.iloc[0]: sorted(g.patient_id.iloc[1:]) for _, g in matched.groupby("pair_id")}
+    assert sets == {"C0": ["K0", "K1"], "C1": ["K3", "K4"], "C2": ["K6", "K7"]}
+
+
+def test_match_bad_ratio_or_method_fails_in_one_line(tmp_path):
+    path = _match_pool(tmp_path / "pool.csv")
+    for option in (["--ratio", "0"], ["--ratio", "two"], ["--method", "best"]):
+        proc = run_cli("match", path, *option, "-o", tmp_path / "m.csv")
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and option[0] in proc.stderr
+
+
 def test_match_without_controls_fails_in_one_line(tmp_path):
     path = tmp_path / "pool.csv"
     path.write_text("patient_id,ovcf,age,sex\nA,1,70,F\nB,1,71,M\n")

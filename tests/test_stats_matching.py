@@ -1,4 +1,5 @@
-"""1:1 matching: exact sex, caliper, no control reused, reproducible, equal to a brute-force greedy match."""
+"""Matching: exact sex, caliper, no control reused, reproducible; greedy equal to a brute-force greedy match
+(optimal matching is checked in test_matching_optimal.py)."""
 
 from __future__ import annotations
 
@@ -46,8 +47,9 @@ def _brute_force(table, caliper, seed):
     return pairs
 
 
-def test_matches_are_exact_on_sex_within_caliper_and_unique():
-    result = match_controls(_patients(), caliper=3)
+@pytest.mark.parametrize("method", ["optimal", "greedy"])
+def test_matches_are_exact_on_sex_within_caliper_and_unique(method):
+    result = match_controls(_patients(), caliper=3, method=method)
     m = result.matched
     cases, controls = m[m.ovcf == 1].set_index("pair_id"), m[m.ovcf == 0].set_index("pair_id")
     assert (cases.sex == controls.sex.reindex(cases.index)).all()
@@ -59,23 +61,25 @@ def test_matches_are_exact_on_sex_within_caliper_and_unique():
 
 def test_same_pairs_as_brute_force_greedy():
     table = _patients()
-    result = match_controls(table, caliper=2, seed=11)
+    result = match_controls(table, caliper=2, seed=11, method="greedy")
     m = result.matched
     got = dict(zip(m.index[m.ovcf == 1], m.index[m.ovcf == 0], strict=True))
     expected = _brute_force(table, 2, 11)
     assert {k: got[k] for k in got} == {k: int(v) for k, v in expected.items()}
 
 
-def test_reproducible_with_a_seed():
-    a = match_controls(_patients(), seed=5).matched
-    b = match_controls(_patients(), seed=5).matched
+@pytest.mark.parametrize("method", ["optimal", "greedy"])
+def test_reproducible_with_a_seed(method):
+    a = match_controls(_patients(), seed=5, method=method).matched
+    b = match_controls(_patients(), seed=5, method=method).matched
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_no_controls_of_one_sex_leaves_those_cases_unmatched():
+@pytest.mark.parametrize("method", ["optimal", "greedy"])
+def test_no_controls_of_one_sex_leaves_those_cases_unmatched(method):
     table = _patients()
     table = table[~((table.ovcf == 0) & (table.sex == "M"))]
-    result = match_controls(table, caliper=50)
+    result = match_controls(table, caliper=50, method=method)
     assert set(result.unmatched_cases.sex) == {"M"}
     assert set(result.matched.sex) == {"F"}
 

@@ -1,4 +1,5 @@
-"""Matching: 1:1 age- and sex-matching of controls to cases from a pool, balance table, matched download."""
+"""Matching: 1:1 or 1:K age- and sex-matching of controls to cases from a pool (optimal or greedy), balance
+table, matched download."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ import streamlit as st
 from dashboard import analysis, components, state
 from ovcf_core import paths
 
+METHOD_LABELS = {
+    "optimal": "Optimal (most matches, then closest ages)",
+    "greedy": "Greedy (nearest control, random case order)",
+}
+
 components.page_header(
     "Matching",
     "Upload a pool of patients — the OVCF cases and a larger set of possible controls — and get each case "
-    "matched 1:1 to a control of the same sex and the nearest age (within the caliper), without replacement. "
-    "Until you upload, the shipped **synthetic** pool is used.",
+    "matched to one (or K) controls of the same sex and a close age (within the caliper), without "
+    "replacement. Until you upload, the shipped **synthetic** pool is used.",
 )
 
 current = components.upload_or_sample(
@@ -37,10 +43,30 @@ caliper = st.slider(
     key="matching_caliper",
     help="A control is used only if its age is within this many years of the case's.",
 )
-result = analysis.match_pool(pool, analysis.digest(pool), caliper)
+left, right = st.columns(2)
+method = left.radio(
+    "Matching method",
+    ["optimal", "greedy"],
+    format_func=METHOD_LABELS.__getitem__,
+    key="matching_method",
+    help="Optimal finds the most matched cases, then the smallest total age difference; it does not "
+    "depend on chance. Greedy gives each case, in a fixed random order, its nearest free controls.",
+)
+ratio = int(
+    right.number_input(
+        "Controls per case",
+        min_value=1,
+        max_value=5,
+        value=1,
+        step=1,
+        key="matching_ratio",
+        help="1:K matching: a case is matched only when it gets all K controls.",
+    )
+)
+result = analysis.match_pool(pool, analysis.digest(pool), caliper, method, ratio)
 m1, m2, m3 = st.columns(3)
 m1.metric("Cases matched", f"{result.n_matched} of {cases}")
-m2.metric("Controls used", result.n_matched)
+m2.metric("Controls used", result.n_matched * ratio)
 m3.metric("Cases left unmatched", len(result.unmatched))
 
 st.subheader("Balance before and after matching")
@@ -48,7 +74,8 @@ components.show_table(
     result.balance, "Standardised mean difference (SMD) below 0.1 is usually taken as balanced."
 )
 if not result.unmatched.empty:
-    with st.expander(f"{len(result.unmatched)} case(s) without a control within {caliper:g} years"):
+    wanted = "a control" if ratio == 1 else f"{ratio} controls"
+    with st.expander(f"{len(result.unmatched)} case(s) without {wanted} within {caliper:g} years"):
         st.dataframe(result.unmatched, hide_index=True, width="stretch")
 st.subheader("Matched cohort")
 st.dataframe(result.matched.head(500), hide_index=True, width="stretch", height=300)

@@ -1,9 +1,11 @@
-"""`ovcf match PATIENTS.csv --age age --sex sex [--caliper YEARS] -o MATCHED.csv`: 1:1 age/sex matching.
+"""`ovcf match PATIENTS.csv --age age --sex sex [--caliper YEARS] [--method optimal|greedy] [--ratio K]
+-o MATCHED.csv`: 1:1 or 1:K age/sex matching.
 
 PATIENTS holds the cases and the pool of candidate controls (outcome column `ovcf` or `group`); it is
 checked by `matching.matching_pool`, as on the Matching page (rows without age or sex are left out). The
-output has the matched cases and controls with a `pair_id`; unmatched cases and the balance (SMD before
-and after) are printed on stderr by spreadsheet row number, never by patient identifier.
+output has each matched case followed by its K controls, sharing a `pair_id` (the set id); unmatched cases
+and the balance (SMD before and after) are printed on stderr by spreadsheet row number, never by patient
+identifier. `optimal` (default) does not use the seed, so its output and messages do not depend on it.
 """
 
 from __future__ import annotations
@@ -13,15 +15,35 @@ import argparse
 from ovcf_core.cli.common import output_file, positive_float, seed
 
 
+def ratio(text: str) -> int:
+    """An argparse type: controls per case, a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be 1 or more")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments: the patients table, age and sex columns, caliper, seed, output table."""
+    """Arguments: the patients table, age and sex columns, caliper, method, ratio, seed, output table."""
     parser.add_argument("patients", metavar="PATIENTS", help="cases and candidate controls (CSV or XLSX)")
     parser.add_argument("--age", default="age", metavar="COL", help="age column (default age)")
     parser.add_argument("--sex", default="sex", metavar="COL", help="sex column (default sex)")
     parser.add_argument(
         "--caliper", type=positive_float, default=None, metavar="YEARS", help="largest age difference"
     )
-    parser.add_argument("--seed", type=seed, default=None, help="seed of the case order (reproducible)")
+    parser.add_argument(
+        "--method",
+        choices=("optimal", "greedy"),
+        default="optimal",
+        help="optimal (default): most 1:K sets, then least total age gap; greedy: seeded case order",
+    )
+    parser.add_argument("--ratio", type=ratio, default=1, metavar="K", help="controls per case (default 1)")
+    parser.add_argument(
+        "--seed", type=seed, default=None, help="seed of the greedy case order (reproducible)"
+    )
     parser.add_argument(
         "-o",
         "--output",
@@ -57,13 +79,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: row {row} has no {age} or {sex}; it is left out of matching", file=sys.stderr)
     caliper = matching.DEFAULT_CALIPER if args.caliper is None else args.caliper
     seed = matching.DEFAULT_SEED if args.seed is None else args.seed
-    result = matching.match_controls(pool, caliper=caliper, seed=seed)
+    result = matching.match_controls(pool, caliper=caliper, seed=seed, method=args.method, ratio=args.ratio)
     out = result.matched.rename(columns={AGE: age, SEX: sex})
     out["ovcf"] = out["ovcf"].astype(int)
     write_table(out, args.output)
+    sets = "pair(s)" if args.ratio == 1 else f"set(s) of 1 case and {args.ratio} controls"
+    how = f"{args.method}, caliper {caliper:g} years" + (f", seed {seed}" if args.method == "greedy" else "")
     print(
-        f"{name}: {result.n_pairs} pair(s) matched (caliper {caliper:g} years, seed {seed}); "
-        f"{len(result.unmatched_cases)} case(s) unmatched",
+        f"{name}: {result.n_sets} {sets} matched ({how}); {len(result.unmatched_cases)} case(s) unmatched",
         file=sys.stderr,
     )
     for row in result.unmatched_cases.index:

@@ -1,17 +1,23 @@
-"""1:1 matching of controls to cases: exact on sex, nearest age within a caliper, without replacement.
+"""Matching of controls to cases: exact on sex, age within a caliper, without replacement, 1:1 or 1:K.
 
-Greedy nearest-neighbour matching as MatchIt's `method="nearest", m.order="random"`: cases are taken in
-a seeded random order (so a run is reproducible) and each takes the available control of the same sex with
-the closest age, if within the caliper; equally close controls go to the younger one, then file order.
-Available controls are found with "next free" pointers (union-find with path compression), so matching
-is O(n log n), not a scan of the pool per case. Balance is the standardised mean difference of every
-numeric column (and the proportion of women) before and after matching.
+`optimal` (the default) solves each sex stratum exactly: the largest number of complete 1:K sets (a case
+with K controls; a case that cannot get K is left unmatched, never given fewer), and among those the least
+total |age difference| over all case-control pairs. Ages are one-dimensional, so some best solution keeps
+the age order (an uncrossing exchange: |a - b| is a Monge cost and the caliper stays met) and gives each
+case K age-adjacent controls; a dynamic programme over (cases by age, controls by age) finds it in
+O(cases x caliper window). Ties go to the solution the programme meets first; the seed is not used.
+
+`greedy` is MatchIt's `method="nearest", m.order="random"`: cases are taken in a seeded random order (so a
+run is reproducible) and each takes the K available controls of the same sex with the closest ages, if all
+within the caliper; equally close controls go to the younger one, then file order. Available controls are
+found with "next free" pointers (union-find with path compression), so matching is O(n log n), not a scan
+of the pool per case. Balance is the standardised mean difference of every numeric column (and the
+proportion of women) before and after matching.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -22,6 +28,9 @@ from ovcf_core.schema import AGE, OUTCOME, PAIR_ID, SEX
 
 DEFAULT_CALIPER = 5.0
 DEFAULT_SEED = ANALYSIS_SEED
+METHODS = ("optimal", "greedy")
+DEFAULT_METHOD = "optimal"
+DEFAULT_RATIO = 1
 
 
 def matching_pool(
@@ -90,7 +99,7 @@ def balance(table: pd.DataFrame, outcome: str = OUTCOME) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class MatchResult:
-    """Matched pairs (cases and controls with `pair_id`), the unmatched cases and balance before/after."""
+    """Matched sets (each case followed by its controls, sharing a `pair_id`), unmatched cases, balance."""
 
     matched: pd.DataFrame
     unmatched_cases: pd.DataFrame
@@ -98,14 +107,25 @@ class MatchResult:
     balance_after: dict[str, float]
     caliper: float
     seed: int
+    method: str = DEFAULT_METHOD
+    ratio: int = DEFAULT_RATIO
+
+    @property
+    def n_sets(self) -> int:
+        """Matched cases (1:K sets)."""
+        return len(self.matched) // (self.ratio + 1)
 
     @property
     def n_pairs(self) -> int:
-        return len(self.matched) // 2
+        """Matched cases; the number of pairs in 1:1 matching (kept under this name for 1:1 callers)."""
+        return self.n_sets
 
     def to_dict(self) -> dict:
-        """Counts, the unmatched cases' row numbers, the caliper and seed, and balance before/after."""
+        """Counts, the unmatched cases' row numbers, method, ratio, caliper and seed, balance before/after."""
         return {
+            "method": self.method,
+            "ratio": self.ratio,
+            "n_sets": self.n_sets,
             "n_pairs": self.n_pairs,
             "n_unmatched_cases": len(self.unmatched_cases),
             "unmatched_case_rows": [int(r) for r in self.unmatched_cases.index],
@@ -118,7 +138,7 @@ class MatchResult:
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """The matched table: one row per patient, pairs adjacent, with `pair_id`."""
+        """The matched table: one row per patient, each case followed by its controls, with `pair_id`."""
         return self.matched
 
     def balance_frame(self) -> pd.DataFrame:
@@ -139,28 +159,112 @@ def _find(parent: np.ndarray, i: int) -> int:
     return root
 
 
-def _match_stratum(case_ages: np.ndarray, control_ages: np.ndarray, caliper: float) -> np.ndarray:
-    """For each case (in the given order) the index of its control, or -1; controls used at most once."""
+def _greedy_stratum(
+    case_ages: np.ndarray, control_ages: np.ndarray, caliper: float, ratio: int
+) -> np.ndarray:
+    """Per case (in the given order) the indices of its `ratio` controls, or -1s; controls used once."""
     order = np.argsort(control_ages, kind="stable")
     ages = control_ages[order]
     m = len(ages)
     right = np.arange(m + 1)  # right[i]: smallest free j >= i (m = none)
     left = np.arange(m + 1)  # left[i + 1]: largest free j <= i, shifted by one (0 = none)
-    out = np.full(len(case_ages), -1)
+    out = np.full((len(case_ages), ratio), -1)
     for c, age in enumerate(case_ages):
         pos = int(np.searchsorted(ages, age))
         r = _find(right, pos)
         lpos = _find(left, pos) - 1  # largest free index < pos, or -1
-        best, dist = -1, np.inf
-        if lpos >= 0:
-            best, dist = lpos, age - ages[lpos]
-        if r < m and ages[r] - age < dist:
-            best, dist = r, ages[r] - age
-        if best < 0 or dist > caliper:
+        picks: list[int] = []
+        while len(picks) < ratio:
+            dl = age - ages[lpos] if lpos >= 0 else np.inf
+            dr = ages[r] - age if r < m else np.inf
+            if min(dl, dr) > caliper:
+                break
+            if dr < dl:
+                picks.append(r)
+                r = _find(right, r + 1)
+            else:
+                picks.append(lpos)
+                lpos = _find(left, lpos) - 1
+        if len(picks) < ratio:
             continue
-        out[c] = order[best]
-        right[best] = best + 1
-        left[best + 1] = best
+        for best in picks:
+            right[best] = best + 1
+            left[best + 1] = best
+        out[c] = order[picks]
+    return out
+
+
+def _caliper_windows(a: np.ndarray, b: np.ndarray, caliper: float) -> tuple[np.ndarray, np.ndarray]:
+    """For ascending case ages `a` and control ages `b`: per case [lo, end), the controls within the caliper.
+
+    lo counts the controls too young (b < a, |a - b| > caliper), m - end those too old, judged by the very
+    test `abs(a - b) > caliper` a brute force would use; both only grow with the case's age.
+    """
+    lo = np.searchsorted(b, a - caliper, side="left")
+    end = np.searchsorted(b, a + caliper, side="right")
+    m = len(b)
+    for i, age in enumerate(a):
+        while lo[i] < m and b[lo[i]] < age and abs(age - b[lo[i]]) > caliper:
+            lo[i] += 1
+        while lo[i] > 0 and not (b[lo[i] - 1] < age and abs(age - b[lo[i] - 1]) > caliper):
+            lo[i] -= 1
+        while end[i] > 0 and b[end[i] - 1] > age and abs(age - b[end[i] - 1]) > caliper:
+            end[i] -= 1
+        while end[i] < m and not (b[end[i]] > age and abs(age - b[end[i]]) > caliper):
+            end[i] += 1
+    return lo, end
+
+
+def _optimal_stratum(
+    case_ages: np.ndarray, control_ages: np.ndarray, caliper: float, ratio: int
+) -> np.ndarray:
+    """Per case the indices of its `ratio` controls (or -1s): most complete sets, then least distance.
+
+    F_i(j), the best (sets, -distance) for the i youngest cases using the j youngest controls, is kept as
+    one number sets * big - distance (big exceeds any total distance); case i either stays unmatched, or
+    takes the block of controls j - K .. j - 1 (all within its caliper window), or control j - 1 is unused.
+    """
+    k = ratio
+    n = len(case_ages)
+    out = np.full((n, k), -1)
+    corder = np.argsort(case_ages, kind="stable")
+    korder = np.argsort(control_ages, kind="stable")
+    a, b = case_ages[corder], control_ages[korder]
+    m = len(b)
+    if n == 0 or m < k:
+        return out
+    widest = max(abs(a[-1] - b[0]), abs(b[-1] - a[0]))
+    big = k * n * min(caliper, widest) + 1.0
+    lo, end = _caliper_windows(a, b, caliper)
+    f = np.zeros(m + 1)
+    codes = []  # per case, over j in [lo, end]: 0 control j-1 unused, 1 case unmatched, 2 case takes block
+    for i in range(n):
+        lo_i, end_i = int(lo[i]), int(end[i])
+        value = f[lo_i : end_i + 1].copy()
+        code = np.ones(len(value), np.int8)
+        if end_i - lo_i >= k:
+            starts = np.arange(lo_i, end_i - k + 1)
+            cost = np.zeros(len(starts))
+            for t in range(k):
+                cost += np.abs(a[i] - b[starts + t])
+            take = f[lo_i : end_i - k + 1] + big - cost
+            better = take > value[k:]
+            value[k:] = np.where(better, take, value[k:])
+            code[k:][better] = 2
+        best = np.maximum.accumulate(value)
+        code[value < best] = 0
+        f[lo_i : end_i + 1] = best
+        f[end_i + 1 :] = best[-1]  # later controls are beyond the windows of this case and all younger ones
+        codes.append(code)
+    j = m
+    for i in range(n - 1, -1, -1):
+        lo_i, code = int(lo[i]), codes[i]
+        j = min(j, int(end[i]))
+        while j > lo_i and code[j - lo_i] == 0:
+            j -= 1
+        if j >= lo_i and code[j - lo_i] == 2:
+            out[corder[i]] = korder[j - k : j]
+            j -= k
     return out
 
 
@@ -171,11 +275,21 @@ def match_controls(
     outcome: str = OUTCOME,
     age: str = AGE,
     sex: str = SEX,
+    *,
+    method: str = DEFAULT_METHOD,
+    ratio: int = DEFAULT_RATIO,
 ) -> MatchResult:
-    """Match each case (outcome 1) to one control (outcome 0) of the same sex and nearest age within
-    `caliper` years, without replacement; the result keeps the table's columns and adds `pair_id`."""
+    """Match cases (outcome 1) to `ratio` controls (outcome 0) each, same sex, age within `caliper` years,
+    without replacement, by `method` (optimal or greedy); the result keeps the columns, adds `pair_id`."""
     if caliper < 0:
         raise AnalysisError(f"the caliper must not be negative (got {caliper:g})")
+    if method not in METHODS:
+        raise AnalysisError(f"the matching method must be optimal or greedy (got '{method}')")
+    if isinstance(ratio, bool) or not isinstance(ratio, int | np.integer) or ratio < 1:
+        raise AnalysisError(
+            f"the number of controls per case must be a whole number of at least 1 (got {ratio})"
+        )
+    ratio = int(ratio)
     for column in (outcome, age, sex):
         if column not in table.columns:
             raise AnalysisError(f"matching needs a '{column}' column")
@@ -183,29 +297,31 @@ def match_controls(
     y = usable[outcome].to_numpy(float)
     if not (y == 1).any() or not (y == 0).any():
         raise AnalysisError(f"matching needs cases and controls (has {(y == 1).sum()} and {(y == 0).sum()})")
-    rng = np.random.default_rng(seed)
     cases = usable[y == 1]
-    cases = cases.iloc[rng.permutation(len(cases))]
+    if method == "greedy":
+        cases = cases.iloc[np.random.default_rng(seed).permutation(len(cases))]
+    solve = _greedy_stratum if method == "greedy" else _optimal_stratum
     controls = usable[y == 0]
-    case_rows, control_rows = [], []
+    sets: list[tuple[int, list[int]]] = []  # (case position in table, control positions)
     for value in pd.unique(cases[sex]):
         cs = cases[cases[sex] == value]
         ks = controls[controls[sex] == value]
         if ks.empty:
             continue
-        picked = _match_stratum(cs[age].to_numpy(float), ks[age].to_numpy(float), caliper)
-        ok = picked >= 0
-        case_rows.extend(cs.index[ok])
-        control_rows.extend(ks.index[picked[ok]])
-    # get_loc gives an int position for a label of a unique index (the tables matched here have one)
-    pairs = sorted(
-        zip(case_rows, control_rows, strict=True), key=lambda p: cast(int, table.index.get_loc(p[0]))
-    )
-    index = [r for pair in pairs for r in pair]
-    matched = table.loc[index].copy()
-    matched[PAIR_ID] = np.repeat([f"m{i + 1}" for i in range(len(pairs))], 2) if pairs else []
+        picked = solve(cs[age].to_numpy(float), ks[age].to_numpy(float), float(caliper), ratio)
+        case_pos = table.index.get_indexer(cs.index)
+        control_pos = table.index.get_indexer(ks.index)
+        for c, row in zip(case_pos, picked, strict=True):
+            if row[0] >= 0:
+                sets.append((int(c), sorted(int(p) for p in control_pos[row])))
+    sets.sort()
+    positions = [p for c, ks_ in sets for p in (c, *ks_)]
+    matched = table.iloc[positions].copy()
+    matched[PAIR_ID] = np.repeat([f"m{i + 1}" for i in range(len(sets))], ratio + 1) if sets else []
     is_case = (table[outcome] == 1).to_numpy()
-    unmatched = table.loc[is_case & ~table.index.isin(case_rows)]
+    matched_case = np.zeros(len(table), bool)
+    matched_case[[c for c, _ in sets]] = True
+    unmatched = table.loc[is_case & ~matched_case]
     before = balance(usable.drop(columns=[PAIR_ID], errors="ignore"), outcome)
-    after = balance(matched.drop(columns=[PAIR_ID]), outcome) if pairs else {}
-    return MatchResult(matched, unmatched, before, after, float(caliper), int(seed))
+    after = balance(matched.drop(columns=[PAIR_ID]), outcome) if sets else {}
+    return MatchResult(matched, unmatched, before, after, float(caliper), int(seed), method, ratio)
