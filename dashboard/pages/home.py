@@ -30,7 +30,7 @@ GUIDE = (
     ("pages/calculator.py", "calculate", "Calculator", "one patient's fracture likelihood from VBQ and HU"),
     ("pages/scans.py", "radiology", "Scans", "measure HU, VBQ, rCSA and FI on DICOM series"),
     ("pages/reliability.py", "handshake", "Reliability", "inter-rater ICC and Bland–Altman plots"),
-    ("pages/matching.py", "balance", "Matching", "1:1 age- and sex-matching of controls from a pool"),
+    ("pages/matching.py", "balance", "Matching", "1:1 or 1:K age- and sex-matching of controls from a pool"),
     ("pages/report.py", "description", "Report", "the whole analysis as HTML and XLSX, figures as PNG/SVG"),
 )
 
