@@ -42,9 +42,9 @@ def test_conditional_logit_equals_logit_on_pair_differences():
 def test_separation_gives_no_odds_ratio_and_a_message():
     table = paired_cohort()
     table["split"] = np.where(table.ovcf == 1, 5.0, 1.0) + np.random.default_rng(0).uniform(0, 1, len(table))
-    result = fit_logistic(table, ["split"], ["age"])
-    assert np.isnan(result.term("split").or_per_unit)
-    assert any("perfect separation" in w for w in result.warnings)
+    result = fit_logistic(table, ["split"], ["age"], firth="never")
+    assert np.isnan(result.term("split").or_per_unit) and result.method is None
+    assert any("complete separation by split" in w for w in result.warnings)
 
 
 def _assert_newton_equals_statsmodels(y: np.ndarray, X: np.ndarray, rtol: float, se_rtol: float) -> None:

@@ -21,6 +21,16 @@ def _names(text: str | None) -> list[str] | None:
     return [t.strip().lower() for t in text.split(",") if t.strip()]
 
 
+def _specificity_range(text: str) -> tuple[float, float]:
+    """--pauc SP_LO:SP_HI checked before any work (0 <= SP_LO < SP_HI <= 1)."""
+    from ovcf_core.stats.partial_auc import parse_specificity_range
+
+    try:
+        return parse_specificity_range(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments: the cohort table, markers, outcome, positive value, covariates, pairs, outputs."""
     parser.add_argument("cohort", metavar="COHORT", help="cohort table (CSV or XLSX), one row per patient")
@@ -64,10 +74,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=seed, default=ANALYSIS_SEED, help=f"bootstrap seed (default {ANALYSIS_SEED})"
     )
+    parser.add_argument(
+        "--firth",
+        action="store_true",
+        help="every odds ratio by Firth's penalised likelihood with profile-likelihood CIs (as R logistf); "
+        "without it Firth is used only where a variable separates the groups",
+    )
+    parser.add_argument(
+        "--pauc",
+        type=_specificity_range,
+        default=None,
+        metavar="SP_LO:SP_HI",
+        help="also each marker's partial AUC over this specificity range, McClish-corrected (pauc, "
+        "pauc_corrected; as pROC partial.auc.focus='sp'); with --bootstrap N also its CI",
+    )
+    parser.add_argument(
+        "--p-adjust",
+        choices=("none", "holm", "fdr_bh"),
+        default="none",
+        help="adjust the AUC comparisons' p-values over all comparisons (p_adjusted; default none)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Read and validate the cohort, analyse it, write the JSON (and the report)."""
+    import sys
     from pathlib import Path
 
     from ovcf_core import paths
@@ -99,8 +130,13 @@ def run(args: argparse.Namespace) -> int:
     analysis = analyze_cohort(
         table, markers=markers, adjust=adjust, pair=pair,
         conditional=args.conditional, bootstrap=args.bootstrap, seed=args.seed,
+        firth=args.firth, pauc=args.pauc, p_adjust=args.p_adjust,
     )  # fmt: skip
-    write_json(analysis.to_dict(), args.json)
+    result = analysis.to_dict()
+    write_json(result, args.json)
+    for marker, notes in result["messages"].items():  # separation, dropped models, odd directions
+        for note in notes:
+            print(f"{name}: {marker}: {note}", file=sys.stderr)
     if args.report:
         try:
             from ovcf_core.report.html import write_report

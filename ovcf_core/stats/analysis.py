@@ -11,6 +11,7 @@ message and nulls while the others are still analysed. `CohortAnalysis.to_dict()
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import math
 import os
@@ -27,6 +28,9 @@ from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError, InputError
 from ovcf_core.schema import AGE, BMI, COVARIATES, INDICATOR_COLUMNS, OUTCOME, SEX, Direction, Indicator
 from ovcf_core.stats import correlation, groups, logistic, roc
+from ovcf_core.stats.nonparametric import EXACT_MAX_GROUP, mann_whitney_p
+from ovcf_core.stats.partial_auc import PartialAuc, partial_auc_with_ci
+from ovcf_core.stats.roc_tests import adjust_p
 
 MIN_PATIENTS = 10
 HEAVY_TIE_SHARE = 0.5
@@ -63,11 +67,27 @@ class MarkerAnalysis:
     messages: tuple[str, ...] = ()
     conditional_odds_ratio: logistic.OddsRatio | None = None
     auc_ci_bootstrap: tuple[float, float] | None = None
+    n_or: int | None = None  # patients in the marker's logistic model (complete marker and covariates)
+    or_note: str | None = None  # why the OR is null or penalised
+    paired: bool = False  # the analysis has pairs: `p_wilcoxon` is reported
+    conditional: bool = False  # conditional models were asked for: `n_pairs_conditional` is reported
+    n_pairs_conditional: int | None = None
+    pauc: PartialAuc | None = None
+    pauc_asked: bool = False
 
     def to_dict(self) -> dict:
-        """The marker's entry of the `analyze` JSON (DESIGN §4) plus n per group, CIs and messages."""
+        """The marker's entry of the `analyze` JSON (DESIGN §4, §4b) plus n per group, CIs and messages."""
         g, s, a, c, o = self.groups, self.spearman, self.auc, self.cutoff, self.odds_ratio
         options: dict[str, object] = {}
+        if self.paired:
+            options["p_wilcoxon"] = g.p_wilcoxon if g else None
+        if self.pauc_asked:
+            pa = self.pauc
+            options.update(pauc=pa.pauc if pa else None, pauc_corrected=pa.corrected if pa else None)
+            if pa is not None and pa.ci is not None and pa.corrected_ci is not None:
+                options.update(pauc_ci=list(pa.ci), pauc_corrected_ci=list(pa.corrected_ci))
+        if self.conditional:
+            options["n_pairs_conditional"] = self.n_pairs_conditional
         if self.auc_ci_bootstrap is not None:
             options["auc_ci_bootstrap"] = list(self.auc_ci_bootstrap)
         if self.conditional_odds_ratio is not None:
@@ -101,6 +121,10 @@ class MarkerAnalysis:
                 "or_per_sd": o.or_per_sd if o else None,
                 "or_per_sd_ci": list(o.or_per_sd_ci) if o else [None, None],
                 "or_p": o.p_value if o else None,
+                "n_or": self.n_or,
+                "or_method": o.method if o else None,
+                "or_note": self.or_note,
+                "p_mannwhitney": g.p_mannwhitney if g else None,
                 "n_cases": self.n_cases,
                 "n_controls": self.n_controls,
                 "n_pairs": g.n_pairs if g else None,
@@ -137,6 +161,10 @@ class CohortAnalysis:
     adjust: tuple[str, ...] = ()
     pair: str | None = None
     messages: tuple[str, ...] = field(default=())
+    p_adjust: str = "none"
+    p_adjusted: tuple[float, ...] = ()  # one per AUC comparison, in their order
+    firth: bool = False
+    pauc_range: tuple[float, float] | None = None
 
     def marker(self, name: str) -> MarkerAnalysis:
         """The analysis of marker `name` (KeyError when it was not analysed)."""
@@ -154,14 +182,31 @@ class CohortAnalysis:
             {
                 "n": {"cases": self.n_cases, "controls": self.n_controls, "pairs": self.n_pairs},
                 "markers": {m.marker: m.to_dict() for m in self.markers},
-                "auc_comparisons": [c.to_dict() for c in self.auc_comparisons],
+                "auc_comparisons": [
+                    {**c.to_dict(), "p_adjusted": p}
+                    for c, p in zip(self.auc_comparisons, self._adjusted(), strict=True)
+                ],
                 "marker_correlations": self.correlations.to_dict(),
+                "p_adjust": self.p_adjust,
                 "messages": per_marker,
-                "settings": {"outcome": self.outcome, "adjust": list(self.adjust), "pair": self.pair},
+                "settings": {
+                    "outcome": self.outcome,
+                    "adjust": list(self.adjust),
+                    "pair": self.pair,
+                    "firth": self.firth,
+                    "p_adjust": self.p_adjust,
+                    "pauc": None if self.pauc_range is None else list(self.pauc_range),
+                },
                 "table1": self.table1.to_dict(),
                 "multivariable": None if self.multivariable is None else self.multivariable.to_dict(),
             }
         )
+
+    def _adjusted(self) -> tuple[float, ...]:
+        """The comparisons' adjusted p-values (their own p-values when none were given)."""
+        if len(self.p_adjusted) == len(self.auc_comparisons):
+            return self.p_adjusted
+        return tuple(c.p_value for c in self.auc_comparisons)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per marker with every number of its JSON entry (CIs split into _low/_high columns)."""
@@ -213,7 +258,7 @@ def analyze_marker(
     (when given) for the pairwise AUC tests and the correlation matrix.
     """
     result = _marker_statistics(table, marker, outcome, pair, components, ranks)
-    return _with_odds(result, *_marker_odds(table, marker, adjust, outcome)) if _odds_due(result) else result
+    return _with_odds(result, _marker_odds(table, marker, adjust, outcome)) if _odds_due(result) else result
 
 
 def _marker_rows(
@@ -238,23 +283,39 @@ def _odds_due(result: MarkerAnalysis) -> bool:
     return result.auc is not None
 
 
+@dataclass(frozen=True)
+class MarkerOdds:
+    """A marker's adjusted odds ratio, the fit's messages, its patient count and why it is null/penalised."""
+
+    odds_ratio: logistic.OddsRatio | None
+    messages: tuple[str, ...]
+    n: int
+    note: str | None
+
+
 def _marker_odds(
-    table: pd.DataFrame, marker: str, adjust: tuple[str, ...], outcome: str
-) -> tuple[logistic.OddsRatio | None, tuple[str, ...]]:
+    table: pd.DataFrame,
+    marker: str,
+    adjust: tuple[str, ...],
+    outcome: str,
+    firth: logistic.FirthMode = logistic.FirthMode.AUTO,
+) -> MarkerOdds:
     """The marker's odds ratio adjusted for `adjust` on its rows, and the fit's messages."""
     sub = _marker_rows(table, marker, outcome)[0]
     try:
-        fit = logistic.fit_logistic(sub, [marker], adjust, outcome)
+        fit = logistic.fit_logistic(sub, [marker], adjust, outcome, firth=firth)
     except AnalysisError as exc:
-        return None, (f"odds ratio not computed: {exc}",)
-    return fit.term(marker), tuple(fit.warnings)
+        n = logistic.complete_rows(sub, [marker], adjust, outcome)
+        return MarkerOdds(None, (f"odds ratio not computed: {exc}",), n, f"not computed: {exc}")
+    return MarkerOdds(fit.term(marker), tuple(fit.warnings), fit.n, fit.note)
 
 
-def _with_odds(
-    result: MarkerAnalysis, odds: logistic.OddsRatio | None, messages: tuple[str, ...]
-) -> MarkerAnalysis:
-    """`result` with its odds ratio, the fit's messages after the others."""
-    return _with(result, odds_ratio=odds, messages=(*result.messages, *messages))
+def _with_odds(result: MarkerAnalysis, odds: MarkerOdds) -> MarkerAnalysis:
+    """`result` with its odds ratio, its n and note, the fit's messages after the others."""
+    return _with(
+        result, odds_ratio=odds.odds_ratio, n_or=odds.n, or_note=odds.note,
+        messages=(*result.messages, *odds.messages),
+    )  # fmt: skip
 
 
 def _marker_statistics(
@@ -278,7 +339,7 @@ def _marker_statistics(
         return _with(
             result, messages=(f"only {len(x)} patients have a value; at least {MIN_PATIENTS} needed",)
         )
-    comparison = groups.compare_groups(sub, marker, outcome, pair)
+    comparison = groups.compare_groups(sub, marker, outcome, pair, mann_whitney=False)
     if x.min() == x.max():
         return _with(
             result, groups=comparison, messages=(f"constant: every patient has {x[0]:g}; nothing to compare",)
@@ -300,21 +361,49 @@ def _marker_statistics(
         ranks[marker] = presorted.midranks()
     auc_higher = auc.auc if auc.direction is Direction.HIGHER else 1.0 - auc.auc
     spearman = correlation.spearman_from_auc(auc_higher, n_cases, n_controls, tie_counts)
-    cutoff = roc.youden_cutoff(y, x, direction, presorted)
+    small = min(n_cases, n_controls) <= EXACT_MAX_GROUP  # scipy's exact path needs the values
+    comparison = dataclasses.replace(
+        comparison,
+        p_mannwhitney=mann_whitney_p(
+            x[y == 1] if small else None, x[y == 0] if small else None,
+            u_cases=auc_higher * n_cases * n_controls, tie_counts=tie_counts,
+            n_cases=n_cases, n_controls=n_controls,
+        ),
+    )  # fmt: skip
+    if auc.auc < 0.5:
+        messages.append(_against_direction(marker, auc))
+    cutoff: roc.ThresholdMetrics | None = roc.youden_cutoff(y, x, direction, presorted)
+    if cutoff is not None and cutoff.sensitivity + cutoff.specificity - 1 < 0:
+        messages.append(
+            f"no cut-off reported: in the direction '{direction}' every threshold has Youden's J below 0"
+        )
+        cutoff = None
     return _with(
         result, groups=comparison, spearman=spearman, auc=auc, cutoff=cutoff, messages=tuple(messages)
     )
 
 
+def _against_direction(marker: str, auc: roc.AucResult) -> str:
+    """The words flagging a marker whose data run against its (clinical) direction."""
+    side = "lower" if auc.direction is Direction.LOWER else "higher"
+    basis = "its clinical direction" if Indicator.from_column(marker) else "the direction of the medians"
+    return (
+        f"against its direction: AUC {auc.auc:.3f} < 0.5 with {side} values meaning OVCF ({basis}); "
+        "in these data the marker points the other way"
+    )
+
+
 def _odds_ratios(
-    table: pd.DataFrame, markers: list[str], adjust: tuple[str, ...], outcome: str
-) -> tuple[
-    dict[str, tuple[logistic.OddsRatio | None, tuple[str, ...]]], logistic.LogisticResult | None, str | None
-]:
+    table: pd.DataFrame,
+    markers: list[str],
+    adjust: tuple[str, ...],
+    outcome: str,
+    firth: logistic.FirthMode = logistic.FirthMode.AUTO,
+) -> tuple[dict[str, MarkerOdds], logistic.LogisticResult | None, tuple[str, ...]]:
     """Every logistic model of the analysis, one after the other: the multivariable model of the markers
     with a finite adjusted odds ratio, and each marker's adjusted odds ratio (for the markers
     `_marker_statistics` gets that far with). Returns ({marker: (odds ratio, messages)}, the
-    multivariable model, why it was not fitted).
+    multivariable model, what to say about it: why it was not fitted, or which markers it left out).
 
     The fits hold the analysis' largest arrays: one at a time on one thread, beside the other statistics
     on the other, keeps a large cohort's peak memory down at no cost in time. The multivariable model,
@@ -324,20 +413,30 @@ def _odds_ratios(
     """
     due = [m for m in markers if _fit_due(*_marker_rows(table, m, outcome)[1:])]
 
-    def multivariable(terms: list[str]) -> tuple[logistic.LogisticResult | None, str | None]:
+    def multivariable(terms: list[str]) -> tuple[logistic.LogisticResult | None, tuple[str, ...]]:
         if len(terms) < 2:
-            return None, None
+            return None, ()
         try:
-            return logistic.fit_logistic(table, terms, adjust, outcome), None
+            fit = logistic.fit_logistic(table, terms, adjust, outcome, firth=firth)
         except AnalysisError as exc:
-            return None, f"multivariable model not fitted: {exc}"
+            return None, (f"multivariable model not fitted: {exc}",)
+        said = [f"multivariable model ({fit.n} patients): {fit.note}"] if fit.note else []
+        return fit, tuple(said)
 
-    multi = multivariable(due)
-    odds = {m: _marker_odds(table, m, adjust, outcome) for m in due}
-    fitted = [m for m in due if (o := odds[m][0]) is not None and np.isfinite(o.coef)]
+    multi, said = multivariable(due)
+    odds = {m: _marker_odds(table, m, adjust, outcome, firth) for m in due}
+    fitted = [m for m in due if (o := odds[m].odds_ratio) is not None and np.isfinite(o.coef)]
     if fitted != due:
-        multi = multivariable(fitted)
-    return odds, *multi
+        multi, said = multivariable(fitted)
+        left = ", ".join(m for m in due if m not in fitted)
+        if len(fitted) < 2:
+            said = (f"multivariable model not fitted: fewer than two markers have an odds ratio "
+                    f"(none for {left})",)  # fmt: skip
+        else:
+            said = (f"multivariable model without {left}: no odds ratio of its own", *said)
+    elif len(due) < 2 and len(markers) >= 2:
+        said = ("multivariable model not fitted: fewer than two markers can be modelled",)
+    return odds, multi, said
 
 
 def _with_conditional(
@@ -351,7 +450,25 @@ def _with_conditional(
     except AnalysisError as exc:
         return _with(result, messages=(*result.messages, f"conditional odds ratio not computed: {exc}"))
     notes = tuple(f"conditional logistic: {w}" for w in fit.warnings)
-    return _with(result, conditional_odds_ratio=fit.term(result.marker), messages=(*result.messages, *notes))
+    return _with(
+        result, conditional_odds_ratio=fit.term(result.marker), n_pairs_conditional=fit.n // 2,
+        messages=(*result.messages, *notes),
+    )  # fmt: skip
+
+
+def _with_pauc(
+    table: pd.DataFrame, result: MarkerAnalysis, outcome: str, specificity: tuple[float, float],
+    n_boot: int, seed: int,
+) -> MarkerAnalysis:  # fmt: skip
+    """`result` with its partial AUC over `specificity` (and a bootstrap CI when `n_boot` > 0)."""
+    if result.auc is None:
+        return _with(result, pauc_asked=True)
+    _, y, x = _marker_rows(table, result.marker, outcome)
+    try:
+        pa = partial_auc_with_ci(y, x, result.auc.direction, specificity, n_boot=n_boot, seed=seed)
+    except AnalysisError as exc:
+        return _with(result, pauc_asked=True, messages=(*result.messages, f"partial AUC not computed: {exc}"))
+    return _with(result, pauc=pa, pauc_asked=True)
 
 
 def _with_bootstrap(
@@ -461,13 +578,19 @@ def analyze_cohort(
     conditional: bool = False,
     bootstrap: int = 0,
     seed: int = BOOTSTRAP_SEED,
+    firth: bool = False,
+    pauc: tuple[float, float] | None = None,
+    p_adjust: str = "none",
 ) -> CohortAnalysis:
     """The paper's analysis of a validated cohort table (`schema.validate_cohort`'s clean table).
 
     `markers` default to the indicator columns present; `adjust` covariates missing from the table are
     skipped with a message; `pair` is used when the column exists. Options: `conditional` adds each
     marker's conditional logistic odds ratio over the pairs (`conditional_or_*` keys); `bootstrap` > 0
-    adds a stratified, seeded bootstrap percentile CI of each AUC (`auc_ci_bootstrap`). Raises
+    adds a stratified, seeded bootstrap percentile CI of each AUC (`auc_ci_bootstrap`); `firth` fits every
+    odds ratio by Firth's penalised likelihood (otherwise only where separation is found); `pauc`
+    (SP_LO, SP_HI) adds each marker's partial AUC (with a CI when `bootstrap` > 0); `p_adjust` adjusts
+    the AUC comparisons' p-values (none, holm, fdr_bh). Raises
     AnalysisError when the cohort cannot be analysed at all (no outcome, one class, no marker).
     """
     if outcome not in table.columns:
@@ -502,29 +625,36 @@ def analyze_cohort(
     if conditional and pair is None:
         notes.append("conditional logistic regression needs a pair column: not computed")
     demographics = [c for c in (AGE, BMI) if c in table.columns]
+    mode = logistic.FirthMode.ALWAYS if firth else logistic.FirthMode.AUTO
     with _parallel(len(table)) as pool:
-        models_job = pool.submit(_odds_ratios, table, markers, adjust, outcome)  # the longest: first
+        models_job = pool.submit(_odds_ratios, table, markers, adjust, outcome, mode)  # the longest: first
         t1_job = pool.submit(groups.table1, table, demographics, outcome, pair)
         components: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         ranks: dict[str, np.ndarray] = {}
         statistics = list(
             pool.map(lambda m: _marker_statistics(table, m, outcome, pair, components, ranks), markers)
         )
-        odds, multi, multi_note = models_job.result()
+        odds, multi, multi_notes = models_job.result()
         if set(odds) != {m.marker for m in statistics if _odds_due(m)}:
             raise AssertionError("odds ratios fitted for other markers than the statistics reached")
-        analysed = [_with_odds(m, *odds[m.marker]) if m.marker in odds else m for m in statistics]
-        if multi_note:
-            notes.append(multi_note)
+        analysed = [_with_odds(m, odds[m.marker]) if m.marker in odds else m for m in statistics]
+        analysed = [_with(m, paired=pair is not None) for m in analysed]
+        notes.extend(multi_notes)
         if conditional and pair is not None:
+            analysed = [_with(m, conditional=True) for m in analysed]
             analysed = list(pool.map(lambda m: _with_conditional(table, m, outcome, adjust, pair), analysed))
         if bootstrap > 0:
             analysed = list(pool.map(lambda m: _with_bootstrap(table, m, outcome, bootstrap, seed), analysed))
+        if pauc is not None:
+            analysed = list(
+                pool.map(lambda m: _with_pauc(table, m, outcome, pauc, bootstrap, seed), analysed)
+            )
         comparisons_job = pool.submit(_comparisons, table, analysed, outcome, components)
         usable = [m.marker for m in analysed if m.spearman is not None]
         matrix_job = pool.submit(correlation.correlation_matrix, table, usable, ranks)
         comparisons, matrix, t1 = comparisons_job.result(), matrix_job.result(), t1_job.result()
+    adjusted = adjust_p([c.p_value for c in comparisons], p_adjust)
     return CohortAnalysis(
         n_cases, n_controls, count_pairs(table, outcome, pair), tuple(analysed), tuple(comparisons), matrix,
-        t1, multi, outcome, adjust, pair, tuple(notes),
+        t1, multi, outcome, adjust, pair, tuple(notes), p_adjust, tuple(adjusted), firth, pauc,
     )  # fmt: skip

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ovcf_core.schema import OUTCOME, SEX
 from ovcf_core.stats.distributions import chi2_contingency_2x2, mcnemar, paired_t, welch_t
+from ovcf_core.stats.nonparametric import mann_whitney_p, wilcoxon_p
 
 EXACT_MCNEMAR_BELOW = 25
 
@@ -124,6 +125,8 @@ class GroupComparison:
     p_value: float
     n_pairs: int | None
     smd: float
+    p_mannwhitney: float = float("nan")  # Mann-Whitney U, two-sided (scipy's default method)
+    p_wilcoxon: float | None = None  # Wilcoxon signed-rank over the pairs (None without pairs)
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -131,34 +134,46 @@ class GroupComparison:
         return out
 
     def to_frame(self) -> pd.DataFrame:
-        """One row: variable, per-group n / mean / SD / median / IQR, test, p, SMD."""
+        """One row: variable, per-group n / mean / SD / median / IQR, test, p, SMD, rank-test p."""
         row: dict[str, object] = {"variable": self.variable}
         for name, g in (("cases", self.cases), ("controls", self.controls)):
             row.update({f"{k}_{name}": v for k, v in g.to_dict().items()})
         row.update(test=str(self.test), statistic=self.statistic, p_value=self.p_value, smd=self.smd)
+        row.update(p_mannwhitney=self.p_mannwhitney, p_wilcoxon=self.p_wilcoxon)
         return pd.DataFrame([row])
 
 
 def compare_groups(
-    table: pd.DataFrame, column: str, outcome: str = OUTCOME, pair: str | None = None
+    table: pd.DataFrame,
+    column: str,
+    outcome: str = OUTCOME,
+    pair: str | None = None,
+    *,
+    mann_whitney: bool = True,
 ) -> GroupComparison:
-    """Compare `column` between cases and controls: paired t over complete pairs when `pair` is given
-    (and has at least two usable pairs), else Welch's t-test."""
+    """Compare `column` between cases and controls: paired t (and Wilcoxon signed-rank) over complete
+    pairs when `pair` is given (and has at least two usable pairs), else Welch's t-test; the
+    Mann-Whitney p beside them unless `mann_whitney` is False (the analysis fills it in from its AUC)."""
     y = table[outcome].to_numpy(float)
     x = table[column].to_numpy(float)
     cases, controls = summarize(x[y == 1]), summarize(x[y == 0])
+    a, b = x[(y == 1) & np.isfinite(x)], x[(y == 0) & np.isfinite(x)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
+        p_mw = mann_whitney_p(a, b) if mann_whitney and len(a) and len(b) else float("nan")
         if pair is not None and pair in table.columns:
             pairs = complete_pairs(table, column, outcome, pair)
             if len(pairs) >= 2:
-                t, p = paired_t(pairs["case"].to_numpy(float), pairs["control"].to_numpy(float))
+                case, control = pairs["case"].to_numpy(float), pairs["control"].to_numpy(float)
+                t, p = paired_t(case, control)
                 return GroupComparison(
-                    column, cases, controls, GroupTest.PAIRED_T, t, p, len(pairs), smd(cases, controls)
-                )
-        a, b = x[(y == 1) & np.isfinite(x)], x[(y == 0) & np.isfinite(x)]
+                    column, cases, controls, GroupTest.PAIRED_T, t, p, len(pairs), smd(cases, controls),
+                    p_mw, wilcoxon_p(case - control),
+                )  # fmt: skip
         stat, p = welch_t(a, b)  # NaN when a group has fewer than two values
-    return GroupComparison(column, cases, controls, GroupTest.WELCH_T, stat, p, None, smd(cases, controls))
+    return GroupComparison(
+        column, cases, controls, GroupTest.WELCH_T, stat, p, None, smd(cases, controls), p_mw
+    )
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,22 @@ regression for matched pairs.
 
 The unconditional model is fitted by Newton-Raphson in numpy (the same maximum-likelihood estimate,
 Hessian and Wald statistics as statsmodels' `Logit`, tested against it) because at a million patients it
-is about ten times faster. Separation is detected, never reported as a huge OR: a marker that alone splits
-cases from controls, a fit that does not converge, or a coefficient whose OR per SD exceeds e^10.
-Sex enters as an indicator of male sex.
+is about ten times faster. Sex enters as an indicator of male sex.
+
+Separation is judged on the whole design matrix by Konis' linear program (`stats.separation`), never
+by a heuristic, and a non-converged Wald OR is never reported. The program runs when the Wald fit is
+suspect (no convergence, |coefficient x SD| > 10 for any term, or fitted probabilities within 1e-8 of 0
+or 1 for at least 1% of rows) and always on samples of up to LP_ALWAYS_ROWS rows, where it is cheap.
+When it finds separation the model is refitted by Firth's penalised likelihood (`stats.firth`, profile
+penalised-likelihood CIs as R logistf) unless Firth is turned off; `firth="always"` uses Firth throughout.
 """
 
 from __future__ import annotations
 
+import enum
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -22,14 +28,27 @@ from scipy import special
 from ovcf_core.constants import Z95
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import OUTCOME, SEX
+from ovcf_core.stats import firth as firth_fit
 from ovcf_core.stats.distributions import normal_two_sided_p
+from ovcf_core.stats.separation import Separation, detect_separation
 
 MAX_ITER = 50
 TOL = 1e-10
 SINGLE_PRECISION_HESSIAN_ROWS = 200_000  # larger samples take Newton steps with a float32 Hessian
 WARM_START_ROWS = 20_000  # ... starting from the fit to a subsample of about this many rows
-MAX_LOG_OR_PER_SD = 10.0
+MAX_LOG_OR_PER_SD = 10.0  # a Wald fit with |coefficient x SD| above this for any term is suspect
+EXTREME_FITTED = 1e-8  # ... as is one with fitted probabilities this close to 0 or 1
+EXTREME_SHARE = 0.01  # ... for at least this share of the rows
+LP_ALWAYS_ROWS = 20_000  # up to this many rows the separation program always runs (< 0.1 s)
 VIF_WARNING = 5.0
+
+
+class FirthMode(enum.StrEnum):
+    """When Firth's penalised likelihood replaces maximum likelihood."""
+
+    NEVER = "never"  # separation gives null odds ratios and a note
+    AUTO = "auto"  # separation found on the design -> Firth
+    ALWAYS = "always"  # every model by Firth (`--firth`)
 
 
 @dataclass(frozen=True)
@@ -45,6 +64,7 @@ class OddsRatio:
     or_per_unit_ci: tuple[float, float]
     or_per_sd: float
     or_per_sd_ci: tuple[float, float]
+    method: str | None = "wald"  # "wald", "firth", or None when no estimate
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -65,6 +85,28 @@ def odds_ratio(term: str, coef: float, se: float, sd: float) -> OddsRatio:
         )  # fmt: skip
 
 
+def firth_odds_ratio(
+    term: str, coef: float, se: float, ci: tuple[float, float], p: float, sd: float
+) -> OddsRatio:
+    """ORs from a Firth coefficient with its profile penalised-likelihood CI and PLR p.
+
+    Per SD the coefficient and both bounds are multiplied by `sd`: dividing a column by c multiplies
+    log det(X'WX) by a constant, so the penalised profile of c·b is exactly that of b (tested).
+    """
+    lo, hi = ci
+    with np.errstate(over="ignore"):
+        return OddsRatio(
+            term, float(coef), float(se), float(p), float(sd),
+            float(np.exp(coef)), (float(np.exp(lo)), float(np.exp(hi))),
+            float(np.exp(coef * sd)), (float(np.exp(lo * sd)), float(np.exp(hi * sd))), "firth",
+        )  # fmt: skip
+
+
+def _no_odds(term: str, sd: float) -> OddsRatio:
+    """A term whose odds ratio cannot be estimated (every number NaN, method None)."""
+    return replace(odds_ratio(term, float("nan"), float("nan"), sd), method=None)
+
+
 @dataclass(frozen=True)
 class LogisticResult:
     """A fitted logistic model: one OddsRatio per term (intercept left out), sample sizes and warnings."""
@@ -77,6 +119,9 @@ class LogisticResult:
     conditional: bool
     vif: dict[str, float]
     warnings: tuple[str, ...]
+    method: str | None = "wald"  # "wald", "firth", or None when the ORs could not be estimated
+    note: str | None = None  # why the ORs are null or penalised
+    separated_by: tuple[str, ...] = ()  # the variables the separation program found
 
     def term(self, name: str) -> OddsRatio | None:
         """The OddsRatio of `name`, or None when it was not in the model."""
@@ -92,6 +137,9 @@ class LogisticResult:
             "conditional": self.conditional,
             "vif": dict(self.vif),
             "warnings": list(self.warnings),
+            "method": self.method,
+            "note": self.note,
+            "separated_by": list(self.separated_by),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -241,19 +289,6 @@ def fit_logit(
     return coef, cov
 
 
-def separating(y: np.ndarray, x: np.ndarray) -> str | None:
-    """'perfect'/'quasi' when x alone splits cases from controls (no / only tied overlap), else None."""
-    cases, controls = x[y == 1], x[y == 0]
-    if len(cases) == 0 or len(controls) == 0:
-        return None
-    gaps = (cases.min() - controls.max(), controls.min() - cases.max())
-    if max(gaps) > 0:
-        return "perfect"
-    if max(gaps) == 0:
-        return "quasi"
-    return None
-
-
 def vif(X: np.ndarray, names: list[str]) -> dict[str, float]:
     """Variance inflation factors: the diagonal of the inverse correlation matrix of the predictors."""
     if X.shape[1] < 2:
@@ -268,17 +303,71 @@ def vif(X: np.ndarray, names: list[str]) -> dict[str, float]:
     return {n: float(v) for n, v in zip(names, diag, strict=True)}
 
 
+def _suspect(
+    model: np.ndarray,
+    y: np.ndarray,
+    beta: np.ndarray,
+    se: np.ndarray,
+    converged: bool,
+    sds: np.ndarray,
+    names: list[str],
+) -> str | None:
+    """Why a Wald fit is suspect of separation (None when it is not): no convergence, a huge
+    |coefficient x SD|, or many fitted probabilities within EXTREME_FITTED of 0 or 1."""
+    if not converged or not np.all(np.isfinite(beta)) or not np.all(np.isfinite(se)):
+        return "the maximum-likelihood fit did not converge"
+    huge = [n for n, b, sd in zip(names, beta[1:], sds, strict=True) if abs(b * sd) > MAX_LOG_OR_PER_SD]
+    if huge:
+        return f"odds ratio per SD beyond e^{MAX_LOG_OR_PER_SD:g} for {', '.join(huge)}"
+    with np.errstate(over="ignore"):
+        eta = model @ beta
+    extreme = int(np.count_nonzero(np.abs(eta) > -np.log(EXTREME_FITTED)))
+    if extreme >= max(1, EXTREME_SHARE * len(y)):
+        return f"{extreme} fitted probabilities within {EXTREME_FITTED:g} of 0 or 1"
+    return None
+
+
+def check_separation(y: np.ndarray, X: np.ndarray, names: list[str]) -> Separation | None:
+    """The separation program on the design (terms without the intercept); None if it cannot run."""
+    try:
+        return detect_separation(y, X, names)
+    except AnalysisError:
+        return None
+
+
+def separation_text(separation: Separation) -> str:
+    """'quasi-complete separation by age': the kind and the variables the program names."""
+    who = ", ".join(separation.separated_by) or "the intercept"
+    return f"{separation.kind} separation by {who}"
+
+
+def complete_rows(
+    table: pd.DataFrame, markers: Sequence[str], adjust: Sequence[str] = (), outcome: str = OUTCOME
+) -> int:
+    """How many rows a model of `outcome ~ markers + adjust` would use (complete cases)."""
+    terms = list(markers) + [c for c in adjust if c in table.columns and c not in markers]
+    ok = np.isfinite(table[outcome].to_numpy(float))
+    for column in _term_columns(table, terms):
+        ok &= np.isfinite(column)
+    return int(ok.sum())
+
+
 def fit_logistic(
     table: pd.DataFrame,
     markers: list[str] | tuple[str, ...],
     adjust: list[str] | tuple[str, ...] = (),
     outcome: str = OUTCOME,
+    *,
+    firth: FirthMode | str = FirthMode.AUTO,
 ) -> LogisticResult:
     """`outcome ~ markers + adjust` over complete rows; covariates that do not vary are dropped (noted).
 
-    Raises AnalysisError when the model cannot be fitted at all (one class, too few rows). Separation gives
-    a result whose marker ORs are NaN and whose `warnings` say why.
+    Maximum likelihood with Wald CIs; Firth's penalised likelihood when `firth` is "always", or "auto"
+    and the separation program finds separation (see the module docstring for when it runs). Raises
+    AnalysisError when the model cannot be fitted at all (one class, too few rows). Otherwise ORs that
+    cannot be estimated are NaN (method None) and `note` and `warnings` say why.
     """
+    mode = FirthMode(firth)
     markers = list(markers)
     covariates = [c for c in adjust if c in table.columns and c not in markers]
     y, X = design(table, markers + covariates, outcome)
@@ -296,33 +385,39 @@ def fit_logistic(
     if len(y) <= X.shape[1] + 2:
         raise AnalysisError(f"logistic regression needs more patients than terms (has {len(y)})")
     sds = X.std(axis=0, ddof=1)
-    separated = [
-        f"{name}: {kind} separation (the marker alone splits cases from controls); "
-        "the odds ratio cannot be estimated"
-        for i, name in enumerate(names)
-        if name in markers and (kind := separating(y, X[:, i]))
-    ]
-    model = np.empty((len(y), X.shape[1] + 1), order="F")  # intercept + terms, column-major
-    model[:, 0] = 1.0
-    model[:, 1:] = X
-    beta, cov, converged = newton_logit(y, model)
-    se = np.sqrt(np.clip(np.diag(cov), 0, None))[1:]
-    coef = beta[1:]
-    unstable = not converged or not np.all(np.isfinite(se))
-    for i, name in enumerate(names):
-        if name in markers and abs(coef[i] * sds[i]) > MAX_LOG_OR_PER_SD:
-            unstable = True
-    if unstable and not separated:
-        separated.append(
-            "the model did not converge to finite odds ratios (quasi-complete separation); "
-            "the odds ratios cannot be estimated"
-        )
-    terms = []
-    for i, name in enumerate(names):
-        if separated:
-            terms.append(odds_ratio(name, float("nan"), float("nan"), sds[i]))
+    method: str | None = "wald"
+    note: str | None = None
+    separated_by: tuple[str, ...] = ()
+    if mode is FirthMode.ALWAYS:
+        terms, method, note = _firth_terms(y, X, names, sds, "Firth's penalised likelihood (requested)")
+    else:
+        model = np.empty((len(y), X.shape[1] + 1), order="F")  # intercept + terms, column-major
+        model[:, 0] = 1.0
+        model[:, 1:] = X
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            beta, cov, converged = newton_logit(y, model)
+        se = np.sqrt(np.clip(np.diag(cov), 0, None))
+        suspect = _suspect(model, y, beta, se, converged, sds, names)
+        separation = check_separation(y, X, names) if suspect or len(y) <= LP_ALWAYS_ROWS else None
+        wald = [odds_ratio(name, beta[i + 1], se[i + 1], sds[i]) for i, name in enumerate(names)]
+        if separation is not None and separation.separated:
+            separated_by = separation.separated_by
+            found = f"{separation_text(separation)}: maximum-likelihood odds ratios are infinite"
+            if mode is FirthMode.AUTO:
+                terms, method, note = _firth_terms(y, X, names, sds, found)
+            else:
+                terms, method = [_no_odds(n, sd) for n, sd in zip(names, sds, strict=True)], None
+                note = f"{found}; no odds ratio reported"
+        elif suspect and (not converged or not np.all(np.isfinite(se))):
+            verdict = "no variable separates the groups" if separation else "separation could not be checked"
+            terms, method = [_no_odds(n, sd) for n, sd in zip(names, sds, strict=True)], None
+            note = (
+                f"{suspect} although {verdict} (collinear or badly scaled variables?); no odds ratio reported"
+            )
         else:
-            terms.append(odds_ratio(name, coef[i], se[i], sds[i]))
+            terms = wald
+            if suspect:
+                notes.append(f"Wald fit converged with {suspect}; the separation check finds none")
     factors = vif(X, names)
     high = [m for m in names if m in markers and factors[m] > VIF_WARNING]
     if len(markers) > 1 and high:
@@ -333,8 +428,36 @@ def fit_logistic(
         )
     return LogisticResult(
         tuple(terms), len(y), n_cases, n_controls, tuple(c for c in covariates if c in names), False,
-        factors, tuple(separated + notes),
+        factors, tuple(([note] if note else []) + notes), method, note, separated_by,
     )  # fmt: skip
+
+
+def _firth_terms(
+    y: np.ndarray, X: np.ndarray, names: list[str], sds: np.ndarray, reason: str
+) -> tuple[list[OddsRatio], str | None, str]:
+    """Every term by Firth's penalised likelihood: (odds ratios, method, note); NaN if the fit fails.
+
+    The fit runs on the columns centred and divided by their SDs (far better conditioned). Firth's
+    estimate and each slope's profile are equivariant under that change (it multiplies det(X'WX) by a
+    constant and only moves the intercept), so slopes, SEs and CI bounds divide by the SD exactly.
+    """
+    scaled = (X - X.mean(axis=0)) / sds
+    try:
+        fit = firth_fit.fit_firth(y, scaled, names)
+    except (AnalysisError, ValueError, np.linalg.LinAlgError) as exc:
+        return (
+            [_no_odds(n, sd) for n, sd in zip(names, sds, strict=True)],
+            None,
+            f"{reason}; the Firth fit failed too ({exc}); no odds ratio reported",
+        )
+    terms = []
+    for i, name in enumerate(names):
+        sd = sds[i]
+        ci = (fit.ci_lower[i + 1] / sd, fit.ci_upper[i + 1] / sd)
+        terms.append(
+            firth_odds_ratio(name, fit.coef[i + 1] / sd, fit.se[i + 1] / sd, ci, fit.p_value[i + 1], sd)
+        )
+    return terms, "firth", f"{reason}; Firth's penalised likelihood used (profile-likelihood CIs, p by PLR)"
 
 
 def fit_conditional(
