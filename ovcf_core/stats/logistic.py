@@ -437,27 +437,36 @@ def _firth_terms(
 ) -> tuple[list[OddsRatio], str | None, str]:
     """Every term by Firth's penalised likelihood: (odds ratios, method, note); NaN if the fit fails.
 
-    The fit runs on the columns centred and divided by their SDs (far better conditioned). Firth's
-    estimate and each slope's profile are equivariant under that change (it multiplies det(X'WX) by a
-    constant and only moves the intercept), so slopes, SEs and CI bounds divide by the SD exactly.
+    The fit runs on the columns as they are and, should that fail, on the columns centred and divided
+    by their SDs. Firth's estimate and each slope's profile are equivariant under that change (it
+    multiplies det(X'WX) by a constant and only moves the intercept), so slopes, SEs and CI bounds
+    divide by the SD exactly.
     """
-    scaled = (X - X.mean(axis=0)) / sds
-    try:
-        fit = firth_fit.fit_firth(y, scaled, names)
-    except (AnalysisError, ValueError, np.linalg.LinAlgError) as exc:
+    failure: Exception | None = None
+    for scale in (np.ones(len(sds)), sds):
+        design_ = X if scale is not sds else (X - X.mean(axis=0)) / sds
+        try:
+            fit = firth_fit.fit_firth(y, design_, names)
+        except (AnalysisError, ValueError, np.linalg.LinAlgError) as exc:
+            failure = exc
+            continue
+        terms = []
+        for i, name in enumerate(names):
+            c = scale[i]
+            ci = (fit.ci_lower[i + 1] / c, fit.ci_upper[i + 1] / c)
+            terms.append(
+                firth_odds_ratio(name, fit.coef[i + 1] / c, fit.se[i + 1] / c, ci, fit.p_value[i + 1], sds[i])
+            )
         return (
-            [_no_odds(n, sd) for n, sd in zip(names, sds, strict=True)],
-            None,
-            f"{reason}; the Firth fit failed too ({exc}); no odds ratio reported",
+            terms,
+            "firth",
+            f"{reason}; Firth's penalised likelihood used (profile-likelihood CIs, p by PLR)",
         )
-    terms = []
-    for i, name in enumerate(names):
-        sd = sds[i]
-        ci = (fit.ci_lower[i + 1] / sd, fit.ci_upper[i + 1] / sd)
-        terms.append(
-            firth_odds_ratio(name, fit.coef[i + 1] / sd, fit.se[i + 1] / sd, ci, fit.p_value[i + 1], sd)
-        )
-    return terms, "firth", f"{reason}; Firth's penalised likelihood used (profile-likelihood CIs, p by PLR)"
+    return (
+        [_no_odds(n, sd) for n, sd in zip(names, sds, strict=True)],
+        None,
+        f"{reason}; the Firth fit failed too ({failure}); no odds ratio reported",
+    )
 
 
 def fit_conditional(
