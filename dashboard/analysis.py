@@ -157,7 +157,7 @@ class LogisticView:
 
 
 def _logistic_table(forest: pd.DataFrame, scale: str) -> pd.DataFrame:
-    """Forest rows as the page's formatted table."""
+    """Forest rows as the page's formatted table, with each model's patients and estimation method."""
     label = "OR per SD [95% CI]" if scale == "sd" else "OR per unit [95% CI]"
     digits = 2 if scale == "sd" else 3
     return pd.DataFrame(
@@ -168,6 +168,8 @@ def _logistic_table(forest: pd.DataFrame, scale: str) -> pd.DataFrame:
                 for e, lo, hi in zip(forest["or"], forest["low"], forest["high"], strict=True)
             ],
             "p": [style.fmt_p(p) for p in forest["p"]],
+            "n": [style.MISSING if n is None or pd.isna(n) else int(n) for n in forest["n"]],
+            "Method": [tables.METHOD_TEXT.get(m or "", style.MISSING) for m in forest["method"]],
         }
     )
 
@@ -189,9 +191,11 @@ def _forest_from_fit(fit: LogisticResult | None, markers: tuple[str, ...], scale
                 "low": low,
                 "high": high,
                 "p": term.p_value,
+                "n": fit.n,
+                "method": term.method,
             }
         )
-    frame = pd.DataFrame(rows, columns=["marker", "label", "or", "low", "high", "p"])
+    frame = pd.DataFrame(rows, columns=["marker", "label", "or", "low", "high", "p", "n", "method"])
     return frame.astype({"or": float, "low": float, "high": float, "p": float})
 
 
@@ -214,7 +218,11 @@ def _joint_model(
                 "Only one marker is chosen: this is the single-marker model.",
             )
         fit = fit_logistic(_table, markers, adjust)
-        return _forest_from_fit(fit, markers, scale), tuple(fit.warnings)
+        return _forest_from_fit(fit, markers, scale), (
+            f"All indicators together: {fit.n} patients with every value ({fit.n_cases} cases, "
+            f"{fit.n_controls} controls).",
+            *fit.warnings,
+        )
     frames, messages = [], []
     for marker in markers:
         try:
@@ -244,7 +252,11 @@ def logistic_view(
     if model == "each":
         result = cohort_analysis(table, key, markers, adjust, pair)
         forest = tables.forest_rows(result.to_dict(), scale)
-        caption = f"One model per indicator, adjusted for {adjusted}; Wald 95% CI."
+        caption = (
+            f"One model per indicator, adjusted for {adjusted}, on its n patients with every value; Wald 95% "
+            "CI, or Firth's penalised likelihood with profile-likelihood CI where a variable separates the "
+            "groups (Method)."
+        )
         messages = tuple(content.messages(result))
     else:
         try:
@@ -252,7 +264,8 @@ def logistic_view(
         except OvcfError as exc:
             forest, messages = _forest_from_fit(None, (), scale), (str(exc),)
         caption = (
-            f"One model with all indicators, adjusted for {adjusted}; Wald 95% CI."
+            f"One model with all indicators, adjusted for {adjusted}; Wald 95% CI (Firth where a variable "
+            "separates the groups)."
             if model == "multivariable"
             else "Conditional logistic regression within matched pairs, one model per indicator (age and sex "
             "are matched on, so only the other covariates are adjusted for); Wald 95% CI."

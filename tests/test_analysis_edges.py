@@ -281,3 +281,49 @@ def test_cli_flags_write_the_contract_and_name_the_separating_variable(tmp_path,
     assert data["markers"]["vbq"]["pauc_corrected"] is not None
     bad = cli("analyze", path, "--pauc", "1:0.9", "--json", out)
     assert bad.returncode == 2 and "SP_LO < SP_HI" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def _reversed_cohort() -> pd.DataFrame:
+    """A paired cohort whose T-score runs against its clinical direction (cases higher)."""
+    table = paired_cohort(40, seed=18)
+    y = table["ovcf"].to_numpy()
+    table["t_score"] = np.round(-2 + 1.5 * y + np.random.default_rng(1).normal(0, 0.8, len(y)), 1)
+    return table
+
+
+def test_report_tables_show_rank_tests_counts_methods_and_flags():
+    from ovcf_core.report import content, style, tables
+
+    table = _reversed_cohort()
+    result = analyze_cohort(table, markers=["vbq", "t_score"], pair="pair_id", p_adjust="holm").to_dict()
+    t1 = tables.table1(result).set_index("Characteristic")
+    vbq = result["markers"]["vbq"]
+    rows = table[["ovcf", "vbq"]]
+    p_mw = stats.mannwhitneyu(rows[rows.ovcf == 1].vbq, rows[rows.ovcf == 0].vbq).pvalue
+    assert t1.loc["VBQ score", "p (Mann–Whitney)"] == style.fmt_p(p_mw)
+    assert t1.loc["VBQ score", "p (Wilcoxon)"] == style.fmt_p(vbq["p_wilcoxon"])
+    assert t1.loc["VBQ score", "n (OVCF/control)"] == "40/40"
+    t2 = tables.table2(result).set_index("Indicator")
+    assert t2.loc["VBQ score", "n (OR)"] == vbq["n_or"] and t2.loc["VBQ score", "Method"] == "Wald"
+    auc = tables.auc_table(result).set_index("Indicator")
+    assert "against its direction" in auc.loc[style.marker_label("t_score"), "Note"]
+    assert auc.loc["VBQ score", "Note"] == ""
+    delong = tables.delong_table(result)
+    assert delong.iloc[0]["p (Holm)"] == style.fmt_p(result["auc_comparisons"][0]["p_adjusted"])
+    roc_section = next(s for s in content.report_sections(result) if s.title == "ROC analysis")
+    assert "runs against its direction" in (roc_section.caption or "")
+    assert any("against its direction" in m for m in content.messages(result))
+
+
+def test_roc_and_logistic_pages_say_what_the_analysis_flags():
+    from test_pages import open_page, texts, upload
+
+    data = _reversed_cohort().to_csv(index=False).encode()
+    at = upload(open_page("pages/data.py"), "reversed.csv", data)
+    at.switch_page("pages/roc.py").run()
+    assert not at.exception, at.exception
+    assert "runs against its direction" in texts(at)
+    at.switch_page("pages/logistic.py").run()
+    assert not at.exception, at.exception
+    shown = at.dataframe[0].value
+    assert {"n", "Method"} <= set(shown.columns)

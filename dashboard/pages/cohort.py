@@ -28,8 +28,9 @@ st.subheader("Table 1. Patient characteristics and indicators by group")
 table1 = tables.table1(result.to_dict())
 components.show_table(
     table1,
-    "Mean ± SD; women n (%). p: paired t-test (McNemar for sex) over matched pairs, "
-    "else Welch's t-test (χ²).",
+    "Mean ± SD; women n (%); n with a value per group. p: paired t-test (McNemar for sex) over matched "
+    "pairs, else Welch's t-test (χ²); beside it the Mann–Whitney U test and, over pairs, the Wilcoxon "
+    "signed-rank test.",
 )
 components.download_table(table1, "Table 1")
 

@@ -18,6 +18,8 @@ table, settings, result = analysis.current()
 components.cohort_caption(table)
 result_dict = result.to_dict()
 key = st.session_state[state.COHORT_KEY]
+for flag in tables.direction_flags(result_dict):  # never silently shown
+    st.warning(flag)
 
 left, right = st.columns([1, 1])
 with left:
@@ -27,13 +29,15 @@ with left:
 with right:
     st.subheader("AUC")
     aucs = tables.auc_table(result_dict)
-    components.show_table(aucs, "DeLong 95% CI; cut-off maximising Youden's J.")
+    components.show_table(
+        aucs, "DeLong 95% CI; cut-off maximising Youden's J (none is shown when every J is below 0)."
+    )
     components.download_table(aucs, "ROC AUC")
 
 comparisons = tables.delong_table(result_dict)
 if not comparisons.empty:
     st.subheader("Comparison of AUCs (DeLong's test for correlated ROC curves)")
-    components.show_table(comparisons, "On the patients who have both indicators.")
+    components.show_table(comparisons, "On the n patients who have both indicators.")
     components.download_table(comparisons, "AUC comparisons")
 
 

@@ -90,6 +90,20 @@ def analysed_table(analysis: Any, table: pd.DataFrame | None) -> pd.DataFrame | 
     return kept if isinstance(kept, pd.DataFrame) else None
 
 
+def _table2_caption(result: dict) -> str:
+    """Table 2's caption: how the odds ratios were estimated, on how many patients, and any notes."""
+    text = (
+        "Spearman ρ of each indicator with the 0/1 outcome; odds ratios from logistic regression adjusted "
+        "for the chosen covariates on the n patients with every value (complete cases): Wald 95% CI, or "
+        "Firth's penalised likelihood with profile-likelihood CI where a variable separates the groups."
+    )
+    notes = tables.odds_notes(result)
+    multi = result.get("multivariable")
+    if multi is None and len(result.get("markers", {})) > 1:
+        notes += [m for m in (result.get("messages") or {}).get("cohort", []) if "multivariable" in m]
+    return " ".join([text, *(f"{n}." for n in notes)])
+
+
 def report_sections(analysis: Any, table: pd.DataFrame | None = None) -> list[Section]:
     """Every section of the report, in the paper's order (ROC curves when the cohort table is at hand)."""
     result = result_dict(analysis)
@@ -98,14 +112,15 @@ def report_sections(analysis: Any, table: pd.DataFrame | None = None) -> list[Se
         Section(
             "Table 1. Indicators in OVCF patients and controls",
             tables.table1(result),
-            caption="Mean ± SD; p from the paired t-test over matched pairs, else Welch's t-test.",
+            caption="Mean ± SD; n with a value per group; p from the paired t-test over matched pairs, else "
+            "Welch's t-test; beside it the Mann–Whitney U test (two-sided) and, over pairs, the Wilcoxon "
+            "signed-rank test.",
             sheet="Table 1",
         ),
         Section(
             "Table 2. Correlation with OVCF and adjusted odds ratios",
             tables.table2(result),
-            caption="Spearman ρ of each indicator with the 0/1 outcome; odds ratios from logistic regression "
-            "adjusted for the chosen covariates, Wald 95% CI.",
+            caption=_table2_caption(result),
             sheet="Table 2",
         ),
     ]
@@ -124,8 +139,13 @@ def report_sections(analysis: Any, table: pd.DataFrame | None = None) -> list[Se
             "ROC analysis",
             tables.auc_table(result),
             figure=figures.roc_figure(traces) if traces else None,
-            caption="AUC with DeLong 95% CI; cut-off maximising Youden's J, with its sensitivity and "
-            "specificity.",
+            caption=" ".join(
+                [
+                    "AUC with DeLong 95% CI; cut-off maximising Youden's J (never one with J below 0), with "
+                    "its sensitivity and specificity.",
+                    *tables.direction_flags(result),
+                ]
+            ),
             sheet="ROC",
         )
     )

@@ -26,6 +26,10 @@ TEST_NAMES = {
     "mcnemar": "McNemar's test",
 }
 DIRECTION_TEXT = {"higher": "higher = OVCF", "lower": "lower = OVCF"}
+METHOD_TEXT = {"wald": "Wald", "firth": "Firth"}
+N_COLUMN = "n (OVCF/control)"
+MW_COLUMN = "p (Mann–Whitney)"
+WILCOXON_COLUMN = "p (Wilcoxon)"
 
 
 def _ci(values: Any) -> tuple[float | None, float | None]:
@@ -51,6 +55,16 @@ def _summary_text(summary: Mapping[str, Any] | None, digits: int) -> str:
     return style.fmt_mean_sd(summary.get("mean"), summary.get("sd"), digits)
 
 
+def _counts(cases: Any, controls: Any) -> str:
+    """'78/77': patients with a value in each group."""
+    return f"{cases if cases is not None else '?'}/{controls if controls is not None else '?'}"
+
+
+def _rank_cells(p_mannwhitney: Any, p_wilcoxon: Any) -> dict[str, str]:
+    """The rank tests' p-values beside the t tests."""
+    return {MW_COLUMN: style.fmt_p(p_mannwhitney), WILCOXON_COLUMN: style.fmt_p(p_wilcoxon)}
+
+
 def _demographic_rows(result: Mapping[str, Any], case_col: str, control_col: str) -> list[dict]:
     """Age, BMI (mean ± SD) and sex (women, n (%)) rows from the analysis' Table 1, when it has one."""
     t1 = result.get("table1") or {}
@@ -65,8 +79,10 @@ def _demographic_rows(result: Mapping[str, Any], case_col: str, control_col: str
                 "Characteristic": style.marker_label(variable),
                 case_col: _summary_text(r.get("cases"), digits),
                 control_col: _summary_text(r.get("controls"), digits),
+                N_COLUMN: _counts((r.get("cases") or {}).get("n"), (r.get("controls") or {}).get("n")),
                 "p": style.fmt_p(r.get("p_value")),
                 "Test": TEST_NAMES.get(r.get("test") or "", r.get("test") or style.MISSING),
+                **_rank_cells(r.get("p_mannwhitney"), r.get("p_wilcoxon")),
             }
         )
     sex = t1.get("sex")
@@ -80,15 +96,18 @@ def _demographic_rows(result: Mapping[str, Any], case_col: str, control_col: str
                 "Characteristic": "Women, n (%)",
                 case_col: women(sex["female_cases"], sex["n_cases"]),
                 control_col: women(sex["female_controls"], sex["n_controls"]),
+                N_COLUMN: _counts(sex.get("n_cases"), sex.get("n_controls")),
                 "p": style.fmt_p(sex.get("p_value")),
                 "Test": TEST_NAMES.get(sex.get("test") or "", sex.get("test") or style.MISSING),
+                **_rank_cells(None, None),
             }
         )
     return rows
 
 
 def table1(result: Mapping[str, Any]) -> pd.DataFrame:
-    """Table 1: age, BMI and sex, then each indicator's mean ± SD in cases and controls, with test and p."""
+    """Table 1: age, BMI and sex, then each indicator's mean ± SD in cases and controls, with n per group,
+    the t test and p, and the rank tests beside it (Mann–Whitney; Wilcoxon signed-rank over pairs)."""
     case_col, control_col = group_headers(result)
     rows = _demographic_rows(result, case_col, control_col)
     for marker, m in result.get("markers", {}).items():
@@ -98,11 +117,15 @@ def table1(result: Mapping[str, Any]) -> pd.DataFrame:
                 "Characteristic": style.marker_label(marker),
                 case_col: style.fmt_mean_sd(m.get("mean_cases"), m.get("sd_cases"), digits),
                 control_col: style.fmt_mean_sd(m.get("mean_controls"), m.get("sd_controls"), digits),
+                N_COLUMN: _counts(m.get("n_cases"), m.get("n_controls")),
                 "p": style.fmt_p(m.get("p_value")),
                 "Test": TEST_NAMES.get(m.get("test") or "", m.get("test") or style.MISSING),
+                **_rank_cells(m.get("p_mannwhitney"), m.get("p_wilcoxon")),
             }
         )
-    return pd.DataFrame(rows, columns=["Characteristic", case_col, control_col, "p", "Test"])
+    columns = ["Characteristic", case_col, control_col, N_COLUMN, "p", "Test", MW_COLUMN]
+    paired = any("p_wilcoxon" in m for m in result.get("markers", {}).values())
+    return pd.DataFrame(rows, columns=[*columns, WILCOXON_COLUMN] if paired else columns)
 
 
 def table2(result: Mapping[str, Any]) -> pd.DataFrame:
@@ -119,12 +142,42 @@ def table2(result: Mapping[str, Any]) -> pd.DataFrame:
                 ),
                 "OR per SD [95% CI]": style.fmt_estimate_ci(m.get("or_per_sd"), *_ci(m.get("or_per_sd_ci"))),
                 "p (OR)": style.fmt_p(m.get("or_p")),
+                "n (OR)": m.get("n_or") if m.get("n_or") is not None else style.MISSING,
+                "Method": METHOD_TEXT.get(m.get("or_method") or "", style.MISSING),
             }
         )
     return pd.DataFrame(
         rows,
-        columns=["Indicator", "Spearman ρ", "p (ρ)", "OR per unit [95% CI]", "OR per SD [95% CI]", "p (OR)"],
-    )
+        columns=["Indicator", "Spearman ρ", "p (ρ)", "OR per unit [95% CI]", "OR per SD [95% CI]", "p (OR)",
+                 "n (OR)", "Method"],
+    )  # fmt: skip
+
+
+def odds_notes(result: Mapping[str, Any]) -> list[str]:
+    """Why an indicator's odds ratio is null or penalised (the `or_note` of each), one line each."""
+    return [
+        f"{style.marker_label(marker, unit=False)}: {m['or_note']}"
+        for marker, m in result.get("markers", {}).items()
+        if m.get("or_note")
+    ]
+
+
+def direction_flags(result: Mapping[str, Any]) -> list[str]:
+    """Indicators whose data run against their direction (AUC < 0.5), or that have no usable cut-off."""
+    flags = []
+    for marker, m in result.get("markers", {}).items():
+        auc = m.get("auc")
+        if auc is None:
+            continue
+        label = style.marker_label(marker, unit=False)
+        side = DIRECTION_TEXT.get(m.get("direction") or "", "its direction")
+        if auc < 0.5:
+            flags.append(
+                f"{label}: AUC {auc:.3f} < 0.5 with {side}: in these data it runs against its direction"
+            )
+        if m.get("cutoff") is None:
+            flags.append(f"{label}: no cut-off, since every threshold has Youden's J below 0")
+    return flags
 
 
 def correlation_frames(result: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -165,11 +218,18 @@ def auc_table(result: Mapping[str, Any]) -> pd.DataFrame:
                 "Sensitivity": style.fmt_percent(m.get("sensitivity")),
                 "Specificity": style.fmt_percent(m.get("specificity")),
                 "n": m.get("n"),
+                "pAUC (McClish)": style.fmt_number(m.get("pauc_corrected"), 3),
+                "Note": "against its direction (AUC < 0.5)"
+                if m.get("auc") is not None and m["auc"] < 0.5
+                else "",
             }
         )
-    return pd.DataFrame(
-        rows, columns=["Indicator", "AUC [95% CI]", "Direction", "Cut-off", "Sensitivity", "Specificity", "n"]
-    )
+    columns = ["Indicator", "AUC [95% CI]", "Direction", "Cut-off", "Sensitivity", "Specificity", "n"]
+    if any("pauc_corrected" in m for m in result.get("markers", {}).values()):
+        columns.append("pAUC (McClish)")
+    if any(r["Note"] for r in rows):
+        columns.append("Note")
+    return pd.DataFrame(rows, columns=columns)
 
 
 def delong_table(result: Mapping[str, Any]) -> pd.DataFrame:
@@ -184,9 +244,21 @@ def delong_table(result: Mapping[str, Any]) -> pd.DataFrame:
                 "AUC B": style.fmt_number(c.get("auc_b"), 3),
                 "z": style.fmt_number(c.get("z"), 2),
                 "p": style.fmt_p(c.get("p_value")),
+                "n": c.get("n"),
+                "p adjusted": style.fmt_p(c.get("p_adjusted")),
             }
         )
-    return pd.DataFrame(rows, columns=["Comparison", "AUC A", "AUC B", "z", "p"])
+    columns = ["Comparison", "AUC A", "AUC B", "z", "p", "n"]
+    method = result.get("p_adjust") or "none"
+    if method != "none":
+        adjusted = f"p ({ADJUST_NAMES.get(method, method)})"
+        for row in rows:
+            row[adjusted] = row.pop("p adjusted")
+        columns.append(adjusted)
+    return pd.DataFrame(rows, columns=columns)
+
+
+ADJUST_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini–Hochberg"}
 
 
 def forest_rows(result: Mapping[str, Any], scale: str = "sd") -> pd.DataFrame:
@@ -203,9 +275,11 @@ def forest_rows(result: Mapping[str, Any], scale: str = "sd") -> pd.DataFrame:
                 "low": low,
                 "high": high,
                 "p": m.get("or_p"),
+                "n": m.get("n_or"),
+                "method": m.get("or_method"),
             }
         )
-    return pd.DataFrame(rows, columns=["marker", "label", "or", "low", "high", "p"]).astype(
+    return pd.DataFrame(rows, columns=["marker", "label", "or", "low", "high", "p", "n", "method"]).astype(
         {"or": float, "low": float, "high": float, "p": float}
     )
 
