@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 import pandas as pd
 
 from ovcf_core.errors import InputError
@@ -259,6 +260,8 @@ def _read_csv_fast(
     df.columns = header
     df.index = pd.RangeIndex(2, len(df) + 2, name="row")
     numbers = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and df[c].dtype != bool]
+    if numbers and np.isinf(df[numbers].to_numpy(dtype=float, na_value=np.nan)).any():
+        return None  # 'inf' or 1e400 parsed as a number: the careful reader keeps the text the user typed
     texts = [c for c in df.columns if c not in numbers]
     df[texts] = df[texts].fillna("").astype("string")
     # a row of empty cells (only delimiters) is skipped, as the careful reader does
