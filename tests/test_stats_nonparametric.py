@@ -48,14 +48,29 @@ def test_all_values_tied_gives_p_1_as_scipy():
     )
 
 
-@pytest.mark.parametrize("n", [5, 20, 50, 51, 300])
-@pytest.mark.parametrize("ties", [False, True])
-def test_wilcoxon_p_equals_scipy(n, ties):
+@pytest.mark.parametrize("n", [5, 13, 14, 20, 50, 51, 300, 20_000])
+@pytest.mark.parametrize("kind", ["distinct", "ties", "zeros"])
+def test_wilcoxon_p_equals_scipy(n, kind):
     rng = np.random.default_rng(n)
     d = rng.normal(0.2, 1, n)
-    if ties:
+    if kind == "ties":
         d = np.round(d, 1)
-    assert wilcoxon_p(d) == pytest.approx(stats.wilcoxon(d).pvalue, rel=1e-10)
+    if kind == "zeros":
+        d[: max(1, n // 10)] = 0.0
+    assert wilcoxon_p(d) == pytest.approx(stats.wilcoxon(d).pvalue, rel=1e-9, abs=1e-300)
+
+
+def test_wilcoxon_on_a_million_pairs_does_not_import_scipy_stats():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; from ovcf_core.stats.nonparametric import wilcoxon_p; "
+        "p = wilcoxon_p(np.random.default_rng(1).normal(0.001, 1, 1_000_000)); "
+        "print(0 < p < 1, 'scipy.stats' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "False"]
 
 
 def test_wilcoxon_without_differences_is_nan():
