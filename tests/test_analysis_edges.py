@@ -327,3 +327,15 @@ def test_roc_and_logistic_pages_say_what_the_analysis_flags():
     assert not at.exception, at.exception
     shown = at.dataframe[0].value
     assert {"n", "Method"} <= set(shown.columns)
+
+
+@pytest.mark.parametrize("n", [20, 51, 300, 20_000])
+def test_signed_rank_p_equals_scipy_wilcoxon_with_ties_and_zeros(n):
+    from ovcf_core.stats.groups import signed_rank_p
+
+    rng = np.random.default_rng(n)
+    d = np.round(rng.normal(0.1, 1, n), 1)
+    d[: n // 8] = 0.0
+    assert signed_rank_p(d) == pytest.approx(stats.wilcoxon(d).pvalue, rel=1e-9)
+    e = rng.normal(0.2, 1, n)  # no ties, no zeros (scipy's exact path up to 50)
+    assert signed_rank_p(e) == pytest.approx(stats.wilcoxon(e).pvalue, rel=1e-9)
