@@ -19,40 +19,12 @@ from ovcf_core.schema import OUTCOME, SEX
 from ovcf_core.stats.distributions import (
     chi2_contingency_2x2,
     mcnemar,
-    normal_two_sided_p,
     paired_t,
     welch_t,
 )
 from ovcf_core.stats.nonparametric import mann_whitney_p, wilcoxon_p
 
 EXACT_MCNEMAR_BELOW = 25
-WILCOXON_SCIPY_MAX = 50  # scipy's 'auto' uses its normal approximation above this many differences
-
-
-def signed_rank_p(differences: np.ndarray) -> float:
-    """Two-sided Wilcoxon signed-rank p of paired differences, equal to `scipy.stats.wilcoxon`'s default.
-
-    Up to WILCOXON_SCIPY_MAX differences scipy itself is asked (exact or permutation paths); above,
-    its normal approximation (zeros dropped, tie-corrected, no continuity correction) is computed
-    here, since importing scipy.stats alone costs about a second of a large cohort's analysis.
-    """
-    d = np.asarray(differences, dtype=float)
-    d = d[np.isfinite(d)]
-    if d.size <= WILCOXON_SCIPY_MAX:
-        return wilcoxon_p(d)
-    d = d[d != 0]
-    if d.size == 0:
-        return float("nan")
-    size = np.sort(np.abs(d))
-    starts = np.flatnonzero(np.r_[True, size[1:] != size[:-1]])
-    ties = np.diff(np.r_[starts, size.size]).astype(float)
-    distinct = size[starts]
-    positive = np.sort(d[d > 0])  # per distinct |d|, how many of its differences are positive
-    n_positive = np.searchsorted(positive, distinct, "right") - np.searchsorted(positive, distinct, "left")
-    r_plus = float(np.sum((starts + (ties + 1) / 2) * n_positive))  # midrank of each group
-    n = float(d.size)
-    spread = np.sqrt((n * (n + 1) * (2 * n + 1) - np.sum(ties**3 - ties) / 2) / 24)
-    return normal_two_sided_p((r_plus - n * (n + 1) / 4) / spread)
 
 
 class GroupTest(enum.StrEnum):
@@ -201,7 +173,7 @@ def compare_groups(
                 t, p = paired_t(case, control)
                 return GroupComparison(
                     column, cases, controls, GroupTest.PAIRED_T, t, p, len(pairs), smd(cases, controls),
-                    p_mw, signed_rank_p(case - control),
+                    p_mw, wilcoxon_p(case - control),
                 )  # fmt: skip
         stat, p = welch_t(a, b)  # NaN when a group has fewer than two values
     return GroupComparison(

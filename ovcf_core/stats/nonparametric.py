@@ -75,18 +75,18 @@ def wilcoxon_p(differences: np.ndarray) -> float:
     if d.size == 0 or not np.any(d != 0):
         return math.nan
     nonzero = d[d != 0]
-    magnitudes = np.abs(nonzero)
-    order = np.argsort(magnitudes, kind="stable")
-    sorted_magnitudes = magnitudes[order]
-    starts = np.flatnonzero(np.r_[True, sorted_magnitudes[1:] != sorted_magnitudes[:-1]])
-    counts = np.diff(np.r_[starts, sorted_magnitudes.size])
+    sizes = np.sort(np.abs(nonzero))
+    starts = np.flatnonzero(np.r_[True, sizes[1:] != sizes[:-1]])
+    counts = np.diff(np.r_[starts, sizes.size])
     ties_or_zeros = bool(np.any(counts > 1)) or nonzero.size < d.size
     if d.size <= 50 and (not ties_or_zeros or d.size <= 13):
         from scipy.stats import wilcoxon
 
         return float(wilcoxon(d).pvalue)
-    midranks = np.repeat(starts + (counts + 1) / 2, counts)  # 1-based average ranks, in sorted order
-    r_plus = float(midranks[nonzero[order] > 0].sum())
+    distinct = sizes[starts]
+    positive = np.sort(nonzero[nonzero > 0])  # per distinct |d|, how many of its differences are positive
+    n_positive = np.searchsorted(positive, distinct, "right") - np.searchsorted(positive, distinct, "left")
+    r_plus = float(np.sum((starts + (counts + 1) / 2) * n_positive))  # each group's 1-based midrank
     n = float(nonzero.size)
     t = counts.astype(float)
     spread = math.sqrt((n * (n + 1) * (2 * n + 1) - float(np.sum(t**3 - t)) / 2) / 24)
