@@ -7,6 +7,7 @@ Validation problems go to stderr one line each (rows with errors are left out); 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from ovcf_core.cli.common import add_json_output, count, output_file, seed
 from ovcf_core.constants import ANALYSIS_SEED
@@ -29,6 +30,31 @@ def _specificity_range(text: str) -> tuple[float, float]:
         return parse_specificity_range(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _cutoff_rule(text: str) -> str:
+    """--cutoff youden|closest_topleft|sensitivity:T|specificity:T checked before any work."""
+    from ovcf_core.stats.analysis import cutoff_rule_text, parse_cutoff_rule
+
+    try:
+        return cutoff_rule_text(*parse_cutoff_rule(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _progress_printer(name: str) -> Callable[[float], None]:
+    """A progress callback writing one stderr line per 10% of the resampling done."""
+    import sys
+
+    shown = [0]
+
+    def report(fraction: float) -> None:
+        tenth = int(fraction * 10 + 1e-9)
+        if tenth > shown[0]:
+            shown[0] = tenth
+            print(f"{name}: resampling {10 * tenth}% done", file=sys.stderr, flush=True)
+
+    return report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,6 +120,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="none",
         help="adjust the AUC comparisons' p-values over all comparisons (p_adjusted; default none)",
     )
+    parser.add_argument(
+        "--roc-test",
+        choices=("delong", "bootstrap", "venkatraman"),
+        default="delong",
+        help="test of every two markers' ROC curves: DeLong (default), pROC's stratified bootstrap test of "
+        "the AUCs, or Venkatraman's permutation test of the curves; N = --bootstrap (2000 when 0), seeded "
+        "by --seed; with --pauc the bootstrap test also compares the partial AUCs (pauc_p)",
+    )
+    parser.add_argument(
+        "--cutoff",
+        type=_cutoff_rule,
+        default="youden",
+        metavar="RULE",
+        help="cut-off rule: youden (default), closest_topleft, sensitivity:T (highest specificity with "
+        "sensitivity >= T) or specificity:T; with --bootstrap N also its CIs (cutoff_ci, "
+        "sensitivity_ci_bootstrap, specificity_ci_bootstrap)",
+    )
+    parser.add_argument(
+        "--smooth",
+        choices=("none", "binormal"),
+        default="none",
+        help="binormal: also pROC's binormal-smoothed ROC AUC (binormal_auc, binormal_a, binormal_b)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,7 +179,8 @@ def run(args: argparse.Namespace) -> int:
     analysis = analyze_cohort(
         table, markers=markers, adjust=adjust, pair=pair,
         conditional=args.conditional, bootstrap=args.bootstrap, seed=args.seed,
-        firth=args.firth, pauc=args.pauc, p_adjust=args.p_adjust,
+        firth=args.firth, pauc=args.pauc, p_adjust=args.p_adjust, roc_test=args.roc_test,
+        cutoff=args.cutoff, smooth=args.smooth, progress=_progress_printer(name),
     )  # fmt: skip
     result = analysis.to_dict()
     write_json(result, args.json)

@@ -219,36 +219,59 @@ def auc_table(result: Mapping[str, Any]) -> pd.DataFrame:
                 "Specificity": style.fmt_percent(m.get("specificity")),
                 "n": m.get("n"),
                 "pAUC (McClish)": style.fmt_number(m.get("pauc_corrected"), 3),
+                "LR+": style.fmt_estimate_ci(m.get("lr_positive"), *_ci(m.get("lr_positive_ci"))),
+                "LR−": style.fmt_estimate_ci(m.get("lr_negative"), *_ci(m.get("lr_negative_ci"))),
+                "Binormal AUC": style.fmt_number(m.get("binormal_auc"), 3),
                 "Note": "against its direction (AUC < 0.5)"
                 if m.get("auc") is not None and m["auc"] < 0.5
                 else "",
             }
         )
     columns = ["Indicator", "AUC [95% CI]", "Direction", "Cut-off", "Sensitivity", "Specificity", "n"]
-    if any("pauc_corrected" in m for m in result.get("markers", {}).values()):
+    markers = result.get("markers", {}).values()
+    if any("lr_positive" in m for m in markers):
+        columns += ["LR+", "LR−"]
+    if any("pauc_corrected" in m for m in markers):
         columns.append("pAUC (McClish)")
+    if any("binormal_auc" in m for m in markers):
+        columns.append("Binormal AUC")
     if any(r["Note"] for r in rows):
         columns.append("Note")
     return pd.DataFrame(rows, columns=columns)
 
 
+ROC_TEST_NAMES = {
+    "delong": "DeLong's test",
+    "bootstrap": "bootstrap test (pROC)",
+    "venkatraman": "Venkatraman's permutation test",
+}
+STATISTIC_NAMES = {"delong": "z", "bootstrap": "D", "venkatraman": "E"}
+
+
 def delong_table(result: Mapping[str, Any]) -> pd.DataFrame:
-    """DeLong's test for every pair of indicators: both AUCs, z and p."""
+    """The test of every pair of indicators (DeLong's, or the comparisons' `method`): both AUCs, the
+    statistic (z, bootstrap D or Venkatraman's E), p, n, the adjusted p and the partial AUCs' p if given."""
     rows = []
-    for c in result.get("auc_comparisons", []):
+    comparisons = result.get("auc_comparisons", [])
+    method = next((c.get("method") for c in comparisons if c.get("method")), "delong")
+    statistic = STATISTIC_NAMES.get(method, "z")
+    for c in comparisons:
         rows.append(
             {
                 "Comparison": f"{style.marker_label(c['a'], unit=False)} vs "
                 f"{style.marker_label(c['b'], unit=False)}",
                 "AUC A": style.fmt_number(c.get("auc_a"), 3),
                 "AUC B": style.fmt_number(c.get("auc_b"), 3),
-                "z": style.fmt_number(c.get("z"), 2),
+                statistic: style.fmt_number(c.get("z"), 2),
                 "p": style.fmt_p(c.get("p_value")),
                 "n": c.get("n"),
                 "p adjusted": style.fmt_p(c.get("p_adjusted")),
+                "p (partial AUC)": style.fmt_p(c.get("pauc_p")),
             }
         )
-    columns = ["Comparison", "AUC A", "AUC B", "z", "p", "n"]
+    columns = ["Comparison", "AUC A", "AUC B", statistic, "p", "n"]
+    if any("pauc_p" in c for c in comparisons):
+        columns.append("p (partial AUC)")
     method = result.get("p_adjust") or "none"
     if method != "none":
         adjusted = f"p ({ADJUST_NAMES.get(method, method)})"
@@ -259,6 +282,49 @@ def delong_table(result: Mapping[str, Any]) -> pd.DataFrame:
 
 
 ADJUST_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini–Hochberg"}
+CUTOFF_RULE_NAMES = {
+    "youden": "Youden's J",
+    "closest_topleft": "closest to (0, 1)",
+    "sensitivity": "fixed sensitivity",
+    "specificity": "fixed specificity",
+}
+
+
+def cutoff_rule_label(rule: str) -> str:
+    """'sensitivity:0.9' -> 'fixed sensitivity 90%', 'youden' -> "Youden's J" (for captions and legends)."""
+    name, _, target = rule.partition(":")
+    label = CUTOFF_RULE_NAMES.get(name, name)
+    return f"{label} {style.fmt_percent(float(target), 0)}" if target else label
+
+
+def cutoff_table(cut: Mapping[str, Any], marker: str) -> pd.DataFrame:
+    """A cut-off's statistics (`CutoffResult.to_dict()`): the threshold, sensitivity and specificity with
+    their stratified bootstrap CIs (when resampled; the threshold's re-chosen in every resample) and the
+    likelihood ratios with log-method CIs."""
+    lr = cut.get("likelihood_ratios") or {}
+    n_boot = cut.get("n_boot") or 0
+    boot = f"bootstrap ({n_boot} resamples)" if n_boot else "—"
+
+    def percent_ci(values: Any) -> str:
+        low, high = _ci(values)
+        if low is None or high is None or style.fmt_percent(low) == style.MISSING:
+            return style.MISSING
+        return f"{style.fmt_percent(low)}–{style.fmt_percent(high)}"
+
+    rows = [
+        ("Cut-off", style.fmt_value(marker, cut.get("threshold")),
+         style.fmt_ci(*_ci(cut.get("threshold_ci")), digits=style.digits_for(marker)),
+         f"{boot}, cut-off re-chosen in each" if n_boot else boot),
+        ("Sensitivity", style.fmt_percent(cut.get("sensitivity")), percent_ci(cut.get("sensitivity_ci")),
+         f"{boot}, at this cut-off" if n_boot else boot),
+        ("Specificity", style.fmt_percent(cut.get("specificity")), percent_ci(cut.get("specificity_ci")),
+         f"{boot}, at this cut-off" if n_boot else boot),
+        ("LR+", style.fmt_number(lr.get("positive")), style.fmt_ci(*_ci(lr.get("positive_ci"))),
+         "log method"),
+        ("LR−", style.fmt_number(lr.get("negative")), style.fmt_ci(*_ci(lr.get("negative_ci"))),
+         "log method"),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["Quantity", "Estimate", "95% CI", "CI method"])
 
 
 def forest_rows(result: Mapping[str, Any], scale: str = "sd") -> pd.DataFrame:

@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,14 +28,57 @@ from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError, InputError
 from ovcf_core.schema import AGE, BMI, COVARIATES, INDICATOR_COLUMNS, OUTCOME, SEX, Direction, Indicator
 from ovcf_core.stats import correlation, groups, logistic, roc
+from ovcf_core.stats.cutoffs import (
+    CutoffResult,
+    CutoffRule,
+    choose_threshold,
+    cutoff_analysis,
+    likelihood_ratios,
+)
 from ovcf_core.stats.nonparametric import EXACT_MAX_GROUP, mann_whitney_p
-from ovcf_core.stats.partial_auc import PartialAuc, partial_auc_with_ci
-from ovcf_core.stats.roc_tests import adjust_p
+from ovcf_core.stats.partial_auc import PartialAuc, compare_partial_auc, partial_auc_with_ci
+from ovcf_core.stats.roc_tests import adjust_p, bootstrap_auc_test, venkatraman_test
+
+if TYPE_CHECKING:
+    from ovcf_core.stats.binormal import BinormalRoc
 
 MIN_PATIENTS = 10
 HEAVY_TIE_SHARE = 0.5
 PARALLEL_MIN_ROWS = 50_000  # below this the analysis takes well under a second on one thread
 BOOTSTRAP_SEED = ANALYSIS_SEED
+ROC_TESTS = ("delong", "bootstrap", "venkatraman")
+SMOOTHING = ("none", "binormal")
+DEFAULT_RESAMPLES = 2000  # the bootstrap / permutation ROC tests' N when --bootstrap is 0 (pROC's default)
+Progress = Callable[[float], None]  # fraction of the whole analysis' resampling done, 0..1
+
+
+def parse_cutoff_rule(text: str) -> tuple[CutoffRule, float | None]:
+    """'youden', 'closest_topleft', 'sensitivity:0.9' or 'specificity:0.9' -> (rule, target); ValueError
+    says what is wrong (a fixed sensitivity or specificity needs a target in (0, 1])."""
+    name, colon, rest = text.strip().lower().partition(":")
+    try:
+        rule = CutoffRule(name)
+    except ValueError:
+        raise ValueError(
+            f"'{text}' is not a cut-off rule (use youden, closest_topleft, sensitivity:T or specificity:T)"
+        ) from None
+    if rule not in (CutoffRule.SENSITIVITY, CutoffRule.SPECIFICITY):
+        if colon:
+            raise ValueError(f"'{text}': {rule.value} takes no target")
+        return rule, None
+    try:
+        target = float(rest)
+    except ValueError:
+        raise ValueError(f"'{text}': {rule.value} needs a target, e.g. {rule.value}:0.90") from None
+    if not 0.0 < target <= 1.0:
+        raise ValueError(f"'{text}': the target {rule.value} must be above 0 and at most 1")
+    return rule, target
+
+
+def cutoff_rule_text(rule: CutoffRule | str, target: float | None) -> str:
+    """The rule as the JSON's `cutoff_rule` spells it: 'youden', 'closest_topleft', 'sensitivity:0.9'."""
+    rule = CutoffRule(rule)
+    return f"{rule.value}:{target:g}" if target is not None else rule.value
 
 
 def json_safe(value: Any) -> Any:
@@ -74,10 +117,19 @@ class MarkerAnalysis:
     n_pairs_conditional: int | None = None
     pauc: PartialAuc | None = None
     pauc_asked: bool = False
+    cutoff_rule: str = "youden"
+    cutoff_bootstrap: CutoffResult | None = None  # with --bootstrap: the cut-off's resampled CIs
+    binormal: BinormalRoc | None = None
+    smooth_asked: bool = False
 
     def to_dict(self) -> dict:
         """The marker's entry of the `analyze` JSON (DESIGN §4, §4b) plus n per group, CIs and messages."""
         g, s, a, c, o = self.groups, self.spearman, self.auc, self.cutoff, self.odds_ratio
+        lr = (
+            likelihood_ratios(c.true_positive, c.false_negative, c.false_positive, c.true_negative)
+            if c
+            else None
+        )
         options: dict[str, object] = {}
         if self.paired:
             options["p_wilcoxon"] = g.p_wilcoxon if g else None
@@ -88,6 +140,18 @@ class MarkerAnalysis:
                 options.update(pauc_ci=list(pa.ci), pauc_corrected_ci=list(pa.corrected_ci))
         if self.conditional:
             options["n_pairs_conditional"] = self.n_pairs_conditional
+        if self.cutoff_bootstrap is not None:
+            cb = self.cutoff_bootstrap
+            options.update(
+                cutoff_ci=cb.threshold_ci, sensitivity_ci_bootstrap=cb.sensitivity_ci,
+                specificity_ci_bootstrap=cb.specificity_ci,
+            )  # fmt: skip
+        if self.smooth_asked:
+            bn = self.binormal
+            options.update(
+                binormal_auc=bn.auc if bn else None, binormal_a=bn.a if bn else None,
+                binormal_b=bn.b if bn else None,
+            )  # fmt: skip
         if self.auc_ci_bootstrap is not None:
             options["auc_ci_bootstrap"] = list(self.auc_ci_bootstrap)
         if self.conditional_odds_ratio is not None:
@@ -116,6 +180,11 @@ class MarkerAnalysis:
                 "cutoff": c.threshold if c else None,
                 "sensitivity": c.sensitivity if c else None,
                 "specificity": c.specificity if c else None,
+                "cutoff_rule": self.cutoff_rule,
+                "lr_positive": lr.positive if lr else None,
+                "lr_positive_ci": list(lr.positive_ci) if lr else [None, None],
+                "lr_negative": lr.negative if lr else None,
+                "lr_negative_ci": list(lr.negative_ci) if lr else [None, None],
                 "or_per_unit": o.or_per_unit if o else None,
                 "or_per_unit_ci": list(o.or_per_unit_ci) if o else [None, None],
                 "or_per_sd": o.or_per_sd if o else None,
@@ -165,6 +234,12 @@ class CohortAnalysis:
     p_adjusted: tuple[float, ...] = ()  # one per AUC comparison, in their order
     firth: bool = False
     pauc_range: tuple[float, float] | None = None
+    roc_test: str = "delong"
+    test_resamples: int = 0  # bootstrap resamples or permutations of a non-DeLong ROC test
+    pauc_p: tuple[float, ...] | None = None  # with --pauc and the bootstrap test: one per comparison
+    cutoff_rule: str = "youden"
+    smooth: str = "none"
+    seed: int = BOOTSTRAP_SEED
 
     def marker(self, name: str) -> MarkerAnalysis:
         """The analysis of marker `name` (KeyError when it was not analysed)."""
@@ -183,8 +258,10 @@ class CohortAnalysis:
                 "n": {"cases": self.n_cases, "controls": self.n_controls, "pairs": self.n_pairs},
                 "markers": {m.marker: m.to_dict() for m in self.markers},
                 "auc_comparisons": [
-                    {**c.to_dict(), "p_adjusted": p}
-                    for c, p in zip(self.auc_comparisons, self._adjusted(), strict=True)
+                    {**c.to_dict(), "method": self.roc_test, "p_adjusted": p, **extra}
+                    for c, p, extra in zip(
+                        self.auc_comparisons, self._adjusted(), self._pauc_tests(), strict=True
+                    )
                 ],
                 "marker_correlations": self.correlations.to_dict(),
                 "p_adjust": self.p_adjust,
@@ -196,11 +273,22 @@ class CohortAnalysis:
                     "firth": self.firth,
                     "p_adjust": self.p_adjust,
                     "pauc": None if self.pauc_range is None else list(self.pauc_range),
+                    "roc_test": self.roc_test,
+                    "roc_test_resamples": self.test_resamples or None,
+                    "cutoff_rule": self.cutoff_rule,
+                    "smooth": self.smooth,
+                    "seed": self.seed,
                 },
                 "table1": self.table1.to_dict(),
                 "multivariable": None if self.multivariable is None else self.multivariable.to_dict(),
             }
         )
+
+    def _pauc_tests(self) -> list[dict[str, float]]:
+        """Each comparison's `pauc_p` (bootstrap test of the partial AUCs) when it was computed, else {}."""
+        if self.pauc_p is None or len(self.pauc_p) != len(self.auc_comparisons):
+            return [{} for _ in self.auc_comparisons]
+        return [{"pauc_p": p} for p in self.pauc_p]
 
     def _adjusted(self) -> tuple[float, ...]:
         """The comparisons' adjusted p-values (their own p-values when none were given)."""
@@ -250,6 +338,8 @@ def analyze_marker(
     pair: str | None,
     components: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
     ranks: dict[str, np.ndarray] | None = None,
+    rule: CutoffRule = CutoffRule.YOUDEN,
+    target: float | None = None,
 ) -> MarkerAnalysis:
     """All per-marker statistics on the patients with a value for `marker` (messages for what fails).
 
@@ -257,7 +347,7 @@ def analyze_marker(
     patient has the marker, its DeLong components and midranks are left in `components` and `ranks`
     (when given) for the pairwise AUC tests and the correlation matrix.
     """
-    result = _marker_statistics(table, marker, outcome, pair, components, ranks)
+    result = _marker_statistics(table, marker, outcome, pair, components, ranks, rule, target)
     return _with_odds(result, _marker_odds(table, marker, adjust, outcome)) if _odds_due(result) else result
 
 
@@ -325,11 +415,13 @@ def _marker_statistics(
     pair: str | None,
     components: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
     ranks: dict[str, np.ndarray] | None = None,
+    rule: CutoffRule = CutoffRule.YOUDEN,
+    target: float | None = None,
 ) -> MarkerAnalysis:
     """`analyze_marker` without the odds ratio (fitted on its own, see `_odds_ratios`)."""
     sub, y, x = _marker_rows(table, marker, outcome)
     n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
-    result = MarkerAnalysis(marker, len(x), n_cases, n_controls)
+    result = MarkerAnalysis(marker, len(x), n_cases, n_controls, cutoff_rule=cutoff_rule_text(rule, target))
     if len(x) == 0:
         return _with(result, messages=("no values: the column is empty",))
     if n_cases == 0 or n_controls == 0:
@@ -372,15 +464,32 @@ def _marker_statistics(
     )  # fmt: skip
     if auc.auc < 0.5:
         messages.append(_against_direction(marker, auc))
-    cutoff: roc.ThresholdMetrics | None = roc.youden_cutoff(y, x, direction, presorted)
-    if cutoff is not None and cutoff.sensitivity + cutoff.specificity - 1 < 0:
-        messages.append(
-            f"no cut-off reported: in the direction '{direction}' every threshold has Youden's J below 0"
-        )
-        cutoff = None
+    cutoff = _chosen_cutoff(y, x, direction, presorted, rule, target, messages)
     return _with(
         result, groups=comparison, spearman=spearman, auc=auc, cutoff=cutoff, messages=tuple(messages)
     )
+
+
+def _chosen_cutoff(
+    y: np.ndarray, x: np.ndarray, direction: Direction, presorted: roc.SortedScores | None,
+    rule: CutoffRule, target: float | None, messages: list[str],
+) -> roc.ThresholdMetrics | None:  # fmt: skip
+    """The cut-off the rule picks and its metrics, or None with a message in `messages` (Youden: never one
+    with J < 0; a fixed sensitivity/specificity no threshold reaches short of calling everyone positive)."""
+    if rule is CutoffRule.YOUDEN:  # the default path: the one sort already made, as before
+        cutoff = roc.youden_cutoff(y, x, direction, presorted)
+        if cutoff.sensitivity + cutoff.specificity - 1 < 0:
+            messages.append(
+                f"no cut-off reported: in the direction '{direction}' every threshold has Youden's J below 0"
+            )
+            return None
+        return cutoff
+    try:
+        threshold = choose_threshold(y, x, direction, rule, target)
+    except AnalysisError as exc:
+        messages.append(f"no cut-off reported: {exc}")
+        return None
+    return roc.metrics_at(y, x, threshold, direction)
 
 
 def _against_direction(marker: str, auc: roc.AucResult) -> str:
@@ -458,30 +567,63 @@ def _with_conditional(
 
 def _with_pauc(
     table: pd.DataFrame, result: MarkerAnalysis, outcome: str, specificity: tuple[float, float],
-    n_boot: int, seed: int,
+    n_boot: int, seed: int, tick: Tick | None = None,
 ) -> MarkerAnalysis:  # fmt: skip
     """`result` with its partial AUC over `specificity` (and a bootstrap CI when `n_boot` > 0)."""
     if result.auc is None:
         return _with(result, pauc_asked=True)
     _, y, x = _marker_rows(table, result.marker, outcome)
     try:
-        pa = partial_auc_with_ci(y, x, result.auc.direction, specificity, n_boot=n_boot, seed=seed)
+        pa = partial_auc_with_ci(
+            y, x, result.auc.direction, specificity, n_boot=n_boot, seed=seed, progress=tick
+        )
     except AnalysisError as exc:
         return _with(result, pauc_asked=True, messages=(*result.messages, f"partial AUC not computed: {exc}"))
     return _with(result, pauc=pa, pauc_asked=True)
 
 
 def _with_bootstrap(
-    table: pd.DataFrame, result: MarkerAnalysis, outcome: str, n_boot: int, seed: int
-) -> MarkerAnalysis:
+    table: pd.DataFrame, result: MarkerAnalysis, outcome: str, n_boot: int, seed: int,
+    tick: Tick | None = None,
+) -> MarkerAnalysis:  # fmt: skip
     """`result` with a stratified bootstrap percentile CI of its AUC (same direction, seeded)."""
     if result.auc is None:
         return result
     ci = roc.bootstrap_auc_ci(
         table[outcome].to_numpy(float), table[result.marker].to_numpy(float), result.auc.direction,
-        n_boot=n_boot, seed=seed,
+        n_boot=n_boot, seed=seed, progress=tick,
     )  # fmt: skip
     return _with(result, auc_ci_bootstrap=ci)
+
+
+def _with_cutoff_ci(
+    table: pd.DataFrame, result: MarkerAnalysis, outcome: str, rule: CutoffRule, target: float | None,
+    n_boot: int, seed: int, tick: Tick | None = None,
+) -> MarkerAnalysis:  # fmt: skip
+    """`result` with stratified bootstrap CIs of its cut-off (re-chosen by the rule in every resample) and
+    of sensitivity and specificity at it (pROC's ci.coords / ci.thresholds)."""
+    if result.auc is None or result.cutoff is None:
+        return result
+    _, y, x = _marker_rows(table, result.marker, outcome)
+    try:
+        found = cutoff_analysis(y, x, result.auc.direction, rule, target, n_boot, seed, progress=tick)
+    except AnalysisError as exc:
+        return _with(result, messages=(*result.messages, f"cut-off CIs not computed: {exc}"))
+    return _with(result, cutoff_bootstrap=found)
+
+
+def _with_binormal(table: pd.DataFrame, result: MarkerAnalysis, outcome: str) -> MarkerAnalysis:
+    """`result` with pROC's binormal smoothing of its ROC curve (or a message why it cannot be smoothed)."""
+    from ovcf_core.stats.binormal import binormal_roc
+
+    if result.auc is None:
+        return _with(result, smooth_asked=True)
+    _, y, x = _marker_rows(table, result.marker, outcome)
+    try:
+        fit = binormal_roc(y, x, result.auc.direction)
+    except AnalysisError as exc:
+        return _with(result, smooth_asked=True, messages=(*result.messages, f"binormal smoothing: {exc}"))
+    return _with(result, binormal=fit, smooth_asked=True)
 
 
 def _with(result: MarkerAnalysis, **changes: Any) -> MarkerAnalysis:
@@ -531,6 +673,80 @@ def _comparisons(
     return out
 
 
+def _resampled_comparison(
+    table: pd.DataFrame, a: MarkerAnalysis, b: MarkerAnalysis, outcome: str, method: str, n: int, seed: int,
+    tick: Tick | None = None,
+) -> roc.AucComparison | None:  # fmt: skip
+    """pROC's bootstrap test (z = D) or Venkatraman's permutation test (z = E) of two markers on the
+    patients having both, as an AucComparison; None when too few patients have both."""
+    if a.auc is None or b.auc is None:
+        return None
+    y = table[outcome].to_numpy(float)
+    xa, xb = table[a.marker].to_numpy(float), table[b.marker].to_numpy(float)
+    names = (a.marker, b.marker)
+    try:
+        if method == "bootstrap":
+            t = bootstrap_auc_test(
+                y, xa, xb, a.auc.direction, b.auc.direction, names, n_boot=n, seed=seed, progress=tick
+            )
+            return roc.AucComparison(a.marker, b.marker, t.auc_a, t.auc_b, t.d, t.p_value, t.n)
+        v = venkatraman_test(
+            y, xa, xb, a.auc.direction, b.auc.direction, names, n_perm=n, seed=seed, progress=tick
+        )
+    except AnalysisError:
+        return None
+    both = np.isfinite(y) & np.isfinite(xa) & np.isfinite(xb)
+    auc_a = roc.delong_auc(y[both], xa[both], a.auc.direction).auc
+    auc_b = roc.delong_auc(y[both], xb[both], b.auc.direction).auc
+    return roc.AucComparison(a.marker, b.marker, auc_a, auc_b, v.e, v.p_value, v.n)
+
+
+def _pauc_comparison(
+    table: pd.DataFrame, a: MarkerAnalysis, b: MarkerAnalysis, outcome: str,
+    specificity: tuple[float, float], n: int, seed: int, tick: Tick | None = None,
+) -> float:  # fmt: skip
+    """pROC's bootstrap test of the two markers' McClish-corrected partial AUCs: its p (NaN if impossible)."""
+    if a.auc is None or b.auc is None:
+        return float("nan")
+    try:
+        return compare_partial_auc(
+            table[outcome].to_numpy(float), table[a.marker].to_numpy(float), table[b.marker].to_numpy(float),
+            a.auc.direction, b.auc.direction, specificity, (a.marker, b.marker), n_boot=n, seed=seed,
+            progress=tick,
+        ).p_value  # fmt: skip
+    except AnalysisError:
+        return float("nan")
+
+
+Tick = Callable[[int, int], None]  # a library loop's progress: (resamples done, resamples in all)
+
+
+class _Tracker:
+    """Adds up the resamples done by every bootstrap/permutation loop of one analysis (threads included)
+    and reports the fraction of all of them to `report`."""
+
+    def __init__(self, total: int, report: Progress | None) -> None:
+        import threading
+
+        self.total, self.report, self.done, self.lock = total, report, 0, threading.Lock()
+
+    def tick(self) -> Tick | None:
+        """A progress callback for one loop (None when nobody listens)."""
+        if self.report is None or self.total <= 0:
+            return None
+        last = [0]
+
+        def tick(done: int, _n: int) -> None:
+            with self.lock:
+                self.done += done - last[0]
+                last[0] = done
+                fraction = min(1.0, self.done / self.total)
+            if self.report is not None:
+                self.report(fraction)
+
+        return tick
+
+
 @contextlib.contextmanager
 def _parallel(n_rows: int) -> Iterator[Executor]:
     """Threads for the independent parts of a large cohort's analysis (numpy's sorts, searches and matrix
@@ -561,6 +777,101 @@ class _Inline(Executor):
         return future
 
 
+@dataclass(frozen=True)
+class _Options:
+    """The analysis' resampling options, checked: bootstrap N and seed, partial AUC range, ROC test and
+    its N, the cut-off rule and target, the smoothing."""
+
+    bootstrap: int
+    seed: int
+    pauc: tuple[float, float] | None
+    roc_test: str
+    test_n: int
+    rule: CutoffRule
+    target: float | None
+    smooth: str
+
+    @classmethod
+    def of(
+        cls,
+        bootstrap: int,
+        seed: int,
+        pauc: tuple[float, float] | None,
+        roc_test: str,
+        cutoff: str,
+        smooth: str,
+    ) -> _Options:
+        """The options, or AnalysisError naming the unknown test, smoothing or cut-off rule."""
+        if roc_test not in ROC_TESTS:
+            raise AnalysisError(f"unknown ROC test '{roc_test}' (use one of {', '.join(ROC_TESTS)})")
+        if smooth not in SMOOTHING:
+            raise AnalysisError(f"unknown smoothing '{smooth}' (use one of {', '.join(SMOOTHING)})")
+        try:
+            rule, target = parse_cutoff_rule(cutoff)
+        except ValueError as exc:
+            raise AnalysisError(str(exc)) from None
+        test_n = (bootstrap or DEFAULT_RESAMPLES) if roc_test != "delong" else 0
+        return cls(bootstrap, seed, pauc, roc_test, test_n, rule, target, smooth)
+
+
+def _resampling(
+    pool: Executor, table: pd.DataFrame, analysed: list[MarkerAnalysis], outcome: str, o: _Options,
+    progress: Progress | None,
+) -> tuple[list[MarkerAnalysis], list[roc.AucComparison] | None, tuple[float, ...] | None]:  # fmt: skip
+    """The options' per-marker additions (bootstrap CIs of the AUC, cut-off and partial AUC; binormal
+    smoothing) and, for a non-DeLong test, the comparisons of every two markers (None for DeLong) and
+    their partial AUC tests' p (None unless asked); `progress` hears of every resample."""
+    good = [m for m in analysed if m.auc is not None]
+    pairs = list(itertools.combinations(good, 2))
+    boot, seed = o.bootstrap, o.seed
+    pauc_test = o.pauc is not None and o.roc_test == "bootstrap"
+    tracker = _Tracker(
+        boot * (len(good) * (2 if o.pauc is not None else 1) + sum(m.cutoff is not None for m in good))
+        + o.test_n * len(pairs) * (2 if pauc_test else 1),
+        progress,
+    )
+    if boot > 0:
+        analysed = list(
+            pool.map(lambda m: _with_bootstrap(table, m, outcome, boot, seed, tracker.tick()), analysed)
+        )
+        analysed = list(
+            pool.map(
+                lambda m: _with_cutoff_ci(table, m, outcome, o.rule, o.target, boot, seed, tracker.tick()),
+                analysed,
+            )
+        )
+    if o.pauc is not None:
+        span = o.pauc
+        analysed = list(
+            pool.map(lambda m: _with_pauc(table, m, outcome, span, boot, seed, tracker.tick()), analysed)
+        )
+    if o.smooth == "binormal":
+        analysed = list(pool.map(lambda m: _with_binormal(table, m, outcome), analysed))
+    if o.roc_test == "delong":
+        return analysed, None, None
+    tested = list(
+        pool.map(
+            lambda ab: _resampled_comparison(
+                table, ab[0], ab[1], outcome, o.roc_test, o.test_n, seed, tracker.tick()
+            ),
+            pairs,
+        )
+    )
+    kept = [(ab, c) for ab, c in zip(pairs, tested, strict=True) if c is not None]
+    pauc_p = None
+    if pauc_test and o.pauc is not None:
+        span = o.pauc
+        pauc_p = tuple(
+            pool.map(
+                lambda item: _pauc_comparison(
+                    table, item[0][0], item[0][1], outcome, span, o.test_n, seed, tracker.tick()
+                ),
+                kept,
+            )
+        )
+    return analysed, [c for _, c in kept], pauc_p
+
+
 def count_pairs(table: pd.DataFrame, outcome: str, pair: str | None) -> int | None:
     """Number of pairs with exactly one case and one control, or None without a pair column."""
     if pair is None or pair not in table.columns:
@@ -581,6 +892,10 @@ def analyze_cohort(
     firth: bool = False,
     pauc: tuple[float, float] | None = None,
     p_adjust: str = "none",
+    roc_test: str = "delong",
+    cutoff: str = "youden",
+    smooth: str = "none",
+    progress: Progress | None = None,
 ) -> CohortAnalysis:
     """The paper's analysis of a validated cohort table (`schema.validate_cohort`'s clean table).
 
@@ -590,9 +905,15 @@ def analyze_cohort(
     adds a stratified, seeded bootstrap percentile CI of each AUC (`auc_ci_bootstrap`); `firth` fits every
     odds ratio by Firth's penalised likelihood (otherwise only where separation is found); `pauc`
     (SP_LO, SP_HI) adds each marker's partial AUC (with a CI when `bootstrap` > 0); `p_adjust` adjusts
-    the AUC comparisons' p-values (none, holm, fdr_bh). Raises
+    the AUC comparisons' p-values (none, holm, fdr_bh); `roc_test` compares every two markers by DeLong,
+    pROC's bootstrap test or Venkatraman's permutation test (N = `bootstrap`, or 2000 when 0; with `pauc`
+    the bootstrap test also compares the partial AUCs, `pauc_p`); `cutoff` is the rule of each marker's
+    cut-off (`parse_cutoff_rule`; with `bootstrap` > 0 also its CIs); `smooth` = "binormal" adds pROC's
+    binormal AUC; `progress` gets the fraction of all resampling done. Raises
     AnalysisError when the cohort cannot be analysed at all (no outcome, one class, no marker).
     """
+    options = _Options.of(bootstrap, seed, pauc, roc_test, cutoff, smooth)
+    rule, target = options.rule, options.target
     if outcome not in table.columns:
         raise InputError(f"missing outcome column '{outcome}'", column=outcome)
     y = table[outcome].to_numpy(float)
@@ -632,7 +953,10 @@ def analyze_cohort(
         components: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         ranks: dict[str, np.ndarray] = {}
         statistics = list(
-            pool.map(lambda m: _marker_statistics(table, m, outcome, pair, components, ranks), markers)
+            pool.map(
+                lambda m: _marker_statistics(table, m, outcome, pair, components, ranks, rule, target),
+                markers,
+            )
         )
         odds, multi, multi_notes = models_job.result()
         if set(odds) != {m.marker for m in statistics if _odds_due(m)}:
@@ -643,18 +967,16 @@ def analyze_cohort(
         if conditional and pair is not None:
             analysed = [_with(m, conditional=True) for m in analysed]
             analysed = list(pool.map(lambda m: _with_conditional(table, m, outcome, adjust, pair), analysed))
-        if bootstrap > 0:
-            analysed = list(pool.map(lambda m: _with_bootstrap(table, m, outcome, bootstrap, seed), analysed))
-        if pauc is not None:
-            analysed = list(
-                pool.map(lambda m: _with_pauc(table, m, outcome, pauc, bootstrap, seed), analysed)
-            )
-        comparisons_job = pool.submit(_comparisons, table, analysed, outcome, components)
+        analysed, resampled, pauc_p = _resampling(pool, table, analysed, outcome, options, progress)
+        if resampled is None:  # DeLong: the components already computed, beside the correlation matrix
+            comparisons_job = pool.submit(_comparisons, table, analysed, outcome, components)
         usable = [m.marker for m in analysed if m.spearman is not None]
         matrix_job = pool.submit(correlation.correlation_matrix, table, usable, ranks)
-        comparisons, matrix, t1 = comparisons_job.result(), matrix_job.result(), t1_job.result()
+        comparisons = comparisons_job.result() if resampled is None else resampled
+        matrix, t1 = matrix_job.result(), t1_job.result()
     adjusted = adjust_p([c.p_value for c in comparisons], p_adjust)
     return CohortAnalysis(
         n_cases, n_controls, count_pairs(table, outcome, pair), tuple(analysed), tuple(comparisons), matrix,
         t1, multi, outcome, adjust, pair, tuple(notes), p_adjust, tuple(adjusted), firth, pauc,
+        roc_test, options.test_n, pauc_p, cutoff_rule_text(rule, target), smooth, seed,
     )  # fmt: skip
