@@ -259,7 +259,9 @@ def _read_csv_fast(
         return None
     df.columns = header
     df.index = pd.RangeIndex(2, len(df) + 2, name="row")
-    numbers = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c]) and df[c].dtype != bool]
+    if any(df[c].dtype == bool for c in df.columns):
+        return None  # pyarrow read 'true'/'false' as booleans: the careful reader keeps the text as typed
+    numbers = [c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])]
     if numbers and np.isinf(df[numbers].to_numpy(dtype=float, na_value=np.nan)).any():
         return None  # 'inf' or 1e400 parsed as a number: the careful reader keeps the text the user typed
     texts = [c for c in df.columns if c not in numbers]

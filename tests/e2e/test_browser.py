@@ -21,6 +21,10 @@ def _nav_paths(page) -> list[str]:
     return [re.sub(r"^.*/", "", h or "") or "home" for h in hrefs]
 
 
+# Study planning computes sample sizes from numbers the user types; it shows no sample data or model.
+PAGES_WITHOUT_SAMPLE_DATA = {"planning"}
+
+
 def _assert_no_exception(page, name: str) -> None:
     exceptions = page.locator('[data-testid="stException"]')
     assert exceptions.count() == 0, f"{name}: {exceptions.first.inner_text()[:500]}"
@@ -36,7 +40,8 @@ def test_every_page_renders_without_exception_and_shows_its_key_content(app_url,
         wait_idle(page)
         _assert_no_exception(page, path)
         body = page.inner_text("body")
-        assert "Synthetic" in body or "synthetic" in body, f"{path}: sample data not labelled synthetic"
+        if path not in PAGES_WITHOUT_SAMPLE_DATA:
+            assert "Synthetic" in body or "synthetic" in body, f"{path}: sample data not labelled synthetic"
         page.screenshot(path=str(ARTIFACTS / f"page-{path}.png"), full_page=True)
         if path == "roc":
             assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
