@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -25,8 +25,11 @@ from ovcf_core.schema import OUTCOME, PATIENT_ID
 
 if TYPE_CHECKING:
     from ovcf_core.stats.analysis import CohortAnalysis
+    from ovcf_core.stats.binormal import BinormalRoc
+    from ovcf_core.stats.cutoffs import CutoffResult
     from ovcf_core.stats.logistic import LogisticResult
 
+T = TypeVar("T")
 BALANCE_LABELS = {"female": "Women (proportion)", "age": "Age (years)", "bmi": "BMI (kg/m²)"}
 MATCHED_ON = ("age", "sex")  # conditional models do not adjust for what the pairs are matched on
 
@@ -123,6 +126,133 @@ def bootstrap_table(
         )
     progress(1.0)
     return pd.DataFrame(rows)
+
+
+RESAMPLED = "_roc_resampled"  # session key: resampled results kept per session (they draw a progress bar)
+
+
+def _remembered(args: tuple, compute: Callable[[], T]) -> T:
+    """`compute()` once per `args` in this session: a cached function may not draw (the progress bar), so
+    the resampled results are kept in the session instead (at most 64)."""
+    store = st.session_state.setdefault(RESAMPLED, {})
+    if args not in store:
+        if len(store) >= 64:
+            store.pop(next(iter(store)))
+        store[args] = compute()
+    return store[args]
+
+
+def cutoff_result(
+    table: pd.DataFrame,
+    key: str,
+    marker: str,
+    direction: str,
+    rule: str,
+    target: float | None,
+    n_boot: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> CutoffResult:
+    """The cut-off `rule` picks for `marker`, its likelihood ratios and (`n_boot` > 0) bootstrap CIs."""
+    from ovcf_core.stats.cutoffs import cutoff_analysis
+
+    return _remembered(
+        ("cutoff", key, marker, direction, rule, target, n_boot),
+        lambda: cutoff_analysis(
+            table[OUTCOME].to_numpy(float), table[marker].to_numpy(float), direction, rule, target,
+            n_boot=n_boot, progress=progress,
+        ),
+    )  # fmt: skip
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def binormal_curve(_table: pd.DataFrame, key: str, marker: str, direction: str) -> BinormalRoc:
+    """pROC's binormal smoothing of `marker`'s ROC curve (AnalysisError when it cannot be smoothed)."""
+    from ovcf_core.stats.binormal import binormal_roc
+
+    return binormal_roc(_table[OUTCOME].to_numpy(float), _table[marker].to_numpy(float), direction)
+
+
+def cutoff_figure(
+    table: pd.DataFrame, marker: str, result: CohortAnalysis, cut: CutoffResult, rule: str,
+    smooth: BinormalRoc | None,
+) -> go.Figure:  # fmt: skip
+    """`marker`'s ROC curve with the rule's cut-off marked (bootstrap CIs as error bars when computed) and,
+    when given, the binormal-smoothed curve."""
+    trace = next(
+        t for t in content.roc_traces(result, table) if t.label == style.marker_label(marker, unit=False)
+    )
+    return figures.roc_cutoff_figure(
+        trace, threshold=cut.threshold, sensitivity=cut.sensitivity, specificity=cut.specificity,
+        rule=rule, sensitivity_ci=cut.sensitivity_ci, specificity_ci=cut.specificity_ci,
+        smooth=None if smooth is None else (1 - smooth.specificity, smooth.sensitivity),
+    )  # fmt: skip
+
+
+def _pair_test(
+    _table: pd.DataFrame,
+    pair: tuple[str, str],
+    directions: tuple[str, str],
+    method: str,
+    n: int,
+    _progress: Callable[[int, int], None] | None = None,
+) -> dict | None:
+    """One resampled test of two markers as an `auc_comparisons` entry (None with too few patients)."""
+    import numpy as np
+
+    from ovcf_core.stats.roc import delong_auc
+    from ovcf_core.stats.roc_tests import bootstrap_auc_test, venkatraman_test
+
+    y = _table[OUTCOME].to_numpy(float)
+    a, b = (_table[m].to_numpy(float) for m in pair)
+    try:
+        if method == "bootstrap":
+            t = bootstrap_auc_test(y, a, b, *directions, pair, n_boot=n, progress=_progress)
+            return {"a": pair[0], "b": pair[1], "auc_a": t.auc_a, "auc_b": t.auc_b, "z": t.d,
+                    "p_value": t.p_value, "n": t.n, "method": method}  # fmt: skip
+        v = venkatraman_test(y, a, b, *directions, pair, n_perm=n, progress=_progress)
+    except OvcfError:
+        return None
+    both = np.isfinite(y) & np.isfinite(a) & np.isfinite(b)
+    auc_a, auc_b = (delong_auc(y[both], x[both], d).auc for x, d in ((a, directions[0]), (b, directions[1])))
+    return {"a": pair[0], "b": pair[1], "auc_a": auc_a, "auc_b": auc_b, "z": v.e, "p_value": v.p_value,
+            "n": v.n, "method": method}  # fmt: skip
+
+
+def comparison_table(
+    table: pd.DataFrame, key: str, result: CohortAnalysis, method: str, p_adjust: str, n: int,
+    progress: Callable[[float], None],
+) -> pd.DataFrame:  # fmt: skip
+    """Every two markers compared by `method` (DeLong: the analysis' own tests; bootstrap or Venkatraman:
+    `n` resamples), p-values adjusted by `p_adjust`, as `tables.delong_table`; `progress` gets 0..1."""
+    import itertools
+
+    from ovcf_core.stats.roc_tests import adjust_p
+
+    if method == "delong":
+        found = [{**c.to_dict(), "method": method} for c in result.auc_comparisons]
+    else:
+        good = [m for m in result.markers if m.auc is not None]
+        pairs = list(itertools.combinations(good, 2))
+        found = []
+        for i, (a, b) in enumerate(pairs):
+
+            def report(done: int, total: int, i: int = i) -> None:
+                progress((i + done / total) / len(pairs))
+
+            directions = (str(a.auc.direction), str(b.auc.direction))  # type: ignore[union-attr]
+            names = (a.marker, b.marker)
+            entry = _remembered(
+                ("pair", key, names, directions, method, n),
+                lambda names=names, directions=directions, report=report: _pair_test(
+                    table, names, directions, method, n, report
+                ),
+            )
+            if entry is not None:
+                found.append(entry)
+    progress(1.0)
+    adjusted = adjust_p([c["p_value"] for c in found], p_adjust)
+    rows = [{**c, "p_adjusted": p} for c, p in zip(found, adjusted, strict=True)]
+    return tables.delong_table({"auc_comparisons": rows, "p_adjust": p_adjust})
 
 
 @st.cache_resource(max_entries=8)

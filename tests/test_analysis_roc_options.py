@@ -254,3 +254,95 @@ def test_directions_are_respected_by_the_resampled_tests():
     assert data.marker("hu").auc.direction is Direction.LOWER
     assert data.marker("neg_hu").auc.direction is Direction.HIGHER
     assert c["z"] == 0.0 and c["auc_a"] == c["auc_b"]
+
+
+# ---------------------------------------------------------------- the ROC page
+
+
+def _frame_with(at, column: str) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+@pytest.fixture(scope="module")
+def roc_page():
+    from test_pages import open_page
+
+    at = open_page("pages/roc.py")
+    assert not at.exception, at.exception
+    next(s for s in at.selectbox if s.label == "Indicator").set_value("vbq").run()
+    return at
+
+
+def test_page_cutoff_rule_picker_marks_the_library_cutoff_with_lr_and_bootstrap_cis(roc_page):
+    from dashboard import state
+    from ovcf_core.report import style
+
+    at = roc_page
+    table = at.session_state[state.COHORT]
+    y, x = _rows(table, "vbq")
+    next(s for s in at.selectbox if s.label == "Cut-off rule").set_value("sensitivity").run()
+    next(n for n in at.number_input if n.label.startswith("Target sensitivity")).set_value(85.0).run()
+    assert not at.exception, at.exception
+    threshold = choose_threshold(y, x, "higher", "sensitivity", 0.85)
+    tp, fn, fp, tn = _counts(y, x, threshold, "higher")
+    shown = _frame_with(at, "Quantity").set_index("Quantity")
+    assert shown.loc["Cut-off", "Estimate"] == style.fmt_value("vbq", threshold)
+    assert shown.loc["Sensitivity", "Estimate"] == style.fmt_percent(tp / (tp + fn))
+    assert shown.loc["LR+", "Estimate"] == style.fmt_number((tp / (tp + fn)) / (fp / (fp + tn)))
+    assert shown.loc["Sensitivity", "95% CI"] == style.MISSING  # no resampling before the button
+    figure = json.loads(at.get("plotly_chart")[1].proto.spec)
+    marked = [t for t in figure["data"] if t.get("name", "").startswith("cut-off")]
+    assert marked and marked[0]["y"] == [pytest.approx(tp / (tp + fn))]
+    next(s for s in at.select_slider if s.label == "Cut-off resamples").set_value(200).run()
+    next(b for b in at.button if b.label == "Bootstrap CIs of the cut-off").click().run()
+    assert not at.exception, at.exception
+    direct = cutoff_analysis(y, x, "higher", "sensitivity", 0.85, n_boot=200)
+    shown = _frame_with(at, "Quantity").set_index("Quantity")
+    low, high = direct.sensitivity_ci
+    assert shown.loc["Sensitivity", "95% CI"] == f"{style.fmt_percent(low)}–{style.fmt_percent(high)}"
+    assert shown.loc["Cut-off", "95% CI"] == style.fmt_ci(
+        *direct.threshold_ci, digits=style.digits_for("vbq")
+    )
+    figure = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert next(t for t in figure["data"] if t.get("name", "").startswith("cut-off"))["error_y"]["array"]
+
+
+def test_page_binormal_toggle_draws_the_smoothed_curve_and_its_auc(roc_page):
+    from dashboard import state
+    from ovcf_core.report import style
+
+    at = roc_page
+    y, x = _rows(at.session_state[state.COHORT], "vbq")
+    next(t for t in at.toggle if t.label == "Binormal smoothing").set_value(True).run()
+    assert not at.exception, at.exception
+    auc = binormal_roc(y, x, "higher").auc
+    assert f"Binormal AUC {style.fmt_number(auc, 3)}" in "\n".join(c.value for c in at.caption)
+    figure = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert any("binormal smooth" in t.get("name", "") for t in figure["data"])
+
+
+def test_page_compare_curves_by_venkatraman_with_holm_equals_the_library(roc_page):
+    from dashboard import state
+    from ovcf_core.report import style
+
+    at = roc_page
+    table = at.session_state[state.COHORT]
+    assert "z" in _frame_with(at, "Comparison").columns  # DeLong first
+    next(r for r in at.radio if r.label == "Compare curves").set_value("venkatraman").run()
+    next(s for s in at.select_slider if s.label == "Resamples / permutations").set_value(200).run()
+    next(s for s in at.selectbox if s.label == "p-value adjustment").set_value("holm").run()
+    assert not at.exception, at.exception
+    shown = _frame_with(at, "Comparison")
+    settings = state.default_settings(table)
+    result = analyze_cohort(
+        table, markers=settings["markers"], adjust=tuple(settings["adjust"]), pair=settings["pair"]
+    )
+    markers = [m.marker for m in result.markers if m.auc is not None]
+    y = table["ovcf"].to_numpy(float)
+    p = []
+    for a, b in itertools.combinations(markers, 2):
+        da, db = (str(result.marker(m).auc.direction) for m in (a, b))
+        p.append(venkatraman_test(y, table[a], table[b], da, db, (a, b), n_perm=200).p_value)
+    assert shown["p"].tolist() == [style.fmt_p(v) for v in p]
+    assert shown["p (Holm)"].tolist() == [style.fmt_p(v) for v in adjust_p(p, "holm")]
+    assert "E" in shown.columns

@@ -1,4 +1,5 @@
-"""ROC: overlaid curves with AUC [95% CI], AUC and DeLong tables, a cut-off explorer, bootstrap CIs."""
+"""ROC: overlaid curves with AUC [95% CI], AUC table, curve comparisons (DeLong, bootstrap, Venkatraman), a
+cut-off explorer (cut-off rules, likelihood ratios, bootstrap CIs, binormal smoothing), bootstrap AUC CIs."""
 
 from __future__ import annotations
 
@@ -34,11 +35,50 @@ with right:
     )
     components.download_table(aucs, "ROC AUC")
 
-comparisons = tables.delong_table(result_dict)
-if not comparisons.empty:
-    st.subheader("Comparison of AUCs (DeLong's test for correlated ROC curves)")
-    components.show_table(comparisons, "On the n patients who have both indicators.")
-    components.download_table(comparisons, "AUC comparisons")
+COMPARE_METHODS = {"delong": "DeLong", "bootstrap": "Bootstrap", "venkatraman": "Venkatraman"}
+ADJUST_LABELS = {"none": "None", "holm": "Holm", "fdr_bh": "Benjamini–Hochberg"}
+
+
+@st.fragment
+def comparison_section() -> None:
+    """Every two indicators' curves compared by the chosen test, p adjusted (reruns only itself)."""
+    if len(result.auc_comparisons) == 0:
+        return
+    st.subheader("Comparison of AUCs")
+    c1, c2, c3 = st.columns([2, 1, 1])
+    method = c1.radio(
+        "Compare curves", list(COMPARE_METHODS), format_func=COMPARE_METHODS.get, horizontal=True,
+        key="roc_compare_method",
+        help="DeLong's test of two correlated AUCs; pROC's stratified bootstrap test of the AUCs (D); "
+        "Venkatraman's permutation test that the two curves are the same (E; crossing curves with one AUC "
+        "differ).",
+    )  # fmt: skip
+    p_adjust = c2.selectbox(
+        "p-value adjustment", list(ADJUST_LABELS), format_func=ADJUST_LABELS.get, key="roc_p_adjust"
+    )
+    n = c3.select_slider(
+        "Resamples / permutations", [200, 500, 1000, 2000], value=2000, key="roc_compare_n",
+        disabled=method == "delong",
+    )  # fmt: skip
+    bar = st.progress(0.0, text="Resampling…") if method != "delong" else None
+
+    def report(done: float) -> None:
+        if bar is not None:
+            bar.progress(min(done, 1.0), text="Resampling…")
+
+    frame = analysis.comparison_table(table, key, result, method, p_adjust, n, report)
+    if bar is not None:
+        bar.empty()
+    name = tables.ROC_TEST_NAMES[method]
+    resampled = "" if method == "delong" else f" {n} seeded resamples/permutations."
+    components.show_table(
+        frame,
+        f"{name[0].upper()}{name[1:]} on the n patients who have both indicators.{resampled}",
+    )
+    components.download_table(frame, "AUC comparisons")
+
+
+comparison_section()
 
 
 @st.fragment
@@ -89,6 +129,8 @@ def cutoff_explorer() -> None:
         f"Rule: {style.marker_label(marker, unit=False)} {rule} (Youden cut-off: "
         f"{style.fmt_value(marker, youden)})."
     )
+    chosen_cutoff(marker, direction)
+    st.markdown("**At the slider's cut-off**")
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Sensitivity", style.fmt_percent(metrics.sensitivity))
     m2.metric("Specificity", style.fmt_percent(metrics.specificity))
@@ -101,6 +143,77 @@ def cutoff_explorer() -> None:
         key="roc_confusion",
         width="stretch",
     )
+
+
+RULES = {
+    "youden": "Youden's J",
+    "closest_topleft": "Closest to (0, 1)",
+    "sensitivity": "Fixed sensitivity",
+    "specificity": "Fixed specificity",
+}
+
+
+def chosen_cutoff(marker: str, direction: str) -> None:
+    """The cut-off a rule picks: marked on the curve (optionally beside the binormal curve), with LR± and,
+    on a button, stratified bootstrap CIs."""
+    c1, c2, c3 = st.columns([2, 1, 1])
+    rule = c1.selectbox("Cut-off rule", list(RULES), format_func=RULES.get, key="roc_cutoff_rule")
+    target = None
+    if rule in ("sensitivity", "specificity"):
+        target = c2.number_input(
+            f"Target {rule} (%)", min_value=1.0, max_value=100.0, value=90.0, step=1.0,
+            key="roc_cutoff_target",
+        ) / 100  # fmt: skip
+    smooth_on = c3.toggle("Binormal smoothing", key="roc_binormal", help="pROC's smooth(method='binormal').")
+    n_boot = 0
+    asked = (marker, direction, rule, target)
+    if st.session_state.get("roc_cutoff_ci_for") == asked:
+        n_boot = int(st.session_state["roc_cutoff_ci_n"])
+    b1, b2 = st.columns([1, 3])
+    n_choice = b1.select_slider(
+        "Cut-off resamples", [200, 500, 1000, 2000], value=1000, key="roc_cutoff_n_boot"
+    )
+    if b2.button("Bootstrap CIs of the cut-off", key="roc_cutoff_bootstrap"):
+        n_boot = int(n_choice)
+        st.session_state["roc_cutoff_ci_for"], st.session_state["roc_cutoff_ci_n"] = asked, n_boot
+    bar = st.progress(0.0, text="Resampling…") if n_boot else None
+    try:
+        cut = analysis.cutoff_result(
+            table, key, marker, direction, rule, target, n_boot,
+            (lambda done, total: bar.progress(min(done / total, 1.0), text="Resampling…")) if bar else None,
+        )  # fmt: skip
+    except OvcfError as exc:
+        st.warning(f"{style.marker_label(marker)}: {exc}")
+        return
+    finally:
+        if bar is not None:
+            bar.empty()
+    label = tables.cutoff_rule_label(rule if target is None else f"{rule}:{target:g}")
+    smooth = None
+    if smooth_on:
+        try:
+            smooth = analysis.binormal_curve(table, key, marker, direction)
+        except OvcfError as exc:
+            st.info(f"{style.marker_label(marker)}: {exc}")
+    left, right = st.columns([1, 1])
+    left.plotly_chart(
+        analysis.cutoff_figure(table, marker, result, cut, label, smooth),
+        key="roc_cutoff_figure",
+        width="stretch",
+    )
+    with right:
+        components.show_table(
+            tables.cutoff_table(cut.to_dict(), marker),
+            f"Cut-off by {label}. Likelihood ratios with log-method 95% CIs (as MedCalc); bootstrap CIs "
+            "stratified and seeded (pROC's ci.thresholds; the cut-off's own CI re-chooses it in each "
+            "resample).",
+        )
+        if smooth is not None:
+            st.caption(
+                f"Binormal AUC {style.fmt_number(smooth.auc, 3)} (a = {style.fmt_number(smooth.a, 3)}, "
+                f"b = {style.fmt_number(smooth.b, 3)}; empirical AUC "
+                f"{style.fmt_number(result.marker(marker).auc.auc, 3)})."  # type: ignore[union-attr]
+            )
 
 
 cutoff_explorer()
