@@ -6,6 +6,7 @@ the library functions called directly on the same rows)."""
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -42,24 +43,28 @@ def _age_separates() -> pd.DataFrame:
     return table
 
 
-def test_separation_by_age_alone_names_age_and_never_prints_a_wald_or():
+@pytest.mark.parametrize(("marker", "adjust"), [("vbq", ["age"]), ("hu", ["age", "sex"])])
+def test_separation_by_age_alone_names_age_and_gives_firths_finite_or(marker, adjust):
     table = _age_separates()
-    out = analyze_cohort(table, markers=["vbq"], adjust=["age"], pair=None).to_dict()
-    vbq = out["markers"]["vbq"]
-    assert "separation by age" in vbq["or_note"] and "vbq" not in vbq["or_note"].split("by ")[1]
-    assert any("separation by age" in m for m in out["messages"]["vbq"])
-    assert vbq["or_method"] in ("firth", None)
-    # the Wald fit's OR is never what is printed: Firth's, run directly on the same rows, or nothing
-    y, X = _design(table, ["vbq", "age"])
-    if vbq["or_method"] == "firth":
-        direct = fit_firth(y, X, ["vbq", "age"])
-        assert vbq["or_per_unit"] == pytest.approx(np.exp(direct.coef[1]), rel=1e-6)
-        assert vbq["or_per_unit_ci"] == pytest.approx(
-            [np.exp(direct.ci_lower[1]), np.exp(direct.ci_upper[1])], rel=1e-5
-        )
-        assert vbq["or_p"] == pytest.approx(direct.p_value[1], rel=1e-5, abs=1e-12)
-    else:
-        assert vbq["or_per_unit"] is None
+    out = analyze_cohort(table, markers=[marker], adjust=adjust, pair=None).to_dict()
+    m = out["markers"][marker]
+    assert "separation by age" in m["or_note"] and marker not in m["or_note"].split("by ")[1]
+    assert any("separation by age" in note for note in out["messages"][marker])
+    # the Wald fit's OR is never what is printed: Firth's, equal to fit_firth run directly on the same
+    # rows. On the raw columns the profile CI of the intercept (≈ −250 at age's scale) takes more than
+    # logistpl's 100 evaluations, so both run on standardised columns, where the slopes and their
+    # profile bounds are the raw ones times the SD (Firth's estimate is equivariant under that change).
+    assert m["or_method"] == "firth"
+    y, X = _design(table, [marker, *adjust])
+    sd = X.std(axis=0, ddof=1)
+    direct = fit_firth(y, (X - X.mean(axis=0)) / sd, [marker, *adjust])
+    assert np.isfinite(m["or_per_unit"])
+    # each bound is fit_firth's, or (a profile with several local maxima) not reported, as there
+    expected = [np.exp(direct.ci_lower[1] / sd[0]), np.exp(direct.ci_upper[1] / sd[0])]
+    _assert_same_bounds_or_refused(m, "or_per_unit_ci", expected, direct.note(marker))
+    assert m["or_per_sd"] == pytest.approx(np.exp(direct.coef[1]), rel=1e-6)
+    assert m["or_p"] == pytest.approx(direct.p_value[1], rel=1e-5, abs=1e-12)
+    assert 0 < m["or_p"] <= 1 and m["n_or"] == len(y)
 
 
 def test_separation_by_the_marker_itself_gives_firth_equal_to_logistf_run_directly():
@@ -72,17 +77,32 @@ def test_separation_by_the_marker_itself_gives_firth_equal_to_logistf_run_direct
     yy, X = _design(table, ["split", "age"])
     direct = fit_firth(yy, X, ["split", "age"])
     assert split["or_per_unit"] == pytest.approx(np.exp(direct.coef[1]), rel=1e-6)
-    assert split["or_per_unit_ci"] == pytest.approx(
-        [np.exp(direct.ci_lower[1]), np.exp(direct.ci_upper[1])], rel=1e-5
-    )
+    # on these data the penalised likelihood has several local maxima beyond split's estimate, so a
+    # profile search's upper bound depends on the branch it follows: the honest outcome is no upper
+    # bound, with the reason in the note, exactly as fit_firth run directly says
+    assert math.isnan(direct.ci_upper[1]) and "several local maxima" in direct.note("split")
+    expected = [np.exp(direct.ci_lower[1]), np.exp(direct.ci_upper[1])]
+    _assert_same_bounds_or_refused(split, "or_per_unit_ci", expected, direct.note("split"))
+    assert split["or_per_unit_ci"][1] is None
     assert split["or_p"] == pytest.approx(direct.p_value[1], rel=1e-5, abs=1e-12)
     # per SD: the coefficient and its profile bounds times the SD (exact: see the scaling test below)
     sd = X[:, 0].std(ddof=1)
     assert split["or_per_sd"] == pytest.approx(np.exp(direct.coef[1] * sd), rel=1e-6)
-    assert split["or_per_sd_ci"] == pytest.approx(
-        [np.exp(direct.ci_lower[1] * sd), np.exp(direct.ci_upper[1] * sd)], rel=1e-5
-    )
+    expected = [np.exp(direct.ci_lower[1] * sd), np.exp(direct.ci_upper[1] * sd)]
+    _assert_same_bounds_or_refused(split, "or_per_sd_ci", expected, direct.note("split"))
     assert np.isfinite(split["or_per_unit"]) and split["n_or"] == len(yy)
+    assert any("several local maxima" in note for note in out["messages"]["split"])
+
+
+def _assert_same_bounds_or_refused(marker: dict, key: str, expected: list[float], note: str | None) -> None:
+    """analyze's CI bounds equal fit_firth's; a bound fit_firth refuses (NaN) is null in the output and
+    analyze's or_note carries fit_firth's reason."""
+    for got, want in zip(marker[key], expected, strict=True):
+        if math.isnan(want):
+            assert got is None or math.isnan(got)
+            assert note and "not determined" in note and note in marker["or_note"]
+        else:
+            assert got == pytest.approx(want, rel=1e-5)
 
 
 @pytest.mark.parametrize("scale", [0.01, 7.0])

@@ -100,3 +100,22 @@ def test_large_units_do_not_hide_a_separating_marker():
 def test_bad_input_is_refused(y, X):
     with pytest.raises(AnalysisError):
         detect_separation(np.array(y, float), np.array(X, float))
+
+
+@pytest.mark.parametrize(
+    ("x", "kind", "sign"),
+    [
+        ([-3, -2, -1, 1, 2, 3], "complete", np.inf),
+        ([3, 2, 1, -1, -2, -3], "complete", -np.inf),
+        ([-3, -2, 0, 0, 2, 3], "quasi-complete", np.inf),
+    ],
+)
+def test_one_column_without_an_intercept(x, kind, sign):
+    """A no-intercept logit on one column: x·b ≥ 0 for cases and ≤ 0 for controls separates (no
+    empty program is handed to linprog when the one column is tried for dropping)."""
+    y = np.array([0, 0, 0, 1, 1, 1], float)
+    found = detect_separation(y, np.array(x, float), ["x"], add_intercept=False)
+    assert found.separated and found.kind == kind
+    assert found.beta == (sign,) and found.separated_by == ("x",)
+    mixed = detect_separation(y, np.array([-1, 2, -3, 1, -2, 3], float), ["x"], add_intercept=False)
+    assert not mixed.separated and mixed.beta == (0.0,)

@@ -10,14 +10,14 @@ in the penalty and refits the other coefficients.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ovcf_core.errors import AnalysisError
 from ovcf_core.stats.distributions import chi2_sf, normal_quantile
 
-__all__ = ["FirthFit", "fit_firth", "penalised_loglik"]
+__all__ = ["FirthControl", "FirthFit", "ProfileControl", "fit_firth", "penalised_loglik"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,18 @@ class FirthFit:
     iterations: int
     alpha: float = 0.05
     method: str = "Firth penalised likelihood, profile penalised-likelihood CIs (logistf)"
+    # per coefficient: why a CI bound or the p-value is NaN (not determined), or None
+    ci_note: tuple[str | None, ...] = ()
+
+    def note(self, name: str) -> str | None:
+        """Why `name`'s CI bound or p-value is not reported, or None when all are."""
+        i = self.names.index(name)
+        return self.ci_note[i] if i < len(self.ci_note) else None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """One line per coefficient with an undetermined CI bound or p-value."""
+        return tuple(f"{name}: {note}" for name, note in zip(self.names, self.ci_note, strict=False) if note)
 
     def to_dict(self) -> dict:
         return {
@@ -44,11 +56,12 @@ class FirthFit:
             "loglik": self.loglik,
             "iterations": self.iterations,
             "coefficients": {
-                name: {"coef": b, "se": s, "ci": [lo, hi], "p_value": p}
+                name: {"coef": b, "se": s, "ci": [lo, hi], "p_value": p, "note": self.note(name)}
                 for name, b, s, lo, hi, p in zip(
                     self.names, self.coef, self.se, self.ci_lower, self.ci_upper, self.p_value, strict=True
                 )
             },
+            "warnings": list(self.warnings),
         }
 
     def to_frame(self):
@@ -72,25 +85,151 @@ class FirthFit:
         return math.exp(self.coef[i]), math.exp(self.ci_lower[i]), math.exp(self.ci_upper[i])
 
 
-def _parts(beta: np.ndarray, y: np.ndarray, X: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """(l*(b), modified score U*(b), Fisher information I(b)); l* is −inf where I(b) is singular."""
+@dataclass(frozen=True)
+class FirthControl:
+    """Newton–Raphson controls of the point fit, with R `logistf.control()`'s defaults."""
+
+    maxit: int = 25  # iterations
+    maxhs: int = 5  # step-halvings in one iteration
+    maxstep: float = 5.0  # largest change of any coefficient in one iteration
+    lconv: float = 1e-5  # converged when l* rose by less than this,
+    gconv: float = 1e-5  # every modified score is below this,
+    xconv: float = 1e-5  # and every coefficient moved by at most this
+
+
+@dataclass(frozen=True)
+class ProfileControl:
+    """Controls of the profile-likelihood CI search, with R `logistpl.control()`'s defaults."""
+
+    maxit: int = 100  # profile evaluations per CI bound (bracketing plus root finding)
+    maxhs: int = 5  # step-halvings in one iteration of each constrained fit
+    maxstep: float = 5.0  # largest change of any coefficient in one iteration, and of a bracket step
+    lconv: float = 1e-5  # constrained fits converged as logistf's point fit (l* change, step)
+    xconv: float = 1e-5
+    ortho: bool = False  # profile on the column orthogonalised against the others (same profile)
+
+
+_POLISH_ITERATIONS = 200  # extra iterations after logistf's criteria hold, to full precision
+
+
+@dataclass(frozen=True)
+class _State:
+    """l*, modified score and a factor of the Fisher information at one β, computed stably.
+
+    I(b) = e^{2m}·R'R with R from the QR of S·X, S = e^{-m}·W^½ (m the largest log √w), so neither the
+    weights nor det I(b) under- or overflow and no inverse is formed; h is the row sums of Q².
+    """
+
+    value: float
+    score: np.ndarray
+    r: np.ndarray
+    log_scale: float  # 2m
+    p: np.ndarray
+    s: np.ndarray  # e^{-m}·√w
+
+
+def _state(beta: np.ndarray, y: np.ndarray, X: np.ndarray) -> _State:
+    """l*(b), U*(b) and the scaled R factor of X'WX; l* is −inf where X'WX is singular."""
     eta = X @ beta
-    p = 1.0 / (1.0 + np.exp(-eta))
-    w = p * (1.0 - p)
-    info = X.T @ (X * w[:, None])
-    sign, logdet = np.linalg.slogdet(info)
-    loglik = float(np.sum(y * eta - np.logaddexp(0.0, eta)))
-    if sign <= 0 or not np.isfinite(logdet):
-        return -math.inf, np.zeros_like(beta), info
-    inv = np.linalg.inv(info)
-    h = w * np.einsum("ij,jk,ik->i", X, inv, X)
+    log_p = -np.logaddexp(0.0, -eta)
+    log_q = -np.logaddexp(0.0, eta)
+    p = np.exp(log_p)
+    loglik = float(np.sum(np.where(y == 1, log_p, log_q)))
+    log_sqrt_w = 0.5 * (log_p + log_q)
+    m = float(np.max(log_sqrt_w))
+    s = np.exp(log_sqrt_w - m)
+    q, r = np.linalg.qr(s[:, None] * X)
+    diag = np.abs(np.diag(r))
+    k = X.shape[1]
+    if not np.all(diag > 0) or not np.isfinite(m):
+        return _State(-math.inf, np.zeros(k), r, 2 * m, p, s)
+    logdet = 2.0 * float(np.sum(np.log(diag))) + 2.0 * k * m
+    h = np.sum(q**2, axis=1)
     score = X.T @ (y - p + h * (0.5 - p))
-    return loglik + 0.5 * logdet, score, info
+    return _State(loglik + 0.5 * logdet, score, r, 2 * m, p, s)
+
+
+def _neg_hessian(state: _State, X: np.ndarray) -> np.ndarray:
+    """−∂²l*/∂b∂b' exactly: I(b) − ½[Σ w''ᵢ gᵢ xᵢxᵢ' − B'(I⁻¹⊗I⁻¹)B], gᵢ = xᵢ'I⁻¹xᵢ, B = Σ w'ᵢ (xᵢ⊗xᵢ) xᵢ'.
+
+    From ∂² log det I = tr(I⁻¹I_rs) − tr(I⁻¹I_s I⁻¹I_r) with w' = w(1 − 2p), w'' = w(1 − 6p + 6p²);
+    O(n·k³), in the scaled weights so nothing under- or overflows.
+    """
+    p, s2 = state.p, state.s**2  # s² = w·e^{-2m}
+    r_inv = np.linalg.inv(state.r)  # k×k upper triangular (numpy's inverse: scipy's wrapper costs ms)
+    a = r_inv @ r_inv.T  # e^{2m}·I⁻¹
+    g = np.sum((X @ r_inv) ** 2, axis=1)  # e^{2m}·gᵢ
+    first = X.T @ (X * (s2 * (1 - 6 * p + 6 * p**2) * g)[:, None])
+    b = np.einsum("ia,ib,ir->abr", X, X, X * (s2 * (1 - 2 * p))[:, None])
+    second = np.einsum("abs,ac,bd,cdr->sr", b, a, a, b)
+    return math.exp(state.log_scale) * (state.r.T @ state.r) - 0.5 * (first - second)
+
+
+def _parts(beta: np.ndarray, y: np.ndarray, X: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """(l*(b), modified score U*(b), Fisher information I(b)) at b."""
+    state = _state(beta, y, X)
+    return state.value, state.score, math.exp(state.log_scale) * (state.r.T @ state.r)
 
 
 def penalised_loglik(beta: np.ndarray, y: np.ndarray, X: np.ndarray) -> float:
     """Firth's penalised log-likelihood l(b) + ½·log det(X'WX) (logistf's `loglik`)."""
-    return _parts(np.asarray(beta, float), np.asarray(y, float), np.asarray(X, float))[0]
+    return _state(np.asarray(beta, float), np.asarray(y, float), np.asarray(X, float)).value
+
+
+def _covariance(state: _State) -> np.ndarray:
+    """I(b)⁻¹ from the triangular factor (two triangular solves, no explicit inverse of X'WX)."""
+    r_inv = np.linalg.inv(state.r)
+    return (r_inv @ r_inv.T) * math.exp(-state.log_scale)
+
+
+def _step(state: _State, X: np.ndarray, free: np.ndarray, maxstep: float) -> np.ndarray:
+    """Newton–Raphson step on the free coefficients, (−∂U*/∂b)⁻¹U*, or logistf's I⁻¹U* where −∂U*/∂b
+    is not positive definite; scaled so that no coefficient moves more than maxstep."""
+    step = np.zeros(len(free))
+    if not free.any():
+        return step
+    try:
+        chol = np.linalg.cholesky(_neg_hessian(state, X)[np.ix_(free, free)])  # raises unless PD
+        direction = np.linalg.solve(chol.T, np.linalg.solve(chol, state.score[free]))
+        log_factor = 0.0
+    except np.linalg.LinAlgError:
+        _, r_free = np.linalg.qr(state.r[:, free])  # I_ff = e^{2m}·R_f'R_f
+        if not np.all(np.abs(np.diag(r_free)) > 0):
+            raise AnalysisError("the Firth fit did not converge (singular information matrix)") from None
+        direction = np.linalg.solve(r_free, np.linalg.solve(r_free.T, state.score[free]))
+        log_factor = -state.log_scale  # e^{-2m} can overflow where the direction is tiny: cap in logs
+    biggest = float(np.max(np.abs(direction)))
+    if not math.isfinite(biggest):
+        raise AnalysisError("the Firth fit did not converge (singular information matrix)")
+    if biggest == 0.0:
+        return step
+    if math.log(biggest) + log_factor > math.log(maxstep):
+        step[free] = direction * (maxstep / biggest)
+    else:
+        step[free] = direction * math.exp(log_factor)
+    return step
+
+
+def _iterate(
+    y: np.ndarray,
+    X: np.ndarray,
+    state: _State,
+    beta: np.ndarray,
+    free: np.ndarray,
+    maxstep: float,
+    maxhs: int,
+) -> tuple[np.ndarray, _State, np.ndarray]:
+    """One logistf iteration: the capped step, halved up to maxhs times until l* does not fall."""
+    delta = _step(state, X, free, maxstep)
+    trial, new = beta, state
+    for halvings in range(maxhs + 1):
+        trial = beta + delta / 2**halvings
+        new = _state(trial, y, X)
+        if new.value >= state.value:
+            break
+    if not math.isfinite(new.value):
+        raise AnalysisError("the Firth fit did not converge (the information matrix became singular)")
+    return trial, new, delta
 
 
 def _maximise(
@@ -98,66 +237,228 @@ def _maximise(
     X: np.ndarray,
     beta: np.ndarray,
     free: np.ndarray,
-    *,
-    max_iter: int = 200,
-    max_step: float = 5.0,
-    tol: float = 1e-11,
+    control: FirthControl | ProfileControl = FirthControl(),
 ) -> tuple[np.ndarray, float, int]:
-    """Newton–Raphson on the free coefficients with step halving (logistf.fit's scheme, maxstep 5)."""
-    beta = beta.copy()
-    value, score, info = _parts(beta, y, X)
-    for iteration in range(1, max_iter + 1):
-        if not free.any():
-            return beta, value, iteration
-        sub = info[np.ix_(free, free)]
+    """Maximise l* over the free coefficients as logistf.fit: Newton–Raphson with I(b) for the Hessian,
+    each step capped at maxstep and halved up to maxhs times, converged when the step ≤ xconv, the
+    modified score < gconv and the l* change < lconv within maxit iterations; then iterated on while the
+    steps keep shrinking so the estimate is the maximiser to rounding, not just within xconv of it."""
+    gconv = control.gconv if isinstance(control, FirthControl) else math.inf
+    beta = np.asarray(beta, float).copy()
+    state = _state(beta, y, X)
+    if not math.isfinite(state.value):
+        raise AnalysisError("the Firth fit did not converge (singular information matrix at the start)")
+    if not free.any():
+        return beta, state.value, 0
+    iterations = 0
+    while iterations < control.maxit:
+        iterations += 1
+        score = state.score
+        new_beta, new, delta = _iterate(y, X, state, beta, free, control.maxstep, control.maxhs)
+        change = new.value - state.value
+        beta, state = new_beta, new
+        if (
+            np.max(np.abs(delta[free])) <= control.xconv
+            and np.max(np.abs(score[free])) < gconv
+            and change < control.lconv
+        ):
+            break
+    else:
+        raise AnalysisError(f"the Firth fit did not converge in {control.maxit} iterations (logistf's maxit)")
+    last = math.inf
+    for _ in range(_POLISH_ITERATIONS):  # finish to rounding, past logistf's tolerances
+        new_beta, new, delta = _iterate(y, X, state, beta, free, control.maxstep, 0)
+        size = float(np.max(np.abs(delta)))
+        if new.value < state.value - 1e-12 * max(1.0, abs(state.value)) or size >= last:
+            break  # at the noise floor of l* and U*
+        beta, state, last = new_beta, new, size
+        if size <= 1e-13 * (1.0 + float(np.max(np.abs(beta)))):
+            break
+    return beta, state.value, iterations
+
+
+_SAME_MAXIMUM = (
+    1e-6  # l* values of two starts' maxima differing by more than this (× max(1, |l*|)) are two maxima
+)
+_SAME_BOUND = 1e-6  # two searches' CI bounds agree when within this × (1 + |bound|) on the log-OR scale
+MULTIMODAL = "the penalised likelihood has several local maxima on these data"
+
+
+class _Multimodal(Exception):
+    """A profile point whose constrained l* has more than one local maximum."""
+
+
+def _best_of(
+    y: np.ndarray,
+    X: np.ndarray,
+    starts: list[np.ndarray],
+    free: np.ndarray,
+    control: FirthControl | ProfileControl,
+) -> tuple[np.ndarray, float, bool]:
+    """Maximise l* over the free coefficients from each start: (best β, its l*, whether two starts
+    reached maxima with different l*, i.e. the constrained l* has more than one local maximum).
+
+    A start that does not converge is passed over (it names no other maximum); if none converges, the
+    first failure is raised."""
+    found: list[tuple[np.ndarray, float]] = []
+    failure: AnalysisError | None = None
+    for i, start in enumerate(starts):
+        if any(np.array_equal(start, other) for other in starts[:i]):
+            continue
         try:
-            step = np.linalg.solve(sub, score[free])
-        except np.linalg.LinAlgError:
-            raise AnalysisError("the Firth fit did not converge (singular information matrix)") from None
-        biggest = np.max(np.abs(step))
-        if biggest > max_step:
-            step *= max_step / biggest
-        for _ in range(60):
-            trial = beta.copy()
-            trial[free] += step
-            new_value, new_score, new_info = _parts(trial, y, X)
-            if new_value >= value - 1e-9 * max(1.0, abs(value)):  # l* is only this exact near p = 0 or 1
-                break
-            step /= 2
-        beta, value, score, info = trial, new_value, new_score, new_info
-        if np.max(np.abs(score[free])) < 1e-8 or np.max(np.abs(step)) < tol:
-            return beta, value, iteration
-    raise AnalysisError(f"the Firth fit did not converge in {max_iter} iterations")
+            beta, value, _ = _maximise(y, X, start, free, control)
+        except AnalysisError as exc:
+            failure = failure or exc
+            continue
+        found.append((beta, value))
+    if not found:
+        raise failure or AnalysisError("the Firth fit did not converge")
+    best_beta, best = max(found, key=lambda item: item[1])
+    tolerance = _SAME_MAXIMUM * max(1.0, abs(best))
+    return best_beta, best, any(value < best - tolerance for _, value in found)
 
 
 def _profile_bound(
-    y: np.ndarray, X: np.ndarray, beta_hat: np.ndarray, j: int, target: float, direction: int, scale: float
-) -> float:
-    """Where the profile penalised log-likelihood of coefficient j falls to `target`, on one side."""
+    y: np.ndarray,
+    X: np.ndarray,
+    beta_hat: np.ndarray,
+    j: int,
+    target: float,
+    direction: int,
+    scale: float,
+    control: ProfileControl,
+) -> tuple[float, bool]:
+    """Where the profile of l* for coefficient j falls to `target` on one side (brentq on the profile),
+    or (NaN, True) as soon as a profile point has more than one local maximum (the starts disagree).
+
+    Each profile point is a constrained logistf fit (pl controls) from three starts, the best kept: the
+    profile point nearest in b_j (continuation), the estimate with b_j moved, and the estimate with b_j
+    moved and the others shifted to absorb the part of x_j they span (the orthogonalised start). The
+    bracket grows by doubling steps of at most maxstep; at most maxit profile points per bound.
+    """
     from scipy.optimize import brentq
 
-    free = np.ones(len(beta_hat), bool)
-    free[j] = False
-    start = {"beta": beta_hat.copy()}
+    k = len(beta_hat)
+    others = np.arange(k) != j
+    design, shift = X, np.zeros(k)
+    projection, *_ = np.linalg.lstsq(X[:, others], X[:, j], rcond=None)
+    if control.ortho:  # x_j minus its projection on the others: b_-j + c·b_j, same l* and profile
+        design = X.copy()
+        design[:, j] = X[:, j] - X[:, others] @ projection
+        shift[others] = projection
+    seen: dict[float, np.ndarray] = {float(beta_hat[j]): beta_hat + shift * beta_hat[j]}
 
     def gap(value: float) -> float:
-        beta = start["beta"].copy()
-        beta[j] = value
-        beta, loglik, _ = _maximise(y, X, beta, free)
-        start["beta"] = beta
+        if len(seen) > control.maxit:
+            raise AnalysisError(
+                f"the profile-likelihood CI did not converge in {control.maxit} evaluations (logistpl)"
+            )
+        warm = seen[min(seen, key=lambda v: abs(v - value))].copy()
+        warm[j] = value
+        fixed = beta_hat.copy()
+        fixed[j] = value
+        moved = fixed.copy()
+        moved[others] -= projection * (value - beta_hat[j])
+        starts = [warm, fixed + shift * value, moved + shift * value]
+        beta, loglik, split = _best_of(y, design, starts, others, control)
+        if split:  # the bound would depend on the branch followed: stop here
+            raise _Multimodal
+        seen[float(value)] = beta
         return loglik - target
 
-    inner, step = beta_hat[j], scale
+    inner, step = float(beta_hat[j]), min(scale, control.maxstep)
     outer = inner + direction * step
-    for _ in range(60):  # the penalty makes l* fall to -inf as |b_j| grows, so a bracket exists
-        if gap(outer) < 0:
-            break
-        inner, step = outer, step * 2
-        outer = inner + direction * step
-    else:
-        return direction * math.inf
-    start["beta"] = beta_hat.copy()
-    return float(brentq(gap, min(inner, outer), max(inner, outer), xtol=1e-10, rtol=1e-12))
+    try:
+        while gap(outer) >= 0:  # the penalty takes l* to −∞ as |b_j| grows, so a bracket exists
+            inner, step = outer, min(step * 2, control.maxstep)
+            outer = inner + direction * step
+        left = max(control.maxit + 1 - len(seen), 1)
+        bound = brentq(gap, min(inner, outer), max(inner, outer), xtol=1e-10, rtol=1e-12, maxiter=left)
+    except _Multimodal:
+        return math.nan, True
+    except ValueError:  # the profile at a bracket end changed between evaluations: two branches
+        return math.nan, True
+    except RuntimeError:  # brentq out of evaluations
+        raise AnalysisError(
+            f"the profile-likelihood CI did not converge in {control.maxit} evaluations (logistpl's maxit)"
+        ) from None
+    return float(bound), False
+
+
+def _checked_bound(
+    y: np.ndarray,
+    X: np.ndarray,
+    beta_hat: np.ndarray,
+    j: int,
+    target: float,
+    direction: int,
+    scale: float,
+    control: ProfileControl,
+) -> tuple[float, str | None]:
+    """A profile CI bound found by two independent searches, or NaN with the reason.
+
+    The first search runs on X as given; the second on the columns centred on the intercept (unless b_j
+    is the intercept) and divided by their SDs, profiling the other way (orthogonalised or not), so its
+    steps, bracket and starts differ; b_j and its profile are equivariant under that change (b_j·SD).
+    The bound is reported only when neither search met two local maxima and the two agree to
+    _SAME_BOUND; a failure of the first search is raised as before.
+    """
+    side = "lower" if direction < 0 else "upper"
+    bound, several = _profile_bound(y, X, beta_hat, j, target, direction, scale, control)
+    if several:
+        return math.nan, f"profile-likelihood CI ({side} bound) not determined: {MULTIMODAL}"
+    sd = X.std(axis=0, ddof=1)
+    c = np.where(sd > 0, sd, 1.0)
+    constant = np.flatnonzero(sd == 0)
+    design, start = X.copy(), beta_hat.copy()
+    if len(constant) == 1 and constant[0] != j:  # centre on the intercept: b'_0 = b_0 + Σ mean·b / x_0
+        i0 = int(constant[0])
+        centre = np.where(sd > 0, X.mean(axis=0), 0.0)
+        design -= np.outer(X[:, i0] / X[0, i0], centre)
+        start[i0] += float(centre @ beta_hat) / X[0, i0]
+    try:
+        second, several_too = _profile_bound(
+            y,
+            design / c,
+            start * c,
+            j,
+            target - float(np.sum(np.log(c))),  # centring keeps det I; /c takes log ∏c off
+            direction,
+            scale * c[j],
+            replace(control, ortho=not control.ortho),
+        )
+    except AnalysisError as exc:
+        return (
+            math.nan,
+            f"profile-likelihood CI ({side} bound) not determined: a second search failed ({exc})",
+        )
+    if several_too:
+        return math.nan, f"profile-likelihood CI ({side} bound) not determined: {MULTIMODAL}"
+    second /= c[j]
+    if abs(bound - second) > _SAME_BOUND * (1.0 + abs(bound)):
+        return math.nan, (
+            f"profile-likelihood CI ({side} bound) not determined: two searches found {bound:.4g} and "
+            f"{second:.4g} ({MULTIMODAL})"
+        )
+    return bound, None
+
+
+def _plr_p(
+    y: np.ndarray, X: np.ndarray, beta: np.ndarray, loglik: float, j: int, control: FirthControl
+) -> tuple[float, str | None]:
+    """The penalised likelihood-ratio p of b_j = 0, the restricted fit from the estimate with b_j set to 0
+    and from the estimate shifted as in _profile_bound; NaN with the reason when they find two maxima."""
+    k = len(beta)
+    others = np.arange(k) != j
+    projection, *_ = np.linalg.lstsq(X[:, others], X[:, j], rcond=None)
+    at_zero = beta.copy()
+    at_zero[j] = 0.0
+    moved = at_zero.copy()
+    moved[others] += projection * beta[j]
+    _, loglik0, several = _best_of(y, X, [at_zero, moved], others, control)
+    if several:
+        return math.nan, f"penalised likelihood-ratio p not determined: {MULTIMODAL}"
+    return chi2_sf(max(2 * (loglik - loglik0), 0.0), 1), None
 
 
 def fit_firth(
@@ -167,12 +468,17 @@ def fit_firth(
     *,
     add_intercept: bool = True,
     alpha: float = 0.05,
+    control: FirthControl | None = None,
+    pl_control: ProfileControl | None = None,
 ) -> FirthFit:
     """Fit Firth's logistic regression of 0/1 `y` on the columns of `X` (plus an intercept, first).
 
     Returns estimates, SEs, profile penalised-likelihood CIs and penalised likelihood-ratio p-values as
-    `logistf(y ~ ., pl = TRUE)`; finite even when a column separates the outcome.
+    `logistf(y ~ ., pl = TRUE)` with its `control` and `plcontrol` defaults; finite even when a column
+    separates the outcome. Raises AnalysisError where logistf would warn that it did not converge.
     """
+    control = control or FirthControl()
+    pl_control = pl_control or ProfileControl()
     y = np.asarray(y, float).ravel()
     X = np.asarray(X, float)
     if X.ndim == 1:
@@ -194,21 +500,20 @@ def fit_firth(
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise AnalysisError("the columns are collinear (or constant beside the intercept)")
     k = X.shape[1]
-    free = np.ones(k, bool)
-    beta, loglik, iterations = _maximise(y, X, np.zeros(k), free)
-    _, _, info = _parts(beta, y, X)
-    se = np.sqrt(np.diag(np.linalg.inv(info)))
+    beta, loglik, iterations = _maximise(y, X, np.zeros(k), np.ones(k, bool), control)
+    se = np.sqrt(np.diag(_covariance(_state(beta, y, X))))
     drop = normal_quantile(1 - alpha / 2) ** 2 / 2  # χ²₁(1 − α) / 2
-    lower, upper, p_values = [], [], []
+    lower, upper, p_values, notes = [], [], [], []
     for j in range(k):
-        lower.append(_profile_bound(y, X, beta, j, loglik - drop, -1, max(se[j], 0.1)))
-        upper.append(_profile_bound(y, X, beta, j, loglik - drop, +1, max(se[j], 0.1)))
-        at_zero = beta.copy()
-        at_zero[j] = 0.0
-        restricted = np.ones(k, bool)
-        restricted[j] = False
-        _, loglik0, _ = _maximise(y, X, at_zero, restricted)
-        p_values.append(chi2_sf(max(2 * (loglik - loglik0), 0.0), 1))
+        scale = max(float(se[j]), 0.1)
+        lo, lo_note = _checked_bound(y, X, beta, j, loglik - drop, -1, scale, pl_control)
+        hi, hi_note = _checked_bound(y, X, beta, j, loglik - drop, +1, scale, pl_control)
+        lower.append(lo)
+        upper.append(hi)
+        p, p_note = _plr_p(y, X, beta, loglik, j, control)
+        p_values.append(p)
+        found = [n for n in (lo_note, hi_note, p_note) if n]
+        notes.append("; ".join(found) if found else None)
     return FirthFit(
         names=tuple(names),
         coef=tuple(float(b) for b in beta),
@@ -220,4 +525,5 @@ def fit_firth(
         n=len(y),
         iterations=iterations,
         alpha=alpha,
+        ci_note=tuple(notes),
     )

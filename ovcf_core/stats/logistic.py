@@ -443,7 +443,8 @@ def _firth_terms(
     The fit runs on the columns as they are and, should that fail, on the columns centred and divided
     by their SDs. Firth's estimate and each slope's profile are equivariant under that change (it
     multiplies det(X'WX) by a constant and only moves the intercept), so slopes, SEs and CI bounds
-    divide by the SD exactly.
+    divide by the SD exactly. A CI bound or p that Firth's fit could not determine (a penalised likelihood
+    with several local maxima) stays NaN and the note says so.
     """
     failure: Exception | None = None
     for scale in (np.ones(len(sds)), sds):
@@ -460,16 +461,31 @@ def _firth_terms(
             terms.append(
                 firth_odds_ratio(name, fit.coef[i + 1] / c, fit.se[i + 1] / c, ci, fit.p_value[i + 1], sds[i])
             )
+        undetermined = "".join(f"; {name}: {fit.note(name)}" for name in names if fit.note(name))
         return (
             terms,
             "firth",
-            f"{reason}; Firth's penalised likelihood used (profile-likelihood CIs, p by PLR)",
+            f"{reason}; Firth's penalised likelihood used (profile-likelihood CIs, p by PLR){undetermined}",
         )
     return (
         [_no_odds(n, sd) for n, sd in zip(names, sds, strict=True)],
         None,
         f"{reason}; the Firth fit failed too ({failure}); no odds ratio reported",
     )
+
+
+def _pair_separation(y: np.ndarray, X: np.ndarray, groups: np.ndarray, names: list[str]) -> Separation:
+    """Konis's LP on the within-pair differences d = case − control.
+
+    For 1:1 pairs the conditional likelihood is a no-intercept logit of 1 on d, whose estimates are
+    infinite exactly when some b ≠ 0 has d'b ≥ 0 throughout; with the mirror rows (−d, 0) added, a
+    separating (a, b) of the design with an intercept needs d'b ≥ |a|, so the two are the same.
+    """
+    frame = pd.DataFrame(X).assign(_y=y, _g=groups)
+    case = frame[frame["_y"] == 1].set_index("_g").drop(columns="_y")
+    control = frame[frame["_y"] == 0].set_index("_g").drop(columns="_y")
+    d = (case - control.loc[case.index]).to_numpy(float)
+    return detect_separation(np.r_[np.ones(len(d)), np.zeros(len(d))], np.vstack([d, -d]), names)
 
 
 def fit_conditional(
@@ -514,8 +530,16 @@ def fit_conditional(
     converged = bool(getattr(res, "mle_retvals", {}).get("converged", True))
     sep = not converged or not np.all(np.isfinite(bse))
     sep = sep or any(abs(params[j] * diff_sd[i]) > MAX_LOG_OR_PER_SD for j, i in enumerate(keep))
-    if sep:
-        notes.insert(0, "the conditional model did not converge to finite odds ratios (separation)")
+    separated = _pair_separation(y, X[:, keep], groups, names)
+    if sep or separated.separated:
+        head = "the conditional model did not converge to finite odds ratios"
+        if separated.separated:
+            notes.insert(
+                0, f"{head}: {separated.kind} separation by {', '.join(separated.separated_by)} within pairs"
+            )
+        else:
+            notes.insert(0, f"{head} (no separation of the within-pair differences was found)")
+        sep = True
     out = [
         odds_ratio(
             name, float("nan") if sep else params[j], float("nan") if sep else bse[j], diff_sd[keep[j]]

@@ -118,6 +118,8 @@ def detect_separation(
         if j in constant:
             continue
         trial = [i for i in keep if i != j]
+        if not trial:  # no columns cannot separate (and linprog refuses an empty program)
+            continue
         smaller = _direction(xbar, trial, tolerance)
         if smaller is not None:
             keep, direction = trial, smaller
