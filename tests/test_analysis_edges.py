@@ -359,3 +359,22 @@ def test_signed_rank_p_equals_scipy_wilcoxon_with_ties_and_zeros(n):
     assert signed_rank_p(d) == pytest.approx(stats.wilcoxon(d).pvalue, rel=1e-9)
     e = rng.normal(0.2, 1, n)  # no ties, no zeros (scipy's exact path up to 50)
     assert signed_rank_p(e) == pytest.approx(stats.wilcoxon(e).pvalue, rel=1e-9)
+
+
+def test_a_separated_joint_model_names_the_variables_quickly_without_firth_unless_asked():
+    """The multivariable model is not refitted by Firth automatically (its profile likelihood is
+    multi-modal and slow with many terms on few patients): null odds ratios and the separating variables."""
+    import time
+    from pathlib import Path
+
+    from ovcf_core.io import read_cohort
+
+    # 24 patients, five markers and three covariates: hu, rcsa and fi separate the groups jointly
+    table, _ = read_cohort(Path(__file__).parent / "bad_inputs" / "cohort_negative_age.csv")
+    started = time.monotonic()
+    out = analyze_cohort(table, adjust=["age", "sex", "bmi"], pair=None).to_dict()
+    assert time.monotonic() - started < 30
+    multi = out["multivariable"]
+    assert multi["method"] != "firth" and multi["separated_by"]
+    assert all(t["or_per_unit"] is None for t in multi["terms"].values())
+    assert any("complete separation by" in m for m in out["messages"]["cohort"])

@@ -522,11 +522,16 @@ def _odds_ratios(
     """
     due = [m for m in markers if _fit_due(*_marker_rows(table, m, outcome)[1:])]
 
+    # The joint model is refitted by Firth only on request: with many terms on few patients its profile
+    # likelihood is multi-modal and slow (tens of seconds), so a separated joint model is reported with
+    # null odds ratios naming the separating variables; each marker's own model still gets Firth.
+    joint_firth = firth if firth is logistic.FirthMode.ALWAYS else logistic.FirthMode.NEVER
+
     def multivariable(terms: list[str]) -> tuple[logistic.LogisticResult | None, tuple[str, ...]]:
         if len(terms) < 2:
             return None, ()
         try:
-            fit = logistic.fit_logistic(table, terms, adjust, outcome, firth=firth)
+            fit = logistic.fit_logistic(table, terms, adjust, outcome, firth=joint_firth)
         except AnalysisError as exc:
             return None, (f"multivariable model not fitted: {exc}",)
         said = [f"multivariable model ({fit.n} patients): {fit.note}"] if fit.note else []
