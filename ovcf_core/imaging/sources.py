@@ -100,7 +100,7 @@ def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes] |
     if info.compress_type == zipfile.ZIP_BZIP2:
         return _Bzip2Member(archive, info)
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise NotImplementedError(f"compression method {info.compress_type} is not read (use deflate)")
+        raise ValueError(f"compression method {info.compress_type} is not read (use deflate)")
     return archive.open(info)
 
 
