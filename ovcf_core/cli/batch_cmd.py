@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ovcf_core.cli.common import nonnegative_float, output_file
+from ovcf_core.cli.common import nonnegative_float, output_file, whole_number
 
 
 def workers(text: str) -> int:
     """An argparse type for --jobs: a whole number of workers, 1 or more, or -1 for all cores."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    value = whole_number(text)
     if value == 0 or value < -1:
         raise argparse.ArgumentTypeError(f"'{text}' must be 1 or more workers, or -1 for all cores")
     return value

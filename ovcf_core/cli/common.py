@@ -15,10 +15,12 @@ __all__ = [
     "finite_float",
     "nonnegative_float",
     "output_file",
+    "positive_count",
     "positive_float",
     "prevalence",
     "print_problems",
     "seed",
+    "whole_number",
     "write_json",
 ]
 
@@ -61,12 +63,17 @@ def prevalence(text: str) -> float:
     return value
 
 
-def seed(text: str) -> int:
-    """An argparse type: a random seed, a whole number from 0 to 2**32 - 1."""
+def whole_number(text: str) -> int:
+    """An argparse type: a whole number (the other integer types check its range)."""
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+
+
+def seed(text: str) -> int:
+    """An argparse type: a random seed, a whole number from 0 to 2**32 - 1."""
+    value = whole_number(text)
     if not 0 <= value <= SEED_MAX:
         raise argparse.ArgumentTypeError(f"'{text}' must be from 0 to {SEED_MAX}")
     return value
@@ -74,12 +81,17 @@ def seed(text: str) -> int:
 
 def count(text: str) -> int:
     """An argparse type: a whole number of at least 0 (resamples, iterations)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    value = whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"'{text}' must be 0 or more")
+    return value
+
+
+def positive_count(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (controls per case, model parameters)."""
+    value = whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be 1 or more")
     return value
 
 

@@ -12,18 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from ovcf_core.cli.common import output_file, positive_float, seed
-
-
-def ratio(text: str) -> int:
-    """An argparse type: controls per case, a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' must be 1 or more")
-    return value
+from ovcf_core.cli.common import output_file, positive_count, positive_float, seed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="optimal",
         help="optimal (default): most 1:K sets, then least total age gap; greedy: seeded case order",
     )
-    parser.add_argument("--ratio", type=ratio, default=1, metavar="K", help="controls per case (default 1)")
+    parser.add_argument(
+        "--ratio", type=positive_count, default=1, metavar="K", help="controls per case (default 1)"
+    )
     parser.add_argument(
         "--seed", type=seed, default=None, help="seed of the greedy case order (reproducible)"
     )

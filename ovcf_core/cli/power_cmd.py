@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from ovcf_core.cli.common import add_json_output, finite_float, prevalence
+from ovcf_core.cli.common import add_json_output, finite_float, positive_count, prevalence
 
 
 def _between(lo: float, hi: float, what: str):
@@ -22,17 +22,6 @@ def _between(lo: float, hi: float, what: str):
 
     check.__name__ = what
     return check
-
-
-def _positive_count(text: str) -> int:
-    """An argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' must be 1 or more")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="correlation of the two tests' results (in cases and in controls)",
     )  # fmt: skip
     parser.add_argument(
-        "--parameters", type=_positive_count, metavar="K",
+        "--parameters", type=positive_count, metavar="K",
         help="also: minimum size to develop a prediction model with K candidate parameters (Riley 2020)",
     )  # fmt: skip
     parser.add_argument(
