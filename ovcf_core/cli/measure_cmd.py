@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     for skipped in result.skipped:
         note = skipped if str(skipped).startswith("series ") else f"skipped {skipped}"  # series-level notes
         print(f"ovcf measure: warning: {note}", file=sys.stderr)
+    for warning in result.protocol.warnings() if result.protocol is not None else ():
+        print(f"ovcf measure: warning: {warning}", file=sys.stderr)
     write_json(result.to_dict(), args.json)
     return 0
 

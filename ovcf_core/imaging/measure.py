@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ovcf_core.errors import InputError
+from ovcf_core.imaging.protocol import Protocol, read_protocol
 from ovcf_core.imaging.roi import (
     Roi,
     RoiMeasurement,
@@ -31,6 +32,7 @@ class MeasureResult:
     pixel_spacing: tuple[float, float]
     measurements: tuple[RoiMeasurement, ...]
     skipped: tuple[Skipped, ...] = ()
+    protocol: Protocol | None = None  # kVp, contrast, field strength, ... of the series (`imaging.protocol`)
 
     @property
     def unit(self) -> str:
@@ -48,12 +50,17 @@ class MeasureResult:
         return [m.label for m in self.measurements]
 
     def to_dict(self) -> dict[str, Any]:
-        """{"modality", "unit", "rois": {label: {mean, sd, n_pixels, area_mm2, slice}}} exactly."""
-        return {
+        """{"modality", "unit", "rois": {label: {mean, sd, n_pixels, area_mm2, slice}}}, plus "protocol"
+        (the series' acquisition attributes, DESIGN §4b) and "warnings" when the protocol was read."""
+        out: dict[str, Any] = {
             "modality": self.modality.value,
             "unit": self.unit,
             "rois": {m.label: m.to_dict() for m in self.measurements},
         }
+        if self.protocol is not None:
+            out["protocol"] = self.protocol.to_dict()
+            out["warnings"] = list(self.protocol.warnings())
+        return out
 
     def to_frame(self) -> Any:
         """One row per ROI (label, slice, mean, sd, n_pixels, area_mm2, unit) as a pandas DataFrame."""
@@ -113,6 +120,7 @@ def measure_on(series: Series, rois: Iterable[Roi], skipped: tuple[Skipped, ...]
         pixel_spacing=series.pixel_spacing,
         measurements=tuple(results[r.label] for r in rois),
         skipped=skipped,
+        protocol=read_protocol(series),
     )
 
 
