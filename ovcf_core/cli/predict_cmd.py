@@ -20,7 +20,15 @@ VARIABLE_OPTIONS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `ovcf predict [--model M.json] --vbq X --hu Y [--age --sex --bmi] [--prevalence P]`."""
+    """Add the arguments: the model file, the patient's variables, the prevalence and the JSON output.
+
+    The variables are taken as text: the model checks each it uses, naming the variable and its range.
+
+    Parameters
+    ----------
+    parser
+        The `predict` subcommand's parser, extended in place.
+    """
     parser.add_argument(
         "--model",
         metavar="MODEL.json",
@@ -48,7 +56,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the model (JSON only), check the inputs, predict, and print or write the result."""
+    """Load the model (JSON only), check the inputs, predict, and print or write the result.
+
+    Parameters
+    ----------
+    args
+        The parsed arguments (`model` and the variable options, `prevalence`, `json`).
+
+    Returns
+    -------
+    int
+        0; failures are raised.
+
+    Raises
+    ------
+    InputError
+        When the model file cannot be read or checked, or a variable the model uses is missing, not a
+        number or outside its plausible range (see `RiskModel.predict`).
+    """
     from ovcf_core import RESEARCH_NOTE, SYNTHETIC_NOTE, paths
     from ovcf_core.cli.common import write_json
     from ovcf_core.model import load_model
@@ -61,13 +86,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_json(prediction.to_dict(), args.json)
         return 0
-    low, high = prediction.ci
-    at = (
-        f"at a prevalence of {prediction.prevalence:.1%}"
-        if prediction.prevalence is not None
-        else f"at the training sample's case fraction of {prediction.sample_case_fraction:.1%}"
-    )
-    print(f"Probability of OVCF: {prediction.probability:.1%} (95% CI {low:.1%} to {high:.1%}) {at}")
+    print(prediction.headline())  # outside the model's data: no point estimate, the bound at its edge
     for warning in prediction.warnings:
         print(f"warning: {warning}")
     if model.is_synthetic:

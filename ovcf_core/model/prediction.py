@@ -7,7 +7,10 @@ prevalence pi, the intercept is prior-corrected (King & Zeng 2001; DESIGN §4):
 
 The CI comes from the coefficient covariance on the logit scale, var(x'b) = x' Cov(b) x, transformed to
 probabilities; the prevalence is taken as known. Every input is checked against its plausible range
-(`schema`); values outside the training data's range are used but warned about.
+(`schema`). Values outside the training data's range are extrapolation: the prediction is still computed
+(the JSON keeps it), but `extrapolated` names each such value and `edge` holds the estimate with those values
+moved to the edge of the data, so a reader is shown that bound (`headline`) rather than a point estimate such
+as "100.0% (95% CI 100.0% to 100.0%)" that the data cannot support.
 """
 
 from __future__ import annotations
@@ -108,6 +111,50 @@ def check_patient(patient: Mapping[str, Any], variables: tuple[str, ...]) -> dic
     return values
 
 
+def percent(probability: float) -> str:
+    """A probability as a percentage with one decimal, never rounded to a certain 0% or 100%."""
+    if probability < 0.0005:
+        return "<0.1%"
+    if probability > 0.9995:
+        return ">99.9%"
+    return f"{probability:.1%}"
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """One input outside the range of the model's training data, and the edge of that range."""
+
+    variable: str
+    value: float
+    training_range: tuple[float, float]
+
+    def shown(self, value: float) -> str:
+        """A value of this variable as a reader would write it, e.g. 'Average HU 5 HU', 'VBQ score 8'."""
+        info = variable_info(self.variable)
+        unit = "" if info["unit"] in ("ratio", "") else f" {info['unit']}"
+        return f"{info['label']} {value:.4g}{unit}"
+
+    @property
+    def edge(self) -> float:
+        """The nearest end of the training range."""
+        low, high = self.training_range
+        return low if self.value < low else high
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: value, training range and the edge used for the bound."""
+        return {"value": self.value, "training_range": list(self.training_range), "edge": self.edge}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A probability with its 95% CI and the log-odds it comes from."""
+
+    probability: float
+    ci: tuple[float, float]
+    logit: float
+    se_logit: float
+
+
 @dataclass(frozen=True)
 class Prediction:
     """A patient's probability of OVCF with its 95% CI, how it was corrected, and why it is what it is.
@@ -127,6 +174,54 @@ class Prediction:
     contributions: dict[str, float]
     warnings: tuple[str, ...] = ()
     model: dict[str, Any] = field(default_factory=dict)
+    extrapolated: tuple[Extrapolation, ...] = ()
+    edge: Estimate | None = None  # the estimate with the out-of-range inputs at the data's edge
+
+    @property
+    def edge_direction(self) -> str | None:
+        """'above' or 'below' when the model puts this patient beyond the edge estimate, else None.
+
+        The log-odds are linear in every input, so moving the out-of-range inputs from the edge back to the
+        patient's values shifts the log-odds by sum_j b_j (x_j - edge_j); its sign says which side of the
+        edge estimate the model's own extrapolation lies (None when there is no edge or the shift is 0).
+        """
+        if self.edge is None:
+            return None
+        shift = self.logit - self.edge.logit
+        if shift > 1e-12:
+            return "above"
+        if shift < -1e-12:
+            return "below"
+        return None
+
+    def headline(self) -> str:
+        """One line a clinician cannot misread: the estimate with its CI, or, outside the model's data, no
+        point estimate but the estimate at the data's edge and on which side of it the patient lies."""
+        at = (
+            f"at a prevalence of {percent(self.prevalence)}"
+            if self.prevalence is not None
+            else f"at the training sample's case fraction of {percent(self.sample_case_fraction)}"
+        )
+        if not self.extrapolated or self.edge is None:
+            low, high = self.ci
+            return (
+                f"Probability of OVCF: {percent(self.probability)} "
+                f"(95% CI {percent(low)} to {percent(high)}) {at}"
+            )
+        outside = "; ".join(
+            f"{e.shown(e.value)}, data {e.training_range[0]:.4g} to {e.training_range[1]:.4g}"
+            for e in self.extrapolated
+        )
+        edges = ", ".join(e.shown(e.edge) for e in self.extrapolated)
+        p, (low, high) = self.edge.probability, self.edge.ci
+        side = {"above": "higher than", "below": "lower than"}.get(
+            self.edge_direction or "", "different from"
+        )
+        return (
+            f"No estimate: outside the model's data ({outside}). At the edge of the data ({edges}) the "
+            f"probability of OVCF is {percent(p)} (95% CI {percent(low)} to {percent(high)}) {at}; the model "
+            f"would put this patient {side} that, but it has no patients there to support a number"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The `ovcf predict` JSON (DESIGN §4) plus the details behind it."""
@@ -142,6 +237,10 @@ class Prediction:
             "prior_offset": self.offset,
             "contributions": dict(self.contributions),
             "warnings": list(self.warnings),
+            "extrapolated": {e.variable: e.to_dict() for e in self.extrapolated},
+            "edge_estimate": None
+            if self.edge is None
+            else {"probability": self.edge.probability, "ci": list(self.edge.ci)},
             "note": RESEARCH_NOTE,
         }
 
@@ -178,17 +277,9 @@ def range_warnings(model: RiskModel, values: Mapping[str, float | str]) -> tuple
     return tuple(out)
 
 
-def predict(model: RiskModel, patient: Mapping[str, Any], prevalence: float | None = None) -> Prediction:
-    """One patient's probability with a 95% CI (delta method on the logit scale).
-
-    Without `prevalence` the probability is at the training sample's case fraction; with it, the intercept
-    is prior-corrected to that prevalence (King & Zeng 2001).
-    """
-    model.check_is_fitted()
-    prevalence = check_prevalence(prevalence)
-    values = check_patient({str(k).strip().lower(): v for k, v in patient.items()}, model.variables)
-    x = np.array([1.0, *(float(values[v] == "M") if v == SEX else float(values[v]) for v in model.variables)])
-    offset = 0.0 if prevalence is None else prior_correction(prevalence, model.n_cases_, model.n_controls_)
+def _estimate(model: RiskModel, values: Mapping[str, float | str], offset: float) -> Estimate:
+    """The probability with its delta-method 95% CI for checked input values."""
+    x = _design_row(model, values)
     with np.errstate(over="ignore", invalid="ignore"):
         logit = float(x @ model.coef_) + offset
         variance = float(x @ model.cov_ @ x)
@@ -199,14 +290,52 @@ def predict(model: RiskModel, patient: Mapping[str, Any], prevalence: float | No
         )
     se = math.sqrt(max(variance, 0.0))
     low, high = (float(expit(logit + s * Z95 * se)) for s in (-1.0, 1.0))
+    return Estimate(float(expit(logit)), (low, high), logit, se)
+
+
+def _design_row(model: RiskModel, values: Mapping[str, float | str]) -> np.ndarray:
+    """The intercept then each variable (sex as 1 = male), in the order of the model's terms."""
+    return np.array(
+        [1.0, *(float(values[v] == "M") if v == SEX else float(values[v]) for v in model.variables)]
+    )
+
+
+def extrapolations(model: RiskModel, values: Mapping[str, float | str]) -> tuple[Extrapolation, ...]:
+    """The inputs outside the range of the model's training data, in the model's variable order."""
+    out = []
+    for variable, (low, high) in model.ranges_.items():
+        value = values.get(variable)
+        if isinstance(value, float) and not low <= value <= high:
+            out.append(Extrapolation(variable, value, (float(low), float(high))))
+    return tuple(out)
+
+
+def predict(model: RiskModel, patient: Mapping[str, Any], prevalence: float | None = None) -> Prediction:
+    """One patient's probability with a 95% CI (delta method on the logit scale).
+
+    Without `prevalence` the probability is at the training sample's case fraction; with it, the intercept
+    is prior-corrected to that prevalence (King & Zeng 2001). Inputs outside the training range are listed
+    in `extrapolated`, and `edge` is the estimate with them moved to the edge of the training range.
+    """
+    model.check_is_fitted()
+    prevalence = check_prevalence(prevalence)
+    values = check_patient({str(k).strip().lower(): v for k, v in patient.items()}, model.variables)
+    offset = 0.0 if prevalence is None else prior_correction(prevalence, model.n_cases_, model.n_controls_)
+    estimate = _estimate(model, values, offset)
+    outside = extrapolations(model, values)
+    edge = None
+    if outside:
+        at_edge = {**values, **{e.variable: e.edge for e in outside}}
+        edge = _estimate(model, at_edge, offset)
+    x = _design_row(model, values)
     contributions = {
         term: float(model.coef_[j] * (x[j] - model.means_[j])) for j, term in enumerate(model.terms_) if j > 0
     }
     return Prediction(
-        probability=float(expit(logit)),
-        ci=(low, high),
-        logit=logit,
-        se_logit=se,
+        probability=estimate.probability,
+        ci=estimate.ci,
+        logit=estimate.logit,
+        se_logit=estimate.se_logit,
         prevalence=prevalence,
         sample_case_fraction=model.n_cases_ / (model.n_cases_ + model.n_controls_),
         offset=offset,
@@ -214,4 +343,6 @@ def predict(model: RiskModel, patient: Mapping[str, Any], prevalence: float | No
         contributions=contributions,
         warnings=range_warnings(model, values),
         model=_model_info(model),
+        extrapolated=outside,
+        edge=edge,
     )
