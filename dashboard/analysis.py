@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import components, state
-from ovcf_core import io, ratings
+from ovcf_core import formatting, io, ratings
 from ovcf_core.errors import OvcfError
 from ovcf_core.ratings import Ratings
 from ovcf_core.report import content, figures, style, tables
@@ -183,7 +183,7 @@ def cutoff_figure(
     )
     return figures.roc_cutoff_figure(
         trace, threshold=cut.threshold, sensitivity=cut.sensitivity, specificity=cut.specificity,
-        rule=rule, sensitivity_ci=cut.sensitivity_ci, specificity_ci=cut.specificity_ci,
+        rule=rule, marker=marker, sensitivity_ci=cut.sensitivity_ci, specificity_ci=cut.specificity_ci,
         smooth=None if smooth is None else (1 - smooth.specificity, smooth.sensitivity),
     )  # fmt: skip
 
@@ -288,13 +288,12 @@ class LogisticView:
 
 def _logistic_table(forest: pd.DataFrame, scale: str) -> pd.DataFrame:
     """Forest rows as the page's formatted table, with each model's patients and estimation method."""
-    label = "OR per SD [95% CI]" if scale == "sd" else "OR per unit [95% CI]"
-    digits = 2 if scale == "sd" else 3
+    label = "OR per SD [95% CI]" if scale == "sd" else "OR per stated unit [95% CI]"
     return pd.DataFrame(
         {
             "Indicator": forest["label"],
             label: [
-                style.fmt_estimate_ci(e, lo, hi, digits)
+                formatting.odds_ratio_ci(e, lo, hi)
                 for e, lo, hi in zip(forest["or"], forest["low"], forest["high"], strict=True)
             ],
             "p": [style.fmt_p(p) for p in forest["p"]],
@@ -311,12 +310,17 @@ def _forest_from_fit(fit: LogisticResult | None, markers: tuple[str, ...], scale
         term = fit.term(marker)
         if term is None:
             continue
-        estimate = term.or_per_sd if scale == "sd" else term.or_per_unit
-        low, high = term.or_per_sd_ci if scale == "sd" else term.or_per_unit_ci
+        label = style.marker_label(marker, unit=False)
+        if scale == "sd":
+            estimate, (low, high) = term.or_per_sd, term.or_per_sd_ci
+        else:  # per the marker's stated unit (0.1 VBQ, 10 HU): the OR per 1 raised to it, exactly
+            unit = formatting.display_unit(marker, term.sd)
+            estimate, (low, high) = formatting.rescale_odds_ratio(term.or_per_unit, term.or_per_unit_ci, unit)
+            label = f"{label} (per {formatting.unit_text(marker, unit)})"
         rows.append(
             {
                 "marker": marker,
-                "label": style.marker_label(marker, unit=False),
+                "label": label,
                 "or": estimate,
                 "low": low,
                 "high": high,

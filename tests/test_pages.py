@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import state
+from ovcf_core import formatting
 from ovcf_core.schema import validate_cohort
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -273,7 +274,7 @@ def test_logistic_page_draws_a_forest_plot_with_the_analysis_odds_ratios():
     assert not at.exception
     shown = at.dataframe[0].value.set_index("Indicator")
     vbq = result["markers"]["vbq"]
-    assert shown.loc["VBQ score", "OR per SD [95% CI]"].startswith(f"{vbq['or_per_sd']:.2f} [")
+    assert shown.loc["VBQ score", "OR per SD [95% CI]"].startswith(f"{formatting.ratio(vbq['or_per_sd'])} [")
     assert len(at.get("plotly_chart")) == 1
 
 

@@ -131,7 +131,16 @@ def test_forest_rows_are_numeric_per_sd_or_per_unit():
     per_sd = tables.forest_rows(RESULT, "sd").set_index("marker")
     assert per_sd.loc["vbq", ["or", "low", "high"]].tolist() == [2.98, 1.78, 8.25]
     per_unit = tables.forest_rows(RESULT, "unit").set_index("marker")
-    assert per_unit.loc["hu", "or"] == pytest.approx(0.97)
+    assert per_unit.loc["hu", "or"] == pytest.approx(0.97**10)  # per 10 HU, as the label says
+    assert per_unit.loc["hu", "label"] == "Average HU (per 10 HU)"
+    assert per_unit.loc["vbq", ["low", "high"]].tolist() == pytest.approx([9.1**0.1, 97.6**0.1])
+
+
+def test_table2_states_odds_ratios_per_sd_first_then_per_a_sensible_unit():
+    table = tables.table2(RESULT).set_index("Indicator")
+    assert list(table.columns).index("OR per SD [95% CI]") < list(table.columns).index(tables.PER_UNIT_COLUMN)
+    assert table.loc["VBQ score", tables.PER_UNIT_COLUMN] == "1.40 [1.25–1.58] per 0.1 VBQ score"
+    assert table.loc["Average HU (HU)", tables.PER_UNIT_COLUMN] == "0.74 [0.60–0.90] per 10 HU"
 
 
 def test_workbook_holds_one_sheet_per_report_table_with_the_same_text():

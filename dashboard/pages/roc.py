@@ -116,6 +116,7 @@ def cutoff_explorer() -> None:
         max_value=round(high, digits),
         value=round(default, digits),
         step=step,
+        format=f"%.{digits}f",  # the cut-off shown as in every table (formatting.marker_value)
         key=f"roc_threshold_{marker}",
     )
     direction = str(analysed.auc.direction) if analysed and analysed.auc else "higher"

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ovcf_core import formatting
 from ovcf_core.constants import MODEL_SEED
 from ovcf_core.report import style
 from ovcf_core.schema import OUTCOME, PAIR_ID
@@ -47,16 +48,49 @@ def house_template() -> go.layout.Template:
     )
 
 
+MODEBAR_STRIP = 36  # px at the top of a figure kept for plotly's modebar (top right) and the title (left)
+LEGEND_ROW = 26  # px per row of a horizontal legend above the plot
+
+
+def _legend_entries(fig: go.Figure) -> int:
+    """How many traces would appear in the legend (plotly shows it from two entries on)."""
+    return sum(1 for t in fig.data if t.showlegend is not False and t.name)
+
+
 def _layout(fig: go.Figure, title: str | None = None, *, height: int = 420) -> go.Figure:
-    """The house style: white template, readable font, title at the top left, legend above the plot."""
+    """The house style: white template, readable font, the title at the top left in a strip whose right end
+    holds plotly's modebar, the legend in its own row under that strip (so neither the modebar nor the
+    legend ever covers the title, the legend or the plot)."""
+    legend = _legend_entries(fig) >= 2 and fig.layout.showlegend is not False
+    top = MODEBAR_STRIP + (LEGEND_ROW if legend else 0) + 4
     fig.update_layout(
         template=house_template(),
         font={"family": style.FONT_FAMILY, "size": 13},
-        title={"text": title, "x": 0.0, "xanchor": "left"} if title else None,
+        title={
+            "text": title, "x": 0.0, "xanchor": "left", "xref": "container", "pad": {"l": 10},
+            "y": 1 - MODEBAR_STRIP / 2 / height, "yanchor": "middle", "yref": "container",
+            "font": {"size": 15},
+        } if title else None,
         height=height,
-        margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
-    )
+        margin={"l": 60, "r": 20, "t": top, "b": 50},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0.0},
+    )  # fmt: skip
+    return fig
+
+
+def legend_below(fig: go.Figure, entries: int | None = None, *, axis_title: bool = True) -> go.Figure:
+    """The legend as a vertical list under the plot (never over the curves): the bottom margin grows by
+    one row per entry, and the legend starts below the x axis' tick labels and title."""
+    rows = _legend_entries(fig) if entries is None else entries
+    below_axis = 62 if axis_title else 36
+    bottom = below_axis + 22 * rows + 8
+    top = MODEBAR_STRIP + 4
+    plot_height = max(fig.layout.height - top - bottom, 50)
+    fig.update_layout(
+        margin={"t": top, "b": bottom},
+        legend={"orientation": "v", "yanchor": "top", "y": -below_axis / plot_height, "xanchor": "left",
+                "x": 0.0, "yref": "paper"},
+    )  # fmt: skip
     return fig
 
 
@@ -189,7 +223,7 @@ def distribution_figure(
         range=[-0.6, 1.6],
         title=None,
     )
-    fig.update_yaxes(title=style.marker_label(marker), tickformat=f".{digits}f")
+    fig.update_yaxes(title=style.marker_label(marker), tickformat=formatting.axis_tickformat(digits))
     return _layout(fig, title, height=380)
 
 
@@ -251,6 +285,9 @@ def scatter_matrix(table: pd.DataFrame, markers: Sequence[str], *, outcome: str 
     return _layout(fig, title, height=max(420, 150 * len(markers)))
 
 
+LINE_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")  # told apart in grey print too
+
+
 @dataclass(frozen=True)
 class RocTrace:
     """One ROC curve to draw: its points, AUC with 95% CI, and optionally the chosen cut-off's point."""
@@ -295,7 +332,7 @@ def roc_figure(curves: Sequence[RocTrace], title: str | None = None) -> go.Figur
                 x=fpr,
                 y=tpr,
                 mode="lines",
-                line={"color": color, "width": 2.5, "shape": "hv"},
+                line={"color": color, "width": 2.5, "shape": "hv", "dash": LINE_DASHES[i % len(LINE_DASHES)]},
                 name=f"{curve.label}: AUC {auc}",
                 hovertemplate=f"{curve.label}<br>1 − specificity %{{x:.3f}}<br>"
                 "sensitivity %{y:.3f}<extra></extra>",
@@ -315,11 +352,8 @@ def roc_figure(curves: Sequence[RocTrace], title: str | None = None) -> go.Figur
             )
     fig.update_xaxes(title="1 − specificity", range=[-0.01, 1.01], constrain="domain")
     fig.update_yaxes(title="Sensitivity", range=[-0.01, 1.01], scaleanchor="x", scaleratio=1)
-    fig = _layout(fig, title or "ROC curves", height=520)
-    fig.update_layout(
-        legend={"orientation": "v", "x": 0.98, "y": 0.02, "xanchor": "right", "yanchor": "bottom"}
-    )
-    return fig
+    fig = _layout(fig, title or "ROC curves", height=520 + 22 * len(curves))
+    return legend_below(fig)
 
 
 def confusion_figure(tp: int, fp: int, fn: int, tn: int, title: str | None = None) -> go.Figure:
@@ -365,7 +399,7 @@ def forest_plot(
     data = rows.dropna(subset=[estimate]).iloc[::-1]
     colors = [style.marker_color(str(m), i) for i, m in enumerate(data.get("marker", data[label]))]
     text = [
-        style.fmt_estimate_ci(e, lo, hi, 2)
+        formatting.odds_ratio_ci(e, lo, hi)
         for e, lo, hi in zip(data[estimate], data[low], data[high], strict=True)
     ]
     fig = go.Figure(
@@ -388,7 +422,12 @@ def forest_plot(
         )
     )
     fig.add_vline(x=1, line={"color": "#777777", "dash": "dash", "width": 1})
-    fig.update_xaxes(type="log", title=xlabel)
+    span = pd.concat([data[low], data[high], data[estimate]]).to_numpy(dtype=float)
+    span = span[np.isfinite(span) & (span > 0)]
+    ticks, labels = (
+        formatting.log_axis_ticks(min(span.min(), 1.0), max(span.max(), 1.0)) if span.size else ([1.0], ["1"])
+    )
+    fig.update_xaxes(type="log", title=xlabel, tickvals=ticks, ticktext=labels, minor={"showgrid": False})
     fig.update_yaxes(title=None, automargin=True)
     return _layout(fig, title or "Adjusted odds ratios", height=140 + 48 * max(len(data), 1))
 
@@ -429,16 +468,16 @@ def bland_altman_figure(
                 y=value,
                 line={"color": "#444444", "dash": dash, "width": 1},
                 annotation_text=f"{text} {style.fmt_number(value, digits)}{extra}",
-                annotation_position="right",
+                annotation_position="top right",
+                annotation_font={"size": 12},
+                annotation_bgcolor="rgba(255,255,255,0.8)",
             )
     label = style.marker_label(marker)
     fig.update_xaxes(title=f"Mean of {names[0]} and {names[1]} — {label}")
     fig.update_yaxes(title=f"{names[0]} − {names[1]}")
-    fig = _layout(
+    return _layout(
         fig, f"Bland–Altman: {style.marker_label(marker, unit=False)} (n={agreement.n})", height=380
     )
-    fig.update_layout(margin={"r": 110})
-    return fig
 
 
 def roc_cutoff_figure(
@@ -452,10 +491,13 @@ def roc_cutoff_figure(
     specificity_ci: tuple[float, float] | None = None,
     smooth: tuple[np.ndarray, np.ndarray] | None = None,
     title: str | None = None,
+    marker: str | None = None,
 ) -> go.Figure:
     """One ROC curve with the chosen cut-off marked (its sensitivity and specificity CIs as error bars)
-    and, optionally, the smoothed binormal curve as (1 − specificity, sensitivity) arrays."""
+    and, optionally, the smoothed binormal curve as (1 − specificity, sensitivity) arrays. The cut-off is
+    written with `marker`'s decimals (`formatting.marker_value`), as in every table."""
     fig = roc_figure([curve], title or f"ROC: {curve.label} cut-off ({rule})")
+    shown = formatting.marker_value(marker, threshold) if marker else formatting.number(threshold, 3)
     color = curve.color or style.marker_color(curve.label, 0)
     if smooth is not None:
         fig.add_trace(
@@ -484,9 +526,10 @@ def roc_cutoff_figure(
             marker={"color": color, "size": 12, "symbol": "diamond", "line": {"width": 1, "color": "white"}},
             error_x=bar(specificity, specificity_ci, flip=True),
             error_y=bar(sensitivity, sensitivity_ci, flip=False),
-            name=f"cut-off {style.fmt_number(threshold, 3)} ({rule})",
-            hovertemplate=f"cut-off {style.fmt_number(threshold, 3)} ({rule})<br>sensitivity %{{y:.3f}}"
+            name=f"cut-off {shown} ({rule})",
+            hovertemplate=f"cut-off {shown} ({rule})<br>sensitivity %{{y:.3f}}"
             "<br>1 − specificity %{x:.3f}<extra></extra>",
         )
     )
-    return fig
+    fig.update_layout(height=520 + 22 * _legend_entries(fig))
+    return legend_below(fig)

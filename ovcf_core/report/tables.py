@@ -7,11 +7,13 @@ correlation with OVCF and adjusted odds ratio, Table 3 the correlations between 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ovcf_core import formatting
 from ovcf_core.report import style
 
 if TYPE_CHECKING:
@@ -128,6 +130,35 @@ def table1(result: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*columns, WILCOXON_COLUMN] if paired else columns)
 
 
+PER_UNIT_COLUMN = "OR per stated unit [95% CI]"
+
+
+def marker_unit(marker: str, m: Mapping[str, Any]) -> float:
+    """The step an odds ratio of `marker` is stated per (`formatting.display_unit`); for a marker the tool
+    does not know, the SD is recovered from its ORs per SD and per unit (OR_sd = OR_unit^SD)."""
+    sd = None
+    per_unit, per_sd = m.get("or_per_unit"), m.get("or_per_sd")
+    if per_unit and per_sd and per_unit > 0 and per_sd > 0 and abs(math.log(per_unit)) > 1e-12:
+        sd = math.log(per_sd) / math.log(per_unit)
+    return formatting.display_unit(marker, sd)
+
+
+def rescaled_odds(
+    marker: str, m: Mapping[str, Any]
+) -> tuple[float | None, tuple[float | None, float | None], float]:
+    """The marker's OR and CI per its stated unit (exact: OR per 1 raised to the unit) and the unit."""
+    unit = marker_unit(marker, m)
+    estimate, ci = formatting.rescale_odds_ratio(m.get("or_per_unit"), _ci(m.get("or_per_unit_ci")), unit)
+    return estimate, ci, unit
+
+
+def _per_unit_text(marker: str, m: Mapping[str, Any]) -> str:
+    """'2.03 [1.63–2.52] per 0.1 VBQ score'."""
+    estimate, ci, unit = rescaled_odds(marker, m)
+    text = formatting.odds_ratio_ci(estimate, *ci)
+    return text if text == style.MISSING else f"{text} per {formatting.unit_text(marker, unit)}"
+
+
 def table2(result: Mapping[str, Any]) -> pd.DataFrame:
     """Table 2: Spearman correlation of each indicator with OVCF, and the adjusted odds ratios."""
     rows = []
@@ -137,10 +168,10 @@ def table2(result: Mapping[str, Any]) -> pd.DataFrame:
                 "Indicator": style.marker_label(marker),
                 "Spearman ρ": style.fmt_number(m.get("spearman_rho"), 3),
                 "p (ρ)": style.fmt_p(m.get("spearman_p")),
-                "OR per unit [95% CI]": style.fmt_estimate_ci(
-                    m.get("or_per_unit"), *_ci(m.get("or_per_unit_ci")), digits=3
+                "OR per SD [95% CI]": formatting.odds_ratio_ci(
+                    m.get("or_per_sd"), *_ci(m.get("or_per_sd_ci"))
                 ),
-                "OR per SD [95% CI]": style.fmt_estimate_ci(m.get("or_per_sd"), *_ci(m.get("or_per_sd_ci"))),
+                PER_UNIT_COLUMN: _per_unit_text(marker, m),
                 "p (OR)": style.fmt_p(m.get("or_p")),
                 "n (OR)": m.get("n_or") if m.get("n_or") is not None else style.MISSING,
                 "Method": METHOD_TEXT.get(m.get("or_method") or "", style.MISSING),
@@ -148,7 +179,7 @@ def table2(result: Mapping[str, Any]) -> pd.DataFrame:
         )
     return pd.DataFrame(
         rows,
-        columns=["Indicator", "Spearman ρ", "p (ρ)", "OR per unit [95% CI]", "OR per SD [95% CI]", "p (OR)",
+        columns=["Indicator", "Spearman ρ", "p (ρ)", "OR per SD [95% CI]", PER_UNIT_COLUMN, "p (OR)",
                  "n (OR)", "Method"],
     )  # fmt: skip
 
@@ -219,8 +250,8 @@ def auc_table(result: Mapping[str, Any]) -> pd.DataFrame:
                 "Specificity": style.fmt_percent(m.get("specificity")),
                 "n": m.get("n"),
                 "pAUC (McClish)": style.fmt_number(m.get("pauc_corrected"), 3),
-                "LR+": style.fmt_estimate_ci(m.get("lr_positive"), *_ci(m.get("lr_positive_ci"))),
-                "LR−": style.fmt_estimate_ci(m.get("lr_negative"), *_ci(m.get("lr_negative_ci"))),
+                "LR+": formatting.odds_ratio_ci(m.get("lr_positive"), *_ci(m.get("lr_positive_ci"))),
+                "LR−": formatting.odds_ratio_ci(m.get("lr_negative"), *_ci(m.get("lr_negative_ci"))),
                 "Binormal AUC": style.fmt_number(m.get("binormal_auc"), 3),
                 "Note": "against its direction (AUC < 0.5)"
                 if m.get("auc") is not None and m["auc"] < 0.5
@@ -319,25 +350,30 @@ def cutoff_table(cut: Mapping[str, Any], marker: str) -> pd.DataFrame:
          f"{boot}, at this cut-off" if n_boot else boot),
         ("Specificity", style.fmt_percent(cut.get("specificity")), percent_ci(cut.get("specificity_ci")),
          f"{boot}, at this cut-off" if n_boot else boot),
-        ("LR+", style.fmt_number(lr.get("positive")), style.fmt_ci(*_ci(lr.get("positive_ci"))),
+        ("LR+", formatting.ratio(lr.get("positive")), formatting.interval(*_ci(lr.get("positive_ci"))),
          "log method"),
-        ("LR−", style.fmt_number(lr.get("negative")), style.fmt_ci(*_ci(lr.get("negative_ci"))),
+        ("LR−", formatting.ratio(lr.get("negative")), formatting.interval(*_ci(lr.get("negative_ci"))),
          "log method"),
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["Quantity", "Estimate", "95% CI", "CI method"])
 
 
 def forest_rows(result: Mapping[str, Any], scale: str = "sd") -> pd.DataFrame:
-    """Per-indicator adjusted ORs (per SD or per unit) as numbers, ready for `figures.forest_plot`."""
-    key = "or_per_sd" if scale == "sd" else "or_per_unit"
+    """Per-indicator adjusted ORs as numbers, ready for `figures.forest_plot`: per SD, or (`scale` "unit")
+    per each marker's stated unit (`marker_unit`; the label says which)."""
     rows = []
     for marker, m in result.get("markers", {}).items():
-        low, high = _ci(m.get(f"{key}_ci"))
+        if scale == "sd":
+            estimate, (low, high) = m.get("or_per_sd"), _ci(m.get("or_per_sd_ci"))
+            label = style.marker_label(marker, unit=False)
+        else:
+            estimate, (low, high), unit = rescaled_odds(marker, m)
+            label = f"{style.marker_label(marker, unit=False)} (per {formatting.unit_text(marker, unit)})"
         rows.append(
             {
                 "marker": marker,
-                "label": style.marker_label(marker, unit=False),
-                "or": m.get(key),
+                "label": label,
+                "or": estimate,
                 "low": low,
                 "high": high,
                 "p": m.get("or_p"),
