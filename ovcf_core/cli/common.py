@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ovcf_core.output import output_problem, write_json
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
     "add_json_output",
+    "add_output_file",
+    "add_report_output",
     "count",
     "finite_float",
     "nonnegative_float",
@@ -19,6 +26,7 @@ __all__ = [
     "positive_float",
     "prevalence",
     "print_problems",
+    "read_usable_cohort",
     "seed",
     "whole_number",
     "write_json",
@@ -27,8 +35,30 @@ __all__ = [
 SEED_MAX = 2**32 - 1  # numpy's legacy seeds and joblib both take 0 .. 2**32 - 1
 
 
+def _require(holds: bool, text: str, requirement: str) -> None:
+    """Refuse an argument that parsed but is out of range, quoting it as typed."""
+    if not holds:
+        raise argparse.ArgumentTypeError(f"'{text}' must be {requirement}")
+
+
 def finite_float(text: str) -> float:
-    """An argparse type: a finite number (not nan or inf)."""
+    """Parse a finite number (not nan or inf): the argparse type the other number types build on.
+
+    Parameters
+    ----------
+    text
+        The argument as typed on the command line.
+
+    Returns
+    -------
+    float
+        The number.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        When `text` is not a number, or is nan or infinite (argparse prints it as a usage error, exit 2).
+    """
     try:
         value = float(text)
     except ValueError:
@@ -39,32 +69,94 @@ def finite_float(text: str) -> float:
 
 
 def positive_float(text: str) -> float:
-    """An argparse type: a finite number above 0."""
+    """Parse a finite number above 0 (an argparse type, e.g. a caliper in years).
+
+    Parameters
+    ----------
+    text
+        The argument as typed on the command line.
+
+    Returns
+    -------
+    float
+        The number.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        When `text` is not a finite number or is 0 or less.
+    """
     value = finite_float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"'{text}' must be above 0")
+    _require(value > 0, text, "above 0")
     return value
 
 
 def nonnegative_float(text: str) -> float:
-    """An argparse type: a finite number of at least 0."""
+    """Parse a finite number of at least 0 (an argparse type, e.g. a time-out in seconds).
+
+    Parameters
+    ----------
+    text
+        The argument as typed on the command line.
+
+    Returns
+    -------
+    float
+        The number.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        When `text` is not a finite number or is below 0.
+    """
     value = finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"'{text}' must be 0 or more")
+    _require(value >= 0, text, "0 or more")
     return value
 
 
 def prevalence(text: str) -> float:
-    """An argparse type: a prevalence strictly between 0 and 1 (a fraction, e.g. 0.10)."""
+    """Parse a fraction strictly between 0 and 1 (an argparse type: a prevalence, α or power).
+
+    Parameters
+    ----------
+    text
+        The argument as typed on the command line, e.g. ``0.10``.
+
+    Returns
+    -------
+    float
+        The fraction.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        When `text` is not a finite number strictly between 0 and 1; a value from 1 to 100 gets the hint
+        that a percentage was probably meant.
+    """
     value = finite_float(text)
-    if not 0 < value < 1:
-        hint = " (give a fraction: 0.10 for 10%)" if 1 <= value <= 100 else ""
-        raise argparse.ArgumentTypeError(f"'{text}' must be strictly between 0 and 1{hint}")
+    hint = " (give a fraction: 0.10 for 10%)" if 1 <= value <= 100 else ""
+    _require(0 < value < 1, text, f"strictly between 0 and 1{hint}")
     return value
 
 
 def whole_number(text: str) -> int:
-    """An argparse type: a whole number (the other integer types check its range)."""
+    """Parse a whole number of any sign (an argparse type; the other integer types check its range).
+
+    Parameters
+    ----------
+    text
+        The argument as typed on the command line.
+
+    Returns
+    -------
+    int
+        The number.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        When `text` is not a whole number (``2.5`` and ``ten`` are refused, not rounded).
+    """
     try:
         return int(text)
     except ValueError:
@@ -72,31 +164,88 @@ def whole_number(text: str) -> int:
 
 
 def seed(text: str) -> int:
-    """An argparse type: a random seed, a whole number from 0 to 2**32 - 1."""
+    """Parse a random seed, a whole number from 0 to 2**32 - 1 (what numpy and joblib accept).
+
+    Parameters
+    ----------
+    text
+        The argument as typed on the command line.
+
+    Returns
+    -------
+    int
+        The seed.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        When `text` is not a whole number in that range.
+    """
     value = whole_number(text)
-    if not 0 <= value <= SEED_MAX:
-        raise argparse.ArgumentTypeError(f"'{text}' must be from 0 to {SEED_MAX}")
+    _require(0 <= value <= SEED_MAX, text, f"from 0 to {SEED_MAX}")
     return value
 
 
 def count(text: str) -> int:
-    """An argparse type: a whole number of at least 0 (resamples, iterations)."""
+    """Parse a whole number of at least 0 (an argparse type: resamples, iterations).
+
+    Parameters
+    ----------
+    text
+        The argument as typed on the command line.
+
+    Returns
+    -------
+    int
+        The count.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        When `text` is not a whole number or is negative.
+    """
     value = whole_number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"'{text}' must be 0 or more")
+    _require(value >= 0, text, "0 or more")
     return value
 
 
 def positive_count(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (controls per case, model parameters)."""
+    """Parse a whole number of at least 1 (an argparse type: controls per case, model parameters).
+
+    Parameters
+    ----------
+    text
+        The argument as typed on the command line.
+
+    Returns
+    -------
+    int
+        The count.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        When `text` is not a whole number or is below 1.
+    """
     value = whole_number(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' must be 1 or more")
+    _require(value >= 1, text, "1 or more")
     return value
 
 
-def output_file(stdout_ok: bool = True):
-    """An argparse type for an output path: refused before any work when it cannot be written."""
+def output_file(stdout_ok: bool = True) -> Callable[[str], str]:
+    """Build the argparse type of an output path, so a path that cannot be written is refused before any work.
+
+    Parameters
+    ----------
+    stdout_ok
+        Whether ``-`` (standard output) is accepted; False for binary outputs such as XLSX tables.
+
+    Returns
+    -------
+    Callable[[str], str]
+        The type: returns the path unchanged, or raises ``argparse.ArgumentTypeError`` saying why it
+        cannot be written (missing folder, a folder given, no permission; see `output.output_problem`).
+    """
 
     def check(text: str) -> str:
         problem = output_problem(text, stdout_ok=stdout_ok)
@@ -109,7 +258,13 @@ def output_file(stdout_ok: bool = True):
 
 
 def add_json_output(parser: argparse.ArgumentParser) -> None:
-    """The `--json OUT.json` option of a command whose JSON goes to stdout unless a file is named."""
+    """Add the `--json OUT.json` option of a command whose JSON goes to stdout unless a file is named.
+
+    Parameters
+    ----------
+    parser
+        The command's parser, extended in place.
+    """
     parser.add_argument(
         "--json",
         default="-",
@@ -119,8 +274,59 @@ def add_json_output(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_output_file(parser: argparse.ArgumentParser, metavar: str, help_text: str) -> None:
+    """Add the required `-o/--output FILE` option of a command that writes a file (never stdout).
+
+    Parameters
+    ----------
+    parser
+        The command's parser, extended in place.
+    metavar
+        How the file is named in the usage line, e.g. ``MODEL.json``.
+    help_text
+        What the file holds, for ``--help``.
+    """
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        type=output_file(stdout_ok=False),
+        metavar=metavar,
+        help=help_text,
+    )
+
+
+def add_report_output(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """Add the optional `--report OUT.html` option (a file, never stdout).
+
+    Parameters
+    ----------
+    parser
+        The command's parser, extended in place.
+    help_text
+        What the report holds, for ``--help``.
+    """
+    parser.add_argument(
+        "--report",
+        default=None,
+        type=output_file(stdout_ok=False),
+        metavar="OUT.html",
+        help=help_text,
+    )
+
+
 def print_problems(report: Any, file_name: str, limit: int = 5) -> None:
-    """Summarise a validation report on stderr: the count, the first few problems, then the verdict."""
+    """Summarise a validation report on stderr: the count, the first few problems, then the verdict.
+
+    Parameters
+    ----------
+    report
+        A `schema.ValidationReport` (anything with `problems` and `summary()`).
+    file_name
+        The input's file name, which starts every line so the user knows which file is meant.
+    limit
+        How many problems to print one per line; the rest are counted.
+    """
     problems = list(report.problems)
     if not problems:
         return
@@ -131,3 +337,31 @@ def print_problems(report: Any, file_name: str, limit: int = 5) -> None:
     if len(problems) > limit:
         print(f"{file_name}: ... and {len(problems) - limit} more problem(s)", file=sys.stderr)
     print(f"{file_name}: {report.summary()}", file=sys.stderr)
+
+
+def read_usable_cohort(source: Path) -> pd.DataFrame:
+    """Read and validate a cohort table, list its problems on stderr and refuse one with no usable row.
+
+    Parameters
+    ----------
+    source
+        The cohort table (CSV or XLSX).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated rows (rows with errors left out, as `io.read_cohort` does).
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read as a cohort, or every row has an error.
+    """
+    from ovcf_core.errors import InputError
+    from ovcf_core.io import read_cohort
+
+    table, report = read_cohort(source)
+    print_problems(report, source.name)
+    if table.empty:
+        raise InputError("no usable rows (every row has an error)", file=source.name)
+    return table

@@ -11,23 +11,40 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ovcf_core.cli.common import output_file
+from ovcf_core.cli.common import add_output_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments: the raw table and the cohort table to write."""
+    """Add the arguments: the raw table and the cohort table to write.
+
+    Parameters
+    ----------
+    parser
+        The `indicators` subcommand's parser, extended in place.
+    """
     parser.add_argument("raw", help="raw measurements: wide template or long form (CSV or XLSX)")
-    parser.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        type=output_file(stdout_ok=False),
-        help="cohort table to write (.csv or .xlsx)",
-    )
+    add_output_file(parser, "OUTPUT", "cohort table to write (.csv or .xlsx)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read, check, compute and write; problems go to stderr."""
+    """Read the raw table, check it, compute the indicators and write the cohort; problems go to stderr.
+
+    Parameters
+    ----------
+    args
+        The parsed arguments (`raw`, `output`).
+
+    Returns
+    -------
+    int
+        0 when the cohort was written (rows with errors left out and listed).
+
+    Raises
+    ------
+    InputError
+        When the output is neither .csv nor .xlsx or cannot be written, the raw file cannot be used at
+        all, or no row is usable.
+    """
     from ovcf_core.cli.common import print_problems
     from ovcf_core.errors import InputError
     from ovcf_core.io import write_table

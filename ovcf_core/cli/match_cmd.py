@@ -1,22 +1,29 @@
-"""`ovcf match PATIENTS.csv --age age --sex sex [--caliper YEARS] [--method optimal|greedy] [--ratio K]
--o MATCHED.csv`: 1:1 or 1:K age/sex matching.
+"""`ovcf match`: 1:1 or 1:K age/sex matching of controls to cases.
 
-PATIENTS holds the cases and the pool of candidate controls (outcome column `ovcf` or `group`); it is
-checked by `matching.matching_pool`, as on the Matching page (rows without age or sex are left out). The
-output has each matched case followed by its K controls, sharing a `pair_id` (the set id); unmatched cases
-and the balance (SMD before and after) are printed on stderr by spreadsheet row number, never by patient
-identifier. `optimal` (default) does not use the seed, so its output and messages do not depend on it.
+Usage: ``ovcf match PATIENTS.csv --age age --sex sex [--caliper YEARS] [--method optimal|greedy]
+[--ratio K] -o MATCHED.csv``. PATIENTS holds the cases and the pool of candidate controls (outcome column
+`ovcf` or `group`); it is checked by `matching.matching_pool`, as on the Matching page (rows without age or
+sex are left out). The output has each matched case followed by its K controls, sharing a `pair_id` (the
+set id); unmatched cases and the balance (SMD before and after) are printed on stderr by spreadsheet row
+number, never by patient identifier. `optimal` (default) does not use the seed, so its output and messages
+do not depend on it.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from ovcf_core.cli.common import output_file, positive_count, positive_float, seed
+from ovcf_core.cli.common import add_output_file, positive_count, positive_float, seed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments: the patients table, age and sex columns, caliper, method, ratio, seed, output table."""
+    """Add the arguments: the patients table, age and sex columns, caliper, method, ratio, seed, output.
+
+    Parameters
+    ----------
+    parser
+        The `match` subcommand's parser, extended in place.
+    """
     parser.add_argument("patients", metavar="PATIENTS", help="cases and candidate controls (CSV or XLSX)")
     parser.add_argument("--age", default="age", metavar="COL", help="age column (default age)")
     parser.add_argument("--sex", default="sex", metavar="COL", help="sex column (default sex)")
@@ -35,18 +42,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed", type=seed, default=None, help="seed of the greedy case order (reproducible)"
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        type=output_file(stdout_ok=False),
-        metavar="MATCHED.csv",
-        help="output table (CSV/XLSX)",
-    )
+    add_output_file(parser, "MATCHED.csv", "output table (CSV/XLSX)")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read and validate the patients, match, write the matched table; report on stderr."""
+    """Read and validate the patients, match, write the matched table; report on stderr.
+
+    Parameters
+    ----------
+    args
+        The parsed arguments (`patients`, `age`, `sex`, `caliper`, `method`, `ratio`, `seed`, `output`).
+
+    Returns
+    -------
+    int
+        0 when the table was written (unmatched cases are listed on stderr by row, not an error).
+
+    Raises
+    ------
+    InputError
+        When the age or sex column is missing or empty, no row is usable, or the rows with age and sex
+        are not both cases and possible controls (see `stats.matching.matching_pool`).
+    """
     import sys
     from pathlib import Path
 

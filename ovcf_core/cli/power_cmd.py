@@ -7,12 +7,13 @@ Power or sample size of an ROC study as pROC's `power.roc.test` (DESIGN §4b); w
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from ovcf_core.cli.common import add_json_output, finite_float, positive_count, prevalence
 
 
-def _between(lo: float, hi: float, what: str):
-    """An argparse type: a number strictly between lo and hi."""
+def _between(lo: float, hi: float, what: str) -> Callable[[str], float]:
+    """Build an argparse type: a number strictly between `lo` and `hi`, refused naming `what` it is."""
 
     def check(text: str) -> float:
         value = finite_float(text)
@@ -25,7 +26,13 @@ def _between(lo: float, hi: float, what: str):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments: the anticipated AUC(s), κ, α, and either the power wanted or the cases available."""
+    """Add the arguments: the anticipated AUC(s), κ, α, and either the power wanted or the cases available.
+
+    Parameters
+    ----------
+    parser
+        The `power` subcommand's parser, extended in place.
+    """
     auc = _between(0.5, 1.0, "an AUC above 0.5")
     parser.add_argument("--auc", type=auc, required=True, metavar="A", help="anticipated AUC (above 0.5)")
     parser.add_argument(
@@ -69,7 +76,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Compute and write the JSON."""
+    """Compute the power or sample size (and the prediction-model minimum size) and write the JSON.
+
+    Parameters
+    ----------
+    args
+        The parsed arguments.
+
+    Returns
+    -------
+    int
+        0; failures are raised.
+
+    Raises
+    ------
+    InputError
+        When options that go together are given alone (--auc2 with --r, --parameters with --prevalence,
+        --r2-cs needs --parameters), or `stats.power` refuses the combination.
+    """
     from ovcf_core.cli.common import write_json
     from ovcf_core.errors import InputError
     from ovcf_core.stats.power import pmsampsize_binary, power_roc_test

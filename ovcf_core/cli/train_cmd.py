@@ -5,19 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ovcf_core.cli.common import count, output_file, seed
+from ovcf_core.cli.common import add_output_file, count, output_file, seed
 from ovcf_core.constants import MODEL_SEED
 
 
 def _names(text: str) -> tuple[str, ...]:
-    """A comma-separated list of column names, lower-cased ('' or 'none' = none, as for `analyze`)."""
+    """Split a comma-separated list of column names, lower-cased ('' or 'none' = none, as for `analyze`)."""
     if text.strip().lower() == "none":
         return ()
     return tuple(n.strip().lower() for n in text.split(",") if n.strip())
 
 
 def _resamples(text: str) -> int:
-    """An argparse type: 0 (no internal validation) or at least MIN_BOOTSTRAP bootstrap resamples."""
+    """Parse 0 (no internal validation) or at least MIN_BOOTSTRAP bootstrap resamples (an argparse type)."""
     from ovcf_core.model.risk_model import MIN_BOOTSTRAP
 
     value = count(text)
@@ -27,7 +27,13 @@ def _resamples(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `ovcf train COHORT.csv [--features vbq,hu] [--adjust age,sex,bmi] -o MODEL.json`."""
+    """Add the arguments of `ovcf train COHORT.csv [--features vbq,hu] [--adjust age,sex,bmi] -o MODEL.json`.
+
+    Parameters
+    ----------
+    parser
+        The `train` subcommand's parser, extended in place.
+    """
     parser.add_argument(
         "cohort", metavar="COHORT", help="cohort table (CSV or XLSX): ovcf, vbq, hu, age, sex, bmi"
     )
@@ -39,14 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="covariates among age,sex,bmi (default: those of age,sex,bmi the table has; 'none' = none)",
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        type=output_file(stdout_ok=False),
-        metavar="MODEL.json",
-        help="the model file to write",
-    )
+    add_output_file(parser, "MODEL.json", "the model file to write")
     parser.add_argument(
         "--bootstrap",
         type=_resamples,
@@ -71,7 +70,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read and validate the cohort, fit the model (with bootstrap validation), save it as JSON."""
+    """Read and validate the cohort, fit the model (with bootstrap validation), save it as JSON.
+
+    Parameters
+    ----------
+    args
+        The parsed arguments (`cohort`, `features`, `adjust`, `output`, `bootstrap`, `seed`, `synthetic`,
+        `json`, `quiet`).
+
+    Returns
+    -------
+    int
+        0; failures are raised.
+
+    Raises
+    ------
+    InputError
+        When the cohort cannot be read, a column named by --features/--adjust is missing or empty, or
+        the model cannot be fitted (see `RiskModel.fit`).
+    """
     from pathlib import Path
 
     from ovcf_core import paths

@@ -1,19 +1,41 @@
-"""`ovcf validate COHORT --json OUT.json [--report OUT.html]`: how a model does on a cohort with the outcome:
-discrimination, calibration, decision curve (DESIGN §4b). Patients missing a model variable are counted and
-the first few listed on stderr (all of them in the JSON's `excluded`)."""
+"""`ovcf validate`: how a model does on a cohort with the outcome (discrimination, calibration, net benefit).
+
+Usage: ``ovcf validate COHORT --json OUT.json [--report OUT.html]`` (DESIGN §4b). Patients missing a model
+variable are counted and the first few listed on stderr (all of them in the JSON's `excluded`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from ovcf_core.cli.common import output_file, prevalence
+from ovcf_core.cli.common import add_report_output, output_file, prevalence
+
+if TYPE_CHECKING:
+    import numpy as np
 
 EXCLUDED_SHOWN = 5
 
 
-def thresholds(text: str):
-    """An argparse type: LO:HI:STEP threshold probabilities, each strictly between 0 and 1."""
+def thresholds(text: str) -> np.ndarray:
+    """Parse LO:HI:STEP threshold probabilities, each strictly between 0 and 1 (an argparse type).
+
+    Parameters
+    ----------
+    text
+        The argument as typed, e.g. ``0.05:0.5:0.05``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The thresholds (see `model.decision_curve.parse_thresholds`).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        With `parse_thresholds`' reason when the text is not LO:HI:STEP inside (0, 1).
+    """
     from ovcf_core.errors import InputError
     from ovcf_core.model.decision_curve import parse_thresholds
 
@@ -24,7 +46,13 @@ def thresholds(text: str):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `ovcf validate COHORT [--model M.json] [--prevalence P] [--thresholds LO:HI:STEP]`."""
+    """Add the arguments: the cohort, the model, the prevalence, the thresholds and the outputs.
+
+    Parameters
+    ----------
+    parser
+        The `validate` subcommand's parser, extended in place.
+    """
     parser.add_argument("cohort", metavar="COHORT", help="cohort table (CSV or XLSX) with the outcome ovcf")
     parser.add_argument(
         "--model", metavar="MODEL.json", help="a model file (default: the shipped synthetic model)"
@@ -46,32 +74,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", required=True, type=output_file(), metavar="OUT.json", help="output JSON ('-' = stdout)"
     )
-    parser.add_argument(
-        "--report",
-        default=None,
-        type=output_file(stdout_ok=False),
-        metavar="OUT.html",
-        help="also write an HTML validation report laid out by TRIPOD",
-    )
+    add_report_output(parser, "also write an HTML validation report laid out by TRIPOD")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read the cohort and the model, validate, write the JSON (and the report); a summary on stderr."""
+    """Read the cohort and the model, validate, write the JSON (and the report); a summary on stderr.
+
+    Patients missing a model variable are left out: the first few are listed on stderr, all in the JSON.
+
+    Parameters
+    ----------
+    args
+        The parsed arguments (`cohort`, `model`, `prevalence`, `thresholds`, `json`, `report`).
+
+    Returns
+    -------
+    int
+        0; failures are raised.
+
+    Raises
+    ------
+    InputError
+        When the model file or the cohort cannot be used, no row is usable, or the cohort lacks the
+        outcome or a model variable (see `model.validation.validate_model`).
+    """
     from pathlib import Path
 
     from ovcf_core import paths
-    from ovcf_core.cli.common import print_problems, write_json
-    from ovcf_core.errors import InputError
-    from ovcf_core.io import read_cohort
+    from ovcf_core.cli.common import read_usable_cohort, write_json
     from ovcf_core.model import load_model
     from ovcf_core.model.validation import validate_model
 
     source = Path(args.cohort)
     model = load_model(args.model or paths.DEFAULT_MODEL)
-    table, report = read_cohort(source)
-    print_problems(report, source.name)
-    if table.empty:
-        raise InputError("no usable rows (every row has an error)", file=source.name)
+    table = read_usable_cohort(source)
     synthetic = source.resolve() == paths.SAMPLE_COHORT.resolve()
     result = validate_model(
         model, table, prevalence=args.prevalence, thresholds=args.thresholds,
