@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("predict_cmd", "one patient's fracture probability with 95% CI from a model file"),
     "analyze": ("analyze_cmd", "the paper's cohort analysis: Table 1, Spearman, odds ratios, ROC/DeLong"),
     "icc": ("icc_cmd", "intraclass correlation (six Shrout & Fleiss forms) from a long ratings table"),
+    "agreement": ("agreement_cmd", "two methods on the same patients: Bland–Altman, ICC, translated cutoffs"),
     "match": ("match_cmd", "1:1 matching of controls to cases: exact sex, nearest age within a caliper"),
     "indicators": ("indicators_cmd", "the five indicators per patient from raw per-vertebra measurements"),
     "validate": ("validate_cmd", "a model on a cohort with the outcome: AUC, calibration, decision curve"),
