@@ -1,5 +1,7 @@
-"""The risk model: a logistic model of OVCF on VBQ and HU (adjusted for age, sex, BMI), its prediction for
-one patient with a confidence interval and prevalence correction, and its JSON model file.
+"""The risk model: a logistic model of OVCF on VBQ and HU, adjusted for age, sex and BMI.
+
+Also its prediction for one patient with a confidence interval and prevalence correction, and its JSON
+model file.
 
 Research tool, not a medical device.
 """

@@ -1,7 +1,9 @@
-"""Calibration of predicted probabilities against observed outcomes: the two calibration GLMs (intercept with
-the linear predictor as offset, slope with it as covariate), Hosmer–Lemeshow, and a smoothed calibration
-curve (restricted cubic spline of the logit on the logit scale) with a 95% band and Austin & Steyerberg's
-ICI/E50/E90. Every logistic fit goes through the one engine, `ovcf_core.stats.logistic.fit_logit`.
+"""Calibration of predicted probabilities against observed outcomes.
+
+The two calibration GLMs (intercept with the linear predictor as offset, slope with it as covariate),
+Hosmer–Lemeshow, and a smoothed calibration curve (restricted cubic spline of the logit on the logit scale)
+with a 95% band and Austin & Steyerberg's ICI/E50/E90. Every logistic fit goes through the one engine,
+`ovcf_core.stats.logistic.fit_logit`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ HL_NOTE = (
 
 
 def _wald(estimate: float, se: float) -> tuple[float, float]:
+    """Return the Wald 95% CI, estimate ± 1.96 se."""
     return (float(estimate - Z95 * se), float(estimate + Z95 * se))
 
 
@@ -45,7 +48,7 @@ class CalibrationFit:
     slope_model_intercept_se: float
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values."""
+        """Return the fit as JSON-ready values under the `ovcf validate` contract's key names."""
         return {
             "calibration_intercept": self.intercept,
             "calibration_intercept_se": self.intercept_se,
@@ -58,7 +61,26 @@ class CalibrationFit:
 
 
 def calibration_glms(y: np.ndarray, lp: np.ndarray) -> CalibrationFit:
-    """The two calibration GLMs of the outcome on the linear predictor (logit of the predictions)."""
+    """Fit the two calibration GLMs of the outcome on the linear predictor (logit of the predictions).
+
+    Parameters
+    ----------
+    y
+        Outcomes, 1 = fracture, 0 = control.
+    lp
+        The linear predictor (log-odds) of the predictions being judged.
+
+    Returns
+    -------
+    CalibrationFit
+        Calibration-in-the-large a (logit P = a + offset(lp)) and slope b (logit P = a' + b lp) with
+        Wald CIs, and a' for logistic recalibration.
+
+    Raises
+    ------
+    AnalysisError
+        When a fit fails (the linear predictor separates the outcomes, or does not converge).
+    """
     from ovcf_core.stats.logistic import fit_logit
 
     y = np.asarray(y, dtype=float)
@@ -90,12 +112,31 @@ class HosmerLemeshow:
     note: str = HL_NOTE
 
     def to_dict(self) -> dict[str, Any]:
-        """The contract's {chi2, df, p} plus the groups and the note on its weaknesses."""
+        """Return the contract's {chi2, df, p} plus the groups and the note on the test's weaknesses."""
         return {"chi2": self.chi2, "df": self.df, "p": self.p, "groups": list(self.groups), "note": self.note}
 
 
 def hosmer_lemeshow(y: np.ndarray, prediction: np.ndarray, groups: int = HL_GROUPS) -> HosmerLemeshow:
-    """Sum over groups of (O - E)^2 / E for cases and for controls; chi-square with groups - 2 df."""
+    """Compute the Hosmer–Lemeshow statistic over groups of patients sorted by prediction.
+
+    The statistic sums (O - E)^2 / E over the groups for cases and for controls and is referred to a
+    chi-square with groups - 2 degrees of freedom.
+
+    Parameters
+    ----------
+    y
+        Outcomes, 1 = fracture, 0 = control.
+    prediction
+        Predicted probabilities, strictly between 0 and 1.
+    groups
+        Number of groups of nearly equal size (`numpy.array_split` of the sorted patients).
+
+    Returns
+    -------
+    HosmerLemeshow
+        The statistic, its df and p, the observed and expected counts per group, and the note on
+        the test's weaknesses.
+    """
     from scipy import stats
 
     y = np.asarray(y, dtype=float)
@@ -114,7 +155,23 @@ def hosmer_lemeshow(y: np.ndarray, prediction: np.ndarray, groups: int = HL_GROU
 
 
 def grouped_calibration(y: np.ndarray, prediction: np.ndarray, groups: int = HL_GROUPS) -> list[dict]:
-    """A calibration plot's grouped points: mean predicted vs observed fraction (Wilson 95% CI) per group."""
+    """Group patients by prediction for a calibration plot: mean predicted vs observed fraction.
+
+    Parameters
+    ----------
+    y
+        Outcomes, 1 = fracture, 0 = control.
+    prediction
+        Predicted probabilities.
+    groups
+        Number of groups of nearly equal size (fewer when there are fewer patients).
+
+    Returns
+    -------
+    list of dict
+        Per group, lowest risk first: ``predicted`` (mean), ``observed`` (fraction of cases), its Wilson
+        95% CI ``lo``/``hi``, and ``n``.
+    """
     from ovcf_core.stats.roc import wilson_ci
 
     y = np.asarray(y, dtype=float)
@@ -131,7 +188,20 @@ def grouped_calibration(y: np.ndarray, prediction: np.ndarray, groups: int = HL_
 
 
 def rcs_knots(x: np.ndarray, n_knots: int = 4) -> np.ndarray:
-    """Knots at Harrell's quantiles of x; fewer for few distinct values (none: a straight line)."""
+    """Place restricted cubic spline knots at Harrell's quantiles of x.
+
+    Parameters
+    ----------
+    x
+        The values the spline is a function of (here the logit of the predictions).
+    n_knots
+        Knots wanted, 3 to 5; fewer are used when x has too few distinct values.
+
+    Returns
+    -------
+    numpy.ndarray
+        The knots; empty (a straight line) when even 3 distinct knots do not fit.
+    """
     x = np.asarray(x, dtype=float)
     for k in range(n_knots, 2, -1):
         knots = np.unique(np.quantile(x, HARRELL_KNOTS[k]))
@@ -141,8 +211,23 @@ def rcs_knots(x: np.ndarray, n_knots: int = 4) -> np.ndarray:
 
 
 def rcs_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
-    """Harrell's restricted cubic spline basis [1, x, s_1..s_{k-2}] (linear beyond the outer knots),
-    the nonlinear terms divided by (t_k - t_1)^2 as in rms::rcspline.eval(norm=2)."""
+    """Build Harrell's restricted cubic spline basis [1, x, s_1..s_{k-2}], linear beyond the outer knots.
+
+    The nonlinear terms are divided by (t_k - t_1)^2 as in rms::rcspline.eval(norm=2), so the coefficients
+    are on the scale R's `rms` reports.
+
+    Parameters
+    ----------
+    x
+        Where to evaluate the basis.
+    knots
+        Knots from `rcs_knots`; fewer than 3 give the straight-line basis [1, x].
+
+    Returns
+    -------
+    numpy.ndarray
+        One row per value of x, k columns for k knots (2 with fewer than 3 knots).
+    """
     x = np.asarray(x, dtype=float)
     columns = [np.ones_like(x), x]
     k = len(knots)
@@ -165,8 +250,10 @@ def rcs_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SmoothCalibration:
-    """Smoothed calibration curve (observed probability against predicted) with its pointwise 95% band,
-    and Austin & Steyerberg's (2019) integrated calibration index and error quantiles."""
+    """A smoothed calibration curve (observed against predicted probability) with its pointwise 95% band.
+
+    It carries Austin & Steyerberg's (2019) integrated calibration index and error quantiles.
+    """
 
     predicted: np.ndarray
     observed: np.ndarray
@@ -181,7 +268,7 @@ class SmoothCalibration:
     messages: tuple[str, ...] = field(default_factory=tuple)
 
     def to_records(self) -> list[dict[str, float]]:
-        """The contract's `calibration_curve` list."""
+        """Return the contract's `calibration_curve` list: predicted, observed, lo, hi per grid point."""
         return [
             {"predicted": float(p), "observed": float(o), "lo": float(a), "hi": float(b)}
             for p, o, a, b in zip(self.predicted, self.observed, self.lo, self.hi, strict=True)
@@ -191,9 +278,33 @@ class SmoothCalibration:
 def smoothed_calibration(
     y: np.ndarray, prediction: np.ndarray, lp: np.ndarray | None = None, n_points: int = CURVE_POINTS
 ) -> SmoothCalibration:
-    """Fit logit P(y=1) = rcs(lp) (4 knots at Harrell's quantiles), read it on a grid of predictions between
-    their 1st and 99th percentiles with a delta-method 95% band on the logit scale; ICI = mean |smoothed -
-    predicted| over the patients, E50/E90 its median and 90th percentile, Emax its maximum."""
+    """Fit logit P(y=1) = rcs(lp) (4 knots at Harrell's quantiles) and read it as a calibration curve.
+
+    The curve is read on a grid of predictions between their 1st and 99th percentiles with a delta-method
+    95% band on the logit scale; ICI = mean |smoothed - predicted| over the patients, E50/E90 its median
+    and 90th percentile, Emax its maximum.
+
+    Parameters
+    ----------
+    y
+        Outcomes, 1 = fracture, 0 = control.
+    prediction
+        Predicted probabilities, strictly between 0 and 1.
+    lp
+        Their logit when the caller has it exactly (None: computed from `prediction`).
+    n_points
+        Grid points of the curve.
+
+    Returns
+    -------
+    SmoothCalibration
+        The curve, its band, ICI/E50/E90/Emax and the knots used.
+
+    Raises
+    ------
+    AnalysisError
+        When the spline fit fails (separation or no convergence).
+    """
     from ovcf_core.stats.logistic import fit_logit
 
     y = np.asarray(y, dtype=float)

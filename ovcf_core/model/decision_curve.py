@@ -1,5 +1,7 @@
-"""Decision curve analysis (Vickers & Elkin 2006): net benefit of the model, of treating everyone and of
-treating no one over a range of threshold probabilities, as the `dcurves` package computes it.
+"""Decision curve analysis (Vickers & Elkin 2006), as the `dcurves` package computes it.
+
+The net benefit of the model, of treating everyone and of treating no one over a range of threshold
+probabilities.
 
 A patient is positive when prediction >= threshold t. With pi the prevalence (given for a case-control
 sample, as dcurves' `prevalence=`; else the cohort's case fraction):
@@ -23,7 +25,25 @@ DEFAULT_THRESHOLDS = (0.01, 0.99, 0.01)
 
 
 def threshold_grid(low: float, high: float, step: float) -> np.ndarray:
-    """Thresholds low, low + step, ..., high (inclusive, rounded to 10 decimals); each strictly in (0, 1)."""
+    """Build the thresholds low, low + step, ..., high (inclusive, rounded to 10 decimals).
+
+    Parameters
+    ----------
+    low, high
+        The first and last threshold probability, each strictly between 0 and 1.
+    step
+        The spacing, above 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        The grid; rounding keeps 0.1 + 0.2 from showing as 0.30000000000000004 in the JSON.
+
+    Raises
+    ------
+    InputError
+        When a bound is outside (0, 1), HI < LO, STEP <= 0, or the grid would exceed 10,000 thresholds.
+    """
     if not (0 < low < 1 and 0 < high < 1):
         raise InputError(f"thresholds must lie strictly between 0 and 1 (got {low:g}:{high:g})")
     if step <= 0 or high < low:
@@ -35,7 +55,24 @@ def threshold_grid(low: float, high: float, step: float) -> np.ndarray:
 
 
 def parse_thresholds(text: str) -> np.ndarray:
-    """'LO:HI:STEP' (e.g. 0.01:0.99:0.01) as a threshold grid; InputError naming the text otherwise."""
+    """Parse 'LO:HI:STEP' (e.g. 0.01:0.99:0.01) into a threshold grid.
+
+    Parameters
+    ----------
+    text
+        The grid as a user typed it.
+
+    Returns
+    -------
+    numpy.ndarray
+        The thresholds (see `threshold_grid`).
+
+    Raises
+    ------
+    InputError
+        Naming the text, when it is not three finite numbers separated by colons or the grid is refused
+        by `threshold_grid`.
+    """
     parts = str(text).split(":")
     try:
         low, high, step = (float(p) for p in parts)
@@ -48,8 +85,10 @@ def parse_thresholds(text: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class DecisionCurve:
-    """Net benefit per threshold of the model, treat-all and treat-none (0), and the net reduction in
-    interventions per 100 patients (dcurves' net_intervention_avoided x 100)."""
+    """Net benefit per threshold of the model, of treat-all and of treat-none (0).
+
+    The net reduction in interventions per 100 patients is dcurves' net_intervention_avoided x 100.
+    """
 
     thresholds: np.ndarray
     net_benefit: np.ndarray
@@ -61,12 +100,12 @@ class DecisionCurve:
 
     @property
     def interventions_avoided_per_100(self) -> np.ndarray:
-        """(NB_model - NB_all) / (t / (1 - t)) x 100: unnecessary interventions avoided per 100 patients."""
+        """Return (NB_model - NB_all) / (t / (1 - t)) x 100: unnecessary interventions avoided per 100."""
         t = self.thresholds
         return (self.net_benefit - self.net_benefit_all) * (1 - t) / t * 100
 
     def to_records(self) -> list[dict[str, Any]]:
-        """The contract's `decision_curve` list plus the extra keys (treat none, reduction, sens/spec)."""
+        """Return the contract's `decision_curve` list plus extra keys (treat none, reduction, sens/spec)."""
         avoided = self.interventions_avoided_per_100
         return [
             {
@@ -85,7 +124,7 @@ class DecisionCurve:
         ]  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values."""
+        """Return the prevalence used, whether it was given, and the points, as JSON-ready values."""
         return {
             "prevalence": self.prevalence,
             "prevalence_given": self.prevalence_given,
@@ -93,7 +132,7 @@ class DecisionCurve:
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per threshold."""
+        """Return the curve as a table, one row per threshold (the columns of `to_records`)."""
         import pandas as pd
 
         return pd.DataFrame(self.to_records())
@@ -105,7 +144,30 @@ def decision_curve(
     thresholds: np.ndarray | None = None,
     prevalence: float | None = None,
 ) -> DecisionCurve:
-    """Net benefit at each threshold of `prediction` (probabilities) for the 0/1 outcome `y`."""
+    """Compute the net benefit of `prediction` at each threshold for the 0/1 outcome `y`.
+
+    Parameters
+    ----------
+    y
+        Outcomes, 1 = fracture, 0 = control.
+    prediction
+        Predicted probabilities; a patient is positive when prediction >= threshold.
+    thresholds
+        Threshold probabilities (None: 0.01 to 0.99 by 0.01).
+    prevalence
+        The population's prevalence for a case-control sample (as dcurves' ``prevalence=``); None uses
+        the cohort's case fraction.
+
+    Returns
+    -------
+    DecisionCurve
+        Net benefit of the model and of treat-all, with sensitivity and specificity per threshold.
+
+    Raises
+    ------
+    InputError
+        When the outcome has no case or no control.
+    """
     y = np.asarray(y, dtype=float)
     prediction = np.asarray(prediction, dtype=float)
     t = threshold_grid(*DEFAULT_THRESHOLDS) if thresholds is None else np.asarray(thresholds, dtype=float)

@@ -1,5 +1,7 @@
-"""Plotly figures of one prediction: probability with its CI, the patient's values on the cohort's
-distributions against cut-offs, each variable's contribution, and the model's calibration plot.
+"""Plotly figures of one prediction and of the model it came from.
+
+The probability with its CI, the patient's values on the cohort's distributions against cut-offs, each
+variable's contribution, and the model's calibration plot.
 
 Styled through `ovcf_core.report` so the calculator page and its downloadable summary look the same.
 """
@@ -20,7 +22,18 @@ TERM_LABELS = {"sex_male": "Sex (male)", "vbq": "VBQ score", "hu": "Average HU",
 
 
 def probability_figure(prediction: Prediction) -> go.Figure:
-    """A 0-100% bar with the patient's probability, its 95% CI and, when corrected, the prevalence."""
+    """Draw a 0-100% bar with the patient's probability, its 95% CI and, when corrected, the prevalence.
+
+    Parameters
+    ----------
+    prediction
+        The patient's prediction.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The bar, titled with the probability and its CI.
+    """
     low, high = prediction.ci
     p = prediction.probability
     fig = go.Figure()
@@ -66,7 +79,26 @@ def patient_on_distribution(
     *,
     title: str | None = None,
 ) -> go.Figure:
-    """The cohort's marker in controls and cases, the patient's value as a solid line, cut-offs dashed."""
+    """Draw the cohort's marker in controls and cases with the patient's value and the cut-offs across it.
+
+    Parameters
+    ----------
+    table
+        The cohort (outcome ``ovcf`` and the marker column).
+    marker
+        The marker's column, e.g. ``vbq``.
+    value
+        The patient's value, drawn as a solid line; None draws none.
+    cutoffs
+        (value, label) of published cut-offs, each drawn dashed in the legend's order.
+    title
+        The figure's title (None: no title).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The distribution figure with the lines and a legend under the plot.
+    """
     fig = distribution_figure(table, marker, pair=None)
     dashes = ("dash", "dot", "dashdot", "longdash", "longdashdot")
     for i, (cutoff, label) in enumerate(cutoffs):
@@ -105,7 +137,20 @@ def patient_on_distribution(
 
 
 def contribution_figure(prediction: Prediction, title: str | None = "What drives this estimate") -> go.Figure:
-    """Each term's log-odds contribution relative to an average training patient (right = more risk)."""
+    """Draw each term's log-odds contribution relative to an average training patient (right = more risk).
+
+    Parameters
+    ----------
+    prediction
+        The patient's prediction (its `contributions`).
+    title
+        The figure's title (None: no title).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Horizontal bars, risk-raising terms in the case colour.
+    """
     terms = list(prediction.contributions)
     values = [prediction.contributions[t] for t in terms]
     colors = [style.CASE_COLOR if v > 0 else style.CONTROL_COLOR for v in values]
@@ -125,19 +170,34 @@ def contribution_figure(prediction: Prediction, title: str | None = "What drives
     return _layout(fig, title, height=60 + 45 * max(len(terms), 2))
 
 
+def perfect_calibration_line() -> go.Scatter:
+    """Return the dashed diagonal of a calibration plot (observed = predicted), shared by its figures."""
+    return go.Scatter(
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        line={"dash": "dash", "color": "grey"},
+        name="perfect calibration",
+        hoverinfo="skip",
+    )
+
+
 def calibration_figure(summary: TrainingSummary) -> go.Figure:
-    """Observed fraction of cases against mean predicted probability in groups of equal size."""
+    """Plot the observed fraction of cases against the mean predicted probability in groups of equal size.
+
+    Parameters
+    ----------
+    summary
+        The model's training summary (its `calibration` groups and corrected slope).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The grouped points with the diagonal of perfect calibration.
+    """
     bins = summary.calibration
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=[0, 1],
-            y=[0, 1],
-            mode="lines",
-            line={"dash": "dash", "color": "grey"},
-            name="perfect calibration",
-        )
-    )
+    fig.add_trace(perfect_calibration_line())
     fig.add_trace(
         go.Scatter(
             x=bins.get("mean_predicted", []),

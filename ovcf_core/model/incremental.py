@@ -1,4 +1,4 @@
-"""Incremental value of a marker: does adding VBQ to HU (or any markers to a base model) help?
+"""Incremental value of a marker: whether adding VBQ to HU (or any markers to a base model) helps.
 
 Both logistic models are fitted (the one engine, `fit_logit`) on the patients having every variable of the
 larger one. Reported: the likelihood-ratio test, the AUC gain with DeLong's paired test, and Pencina's
@@ -25,15 +25,40 @@ Progress = Callable[[int, int], None]
 
 
 def log_likelihood(y: np.ndarray, eta: np.ndarray) -> float:
-    """Bernoulli log-likelihood of a logistic model with linear predictor `eta`."""
+    """Compute the Bernoulli log-likelihood of a logistic model with linear predictor `eta`.
+
+    Parameters
+    ----------
+    y
+        Outcomes, 1 = fracture, 0 = control.
+    eta
+        The model's log-odds for the same patients.
+
+    Returns
+    -------
+    float
+        sum(y * eta - log(1 + e^eta)), computed without overflow.
+    """
     return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
 
 
 def nri_idi(y: np.ndarray, p_old: np.ndarray, p_new: np.ndarray) -> tuple[float, float, float, float]:
-    """(continuous NRI, its events part, its non-events part, IDI) of new over old predicted risks.
+    """Compute Pencina's continuous NRI (with its two parts) and IDI of new over old predicted risks.
 
     NRI = [P(up|event) - P(down|event)] + [P(down|non-event) - P(up|non-event)];
     IDI = [mean p_new - mean p_old over events] - [the same over non-events].
+
+    Parameters
+    ----------
+    y
+        Outcomes, 1 = event (fracture), 0 = non-event.
+    p_old, p_new
+        Predicted risks of the base model and of the extended model for the same patients.
+
+    Returns
+    -------
+    tuple of float
+        (NRI, its events part, its non-events part, IDI).
     """
     up, down = p_new > p_old, p_new < p_old
     events, non = y == 1, y == 0
@@ -70,14 +95,14 @@ class IncrementalValue:
     seed: int
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values."""
+        """Return every field as JSON-ready values (tuples as lists)."""
         out = dict(self.__dict__)
         for key in ("base", "added", "delta_auc_ci", "nri_ci", "idi_ci"):
             out[key] = list(out[key])
         return out
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per measure: estimate, 95% CI, p."""
+        """Return the comparison as a table, one row per measure: estimate, 95% CI, p."""
         import pandas as pd
 
         from ovcf_core.report.style import fmt_ci, fmt_p
@@ -94,13 +119,8 @@ class IncrementalValue:
         return pd.DataFrame(rows, columns=["measure", "estimate", "95% CI", "p"])
 
 
-def _design(table: pd.DataFrame, variables: Sequence[str]) -> np.ndarray:
-    from ovcf_core.stats.logistic import design_matrix
-
-    return design_matrix(table, list(variables))
-
-
 def _percentile_ci(values: list[float]) -> tuple[float, float]:
+    """Return the bootstrap percentile 95% CI (NaN, NaN when no resample succeeded)."""
     if not values:
         return (float("nan"), float("nan"))
     low, high = np.percentile(values, [2.5, 97.5])
@@ -116,15 +136,43 @@ def incremental_value(
     seed: int = MODEL_SEED,
     progress: Progress | None = None,
 ) -> IncrementalValue:
-    """Compare `outcome ~ base` with `outcome ~ base + added` on the patients having all of them."""
+    """Compare `outcome ~ base` with `outcome ~ base + added` on the patients having all of them.
+
+    Parameters
+    ----------
+    table
+        The cohort, with the outcome ``ovcf`` and every named column.
+    base
+        The variables of the base model (may be empty: an intercept-only model).
+    added
+        The markers added to it.
+    n_bootstrap
+        Resamples for the NRI and IDI percentile CIs (both models refitted on each).
+    seed
+        Seed of the resampling.
+    progress
+        Called as ``progress(done, total)`` after each resample.
+
+    Returns
+    -------
+    IncrementalValue
+        The likelihood-ratio test, the AUC gain with DeLong's paired test and CI, NRI and IDI with
+        bootstrap CIs; failed resamples (one class, separation) are counted.
+
+    Raises
+    ------
+    InputError
+        When nothing is added, a marker is both in the base and added, or a column is missing.
+    AnalysisError
+        When fewer than 10 cases or controls have every variable, or a model cannot be fitted.
+    """
     import pandas as pd
     from scipy import stats
     from scipy.special import expit
 
     from ovcf_core.constants import Z95
-    from ovcf_core.stats.distributions import normal_two_sided_p
-    from ovcf_core.stats.logistic import fit_logit
-    from ovcf_core.stats.roc import delong_covariance
+    from ovcf_core.stats.logistic import design_matrix, fit_logit
+    from ovcf_core.stats.roc import compare_correlated, delong_covariance
 
     base, added = tuple(base), tuple(added)
     if not added:
@@ -135,7 +183,7 @@ def incremental_value(
         if column not in table.columns:
             raise InputError(f"no column '{column}'", column=column)
     y_all = pd.to_numeric(table[OUTCOME], errors="coerce").to_numpy(dtype=float)
-    X_new_all = _design(table, (*base, *added))
+    X_new_all = design_matrix(table, [*base, *added])
     ok = np.isfinite(y_all) & np.all(np.isfinite(X_new_all), axis=1)
     y, X_new = y_all[ok], X_new_all[ok]
     X_old = X_new[:, : 1 + len(base)]
@@ -151,9 +199,9 @@ def incremental_value(
     df = len(added)
     aucs, cov = delong_covariance(np.vstack([eta_new[y == 1], eta_old[y == 1]]),
                                   np.vstack([eta_new[y == 0], eta_old[y == 0]]))  # fmt: skip
+    test = compare_correlated(aucs, cov, 0, 1, ("base + added", "base"), len(y))
     delta = float(aucs[0] - aucs[1])
     se = float(np.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0)))
-    p_delta = normal_two_sided_p(delta / se) if se > 0 else (1.0 if delta == 0 else 0.0)
     nri, nri_e, nri_n, idi = nri_idi(y, expit(eta_old), expit(eta_new))
     rng = np.random.default_rng(seed)
     boot_nri: list[float] = []
@@ -179,7 +227,7 @@ def incremental_value(
         base=base, added=added, n=len(y), n_cases=n_cases,
         lr_chi2=float(lr), lr_df=df, lr_p=float(stats.chi2.sf(lr, df)),
         auc_base=float(aucs[1]), auc_new=float(aucs[0]), delta_auc=delta,
-        delta_auc_ci=(delta - Z95 * se, delta + Z95 * se), delta_auc_p=float(p_delta),
+        delta_auc_ci=(delta - Z95 * se, delta + Z95 * se), delta_auc_p=test.p_value,
         nri=nri, nri_events=nri_e, nri_non_events=nri_n, nri_ci=_percentile_ci(boot_nri),
         idi=idi, idi_ci=_percentile_ci(boot_idi), n_bootstrap=n_bootstrap, n_bootstrap_failed=failed,
         seed=seed,

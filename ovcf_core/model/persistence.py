@@ -1,6 +1,8 @@
-"""The model file: plain JSON (coefficients, covariance, features with units, training summary, provenance,
-created date, schema version). Loading parses JSON only and checks every field, so a model file can never
-execute code; pickle/joblib files are refused, whatever their name.
+"""The model file: plain JSON, read and written.
+
+It holds the coefficients, covariance, features with units, training summary, provenance, created date and
+schema version. Loading parses JSON only and checks every field, so a model file can never execute code;
+pickle/joblib files are refused, whatever their name.
 """
 
 from __future__ import annotations
@@ -25,7 +27,24 @@ MAX_TEXT = 300  # longest free-text field (source, created) kept from a file
 
 
 def model_to_dict(model: RiskModel) -> dict[str, Any]:
-    """Everything needed to predict and to say what the model is, as JSON-ready values."""
+    """Convert a model to the model file's JSON-ready values: all needed to predict and to say what it is.
+
+    Parameters
+    ----------
+    model
+        A fitted or loaded model.
+
+    Returns
+    -------
+    dict
+        The model file's content (format, schema version, terms, coefficients, covariance, features with
+        units and training ranges, training summary, provenance).
+
+    Raises
+    ------
+    AnalysisError
+        When the model is not fitted.
+    """
     model.check_is_fitted()
     features = []
     for variable in model.variables:
@@ -61,42 +80,78 @@ def model_to_dict(model: RiskModel) -> dict[str, Any]:
 
 
 def save_model(model: RiskModel, path: str | Path) -> Path:
-    """Write the model as a JSON file (NaN written as null) and return its path."""
+    """Write the model as a JSON file (NaN written as null), whole or not at all.
+
+    Parameters
+    ----------
+    model
+        A fitted or loaded model.
+    path
+        The file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    OutputError
+        When the file cannot be written.
+    """
     target = Path(path)
     write_json(model_to_dict(model), target)
     return target
 
 
 def _reject_constant(name: str) -> float:
-    """json.loads hook: NaN and Infinity are not numbers a model file may hold."""
+    """Refuse NaN and Infinity, which are not numbers a model file may hold (a json.loads hook)."""
     raise InputError(
         f"the model file holds the non-number '{name}'; coefficients and covariance must be finite numbers"
     )
 
 
 def _finite(value: Any, what: str) -> float:
-    """A finite number from the file, or an InputError naming the field."""
+    """Return a finite number from the file, or raise an InputError naming the field."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
         raise InputError(f"model file: {what} must be a finite number, not {str(value)[:40]!r}")
     return float(value)
 
 
 def _count(value: Any, what: str, minimum: int = 1) -> int:
-    """A whole number of at least `minimum` from the file."""
+    """Return a whole number of at least `minimum` from the file, or raise an InputError naming the field."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InputError(f"model file: {what} must be a whole number of at least {minimum}")
     return value
 
 
 def _names(value: Any, what: str) -> list[str]:
-    """A list of short variable names from the file."""
+    """Return a list of short variable names from the file, or raise an InputError naming the field."""
     if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v) < 40 for v in value):
         raise InputError(f"model file: {what} must be a list of variable names")
     return value
 
 
 def model_from_dict(data: Any) -> RiskModel:
-    """A fitted RiskModel from a parsed model file, after checking every field; InputError when wrong."""
+    """Rebuild a fitted RiskModel from a parsed model file, after checking every field.
+
+    Parameters
+    ----------
+    data
+        The parsed JSON (anything: it is checked before use).
+
+    Returns
+    -------
+    RiskModel
+        A model ready to predict.
+
+    Raises
+    ------
+    InputError
+        Naming the field, when the data is not an ovcf risk model of this schema version, a field is
+        missing or of the wrong kind, a number is not finite, or the covariance is not a symmetric
+        positive-definite matrix of the right size.
+    """
     if not isinstance(data, Mapping):
         raise InputError("model file: expected a JSON object (an ovcf risk model), found something else")
     required = (
@@ -185,7 +240,7 @@ def _check_positive_definite(cov: np.ndarray) -> None:
 
 
 def _ranges(features: Any, model: RiskModel) -> dict[str, tuple[float, float]]:
-    """Training ranges of the numeric variables from the file's feature list (every variable listed)."""
+    """Return the training ranges of the numeric variables from the file's feature list."""
     if not isinstance(features, list) or not all(isinstance(f, Mapping) for f in features):
         raise InputError("model file: 'features' must be a list of objects (name, unit, training_range)")
     by_name = {f.get("name"): f for f in features}
@@ -205,7 +260,7 @@ def _ranges(features: Any, model: RiskModel) -> dict[str, tuple[float, float]]:
 
 
 def _provenance(value: Any, created: Any) -> dict[str, Any]:
-    """Where the model came from: source, synthetic flag and created date (short text only)."""
+    """Return where the model came from: source, synthetic flag and created date (short text only)."""
     if not isinstance(value, Mapping):
         raise InputError("model file: 'provenance' must be an object (source, synthetic)")
     out: dict[str, Any] = {}
@@ -219,7 +274,7 @@ def _provenance(value: Any, created: Any) -> dict[str, Any]:
 
 
 def _summary(value: Any) -> TrainingSummary:
-    """The training summary, rebuilt and type-checked."""
+    """Rebuild and type-check the training summary."""
     if not isinstance(value, Mapping):
         raise InputError("model file: 'training_summary' must be an object")
     try:
@@ -237,6 +292,25 @@ def load_model(path: str | Path | bytes, *, name: str | None = None) -> RiskMode
     """Read a JSON model file (a path or the bytes of an upload) into a fitted RiskModel.
 
     Only JSON is parsed; a pickle/joblib or any other file is refused with a clear InputError.
+
+    Parameters
+    ----------
+    path
+        The model file, or the bytes of an uploaded one.
+    name
+        The name used in messages (default: the file's name, or "uploaded model" for bytes).
+
+    Returns
+    -------
+    RiskModel
+        A model ready to predict.
+
+    Raises
+    ------
+    InputError
+        Starting with the file's name, when the file is missing, a folder, empty, larger than 2 MB, a
+        pickle/joblib or other binary file, not valid JSON, or not a valid model file (see
+        `model_from_dict`).
     """
     if isinstance(path, bytes):
         raw, display = path, name or "uploaded model"

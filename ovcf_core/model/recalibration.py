@@ -1,4 +1,4 @@
-"""Recalibration of a model to a new population (Steyerberg, Clinical Prediction Models, ch. 20).
+"""Recalibrate a model to a new population (Steyerberg, Clinical Prediction Models, ch. 20).
 
 `intercept`: the intercept moves by the calibration-in-the-large a (logit P = a + offset(lp)); `logistic`:
 every coefficient is multiplied by the calibration slope b and the intercept becomes b * b0 + a' (logit P =
@@ -27,7 +27,35 @@ def recalibrate(
     model: RiskModel, table: pd.DataFrame, method: str = "intercept", *, source: str = "cohort",
     file: str | None = None,
 ) -> RiskModel:  # fmt: skip
-    """A new RiskModel recalibrated on `table` (the original is left as it was)."""
+    """Recalibrate a model on a cohort, returning a new model (the original is left as it was).
+
+    Parameters
+    ----------
+    model
+        A fitted or loaded model.
+    table
+        The cohort, with the outcome and the model's variables.
+    method
+        ``intercept`` (calibration-in-the-large only) or ``logistic`` (intercept and slope).
+    source
+        Names the cohort in the new model's provenance.
+    file
+        The cohort's file name, for error messages.
+
+    Returns
+    -------
+    RiskModel
+        The recalibrated model; its case/control counts are the cohort's, so it predicts at the cohort's
+        case fraction.
+
+    Raises
+    ------
+    InputError
+        When the method is unknown, the cohort lacks the outcome or a model variable, or the
+        recalibration gives non-finite coefficients.
+    AnalysisError
+        When a calibration fit fails (separation).
+    """
     from ovcf_core.model.calibration import calibration_glms
     from ovcf_core.model.persistence import model_from_dict, model_to_dict
     from ovcf_core.model.validation import score_cohort

@@ -1,14 +1,16 @@
-"""`RiskModel`: logistic regression of OVCF on VBQ and HU (adjusted for age, sex, BMI), with scikit-learn's
-estimator contract where it applies: `__init__` only stores parameters, `get_params`/`set_params`/`clone`
-work, `fit` never rewrites them (the checked ones are `features_`/`adjust_`), `predict_proba(table)` returns
-an array. It takes a table with named columns, not a numeric X, so `check_estimator` does not apply.
+"""`RiskModel`: logistic regression of OVCF on VBQ and HU, adjusted for age, sex and BMI.
 
-`__init__` only stores parameters; `fit(table)` returns self and sets the learned attributes (ending in `_`):
-the coefficients and their covariance from the one logistic engine (`ovcf_core.stats.logistic.fit_logit`,
-tested against statsmodels' `Logit`), the training ranges and means, and a
-`TrainingSummary` (cases/controls, AUC with DeLong CI, Brier score, calibration intercept and slope, a
-calibration plot's data, and Harrell's bootstrap optimism correction of the AUC and calibration slope).
-The statistics are imported inside `fit`, so predicting from a saved model needs numpy only.
+It follows scikit-learn's estimator contract where it applies: `__init__` only stores parameters,
+`get_params`/`set_params`/`clone` work, `fit` never rewrites them (the checked ones are `features_`/
+`adjust_`), `predict_proba(table)` returns an array. It takes a table with named columns, not a numeric X,
+so `check_estimator` does not apply.
+
+`fit(table)` returns self and sets the learned attributes (ending in `_`): the coefficients and their
+covariance from the one logistic engine (`ovcf_core.stats.logistic.fit_logit`, tested against statsmodels'
+`Logit`), the training ranges and means, and a `TrainingSummary` (cases/controls, AUC with DeLong CI, Brier
+score, calibration intercept and slope, a calibration plot's data, and Harrell's bootstrap optimism
+correction of the AUC and calibration slope). The statistics are imported inside `fit`, so predicting from
+a saved model needs numpy only.
 """
 
 from __future__ import annotations
@@ -41,7 +43,25 @@ Progress = Callable[[int, int], None]
 
 
 def calibration_slope(y: np.ndarray, linear_predictor: np.ndarray) -> float:
-    """Slope b of logit P(y=1) = a + b * lp (1 = perfectly calibrated spread; < 1 = overfitted)."""
+    """Estimate the calibration slope b of logit P(y=1) = a + b * lp.
+
+    Parameters
+    ----------
+    y
+        Outcomes, 1 = fracture, 0 = control.
+    linear_predictor
+        The model's log-odds for the same patients.
+
+    Returns
+    -------
+    float
+        b: 1 means the predictions spread as the outcomes do; below 1 they are too extreme (overfitted).
+
+    Raises
+    ------
+    AnalysisError
+        When the logistic fit fails (e.g. perfect separation).
+    """
     from ovcf_core.stats.logistic import fit_logit
 
     params, _ = fit_logit(y, np.column_stack([np.ones(len(y)), linear_predictor]))
@@ -49,7 +69,25 @@ def calibration_slope(y: np.ndarray, linear_predictor: np.ndarray) -> float:
 
 
 def calibration_intercept(y: np.ndarray, linear_predictor: np.ndarray) -> float:
-    """Calibration-in-the-large a of logit P(y=1) = a + lp (slope fixed at 1; 0 = calibrated on average)."""
+    """Estimate the calibration-in-the-large a of logit P(y=1) = a + lp (slope fixed at 1).
+
+    Parameters
+    ----------
+    y
+        Outcomes, 1 = fracture, 0 = control.
+    linear_predictor
+        The model's log-odds for the same patients, used as an offset.
+
+    Returns
+    -------
+    float
+        a: 0 when the predictions are right on average; above 0 they are too low.
+
+    Raises
+    ------
+    AnalysisError
+        When the logistic fit fails.
+    """
     from ovcf_core.stats.logistic import fit_logit
 
     params, _ = fit_logit(y, np.ones((len(y), 1)), offset=linear_predictor)
@@ -57,7 +95,22 @@ def calibration_intercept(y: np.ndarray, linear_predictor: np.ndarray) -> float:
 
 
 def calibration_bins(y: np.ndarray, probability: np.ndarray, bins: int = CALIBRATION_BINS) -> dict[str, list]:
-    """A calibration plot's points: mean predicted vs observed fraction in groups of equal size."""
+    """Group patients by predicted probability for a calibration plot: mean predicted vs observed fraction.
+
+    Parameters
+    ----------
+    y
+        Outcomes, 1 = fracture, 0 = control.
+    probability
+        Predicted probabilities for the same patients.
+    bins
+        Number of groups of (nearly) equal size, fewer when there are fewer patients.
+
+    Returns
+    -------
+    dict of str to list
+        ``mean_predicted``, ``observed`` (fraction of cases) and ``n`` per group, lowest risk first.
+    """
     order = np.argsort(probability, kind="stable")
     groups = [g for g in np.array_split(order, min(bins, len(order))) if len(g)]
     return {
@@ -90,25 +143,41 @@ class TrainingSummary:
 
     @property
     def case_fraction(self) -> float:
-        """The training sample's fraction of cases: the prevalence its raw probabilities are at."""
+        """Return the training sample's fraction of cases: the prevalence its raw probabilities are at."""
         return self.n_cases / (self.n_cases + self.n_controls)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values."""
+        """Return the summary as plain JSON-ready values (the model file's ``training`` block)."""
         out = asdict(self)
         out["auc_ci"] = list(self.auc_ci)
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainingSummary:
-        """Rebuild from `to_dict()` output (keys not in the dataclass are ignored)."""
+        """Rebuild a summary from `to_dict()` output.
+
+        Parameters
+        ----------
+        data
+            A `to_dict()` mapping; keys that are not fields are ignored, so older files still load.
+
+        Returns
+        -------
+        TrainingSummary
+            The summary.
+
+        Raises
+        ------
+        KeyError
+            When ``auc_ci`` is missing (the file check in `persistence` names it first).
+        """
         names = set(cls.__dataclass_fields__)
         values = {k: v for k, v in data.items() if k in names}
         values["auc_ci"] = tuple(float(v) for v in data["auc_ci"])
         return cls(**values)
 
     def to_frame(self) -> pd.DataFrame:
-        """The summary as a table for a page: measure, apparent (training) value, optimism-corrected value."""
+        """Return the summary as a table for a page: measure, apparent value, optimism-corrected value."""
         import pandas as pd
 
         rows = [
@@ -132,7 +201,20 @@ class TrainingSummary:
 
 
 def auc_with_ci(y: np.ndarray, score: np.ndarray) -> tuple[float, tuple[float, float]]:
-    """AUC of `score` (higher = case) with its DeLong 95% CI (`ovcf_core.stats.roc`)."""
+    """Compute the AUC of `score` (higher = case) with its DeLong 95% CI, through `ovcf_core.stats.roc`.
+
+    Parameters
+    ----------
+    y
+        Outcomes, 1 = fracture, 0 = control.
+    score
+        Any score where a higher value means a case (here the model's log-odds).
+
+    Returns
+    -------
+    tuple
+        The AUC and its (low, high) 95% CI.
+    """
     from ovcf_core.stats.roc import delong_auc
 
     result = delong_auc(y, score, direction="higher")
@@ -140,7 +222,7 @@ def auc_with_ci(y: np.ndarray, score: np.ndarray) -> tuple[float, tuple[float, f
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float:
-    """AUC of `score` (higher = case), through the one ROC path (`ovcf_core.stats.roc`)."""
+    """Compute the AUC of `score` (higher = case), through the one ROC path (`ovcf_core.stats.roc`)."""
     from ovcf_core.stats.roc import delong_auc
 
     return delong_auc(y, score, direction="higher").auc
@@ -151,10 +233,27 @@ class RiskModel:
 
     Parameters
     ----------
-    features : indicator columns whose risk the model estimates (default VBQ and HU).
-    adjust : covariates among age, sex, bmi (default all three, as the paper's adjusted model).
-    n_bootstrap : resamples for Harrell's optimism correction (at least 200; 0 skips internal validation).
-    random_state : seed of the bootstrap, so the summary is reproducible.
+    features
+        Indicator columns whose risk the model estimates (default VBQ and HU).
+    adjust
+        Covariates among age, sex, bmi (default all three, as the paper's adjusted model).
+    n_bootstrap
+        Resamples for Harrell's optimism correction (at least 200; 0 skips internal validation).
+    random_state
+        Seed of the bootstrap, so the summary is reproducible.
+
+    Attributes
+    ----------
+    coef_, cov_
+        Coefficients (intercept first, in the order of `terms_`) and their covariance.
+    terms_
+        The model terms: ``const``, then each variable (sex as ``sex_male``).
+    n_cases_, n_controls_
+        The training counts, which set the case fraction the raw probabilities are at.
+    means_, ranges_
+        Training means of the design columns and (min, max) of each numeric variable.
+    summary_
+        The `TrainingSummary`; `provenance_` says what the model was trained on and when.
     """
 
     def __init__(
@@ -170,7 +269,18 @@ class RiskModel:
         self.random_state = random_state
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor parameters (scikit-learn's estimator interface)."""
+        """Return the constructor parameters (scikit-learn's estimator interface).
+
+        Parameters
+        ----------
+        deep
+            Accepted for scikit-learn; the parameters hold no estimators, so it changes nothing.
+
+        Returns
+        -------
+        dict
+            ``features``, ``adjust``, ``n_bootstrap`` and ``random_state`` as stored.
+        """
         return {
             "features": self.features,
             "adjust": self.adjust,
@@ -179,7 +289,23 @@ class RiskModel:
         }
 
     def set_params(self, **params: Any) -> RiskModel:
-        """Set constructor parameters (scikit-learn's estimator interface); returns self."""
+        """Set constructor parameters (scikit-learn's estimator interface).
+
+        Parameters
+        ----------
+        **params
+            Parameter names and values; they are checked when `fit` is called.
+
+        Returns
+        -------
+        RiskModel
+            self.
+
+        Raises
+        ------
+        ValueError
+            When a name is not a constructor parameter (as scikit-learn raises).
+        """
         for name, value in params.items():
             if name not in self.get_params():
                 raise ValueError(f"RiskModel has no parameter '{name}'")
@@ -188,15 +314,17 @@ class RiskModel:
 
     @property
     def variables(self) -> tuple[str, ...]:
-        """Features then adjustment variables, in the order of the model's terms after the intercept."""
+        """Return features then adjustment variables, in the order of the terms after the intercept."""
         if hasattr(self, "features_"):
             return (*self.features_, *self.adjust_)
         features, adjust = self._checked_params()
         return (*features, *adjust)
 
     def _checked_params(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The features and adjustment variables, lower-cased and checked: indicator columns, adjustment
-        variables among age/sex/bmi, no repeats. The constructor parameters themselves are not changed."""
+        """Check and lower-case the features and adjustment variables, leaving the parameters as they were.
+
+        Features must be indicator columns, adjustment variables among age/sex/bmi, with no repeats.
+        """
         features = tuple(str(f).strip().lower() for f in self.features)
         adjust = tuple(str(a).strip().lower() for a in self.adjust)
         if not features:
@@ -224,8 +352,29 @@ class RiskModel:
     ) -> RiskModel:
         """Fit on a validated cohort table (`schema.validate_cohort`); rows missing a variable are excluded.
 
-        `progress(done, total)` is called after each bootstrap resample; `source` names the data and
-        `synthetic` says whether it is synthetic, in the model's provenance. Returns self.
+        Parameters
+        ----------
+        table
+            The cohort with the outcome ``ovcf`` and every model variable.
+        progress
+            Called as ``progress(done, total)`` after each bootstrap resample (a page's progress bar).
+        source
+            Names the data in the model's provenance (a file name, never patient data).
+        synthetic
+            Whether the data are synthetic; the model says so wherever it is used.
+
+        Returns
+        -------
+        RiskModel
+            self, with the learned attributes set.
+
+        Raises
+        ------
+        InputError
+            When a parameter is not allowed (see the class) or a column the model needs is missing.
+        AnalysisError
+            When fewer than 10 cases or controls have every variable, a variable is constant, the fit
+            fails (separation), or more than half the bootstrap refits fail.
         """
         import pandas as pd
 
@@ -344,35 +493,106 @@ class RiskModel:
         }
 
     def check_is_fitted(self) -> None:
-        """Raise AnalysisError unless the model has been fitted or loaded."""
+        """Refuse to use a model that has been neither fitted nor loaded.
+
+        Raises
+        ------
+        AnalysisError
+            When `fit` has not been called and the model was not read from a file.
+        """
         if not hasattr(self, "coef_"):
             raise AnalysisError("this RiskModel is not fitted: call fit() or load a model file")
 
     @property
     def is_synthetic(self) -> bool:
-        """Whether the model was trained on synthetic data (shown as 'synthetic' wherever it is used)."""
+        """Return whether the model was trained on synthetic data (shown wherever the model is used)."""
         self.check_is_fitted()
         return bool(self.provenance_.get("synthetic", False))
 
     def linear_predictor(self, table: pd.DataFrame) -> np.ndarray:
-        """Log-odds x'b of each row at the training case fraction (NaN where a variable is missing)."""
+        """Compute the log-odds x'b of each row at the training case fraction.
+
+        Parameters
+        ----------
+        table
+            Rows with the model's variables (sex as F/M); other columns are ignored.
+
+        Returns
+        -------
+        numpy.ndarray
+            One log-odds per row, NaN where a variable is missing.
+
+        Raises
+        ------
+        AnalysisError
+            When the model is not fitted.
+        """
         from ovcf_core.stats.logistic import design_matrix
 
         self.check_is_fitted()
         return design_matrix(table, self.variables) @ self.coef_
 
     def predict_proba(self, table: pd.DataFrame) -> np.ndarray:
-        """Probability of fracture of each row at the training case fraction (no prevalence correction)."""
+        """Compute each row's probability of fracture at the training case fraction (no prior correction).
+
+        Parameters
+        ----------
+        table
+            Rows with the model's variables (sex as F/M).
+
+        Returns
+        -------
+        numpy.ndarray
+            One probability per row (a 1-D array, not scikit-learn's two columns: the outcome is binary
+            and the table carries names), NaN where a variable is missing.
+
+        Raises
+        ------
+        AnalysisError
+            When the model is not fitted.
+        """
         return expit(self.linear_predictor(table))
 
     def predict(self, patient: Mapping[str, Any], prevalence: float | None = None):
-        """One patient's probability with 95% CI, optionally corrected to `prevalence` (see `prediction`)."""
+        """Predict one patient's probability with its 95% CI (see `model.prediction.predict`).
+
+        Parameters
+        ----------
+        patient
+            Variable name to value (numbers or text as typed; sex as F/M).
+        prevalence
+            A fraction to prior-correct the intercept to; None keeps the training case fraction.
+
+        Returns
+        -------
+        Prediction
+            The probability, its CI, the inputs, warnings and each term's contribution.
+
+        Raises
+        ------
+        InputError
+            When a variable is missing, not a number or outside its plausible range, or the prevalence
+            is not strictly between 0 and 1.
+        AnalysisError
+            When the model is not fitted.
+        """
         from ovcf_core.model.prediction import predict
 
         return predict(self, patient, prevalence=prevalence)
 
     def coefficients_frame(self) -> pd.DataFrame:
-        """Coefficients with Wald 95% CIs and odds ratios, one row per term."""
+        """Tabulate the coefficients with Wald 95% CIs and odds ratios, one row per term.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``term``, ``coefficient``, ``se``, ``odds_ratio``, ``or_ci_low``, ``or_ci_high``.
+
+        Raises
+        ------
+        AnalysisError
+            When the model is not fitted.
+        """
         import pandas as pd
 
         self.check_is_fitted()

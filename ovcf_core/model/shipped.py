@@ -1,5 +1,6 @@
-"""The shipped default model: trained on the synthetic sample cohort, saved as JSON (the only form the tool
-writes or loads: no pickle is shipped) with a model card.
+"""The shipped default model: trained on the synthetic sample cohort, saved as JSON with a model card.
+
+JSON is the only form the tool writes or loads: no pickle is shipped.
 
 Retrain it with `python -m ovcf_core.model.shipped` after the sample cohort changes.
 """
@@ -20,7 +21,18 @@ MODEL_CARD = paths.MODELS / "model_card.json"
 
 
 def build_model_card(model: RiskModel) -> dict[str, Any]:
-    """What the shipped model is, what it was trained on, how well it did, and what it is not for."""
+    """Describe the shipped model: what it is, what it was trained on, how well it did, what it is not for.
+
+    Parameters
+    ----------
+    model
+        The fitted default model.
+
+    Returns
+    -------
+    dict
+        The model card, written as model_card.json beside the model.
+    """
     s = model.summary_
     return {
         "name": "OVCF risk model (VBQ + average HU, adjusted for age, sex, BMI)",
@@ -57,7 +69,25 @@ def build_model_card(model: RiskModel) -> dict[str, Any]:
 
 
 def retrain_shipped_model(cohort: Path = paths.SAMPLE_COHORT, models: Path = paths.MODELS) -> RiskModel:
-    """Fit the default model on the sample cohort; write default_model.json and model_card.json."""
+    """Fit the default model on the sample cohort; write default_model.json and model_card.json.
+
+    Parameters
+    ----------
+    cohort
+        The synthetic sample cohort to train on.
+    models
+        The folder the model file and its card are written to (created if missing).
+
+    Returns
+    -------
+    RiskModel
+        The fitted model.
+
+    Raises
+    ------
+    AnalysisError
+        When the cohort cannot support the model (too few cases or controls, separation).
+    """
     from ovcf_core.io import read_cohort
 
     table, _ = read_cohort(cohort)
@@ -70,12 +100,34 @@ def retrain_shipped_model(cohort: Path = paths.SAMPLE_COHORT, models: Path = pat
 
 
 def load_shipped_model() -> RiskModel:
-    """The shipped default model, read from its JSON file."""
+    """Load the shipped default model from its JSON file.
+
+    Returns
+    -------
+    RiskModel
+        The fitted model (trained on synthetic data).
+
+    Raises
+    ------
+    InputError
+        When the model file is missing or malformed.
+    """
     return load_model(paths.DEFAULT_MODEL)
 
 
 def load_model_card() -> dict[str, Any]:
-    """The shipped model's card (JSON)."""
+    """Load the shipped model's card.
+
+    Returns
+    -------
+    dict
+        The card (see `build_model_card`).
+
+    Raises
+    ------
+    InputError
+        When model_card.json is missing.
+    """
     try:
         return json.loads(MODEL_CARD.read_text(encoding="utf-8"))
     except FileNotFoundError:

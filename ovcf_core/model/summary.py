@@ -25,6 +25,7 @@ BAR_CSS = """
 
 
 def _table(frame: pd.DataFrame) -> str:
+    """Render a table as escaped HTML, missing values as a dash."""
     return frame.to_html(index=False, escape=True, border=0, na_rep="—")
 
 
@@ -36,7 +37,29 @@ def prediction_summary_html(
     synthetic: bool = False,
     model_source: str = "",
 ) -> str:
-    """The prediction, its inputs and drivers, the published cut-offs and the model it came from, as HTML."""
+    """Render one prediction as a printable HTML page.
+
+    The page holds the probability with its CI bar, the inputs and what drives the estimate, the published
+    cut-offs and the model it came from.
+
+    Parameters
+    ----------
+    prediction
+        The patient's prediction.
+    summary
+        The model's training summary (cases, controls, AUC, calibration).
+    thresholds
+        Published cut-offs to list (None or empty: none).
+    synthetic
+        Whether the model was trained on synthetic data (the page then says so).
+    model_source
+        What the model was trained on, as shown to the user (escaped).
+
+    Returns
+    -------
+    str
+        A self-contained HTML document with no scripts and no patient identifiers.
+    """
     low, high = prediction.ci
     p = prediction.probability
     if prediction.prevalence is None:

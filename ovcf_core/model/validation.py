@@ -1,4 +1,4 @@
-"""Validation of a risk model on a cohort with the outcome: is this probability right for my population?
+"""Validate a risk model on a cohort with the outcome: is this probability right for my population.
 
 Scores the cohort exactly as `ovcf predict` would (the same prior correction to `prevalence`), then reports
 discrimination (AUC with DeLong CI; the model's ROC next to each single marker on the same patients, with
@@ -53,15 +53,37 @@ class ScoredCohort:
     markers: dict[str, np.ndarray]  # indicator values of the patients used (NaN where missing)
 
 
-def _model_columns(model: RiskModel) -> tuple[str, ...]:
-    return tuple(model.variables)
-
-
 def score_cohort(
     model: RiskModel, table: pd.DataFrame, prevalence: float | None = None, *, file: str | None = None
 ) -> ScoredCohort:
-    """Predictions (prior-corrected to `prevalence` as `predict` does) of every patient with the outcome
-    and all model variables; the others are listed. Bad input raises InputError naming the column."""
+    """Score every patient with the outcome and all model variables, as `ovcf predict` would.
+
+    Parameters
+    ----------
+    model
+        A fitted or loaded model.
+    table
+        The cohort, with the outcome ``ovcf`` and the model's variables.
+    prevalence
+        Prior-correct the predictions to this prevalence (as `predict` does); None keeps the model's
+        training case fraction.
+    file
+        The table's file name, for the error messages.
+
+    Returns
+    -------
+    ScoredCohort
+        Outcomes, predictions and log-odds of the usable patients, their indicator values, and the
+        patients left out (spreadsheet row, patient id, what was missing).
+
+    Raises
+    ------
+    InputError
+        Naming the column, when the outcome or a model variable is missing or empty, no patient has an
+        outcome, fewer than 2 cases or controls are usable, or the prevalence is not a fraction.
+    AnalysisError
+        When the model is not fitted.
+    """
     import pandas as pd
 
     from ovcf_core.model.prediction import check_prevalence, prior_correction
@@ -71,7 +93,7 @@ def score_cohort(
     if OUTCOME not in table.columns:
         raise InputError("no outcome column: validation needs 'ovcf' (1 = fracture, 0 = control)",
                          file=file, column=OUTCOME)  # fmt: skip
-    for variable in _model_columns(model):
+    for variable in model.variables:
         if variable not in table.columns:
             raise InputError(f"the model needs '{variable}' and the cohort has no such column",
                              file=file, column=variable)  # fmt: skip
@@ -86,7 +108,7 @@ def score_cohort(
     ok = np.isfinite(y_all) & np.isfinite(lp_all)
     excluded = []
     if not ok.all():
-        missing_cols = [c for c in (OUTCOME, *_model_columns(model))]
+        missing_cols = [OUTCOME, *model.variables]
         absent = table.loc[~ok, missing_cols].isna()
         if SEX in absent.columns:  # sex other than F/M counts as missing too
             absent[SEX] |= ~table.loc[~ok, SEX].isin(["F", "M"])
@@ -131,7 +153,7 @@ class MarkerComparison:
     tpr: np.ndarray = field(repr=False, default_factory=lambda: np.array([]))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready values (the ROC points are left out)."""
+        """Return JSON-ready values (the ROC points are left out)."""
         return {
             "marker": self.marker, "direction": self.direction, "n": self.n, "auc": self.auc,
             "auc_ci": list(self.auc_ci), "model_auc": self.model_auc, "z": self.z, "p_value": self.p_value,
@@ -139,6 +161,7 @@ class MarkerComparison:
 
 
 def _thin(fpr: np.ndarray, tpr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keep at most MAX_ROC_POINTS evenly spaced vertices, so a figure of a large cohort stays small."""
     if len(fpr) <= MAX_ROC_POINTS:
         return fpr, tpr
     keep = np.unique(np.linspace(0, len(fpr) - 1, MAX_ROC_POINTS).round().astype(int))
@@ -146,6 +169,7 @@ def _thin(fpr: np.ndarray, tpr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _roc_points(y: np.ndarray, score: np.ndarray, direction: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return the (thinned) false- and true-positive rates of the ROC curve, for the figures."""
     from ovcf_core.stats.roc import roc_curve
 
     curve = roc_curve(y, score, direction)
@@ -153,7 +177,22 @@ def _roc_points(y: np.ndarray, score: np.ndarray, direction: str) -> tuple[np.nd
 
 
 def compare_markers(y: np.ndarray, prediction: np.ndarray, markers: dict[str, np.ndarray]) -> list:
-    """Each marker's AUC and DeLong test against the model's prediction, on the patients having the marker."""
+    """Compare each marker's AUC with the model's by DeLong's test, on the patients having the marker.
+
+    Parameters
+    ----------
+    y
+        Outcomes of the scored patients, 1 = fracture.
+    prediction
+        The model's predictions for them.
+    markers
+        Indicator column to values (NaN where missing); an indicator is read in its clinical direction.
+
+    Returns
+    -------
+    list of MarkerComparison
+        One per marker with at least 2 cases and 2 controls among the patients having it.
+    """
     from ovcf_core.stats.roc import delong_auc, delong_test
 
     out = []
@@ -204,11 +243,11 @@ class ValidationResult:
 
     @property
     def n_excluded(self) -> int:
-        """Patients left out for a missing outcome or model variable."""
+        """Return how many patients were left out for a missing outcome or model variable."""
         return len(self.excluded)
 
     def to_dict(self) -> dict[str, Any]:
-        """The `ovcf validate` JSON: the contract's keys first, then the extra ones."""
+        """Return the `ovcf validate` JSON: the contract's keys first (DESIGN §4b), then the extra ones."""
         cal = self.calibration
         out = {
             "n": self.n,
@@ -253,7 +292,7 @@ class ValidationResult:
         return out
 
     def to_frame(self) -> pd.DataFrame:
-        """The metrics table: measure, estimate, 95% CI, what perfect looks like."""
+        """Return the metrics table: measure, estimate, 95% CI, what perfect looks like."""
         import pandas as pd
 
         from ovcf_core.report.style import fmt_ci
@@ -279,7 +318,7 @@ class ValidationResult:
         return pd.DataFrame(rows, columns=["measure", "estimate", "95% CI", "perfect"])
 
     def excluded_frame(self) -> pd.DataFrame:
-        """The patients left out: spreadsheet row, patient id, what was missing."""
+        """Return the patients left out: spreadsheet row, patient id, what was missing."""
         import pandas as pd
 
         return pd.DataFrame(
@@ -288,8 +327,10 @@ class ValidationResult:
         )  # fmt: skip
 
     def markers_frame(self) -> pd.DataFrame:
-        """The model's AUC beside each marker's on the same patients, with DeLong's test, as printed text
-        (AUC 3 decimals with its DeLong 95% CI, p as journals print it)."""
+        """Return the model's AUC beside each marker's on the same patients, with DeLong's test, as text.
+
+        The AUC has 3 decimals with its DeLong 95% CI, p is printed as journals print it.
+        """
         import pandas as pd
 
         from ovcf_core.report.style import fmt_estimate_ci, fmt_number, fmt_p
@@ -311,6 +352,7 @@ class ValidationResult:
 
 
 def _messages(n_cases: int, n_controls: int, prevalence: float | None, n_excluded: int, n: int) -> list[str]:
+    """Say what limits the reading of a validation: few events, a prior correction, patients left out."""
     out = []
     if min(n_cases, n_controls) < FEW_EVENTS:
         out.append(
@@ -342,7 +384,37 @@ def validate_predictions(
     cohort: str = "cohort",
     synthetic: bool = False,
 ) -> ValidationResult:
-    """Every validation measure of predicted probabilities (`lp` = their logit) against the 0/1 outcome."""
+    """Compute every validation measure of predicted probabilities against the 0/1 outcome.
+
+    Parameters
+    ----------
+    y
+        Outcomes, 1 = fracture, 0 = control.
+    prediction
+        Predicted probabilities, strictly between 0 and 1.
+    lp
+        Their logit, when the caller has it exactly (None: computed from `prediction`).
+    prevalence
+        The prevalence the predictions were corrected to (reported, and used as the decision curve's).
+    thresholds
+        Decision-curve threshold probabilities (None: 0.01 to 0.99 by 0.01).
+    markers
+        Indicator values to compare with the model by DeLong's test.
+    excluded, model_info, cohort, synthetic
+        Passed through to the result: who was left out, what the model is, the cohort's name, and
+        whether it is synthetic.
+
+    Returns
+    -------
+    ValidationResult
+        Discrimination, calibration (GLMs, Brier, O/E, Hosmer–Lemeshow, smoothed curve), the decision
+        curve, marker comparisons, and messages on what limits them.
+
+    Raises
+    ------
+    AnalysisError
+        When a calibration fit fails (e.g. the predictions separate the outcomes perfectly).
+    """
     from ovcf_core.stats.roc import delong_auc
 
     y = np.asarray(y, dtype=float)
@@ -382,7 +454,19 @@ def validate_predictions(
 
 
 def model_info(model: RiskModel) -> dict[str, Any]:
-    """What a validation says about its model: terms, training counts, provenance, synthetic label."""
+    """Describe the model a validation is about: terms, coefficients, training counts, provenance.
+
+    Parameters
+    ----------
+    model
+        A fitted or loaded model.
+
+    Returns
+    -------
+    dict
+        ``terms``, ``coefficients``, ``n_cases``, ``n_controls``, ``trained_on``, ``synthetic``,
+        ``recalibrated``, and the synthetic note when the model was trained on synthetic data.
+    """
     provenance = dict(model.provenance_)
     info = {
         "terms": list(model.terms_),
@@ -408,7 +492,38 @@ def validate_model(
     synthetic: bool = False,
     file: str | None = None,
 ) -> ValidationResult:
-    """Validate a fitted or loaded model on a cohort table with the outcome (see the module docstring)."""
+    """Validate a fitted or loaded model on a cohort table with the outcome (see the module docstring).
+
+    Parameters
+    ----------
+    model
+        The model to validate.
+    table
+        The cohort, validated by `schema.validate_cohort`, with the outcome and the model's variables.
+    prevalence
+        Correct the predictions to this prevalence, as `ovcf predict` does; None: no correction.
+    thresholds
+        Decision-curve threshold probabilities (None: 0.01 to 0.99 by 0.01).
+    cohort
+        The cohort's name in the result and the report.
+    synthetic
+        Whether the cohort is synthetic (the result then carries the synthetic note).
+    file
+        The table's file name, for error messages.
+
+    Returns
+    -------
+    ValidationResult
+        Everything `ovcf validate` reports.
+
+    Raises
+    ------
+    InputError
+        When the cohort lacks the outcome or a model variable, or has fewer than 2 usable cases or
+        controls (see `score_cohort`).
+    AnalysisError
+        When the model is not fitted, or a calibration fit fails.
+    """
     scored = score_cohort(model, table, prevalence, file=file)
     return validate_predictions(
         scored.y, scored.prediction, scored.lp, prevalence=prevalence, thresholds=thresholds,
@@ -420,8 +535,30 @@ def validate_model(
 def split_cohort(
     table: pd.DataFrame, validation_fraction: float = 0.3, seed: int = SPLIT_SEED
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A seeded random split stratified by outcome: (development, validation). An internal split is not
-    external validation: both parts come from the same population and the same measurement."""
+    """Split a cohort at random, stratified by outcome, into development and validation parts.
+
+    An internal split is not external validation: both parts come from the same population and the same
+    measurement.
+
+    Parameters
+    ----------
+    table
+        The cohort, with the outcome ``ovcf``.
+    validation_fraction
+        The share of each outcome group held out for validation, strictly between 0 and 1.
+    seed
+        Seed of the split, so it can be repeated.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        (development, validation); rows without an outcome stay in development.
+
+    Raises
+    ------
+    InputError
+        When the fraction is not strictly between 0 and 1, or the table has no outcome column.
+    """
     if not 0 < validation_fraction < 1:
         raise InputError(f"validation fraction {validation_fraction:g} must be between 0 and 1")
     import pandas as pd

@@ -1,6 +1,8 @@
-"""Plotly figures of a model validation: the calibration plot (smoothed curve with its 95% band and the
-grouped points), the decision curve, and the model's ROC beside each single marker's. Styled through
-`ovcf_core.report` so the page and the HTML report show the same figures.
+"""Plotly figures of a model validation.
+
+The calibration plot (smoothed curve with its 95% band and the grouped points), the decision curve, and
+the model's ROC beside each single marker's. Styled through `ovcf_core.report` so the page and the HTML
+report show the same figures.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from ovcf_core.model.figures import perfect_calibration_line
 from ovcf_core.model.validation import ValidationResult
 from ovcf_core.report import style
 from ovcf_core.report.figures import RocTrace, _layout, roc_figure
@@ -16,8 +19,11 @@ MODEL_COLOR = style.OKABE_ITO["black"]
 
 
 def _legend_below(fig: go.Figure) -> go.Figure:
-    """Legend under the plot: these figures sit in half-width columns, where a legend above them wraps
-    into several rows and covers the title."""
+    """Put the legend under the plot.
+
+    These figures sit in half-width columns, where a legend above them wraps into several rows and covers
+    the title.
+    """
     fig.update_layout(
         legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0.0},
         margin={"b": 130},
@@ -26,11 +32,23 @@ def _legend_below(fig: go.Figure) -> go.Figure:
 
 
 def calibration_plot(result: ValidationResult, title: str | None = None) -> go.Figure:
-    """Observed against predicted probability: smoothed curve with 95% band, decile groups, the diagonal."""
+    """Plot observed against predicted probability: smoothed curve with 95% band, tenths, the diagonal.
+
+    Parameters
+    ----------
+    result
+        The validation (its smoothed curve, grouped points and calibration GLMs).
+    title
+        The figure's title (None: the calibration intercept, slope and ICI).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The calibration plot, legend below.
+    """
     s = result.smooth
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dash", "color": "grey"},
-                             name="perfect calibration", hoverinfo="skip"))  # fmt: skip
+    fig.add_trace(perfect_calibration_line())
     fig.add_trace(
         go.Scatter(
             x=np.concatenate([s.predicted, s.predicted[::-1]]),
@@ -81,7 +99,20 @@ def calibration_plot(result: ValidationResult, title: str | None = None) -> go.F
 
 
 def decision_curve_figure(result: ValidationResult, title: str | None = None) -> go.Figure:
-    """Net benefit of the model, of treating all and of treating none against the threshold probability."""
+    """Plot the net benefit of the model, of treating all and of treating none against the threshold.
+
+    Parameters
+    ----------
+    result
+        The validation (its decision curve).
+    title
+        The figure's title (None: says which prevalence the net benefit is at).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The decision curve, legend below.
+    """
     d = result.decision
     t = d.thresholds
     fig = go.Figure()
@@ -111,7 +142,20 @@ def decision_curve_figure(result: ValidationResult, title: str | None = None) ->
 
 
 def model_vs_markers_roc(result: ValidationResult, title: str | None = None) -> go.Figure:
-    """The model's ROC curve beside each single marker's (each on the patients having it)."""
+    """Plot the model's ROC curve beside each single marker's (each on the patients having it).
+
+    Parameters
+    ----------
+    result
+        The validation (the model's ROC points and the marker comparisons).
+    title
+        The figure's title (None: a default).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One curve per model and marker, each labelled with its AUC.
+    """
     traces = [RocTrace("model", result.roc_fpr, result.roc_tpr, result.auc, result.auc_ci, MODEL_COLOR)]
     for m in result.markers:
         traces.append(RocTrace(m.marker, m.fpr, m.tpr, m.auc, m.auc_ci))

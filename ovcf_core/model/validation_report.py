@@ -1,6 +1,8 @@
-"""A model validation as one self-contained HTML file, laid out by the TRIPOD items it covers (participants,
-missing data, model, discrimination, calibration, updating, clinical utility), with the figures. Uses the
-report machinery of `ovcf_core.report.html` (its CSS, tables and plotly.js inlined once).
+"""A model validation as one self-contained HTML file, laid out by the TRIPOD items it covers.
+
+The items are participants, missing data, model, discrimination, calibration, updating and clinical
+utility, with the figures. Uses the report machinery of `ovcf_core.report.html` (its CSS, tables and
+plotly.js inlined once).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ MAX_EXCLUDED_LISTED = 200
 
 
 def _sections(result: ValidationResult) -> list[tuple[str, str]]:
-    """(heading, HTML body) per TRIPOD item covered."""
+    """Return (heading, HTML body) per TRIPOD item covered."""
     cal, dcurve = result.calibration, result.decision
     out = []
     participants = (
@@ -100,7 +102,20 @@ def _sections(result: ValidationResult) -> list[tuple[str, str]]:
 
 
 def render_validation_report(result: ValidationResult, *, title: str = "OVCF model validation") -> str:
-    """The validation report as one HTML document (a string), plotly.js inlined once."""
+    """Render the validation report as one HTML document, plotly.js inlined once.
+
+    Parameters
+    ----------
+    result
+        The validation to report.
+    title
+        The page title and heading.
+
+    Returns
+    -------
+    str
+        The HTML; every value that came from a user (cohort name, model source) is escaped.
+    """
     from plotly.offline import get_plotlyjs
 
     parts = [
@@ -129,7 +144,25 @@ def render_validation_report(result: ValidationResult, *, title: str = "OVCF mod
 
 
 def write_validation_report(result: ValidationResult, path: str | Path) -> Path:
-    """Write the HTML validation report to `path` (whole or not at all)."""
+    """Write the HTML validation report to `path`, whole or not at all.
+
+    Parameters
+    ----------
+    result
+        The validation to report.
+    path
+        The .html file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    OutputError
+        When the file cannot be written (missing folder, no permission, disk full).
+    """
     path = Path(path)
     write_text(path, render_validation_report(result))
     return path

@@ -1,5 +1,7 @@
-"""The risk model's variables in one place: term names, labels, units and plausible ranges, and the
-logistic function; shared by the model, its predictions and its file format without an import cycle.
+"""The risk model's variables in one place: term names, labels, units and plausible ranges.
+
+Also the logistic function; shared by the model, its predictions and its file format without an import
+cycle.
 """
 
 from __future__ import annotations
@@ -16,20 +18,49 @@ SEX_TERM = "sex_male"  # sex enters the model as 1 = male, 0 = female
 
 
 def expit(x: np.ndarray | float) -> np.ndarray:
-    """The logistic function 1 / (1 + e^-x) without overflow for any x (numpy only: predicting needs no
-    scipy); equal to scipy.special.expit (tested)."""
+    """Compute the logistic function 1 / (1 + e^-x) without overflow for any x.
+
+    Numpy only, so predicting needs no scipy; equal to scipy.special.expit (tested).
+
+    Parameters
+    ----------
+    x
+        Log-odds, a number or an array.
+
+    Returns
+    -------
+    numpy.ndarray
+        Probabilities of the same shape (a 0-d array for a number).
+    """
     x = np.asarray(x, dtype=float)
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def term_name(variable: str) -> str:
-    """The model term of a variable: itself, except sex, which enters as the indicator `sex_male`."""
+    """Return the model term of a variable: itself, except sex, which enters as the indicator `sex_male`."""
     return SEX_TERM if variable == SEX else variable
 
 
 def variable_info(variable: str) -> dict[str, Any]:
-    """Label, unit and plausible range of a model variable (from `schema`), for model files and pages."""
+    """Describe a model variable by its label, unit and plausible range (from `schema`).
+
+    Parameters
+    ----------
+    variable
+        An indicator column, a covariate (age, bmi) or sex.
+
+    Returns
+    -------
+    dict
+        ``name``, ``label``, ``unit`` and ``plausible_range`` ([low, high], None for sex), as the model
+        file and the pages show them.
+
+    Raises
+    ------
+    InputError
+        When `variable` is not a model variable.
+    """
     indicator = Indicator.from_column(variable)
     if indicator is not None:
         return {
