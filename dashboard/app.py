@@ -1,8 +1,11 @@
-"""Entry of the Streamlit app: page configuration and navigation only; pages live in dashboard/pages/."""
+"""Entry of the Streamlit app: page configuration, navigation, the line naming the loaded data, and the
+session's work kept across a browser reload (`project_store`); pages live in dashboard/pages/."""
 
 from pathlib import Path
 
 import streamlit as st
+
+from dashboard import project_store, state
 
 HERE = Path(__file__).parent
 
@@ -41,4 +44,10 @@ pages = {
         page("report", "Report", "description"),
     ],
 }
-st.navigation(pages).run()
+current = st.navigation(pages)
+project_store.begin_run()
+state.loaded_banner()
+try:
+    current.run()
+finally:
+    project_store.end_run()

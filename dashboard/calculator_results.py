@@ -3,16 +3,21 @@ cut-offs, and the one-page summary download."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
 from dashboard import state
+from dashboard.calculator_model import variable_label
+from ovcf_core import RESEARCH_NOTE
 from ovcf_core.cohort_cutoffs import youden_cutoffs
 from ovcf_core.model import RiskModel
 from ovcf_core.model import figures as model_figures
-from ovcf_core.model.prediction import Prediction
+from ovcf_core.model.prediction import Prediction, percent
 from ovcf_core.model.summary import prediction_summary_html
 from ovcf_core.model.thresholds import threshold_table, thresholds_for
+from ovcf_core.model.variables import variable_info
 
 
 @st.cache_data(show_spinner=False)
@@ -22,19 +27,80 @@ def cohort_youden_cutoffs(_table: pd.DataFrame, key: str) -> dict[str, float]:
 
 
 def show_estimate(prediction: Prediction) -> None:
-    """The probability of OVCF, its 95% CI and the scale it is on, as a metric and a figure."""
+    """The probability of OVCF and its 95% CI; outside the model's data no point estimate, only the
+    estimate at the data's edge and on which side of it the patient lies (the same line as `ovcf predict`)."""
     st.subheader("Estimate")
+    st.caption(RESEARCH_NOTE)
     low, high = prediction.ci
     scale = (
-        f"at a prevalence of {prediction.prevalence:.1%}"
+        f"at a prevalence of {percent(prediction.prevalence)}"
         if prediction.prevalence is not None
-        else f"at the training sample's case fraction ({prediction.sample_case_fraction:.1%}), not corrected"
+        else f"at the training sample's case fraction ({percent(prediction.sample_case_fraction)}), "
+        "not corrected"
     )
-    st.metric("Probability of OVCF", f"{prediction.probability:.1%}", help=scale)
-    st.markdown(f"**95% CI {low:.1%} to {high:.1%}**, {scale}.")
-    st.plotly_chart(model_figures.probability_figure(prediction), key="probability")
+    if prediction.extrapolated and prediction.edge is not None:
+        st.metric("Probability of OVCF", "not estimated", help="outside the range of the model's data")
+        st.error(prediction.headline() + ".", icon=":material/block:")
+        return
+    st.metric("Probability of OVCF", percent(prediction.probability), help=scale)
+    st.markdown(f"**95% CI {percent(low)} to {percent(high)}**, {scale}.")
+    figure = model_figures.probability_figure(prediction)
+    figure.update_layout(
+        title={"text": f"{percent(prediction.probability)} (95% CI {percent(low)} to {percent(high)})"}
+    )
+    st.plotly_chart(figure, key="probability")
     for warning in prediction.warnings:
         st.warning(warning)
+
+
+def _reference_words(model: RiskModel) -> str:
+    """The average training patient in words (the training means of every variable)."""
+    parts = []
+    for term, mean in zip(model.terms_[1:], model.means_[1:], strict=True):
+        if term == "sex_male":
+            parts.append(f"{mean:.0%} men")
+            continue
+        info = variable_info(term)
+        unit = "" if info["unit"] == "ratio" else f" {info['unit']}"
+        parts.append(f"{info['label'].lower() if term == 'age' else info['label']} {mean:.3g}{unit}")
+    return ", ".join(parts)
+
+
+def _term_label(term: str, prediction: Prediction) -> str:
+    """A bar's label: the variable and the patient's value; sex is the patient's sex."""
+    value = prediction.features.get("sex" if term == "sex_male" else term)
+    if term == "sex_male":
+        return f"Patient's sex: {'male' if value == 'M' else 'female'}"
+    info = variable_info(term)
+    unit = "" if info["unit"] == "ratio" else f" {info['unit']}"
+    return f"{info['label']} {value:.4g}{unit}" if isinstance(value, float) else str(info["label"])
+
+
+def explain(prediction: Prediction, model: RiskModel) -> None:
+    """What drives this estimate: each variable's push on the log-odds against an average training patient,
+    in words, with the patient's sex named as such and a case-control age effect explained."""
+    st.subheader("What drives this estimate")
+    st.markdown(
+        "Each bar is how far this patient's value moves the log-odds of OVCF away from those of an **average "
+        f"patient of the model's training data** ({_reference_words(model)}). Bars to the right raise the "
+        "estimate, bars to the left lower it; the other variables are held at this patient's values."
+    )
+    figure = model_figures.contribution_figure(prediction, title=None)
+    figure.update_traces(y=[_term_label(t, prediction) for t in prediction.contributions])
+    st.plotly_chart(figure, key="contributions")
+    terms = list(model.terms_)
+    if "age" in terms and model.coef_[terms.index("age")] < 0:
+        odds = math.exp(float(model.coef_[terms.index("age")]))
+        others = ", ".join(variable_label(t) for t in terms[1:] if t != "age")
+        st.info(
+            f"In this model a higher age *lowers* the log-odds (odds ratio {odds:.3f} per year, adjusted for "
+            f"{others}). That does not mean age protects: the model was trained on a case-control sample "
+            f"({model.n_cases_} cases, {model.n_controls_} controls) in which the controls were chosen, not "
+            "drawn from the population, so the age term reflects how the sample was assembled (e.g. matching "
+            "or older controls), and with the bone markers in the model age only carries what they leave "
+            "unexplained. Read the age bar as a property of this training sample, not of ageing.",
+            icon=":material/info:",
+        )
 
 
 def against_cohort(

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from ovcf_core import io, paths
+from ovcf_core.errors import OvcfError
 from ovcf_core.schema import ValidationReport
 
 COHORT = "cohort"  # the current cohort table (validated), shared by every page
@@ -16,12 +17,43 @@ COHORT_IS_SYNTHETIC = "cohort_is_synthetic"
 COHORT_REPORT = "cohort_report"  # the ValidationReport of the current cohort
 ANALYSIS_SETTINGS = "analysis_settings"  # dict: outcome, markers, adjust, pair column chosen on the Data page
 CALCULATOR_INPUTS = "calculator_inputs"  # dict of values sent to the Calculator (e.g. by the Scans page)
+CALCULATOR_PATIENT = (
+    "calculator_patient"  # dict: the Calculator's fields (widget key -> value), kept across pages
+)
 RISK_MODEL = "risk_model"  # a RiskModel fitted on the user's cohort, when they chose to fit one
-RISK_MODEL_COHORT = "risk_model_cohort"  # COHORT_KEY of the cohort RISK_MODEL was fitted on
+RISK_MODEL_COHORT = "risk_model_cohort"  # (COHORT_KEY, features, adjust) RISK_MODEL was fitted with
+UPLOADED_MODEL = "uploaded_model"  # dict: the Calculator's uploaded model file {"name", "model"} (JSON only)
+MODEL_CHOICE = "model_choice"  # the Calculator's model choice, kept across pages
 COHORT_KEY = "cohort_key"  # content digest of the current cohort: the cache key of every analysis of it
 UPLOAD_DIGEST = "upload_digest"  # digest of the last upload (and mapping) made the cohort, so it is used once
 RATINGS = "ratings"  # dict: the two-rater / repeated measurements on the Reliability page (table, source)
 MATCHING_POOL = "matching_pool"  # dict: the patient pool on the Matching page (table, source)
+VALIDATION_RECORD = (
+    "validation_record"  # dict written by the Validation page (its own constant has the same text)
+)
+SCAN_KEYS = ("scan_indicators", "scan_rois", "scan_roi_history", "scan_roi_source")  # the Scans page's work
+# The session's work, kept across a browser reload (project_store.py): plain keys, never widget keys.
+KEPT_KEYS = (
+    COHORT,
+    COHORT_SOURCE,
+    COHORT_IS_SYNTHETIC,
+    COHORT_REPORT,
+    COHORT_KEY,
+    UPLOAD_DIGEST,
+    ANALYSIS_SETTINGS,
+    CALCULATOR_INPUTS,
+    CALCULATOR_PATIENT,
+    "calculator_sent_applied",
+    "calculator_fit_settings",
+    RISK_MODEL,
+    RISK_MODEL_COHORT,
+    UPLOADED_MODEL,
+    MODEL_CHOICE,
+    RATINGS,
+    MATCHING_POOL,
+    VALIDATION_RECORD,
+    *SCAN_KEYS,
+)
 
 
 @st.cache_data(show_spinner=False)
@@ -93,3 +125,19 @@ def store_analysis_settings(*, markers: list[str], adjust: list[str], pair: str 
         "adjust": list(adjust),
         "pair": pair,
     }
+
+
+def loaded_banner() -> None:
+    """One line at the top of every page naming the data every page analyses (and whether it is synthetic)."""
+    try:
+        table = ensure_cohort()
+    except OvcfError:  # the page itself says why no cohort could be loaded
+        return
+    source = st.session_state.get(COHORT_SOURCE, "uploaded cohort")
+    if st.session_state.get(COHORT_IS_SYNTHETIC, True):
+        st.caption(
+            f":material/science: Data: **{source}** — synthetic, not real patients. "
+            "Upload your own on the Data page."
+        )
+    else:
+        st.caption(f":material/table: Data: **{source}** ({len(table):,} rows), uploaded in this session.")

@@ -1,10 +1,12 @@
 """Calculator page (AppTest): the shipped model's estimate equals the library's, invalid entries give a
-message (never a traceback), prefill from the Scans page, raw inputs, uploads, fitting on the cohort."""
+message (never a traceback), prefill from the Scans page, raw inputs, uploads, fitting on the cohort; no demo
+patient, the patient kept across pages, HU alone, outside the model's data, what drives the estimate."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from dashboard import state
@@ -28,9 +30,26 @@ def _shown(at) -> str:
     return tools.shown_text(at)
 
 
+PATIENT = {"vbq": 3.2, "hu": 120.0, "age": 70.0, "sex": "F", "bmi": 24.0}
+
+
+def _enter(at, patient: dict = PATIENT):
+    """Type a patient into the empty fields and rerun."""
+    for key, value in patient.items():
+        if key == "sex":
+            at.radio(key="sex").set_value(value)
+        else:
+            at.number_input(key=key).set_value(value)
+    return at.run()
+
+
+def _open_with_patient(patient: dict = PATIENT):
+    return _enter(tools.open_page(PAGE), patient)
+
+
 @pytest.fixture(scope="module")
 def opened():
-    at = tools.open_page(PAGE)
+    at = _open_with_patient()
     assert not at.exception
     return at
 
@@ -50,7 +69,7 @@ def test_shown_probability_equals_the_library_prediction_at_the_default_prevalen
 
 
 def test_changing_inputs_and_prevalence_updates_the_estimate():
-    at = tools.open_page(PAGE)
+    at = _open_with_patient()
     _number(at, "VBQ score").set_value(4.1)
     _number(at, "Average HU").set_value(80.0)
     _number(at, "Prevalence").set_value(5.0)
@@ -72,7 +91,7 @@ def test_changing_inputs_and_prevalence_updates_the_estimate():
     ],
 )
 def test_invalid_entries_show_a_message_and_no_estimate(label, value, message):
-    at = tools.open_page(PAGE)
+    at = _open_with_patient()
     _number(at, label).set_value(value)
     at = at.run()
     assert not at.exception
@@ -90,7 +109,7 @@ def test_values_sent_by_the_scans_page_prefill_the_inputs():
 
 
 def test_vbq_and_hu_from_raw_per_vertebra_values_exclude_the_fractured_level():
-    at = tools.open_page(PAGE)
+    at = _open_with_patient({"age": 70.0, "sex": "F", "bmi": 24.0})
     at.radio(key="vbq_mode").set_value("From L1–L4 SI and CSF SI")
     at.radio(key="hu_mode").set_value("From per-vertebra HU")
     at = at.run()
@@ -135,7 +154,7 @@ def test_thresholds_table_names_sources_and_the_vertebra_they_apply_to(opened):
 
 def test_summary_download_is_html_without_identifiers():
     with tools.recorded_media() as seen:
-        at = tools.open_page(PAGE)
+        at = _open_with_patient()
     assert not at.exception
     pages = [b for b in seen if b.startswith(b"<!DOCTYPE html>")]
     assert pages, "the one-page summary is offered"
@@ -148,7 +167,7 @@ def test_summary_download_is_html_without_identifiers():
 def test_uploaded_model_file_is_used_and_a_pickle_is_refused(tmp_path):
     shipped = json.loads(paths.DEFAULT_MODEL.read_text())
     shipped["coefficients"]["vbq"] += 1.0
-    at = tools.open_page(PAGE)
+    at = _open_with_patient()
     index = next(i for i, u in enumerate(at.file_uploader) if "model" in u.label.lower())
     at = tools.upload(at, index, "edited.json", json.dumps(shipped).encode())
     assert not at.exception and not at.error
@@ -162,7 +181,7 @@ def test_uploaded_model_file_is_used_and_a_pickle_is_refused(tmp_path):
 
 
 def test_fitting_on_the_current_cohort_stores_the_model_in_session_state():
-    at = tools.open_page(PAGE)
+    at = _open_with_patient()
     at.radio[0].set_value("Fitted on the current cohort")
     at = at.run()
     at.button[0].click()
@@ -171,3 +190,105 @@ def test_fitting_on_the_current_cohort_stores_the_model_in_session_state():
     fitted = at.session_state[state.RISK_MODEL]
     assert fitted.n_cases_ + fitted.n_controls_ == len(at.session_state[state.COHORT])
     assert at.metric and at.metric[0].label == "Probability of OVCF"
+
+
+def test_no_demo_patient_before_anything_is_entered_and_empty_fields_stay_empty():
+    at = tools.open_page(PAGE)
+    assert not at.exception and not at.error
+    for key in ("vbq", "hu", "age", "bmi"):
+        assert at.number_input(key=key).value is None, key
+    assert at.radio(key="sex").value is None
+    assert not at.metric
+    assert any("Enter the patient's values" in i.value for i in at.info)
+    at = at.run()  # a rerun does not fill anything in either
+    assert at.number_input(key="age").value is None and not at.metric
+
+
+def test_the_patient_is_kept_when_leaving_the_page_and_coming_back():
+    patient = {"vbq": 3.4, "hu": 95.0, "age": 72.0, "sex": "M", "bmi": 22.5}
+    at = _open_with_patient(patient)
+    at.number_input(key="prevalence_pct").set_value(5.0)
+    at = at.run()
+    shown = at.metric[0].value
+    for other in ("dashboard/pages/cohort.py", "dashboard/pages/data.py"):
+        at = at.switch_page(other).run()
+        assert not at.exception
+    at = at.switch_page(PAGE).run()
+    assert not at.exception
+    for key in ("vbq", "hu", "age", "bmi"):
+        assert at.number_input(key=key).value == pytest.approx(patient[key]), key
+    assert at.radio(key="sex").value == "M"
+    assert at.number_input(key="prevalence_pct").value == pytest.approx(5.0)
+    assert at.metric[0].value == shown
+    expected = load_shipped_model().predict(patient, 0.05)
+    assert _metric_percent(at) == pytest.approx(expected.probability, abs=0.0005)
+
+
+def test_clear_the_patient_empties_every_field():
+    at = _open_with_patient()
+    at.button(key="clear_patient").click()
+    at = at.run()
+    assert all(at.number_input(key=k).value is None for k in ("vbq", "hu", "age", "bmi"))
+    assert not at.metric
+
+
+def test_hu_alone_with_the_shipped_model_is_refused_naming_what_is_missing():
+    at = _open_with_patient({"hu": 80.0, "age": 70.0, "sex": "F", "bmi": 24.0})
+    assert not at.exception and not at.metric
+    (message,) = [w.value for w in at.warning if "No estimate" in w.value]
+    assert "missing: **VBQ score**" in message and "HU alone" in message
+
+
+def test_an_estimate_from_hu_alone_with_a_model_fitted_on_hu(tmp_path):
+    import statsmodels.api as sm
+
+    at = tools.open_page(PAGE)
+    at.radio[0].set_value("Fitted on the current cohort")
+    at = at.run()
+    at.multiselect(key="fit_features").set_value(["hu"])
+    at = at.run()
+    next(b for b in at.button if b.label.startswith("Fit the model")).click()
+    at = at.run()
+    at = _enter(at, {"hu": 80.0, "age": 70.0, "sex": "F", "bmi": 24.0})
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.number_input(key="vbq").value is None
+    # Independently: statsmodels' logistic regression on the same complete rows, King-Zeng offset to 10%.
+    cohort = at.session_state[state.COHORT]
+    rows = cohort.dropna(subset=["ovcf", "hu", "age", "sex", "bmi"])
+    X = sm.add_constant(
+        rows[["hu", "age"]].assign(sex_male=(rows["sex"] == "M").astype(float), bmi=rows["bmi"])
+    )
+    fit = sm.Logit(rows["ovcf"].astype(float), X.astype(float)).fit(disp=0)
+    n1, n0 = int(rows["ovcf"].sum()), int((rows["ovcf"] == 0).sum())
+    eta = fit.params @ [1.0, 80.0, 70.0, 0.0, 24.0] + np.log(0.1 / 0.9) - np.log(n1 / n0)
+    assert _metric_percent(at) == pytest.approx(1 / (1 + np.exp(-eta)), abs=0.0005)
+
+
+def test_outside_the_model_data_there_is_no_point_estimate_never_100_percent():
+    at = _open_with_patient({**PATIENT, "vbq": 8.0})
+    assert not at.exception
+    assert at.metric[0].value == "not estimated"
+    (line,) = [e.value for e in at.error if e.value.startswith("No estimate")]
+    assert "VBQ score 8, data 2.428 to 4.657" in line and "At the edge of the data (VBQ score 4.657)" in line
+    expected = load_shipped_model().predict({**PATIENT, "vbq": 8.0}, 0.10)
+    assert line == expected.headline() + "."  # the same sentence as `ovcf predict`
+    assert "100.0%" not in _shown(at)
+    assert "Download a one-page summary" not in [b.label for b in at.get("download_button")]
+
+
+def test_what_drives_this_estimate_is_explained_in_words(opened):
+    text = _shown(opened)
+    assert "average patient of the model's training data" in text
+    assert "Patient's sex: female" in text and "Sex (male)" not in text
+    assert "a higher age *lowers* the log-odds" in text and "case-control sample" in text
+    assert "not a medical device" in text
+
+
+def test_the_model_card_is_a_readable_table_not_raw_json_keys(opened):
+    frames = [d.value for d in opened.dataframe]
+    card = next(f for f in frames if "value" in f.columns and "Model" in set(f.iloc[:, 0]))
+    labels = set(card.iloc[:, 0])
+    assert {"Trained on", "AUC 95% CI (DeLong)", "Intended use"} <= labels
+    assert not any("_" in str(label) for label in labels)
+    assert "auc_ci_delong" not in _shown(opened)
+    assert not opened.get("json")

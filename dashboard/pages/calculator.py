@@ -11,7 +11,6 @@ import streamlit as st
 from dashboard import calculator_inputs, calculator_model, calculator_results, state
 from ovcf_core import RESEARCH_NOTE
 from ovcf_core.errors import OvcfError
-from ovcf_core.model import figures as model_figures
 
 st.title("Risk calculator")
 st.warning(RESEARCH_NOTE)
@@ -19,24 +18,35 @@ cohort = state.ensure_cohort()
 model, model_choice = calculator_model.model_section(cohort)
 
 st.subheader("Patient")
-inputs = calculator_inputs.patient_inputs()
+needed = model.variables if model is not None else ()
+inputs = calculator_inputs.patient_inputs(needed)
 for problem in inputs.problems:
     st.error(problem)
 prediction = None
+missing = [v for v in needed if inputs.patient.get(v) is None]
 if model is not None and not inputs.problems:
-    try:
-        prediction = model.predict(inputs.patient, prevalence=inputs.prevalence)
-    except OvcfError as exc:
-        st.error(str(exc))
+    if not inputs.entered:
+        st.info(
+            "Enter the patient's values to get an estimate. This model uses "
+            + ", ".join(calculator_model.variable_label(v) for v in needed)
+            + "."
+        )
+    elif missing:
+        st.warning(calculator_inputs.missing_message(model.variables, missing, model_choice))
+    else:
+        try:
+            prediction = model.predict(inputs.patient, prevalence=inputs.prevalence)
+        except OvcfError as exc:
+            st.error(str(exc))
 
-if prediction is not None:
+if prediction is not None and model is not None:
     calculator_results.show_estimate(prediction)
     thresholds = calculator_results.against_cohort(
-        cohort, inputs.patient["vbq"], inputs.patient["hu"], inputs.hu_l1
+        cohort, inputs.patient.get("vbq"), inputs.patient.get("hu"), inputs.hu_l1
     )
-    st.subheader("What drives this estimate")
-    st.plotly_chart(model_figures.contribution_figure(prediction, title=None), key="contributions")
-    calculator_results.summary_download(prediction, model, thresholds)
+    calculator_results.explain(prediction, model)
+    if not prediction.extrapolated:
+        calculator_results.summary_download(prediction, model, thresholds)
 
 if model is not None:
     calculator_model.model_card(model, model_choice)
