@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.scan_source import PHANTOM_NOTE
+from dashboard.scan_table import styled
 from ovcf_core import io
 from ovcf_core.cohort_upload import add_patient
 from ovcf_core.errors import OvcfError
@@ -53,7 +54,7 @@ def show_measurements(series: Series, rois: list[Roi], synthetic: bool) -> None:
         return
     table = found.to_frame()
     st.subheader("Measurements per vertebra and muscle")
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(styled(table, found.unit), hide_index=True, width="stretch")
     if synthetic:
         st.caption(f":material/science: {PHANTOM_NOTE}")
     st.download_button(
@@ -80,7 +81,7 @@ def send_indicators(synthetic: bool) -> None:
     found = st.session_state.get(FOUND, {})
     if not found:
         return
-    st.caption("Measured on this page so far: " + ", ".join(f"{k} = {v:.4g}" for k, v in found.items()))
+    st.caption("Measured on this page so far: " + ", ".join(f"{k.upper()} {v:.4g}" for k, v in found.items()))
     left, right = st.columns(2)
     if left.button("Send VBQ and HU to the Calculator", key="scan_to_calc"):
         inputs = dict(st.session_state.get(state.CALCULATOR_INPUTS) or {})

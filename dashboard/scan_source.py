@@ -16,6 +16,7 @@ PHANTOMS = {
     "MR T2 axial (muscles, rCSA, FI)": "mr_t2_axial",
 }
 LOADED = "scan_loaded"  # (digest, LoadedSeries | None, error message | None) of the current upload
+GENERATION = "scan_upload_generation"  # bumped to empty both uploaders at once ("remove all")
 PHANTOM_NOTE = "Synthetic phantom written by ovcf_core.imaging.phantoms: not a real patient."
 
 
@@ -42,23 +43,36 @@ def load_upload(files: list) -> tuple[LoadedSeries | None, str | None]:
     return st.session_state[LOADED][1], st.session_state[LOADED][2]
 
 
+def remove_all_button(count: int, generation: int) -> None:
+    """One button that removes every uploaded file (both uploaders) instead of one click per file."""
+    if st.button(
+        f"Remove all {count} uploaded file(s)", icon=":material/delete_sweep:", key="scan_remove_uploads"
+    ):
+        st.session_state[GENERATION] = generation + 1
+        st.session_state.pop(LOADED, None)
+        st.rerun()
+
+
 def choose_series() -> tuple[Series | None, tuple[Roi, ...], bool]:
     """Sidebar-free source choice: a phantom or an upload; returns (series, default ROIs, synthetic?)."""
+    generation = st.session_state.get(GENERATION, 0)
     files = st.file_uploader(
         "Upload a DICOM series (a .zip, or several .dcm files)",
         accept_multiple_files=True,
-        key="scan_upload",
+        key=f"scan_upload_{generation}",
         help="Files stay in memory for this session; patient identifiers are removed on load.",
     )
     with st.expander("…or upload a whole DICOM folder"):
         folder = st.file_uploader(
             "DICOM folder",
             accept_multiple_files="directory",
-            key="scan_upload_folder",
+            key=f"scan_upload_folder_{generation}",
             label_visibility="collapsed",
         )
+    count = len(files or []) + len(folder or [])
     files = files or folder
     if files:
+        remove_all_button(count, generation)
         loaded, error = load_upload(files)
         if error:
             st.error(error)

@@ -9,7 +9,12 @@ import zipfile
 import pytest
 
 from dashboard import state
-from ovcf_core.imaging.phantoms import PLANTED_IDENTIFIERS, ct_lumbar_phantom, mr_t2_axial_phantom
+from ovcf_core.imaging.phantoms import (
+    PLANTED_IDENTIFIERS,
+    ct_lumbar_phantom,
+    mr_t1_sagittal_phantom,
+    mr_t2_axial_phantom,
+)
 from tests import apptest_tools as tools
 
 PAGE = "dashboard/pages/scans.py"
@@ -24,32 +29,46 @@ def _zip(files: list[tuple[str, bytes]]) -> bytes:
     return buffer.getvalue()
 
 
+def _add_ellipse(at, cx: float, cy: float, rx: float, ry: float):
+    """Fill the 'by numbers' form and press its Add button."""
+    for index, value in enumerate((cx, cy, rx, ry)):
+        at.number_input[index].set_value(value)
+    submit = next(b for b in at.button if b.label.startswith("Add ellipse"))
+    return submit.click().run()
+
+
+def _number_label(at):
+    """The label box of the 'by numbers' form (its key carries the series UID)."""
+    return next(t for t in at.text_input if (t.key or "").startswith("scan_number_label_"))
+
+
 def _uploader(at, word: str):
     return next(i for i, u in enumerate(at.file_uploader) if word in u.label.lower())
 
 
 def _table(at):
-    return at.dataframe[0].value
+    """The measurement table (the last table on the page, under readable column names)."""
+    return at.dataframe[-1].value
 
 
 def test_page_opens_on_a_labelled_synthetic_phantom_with_its_rois_measured():
     at = tools.open_page(PAGE)
     assert not at.exception
     assert any("synthetic phantom" in c.value.lower() for c in at.caption)
-    table = _table(at).set_index("label")
-    assert table.loc[["L1", "L2", "L3", "L4"], "mean"].tolist() == [152.0, 138.0, 121.0, 109.0]
-    assert (table["kind"] == "vertebra").all()
+    table = _table(at).set_index("ROI")
+    assert table.loc[["L1", "L2", "L3", "L4"], "Mean (HU)"].tolist() == [152.0, 138.0, 121.0, 109.0]
+    assert (table["Structure"] == "vertebral body").all()
 
 
 def test_t2_phantom_shows_muscle_area_and_fat_percent():
     at = tools.open_page(PAGE)
     at.radio(key="scan_phantom").set_value("MR T2 axial (muscles, rCSA, FI)").run()
     assert not at.exception
-    table = _table(at).set_index("label")
+    table = _table(at).set_index("ROI")
     truth = mr_t2_axial_phantom()
     for label, fi in truth.fat_percent.items():
-        assert table.loc[label, "fi_percent"] == pytest.approx(fi)
-        assert table.loc[label, "area_mm2"] == pytest.approx(truth.area_mm2[label])
+        assert table.loc[label, "Fat (%)"] == pytest.approx(fi)
+        assert table.loc[label, "Area (mm²)"] == pytest.approx(truth.area_mm2[label])
 
 
 def test_upload_with_bad_files_warns_once_per_file_and_measures_the_good_ones():
@@ -94,17 +113,11 @@ def test_no_planted_identifier_reaches_the_page_or_its_downloads():
 
 def test_rois_added_by_numbers_are_measured_and_drawn():
     at = tools.open_page(PAGE)
-    form_inputs = [t for t in at.text_input if t.value == "L2"]
-    form_inputs[0].set_value("MY_ROI")
-    at.number_input[0].set_value(32.0)
-    at.number_input[1].set_value(36.0)
-    at.number_input[2].set_value(4.0)
-    at.number_input[3].set_value(3.0)
-    submit = next(b for b in at.button if b.label == "Add ellipse")
-    at = submit.click().run()
+    _number_label(at).set_value("MY_ROI")
+    at = _add_ellipse(at, 32.0, 36.0, 4.0, 3.0)
     assert not at.exception
-    table = _table(at).set_index("label")
-    assert "MY_ROI" in table.index and table.loc["MY_ROI", "kind"] == "other"
+    table = _table(at).set_index("ROI")
+    assert "MY_ROI" in table.index and table.loc["MY_ROI", "Structure"] == "other (not in an indicator)"
 
 
 def test_imported_roi_file_reports_bad_rois_by_label():
@@ -121,7 +134,7 @@ def test_imported_roi_file_reports_bad_rois_by_label():
     assert "ROI 'FAR' reaches outside" in errors and "ROI 'LOST' is on slice 99" in errors
     use = next(b for b in at.button if b.label.startswith("Use the 1 valid ROI"))
     at = use.click().run()
-    assert "OK1" in set(_table(at)["label"])
+    assert "OK1" in set(_table(at)["ROI"])
 
 
 def test_indicators_are_sent_to_the_calculator_and_to_the_cohort():
@@ -162,3 +175,140 @@ def test_vbq_from_the_t1_phantom_goes_to_the_calculator_next_to_hu():
     inputs = at.session_state[state.CALCULATOR_INPUTS]
     assert inputs["vbq"] == pytest.approx((330 + 345) / 2 / 100)
     assert inputs["hu"] == pytest.approx((152 + 138 + 121 + 109) / 4)
+
+
+# ------------------------------------------------------------------ ROI editing never surprises (issue 13.10)
+
+
+def _measured(at) -> dict[str, tuple[int, float]]:
+    """label -> (slice, mean) of the measurement table."""
+    table = _table(at)
+    return {row["ROI"]: (int(row["Slice"]), float(row["Mean (HU)"])) for _, row in table.iterrows()}
+
+
+def _show_slice(at, index: int):
+    slider = next(s for s in at.slider if s.key.startswith("scan_slice_"))
+    return slider.set_value(index).run()
+
+
+def _press(at, start: str):
+    return next(b for b in at.button if b.label.startswith(start)).click().run()
+
+
+def _upload_ct(at):
+    phantom = ct_lumbar_phantom()
+    return tools.upload(at, _uploader(at, "dicom"), "series.zip", _zip(phantom.uploads()))
+
+
+def test_adding_an_roi_under_a_taken_label_asks_and_changes_nothing_until_answered():
+    at = _show_slice(tools.open_page(PAGE), 7)
+    before = _measured(at)
+    assert before["L2"] == (5, 138.0)
+    _number_label(at).set_value("L2")
+    at = _add_ellipse(at, 32.0, 36.0, 4.0, 3.0)
+    assert not at.exception
+    question = " ".join(w.value for w in at.warning)
+    assert "an ROI labelled 'L2' already exists (ellipse on slice 5" in question
+    assert _measured(at) == before  # nothing replaced while the question is open
+    at = _press(at, "Cancel")
+    assert _measured(at) == before and "already exists" not in " ".join(w.value for w in at.warning)
+    assert len(_history(at).steps) == 1  # a cancelled add is not a change
+
+
+def test_keep_both_adds_the_new_roi_under_a_free_label_and_replace_says_what_moved():
+    at = _show_slice(tools.open_page(PAGE), 7)
+    _number_label(at).set_value("L2")
+    at = _add_ellipse(at, 32.0, 36.0, 4.0, 3.0)
+    at = _press(at, "Keep both (new one as L2_2)")
+    measured = _measured(at)
+    assert measured["L2"] == (5, 138.0) and measured["L2_2"][0] == 7
+    _number_label(at).set_value("l2")  # labels are case-insensitive, as the indicators
+    at = _add_ellipse(at, 32.0, 36.0, 4.0, 3.0)
+    at = _press(at, "Replace L2")
+    assert _measured(at)["l2"][0] == 7 and "L2" not in _measured(at)
+    shown = " ".join(s.value for s in at.success)
+    assert "replaced L2" in shown and "slice 5 → 7" in shown
+
+
+def test_default_labels_follow_the_drawing_guide_and_never_collide():
+    at = tools.open_page(PAGE)
+    assert _number_label(at).value == "ROI1"  # L1..L4 are drawn on the phantom
+    at = _add_ellipse(at, 32.0, 36.0, 4.0, 3.0)
+    assert "ROI1" in _measured(at) and _number_label(at).value == "ROI2"
+    at = _upload_ct(tools.open_page(PAGE))
+    assert _number_label(at).value == "L1"
+    at = _add_ellipse(at, 32.0, 36.0, 4.0, 3.0)
+    assert _number_label(at).value == "L2"
+
+
+def _history(at):
+    histories = at.session_state["scan_roi_history"]
+    assert len(histories) == 1
+    return next(iter(histories.values()))
+
+
+def test_every_change_is_listed_and_can_be_undone_one_by_one_or_back_to_a_step():
+    at = _show_slice(tools.open_page(PAGE), 7)
+    original = _measured(at)
+    at = _add_ellipse(at, 32.0, 36.0, 4.0, 3.0)  # step 1: ROI1 added
+    at.selectbox(key="scan_edit_label").set_value("L1").run()
+    centre_x = [n for n in at.number_input if n.label == "centre x"]
+    assert len(centre_x) == 2 and centre_x[1].value == 32.0  # the add form's, then L1's
+    centre_x[1].set_value(30.0)  # slice stays; centre x moves
+    at = next(b for b in at.button if b.label == "Apply the change to L1").click().run()  # step 2
+    at.multiselect(key="scan_remove").set_value(["L3", "L4"]).run()
+    at = _press(at, "Delete 2 ROI(s)")  # step 3: both in one change
+    assert set(_measured(at)) == {"L1", "L2", "ROI1"}
+    changes = next(d.value for d in at.dataframe if "Change" in d.value.columns)
+    assert changes["Change"].tolist() == ["added", "moved/resized", "deleted"]
+    assert changes["ROIs"].tolist() == ["ROI1", "L1", "L3, L4"]
+    assert changes["Detail"].iloc[1] == "L1: centre (32, 36) → (30, 36)"
+    at = _press(at, "Undo the last change")
+    assert set(_measured(at)) == {"L1", "L2", "L3", "L4", "ROI1"}
+    at.selectbox(key="scan_undo_step_2").set_value(0).run()
+    at = _press(at, "Go back")
+    assert _measured(at) == original
+    assert len(_history(at).steps) == 1
+
+
+def test_an_upload_without_rois_shows_what_to_draw_for_its_indicators():
+    at = _upload_ct(tools.open_page(PAGE))
+    assert any("No ROI on this CT axial series yet" in i.value for i in at.info)
+    guide = at.dataframe[0].value
+    assert guide["Labels"].tolist() == ["L1, L2, L3, L4"] and "trabecular" in guide["Draw"].iloc[0]
+    t1 = tools.upload(tools.open_page(PAGE), 0, "t1.zip", _zip(mr_t1_sagittal_phantom().uploads()))
+    guide = t1.dataframe[0].value
+    assert guide["Labels"].tolist() == ["L1, L2, L3, L4", "CSF_L3"]
+    assert "mid-sagittal T1" in guide["Draw"].iloc[0]
+    t2 = tools.upload(tools.open_page(PAGE), 0, "t2.zip", _zip(mr_t2_axial_phantom().uploads()))
+    guide = t2.dataframe[0].value
+    assert guide["Labels"].tolist()[:2] == [
+        "PM_L_L1L2, PM_R_L1L2, … ES_R_L4L5",
+        "DISC_L1L2, DISC_L2L3, DISC_L3L4, DISC_L4L5",
+    ]
+    assert _number_label(t2).value == "PM_L_L1L2"
+
+
+def test_all_uploaded_files_are_removed_with_one_button():
+    phantom = mr_t2_axial_phantom()
+    at = tools.open_page(PAGE)
+    folder = next(u for u in at.file_uploader if u.label == "DICOM folder")
+    folder.set_value([(name, data, "application/dicom") for name, data in phantom.uploads()])
+    at = at.run()
+    assert "MR axial, 2 slice(s)" in " ".join(c.value for c in at.caption)
+    at = _press(at, "Remove all 2 uploaded file(s)")
+    assert not at.exception
+    assert all(not u.value for u in at.file_uploader)
+    assert any("synthetic phantom" in c.value.lower() for c in at.caption)
+
+
+def test_measurement_table_has_readable_headers_and_blanks_not_none():
+    at = tools.open_page(PAGE)
+    at.radio(key="scan_phantom").set_value("MR T2 axial (muscles, rCSA, FI)").run()
+    table = _table(at)
+    assert {"ROI", "Structure", "Muscle", "Side", "Area (mm²)", "Fat (%)"} <= set(table.columns)
+    assert not {"label", "kind", "fi_percent", "area_mm2"} & set(table.columns)
+    disc = table.set_index("ROI").loc["DISC_L3L4"]
+    assert disc["Structure"] == "disc" and disc.isna()["Muscle"] and disc.isna()["Fat (%)"]
+    proto = at.dataframe[-1].proto.SerializeToString()
+    assert b"None" not in proto and b"nan" not in proto

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import components, roi_editor, scan_measurements, scan_source, scan_viewer
+from dashboard import (
+    components,
+    roi_editor,
+    scan_guide,
+    scan_measurements,
+    scan_roi_history,
+    scan_source,
+    scan_viewer,
+)
 from ovcf_core import RESEARCH_NOTE
 
 components.page_header(
@@ -16,8 +24,9 @@ series, defaults, synthetic = scan_source.choose_series()
 if synthetic:
     st.caption(f":material/science: **{scan_source.PHANTOM_NOTE}**")
 if series is not None:
-    rois = roi_editor.current_rois(series, defaults)
+    rois = scan_roi_history.current_rois(series, defaults, synthetic=synthetic)
     st.caption(series.describe())
+    scan_guide.show_guide(series, rois)
     slice_index, selection = scan_viewer.show_slice(series, rois)
     roi_editor.roi_editor(series, rois, slice_index, selection)
     if rois:
