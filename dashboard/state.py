@@ -140,4 +140,5 @@ def loaded_banner() -> None:
             "Upload your own on the Data page."
         )
     else:
-        st.caption(f":material/table: Data: **{source}** ({len(table):,} rows), uploaded in this session.")
+        rows = "" if "rows" in source else f" ({len(table):,} rows)"
+        st.caption(f":material/table: Data: **{source}**{rows}, uploaded in this session.")
