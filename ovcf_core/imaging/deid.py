@@ -80,11 +80,21 @@ TECHNICAL_KEYWORDS: tuple[str, ...] = (
 
 
 def deidentify(dataset: Any) -> Any:
-    """Remove identifying attributes and private tags from a pydicom Dataset, in place; returns it.
+    """Remove identifying attributes and private tags from a pydicom Dataset, in place.
 
     Used on every dataset whose pixels are decoded. The header-only pass does not call it (it would cost
     more than reading the header): it keeps only `technical_header` and typed geometry, then drops the
     dataset.
+
+    Parameters
+    ----------
+    dataset
+        A pydicom Dataset.
+
+    Returns
+    -------
+    pydicom.Dataset
+        The same dataset, without IDENTIFYING_KEYWORDS and private tags.
     """
     for keyword in IDENTIFYING_KEYWORDS:
         if keyword in dataset:
@@ -94,7 +104,18 @@ def deidentify(dataset: Any) -> Any:
 
 
 def technical_header(dataset: Any) -> dict[str, str]:
-    """The allow-listed technical attributes of a dataset as plain text (safe to show and export)."""
+    """Return the allow-listed technical attributes of a dataset as plain text (safe to show and export).
+
+    Parameters
+    ----------
+    dataset
+        A pydicom Dataset (or anything with ``get``).
+
+    Returns
+    -------
+    dict of str to str
+        TECHNICAL_KEYWORDS present in the dataset, each value cut to 64 characters.
+    """
     out: dict[str, str] = {}
     for keyword in TECHNICAL_KEYWORDS:
         value = dataset.get(keyword)

@@ -1,4 +1,4 @@
-"""The scan figure: one slice in greyscale with window/level, every ROI outlined, ready for box/lasso drawing.
+"""The scan figure: one slice in greyscale with window/level and every ROI outlined, for box/lasso drawing.
 
 Axes are pixel coordinates (x = column, y = row, pixel centres at integers, y pointing down), so a plotly
 box or lasso selection on it comes back in the ROI file's coordinates. Pixel aspect follows PixelSpacing.
@@ -25,7 +25,7 @@ class WindowPreset(StrEnum):
 
     @classmethod
     def default_for(cls, modality: str) -> WindowPreset:
-        """Bone for CT (trabecular HU), auto for MR."""
+        """Return the preset a series opens with: bone for CT (trabecular HU), auto for MR."""
         return cls.BONE if modality == "CT" else cls.MR_AUTO
 
 
@@ -34,7 +34,26 @@ CT_WINDOWS = {WindowPreset.BONE: (1500.0, 300.0), WindowPreset.SOFT_TISSUE: (400
 
 
 def window_limits(image: np.ndarray, preset: WindowPreset | str) -> tuple[float, float]:
-    """(low, high) display limits of `image` for a preset; MR auto uses the 1st and 99th percentiles."""
+    """Return the (low, high) display limits of `image` for a window preset.
+
+    Parameters
+    ----------
+    image
+        The slice's values (HU or SI).
+    preset
+        A `WindowPreset` or its name.
+
+    Returns
+    -------
+    tuple of float
+        level ∓ width/2 for the CT presets; MR auto uses the slice's 1st and 99th percentiles (1 apart
+        at least, so a flat slice still draws).
+
+    Raises
+    ------
+    ValueError
+        When `preset` is not a preset's name.
+    """
     preset = WindowPreset(preset)
     if preset in CT_WINDOWS:
         width, level = CT_WINDOWS[preset]
@@ -46,6 +65,7 @@ def window_limits(image: np.ndarray, preset: WindowPreset | str) -> tuple[float,
 
 
 def _selection_grid(rows: int, columns: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the x and y of every `step`-th pixel: invisible markers that make selections fire."""
     ys, xs = np.mgrid[0:rows:step, 0:columns:step]
     return xs.ravel(), ys.ravel()
 
@@ -61,11 +81,35 @@ def scan_figure(
     height: int = 560,
     invert: bool = False,
 ) -> object:
-    """A plotly figure of one slice with `rois` outlined and labelled; drag mode is box select.
+    """Draw one slice with `rois` outlined and labelled; drag mode is box select.
 
     A sparse invisible marker grid makes box and lasso selections fire in every browser; the selection's
-    geometry is in pixel coordinates. `invert` shows low values white (DICOM MONOCHROME1); the values
-    under the cursor and in every measurement are unchanged.
+    geometry is in pixel coordinates.
+
+    Parameters
+    ----------
+    image
+        The slice's values, rows × columns.
+    rois
+        ROIs to outline, each in its own Okabe–Ito colour.
+    window
+        (low, high) display limits (None: MR auto, the 1st to 99th percentile).
+    pixel_spacing
+        Row and column spacing, so the pixel aspect is true.
+    title
+        The figure's title.
+    unit
+        Unit shown with the value under the cursor (HU or SI).
+    height
+        Figure height in pixels.
+    invert
+        Show low values white (DICOM MONOCHROME1); the values under the cursor and in every
+        measurement are unchanged.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure (typed `object` so importing this module does not import plotly).
     """
     import plotly.graph_objects as go
 
@@ -129,14 +173,31 @@ def scan_figure(
 def roi_from_selection(
     selection: dict, label: str, slice_index: int, rows: int, columns: int, box_shape: str = "ellipse"
 ) -> Roi | None:
-    """An ROI from a plotly selection on `scan_figure` (the last box or lasso), clipped to the image.
+    """Turn a plotly selection on `scan_figure` (the last box or lasso) into an ROI, clipped to the image.
 
-    A box becomes the inscribed ellipse (or the rectangle, `box_shape="rectangle"`); a lasso becomes a
-    polygon. Returns None when the selection holds no usable box or lasso.
+    Parameters
+    ----------
+    selection
+        Streamlit's plotly selection state (its ``box`` and ``lasso`` lists).
+    label
+        The new ROI's label.
+    slice_index
+        The slice it is drawn on.
+    rows, columns
+        The image's size, to clip the selection to.
+    box_shape
+        What a box becomes: ``ellipse`` (the inscribed ellipse, default) or ``rectangle``.
+
+    Returns
+    -------
+    Roi or None
+        A polygon for a lasso, an ellipse or rectangle for a box; None when the selection holds no
+        usable box or lasso (or a box without area).
     """
     from ovcf_core.imaging.roi import Shape
 
     def clip(values: Iterable[float], size: int) -> list[float]:
+        """Keep each coordinate within the image's pixel edges."""
         return [float(min(max(v, -0.5), size - 0.5)) for v in values]
 
     lasso = [s for s in selection.get("lasso") or [] if len(s.get("x") or []) >= 3]

@@ -65,7 +65,7 @@ class Modality(StrEnum):
 
     @property
     def unit(self) -> str:
-        """'HU' for CT (modality LUT applied), 'SI' (signal intensity, stored values) for MR."""
+        """Return 'HU' for CT (modality LUT applied), 'SI' (signal intensity, stored values) for MR."""
         return "HU" if self is Modality.CT else "SI"
 
 
@@ -86,6 +86,7 @@ class Skipped:
     may_be_slice: bool = field(default=False, repr=False)
 
     def __str__(self) -> str:
+        """Return the one line shown to the user: the file's name, then why it was skipped."""
         return f"{self.name}: {self.reason}"
 
 
@@ -111,8 +112,10 @@ class Header:
 
 @functools.lru_cache(maxsize=64)
 def _codec_problem(transfer_syntax: str) -> str | None:
-    """Why this transfer syntax cannot be decoded here, or None when a decoder is installed (asked once
-    per syntax, not once per file)."""
+    """Say why this transfer syntax cannot be decoded here, or None when a decoder is installed.
+
+    Cached: asked once per syntax, not once per file.
+    """
     if transfer_syntax in UNCOMPRESSED_LITTLE_ENDIAN:  # known without importing pydicom's decoders
         return None
     from pydicom.pixels import get_decoder
@@ -137,14 +140,32 @@ def _codec_problem(transfer_syntax: str) -> str | None:
 
 
 def tag_name(keyword: str) -> str:
-    """'Rows (0028,0010)': a header attribute as messages name it."""
+    """Name a header attribute as messages do, keyword then tag, e.g. 'Rows (0028,0010)'.
+
+    Parameters
+    ----------
+    keyword
+        A key of HEADER_TAGS.
+
+    Returns
+    -------
+    str
+        The keyword with its (group,element) tag.
+
+    Raises
+    ------
+    KeyError
+        When `keyword` is not one of the attributes the header pass reads.
+    """
     group, element = HEADER_TAGS[keyword]
     return f"{keyword} ({group:04X},{element:04X})"
 
 
 def _get(dataset: Any, keyword: str, default: Any = None) -> Any:
-    """An attribute of a pydicom dataset or a gdcm scan; a value pydicom cannot convert (a DS 'abc')
-    comes back as its raw text instead of raising."""
+    """Return an attribute of a pydicom dataset or a gdcm scan, never raising.
+
+    A value pydicom cannot convert (a DS 'abc') comes back as its raw text.
+    """
     try:
         return dataset.get(keyword, default)
     except Exception:  # pydicom converts lazily and raises ValueError/TypeError for malformed values
@@ -161,7 +182,7 @@ def _get(dataset: Any, keyword: str, default: Any = None) -> Any:
 
 
 def _integer(dataset: Any, keyword: str, default: int) -> int | None:
-    """A whole-number attribute, `default` when absent, None when it is not a whole number."""
+    """Return a whole-number attribute, `default` when absent, None when it is not a whole number."""
     value = _get(dataset, keyword)
     if value is None or value == "":
         return default
@@ -176,8 +197,11 @@ def _integer(dataset: Any, keyword: str, default: int) -> int | None:
 
 
 def _declared_size_problem(dataset: Any) -> str | None:
-    """Refuse a file whose Rows, Columns and NumberOfFrames promise more pixels than the limits (MAX_ROWS,
-    MAX_COLUMNS, MAX_FILE_VOXELS), from the header alone, before any pixel memory is allocated."""
+    """Refuse a file whose Rows, Columns and NumberOfFrames promise more pixels than the limits.
+
+    The limits are MAX_ROWS, MAX_COLUMNS and MAX_FILE_VOXELS, checked from the header alone, before any
+    pixel memory is allocated.
+    """
     rows, columns = _integer(dataset, "Rows", 0), _integer(dataset, "Columns", 0)
     frames = _integer(dataset, "NumberOfFrames", 1)
     if rows is None or columns is None:
@@ -207,7 +231,7 @@ def _expected_bytes(dataset: Any) -> int:
 
 
 def _pixel_data_problem(handle: Any, size: int, dataset: Any, expected: int) -> str | None:
-    """Check the element where the header pass stopped: is it PixelData, and is all of it in the file?"""
+    """Check the element where the header pass stopped: that it is PixelData, and all of it is in the file."""
     if dataset.file_meta.get("TransferSyntaxUID") == DEFLATED:
         return None  # deflated: the stream position is not a file position; checked when decoded
     start = handle.tell()
@@ -244,8 +268,10 @@ _LONG_VRS = frozenset(
 
 
 def _meta_transfer_syntax(head: bytes) -> tuple[str | None, int | None]:
-    """(TransferSyntaxUID, offset where the data set starts) from the file meta group (0002,xxxx), which
-    is always explicit VR little endian; (syntax or None, None) when the group does not end in `head`."""
+    """Read (TransferSyntaxUID, offset where the data set starts) from the file meta group (0002,xxxx).
+
+    The group is always explicit VR little endian; (syntax or None, None) when it does not end in `head`.
+    """
     syntax, pos = None, 132
     while pos + 8 <= len(head):
         group, element = struct.unpack("<HH", head[pos : pos + 4])
@@ -267,8 +293,11 @@ def _meta_transfer_syntax(head: bytes) -> tuple[str | None, int | None]:
 
 
 def _deflate_problem(handle: Any) -> str | None:
-    """For a deflated data set, inflate at most MAX_INFLATED_BYTES (pydicom would inflate all of it into
-    memory, a deflate bomb); a reason naming Rows/Columns (or the limit) when it is larger, else None."""
+    """Refuse a deflated data set that inflates to more than MAX_INFLATED_BYTES (a deflate bomb).
+
+    At most that much is inflated (pydicom would inflate all of it into memory); the reason names
+    Rows/Columns (or the limit) when it is larger, else None.
+    """
     head = handle.read(132 + 16384)
     handle.seek(0)
     if head[128:132] != b"DICM" or DEFLATED.encode() not in head:
@@ -317,6 +346,7 @@ def _deflate_problem(handle: Any) -> str | None:
 
 
 def _floats(value: Any, count: int) -> tuple[float, ...] | None:
+    """Return `count` finite numbers from a multi-valued attribute, or None when it is not that."""
     try:
         numbers = tuple(float(v) for v in value)
     except (TypeError, ValueError):
@@ -342,7 +372,7 @@ def _is_image(dataset: Any) -> bool:
 
 
 def _skip(file: DicomFile, dataset: Any, reason: str, may_be_slice: bool = True) -> Skipped:
-    """A skipped file, with its series and position when the header holds them (so it keeps its place)."""
+    """Record a skipped file, with its series and position when the header holds them (to keep its place)."""
     uid = _get(dataset, "SeriesInstanceUID")
     return Skipped(
         file.name,
@@ -355,7 +385,20 @@ def _skip(file: DicomFile, dataset: Any, reason: str, may_be_slice: bool = True)
 
 
 def read_header(file: DicomFile) -> Header | Skipped:
-    """Header-only pass of one file (`stop_before_pixels`): what the series needs, or why it is skipped."""
+    """Read one file's header without its pixels: what the series needs, or why the file is skipped.
+
+    Parameters
+    ----------
+    file
+        The file on disk or in memory (from `sources`).
+
+    Returns
+    -------
+    Header or Skipped
+        The header's validated attributes, or one line naming the file and the tag that stops it (not
+        DICOM, empty, truncated, a deflate bomb, too large, an unsupported modality or encoding, no
+        spacing, no rescale for CT). Nothing is raised for a bad file.
+    """
     import pydicom
     from pydicom.errors import InvalidDicomError
 
@@ -396,15 +439,18 @@ def read_header(file: DicomFile) -> Header | Skipped:
 
 @functools.cache
 def _header_tags() -> list[Any]:
-    """HEADER_TAGS as pydicom tags (pydicom is imported only when a series is read)."""
+    """Return HEADER_TAGS as pydicom tags (pydicom is imported only when a series is read)."""
     from pydicom.tag import Tag
 
     return [Tag(*numbers) for numbers in HEADER_TAGS.values()]
 
 
 def _rescale(dataset: Any, keyword: str) -> float | str:
-    """RescaleSlope or RescaleIntercept of a CT slice, or why it cannot convert stored values to HU
-    (absent, not a number, NaN/inf, a slope of 0): never a silent slope of 1 or HU of -1024."""
+    """Return RescaleSlope or RescaleIntercept of a CT slice, or why it cannot convert stored values to HU.
+
+    Absent, not a number, NaN/inf or a slope of 0 gives the reason: never a silent slope of 1 or HU of
+    -1024.
+    """
     name = tag_name(keyword)
     value = _get(dataset, keyword)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -421,7 +467,23 @@ def _rescale(dataset: Any, keyword: str) -> float | str:
 
 
 def header_from_dataset(file: DicomFile, dataset: Any) -> Header | Skipped:
-    """Validate the attributes a measurement needs, one reason naming the tag when one is missing."""
+    """Validate the attributes a measurement needs, one reason naming the tag when one is missing.
+
+    Parameters
+    ----------
+    file
+        The file the attributes were read from.
+    dataset
+        A pydicom dataset read without pixels, or the gdcm scan's values (anything with ``get`` and
+        ``file_meta.get``).
+
+    Returns
+    -------
+    Header or Skipped
+        The header (no identifiers), or why the file cannot be measured: not CT/MR, too large, no
+        decoder, not greyscale, multi-frame, no rows/columns or pixel spacing, a CT rescale that cannot
+        give HU.
+    """
     modality = str(_get(dataset, "Modality", "")).upper()
     if modality not in ("CT", "MR"):
         return _skip(

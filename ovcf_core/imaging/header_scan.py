@@ -1,5 +1,7 @@
-"""A fast header pass for series on disk: python-gdcm's `Scanner` reads the attributes a series needs from
-all its files in one C++ pass (about 0.15 ms a file, against pydicom's 1 ms), reading nothing else.
+"""A fast header pass for series on disk with python-gdcm's `Scanner`.
+
+The scanner reads the attributes a series needs from all its files in one C++ pass, reading nothing else
+(the README's benchmark section has its time per file beside pydicom's).
 
 The scan only vouches for plain files it can check completely: on disk, with the 'DICM' marker,
 uncompressed little-endian pixel data that ends the file with exactly the expected length, and attributes
@@ -32,14 +34,17 @@ PIXEL_DATA = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little-endian
 
 
 class _Scanned:
-    """The scanned text values of one file, read like the pydicom dataset `header_from_dataset` expects
-    (`get(keyword, default)`, `file_meta.get`); an empty value reads as absent."""
+    """The scanned text values of one file, read like the pydicom dataset `header_from_dataset` expects.
+
+    It answers `get(keyword, default)` and `file_meta.get`; an empty value reads as absent.
+    """
 
     def __init__(self, values: dict[str, str | None]) -> None:
         self._values = values
         self.file_meta = self
 
     def get(self, keyword: str, default: object = None) -> object:
+        """Return the value as pydicom would: text, a list for multi-valued tags, `default` when empty."""
         raw = self._values.get(keyword)
         text = raw.strip(" \0") if raw is not None else ""
         if not text:
@@ -48,6 +53,7 @@ class _Scanned:
 
 
 def _integer(value: object) -> int | None:
+    """Return the whole number a scanned text holds, or None."""
     try:
         return int(str(value))
     except ValueError:
@@ -55,9 +61,11 @@ def _integer(value: object) -> int | None:
 
 
 def _pixel_data_offset(file: DicomFile, scanned: _Scanned, header_length: int) -> int | None:
-    """Where the pixel values start, when the file has the 'DICM' marker and ends with a PixelData element
-    of exactly the expected length (rows × columns × samples × bytes), as an uncompressed single frame
-    written by any scanner; else None."""
+    """Find where the pixel values start, when the file ends with exactly the expected PixelData.
+
+    The file must have the 'DICM' marker and end with a PixelData element of exactly rows × columns ×
+    samples × bytes, as an uncompressed single frame written by any scanner; else None.
+    """
     rows, columns = _integer(scanned.get("Rows")), _integer(scanned.get("Columns"))
     samples, bits = _integer(scanned.get("SamplesPerPixel", "1")), _integer(scanned.get("BitsAllocated"))
     if not (rows and columns and samples and bits) or bits % 8:
@@ -79,8 +87,11 @@ def _pixel_data_offset(file: DicomFile, scanned: _Scanned, header_length: int) -
 
 
 def _native_dtype(scanned: _Scanned) -> str | None:
-    """The numpy dtype of one greyscale sample when every stored bit is used (BitsStored = BitsAllocated),
-    so the stored values need no masking or sign extension; else None (pydicom decodes those)."""
+    """Return the numpy dtype of one greyscale sample when every stored bit is used, else None.
+
+    With BitsStored = BitsAllocated the stored values need no masking or sign extension; other files are
+    left for pydicom to decode.
+    """
     bits, stored = _integer(scanned.get("BitsAllocated")), _integer(scanned.get("BitsStored"))
     signed = _integer(scanned.get("PixelRepresentation", "0"))
     if bits not in (8, 16, 32) or stored != bits or signed not in (0, 1):
@@ -91,7 +102,19 @@ def _native_dtype(scanned: _Scanned) -> str | None:
 
 
 def scan_headers(files: list[DicomFile]) -> dict[int, Header]:
-    """Headers of the files (by position in `files`) the scan can vouch for; {} without python-gdcm."""
+    """Read the headers of the files the gdcm scan can vouch for completely.
+
+    Parameters
+    ----------
+    files
+        The candidate files; only those on disk are scanned.
+
+    Returns
+    -------
+    dict of int to Header
+        Headers by position in `files`, with the pixel data's offset and dtype where they can be read
+        straight; {} without python-gdcm. Every other file is left to `header.read_header`.
+    """
     on_disk = {i: str(f.path) for i, f in enumerate(files) if f.path is not None and f.data is None}
     if not on_disk:
         return {}

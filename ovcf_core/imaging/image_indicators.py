@@ -60,15 +60,15 @@ class ImageIndicators:
     fat_rule: FatThreshold | None = None
 
     def values(self) -> dict[str, float]:
-        """The indicators that could be computed, as plain numbers (e.g. {"hu": 124.3})."""
+        """Return the indicators that could be computed, as plain numbers (e.g. {"hu": 124.3})."""
         return {k: float(v.value) for k, v in self.indicators.items() if v.value is not None}
 
     def reasons(self) -> dict[str, str]:
-        """Why an indicator is missing or what it used, one line each."""
+        """Return why each indicator is missing or what it used, one line each."""
         return {k: str(v.reason) for k, v in self.indicators.items() if getattr(v, "reason", None)}
 
     def to_frame(self) -> Any:
-        """One row per ROI as a pandas DataFrame (the page's measurement table)."""
+        """Return one row per ROI as a pandas DataFrame (the page's measurement table)."""
         import pandas as pd
 
         columns = list(StructureRow.__dataclass_fields__)
@@ -76,7 +76,19 @@ class ImageIndicators:
 
 
 def classify(label: str) -> tuple[str, str | None, str | None, str | None]:
-    """(kind, level, muscle, side) of an ROI label (kinds: vertebra, csf, muscle, disc, fat, other)."""
+    """Read what an ROI is from its label (see the module docstring for the label forms).
+
+    Parameters
+    ----------
+    label
+        The ROI's label, case-insensitive (e.g. ``L2``, ``CSF_L3``, ``PM_L_L3L4``).
+
+    Returns
+    -------
+    tuple
+        (kind, level, muscle, side): kind is vertebra, csf, muscle, disc, fat or other; level is upper
+        case; muscle (pm, mf, es) and side (l, r) are set for muscles only.
+    """
     if match := VERTEBRA.match(label):
         return "vertebra", match.group(1).upper(), None, None
     if match := CSF.match(label):
@@ -93,10 +105,26 @@ def classify(label: str) -> tuple[str, str | None, str | None, str | None]:
 def image_indicators(
     result: MeasureResult, fractured: Iterable[str] = (), fat: FatThreshold | None = None
 ) -> ImageIndicators:
-    """Average HU (CT), VBQ (T1) and average rCSA / FI (T2) from a series' ROI measurements.
+    """Compute average HU (CT), VBQ (T1) and average rCSA / FI (T2) from a series' ROI measurements.
 
-    `fractured`: levels (e.g. {"L2"}) left out of HU and VBQ, whatever their number. `fat`: the fat
-    threshold rule for FI (default: half the subcutaneous-fat SI).
+    Parameters
+    ----------
+    result
+        The series' ROI measurements (`measure.measure_series` or `measure.measure_on`).
+    fractured
+        Levels (e.g. {"L2"}) left out of HU and VBQ, whatever their number.
+    fat
+        The fat threshold rule for FI (default: half the subcutaneous-fat SI).
+
+    Returns
+    -------
+    ImageIndicators
+        The per-ROI table and each indicator the ROIs allow, with the reason for those they do not.
+
+    Raises
+    ------
+    InputError
+        Naming the ROI, when a muscle's fat threshold cannot be chosen under `fat`.
     """
     fat = fat or FatThreshold()
     broken = {str(level).upper() for level in fractured}

@@ -40,7 +40,7 @@ class FatThreshold:
     reference_fraction: float = 0.5
 
     def describe(self) -> str:
-        """One line saying how FI was thresholded (shown next to FI values)."""
+        """Say in one line how FI was thresholded (shown next to FI values)."""
         if self.method is FatMethod.MANUAL:
             return f"manual threshold SI > {self.value:g}"
         if self.method is FatMethod.OTSU:
@@ -49,11 +49,26 @@ class FatThreshold:
 
 
 def otsu_threshold(values: np.ndarray) -> float:
-    """Otsu's threshold t of `values` (fat = values > t), maximising between-class variance exactly.
+    """Compute Otsu's threshold t of `values` (fat = values > t), maximising between-class variance exactly.
 
     Candidates are the distinct values; t is the largest value of the darker class. With one distinct
     value there is nothing to split and t is that value (no pixel above it). Equally good splits (e.g.
     47, 53, 59) go to the lowest t, whatever the rounding of the two variances.
+
+    Parameters
+    ----------
+    values
+        The signal intensities of the ROI's pixels.
+
+    Returns
+    -------
+    float
+        The threshold.
+
+    Raises
+    ------
+    InputError
+        When there are no pixels.
     """
     values = np.asarray(values, dtype=np.float64).ravel()
     if values.size == 0:
@@ -72,7 +87,25 @@ def otsu_threshold(values: np.ndarray) -> float:
 
 
 def fat_percent(values: np.ndarray, threshold: float) -> float:
-    """FI (%): the share of ROI pixels whose SI is above `threshold`."""
+    """Compute FI (%), the share of ROI pixels whose SI is above `threshold`.
+
+    Parameters
+    ----------
+    values
+        The signal intensities of the ROI's pixels.
+    threshold
+        The fat threshold (pixels strictly above it count as fat).
+
+    Returns
+    -------
+    float
+        The percentage, 0 to 100.
+
+    Raises
+    ------
+    InputError
+        When there are no pixels.
+    """
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0:
         raise InputError("fat infiltration needs at least one pixel")
@@ -82,7 +115,30 @@ def fat_percent(values: np.ndarray, threshold: float) -> float:
 def muscle_threshold(
     values: np.ndarray, rule: FatThreshold, reference_mean: float | None, label: str
 ) -> float:
-    """The fat threshold of one muscle ROI under `rule`; errors name the ROI when the rule cannot apply."""
+    """Choose the fat threshold of one muscle ROI under `rule`.
+
+    Parameters
+    ----------
+    values
+        The signal intensities of the muscle ROI's pixels (used by Otsu).
+    rule
+        How to choose the threshold.
+    reference_mean
+        Mean SI of the subcutaneous-fat ROI at the same level (used by ``reference``), None when absent.
+    label
+        The ROI's label, named in errors.
+
+    Returns
+    -------
+    float
+        The threshold in SI.
+
+    Raises
+    ------
+    InputError
+        Naming the ROI, when a manual rule has no finite value, or a reference rule has no fat ROI at
+        that level.
+    """
     if rule.method is FatMethod.MANUAL:
         if rule.value is None or not np.isfinite(rule.value):
             raise InputError(f"ROI '{label}': a manual fat threshold needs a value (SI)")

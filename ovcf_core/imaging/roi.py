@@ -53,7 +53,7 @@ class Roi:
     points: tuple[tuple[float, float], ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The ROI as an entry of the ROI file."""
+        """Return the ROI as an entry of the ROI file (round-trips through `parse_roi`)."""
         out: dict[str, Any] = {"label": self.label, "slice": self.slice, "shape": self.shape.value}
         if self.shape is Shape.ELLIPSE:
             out["center"] = list(self.center or ())
@@ -65,7 +65,7 @@ class Roi:
         return out
 
     def extent(self) -> tuple[float, float, float, float]:
-        """(x_min, x_max, y_min, y_max) of the shape."""
+        """Return the shape's bounding box (x_min, x_max, y_min, y_max) in pixel coordinates."""
         if self.shape is Shape.ELLIPSE:
             (cx, cy), (rx, ry) = self.center, self.radii  # type: ignore[misc]  # an ellipse has both
             return cx - rx, cx + rx, cy - ry, cy + ry
@@ -74,7 +74,7 @@ class Roi:
         return min(xs), max(xs), min(ys), max(ys)
 
     def outline(self, n: int = 72) -> tuple[list[float], list[float]]:
-        """Closed outline (xs, ys) for drawing over the image."""
+        """Return a closed outline (xs, ys) for drawing over the image (`n` segments for an ellipse)."""
         if self.shape is Shape.ELLIPSE:
             (cx, cy), (rx, ry) = self.center, self.radii  # type: ignore[misc]  # an ellipse has both
             t = np.linspace(0, 2 * np.pi, n + 1)
@@ -100,7 +100,7 @@ class RoiMeasurement:
     values: np.ndarray = field(repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The ROI's entry of the `measure` JSON (DESIGN §4)."""
+        """Return the ROI's entry of the `measure` JSON (DESIGN §4); the pixel values are left out."""
         return {
             "mean": self.mean,
             "sd": self.sd,
@@ -114,15 +114,17 @@ class RoiMeasurement:
 
 
 def _span(low: float, high: float, start: int, count: int) -> tuple[int, int]:
-    """Grid indices [a, b) of the integer coordinates start..start+count-1 within [low - 1, high + 1]
-    (one spare on each side: the exact test is still made on every pixel of the span)."""
+    """Return grid indices [a, b) of the coordinates start..start+count-1 within [low - 1, high + 1].
+
+    One spare pixel on each side: the exact test is still made on every pixel of the span.
+    """
     a = max(math.floor(low) - 1 - start, 0)
     b = min(math.ceil(high) + 2 - start, count)
     return a, max(a, b)
 
 
 def _polygon_work(points: tuple[tuple[float, float], ...], rows: int, columns: int) -> int:
-    """How many pixel tests `_polygon_mask` makes on a rows × columns grid (checked before it runs)."""
+    """Count the pixel tests `_polygon_mask` makes on a rows × columns grid (checked before it runs)."""
     work = 0
     count = len(points)
     for i in range(count):
@@ -133,8 +135,11 @@ def _polygon_work(points: tuple[tuple[float, float], ...], rows: int, columns: i
 
 
 def _polygon_mask(xs: np.ndarray, ys: np.ndarray, points: tuple[tuple[float, float], ...]) -> np.ndarray:
-    """Pixel centres inside (even-odd) or on the edge of a polygon, vectorised over the grid; each edge
-    is tested only on the rows it crosses and within its bounding box (the same tests, less work)."""
+    """Mark the pixel centres inside (even-odd) or on the edge of a polygon, vectorised over the grid.
+
+    Each edge is tested only on the rows it crosses and within its bounding box (the same tests, less
+    work).
+    """
     inside = np.zeros(xs.shape, dtype=bool)
     on_edge = np.zeros(xs.shape, dtype=bool)
     row0, column0 = int(ys[0, 0]), int(xs[0, 0])
@@ -166,7 +171,25 @@ def _polygon_mask(xs: np.ndarray, ys: np.ndarray, points: tuple[tuple[float, flo
 
 
 def roi_mask(roi: Roi, rows: int, columns: int) -> np.ndarray:
-    """Boolean (rows, columns) mask of the pixels whose centres are inside `roi` (rules in the module doc)."""
+    """Build the mask of the pixels whose centres are inside `roi` (rules in the module docstring).
+
+    Parameters
+    ----------
+    roi
+        The ROI.
+    rows, columns
+        The image's size.
+
+    Returns
+    -------
+    numpy.ndarray
+        A boolean (rows, columns) mask; the part of the ROI outside the image is cut off.
+
+    Raises
+    ------
+    InputError
+        Naming the ROI, when it is a polygon with too many points or too complex to rasterise.
+    """
     _check_complexity(roi, rows, columns)
     x_min, x_max, y_min, y_max = roi.extent()
     mask = np.zeros((rows, columns), dtype=bool)
@@ -187,8 +210,10 @@ def roi_mask(roi: Roi, rows: int, columns: int) -> np.ndarray:
 
 
 def _check_complexity(roi: Roi, rows: int, columns: int) -> None:
-    """Refuse a polygon with more than MAX_POLYGON_POINTS points, or whose mask would take more than
-    MAX_RASTER_WORK pixel tests, naming the ROI, before any mask is allocated."""
+    """Refuse a polygon with too many points or too much rasterising work, before any mask is allocated.
+
+    The limits are MAX_POLYGON_POINTS points and MAX_RASTER_WORK pixel tests; the error names the ROI.
+    """
     if roi.shape is not Shape.POLYGON:
         return
     points = roi.points or ()
@@ -205,8 +230,24 @@ def _check_complexity(roi: Roi, rows: int, columns: int) -> None:
 
 
 def check_within_image(roi: Roi, rows: int, columns: int, n_slices: int | None = None) -> None:
-    """Raise a clear InputError naming the ROI when it is on a missing slice, leaves the image, or is too
-    complex a polygon to rasterise (all checked from its numbers, before any mask is allocated)."""
+    """Check that an ROI lies on a slice of the series and within the image, from its numbers alone.
+
+    Parameters
+    ----------
+    roi
+        The ROI.
+    rows, columns
+        The image's size.
+    n_slices
+        Slices in the series (None: the slice is not checked).
+
+    Raises
+    ------
+    InputError
+        Naming the ROI, when it is on a missing slice, has coordinates that are not finite, reaches
+        outside the image, or is too complex a polygon to rasterise (checked before any mask is
+        allocated).
+    """
     if n_slices is not None and not 0 <= roi.slice < n_slices:
         raise InputError(
             f"ROI '{roi.label}' is on slice {roi.slice}, but the series has slices 0 to {n_slices - 1}"
@@ -224,7 +265,27 @@ def check_within_image(roi: Roi, rows: int, columns: int, n_slices: int | None =
 
 
 def measure_roi(image: np.ndarray, roi: Roi, pixel_spacing: tuple[float, float]) -> RoiMeasurement:
-    """Mean, SD (ddof=1; 0 for one pixel), pixel count and area (mm²) of `image` inside `roi`."""
+    """Measure `image` inside `roi`: mean, SD (ddof=1, as ImageJ; 0 for one pixel), pixel count and area.
+
+    Parameters
+    ----------
+    image
+        One slice's values (HU for CT, SI for MR), rows × columns.
+    roi
+        The ROI on that slice.
+    pixel_spacing
+        Row and column spacing in mm, for the area in mm².
+
+    Returns
+    -------
+    RoiMeasurement
+        The statistics and the pixel values inside the ROI.
+
+    Raises
+    ------
+    InputError
+        Naming the ROI, when it leaves the image, is too complex, or contains no pixel centre.
+    """
     rows, columns = image.shape
     check_within_image(roi, rows, columns)
     values = image[roi_mask(roi, rows, columns)]
@@ -246,6 +307,7 @@ def measure_roi(image: np.ndarray, roi: Roi, pixel_spacing: tuple[float, float])
 
 
 def _number(value: Any) -> float | None:
+    """Return a finite JSON number as a float, or None (booleans and text are not numbers)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     value = float(value)
@@ -253,6 +315,7 @@ def _number(value: Any) -> float | None:
 
 
 def _pair(value: Any) -> tuple[float, float] | None:
+    """Return two finite numbers [a, b] as a tuple, or None."""
     if not isinstance(value, (list, tuple)) or len(value) != 2:
         return None
     a, b = _number(value[0]), _number(value[1])
@@ -260,7 +323,28 @@ def _pair(value: Any) -> tuple[float, float] | None:
 
 
 def parse_roi(entry: Any, index: int) -> Roi:
-    """One ROI from its ROI-file entry; errors name the ROI (its label, else its position)."""
+    """Parse one ROI from its ROI-file entry.
+
+    Parameters
+    ----------
+    entry
+        The parsed JSON entry: label, slice, shape and the shape's numbers.
+    index
+        Its position in the file, named in errors when the label itself is unusable.
+
+    Returns
+    -------
+    Roi
+        The ROI; a rectangle's corners are ordered (low, high).
+
+    Raises
+    ------
+    InputError
+        Naming the ROI (its label, else its position), when the entry is not an object, the label is
+        empty, too long or not printable, the slice is not a whole number >= 0, the shape is unknown, or
+        its numbers are missing or invalid (radii not positive, a rectangle without area, a polygon with
+        fewer than 3 or more than MAX_POLYGON_POINTS points).
+    """
     if not isinstance(entry, dict):
         raise InputError(f"rois[{index}] must be an object with label, slice and shape")
     label = entry.get("label")
@@ -320,7 +404,26 @@ def parse_roi(entry: Any, index: int) -> Roi:
 
 
 def parse_rois(document: Any, file_name: str | None = None) -> tuple[Roi, ...]:
-    """ROIs of a parsed ROI file ({"rois": [...]}) or a bare list; labels must be unique."""
+    """Parse the ROIs of a parsed ROI file ({"rois": [...]}) or a bare list.
+
+    Parameters
+    ----------
+    document
+        The parsed JSON, or a list of entries (already parsed `Roi` objects are kept as they are).
+    file_name
+        The file's name, which starts every error message when given.
+
+    Returns
+    -------
+    tuple of Roi
+        The ROIs in file order.
+
+    Raises
+    ------
+    InputError
+        When there is no list of ROIs, it is empty or longer than MAX_ROIS, a label appears twice, or an
+        entry is refused by `parse_roi`.
+    """
     entries = document.get("rois") if isinstance(document, dict) else document
     try:
         if not isinstance(entries, list):
@@ -345,7 +448,26 @@ def parse_rois(document: Any, file_name: str | None = None) -> tuple[Roi, ...]:
 
 
 def loads_rois(data: bytes | str, file_name: str = "ROI file") -> tuple[Roi, ...]:
-    """ROIs from the text of an ROI file (JSON), with one clear error naming the file."""
+    """Parse the ROIs from the text of an ROI file (JSON), with one clear error naming the file.
+
+    Parameters
+    ----------
+    data
+        The file's bytes (UTF-8, with or without BOM) or text.
+    file_name
+        The name used in messages.
+
+    Returns
+    -------
+    tuple of Roi
+        The ROIs in file order.
+
+    Raises
+    ------
+    InputError
+        Naming the file, when it is larger than MAX_ROI_FILE_BYTES, empty, binary, not valid JSON,
+        nested too deeply, or not a valid ROI list (see `parse_rois`).
+    """
     if len(data) > MAX_ROI_FILE_BYTES:
         raise InputError(f"larger than {MAX_ROI_FILE_BYTES // 2**20} MB: not an ROI file", file=file_name)
     if not data.strip():
@@ -366,7 +488,23 @@ def loads_rois(data: bytes | str, file_name: str = "ROI file") -> tuple[Roi, ...
 
 
 def read_roi_file(path: str | Path) -> tuple[Roi, ...]:
-    """ROIs from an ROI JSON file on disk."""
+    """Read the ROIs from an ROI JSON file on disk.
+
+    Parameters
+    ----------
+    path
+        The ROI file.
+
+    Returns
+    -------
+    tuple of Roi
+        The ROIs in file order.
+
+    Raises
+    ------
+    InputError
+        Naming the file, when it cannot be read, is too large, or is refused by `loads_rois`.
+    """
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -379,5 +517,16 @@ def read_roi_file(path: str | Path) -> tuple[Roi, ...]:
 
 
 def dumps_rois(rois: tuple[Roi, ...] | list[Roi]) -> str:
-    """The ROI file text for `rois` (round-trips through `loads_rois`)."""
+    """Write `rois` as ROI file text (round-trips through `loads_rois`).
+
+    Parameters
+    ----------
+    rois
+        The ROIs to save.
+
+    Returns
+    -------
+    str
+        Indented JSON, ``{"rois": [...]}``.
+    """
     return json.dumps({"rois": [r.to_dict() for r in rois]}, indent=2)

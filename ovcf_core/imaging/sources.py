@@ -1,4 +1,4 @@
-"""Where DICOM files come from: a folder, a .zip, single files or uploaded (name, bytes) — read safely.
+"""Where DICOM files come from, read safely: a folder, a .zip, single files or uploaded (name, bytes).
 
 Zip archives are read in memory, never extracted: a member whose name would escape the folder (`..`, an
 absolute path) refuses the whole archive, and the member count and total uncompressed size are capped
@@ -39,7 +39,7 @@ class DicomFile:
     problem: str | None = None  # why it cannot be used although read (`data` then holds only its start)
 
     def open(self) -> BinaryIO:
-        """A binary file object positioned at the start of the file."""
+        """Open the file for binary reading, positioned at its start (a BytesIO for an upload)."""
         if self.data is not None:
             return io.BytesIO(self.data)
         assert self.path is not None
@@ -47,7 +47,7 @@ class DicomFile:
 
     @property
     def size(self) -> int:
-        """Size in bytes."""
+        """Return the size in bytes."""
         if self.data is not None:
             return len(self.data)
         assert self.path is not None
@@ -65,8 +65,10 @@ def _unsafe_member(name: str) -> bool:
 
 
 class _Bzip2Member(io.RawIOBase):
-    """A bzip2 zip member inflated at most `n` bytes per read: zipfile inflates bzip2 without a bound
-    (a few kB of a bomb become hundreds of MB in one read); the CRC-32 is checked at the end."""
+    """A bzip2 zip member inflated at most `n` bytes per read; the CRC-32 is checked at the end.
+
+    zipfile inflates bzip2 without a bound: a few kB of a bomb become hundreds of MB in one read.
+    """
 
     def __init__(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         raw = copy.copy(info)
@@ -78,6 +80,7 @@ class _Bzip2Member(io.RawIOBase):
         self._crc, self._expected = 0, info.CRC
 
     def read(self, n: int = -1) -> bytes:
+        """Return at most max(n, 1) inflated bytes; b"" at the end, after the CRC-32 is checked."""
         while not self._inflater.eof:
             data = b"" if not self._inflater.needs_input else self._raw.read(64 * 1024)
             if not data and self._inflater.needs_input:
@@ -91,12 +94,13 @@ class _Bzip2Member(io.RawIOBase):
         return b""
 
     def close(self) -> None:
+        """Close the compressed stream too."""
         self._raw.close()
         super().close()
 
 
 def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes] | _Bzip2Member:
-    """A member opened for bounded reads (zipfile bounds stored and deflated members itself)."""
+    """Open a member for bounded reads (zipfile bounds stored and deflated members itself)."""
     if info.compress_type == zipfile.ZIP_BZIP2:
         return _Bzip2Member(archive, info)
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -107,8 +111,10 @@ def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> IO[bytes] |
 def _read_capped(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int, zip_name: str
 ) -> tuple[bytes, bool]:
-    """A member's bytes, refusing to inflate more than `budget` bytes whatever its header claims; a
-    member larger than MAX_ZIP_MEMBER_BYTES gives (its first megabyte, True) instead of all of it."""
+    """Read a member's bytes, refusing to inflate more than `budget` bytes whatever its header claims.
+
+    A member larger than MAX_ZIP_MEMBER_BYTES gives (its first megabyte, True) instead of all of it.
+    """
     chunks: list[bytes] = []
     total = 0
     with _open_member(archive, info) as member:
@@ -129,7 +135,28 @@ def _read_capped(
 
 
 def files_in_zip(data: bytes | BinaryIO, zip_name: str) -> list[DicomFile]:
-    """The files of a zip archive (named `<zip>/<member>`), read in memory with the checks above."""
+    """Read the files of a zip archive in memory, with the checks of the module docstring.
+
+    Parameters
+    ----------
+    data
+        The archive's bytes or a binary stream of them.
+    zip_name
+        The archive's name, which starts every member's name (`<zip>/<member>`) and every message.
+
+    Returns
+    -------
+    list of DicomFile
+        One per member that is not a folder; a member larger than one slice of the largest size keeps
+        only its first megabyte and a `problem`, so it is skipped with a reason.
+
+    Raises
+    ------
+    InputError
+        Naming the archive, when it is not a readable zip, is empty, has more than MAX_ZIP_MEMBERS
+        files, has a member whose path would escape its folder, claims or inflates to more than
+        MAX_ZIP_BYTES, or has a member that cannot be read (damaged, an unread compression method).
+    """
     stream = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
         archive = zipfile.ZipFile(stream)
@@ -178,10 +205,12 @@ def files_in_zip(data: bytes | BinaryIO, zip_name: str) -> list[DicomFile]:
 
 
 def _is_zip_name(name: str) -> bool:
+    """Return whether a file name ends in .zip (any case)."""
     return name.lower().endswith(".zip")
 
 
 def _from_path(path: Path) -> Iterator[DicomFile]:
+    """Yield the candidate files of a folder (recursively), a zip or a single file."""
     if not path.exists():
         raise InputError("no such file or folder", file=str(path))
     if path.is_dir():
@@ -199,7 +228,27 @@ def _from_path(path: Path) -> Iterator[DicomFile]:
 
 
 def collect_files(source: Source) -> list[DicomFile]:
-    """Every candidate DICOM file of a folder, a .zip, a file, a list of those, or (name, bytes) uploads."""
+    """Collect every candidate DICOM file of a folder, a .zip, a file, a list of those, or uploads.
+
+    Hidden files and DICOMDIR are passed over; zip archives (by name or, for uploads, by content) are
+    read in memory.
+
+    Parameters
+    ----------
+    source
+        A path (folder, .zip or file), the bytes of a zip, or an iterable of paths and (name, bytes)
+        uploads.
+
+    Returns
+    -------
+    list of DicomFile
+        The candidates, in sorted order within a folder; nothing is decoded yet.
+
+    Raises
+    ------
+    InputError
+        When a path does not exist, or a zip archive is refused (see `files_in_zip`).
+    """
     if isinstance(source, (str, Path)):
         return list(_from_path(Path(source)))
     if isinstance(source, bytes):
