@@ -1,18 +1,19 @@
-"""HU per vertebra from TotalSegmentator-style NIfTI masks, without drawing ROIs.
+"""HU per vertebra from vertebra masks (TotalSegmentator NIfTI, any NIfTI label map, or DICOM SEG).
 
 Method (the paper draws an oval ROI of trabecular bone in the mid-axial slice; a segmentation replaces the
 drawing for opportunistic screening of many CTs):
 
-1. Read the mask `vertebrae_L1.nii.gz` ... `vertebrae_L4.nii.gz` (TotalSegmentator's names) with nibabel.
-2. Erode it by `erode_mm` (default 3 mm, an ellipsoid in the mask's voxel spacing): the cortical shell,
-   about 1 mm thick, and the partial-volume rim fall away, leaving trabecular bone.
+1. Read the masks of L1–L4 onto the CT series' own voxel grid with `label_maps.read_label_map` (the one
+   mask reader: TotalSegmentator's ``vertebrae_L1.nii.gz`` … folder, a multi-label NIfTI, or DICOM SEG). The
+   CT is read by `series.load_series` as `ovcf measure` reads it (the same skipped files, missing and
+   duplicate slices, size limits and messages). A mask that is not on the series' grid is refused.
+2. Erode each vertebra by `erode_mm` (default 3 mm, an ellipsoid in the series' voxel spacing): the
+   cortical shell, about 1 mm thick, and the partial-volume rim fall away, leaving trabecular bone.
 3. Keep the largest connected part of what remains: the vertebral body. The posterior elements are thinner
    than twice the erosion and vanish or detach from it.
-4. Map each remaining voxel through the NIfTI affine (RAS) to patient coordinates (DICOM's LPS) and then to
-   the nearest pixel of the CT series, read by `series.load_series` as `ovcf measure` reads it (the same
-   skipped files, missing and duplicate slices, size limits and messages); decode only the slices hit,
-   in HU through the series' one RescaleSlope/RescaleIntercept conversion, and report the mean and SD over
-   that volume. A voxel on a slice with no image (a skipped or missing file) refuses the mask, naming it.
+4. Decode only the slices the cores cover, in HU through the series' one RescaleSlope/RescaleIntercept
+   conversion, and report the mean and SD over that volume. A core on a slice with no image (a skipped or
+   missing file) refuses the mask, naming it.
 
 The result is a 3-D trabecular mean rather than one mid-axial slice; it is the usual opportunistic-CT
 approximation of the paper's ROI and is labelled with `n_voxels` and `volume_mm3` so it can be told apart.
@@ -21,58 +22,22 @@ approximation of the paper's ROI and is labelled with `n_voxels` and `volume_mm3
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ovcf_core.errors import InputError
 from ovcf_core.imaging.header import Modality
-from ovcf_core.imaging.series import MissingSlice, Series, SliceRef, load_series
+from ovcf_core.imaging.label_maps import LabelMap, MaskError, read_label_map
+from ovcf_core.imaging.series import MissingSlice, Series, load_series
 from ovcf_core.imaging.sources import Source
 from ovcf_core.indicators import LEVELS
 
 DEFAULT_ERODE_MM = 3.0
 MIN_CORE_VOXELS = 20
-
-
-def _slice_origins(series: Series, normal: np.ndarray) -> np.ndarray:
-    """(n, 3) ImagePositionPatient (LPS mm) of every slice of the series; a slice with no image takes the
-    in-plane origin of the nearest image, moved along the normal to its own position."""
-    known = [(k, s) for k, s in enumerate(series.slices) if isinstance(s, SliceRef) and s.origin is not None]
-    if not known:
-        return np.array([s.position * normal for s in series.slices], dtype=float)
-    origins = np.empty((len(series.slices), 3))
-    for k, slot in enumerate(series.slices):
-        near = min(known, key=lambda item: abs(item[0] - k))[1]
-        origins[k] = np.asarray(near.origin, dtype=float) + (slot.position - near.position) * normal
-    return origins
-
-
-def pixel_indices(series: Series, points_lps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(slice, row, column) indices of the series pixel nearest each LPS point, and which points lie inside
-    the series (within half a slice spacing of a slice, and on the image)."""
-    orientation = np.asarray(series.orientation, dtype=float)
-    row_dir, col_dir = orientation[:3], orientation[3:]  # directions of increasing column, increasing row
-    normal = np.cross(row_dir, col_dir)
-    normal = normal / np.linalg.norm(normal)
-    along = np.array([s.position for s in series.slices], dtype=float)  # sorted along the normal
-    depth = points_lps @ normal
-    above = np.clip(np.searchsorted(along, depth), 0, len(along) - 1)
-    below = np.clip(above - 1, 0, len(along) - 1)
-    pick = np.where(np.abs(along[below] - depth) < np.abs(along[above] - depth), below, above)
-    gap = float(np.median(np.diff(along))) if len(along) > 1 else 1.0
-    offset = points_lps - _slice_origins(series, normal)[pick]
-    col = np.rint(offset @ row_dir / series.pixel_spacing[1]).astype(int)
-    row = np.rint(offset @ col_dir / series.pixel_spacing[0]).astype(int)
-    inside = (
-        (np.abs(along[pick] - depth) <= gap / 2 + 1e-6)
-        & (row >= 0)
-        & (row < series.rows)
-        & (col >= 0)
-        & (col < series.columns)
-    )
-    return np.stack([pick, row, col], axis=1), inside
 
 
 def ct_series(source: Source) -> Series:
@@ -138,83 +103,110 @@ class VertebraHu:
         }
 
 
-def find_masks(mask_dir: str | Path) -> dict[str, Path]:
-    """The vertebrae_L1..L4 mask files (.nii.gz or .nii) in `mask_dir` or its `segmentations/` folder."""
-    mask_dir = Path(mask_dir)
-    found: dict[str, Path] = {}
-    for folder in (mask_dir, mask_dir / "segmentations"):
-        for level in LEVELS:
-            for suffix in (".nii.gz", ".nii"):
-                path = folder / f"vertebrae_{level}{suffix}"
-                if level not in found and path.is_file():
-                    found[level] = path
-    if not found:
-        raise InputError("holds no vertebrae_L1 ... vertebrae_L4 NIfTI masks", file=mask_dir.name)
-    return found
-
-
-def measure_vertebrae(
-    series: Source | Series, mask_dir: str | Path, *, erode_mm: float = DEFAULT_ERODE_MM
+def vertebra_hu(
+    label_map: LabelMap, ct: Series, *, erode_mm: float = DEFAULT_ERODE_MM, levels: tuple[str, ...] = LEVELS
 ) -> dict[str, VertebraHu]:
-    """HU of the trabecular core of each vertebra L1-L4 that has a mask (see the module's method).
+    """HU of the trabecular core of each of `levels` that the label map holds (see the module's method).
 
-    `series`: the study's CT (a folder, a .zip or files, read by `load_series`) or an already loaded Series.
+    Parameters
+    ----------
+    label_map
+        Masks read onto the grid of `ct` (`label_maps.read_label_map`).
+    ct
+        The CT series.
+    erode_mm
+        Erosion in mm before the largest connected part is kept.
+    levels
+        The vertebrae to measure (default L1–L4).
+
+    Returns
+    -------
+    dict
+        Level -> `VertebraHu`, for every level with a mask.
+
+    Raises
+    ------
+    MaskError
+        No mask of any level, an empty mask file, a core under `MIN_CORE_VOXELS` voxels, or a core on a
+        slice with no image; the message names the mask file.
     """
-    import nibabel as nib
-    from nibabel.spatialimages import SpatialImage
-
-    ct = series if isinstance(series, Series) else ct_series(series)
-    masks = find_masks(mask_dir)
-    wanted: dict[str, np.ndarray] = {}
-    volumes: dict[str, float] = {}
-    for level, path in masks.items():
-        try:
-            image = nib.load(str(path))
-            if not isinstance(image, SpatialImage):  # e.g. GIFTI: no voxel grid
-                raise TypeError(type(image).__name__)
-            data = np.asanyarray(image.dataobj)
-        except Exception as exc:  # nibabel raises many types for a damaged or non-NIfTI file
-            raise InputError(f"is not a readable NIfTI mask ({type(exc).__name__})", file=path.name) from None
-        if data.ndim != 3:
-            raise InputError(f"is a {data.ndim}-D image; a 3-D mask is expected", file=path.name)
-        zooms = image.header.get_zooms()[:3]
-        core = trabecular_core(data > 0, zooms, erode_mm)
+    if ct.modality is not Modality.CT:
+        raise MaskError(f"HU needs a CT series; this one is {ct.modality.value}", file=label_map.source)
+    present = [level for level in levels if label_map.has(level) or level in label_map.empty]
+    if not present:
+        raise MaskError(
+            f"has no vertebra mask of {', '.join(levels)} "
+            f"(labels found: {', '.join(label_map.labels) or 'none'})",
+            file=label_map.source,
+        )
+    label_map.require(present, "HU")
+    zooms = label_map.spacing
+    voxel_mm3 = float(np.prod(zooms))
+    cores: dict[str, np.ndarray] = {}
+    for level in present:
+        core = trabecular_core(label_map.mask(level), zooms, erode_mm)
         if core.sum() < MIN_CORE_VOXELS:
-            raise InputError(
+            raise MaskError(
                 f"leaves {int(core.sum())} voxels after a {erode_mm:g} mm erosion: too small to measure",
-                file=path.name,
+                file=label_map.file_of(level),
             )
-        ijk = np.argwhere(core)
-        ras = nib.affines.apply_affine(image.affine, ijk)
-        lps = ras * np.array([-1.0, -1.0, 1.0])
-        indices, inside = pixel_indices(ct, lps)
-        if inside.mean() < 0.5:
-            raise InputError(
-                f"lies mostly outside the CT series ({inside.mean():.0%} of its voxels inside): "
-                "is it the segmentation of this scan?",
-                file=path.name,
-            )
-        wanted[level] = np.unique(indices[inside], axis=0)
-        volumes[level] = float(core.sum() * np.prod(zooms))
-        for k in np.unique(wanted[level][:, 0]):
+        for k in np.flatnonzero(core.any(axis=(1, 2))):
             slot = ct.slices[int(k)]
             if isinstance(slot, MissingSlice):
-                raise InputError(
-                    f"covers slice {int(k)} of the CT series, which {slot.reason}", file=path.name
+                raise MaskError(
+                    f"covers slice {int(k)} of the CT series, which {slot.reason}",
+                    file=label_map.file_of(level),
                 )
-    needed = sorted({int(k) for idx in wanted.values() for k in idx[:, 0]})
-    pixels = {k: ct.pixels(k) for k in needed}  # HU, through the series' RescaleSlope/RescaleIntercept
+        cores[level] = core
     results = {}
-    for level, idx in wanted.items():
-        values = np.concatenate(
-            [pixels[k][idx[idx[:, 0] == k, 1], idx[idx[:, 0] == k, 2]] for k in np.unique(idx[:, 0])]
-        )
+    for level, core in cores.items():
+        slices = np.flatnonzero(core.any(axis=(1, 2)))
+        values = np.concatenate([ct.pixels(int(k))[core[k]] for k in slices])  # HU, through the LUT
+        idx = np.argwhere(core)
         results[level] = VertebraHu(
             label=level,
             mean=float(values.mean()),
             sd=float(values.std(ddof=1)) if values.size > 1 else 0.0,
             n_voxels=int(values.size),
-            volume_mm3=volumes[level],
+            volume_mm3=float(core.sum() * voxel_mm3),
             slice=int(np.median(idx[:, 0])),
         )
     return results
+
+
+def measure_vertebrae(
+    series: Source | Series,
+    masks: Any,
+    *,
+    erode_mm: float = DEFAULT_ERODE_MM,
+    labels: Mapping[int, str] | str | None = None,
+) -> dict[str, VertebraHu]:
+    """HU of the trabecular core of each vertebra L1-L4 that has a mask (see the module's method).
+
+    Parameters
+    ----------
+    series
+        The study's CT (a folder, a .zip or files, read by `load_series`) or an already loaded Series.
+    masks
+        A folder of TotalSegmentator masks, a multi-label NIfTI, a DICOM SEG file, ``(name, bytes)``, or a
+        `LabelMap` already read onto this series.
+    erode_mm
+        Erosion in mm (default 3).
+    labels
+        Value -> name table (or scheme) of a multi-label NIfTI, as `label_maps.read_nifti_labels`.
+
+    Returns
+    -------
+    dict
+        Level -> `VertebraHu`.
+
+    Raises
+    ------
+    InputError
+        (MaskError for the masks) one line naming the study, the mask file and, on a misfit, the series.
+    """
+    ct = series if isinstance(series, Series) else ct_series(series)
+    label_map = (
+        masks if isinstance(masks, LabelMap) else read_label_map(masks, ct, labels=labels, names=LEVELS)
+    )
+    return vertebra_hu(label_map, ct, erode_mm=erode_mm)

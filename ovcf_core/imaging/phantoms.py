@@ -67,6 +67,7 @@ def dicom_slice(
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.StudyInstanceUID = generate_uid(entropy_srcs=[series_uid, "study"])
     ds.SeriesInstanceUID = series_uid
+    ds.FrameOfReferenceUID = generate_uid(entropy_srcs=[series_uid, "frame of reference"])
     for keyword, value in (PLANTED_IDENTIFIERS if identifiers is None else identifiers).items():
         setattr(ds, keyword, value)
     ds.Modality = modality
@@ -304,3 +305,208 @@ def write_sample_dicom(root: str | Path | None = None) -> list[Path]:
 if __name__ == "__main__":
     for written in write_sample_dicom():
         print(f"wrote {written}")
+
+
+# ------------------------------------------------------------------------------------------------ masks
+
+CT_MASK_HU = {"L1": 147.0, "L2": 133.0, "L3": 118.0, "L4": 104.0}
+"""True trabecular HU of the CT mask phantom (uniform inside the cortical shell)."""
+
+
+@dataclass(frozen=True)
+class MaskPhantom:
+    """A phantom series with masks of its structures and the indicators they must give.
+
+    `images` and `labels` are in the series' sorted order (slice along the normal, row, column), read
+    straight from the phantom's DICOM bytes with pydicom; `affine_lps` maps (slice, row, column) to LPS mm;
+    `source_names` gives each canonical label the name a segmentation tool would write; `truth` holds the
+    indicators computed with numpy on `images` and `labels` alone (no code of the measuring path).
+    """
+
+    phantom: Phantom
+    images: np.ndarray = field(repr=False)
+    labels: dict[str, np.ndarray] = field(repr=False)
+    affine_lps: np.ndarray = field(repr=False)
+    source_names: dict[str, str]
+    truth: dict[str, float]
+
+    def value_table(self) -> dict[int, str]:
+        """Value -> source name of the multi-label NIfTI (1, 2, … in `labels` order)."""
+        return {i + 1: self.source_names[name] for i, name in enumerate(self.labels)}
+
+    def label_array(self) -> np.ndarray:
+        """The labels as one integer array in sorted series order (values as `value_table`)."""
+        out = np.zeros(self.images.shape, dtype=np.uint16)
+        for i, mask in enumerate(self.labels.values()):
+            out[mask] = i + 1
+        return out
+
+    def _nifti(self, data: np.ndarray, shift_mm: Sequence[float]) -> bytes:
+        """NIfTI-1 (gzipped) of (slice, row, column) `data`, axes (column, row, slice) and a RAS affine as
+        dcm2niix writes them; `shift_mm` moves it in LPS (a deliberately misplaced mask)."""
+        import gzip
+
+        import nibabel as nib
+
+        lps = np.eye(4)
+        lps[:3, 0], lps[:3, 1], lps[:3, 2] = (
+            self.affine_lps[:3, 2],
+            self.affine_lps[:3, 1],
+            self.affine_lps[:3, 0],
+        )
+        lps[:3, 3] = self.affine_lps[:3, 3] + np.asarray(shift_mm, dtype=float)
+        ras = np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps
+        image = nib.Nifti1Image(np.ascontiguousarray(np.transpose(data, (2, 1, 0))), ras)
+        return gzip.compress(image.to_bytes(), mtime=0)
+
+    def nifti(self, shift_mm: Sequence[float] = (0.0, 0.0, 0.0)) -> bytes:
+        """The multi-label NIfTI (values per `value_table`)."""
+        return self._nifti(self.label_array(), shift_mm)
+
+    def nifti_files(self) -> dict[str, bytes]:
+        """One NIfTI per structure, named as the tool would (``vertebrae_L1.nii.gz`` …), 1 = inside."""
+        return {
+            f"{self.source_names[name]}.nii.gz": self._nifti(mask.astype(np.uint8), (0.0, 0.0, 0.0))
+            for name, mask in self.labels.items()
+        }
+
+
+def _sorted_images(phantom: Phantom) -> tuple[np.ndarray, np.ndarray]:
+    """(images, affine) of a phantom's files read with pydicom and sorted along the slice normal: the
+    geometry from its headers, independently of `series.load_series`."""
+    import pydicom
+
+    datasets = [pydicom.dcmread(io.BytesIO(data)) for data in phantom.files.values()]
+    orientation = np.array(datasets[0].ImageOrientationPatient, dtype=float)
+    normal = np.cross(orientation[:3], orientation[3:])
+    datasets.sort(key=lambda ds: float(np.dot(np.array(ds.ImagePositionPatient, dtype=float), normal)))
+    images = np.stack(
+        [
+            ds.pixel_array.astype(np.float64) * float(ds.get("RescaleSlope", 1.0))
+            + float(ds.get("RescaleIntercept", 0.0))
+            for ds in datasets
+        ]
+    )
+    origins = np.array([ds.ImagePositionPatient for ds in datasets], dtype=float)
+    spacing = [float(v) for v in datasets[0].PixelSpacing]
+    affine = np.eye(4)
+    affine[:3, 0] = (origins[-1] - origins[0]) / max(len(datasets) - 1, 1)
+    affine[:3, 1] = orientation[3:] * spacing[0]
+    affine[:3, 2] = orientation[:3] * spacing[1]
+    affine[:3, 3] = origins[0]
+    return images, affine
+
+
+def ct_mask_phantom(size: int = 48) -> MaskPhantom:
+    """Axial CT, 24 slices of 2 mm (L4 at the feet … L1 at the head, six slices each): each vertebral body
+    a 600 HU cortical shell around trabecular bone of known HU, its mask the whole body."""
+    series_uid = "1.2.826.0.1.3680043.8.498.1004"
+    cx, cy = size / 2 - 0.5, size / 2 + 2.5
+    outer = _ellipse(size, size, cx, cy, 14, 11)
+    inner = _ellipse(size, size, cx, cy, 12, 9)
+    order = ("L4", "L3", "L2", "L1")
+    images = []
+    for index in range(24):
+        image = np.full((size, size), -1000.0)
+        image[_ellipse(size, size, size / 2, size / 2, size * 0.47, size * 0.44)] = 40.0
+        image[outer] = 600.0
+        image[inner] = CT_MASK_HU[order[index // 6]]
+        images.append(image)
+
+    def build(i: int, number: int) -> bytes:
+        return dicom_slice(
+            np.round(images[i] + 1024).astype(np.int16),
+            modality="CT",
+            position=(-19.2, -19.2, -120.0 + 2.0 * i),
+            spacing=(0.8, 0.8),
+            series_uid=series_uid,
+            instance_number=number,
+            intercept=-1024.0,
+            thickness=2.0,
+            description="synthetic lumbar CT mask phantom",
+        )
+
+    rois = tuple(
+        Roi(level, 6 * order.index(level) + 3, Shape.ELLIPSE, center=(cx, cy), radii=(8.0, 6.0))
+        for level in CT_MASK_HU
+    )
+    phantom = Phantom(
+        "ct_axial_masks", _shuffled_files("ctm", images, build, 17), rois, truth=dict(CT_MASK_HU)
+    )
+    sorted_images, affine = _sorted_images(phantom)
+    labels = {}
+    for level in CT_MASK_HU:
+        mask = np.zeros(sorted_images.shape, dtype=bool)
+        first = 6 * order.index(level)
+        mask[first : first + 6] = outer
+        labels[level] = mask
+    truth = {"hu": float(np.mean(list(CT_MASK_HU.values())))}
+    names = {level: f"vertebrae_{level}" for level in labels}
+    return MaskPhantom(phantom, sorted_images, labels, affine, names, truth)
+
+
+def t1_mask_phantom() -> MaskPhantom:
+    """The T1 sagittal phantom with masks of L1–L4 (on all three slices) and of the CSF column."""
+    phantom = mr_t1_sagittal_phantom()
+    images, affine = _sorted_images(phantom)
+    top = {"L1": 16, "L2": 42, "L3": 68, "L4": 94}
+    labels = {}
+    for level, row in top.items():
+        mask = np.zeros(images.shape, dtype=bool)
+        mask[:, row : row + 20, 36:64] = True
+        labels[level] = mask
+    canal = np.zeros(images.shape, dtype=bool)
+    canal[:, 8:120, 74:81] = True
+    labels["CSF"] = canal
+    middle = 1
+    si = {level: float(images[middle][labels[level][middle]].mean()) for level in top}
+    csf = float(images[middle][top["L3"] : top["L3"] + 20, 74:81].mean())
+    ordered = sorted(si.values())
+    truth = {"vbq": (ordered[1] + ordered[2]) / 2 / csf}
+    without_l2 = sorted(v for k, v in si.items() if k != "L2")
+    truth["vbq_l2_fractured"] = without_l2[1] / csf
+    names = {"L1": "L1", "L2": "L2", "L3": "L3", "L4": "L4", "CSF": "spinal_canal"}
+    return MaskPhantom(phantom, images, labels, affine, names, truth)
+
+
+def t2_mask_phantom(size: int = 128) -> MaskPhantom:
+    """The T2 axial phantom with masks of each muscle and side, the disc and the subcutaneous fat."""
+    phantom = mr_t2_axial_phantom(size)
+    images, affine = _sorted_images(phantom)
+    levels = ("L4L5", "L3L4")  # sorted from the feet: L4-5 is slice 0
+    labels: dict[str, np.ndarray] = {}
+    names: dict[str, str] = {}
+    words = {"PM": "psoas_major", "MF": "multifidus", "ES": "erector_spinae"}
+    for muscle, (r0, r1, c0, c1) in _MUSCLES.items():
+        for side in ("R", "L"):
+            a, b = (c0, c1) if side == "R" else (size - 1 - c1, size - 1 - c0)
+            mask = np.zeros(images.shape, dtype=bool)
+            mask[:, r0 : r1 + 1, a : b + 1] = True
+            labels[f"{muscle}_{side}"] = mask
+            names[f"{muscle}_{side}"] = f"{words[muscle]}_{'right' if side == 'R' else 'left'}"
+    for k, level in enumerate(levels):
+        disc = np.zeros(images.shape, dtype=bool)
+        disc[k] = _ellipse(size, size, 63.5, 52.0, 17.0 + 2 * (1 - k), 12.0)
+        labels[f"DISC_{level}"] = disc
+        names[f"DISC_{level}"] = f"disc_{level[:2]}_{level[2:]}"
+    fat = np.zeros(images.shape, dtype=bool)
+    fat[:, 110:116, 24:104] = True
+    labels["FAT"] = fat
+    names["FAT"] = "subcutaneous_fat"
+    ratios, fractions = [], []
+    for k, level in enumerate(levels):
+        disc_pixels = int(labels[f"DISC_{level}"][k].sum())
+        threshold = 0.5 * float(images[k][fat[k]].mean())
+        for side in ("L", "R"):
+            total = sum(int(labels[f"{m}_{side}"][k].sum()) for m in words)
+            ratios.append(total / disc_pixels)  # the pixel area cancels
+            for muscle in words:
+                values = images[k][labels[f"{muscle}_{side}"][k]]
+                fractions.append(100.0 * float(np.mean(values > threshold)))
+    truth = {"rcsa": float(np.mean(ratios)), "fi": float(np.mean(fractions))}
+    return MaskPhantom(phantom, images, labels, affine, names, truth)
+
+
+def all_mask_phantoms() -> tuple[MaskPhantom, ...]:
+    """The CT, T1 sagittal and T2 axial phantoms with masks."""
+    return ct_mask_phantom(), t1_mask_phantom(), t2_mask_phantom()

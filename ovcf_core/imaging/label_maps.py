@@ -1,0 +1,759 @@
+"""Label maps (segmentation masks) read into the voxel grid of a loaded DICOM series.
+
+A `LabelMap` holds one small integer per voxel of a `Series` — slice order as the series' (sorted along
+the slice normal, DESIGN §4.4), then row, then column — whose values are the canonical labels below. It is
+read from
+
+* NIfTI (nibabel): one multi-label file (its values named by `labels=`, a sidecar `<file>.json` such as
+  ``{"1": "vertebrae_L1"}``, or a known scheme: ``"totalsegmentator"`` (TotalSegmentator v2 ``total``
+  class numbers) or ``"musclemap"`` (MuscleMap values 5101 … 5122)), or a folder of one file per
+  structure (TotalSegmentator's ``segmentations/`` output: ``vertebrae_L1.nii.gz`` …), nonzero = inside;
+* DICOM SEG (highdicom), in `ovcf_core.imaging.seg`.
+
+The mask must share the series' voxel grid: the same orientation (axes may be permuted or flipped, as
+dcm2niix and TotalSegmentator write them), the same voxel size and the same voxel positions (within a
+tenth of a voxel), and — for NIfTI — the same size. Anything else is refused with one line naming the mask
+and the series; nothing is resampled, because a resampled mask would silently measure other voxels.
+
+Canonical labels (value = position in `LABELS`, 1-based) and the source names read as each (names are
+compared in lower case with spaces, dots and hyphens read as ``_``):
+
+=================  ==========================================================================================
+canonical          source names
+=================  ==========================================================================================
+``T12``,``L1``…``L5``,``S1``  ``vertebrae_L1`` (TotalSegmentator), ``L1``, ``vertebra_L1``,
+                   ``vertebral_body_L1``, ``L1_vertebral_body``, ``L1_body`` (MR vertebral bodies)
+``DISC_L1L2`` …    ``disc_L1L2``, ``disc_L1_L2``, ``L1_L2``, ``L1L2``, ``intervertebral_disc_L1_L2``,
+(``T12L1``…``L5S1``) ``ivd_L1_L2``
+``PM_L``/``PM_R``  ``psoas_major_left``, ``left_psoas_major``, ``psoas_left``, ``pm_l``, ``pm_left``
+``MF_L``/``MF_R``  ``multifidus_left``, ``left_multifidus``, ``thoracolumbar_multifidus_left``, ``mf_l`` …
+``ES_L``/``ES_R``  ``erector_spinae_left``, ``left_erector_spinae``, ``es_l`` …
+``AUTOCHTHON_L/R`` ``autochthon_left/right`` (TotalSegmentator: erector spinae and multifidus together)
+``ILIOPSOAS_L/R``  ``iliopsoas_left/right`` (TotalSegmentator: psoas major and iliacus together)
+``CSF``            ``spinal_canal``, ``csf``, ``cerebrospinal_fluid``, ``thecal_sac``, ``dural_sac``
+``FAT``            ``subcutaneous_fat``, ``fat`` (the reference for the FI fat threshold)
+=================  ==========================================================================================
+
+``spinal_cord`` is deliberately not read as CSF: the cord is not fluid. Names not in the table are
+ignored in a folder and refused in a multi-label file's table only when nothing at all is recognised.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ovcf_core.errors import InputError
+from ovcf_core.imaging.series import MissingSlice, Series, SliceRef
+
+VERTEBRAE: tuple[str, ...] = ("T12", "L1", "L2", "L3", "L4", "L5", "S1")
+DISCS: tuple[str, ...] = tuple(f"DISC_{a}{b}" for a, b in itertools.pairwise(VERTEBRAE))
+MUSCLE_LABELS: tuple[str, ...] = (
+    "PM_L",
+    "PM_R",
+    "MF_L",
+    "MF_R",
+    "ES_L",
+    "ES_R",
+    "AUTOCHTHON_L",
+    "AUTOCHTHON_R",
+    "ILIOPSOAS_L",
+    "ILIOPSOAS_R",
+)
+LABELS: tuple[str, ...] = (*VERTEBRAE, *DISCS, *MUSCLE_LABELS, "CSF", "FAT")
+"""Every canonical label; a label's value in `LabelMap.data` is its position here plus one."""
+CODE: dict[str, int] = {name: i + 1 for i, name in enumerate(LABELS)}
+
+POSITION_TOLERANCE = 0.1
+"""Largest offset (in voxels) between a mask voxel and the series voxel it is taken as."""
+DIRECTION_TOLERANCE = 0.01
+"""Largest deviation (in voxel units) of a mask axis from a series axis: orientation and voxel size."""
+MAX_MASK_VOXELS = 1_000_000_000
+"""Largest mask (voxels) read; a bigger one cannot belong to a series the reader accepts."""
+
+
+class MaskError(InputError):
+    """A mask that cannot be used: unreadable, empty, 4-D, not on the series' grid, or lacking labels."""
+
+
+def _normalise(name: str) -> str:
+    """A source label name compared case-insensitively, with spaces, dots and hyphens as ``_``."""
+    text = re.sub(r"[\s.\-]+", "_", name.strip().lower())
+    return re.sub(r"_+", "_", text).strip("_")
+
+
+def _table() -> dict[str, str]:
+    """Source name (normalised) -> canonical label: the table in the module docstring."""
+    table: dict[str, str] = {}
+    for level in VERTEBRAE:
+        low = level.lower()
+        for pattern in (
+            "vertebrae_{}",
+            "{}",
+            "vertebra_{}",
+            "vertebral_body_{}",
+            "{}_vertebral_body",
+            "{}_body",
+        ):
+            table[pattern.format(low)] = level
+    for disc in DISCS:
+        upper, lower = re.findall(r"[TLS]\d+", disc)
+        a, b = upper.lower(), lower.lower()
+        for pattern in ("disc_{}{}", "disc_{}_{}", "{}_{}", "{}{}", "intervertebral_disc_{}_{}", "ivd_{}_{}"):
+            table[pattern.format(a, b)] = disc
+    words: dict[str, tuple[str, ...]] = {
+        "PM": ("psoas_major", "psoas", "pm"),
+        "MF": ("multifidus", "thoracolumbar_multifidus", "mf"),
+        "ES": ("erector_spinae", "es"),
+    }
+    for short, names in words.items():
+        for side, side_words in (("L", ("left", "l")), ("R", ("right", "r"))):
+            for word in names:
+                for side_word in side_words:
+                    table[f"{word}_{side_word}"] = f"{short}_{side}"
+                    table[f"{side_word}_{word}"] = f"{short}_{side}"
+    for side, word in (("L", "left"), ("R", "right")):
+        table[f"autochthon_{word}"] = f"AUTOCHTHON_{side}"
+        table[f"iliopsoas_{word}"] = f"ILIOPSOAS_{side}"
+    for word in ("spinal_canal", "csf", "cerebrospinal_fluid", "thecal_sac", "dural_sac"):
+        table[word] = "CSF"
+    for word in ("subcutaneous_fat", "fat"):
+        table[word] = "FAT"
+    table.update({_normalise(name): name for name in LABELS})  # a canonical name reads as itself
+    return table
+
+
+LABEL_TABLE: dict[str, str] = _table()
+"""Source label name (normalised: lower case, ``_`` for spaces, dots and hyphens) -> canonical label."""
+
+LABEL_SCHEMES: dict[str, dict[int, str]] = {
+    "totalsegmentator": {
+        26: "S1",
+        27: "L5",
+        28: "L4",
+        29: "L3",
+        30: "L2",
+        31: "L1",
+        32: "T12",
+        86: "AUTOCHTHON_L",
+        87: "AUTOCHTHON_R",
+        88: "ILIOPSOAS_L",
+        89: "ILIOPSOAS_R",
+    },
+    "musclemap": {5101: "MF_L", 5102: "MF_R", 5111: "ES_L", 5112: "ES_R", 5121: "PM_L", 5122: "PM_R"},
+}
+"""Value -> canonical label of known multi-label files: TotalSegmentator v2 task ``total`` (the lumbar
+spine and back muscles of its class map) and MuscleMap's documented values."""
+
+
+def canonical_name(source_name: str) -> str | None:
+    """The canonical label of a source label name (e.g. ``vertebrae_L1`` -> ``L1``), or None if unknown.
+
+    Parameters
+    ----------
+    source_name
+        A structure name as a segmentation tool writes it (a file stem, a segment label, a table entry).
+
+    Returns
+    -------
+    str or None
+        One of `LABELS`, or None when the name is not in `LABEL_TABLE`.
+    """
+    return LABEL_TABLE.get(_normalise(source_name))
+
+
+def describe_series(series: Series) -> str:
+    """The series as named in mask messages: ``series 'CT axial, 24 slice(s), 48×48, 0.8×0.8 mm'``."""
+    try:
+        text = series.describe()
+    except Exception:  # a header that cannot be re-read must not hide the mask message
+        text = f"{series.modality.value} {series.plane.value}, {len(series)} slice(s)"
+    return f"series '{text}'"
+
+
+# ------------------------------------------------------------------------------------------------ the map
+
+
+@dataclass(frozen=True)
+class LabelMap:
+    """Canonical labels on the voxel grid of one series: ``data[slice, row, column]`` (0 = none).
+
+    `files` names the mask file each label came from (what messages name); `notes` records what was
+    dropped on reading (e.g. voxels claimed by two structure files).
+    """
+
+    data: np.ndarray = field(repr=False)
+    source: str
+    files: dict[str, str]
+    series_uid: str
+    spacing: tuple[float, float, float]  # (between slices, between rows, between columns) in mm
+    notes: tuple[str, ...] = ()
+    empty: dict[str, str] = field(default_factory=dict)  # label -> its structure file that has no voxel
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The canonical labels with at least one voxel, in `LABELS` order."""
+        present = set(np.unique(self.data).tolist()) - {0}
+        return tuple(name for name in LABELS if CODE[name] in present)
+
+    def has(self, name: str) -> bool:
+        """Whether `name` (canonical) has at least one voxel."""
+        return bool(np.any(self.data == CODE[name]))
+
+    def mask(self, name: str) -> np.ndarray:
+        """Boolean ``(slices, rows, columns)`` mask of the canonical label `name`."""
+        if name not in CODE:
+            raise MaskError(
+                f"'{name}' is not a canonical label (one of {', '.join(LABELS)})", file=self.source
+            )
+        return self.data == CODE[name]
+
+    def slice_mask(self, name: str, index: int) -> np.ndarray:
+        """Boolean ``(rows, columns)`` mask of `name` on slice `index`."""
+        return self.data[index] == CODE[name]
+
+    def slices_of(self, name: str) -> list[int]:
+        """Indices of the slices on which `name` has voxels."""
+        return [int(k) for k in np.flatnonzero((self.data == CODE[name]).any(axis=(1, 2)))]
+
+    def file_of(self, name: str) -> str:
+        """The mask file `name` was read from (the map's source when not known)."""
+        return self.files.get(name, self.source)
+
+    def require(self, names: Iterable[str], what: str) -> None:
+        """Raise MaskError naming the mask when any of `names` is absent (needed for `what`)."""
+        names = list(names)
+        for name in names:
+            if name in self.empty and not self.has(name):
+                raise MaskError(
+                    "is empty: no voxel is labelled (too small to measure)", file=self.empty[name]
+                )
+        missing = [n for n in names if not self.has(n)]
+        if missing:
+            raise MaskError(
+                f"has no {', '.join(missing)} label (needed for {what}); labels found: "
+                + (", ".join(self.labels) or "none"),
+                file=self.source,
+            )
+
+    def with_data(self, data: np.ndarray, note: str | None = None) -> LabelMap:
+        """The same map with new voxel values (e.g. after an edit), keeping its provenance."""
+        if data.shape != self.data.shape:
+            raise MaskError(f"an edited label map must keep the shape {self.data.shape}", file=self.source)
+        notes = (*self.notes, note) if note else self.notes
+        return LabelMap(
+            np.asarray(data, dtype=np.uint8),
+            self.source,
+            self.files,
+            self.series_uid,
+            self.spacing,
+            notes,
+            self.empty,
+        )
+
+
+def empty_label_map(series: Series, source: str = "edited regions") -> LabelMap:
+    """A label map with no label on the grid of `series` (to paint ROIs into)."""
+    geometry = series_geometry(series, source)
+    return LabelMap(
+        np.zeros((len(series), series.rows, series.columns), dtype=np.uint8),
+        source,
+        {},
+        series.uid,
+        geometry.spacing,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ geometry
+
+
+@dataclass(frozen=True)
+class SeriesGeometry:
+    """Index (slice, row, column) -> LPS mm of a series (a 4×4 affine) and its voxel spacing."""
+
+    affine: np.ndarray
+    spacing: tuple[float, float, float]
+
+
+def _slice_origins(series: Series, normal: np.ndarray) -> np.ndarray:
+    """(n, 3) ImagePositionPatient (LPS mm) of every slice; a slice with no image takes the in-plane origin
+    of the nearest image, moved along the normal to its own position."""
+    known = [(k, s) for k, s in enumerate(series.slices) if isinstance(s, SliceRef) and s.origin is not None]
+    if not known:
+        return np.array([s.position * normal for s in series.slices], dtype=float)
+    origins = np.empty((len(series.slices), 3))
+    for k, slot in enumerate(series.slices):
+        near = min(known, key=lambda item: abs(item[0] - k))[1]
+        origins[k] = np.asarray(near.origin, dtype=float) + (slot.position - near.position) * normal
+    return origins
+
+
+def series_geometry(series: Series, mask_name: str = "the mask") -> SeriesGeometry:
+    """The affine from (slice, row, column) to LPS mm of an evenly spaced series.
+
+    Raises
+    ------
+    MaskError
+        When the slices are not evenly spaced along their normal (a mask cannot be placed voxel for voxel).
+    """
+    orientation = np.asarray(series.orientation, dtype=float)
+    row_dir, col_dir = orientation[:3], orientation[3:]  # increasing column, increasing row
+    normal = np.cross(row_dir, col_dir)
+    normal = normal / np.linalg.norm(normal)
+    origins = _slice_origins(series, normal)
+    n = len(series)
+    if n > 1:
+        step = (origins[-1] - origins[0]) / (n - 1)
+        gap = float(np.linalg.norm(step))
+        expected = origins[0] + np.outer(np.arange(n), step)
+        if gap == 0 or np.abs(origins - expected).max() > POSITION_TOLERANCE * min(
+            gap, *series.pixel_spacing
+        ):
+            raise MaskError(
+                f"cannot be placed on the {describe_series(series)}: its slices are not evenly spaced "
+                "along one direction",
+                file=mask_name,
+            )
+        direction = step / gap
+    else:
+        gap, direction = 1.0, normal
+    affine = np.eye(4)
+    affine[:3, 0] = direction * gap
+    affine[:3, 1] = col_dir * series.pixel_spacing[0]
+    affine[:3, 2] = row_dir * series.pixel_spacing[1]
+    affine[:3, 3] = origins[0]
+    return SeriesGeometry(affine, (gap, float(series.pixel_spacing[0]), float(series.pixel_spacing[1])))
+
+
+def _mm(values: Sequence[float]) -> str:
+    return "×".join(f"{v:.3g}" for v in values)
+
+
+def fit_to_series(
+    array: np.ndarray,
+    affine_lps: np.ndarray,
+    series: Series,
+    mask_name: str,
+    *,
+    partial: bool = False,
+) -> np.ndarray:
+    """`array` (indexed by its own voxel axes, placed by `affine_lps` in LPS mm) on the series' grid.
+
+    The mask's axes may be any permutation and flip of the series' (slice, row, column) axes; the voxel
+    size and positions must agree within `DIRECTION_TOLERANCE` and `POSITION_TOLERANCE` voxels. With
+    `partial` (DICOM SEG, which omits empty frames) the mask may cover part of the series; otherwise its size
+    must be the series' exactly.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(slices, rows, columns)`` array of `array`'s values (zeros where a partial mask has none).
+
+    Raises
+    ------
+    MaskError
+        One line naming the mask and the series: orientation, voxel size, position or size differ.
+    """
+    geometry = series_geometry(series, mask_name)
+    shape = (len(series), series.rows, series.columns)
+    where = f"lies outside the {series.modality.value} series' voxel grid"
+    named = f" ({describe_series(series)})"
+    mapping = np.linalg.solve(geometry.affine, np.asarray(affine_lps, dtype=float))
+    rotation, shift = mapping[:3, :3], mapping[:3, 3]
+    if len(series) == 1:  # one slice: the through-plane step is the mask's own
+        axis = int(np.argmax(np.abs(rotation[0])))
+        rotation[0, axis] = math.copysign(1.0, rotation[0, axis])
+    to_axis = np.argmax(np.abs(rotation), axis=0)  # series axis of each mask axis
+    signs = np.sign(rotation[to_axis, np.arange(3)])
+    ideal = np.zeros((3, 3))
+    ideal[to_axis, np.arange(3)] = signs
+    if sorted(to_axis.tolist()) != [0, 1, 2] or np.abs(rotation - ideal).max() > DIRECTION_TOLERANCE:
+        lengths = np.linalg.norm(affine_lps[:3, :3], axis=0)
+        aligned = (
+            sorted(to_axis.tolist()) == [0, 1, 2]
+            and np.abs(rotation / np.maximum(np.abs(rotation[to_axis, np.arange(3)]), 1e-9) - ideal).max()
+            <= DIRECTION_TOLERANCE
+        )
+        if aligned:
+            raise MaskError(
+                f"{where}: its voxels are {_mm(lengths)} mm, the series' "
+                f"{_mm(np.array(geometry.spacing)[to_axis])} mm (resample the mask to the series first)"
+                + named,
+                file=mask_name,
+            )
+        raise MaskError(
+            f"{where}: its orientation differs from the series' (another scan or plane?)" + named,
+            file=mask_name,
+        )
+    # mask index i along axis j lands on series index signs[j] * i + shift[to_axis[j]]
+    order = np.argsort(to_axis)  # mask axis for each series axis
+    data = np.transpose(array, order)
+    starts = []
+    for axis in range(3):
+        j = int(order[axis])
+        if signs[j] < 0:
+            data = np.flip(data, axis=axis)
+        start = shift[axis] - (array.shape[j] - 1 if signs[j] < 0 else 0)
+        starts.append(start)
+    offset = np.rint(starts)
+    if np.abs(np.asarray(starts) - offset).max() > POSITION_TOLERANCE:
+        moved = np.asarray(starts) - offset
+        mm = float(np.linalg.norm(moved * np.array(geometry.spacing)))
+        raise MaskError(
+            f"{where}: its voxels sit {mm:.2g} mm off the series' voxel centres (another scan, or "
+            "resampled?)" + named,
+            file=mask_name,
+        )
+    start = offset.astype(int)
+    if not partial:
+        if data.shape != shape:
+            raise MaskError(
+                f"{where}: it is {data.shape[2]}×{data.shape[1]}×{data.shape[0]} voxels, the series "
+                f"{shape[2]}×{shape[1]}×{shape[0]} (columns × rows × slices)" + named,
+                file=mask_name,
+            )
+        if start.any():
+            mm = float(np.linalg.norm(start * np.array(geometry.spacing)))
+            raise MaskError(
+                f"{where}: it is shifted by {start[0]} slice(s), {start[1]} row(s), {start[2]} column(s) "
+                f"({mm:.3g} mm) from the series (another scan?)" + named,
+                file=mask_name,
+            )
+        return np.ascontiguousarray(data)
+    out = np.zeros(shape, dtype=array.dtype)
+    lo = np.maximum(start, 0)
+    hi = np.minimum(start + np.array(data.shape), shape)
+    inside = tuple(slice(int(a - s), int(b - s)) for a, b, s in zip(lo, hi, start, strict=True))
+    total = int(np.count_nonzero(data))
+    if np.any(hi <= lo) or int(np.count_nonzero(data[inside])) != total:
+        raise MaskError(f"{where}: some of its labelled voxels lie beyond the series" + named, file=mask_name)
+    out[tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))] = data[inside]
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ NIfTI
+
+
+def _load_nifti(name: str, data: bytes | None, path: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """(3-D array, RAS affine) of one NIfTI file; MaskError naming it when unreadable or not 3-D."""
+    import nibabel as nib
+    from nibabel.spatialimages import SpatialImage
+
+    try:
+        if path is not None:
+            image = nib.load(str(path))
+        else:
+            assert data is not None
+            raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+            image = (
+                nib.Nifti1Image.from_bytes(raw)
+                if raw[344:348] != b"n+2\0"
+                else nib.Nifti2Image.from_bytes(raw)
+            )
+        if not isinstance(image, SpatialImage):  # e.g. GIFTI: no voxel grid
+            raise TypeError(type(image).__name__)
+        shape = tuple(int(v) for v in image.shape)
+        if math.prod(shape) > MAX_MASK_VOXELS:
+            raise MaskError(f"has {math.prod(shape)} voxels, more than a series may have", file=name)
+        if len(shape) == 4 and shape[3] == 1:
+            shape = shape[:3]
+        if len(shape) != 3:
+            raise MaskError(
+                f"is a {len(shape)}-D image ({'×'.join(map(str, image.shape))}); a 3-D mask is expected",
+                file=name,
+            )
+        array = np.asanyarray(image.dataobj).reshape(shape)
+        affine = np.asarray(image.affine, dtype=float)
+    except MaskError:
+        raise
+    except Exception as exc:  # nibabel and gzip raise many types for a damaged or non-NIfTI file
+        raise MaskError(f"is not a readable NIfTI mask ({type(exc).__name__})", file=name) from None
+    if not np.all(np.isfinite(affine)) or abs(np.linalg.det(affine[:3, :3])) < 1e-12:
+        raise MaskError("has no usable voxel-to-patient affine (sform/qform)", file=name)
+    return array, affine
+
+
+def _ras_to_lps(affine: np.ndarray) -> np.ndarray:
+    return np.diag([-1.0, -1.0, 1.0, 1.0]) @ affine
+
+
+def _is_nifti_name(name: str) -> bool:
+    return name.lower().endswith((".nii", ".nii.gz"))
+
+
+def _stem(name: str) -> str:
+    base = Path(name).name
+    for suffix in (".nii.gz", ".nii", ".dcm"):
+        if base.lower().endswith(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+def _value_table(
+    labels: Mapping[int, str] | str | None, name: str, path: Path | None, values: set[int]
+) -> dict[int, str]:
+    """Value -> canonical label of a multi-label file, from `labels`, a sidecar JSON or the file name."""
+    if isinstance(labels, str):
+        if labels.lower() not in LABEL_SCHEMES:
+            raise MaskError(f"unknown label scheme '{labels}' (known: {', '.join(LABEL_SCHEMES)})", file=name)
+        return dict(LABEL_SCHEMES[labels.lower()])
+    if labels is None and path is not None:
+        sidecar = path.with_name(_stem(path.name) + ".json")
+        if sidecar.is_file():
+            try:
+                document = json.loads(sidecar.read_text(encoding="utf-8"))
+                labels = {int(k): str(v) for k, v in document.items()}
+            except (OSError, ValueError, AttributeError):
+                raise MaskError(
+                    'is not a label table: expected JSON such as {"1": "vertebrae_L1"}', file=sidecar.name
+                ) from None
+    if labels is None:
+        single = canonical_name(_stem(name))
+        if single is not None and len(values) == 1:  # one structure per file, named by the file
+            return {next(iter(values)): single}
+        raise MaskError(
+            f"holds labels {_list(values)} but no label table says what they are: give one "
+            '(a sidecar JSON {"1": "vertebrae_L1", ...} or a scheme: ' + ", ".join(LABEL_SCHEMES) + ")",
+            file=name,
+        )
+    table = {}
+    for value, source_name in labels.items():
+        canonical = canonical_name(str(source_name))
+        if canonical is not None:
+            table[int(value)] = canonical
+    return table
+
+
+def _list(values: Iterable[int], most: int = 8) -> str:
+    items = sorted(values)
+    text = ", ".join(str(v) for v in items[:most])
+    return text + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+def _integer_labels(array: np.ndarray, name: str) -> np.ndarray:
+    """The array as non-negative whole numbers; MaskError when it holds fractions or negatives."""
+    if array.dtype.kind == "b":
+        return array.astype(np.uint8)
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
+            raise MaskError("holds non-integer values: a label map (whole numbers) is expected", file=name)
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        raise MaskError(f"holds {array.dtype} values: a label map (whole numbers) is expected", file=name)
+    if array.size and array.min() < 0:
+        raise MaskError("holds negative values: a label map is expected", file=name)
+    return array
+
+
+def _place(
+    out: np.ndarray,
+    files: dict[str, str],
+    notes: list[str],
+    fitted: np.ndarray,
+    table: dict[int, str],
+    name: str,
+) -> None:
+    """Write the canonical codes of `fitted` (values per `table`) into `out`; the first claim to a voxel
+    stays, and a voxel claimed twice is counted in `notes`."""
+    for value, canonical in table.items():
+        inside = fitted == value
+        if not inside.any():
+            continue
+        if canonical in files:
+            raise MaskError(f"gives {canonical} twice (also in {files[canonical]})", file=name)
+        taken = inside & (out != 0)
+        if taken.any():
+            notes.append(
+                f"{name}: {int(taken.sum())} voxel(s) of {canonical} already belong to another label"
+            )
+        out[inside & (out == 0)] = CODE[canonical]
+        files[canonical] = name
+
+
+@dataclass(frozen=True)
+class _File:
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+
+
+def _nifti_files(source: Any) -> tuple[str, list[_File], bool]:
+    """(source name, files, whether a folder of one file per structure) of a mask source."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if path.is_dir():
+            folder = (
+                path / "segmentations"
+                if not any(path.glob("*.nii*")) and (path / "segmentations").is_dir()
+                else path
+            )
+            files = [
+                _File(p.name, path=p)
+                for p in sorted(folder.iterdir())
+                if p.is_file() and _is_nifti_name(p.name)
+            ]
+            if not files:
+                raise MaskError("holds no NIfTI mask (.nii or .nii.gz)", file=path.name)
+            return path.name, files, True
+        if not path.is_file():
+            raise MaskError("does not exist", file=path.name)
+        return path.name, [_File(path.name, path=path)], False
+    if isinstance(source, tuple) and len(source) == 2 and isinstance(source[1], bytes):
+        return str(source[0]), [_File(str(source[0]), data=source[1])], False
+    if isinstance(source, Iterable):
+        files = [_File(str(n), data=d) for n, d in source if _is_nifti_name(str(n))]
+        if not files:
+            raise MaskError("no NIfTI mask (.nii or .nii.gz) among the files", file="the masks")
+        return "the masks", files, True
+    raise MaskError(f"a mask must be a file, a folder or (name, bytes), not {type(source).__name__}")
+
+
+def read_nifti_labels(
+    source: Any,
+    series: Series,
+    *,
+    labels: Mapping[int, str] | str | None = None,
+    names: Iterable[str] | None = None,
+) -> LabelMap:
+    """Read NIfTI masks onto the grid of `series`.
+
+    Parameters
+    ----------
+    source
+        A multi-label ``.nii``/``.nii.gz`` file; a folder of one file per structure (TotalSegmentator's
+        output, or its ``segmentations/`` subfolder); ``(name, bytes)`` of one upload; or a list of
+        ``(name, bytes)`` uploads, one per structure.
+    series
+        The loaded series the masks were made on.
+    labels
+        For a multi-label file: value -> source name (e.g. ``{1: "vertebrae_L1"}``) or a scheme name
+        (``"totalsegmentator"``, ``"musclemap"``). Default: a sidecar ``<file>.json``.
+    names
+        Canonical labels to read (default: all); in a folder, other files are not even opened.
+
+    Returns
+    -------
+    LabelMap
+
+    Raises
+    ------
+    MaskError
+        Unreadable, 4-D, empty, non-integer, or not on the series' grid (one line naming the file).
+    """
+    wanted = set(LABELS if names is None else names)
+    source_name, files, per_structure = _nifti_files(source)
+    out = np.zeros((len(series), series.rows, series.columns), dtype=np.uint8)
+    found: dict[str, str] = {}
+    empty: dict[str, str] = {}
+    notes: list[str] = []
+    if per_structure:
+        named = [(f, canonical_name(_stem(f.name))) for f in files]
+        chosen = [(f, c) for f, c in named if c is not None and c in wanted]
+        if not chosen:
+            looked_for = "" if names is None else f" of {', '.join(n for n in LABELS if n in wanted)}"
+            raise MaskError(
+                f"holds no mask{looked_for} (named as TotalSegmentator does, e.g. vertebrae_L1.nii.gz, "
+                "autochthon_left.nii.gz, spinal_canal.nii.gz)",
+                file=source_name,
+            )
+        for file, canonical in chosen:
+            array, affine = _load_nifti(file.name, file.data, file.path)
+            if not np.any(array):  # TotalSegmentator writes an empty file for a structure out of view
+                empty[canonical] = file.name
+                continue
+            fitted = fit_to_series(array != 0, _ras_to_lps(affine), series, file.name)
+            _place(out, found, notes, fitted.astype(np.uint8), {1: canonical}, file.name)
+        if not found:
+            raise MaskError(
+                f"is empty: no voxel is labelled in {', '.join(sorted(empty.values()))} "
+                "(too small to measure)",
+                file=source_name,
+            )
+    else:
+        (file,) = files
+        array, affine = _load_nifti(file.name, file.data, file.path)
+        array = _integer_labels(array, file.name)
+        values = set(np.unique(array).tolist()) - {0}
+        if not values:
+            raise MaskError("is empty: no voxel is labelled", file=file.name)
+        table = {v: c for v, c in _value_table(labels, file.name, file.path, values).items() if c in wanted}
+        if not set(table) & values:
+            raise MaskError(
+                f"holds labels {_list(values)}, none of them a structure this tool measures", file=file.name
+            )
+        fitted = fit_to_series(array, _ras_to_lps(affine), series, file.name)
+        _place(out, found, notes, fitted, table, file.name)
+    geometry = series_geometry(series, source_name)
+    return LabelMap(out, source_name, found, series.uid, geometry.spacing, tuple(notes), empty)
+
+
+def read_label_map(
+    source: Any,
+    series: Series,
+    *,
+    labels: Mapping[int, str] | str | None = None,
+    names: Iterable[str] | None = None,
+) -> LabelMap:
+    """Read masks of any supported kind (NIfTI file or folder, DICOM SEG) onto the grid of `series`.
+
+    Parameters
+    ----------
+    source
+        A path (NIfTI file, folder of NIfTI files, DICOM SEG file), ``(name, bytes)`` of one upload, or a
+        list of ``(name, bytes)`` per-structure NIfTI uploads.
+    series
+        The loaded series the masks belong to.
+    labels, names
+        As `read_nifti_labels` (`labels` is ignored for DICOM SEG, whose segments carry their names).
+
+    Returns
+    -------
+    LabelMap
+
+    Raises
+    ------
+    MaskError
+        One clear line naming the mask (and the series when it does not fit).
+    """
+    _, head = _peek(source)
+    if head is not None and len(head) >= 132 and head[128:132] == b"DICM":
+        from ovcf_core.imaging.seg import read_seg
+
+        return read_seg(source, series, names=names)
+    return read_nifti_labels(source, series, labels=labels, names=names)
+
+
+def _peek(source: Any) -> tuple[str, bytes | None]:
+    """(name, first 132 bytes) of a one-file source; (name, None) for a folder or a list."""
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if path.is_file():
+            try:
+                with path.open("rb") as handle:
+                    return path.name, handle.read(132)
+            except OSError as exc:
+                raise MaskError(f"cannot be read ({exc.strerror or exc})", file=path.name) from None
+        return path.name, None
+    if isinstance(source, tuple) and len(source) == 2 and isinstance(source[1], bytes):
+        return str(source[0]), source[1][:132]
+    return "the masks", None
+
+
+def missing_slices_hit(label_map: LabelMap, series: Series, name: str) -> None:
+    """Raise MaskError naming the mask file when label `name` covers a slice with no image."""
+    for k in label_map.slices_of(name):
+        slot = series.slices[k]
+        if isinstance(slot, MissingSlice):
+            raise MaskError(
+                f"covers slice {k} of the {series.modality.value} series, which {slot.reason}",
+                file=label_map.file_of(name),
+            )
