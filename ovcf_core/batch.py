@@ -51,9 +51,17 @@ from collections import Counter
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from ovcf_core.batch_qc import QcRegion, QcStudy, panels_for, region_z
 from ovcf_core.errors import InputError, OvcfError
 from ovcf_core.output import OutputError, is_regular_or_absent, output_problem, sync_folder, write_bytes
+
+if TYPE_CHECKING:
+    from ovcf_core.imaging.protocol import Protocol
+    from ovcf_core.imaging.roi import Roi
 
 COLUMNS: tuple[str, ...] = (
     "study",
@@ -69,9 +77,20 @@ COLUMNS: tuple[str, ...] = (
     "area_mm2",
     "volume_mm3",
     "slice",
+    "kvp",
+    "contrast_agent",
+    "slice_thickness_mm",
+    "magnetic_field_strength_t",
+    "repetition_time_ms",
+    "echo_time_ms",
+    "fi_percent",
     "study_rows",
 )
-LEGACY_COLUMNS: tuple[str, ...] = COLUMNS[:-1]  # written before `study_rows`; upgraded on the next run
+PROTOCOL_COLUMNS: tuple[str, ...] = COLUMNS[13:19]  # DESIGN §4b, the same on every row of a study
+ROW_COLUMNS: tuple[str, ...] = COLUMNS[:-1]  # what a worker gives; `study_rows` is added when written
+# earlier formats, upgraded on the next run: before `study_rows`, and before the protocol and FI columns
+LEGACY_COLUMNS: tuple[str, ...] = COLUMNS[:13]
+STUDY_ROWS_COLUMNS: tuple[str, ...] = (*COLUMNS[:13], "study_rows")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 LINE_END = "\r\n"
 HEADER = (",".join(COLUMNS) + LINE_END).encode("ascii")
@@ -265,11 +284,61 @@ def _clean_number(value: float | None) -> float | int | None:
     return int(number) if isinstance(value, int) else number
 
 
-def _measure_with_rois(study: Study) -> list[dict]:
-    """Rows of one study measured with its ROI file through `ovcf_core.imaging.measure_series`."""
-    from ovcf_core.imaging import measure_series
+@dataclass(frozen=True)
+class StudyOutcome:
+    """What a worker gives back for one study: its output rows and, with `qc`, its QC picture's content."""
 
-    result = measure_series(study.source, study.roi)
+    rows: list[dict]
+    qc: QcStudy | None = None
+
+
+def _protocol_cells(protocol: Protocol | None) -> dict:
+    """The protocol columns of a study's rows (None where the header has no value)."""
+    values = protocol.to_dict() if protocol is not None else {}
+    return {
+        column: _clean_number(values.get(column)) if column != "contrast_agent" else values.get(column)
+        for column in PROTOCOL_COLUMNS
+    }
+
+
+def _protocol_note(protocol: Protocol | None) -> str:
+    """The `message` of a study's `ok` rows: the protocol's warnings (a contrast-enhanced CT), else ''."""
+    return "; ".join(f"warning: {w}" for w in protocol.warnings()) if protocol is not None else ""
+
+
+def _protocol_text(protocol: Protocol | None) -> str:
+    """A short technical description for the QC picture (kVp, contrast, field strength, ...)."""
+    if protocol is None:
+        return ""
+    parts = []
+    if protocol.kvp is not None:
+        parts.append(f"{protocol.kvp:g} kVp")
+    if protocol.contrast_enhanced:
+        parts.append("contrast")
+    if protocol.magnetic_field_strength_t is not None:
+        parts.append(f"{protocol.magnetic_field_strength_t:g} T")
+    if protocol.slice_thickness_mm is not None:
+        parts.append(f"{protocol.slice_thickness_mm:g} mm")
+    return ", ".join(parts)
+
+
+def _measure_with_rois(study: Study, qc: bool) -> tuple[list[dict], Protocol | None, QcStudy | None]:
+    """Rows of one study measured with its ROI file, as `ovcf measure` measures (`measure_on`), with the
+    FI of each muscle ROI (`image_indicators`, default fat threshold) when it can be computed."""
+    from ovcf_core.imaging import as_rois, load_series, measure_on
+    from ovcf_core.imaging.image_indicators import image_indicators
+
+    assert study.roi is not None  # measure_study sends only a study with an ROI file here
+    rois = as_rois(study.roi)
+    loaded = load_series(study.source)
+    series = loaded.pick(None, study.source.name)
+    result = measure_on(series, rois, loaded.skipped)
+    fi: dict[str, float | None] = {}
+    indicators: dict[str, float] = {}
+    with contextlib.suppress(OvcfError):  # no FAT_<level> ROI: no FI, the other values stand
+        computed = image_indicators(result)
+        fi = {r.label: r.fi_percent for r in computed.rows}
+        indicators = computed.values()
     data = result.to_dict()
     rows = []
     for label, roi in data["rois"].items():
@@ -279,18 +348,53 @@ def _measure_with_rois(study: Study) -> list[dict]:
                 "modality": data.get("modality"),
                 "unit": data.get("unit"),
                 **{k: _clean_number(roi.get(k)) for k in ("mean", "sd", "n_pixels", "area_mm2", "slice")},
+                "fi_percent": _clean_number(fi.get(label)),
             }
         )
-    return rows
+    picture = None
+    if qc:
+        regions = tuple(
+            QcRegion(
+                label=r.label,
+                slice=r.slice,
+                xs=tuple(float(x) for x in r.outline()[0]),
+                ys=tuple(float(y) for y in r.outline()[1]),
+                value=result[r.label].mean,
+                unit=result.unit,
+                n_pixels=result[r.label].n_pixels,
+                z_mm=region_z(series, r.slice, *_centre(r)),
+            )
+            for r in rois
+        )
+        picture = QcStudy(
+            study.name,
+            result.modality.value,
+            result.unit,
+            panels_for(series, (r.slice for r in rois), result.modality.value),
+            regions,
+            indicators,
+            _protocol_text(result.protocol),
+        )
+    return rows, result.protocol, picture
 
 
-def _measure_with_masks(study: Study, erode_mm: float) -> list[dict]:
+def _centre(roi: Roi) -> tuple[float, float]:
+    x0, x1, y0, y1 = roi.extent()
+    return (x0 + x1) / 2, (y0 + y1) / 2
+
+
+def _measure_with_masks(
+    study: Study, erode_mm: float, qc: bool
+) -> tuple[list[dict], Protocol | None, QcStudy | None]:
     """Rows of one study measured with its NIfTI vertebra masks (HU of each trabecular core)."""
-    from ovcf_core.imaging.masks import measure_vertebrae
+    from ovcf_core.imaging.masks import ct_series, measure_vertebrae
+    from ovcf_core.imaging.protocol import read_protocol
 
     assert study.masks is not None  # measure_study sends only a study with masks here
-    results = measure_vertebrae(study.source, study.masks, erode_mm=erode_mm)
-    return [
+    series = ct_series(study.source)
+    protocol = read_protocol(series)
+    results = measure_vertebrae(series, study.masks, erode_mm=erode_mm)
+    rows = [
         {
             "label": label,
             "modality": "CT",
@@ -299,10 +403,36 @@ def _measure_with_masks(study: Study, erode_mm: float) -> list[dict]:
         }
         for label, r in results.items()
     ]
+    picture = None
+    if qc:
+        regions = tuple(
+            QcRegion(
+                label=level,
+                slice=r.slice,
+                xs=(),
+                ys=(),
+                value=r.mean,
+                unit="HU",
+                n_pixels=r.n_voxels,
+                z_mm=region_z(series, r.slice, series.columns / 2, series.rows / 2),
+            )
+            for level, r in results.items()
+        )
+        hu = [r.mean for r in results.values()]
+        picture = QcStudy(
+            study.name,
+            "CT",
+            "HU",
+            panels_for(series, (r.slice for r in regions), "CT"),
+            regions,
+            {"hu": float(np.mean(hu))} if hu else {},
+            _protocol_text(protocol),
+        )
+    return rows, protocol, picture
 
 
-def measure_study(study: Study, erode_mm: float = 3.0) -> list[dict]:
-    """The output rows of one study; never raises: a failure becomes one `error` row with its message."""
+def measure_study_outcome(study: Study, erode_mm: float = 3.0, qc: bool = False) -> StudyOutcome:
+    """One study's rows (and QC content with `qc`); never raises: a failure becomes one `error` row."""
     method = "roi" if study.roi is not None else "masks" if study.masks is not None else ""
     base = {"study": study.name, "method": method}
     try:
@@ -311,19 +441,36 @@ def measure_study(study: Study, erode_mm: float = 3.0) -> list[dict]:
                 "no ROI file or mask folder found (looked for the folder name and the StudyInstanceUID)",
                 file=study.source.name,
             )
-        rows = _measure_with_rois(study) if study.roi is not None else _measure_with_masks(study, erode_mm)
+        if study.roi is not None:
+            rows, protocol, picture = _measure_with_rois(study, qc)
+        else:
+            rows, protocol, picture = _measure_with_masks(study, erode_mm, qc)
         if not rows:
             raise InputError("nothing was measured", file=study.source.name)
-        return [{**base, "status": Status.OK.value, "message": "", **row} for row in rows]
+        common = {
+            **base,
+            "status": Status.OK.value,
+            "message": _protocol_note(protocol),
+            **_protocol_cells(protocol),
+        }
+        return StudyOutcome([{**common, **row} for row in rows], picture)
     except OvcfError as exc:
         message = str(exc)
     except MemoryError:
         message = "ran out of memory"
     except Exception as exc:  # one broken study must never stop the batch: report it and go on
         message = f"unexpected {type(exc).__name__}: {exc}"
-    return [
-        {**base, "status": Status.ERROR.value, "message": message.splitlines()[0][:500] if message else ""}
-    ]
+    error = {
+        **base,
+        "status": Status.ERROR.value,
+        "message": message.splitlines()[0][:500] if message else "",
+    }
+    return StudyOutcome([error])
+
+
+def measure_study(study: Study, erode_mm: float = 3.0) -> list[dict]:
+    """The output rows of one study; never raises: a failure becomes one `error` row with its message."""
+    return measure_study_outcome(study, erode_mm).rows
 
 
 def _escape(value: object) -> object:
@@ -346,7 +493,7 @@ def encode_rows(rows: list[dict]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator=LINE_END)
     for row in rows:
-        writer.writerow([*(_escape(row.get(k)) for k in LEGACY_COLUMNS), len(rows)])
+        writer.writerow([*(_escape(row.get(k)) for k in ROW_COLUMNS), len(rows)])
     return buffer.getvalue().encode("utf-8", errors="backslashreplace")
 
 
@@ -373,12 +520,14 @@ def _scan(data: bytes, name: str, studies: Sequence[Study] = ()) -> _Scan:
             "exists but is not the output of an earlier batch (other columns); choose another file", file=name
         )
     header = lines[0].rstrip(b"\r").decode("utf-8", errors="replace").lstrip("\ufeff")
-    legacy = header == ",".join(LEGACY_COLUMNS)
-    if header != ",".join(COLUMNS) and not legacy:
+    formats = {",".join(c): c for c in (COLUMNS, STUDY_ROWS_COLUMNS, LEGACY_COLUMNS)}
+    columns = formats.get(header)
+    if columns is None:
         raise InputError(
             "exists but is not the output of an earlier batch (other columns); choose another file", file=name
         )
-    width = len(LEGACY_COLUMNS) if legacy else len(COLUMNS)
+    legacy = columns == LEGACY_COLUMNS
+    width = len(columns)
     notes = [f"{name}: removed an incomplete last line ({len(tail)} bytes)"] if tail else []
     records: list[tuple[str, list[str], bytes]] = []  # (study, cells, the line as in the file)
     unreadable = 0
@@ -409,25 +558,32 @@ def _scan(data: bytes, name: str, studies: Sequence[Study] = ()) -> _Scan:
             f"{name}: removed the incomplete rows of {len(broken)} study(ies) ({shown}); measured again"
         )
     done = {s for s, rows in groups.items() if complete[s] and all(f[1] == Status.OK for f in rows)}
-    if legacy:
-        return _upgrade(groups, done, name, notes, studies)
+    if columns != COLUMNS:
+        return _upgrade(groups, done, name, notes, studies, columns)
     keep = lines[0] + b"\n" + b"".join(raw for study, _, raw in records if study in done)
     return _Scan(done, keep, notes, keep != data)
 
 
-def _upgrade(groups: dict, done: set[str], name: str, notes: list[str], studies: Sequence[Study]) -> _Scan:
-    """An output written before `study_rows` existed: its done studies rewritten with the count.
+def _upgrade(
+    groups: dict, done: set[str], name: str, notes: list[str], studies: Sequence[Study], columns: tuple
+) -> _Scan:
+    """An output of an earlier format (`columns`): its done studies rewritten in today's columns.
 
-    Such files named a zip `A.zip` study `A`; that row is given the id `A.zip` when the studies folder
-    has that zip and no other entry called `A`.
+    Files written before `study_rows` existed get the count, and named a zip `A.zip` study `A`; that row is
+    given the id `A.zip` when the studies folder has that zip and no other entry called `A`. Files written
+    before the protocol and FI columns keep their rows with those cells empty (delete the output to
+    measure the studies again and fill them).
     """
-    ids = {s.name for s in studies}
-    short = Counter(_short_name(s.source) for s in studies)
-    renamed = {
-        s.source.stem: s.name
-        for s in studies
-        if s.name.lower().endswith(".zip") and short[s.source.stem] == 1 and s.source.stem not in ids
-    }
+    legacy = columns == LEGACY_COLUMNS
+    renamed: dict[str, str] = {}
+    if legacy:
+        ids = {s.name for s in studies}
+        short = Counter(_short_name(s.source) for s in studies)
+        renamed = {
+            s.source.stem: s.name
+            for s in studies
+            if s.name.lower().endswith(".zip") and short[s.source.stem] == 1 and s.source.stem not in ids
+        }
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator=LINE_END)
     kept = set()
@@ -435,18 +591,30 @@ def _upgrade(groups: dict, done: set[str], name: str, notes: list[str], studies:
         new = renamed.get(study, study)
         kept.add(new)
         for fields in groups[study]:
-            cells = [_escape(new) if new != study else fields[0], *fields[1:]]
-            writer.writerow([*cells, len(groups[study])])
-    notes.append(f"{name}: added the study_rows column (the file was written by an earlier ovcf batch)")
+            cells = dict(zip(columns, fields, strict=True))
+            cells["study"] = _escape(new) if new != study else fields[0]
+            writer.writerow([*(cells.get(c, "") for c in ROW_COLUMNS), len(groups[study])])
+    if legacy:
+        notes.append(f"{name}: added the study_rows column (the file was written by an earlier ovcf batch)")
+    notes.append(
+        f"{name}: added the protocol and fi_percent columns, empty for the studies measured by an earlier "
+        "ovcf batch (delete the file to measure them again)"
+    )
     return _Scan(kept, HEADER + buffer.getvalue().encode("utf-8"), notes, True)
 
 
 def _results(
-    studies: list[Study], n_jobs: int, backend: Backend, scheduler: str | None, erode_mm: float
-) -> Generator[list[dict], None, None]:
-    """Each study's rows as soon as it finishes, in completion order."""
+    studies: list[Study],
+    n_jobs: int,
+    backend: Backend,
+    scheduler: str | None,
+    erode_mm: float,
+    qc: bool = False,
+) -> Generator[StudyOutcome, None, None]:
+    """Each study's outcome (rows, and QC content with `qc`) as soon as it finishes, in completion order."""
     import joblib
 
+    task = joblib.delayed(measure_study_outcome)
     if backend is Backend.DASK:
         try:
             from distributed import Client
@@ -461,17 +629,17 @@ def _results(
         try:
             with joblib.parallel_config(backend="dask"):
                 yield from joblib.Parallel(n_jobs=-1, return_as="generator_unordered")(
-                    joblib.delayed(measure_study)(s, erode_mm) for s in studies
+                    task(s, erode_mm, qc) for s in studies
                 )
         finally:
             client.close()
         return
     if n_jobs == 1:
         for study in studies:
-            yield measure_study(study, erode_mm)
+            yield measure_study_outcome(study, erode_mm, qc)
         return
     yield from joblib.Parallel(n_jobs=n_jobs, backend=str(backend), return_as="generator_unordered")(
-        joblib.delayed(measure_study)(s, erode_mm) for s in studies
+        task(s, erode_mm, qc) for s in studies
     )
 
 
@@ -774,12 +942,16 @@ def run_batch(
     erode_mm: float = 3.0,
     progress: Callable[[int, int, str, str], None] | None = None,
     notify: Notify | None = None,
+    qc_dir: str | Path | None = None,
 ) -> BatchSummary:
     """Measure the studies not yet done in `out_csv`, appending each study's rows as soon as it finishes.
 
     `progress(done, total, study, status)` is called after each study's rows are on disk; `notify(text)`
-    gets what was repaired or taken over. Returns what was measured, skipped and failed (failed studies
-    are retried by the next run); a failed write raises BatchWriteError with the summary so far.
+    gets what was repaired or taken over, and problems with the QC pictures. With `qc_dir`, every study
+    measured gets `QC/<study>.png` and a record (`ovcf_core.batch_qc`), studies done earlier without one
+    are measured again for their picture only (their rows stay as they are), and `QC/index.html` lists
+    them all. Returns what was measured, skipped and failed (failed studies are retried by the next
+    run); a failed write raises BatchWriteError with the summary so far.
     """
     backend = Backend(backend)
     notify = notify or (lambda _message: None)
@@ -795,7 +967,67 @@ def run_batch(
     with OutputLock(path, notify) if regular else contextlib.nullcontext():
         already = _resume(path, display, studies, notify) if regular else set()
         todo = [s for s in studies if s.name not in already]
-        return _run(studies, todo, path, display, n_jobs, backend, scheduler, erode_mm, progress)
+        pictures = None
+        if qc_dir is not None:
+            pictures = _Pictures(Path(qc_dir), notify)
+            pictures.redo = {s.name for s in studies if s.name in already and not pictures.has(s.name)}
+            todo += [s for s in studies if s.name in pictures.redo]
+        try:
+            summary = _run(
+                studies, todo, path, display, n_jobs, backend, scheduler, erode_mm, progress, pictures
+            )
+        finally:
+            if pictures is not None:
+                pictures.flush()
+        if pictures is not None:
+            pictures.index(summary.failed)
+        return summary
+
+
+class _Pictures:
+    """QC pictures collected from the workers, written in groups of FLUSH (one browser session each)."""
+
+    FLUSH = 50
+
+    def __init__(self, folder: Path, notify: Notify) -> None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create the QC folder {folder}: {exc.strerror or exc}") from None
+        self.folder = folder
+        self.notify = notify
+        self.redo: set[str] = set()  # studies done earlier, measured again for their picture only
+        self.pending: list[QcStudy] = []
+
+    def has(self, study: str) -> bool:
+        from ovcf_core.batch_qc import RECORD_SUFFIX, file_stem
+
+        return (self.folder / f"{file_stem(study)}{RECORD_SUFFIX}").is_file()
+
+    def add(self, picture: QcStudy | None) -> None:
+        if picture is not None:
+            self.pending.append(picture)
+        if len(self.pending) >= self.FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        from ovcf_core.batch_qc import write_qc_images
+
+        pending, self.pending = self.pending, []
+        try:
+            problems = write_qc_images(self.folder, pending)
+        except OSError as exc:
+            problems = [f"QC pictures not written in {self.folder}: {exc.strerror or exc}"]
+        for problem in dict.fromkeys(problems):
+            self.notify(problem)
+
+    def index(self, failed: Sequence[tuple[str, str]]) -> None:
+        from ovcf_core.batch_qc import write_index
+
+        try:
+            write_index(self.folder, failed)
+        except (OSError, OutputError) as exc:
+            self.notify(f"QC index not written in {self.folder}: {exc}")
 
 
 def _run(
@@ -808,22 +1040,26 @@ def _run(
     scheduler: str | None,
     erode_mm: float,
     progress: Callable[[int, int, str, str], None] | None,
+    pictures: _Pictures | None = None,
 ) -> BatchSummary:
-    """Measure `todo`, appending each study's rows; the lock is held by the caller."""
+    """Measure `todo`, appending each study's rows; the lock is held by the caller. Studies in
+    `pictures.redo` are done already: only their QC picture is kept."""
     start = time.perf_counter()
+    redo = pictures.redo if pictures is not None else set()
+    todo_rows = [s for s in todo if s.name not in redo]
     written: dict[str, str] = {}  # study -> "" when ok, else its error message
 
     def summary(unwritten: tuple[str, ...] = ()) -> BatchSummary:
         failed = tuple(sorted((s, m) for s, m in written.items() if m))
         return BatchSummary(
             measured=len(written) - len(failed),
-            skipped=len(studies) - len(todo),
+            skipped=len(studies) - len(todo_rows),
             failed=failed,
             seconds=time.perf_counter() - start,
             n_jobs=n_jobs,
             backend=backend,
             unwritten=unwritten,
-            remaining=len(todo) - len(written) - len(unwritten),
+            remaining=len(todo_rows) - len(written) - len(unwritten),
         )
 
     def failure(exc: _WriteFailed) -> BatchWriteError:
@@ -845,14 +1081,21 @@ def _run(
         )
 
     appender = _Appender(path, display)
-    results = _results(todo, n_jobs, backend, scheduler, erode_mm)
+    results = _results(todo, n_jobs, backend, scheduler, erode_mm, qc=pictures is not None)
     try:
-        for rows in results:
+        for outcome in results:
+            rows = outcome.rows
             study, status = rows[0]["study"], rows[0]["status"]
+            if study in redo:  # done earlier: its picture only
+                if pictures is not None:
+                    pictures.add(outcome.qc)
+                continue
             appender.append(encode_rows(rows), study)
             written[study] = rows[0]["message"] if status == Status.ERROR.value else ""
+            if pictures is not None:
+                pictures.add(outcome.qc)
             if progress is not None:
-                progress(len(written), len(todo), study, status)
+                progress(len(written), len(todo_rows), study, status)
         appender.finish()
     except _WriteFailed as exc:
         raise failure(exc) from None
@@ -864,7 +1107,8 @@ def _run(
         except _WriteFailed as failed:
             raise failure(failed) from None
         raise BatchInterrupted(
-            f"the batch stopped after {len(written)} of {len(todo)} studies ({type(exc).__name__}: {exc}); "
+            f"the batch stopped after {len(written)} of {len(todo_rows)} studies "
+            f"({type(exc).__name__}: {exc}); "
             f"the rows of those {len(written)} are in {display}: run the same command again for the rest"
         ) from exc
     finally:

@@ -219,8 +219,8 @@ def test_a_dead_worker_stops_the_batch_with_a_message_and_keeps_finished_rows(ex
 
     real = batch._results
 
-    def dying(todo, *args):
-        iterator = real(todo, *args)
+    def dying(todo, *args, **kwargs):
+        iterator = real(todo, *args, **kwargs)
         yield next(iterator)
         raise RuntimeError("worker killed by signal 9")
 

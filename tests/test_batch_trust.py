@@ -221,10 +221,12 @@ def test_an_output_of_the_earlier_format_is_upgraded_with_study_rows(roi_export,
     studies_dir, rois, reference = roi_export
     out = tmp_path / "hu.csv"
     legacy = [
-        {k: v for k, v in r.items() if k != "study_rows"} for r in reference if r["study"] < "study0003"
+        {k: v for k, v in r.items() if k in batch.LEGACY_COLUMNS}
+        for r in reference
+        if r["study"] < "study0003"
     ]
     with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS[:-1])
+        writer = csv.DictWriter(handle, fieldnames=batch.LEGACY_COLUMNS)
         writer.writeheader()
         writer.writerows(legacy)
         handle.write("study0003,ok,,roi,L1,CT,H")  # torn
@@ -232,7 +234,31 @@ def test_an_output_of_the_earlier_format_is_upgraded_with_study_rows(roi_export,
     assert (summary.measured, summary.skipped) == (4, 2), "the file's last study may be short: measured again"
     assert any("added the study_rows column" in n for n in notes)
     assert any("incomplete rows of 1 study(ies) (study0002)" in n for n in notes), notes
-    assert sorted(map(_key, _rows(out))) == sorted(map(_key, reference))
+    upgraded = {"study0000", "study0001"}  # kept from the old file: no protocol or FI cells to fill
+    blank = {c: "" for c in COLUMNS[13:-1]}
+    expected = [{**r, **blank} if r["study"] in upgraded else r for r in reference]
+    assert sorted(map(_key, _rows(out))) == sorted(map(_key, expected))
+
+
+def test_an_output_written_before_the_protocol_columns_is_upgraded(roi_export, tmp_path):
+    studies_dir, rois, reference = roi_export
+    out = tmp_path / "hu.csv"
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=batch.STUDY_ROWS_COLUMNS, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(
+            {k: v for k, v in r.items() if k in batch.STUDY_ROWS_COLUMNS}
+            for r in reference
+            if r["study"] < "study0002"
+        )
+    summary, notes = _batch(studies_dir, rois, out)
+    assert (summary.measured, summary.skipped) == (4, 2)
+    assert any("added the protocol and fi_percent columns" in n for n in notes), notes
+    assert not any("study_rows" in n for n in notes)
+    blank = {c: "" for c in COLUMNS[13:-1]}
+    expected = [{**r, **blank} if r["study"] < "study0002" else r for r in reference]
+    assert sorted(map(_key, _rows(out))) == sorted(map(_key, expected))
+    assert out.read_bytes().startswith(batch.HEADER)
 
 
 # ------------------------------------------------------------------------------------ 2. one writer

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
-from ovcf_core.cli.common import nonnegative_float, output_file, whole_number
+from ovcf_core.cli.common import nonnegative_float, output_file, prevalence, whole_number
 
 
 def workers(text: str) -> int:
@@ -62,6 +65,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", metavar="PATH", type=output_file(), help="also write a summary as JSON ('-' = stdout)"
     )
+    parser.add_argument(
+        "--qc-dir",
+        metavar="QC/",
+        help="write QC/<study>.png (measured slices, regions and values) per study and QC/index.html",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="MODEL.json",
+        help="also write OUT.risk.csv beside OUT.csv: each study's indicators and the model's probability",
+    )
+    parser.add_argument(
+        "--prevalence",
+        type=prevalence,
+        metavar="P",
+        help="with --model: prevalence to correct the probabilities to, as ovcf predict (e.g. 0.10)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -94,10 +113,21 @@ def run(args: argparse.Namespace) -> int:
     """
     from ovcf_core.batch import BatchWriteError, find_studies, run_batch
     from ovcf_core.cli.common import write_json
+    from ovcf_core.errors import InputError
 
     def note(text: str) -> None:
         print(f"ovcf batch: {text}", file=sys.stderr, flush=True)
 
+    if args.prevalence is not None and not args.model:
+        raise InputError("--prevalence needs --model")
+    model = None
+    if args.model:
+        from ovcf_core.model import load_model
+        from ovcf_core.output import is_regular_or_absent
+
+        if not is_regular_or_absent(Path(args.output)):
+            raise InputError(f"--model writes a risk file beside {args.output}, which must be a regular file")
+        model = load_model(args.model)  # checked before any study is measured
     studies = find_studies(args.studies_dir, roi_dir=args.roi_dir, mask_dir=args.mask_dir)
     progress = _progress_bar(args.quiet)
     try:
@@ -110,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             erode_mm=args.erode_mm,
             progress=progress,
             notify=note,
+            qc_dir=args.qc_dir,
         )
     except BatchWriteError as exc:
         if sys.stderr.isatty() and not args.quiet:
@@ -125,6 +156,37 @@ def run(args: argparse.Namespace) -> int:
         f"{summary.measured} measured, {summary.skipped} already done, {len(summary.failed)} failed "
         f"in {summary.seconds:.1f} s -> {args.output}"
     )
+    contrast = sum(1 for _ in _contrast_studies(args.output)) if summary.measured else 0
+    if contrast:
+        note(
+            f"warning: {contrast} study(ies) in {args.output} are contrast-enhanced CT (see their message)"
+        )
+    result = summary.to_dict()
+    if model is not None:
+        from ovcf_core import RESEARCH_NOTE
+        from ovcf_core.batch_risk import write_risk
+
+        path, rows = write_risk(args.output, model, args.prevalence)
+        with_probability = sum(1 for r in rows if r.probability is not None)
+        note(
+            f"{with_probability} of {len(rows)} studies have a probability -> {path} "
+            f"(the note column says why the others have none). {RESEARCH_NOTE}"
+        )
+        result["risk"] = {"path": str(path), "studies": len(rows), "with_probability": with_probability}
+    if args.qc_dir:
+        result["qc_index"] = str(Path(args.qc_dir) / "index.html")
     if args.json:
-        write_json(summary.to_dict(), args.json)
+        write_json(result, args.json)
     return 0 if summary.ok else 1
+
+
+def _contrast_studies(out_csv: str) -> Iterator[str]:
+    """Studies of the output whose rows carry the contrast-enhanced CT warning."""
+    import csv
+
+    seen = set()
+    with contextlib.suppress(OSError), open(out_csv, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if "contrast-enhanced CT" in (row.get("message") or "") and row["study"] not in seen:
+                seen.add(row["study"])
+                yield row["study"]
