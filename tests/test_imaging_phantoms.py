@@ -88,3 +88,60 @@ def test_shipped_sample_dicom_gives_its_true_values_and_matches_the_generator(na
 def test_shipped_sample_dicom_is_small():
     total = sum(p.stat().st_size for p in paths.SAMPLE_DICOM.rglob("*") if p.is_file())
     assert total < 2_000_000
+
+
+# ------------------------------------------------------------------------------------------------ masks
+
+
+def test_mask_phantoms_put_each_mask_on_its_structure():
+    from ovcf_core.imaging.phantoms import (
+        CT_MASK_HU,
+        FAT_SI,
+        MUSCLE_SI,
+        SUBCUTANEOUS_FAT_SI,
+        ct_mask_phantom,
+        t1_mask_phantom,
+        t2_mask_phantom,
+    )
+
+    ct = ct_mask_phantom()
+    for level, hu in CT_MASK_HU.items():
+        body = ct.images[ct.labels[level]]
+        assert set(np.unique(body)) == {600.0, hu}  # cortical shell and trabecular bone only
+    t1 = t1_mask_phantom()
+    assert [float(t1.images[1][t1.labels[lv][1]].mean()) for lv in ("L1", "L2", "L3", "L4")] == [
+        320.0,
+        330.0,
+        345.0,
+        360.0,
+    ]
+    assert t1.truth["vbq"] == (330.0 + 345.0) / 2 / 100.0
+    t2 = t2_mask_phantom()
+    for name in ("PM_L", "PM_R", "MF_L", "MF_R", "ES_L", "ES_R"):
+        assert set(np.unique(t2.images[t2.labels[name]])) <= {MUSCLE_SI, FAT_SI}
+    assert set(np.unique(t2.images[t2.labels["DISC_L3L4"]])) == {DISC_SI}
+    assert set(np.unique(t2.images[t2.labels["FAT"]])) == {SUBCUTANEOUS_FAT_SI}
+    assert t2.truth["fi"] == pytest.approx(np.mean(list(mr_t2_axial_phantom().fat_percent.values())))
+
+
+def test_a_written_mask_phantom_has_every_kind_of_mask(tmp_path):
+    from ovcf_core.imaging.phantoms import t1_mask_phantom, write_mask_phantom
+
+    folder = write_mask_phantom(t1_mask_phantom(), tmp_path / "t1")
+    names = {p.name for p in folder.iterdir()}
+    assert {
+        "series",
+        "labels.nii.gz",
+        "labels.json",
+        "labels_seg.dcm",
+        "misaligned.nii.gz",
+        "segmentations",
+    } <= names
+    assert {p.name for p in (folder / "segmentations").iterdir()} == {
+        "L1.nii.gz",
+        "L2.nii.gz",
+        "L3.nii.gz",
+        "L4.nii.gz",
+        "spinal_canal.nii.gz",
+    }
+    assert json.loads((folder / "truth.json").read_text())["indicators"]["vbq"] == 3.375

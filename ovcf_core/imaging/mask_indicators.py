@@ -35,7 +35,7 @@ import numpy as np
 
 from ovcf_core.imaging.header import Modality
 from ovcf_core.imaging.image_indicators import ImageIndicators, StructureRow, image_indicators
-from ovcf_core.imaging.label_maps import DISCS, LabelMap, MaskError, series_geometry
+from ovcf_core.imaging.label_maps import LabelMap, MaskError, series_geometry
 from ovcf_core.imaging.mask_outlines import region_roi
 from ovcf_core.imaging.masks import DEFAULT_ERODE_MM, VertebraHu, vertebra_hu
 from ovcf_core.imaging.measure import MeasureResult, measure_on
@@ -341,7 +341,7 @@ def mask_indicators(
         return ct_indicators(label_map, series, fractured=fractured, erode_mm=erode_mm)
     if series.plane is Plane.SAGITTAL:
         return vbq_indicators(label_map, series, fractured=fractured)
-    if series.plane is Plane.AXIAL and any(label_map.has(d) for d in DISCS):
+    if series.plane is Plane.AXIAL:
         return muscle_indicators(label_map, series, fat=fat)
     raise MaskError(
         f"gives no indicator on an MR {series.plane.value} series: VBQ needs a sagittal T1 with L1–L4 and "

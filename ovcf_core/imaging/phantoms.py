@@ -510,3 +510,32 @@ def t2_mask_phantom(size: int = 128) -> MaskPhantom:
 def all_mask_phantoms() -> tuple[MaskPhantom, ...]:
     """The CT, T1 sagittal and T2 axial phantoms with masks."""
     return ct_mask_phantom(), t1_mask_phantom(), t2_mask_phantom()
+
+
+def write_mask_phantom(masked: MaskPhantom, folder: str | Path) -> Path:
+    """Write a mask phantom into `folder`: DICOM files in `series/`, its masks as a multi-label
+    `labels.nii.gz` with the sidecar `labels.json`, one file per structure in `segmentations/`, a DICOM SEG
+    `labels_seg.dcm`, a deliberately misplaced `misaligned.nii.gz` (4 mm along the z axis, same sidecar
+    name `misaligned.json`), and `truth.json` (the indicators)."""
+    from ovcf_core.imaging.label_maps import read_label_map
+    from ovcf_core.imaging.seg import write_seg
+    from ovcf_core.imaging.series import load_series
+
+    folder = Path(folder)
+    write_phantom(masked.phantom, folder)
+    table = json.dumps({str(k): v for k, v in masked.value_table().items()}, indent=2) + "\n"
+    (folder / "labels.nii.gz").write_bytes(masked.nifti())
+    (folder / "labels.json").write_text(table, encoding="utf-8")
+    (folder / "misaligned.nii.gz").write_bytes(masked.nifti(shift_mm=(0.0, 0.0, 4.0)))
+    (folder / "misaligned.json").write_text(table, encoding="utf-8")
+    structures = folder / "segmentations"
+    structures.mkdir(exist_ok=True)
+    for name, data in masked.nifti_files().items():
+        (structures / name).write_bytes(data)
+    series = load_series(folder / "series").pick()
+    write_seg(read_label_map(folder / "labels.nii.gz", series), series, folder / "labels_seg.dcm")
+    (folder / "truth.json").write_text(
+        json.dumps({"indicators": masked.truth, "truth": masked.phantom.truth}, indent=2) + "\n",
+        encoding="utf-8",
+    )
+    return folder

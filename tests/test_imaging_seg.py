@@ -1,0 +1,130 @@
+"""DICOM SEG written by the tool reads back into the same regions, voxel for voxel, with highdicom and with
+plain pydicom; it references its series, holds no patient identifier, and bad SEGs get one clear line."""
+
+from __future__ import annotations
+
+import io
+
+import highdicom as hd
+import numpy as np
+import pydicom
+import pytest
+
+from ovcf_core.imaging import load_series
+from ovcf_core.imaging.label_maps import LABELS, MaskError, read_label_map
+from ovcf_core.imaging.mask_outlines import rois_to_label_map
+from ovcf_core.imaging.phantoms import PLANTED_IDENTIFIERS, ct_mask_phantom, t1_mask_phantom, t2_mask_phantom
+from ovcf_core.imaging.roi import Roi, Shape
+from ovcf_core.imaging.seg import read_seg, write_seg
+
+MASK_PHANTOMS = {"ct": ct_mask_phantom(), "t1": t1_mask_phantom(), "t2": t2_mask_phantom()}
+
+
+@pytest.fixture(scope="module")
+def written():
+    """(series, label map from the NIfTI, SEG bytes) of each phantom."""
+    out = {}
+    for key, mp in MASK_PHANTOMS.items():
+        series = load_series(mp.phantom.uploads()).pick()
+        label_map = read_label_map(("labels.nii.gz", mp.nifti()), series, labels=mp.value_table())
+        out[key] = (series, label_map, write_seg(label_map, series))
+    return out
+
+
+def _pydicom_regions(data: bytes, mp) -> dict[str, np.ndarray]:
+    """The SEG's segments as (slice, row, column) masks in the phantom's sorted order, read with pydicom
+    only: each frame placed by its ImagePositionPatient against the phantom's known geometry."""
+    ds = pydicom.dcmread(io.BytesIO(data))
+    names = {int(item.SegmentNumber): str(item.SegmentLabel) for item in ds.SegmentSequence}
+    frames = ds.pixel_array.reshape(int(ds.NumberOfFrames), int(ds.Rows), int(ds.Columns))
+    origin, step = mp.affine_lps[:3, 3], mp.affine_lps[:3, 0]
+    out = {name: np.zeros(mp.images.shape, dtype=bool) for name in names.values()}
+    for frame, item in zip(frames, ds.PerFrameFunctionalGroupsSequence, strict=True):
+        number = int(item.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
+        position = np.array(item.PlanePositionSequence[0].ImagePositionPatient, dtype=float)
+        k = float(np.dot(position - origin, step) / np.dot(step, step))
+        assert abs(k - round(k)) < 1e-6 and np.allclose(position, origin + round(k) * step, atol=1e-4)
+        out[names[number]][round(k)] = frame.astype(bool)
+    return out
+
+
+@pytest.mark.parametrize("key", sorted(MASK_PHANTOMS))
+def test_seg_reads_back_the_same_regions_with_highdicom_and_pydicom(key, written):
+    series, label_map, data = written[key]
+    mp = MASK_PHANTOMS[key]
+    back = read_seg(("regions.dcm", data), series)  # highdicom
+    np.testing.assert_array_equal(back.data, label_map.data)
+    plain = _pydicom_regions(data, mp)
+    assert set(plain) == set(mp.labels)
+    for name, mask in mp.labels.items():
+        np.testing.assert_array_equal(plain[name], mask, err_msg=name)
+        np.testing.assert_array_equal(back.mask(name), mask, err_msg=name)
+
+
+def test_seg_is_binary_references_its_series_and_names_segments_canonically(written):
+    series, label_map, data = written["t2"]
+    seg = hd.seg.segread(io.BytesIO(data))
+    assert seg.segmentation_type == hd.seg.SegmentationTypeValues.BINARY
+    assert [seg.get_segment_description(n).segment_label for n in seg.segment_numbers] == list(
+        label_map.labels
+    )
+    assert {str(item.SeriesInstanceUID) for item in seg.ReferencedSeriesSequence} == {series.uid}
+    sources = {
+        pydicom.dcmread(io.BytesIO(b)).SOPInstanceUID for b in MASK_PHANTOMS["t2"].phantom.files.values()
+    }
+    referenced = {
+        i.ReferencedSOPInstanceUID for i in seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence
+    }
+    assert referenced == sources
+    assert set(label_map.labels) <= set(LABELS)
+
+
+def test_seg_carries_no_patient_identifier_unless_asked(written):
+    series, label_map, data = written["t1"]
+    text = data.decode("latin-1")
+    assert not any(value in text for value in PLANTED_IDENTIFIERS.values())
+    kept = write_seg(label_map, series, keep_identifiers=True)
+    assert pydicom.dcmread(io.BytesIO(kept)).PatientID == PLANTED_IDENTIFIERS["PatientID"]
+
+
+def test_read_label_map_recognises_a_seg_file(written, tmp_path):
+    series, label_map, data = written["ct"]
+    path = tmp_path / "masks.dcm"
+    path.write_bytes(data)
+    np.testing.assert_array_equal(read_label_map(path, series).data, label_map.data)
+    np.testing.assert_array_equal(read_label_map(("upload.dcm", data), series).data, label_map.data)
+
+
+def test_corrected_regions_go_out_as_seg_and_come_back_unchanged(written, tmp_path):
+    series, label_map, _ = written["t1"]
+    edited = rois_to_label_map(
+        [Roi("L2", 1, Shape.RECTANGLE, points=((40.0, 44.0), (55.0, 58.0)))], label_map
+    )
+    path = tmp_path / "corrected.dcm"
+    data = write_seg(edited, series, path, description="corrected")
+    assert path.read_bytes() == data
+    np.testing.assert_array_equal(read_seg(path, series).data, edited.data)
+
+
+def test_a_seg_of_another_series_is_refused_naming_both(written):
+    _, _, data = written["t1"]
+    other, _, _ = written["t2"]
+    with pytest.raises(MaskError) as error:
+        read_seg(("t1_regions.dcm", data), other)
+    message = str(error.value)
+    assert message.startswith("t1_regions.dcm: was made on another series") and "MR axial" in message
+
+
+@pytest.mark.parametrize("cut", [b"", b"DICM but not really", None])
+def test_an_unreadable_seg_gets_one_line(cut, written):
+    series, _, data = written["ct"]
+    broken = data[: len(data) // 2] if cut is None else cut
+    with pytest.raises(MaskError, match=r"^bad\.dcm: is not a readable DICOM SEG") as error:
+        read_seg(("bad.dcm", broken), series)
+    assert "\n" not in str(error.value)
+
+
+def test_an_empty_map_is_not_written(written):
+    series, label_map, _ = written["ct"]
+    with pytest.raises(MaskError, match="is empty: no region to write"):
+        write_seg(label_map.with_data(np.zeros_like(label_map.data)), series)
