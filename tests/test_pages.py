@@ -301,7 +301,7 @@ def test_reliability_page_icc_of_an_upload_matches_shrout_fleiss_and_draws_bland
     expected = icc_long(long, "patient_id", "rater", "hu")["ICC2"]
     assert shown.loc["Average HU (HU)", "ICC(2,1)"].startswith(f"{expected.icc:.3f} [")
     assert shown.loc["Average HU (HU)", "Patients"] == 60
-    assert len(at.get("plotly_chart")) == 3
+    assert len(at.get("plotly_chart")) == 3 + 1  # + the Method agreement section's Bland–Altman plot
     from ovcf_core import SYNTHETIC_NOTE
 
     assert "raters.csv" in texts(at) and SYNTHETIC_NOTE not in texts(at)
