@@ -1,9 +1,17 @@
 """Published cut-offs shown next to a patient's values, each with its source and the vertebrae it applies to
 (DESIGN §5). The HU thresholds are for L1 alone, not for the L1-L4 average HU the model uses.
+
+VBQ depends on the MRI field strength: 2.77 ± 0.49 at 1.5 T against 2.20 ± 0.43 at 3.0 T in one centre
+(J Orthop Surg Res 2023, DESIGN §5), a difference as large as the gap between the published cut-offs and
+the average VBQ. Each VBQ cut-off therefore records the field strength of the scans it was derived on —
+None where the sources cited here do not report it (all three today; nothing is guessed) — and
+`field_strength_warning` says when a cut-off is applied to a scan of another, or an unreported, field
+strength.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -22,6 +30,7 @@ class PublishedThreshold:
     detects: str
     applies_to: str
     source: str
+    field_strength_t: float | None = None  # MRI field strength the cut-off was derived at; None: not reported
 
     @property
     def label(self) -> str:
@@ -47,12 +56,19 @@ PUBLISHED_THRESHOLDS: tuple[PublishedThreshold, ...] = (
         "fracture (pathologic fracture; sens 75%, spec 86%, AUC 0.80)",
         "VBQ score of L1-L4",
         "Ehresman 2019",
+        None,  # field strength not reported in the sources cited here
     ),
     PublishedThreshold(
-        "vbq", 3.22, Direction.HIGHER, "fragility fracture (AUC 0.815)", "VBQ score of L1-L4", "Li 2023"
+        "vbq", 3.22, Direction.HIGHER, "fragility fracture (AUC 0.815)", "VBQ score of L1-L4", "Li 2023", None
     ),
     PublishedThreshold(
-        "vbq", 3.32, Direction.HIGHER, "fragility fracture (AUC 0.80)", "VBQ score of L1-L4", "Wang 2024"
+        "vbq",
+        3.32,
+        Direction.HIGHER,
+        "fragility fracture (AUC 0.80)",
+        "VBQ score of L1-L4",
+        "Wang 2024",
+        None,
     ),
     PublishedThreshold(
         "hu_l1",
@@ -78,10 +94,78 @@ def thresholds_for(measure: str) -> tuple[PublishedThreshold, ...]:
     return tuple(t for t in PUBLISHED_THRESHOLDS if t.measure == measure)
 
 
+FIELD_STRENGTH_SOURCE = "VBQ 2.77 ± 0.49 at 1.5 T vs 2.20 ± 0.43 at 3.0 T (J Orthop Surg Res 2023)"
+FIELD_STRENGTH_TOLERANCE_T = 0.1  # field strengths closer than this are the same (1.494 T is 1.5 T)
+
+
+def derived_at(threshold: PublishedThreshold) -> str:
+    """The field strength a cut-off was derived at, as shown in a table ('3 T', 'not reported', '' for HU)."""
+    if threshold.measure != "vbq":
+        return ""
+    return "not reported" if threshold.field_strength_t is None else f"{threshold.field_strength_t:g} T"
+
+
+def field_strength_warning(threshold: PublishedThreshold, field_strength_t: float | None) -> str | None:
+    """Why a VBQ cut-off may not transfer to a scan of `field_strength_t` tesla, or None when it may.
+
+    Parameters
+    ----------
+    threshold : PublishedThreshold
+        A published cut-off; only VBQ cut-offs get a warning.
+    field_strength_t : float or None
+        The scan's MagneticFieldStrength (tesla); None when the header does not give it.
+
+    Returns
+    -------
+    str or None
+        One line naming the cut-off, both field strengths (or which is unknown) and the evidence; None
+        for a non-VBQ cut-off or when both field strengths are known and the same.
+    """
+    if threshold.measure != "vbq":
+        return None
+    derived = threshold.field_strength_t
+    scan = (
+        None if field_strength_t is None or not math.isfinite(field_strength_t) else float(field_strength_t)
+    )
+    if derived is not None and scan is not None:
+        if abs(derived - scan) < FIELD_STRENGTH_TOLERANCE_T:
+            return None
+        problem = f"was derived at {derived:g} T; this scan is {scan:g} T"
+    elif derived is None and scan is not None:
+        problem = f"was derived at a field strength its source does not report; this scan is {scan:g} T"
+    elif derived is not None:
+        problem = f"was derived at {derived:g} T; this scan's field strength is unknown"
+    else:
+        problem = "was derived at a field strength its source does not report, and this scan's is unknown"
+    return f"{threshold.label} {problem}: VBQ differs with field strength ({FIELD_STRENGTH_SOURCE})"
+
+
+def field_strength_warnings(field_strength_t: float | None) -> dict[str, str]:
+    """The warning of every published VBQ cut-off for a scan of `field_strength_t` tesla, by label.
+
+    Parameters
+    ----------
+    field_strength_t : float or None
+        The scan's field strength in tesla (None: unknown).
+
+    Returns
+    -------
+    dict
+        Cut-off label (e.g. 'VBQ 3.0 (Ehresman 2019)') -> one-line warning; those that transfer are left out.
+    """
+    out = {}
+    for threshold in thresholds_for("vbq"):
+        warning = field_strength_warning(threshold, field_strength_t)
+        if warning:
+            out[threshold.label] = warning
+    return out
+
+
 def threshold_table(
     vbq: float | None, hu: float | None, hu_l1: float | None, youden: Mapping[str, float]
 ) -> pd.DataFrame:
-    """Published and cohort (Youden) cut-offs, what each applies to, and which side of it the patient is on.
+    """Published and cohort (Youden) cut-offs, what each applies to, the field strength a VBQ cut-off was
+    derived at ('not reported' where its source does not say), and which side of it the patient is on.
 
     The published HU thresholds are compared with the patient's L1 HU only (`hu_l1`), never with the
     L1-L4 average; the cohort's Youden cut-offs apply to the same measure the cohort holds (VBQ, average HU).
@@ -91,7 +175,7 @@ def threshold_table(
         return "not entered" if flagged is None else ("risk side" if flagged else "not risk side")
 
     rows = [
-        (t.label, t.detects, t.applies_to, side(t.flags(vbq if t.measure == "vbq" else hu_l1)))
+        (t.label, t.detects, t.applies_to, derived_at(t), side(t.flags(vbq if t.measure == "vbq" else hu_l1)))
         for t in PUBLISHED_THRESHOLDS
     ]
     for indicator, value in ((Indicator.VBQ, vbq), (Indicator.HU, hu)):
@@ -105,7 +189,8 @@ def threshold_table(
                     f"{indicator.label} {cutoff:.4g} (Youden)",
                     "OVCF in the current cohort",
                     indicator.label,
+                    "",
                     side(flagged),
                 )
             )
-    return pd.DataFrame(rows, columns=["cut-off", "detects", "applies to", "this patient"])
+    return pd.DataFrame(rows, columns=["cut-off", "detects", "applies to", "field strength", "this patient"])
