@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import state
@@ -136,6 +137,18 @@ def download_table(table: pd.DataFrame, title: str, *, key: str | None = None) -
         key=f"{key or slug_text}_xlsx",
         width="stretch",
     )
+
+
+PLOT_CONFIG = {
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+    "toImageButtonOptions": {"format": "png", "scale": 3},  # the camera button: a print-quality PNG
+}
+
+
+def plot(figure: go.Figure, key: str) -> None:
+    """A plotly figure, full width, with a short modebar (the figure keeps a strip for it at the top)."""
+    st.plotly_chart(figure, key=key, width="stretch", config=PLOT_CONFIG)
 
 
 def show_table(table: pd.DataFrame, caption: str | None = None) -> None:

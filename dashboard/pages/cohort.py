@@ -44,8 +44,6 @@ pair = settings["pair"] if paired else None
 columns = st.columns(2)
 for i, marker in enumerate(settings["markers"]):
     with columns[i % 2]:
-        st.plotly_chart(
-            distribution(table, st.session_state[state.COHORT_KEY], marker, kind, pair),
-            key=f"dist_{marker}",
-            width="stretch",
+        components.plot(
+            distribution(table, st.session_state[state.COHORT_KEY], marker, kind, pair), key=f"dist_{marker}"
         )

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import analysis, components, state
-from ovcf_core.report import figures, tables
+from ovcf_core.report import figures, style, tables
 
 
 @st.cache_resource(max_entries=16)
@@ -30,25 +30,24 @@ table2 = tables.table2(result_dict)
 components.show_table(
     table2,
     "Spearman ρ of each indicator with the 0/1 outcome. Odds ratios from logistic regression adjusted for "
-    f"{', '.join(settings['adjust']) or 'nothing'} (Wald 95% CI).",
+    f"{', '.join(style.COVARIATE_LABELS.get(a, a) for a in settings['adjust']) or 'nothing'} on the n "
+    "patients with every value: Wald 95% CI, or Firth's penalised likelihood with profile-likelihood CI "
+    "where a variable separates the groups (Method). Per SD, and per the unit stated in each cell.",
 )
 components.download_table(table2, "Table 2")
 
 rho, p = tables.correlation_frames(result_dict)
 if len(rho) >= 2:
     st.subheader("Table 3. Correlation between indicators")
-    left, right = st.columns([3, 2])
+    table3 = tables.table3(result_dict)
+    components.show_table(table3, "Spearman ρ (p), pairwise complete observations.")
+    components.download_table(table3, "Table 3")
+    left, right = st.columns([1, 1])
     with left:
-        st.plotly_chart(figures.correlation_heatmap(rho, p), key="heatmap", width="stretch")
+        components.plot(figures.correlation_heatmap(rho, p), key="heatmap")
     with right:
-        table3 = tables.table3(result_dict)
-        components.show_table(table3, "Spearman ρ (p), pairwise complete observations.")
-        components.download_table(table3, "Table 3")
-    st.subheader("Scatter matrix")
-    st.plotly_chart(
-        splom(table, st.session_state[state.COHORT_KEY], tuple(settings["markers"])),
-        key="splom",
-        width="stretch",
-    )
+        components.plot(
+            splom(table, st.session_state[state.COHORT_KEY], tuple(settings["markers"])), key="splom"
+        )
 else:
     st.info("Choose two or more markers on the Data page to see how they correlate with each other.")

@@ -42,7 +42,11 @@ model = c2.radio(
     "variables (age, sex) are then not adjusted for.",
 )
 scale = c3.radio(
-    "Odds ratio", ["sd", "unit"], format_func={"sd": "per SD", "unit": "per unit"}.get, key="logistic_scale"
+    "Odds ratio",
+    ["sd", "unit"],
+    format_func={"sd": "per SD", "unit": "per stated unit"}.get,
+    key="logistic_scale",
+    help="Per stated unit: per 0.1 VBQ, 10 HU, 1% FI, 0.1 rCSA, 1 T-score unit (the unit is in each row).",
 )
 
 view = analysis.logistic_view(
@@ -53,14 +57,9 @@ for message in view.messages:
 if view.forest.empty or view.forest["or"].isna().all():
     st.error("No odds ratio could be estimated for these choices (see the messages above).")
 else:
-    left, right = st.columns([3, 2])
-    scale_text = "per SD" if scale == "sd" else "per unit"
-    with left:
-        st.plotly_chart(
-            figures.forest_plot(view.forest, title=f"{MODELS[model]}: odds ratio {scale_text}"),
-            key="forest",
-            width="stretch",
-        )
-    with right:
-        components.show_table(view.table, view.caption)
-        components.download_table(view.table, f"Logistic {model}")
+    scale_text = "per SD" if scale == "sd" else "per stated unit"
+    components.plot(
+        figures.forest_plot(view.forest, title=f"{MODELS[model]}: odds ratio {scale_text}"), key="forest"
+    )
+    components.show_table(view.table, view.caption)
+    components.download_table(view.table, f"Logistic {model}")

@@ -22,18 +22,21 @@ key = st.session_state[state.COHORT_KEY]
 for flag in tables.direction_flags(result_dict):  # never silently shown
     st.warning(flag)
 
+aucs = tables.auc_table(result_dict)
+SUMMARY = ["Indicator", "AUC [95% CI]", "n"]
 left, right = st.columns([1, 1])
 with left:
-    st.plotly_chart(
-        analysis.roc_figure(result, key, repr(sorted(settings.items()))), key="roc", width="stretch"
-    )
+    components.plot(analysis.roc_figure(result, key, repr(sorted(settings.items()))), key="roc")
 with right:
     st.subheader("AUC")
-    aucs = tables.auc_table(result_dict)
-    components.show_table(
-        aucs, "DeLong 95% CI; cut-off maximising Youden's J (none is shown when every J is below 0)."
-    )
-    components.download_table(aucs, "ROC AUC")
+    components.show_table(aucs[SUMMARY], "DeLong 95% CI, on the n patients with a value.")
+st.subheader("Cut-offs and likelihood ratios")
+components.show_table(
+    aucs.drop(columns=["AUC [95% CI]", "n"]),
+    "Cut-off maximising Youden's J (none is shown when every J is below 0), with its sensitivity and "
+    "specificity; likelihood ratios with log-method 95% CIs.",
+)
+components.download_table(aucs, "ROC AUC")
 
 COMPARE_METHODS = {"delong": "DeLong", "bootstrap": "Bootstrap", "venkatraman": "Venkatraman"}
 ADJUST_LABELS = {"none": "None", "holm": "Holm", "fdr_bh": "Benjamini–Hochberg"}
@@ -137,12 +140,11 @@ def cutoff_explorer() -> None:
     m2.metric("Specificity", style.fmt_percent(metrics.specificity))
     m3.metric("PPV", style.fmt_percent(metrics.ppv), help=f"At a prevalence of {prevalence:g}%.")
     m4.metric("NPV", style.fmt_percent(metrics.npv), help=f"At a prevalence of {prevalence:g}%.")
-    st.plotly_chart(
+    components.plot(
         figures.confusion_figure(
             metrics.true_positive, metrics.false_positive, metrics.false_negative, metrics.true_negative
         ),
         key="roc_confusion",
-        width="stretch",
     )
 
 
@@ -197,11 +199,10 @@ def chosen_cutoff(marker: str, direction: str) -> None:
         except OvcfError as exc:
             st.info(f"{style.marker_label(marker)}: {exc}")
     left, right = st.columns([1, 1])
-    left.plotly_chart(
-        analysis.cutoff_figure(table, marker, result, cut, label, smooth),
-        key="roc_cutoff_figure",
-        width="stretch",
-    )
+    with left:
+        components.plot(
+            analysis.cutoff_figure(table, marker, result, cut, label, smooth), key="roc_cutoff_figure"
+        )
     with right:
         components.show_table(
             tables.cutoff_table(cut.to_dict(), marker),

@@ -48,8 +48,9 @@ def house_template() -> go.layout.Template:
     )
 
 
-MODEBAR_STRIP = 36  # px at the top of a figure kept for plotly's modebar (top right) and the title (left)
-LEGEND_ROW = 26  # px per row of a horizontal legend above the plot
+MODEBAR_STRIP = 32  # px at the top of every figure kept for plotly's modebar alone (it sits top right)
+TITLE_ROW = 28  # px for the title, in its own row under the modebar's (so no width can make them meet)
+LEGEND_ENTRY = 22  # px per entry of the legend, listed under the plot
 
 
 def _legend_entries(fig: go.Figure) -> int:
@@ -57,36 +58,47 @@ def _legend_entries(fig: go.Figure) -> int:
     return sum(1 for t in fig.data if t.showlegend is not False and t.name)
 
 
+def _title(title: str | None, height: int) -> dict | None:
+    """The title at the left of its row, under the modebar's strip."""
+    if not title:
+        return None
+    return {
+        "text": title, "x": 0.0, "xanchor": "left", "xref": "container", "pad": {"l": 10},
+        "y": 1 - (MODEBAR_STRIP + TITLE_ROW / 2) / height, "yanchor": "middle", "yref": "container",
+        "font": {"size": 15},
+    }  # fmt: skip
+
+
 def _layout(fig: go.Figure, title: str | None = None, *, height: int = 420) -> go.Figure:
-    """The house style: white template, readable font, the title at the top left in a strip whose right end
-    holds plotly's modebar, the legend in its own row under that strip (so neither the modebar nor the
-    legend ever covers the title, the legend or the plot)."""
-    legend = _legend_entries(fig) >= 2 and fig.layout.showlegend is not False
-    top = MODEBAR_STRIP + (LEGEND_ROW if legend else 0) + 4
+    """The house style: white template, readable font, a strip at the top for plotly's modebar (top
+    right), the title in its own row under it, and the legend as a list under the plot — so neither the
+    modebar nor the legend ever covers the title, the legend or the curves, at any width. The figure
+    grows by one row per legend entry, so the plot keeps its `height`."""
     fig.update_layout(
         template=house_template(),
         font={"family": style.FONT_FAMILY, "size": 13},
-        title={
-            "text": title, "x": 0.0, "xanchor": "left", "xref": "container", "pad": {"l": 10},
-            "y": 1 - MODEBAR_STRIP / 2 / height, "yanchor": "middle", "yref": "container",
-            "font": {"size": 15},
-        } if title else None,
+        title=_title(title, height),
         height=height,
-        margin={"l": 60, "r": 20, "t": top, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0.0},
-    )  # fmt: skip
+        margin={"l": 60, "r": 20, "t": MODEBAR_STRIP + (TITLE_ROW if title else 0) + 4, "b": 50},
+    )
+    entries = _legend_entries(fig)
+    if entries >= 2 and fig.layout.showlegend is not False:
+        fig.update_layout(height=height + LEGEND_ENTRY * entries)
+        legend_below(fig)
     return fig
 
 
 def legend_below(fig: go.Figure, entries: int | None = None, *, axis_title: bool = True) -> go.Figure:
-    """The legend as a vertical list under the plot (never over the curves): the bottom margin grows by
-    one row per entry, and the legend starts below the x axis' tick labels and title."""
+    """The legend as a vertical list under the plot (never over the curves or under the modebar): the
+    bottom margin holds one row per entry, starting below the x axis' tick labels and title."""
     rows = _legend_entries(fig) if entries is None else entries
     below_axis = 62 if axis_title else 36
-    bottom = below_axis + 22 * rows + 8
-    top = MODEBAR_STRIP + 4
+    bottom = below_axis + LEGEND_ENTRY * rows + 8
+    title = fig.layout.title.text
+    top = MODEBAR_STRIP + (TITLE_ROW if title else 0) + 4
     plot_height = max(fig.layout.height - top - bottom, 50)
     fig.update_layout(
+        title=_title(title, fig.layout.height),
         margin={"t": top, "b": bottom},
         legend={"orientation": "v", "yanchor": "top", "y": -below_axis / plot_height, "xanchor": "left",
                 "x": 0.0, "yref": "paper"},
@@ -352,8 +364,7 @@ def roc_figure(curves: Sequence[RocTrace], title: str | None = None) -> go.Figur
             )
     fig.update_xaxes(title="1 − specificity", range=[-0.01, 1.01], constrain="domain")
     fig.update_yaxes(title="Sensitivity", range=[-0.01, 1.01], scaleanchor="x", scaleratio=1)
-    fig = _layout(fig, title or "ROC curves", height=520 + 22 * len(curves))
-    return legend_below(fig)
+    return _layout(fig, title or "ROC curves", height=520)
 
 
 def confusion_figure(tp: int, fp: int, fn: int, tn: int, title: str | None = None) -> go.Figure:
@@ -531,5 +542,4 @@ def roc_cutoff_figure(
             "<br>1 − specificity %{x:.3f}<extra></extra>",
         )
     )
-    fig.update_layout(height=520 + 22 * _legend_entries(fig))
-    return legend_below(fig)
+    return _layout(fig, fig.layout.title.text, height=520)
