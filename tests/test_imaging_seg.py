@@ -11,7 +11,7 @@ import pydicom
 import pytest
 
 from ovcf_core.imaging import load_series
-from ovcf_core.imaging.label_maps import LABELS, MaskError, read_label_map
+from ovcf_core.imaging.label_maps import CODE, LABELS, MaskError, read_label_map
 from ovcf_core.imaging.mask_outlines import rois_to_label_map
 from ovcf_core.imaging.phantoms import PLANTED_IDENTIFIERS, ct_mask_phantom, t1_mask_phantom, t2_mask_phantom
 from ovcf_core.imaging.roi import Roi, Shape
@@ -128,3 +128,13 @@ def test_an_empty_map_is_not_written(written):
     series, label_map, _ = written["ct"]
     with pytest.raises(MaskError, match="is empty: no region to write"):
         write_seg(label_map.with_data(np.zeros_like(label_map.data)), series)
+
+
+@pytest.mark.parametrize("slices", [(3, 10, 11), (7,)])
+def test_a_seg_of_a_few_scattered_slices_lands_on_those_slices(slices, written):
+    series, label_map, _ = written["ct"]
+    data = np.zeros_like(label_map.data)
+    for k, name in zip(slices, ("L4", "L3", "CSF"), strict=False):
+        data[k, 5 + k : 12 + k, 6:20] = CODE[name]
+    sparse = label_map.with_data(data)
+    np.testing.assert_array_equal(read_seg(("sparse.dcm", write_seg(sparse, series)), series).data, data)

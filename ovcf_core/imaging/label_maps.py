@@ -16,30 +16,29 @@ tenth of a voxel), and — for NIfTI — the same size. Anything else is refused
 and the series; nothing is resampled, because a resampled mask would silently measure other voxels.
 
 Canonical labels (value = position in `LABELS`, 1-based) and the source names read as each (names are
-compared in lower case with spaces, dots and hyphens read as ``_``):
+compared in lower case, with spaces, dots and hyphens read as ``_``; the full table is `LABEL_TABLE`):
 
-=================  ==========================================================================================
-canonical          source names
-=================  ==========================================================================================
-``T12``,``L1``…``L5``,``S1``  ``vertebrae_L1`` (TotalSegmentator), ``L1``, ``vertebra_L1``,
-                   ``vertebral_body_L1``, ``L1_vertebral_body``, ``L1_body`` (MR vertebral bodies)
-``DISC_L1L2`` …    ``disc_L1L2``, ``disc_L1_L2``, ``L1_L2``, ``L1L2``, ``intervertebral_disc_L1_L2``,
-(``T12L1``…``L5S1``) ``ivd_L1_L2``
-``PM_L``/``PM_R``  ``psoas_major_left``, ``left_psoas_major``, ``psoas_left``, ``pm_l``, ``pm_left``
-``MF_L``/``MF_R``  ``multifidus_left``, ``left_multifidus``, ``thoracolumbar_multifidus_left``, ``mf_l`` …
-``ES_L``/``ES_R``  ``erector_spinae_left``, ``left_erector_spinae``, ``es_l`` …
-``AUTOCHTHON_L/R`` ``autochthon_left/right`` (TotalSegmentator: erector spinae and multifidus together)
-``ILIOPSOAS_L/R``  ``iliopsoas_left/right`` (TotalSegmentator: psoas major and iliacus together)
-``CSF``            ``spinal_canal``, ``csf``, ``cerebrospinal_fluid``, ``thecal_sac``, ``dural_sac``
-``FAT``            ``subcutaneous_fat``, ``fat`` (the reference for the FI fat threshold)
-=================  ==========================================================================================
+* ``T12``, ``L1`` … ``L5``, ``S1`` (vertebrae): ``vertebrae_L1`` (TotalSegmentator), and for MR vertebral
+  bodies ``L1``, ``vertebra_L1``, ``vertebral_body_L1``, ``L1_vertebral_body``, ``L1_body``;
+* ``DISC_T12L1``, ``DISC_L1L2`` … ``DISC_L5S1`` (intervertebral discs): ``disc_L1L2``, ``disc_L1_L2``,
+  ``L1_L2``, ``L1L2``, ``intervertebral_disc_L1_L2``, ``ivd_L1_L2``;
+* ``PM_L``/``PM_R`` (psoas major): ``psoas_major_left``, ``left_psoas_major``, ``psoas_left``, ``pm_l``;
+* ``MF_L``/``MF_R`` (multifidus): ``multifidus_left``, ``left_multifidus``,
+  ``thoracolumbar_multifidus_left`` (MuscleMap), ``mf_l``;
+* ``ES_L``/``ES_R`` (erector spinae): ``erector_spinae_left``, ``left_erector_spinae``, ``es_l``;
+* ``AUTOCHTHON_L``/``_R``: ``autochthon_left`` (TotalSegmentator: erector spinae and multifidus together);
+* ``ILIOPSOAS_L``/``_R``: ``iliopsoas_left`` (TotalSegmentator: psoas major and iliacus together);
+* ``CSF``: ``spinal_canal``, ``csf``, ``cerebrospinal_fluid``, ``thecal_sac``, ``dural_sac``;
+* ``FAT`` (subcutaneous fat, the reference of the FI fat threshold): ``subcutaneous_fat``, ``fat``.
 
-``spinal_cord`` is deliberately not read as CSF: the cord is not fluid. Names not in the table are
-ignored in a folder and refused in a multi-label file's table only when nothing at all is recognised.
+Every canonical name also reads as itself (``PM_L``, ``DISC_L3L4``). ``spinal_cord`` is deliberately not
+read as CSF: the cord is not fluid. Files and values whose names are not in the table are ignored; a mask
+in which nothing at all is recognised is refused.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import itertools
 import json
@@ -199,15 +198,20 @@ class LabelMap:
     notes: tuple[str, ...] = ()
     empty: dict[str, str] = field(default_factory=dict)  # label -> its structure file that has no voxel
 
+    @functools.cached_property
+    def counts(self) -> dict[str, int]:
+        """Voxels of each canonical label present (one pass over the map, kept)."""
+        tally = np.bincount(self.data.ravel(), minlength=len(LABELS) + 1)
+        return {name: int(tally[CODE[name]]) for name in LABELS if tally[CODE[name]]}
+
     @property
     def labels(self) -> tuple[str, ...]:
         """The canonical labels with at least one voxel, in `LABELS` order."""
-        present = set(np.unique(self.data).tolist()) - {0}
-        return tuple(name for name in LABELS if CODE[name] in present)
+        return tuple(self.counts)
 
     def has(self, name: str) -> bool:
         """Whether `name` (canonical) has at least one voxel."""
-        return bool(np.any(self.data == CODE[name]))
+        return name in self.counts
 
     def mask(self, name: str) -> np.ndarray:
         """Boolean ``(slices, rows, columns)`` mask of the canonical label `name`."""

@@ -103,6 +103,19 @@ class VertebraHu:
         }
 
 
+def _core_in_box(mask: np.ndarray, zooms: tuple[float, ...], erode_mm: float) -> np.ndarray:
+    """`trabecular_core` of `mask` computed on its bounding box only (the same voxels, much less work on
+    a whole CT); returned at full size."""
+    box = []
+    for axis in range(mask.ndim):
+        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        box.append(slice(int(hit[0]), int(hit[-1]) + 1) if hit.size else slice(0, 0))
+    full = np.zeros(mask.shape, dtype=bool)
+    if all(b.stop > b.start for b in box):
+        full[tuple(box)] = trabecular_core(mask[tuple(box)], zooms, erode_mm)
+    return full
+
+
 def vertebra_hu(
     label_map: LabelMap, ct: Series, *, erode_mm: float = DEFAULT_ERODE_MM, levels: tuple[str, ...] = LEVELS
 ) -> dict[str, VertebraHu]:
@@ -144,7 +157,7 @@ def vertebra_hu(
     voxel_mm3 = float(np.prod(zooms))
     cores: dict[str, np.ndarray] = {}
     for level in present:
-        core = trabecular_core(label_map.mask(level), zooms, erode_mm)
+        core = _core_in_box(label_map.mask(level), zooms, erode_mm)
         if core.sum() < MIN_CORE_VOXELS:
             raise MaskError(
                 f"leaves {int(core.sum())} voxels after a {erode_mm:g} mm erosion: too small to measure",
