@@ -12,9 +12,21 @@ from ovcf_core.schema import OUTCOME, Indicator
 def youden_cutoffs(
     table: pd.DataFrame, indicators: Iterable[Indicator] = (Indicator.VBQ, Indicator.HU)
 ) -> dict[str, float]:
-    """Each indicator's cut-off maximising Youden's J in `table` (in its clinical direction), by column
-    name; an indicator missing from the table, or whose patients with a value are all of one group, has
-    none."""
+    """Find each indicator's cut-off maximising Youden's J in `table`, in its clinical direction.
+
+    Parameters
+    ----------
+    table
+        A validated cohort with the outcome ``ovcf``.
+    indicators
+        The indicators wanted (default VBQ and HU).
+
+    Returns
+    -------
+    dict of str to float
+        Cut-off by column name; an indicator missing from the table, or whose patients with a value are
+        all of one group, has none.
+    """
     from ovcf_core.stats.roc import youden_cutoff
 
     out: dict[str, float] = {}

@@ -52,16 +52,26 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 
 def _tokens(column: str) -> list[str]:
-    """The lower-case words of a column name ('T-score (L1)' -> ['t', 'score', 'l1'])."""
+    """Split a column name into lower-case words ('T-score (L1)' -> ['t', 'score', 'l1'])."""
     return [t for t in re.split(r"[^a-z0-9]+", column.lower()) if t]
 
 
 def guess_mapping(columns: Iterable[str]) -> dict[str, str | None]:
-    """For each cohort column, the upload's column that holds it: the same name, else a close one
-    (e.g. 'hu_mean' -> hu, 'T-score' -> t_score, 'group' -> ovcf), else None.
+    """Guess, for each cohort column, the upload's column that holds it.
 
-    Exact names are taken first, so a column is never claimed by an alias of another target; each upload
-    column is used for at most one target.
+    The same name is taken first, so a column is never claimed by an alias of another target; then a close
+    name (e.g. 'hu_mean' -> hu, 'T-score' -> t_score, 'group' -> ovcf). Each upload column is used for at
+    most one target.
+
+    Parameters
+    ----------
+    columns
+        The upload's column names.
+
+    Returns
+    -------
+    dict
+        Every name of TARGETS mapped to an upload column, or None when no column fits.
     """
     columns = list(columns)
     mapping: dict[str, str | None] = {}
@@ -91,16 +101,40 @@ def guess_mapping(columns: Iterable[str]) -> dict[str, str | None]:
 
 
 def apply_mapping(table: pd.DataFrame, mapping: Mapping[str, str | None]) -> pd.DataFrame:
-    """The table with the mapped columns renamed to the cohort's names (columns they displace dropped)."""
+    """Rename the mapped columns to the cohort's names, dropping the columns they displace.
+
+    Parameters
+    ----------
+    table
+        The upload.
+    mapping
+        Cohort column to upload column (None: not mapped), as from `guess_mapping` or the user's form.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new table; unmapped columns are kept as they were.
+    """
     rename = {source: target for target, source in mapping.items() if source and source != target}
     displaced = [t for t in rename.values() if t in table.columns and t not in rename]
     return table.drop(columns=displaced).rename(columns=rename)
 
 
 def outcome_needs_positive(values: pd.Series) -> list[str]:
-    """The two outcome values when they are not 1/0 or ovcf/control (e.g. 'fx'/'none'), so the user says
-    which one means OVCF; empty when the values are standard or are mostly standard with typos (those are
-    reported by validation, row by row)."""
+    """Find the two outcome values the user must label, when they are not 1/0 or ovcf/control.
+
+    Parameters
+    ----------
+    values
+        The outcome column as uploaded.
+
+    Returns
+    -------
+    list of str
+        The two values in sorted order (e.g. ['fx', 'none']) when there are exactly two and they are not
+        standard, so the user says which one means OVCF; empty otherwise (standard values, or typos among
+        standard values, which validation reports row by row).
+    """
     text = values.astype("string").str.strip()
     distinct = sorted({v for v in text.dropna().unique() if v.lower() not in OUTCOME_MISSING})
     standard = CASE_VALUES | CONTROL_VALUES

@@ -25,6 +25,7 @@ class InputError(OvcfError):
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
+        """Return the message after where it happened: 'file, row 3, column 'hu': message'."""
         where = []
         if self.file:
             where.append(str(self.file))

@@ -41,7 +41,7 @@ KNOWN_VERTEBRAE: frozenset[str] = frozenset(
 _SEPARATORS = re.compile(r"[;,]")
 _NONE_WORDS = {"", "none", "-", "no", "nan", "na", "n/a"}
 
-MUSCLE_NAMES = {"pm": "psoas major", "mf": "multifidus", "es": "erector spinae"}
+MUSCLE_NAMES = {"pm": "psoas major", "mf": "multifidus", "es": "erector spinae"}  # the keys of MUSCLES
 
 
 @dataclass(frozen=True)
@@ -54,16 +54,16 @@ class IndicatorValue:
 
     @property
     def missing(self) -> bool:
-        """True when the indicator could not be formed."""
+        """Return True when the indicator could not be formed."""
         return self.value is None
 
     def to_dict(self) -> dict:
-        """The value, reason and used measurements as plain JSON types."""
+        """Return the value, reason and used measurements as plain JSON types."""
         return {"value": self.value, "reason": self.reason, "used": list(self.used)}
 
 
 def _number(value: object) -> float | None:
-    """A finite float, or None for None/NaN/inf/anything not a number."""
+    """Return a finite float, or None for None/NaN/inf/anything not a number."""
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -74,9 +74,22 @@ def _number(value: object) -> float | None:
 
 
 def parse_fractured(text: object) -> frozenset[str]:
-    """The fractured vertebrae named in a cell such as "L1;L3" (also "l1, L3"); empty cell -> none.
+    """Read the fractured vertebrae named in a cell such as "L1;L3" (also "l1, L3").
 
-    Raises `InputError` (column 'fractured') for a level that is not a vertebra, e.g. "L7" or "X".
+    Parameters
+    ----------
+    text
+        The cell: levels separated by ';' or ','; empty, NaN, "none", "-", "no" or "n/a" name none.
+
+    Returns
+    -------
+    frozenset of str
+        The vertebrae, upper case (T1-T12, L1-L5, S1; only L1-L4 change an indicator).
+
+    Raises
+    ------
+    InputError
+        With column 'fractured', for a level that is not a vertebra, e.g. "L7" or "X".
     """
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return frozenset()
@@ -99,7 +112,7 @@ def parse_fractured(text: object) -> frozenset[str]:
 
 
 def _fractured_set(fractured: Iterable[str] | str) -> frozenset[str]:
-    """Fractured levels from a cell text or an iterable of level names (upper-cased)."""
+    """Return the fractured levels of a cell text or an iterable of level names (upper-cased)."""
     if isinstance(fractured, str):
         return parse_fractured(fractured)
     return frozenset(str(level).strip().upper() for level in fractured)
@@ -108,7 +121,7 @@ def _fractured_set(fractured: Iterable[str] | str) -> frozenset[str]:
 def _unfractured_values(
     by_level: Mapping[str, float | None], fractured: Iterable[str] | str
 ) -> tuple[dict[str, float], frozenset[str]]:
-    """{level: value} of the measured, unfractured L1-L4, and the fractured set."""
+    """Return {level: value} of the measured, unfractured L1-L4, and the fractured set."""
     broken = _fractured_set(fractured)
     values = {}
     for level in LEVELS:
@@ -119,7 +132,7 @@ def _unfractured_values(
 
 
 def _why_no_vertebra(what: str, broken: frozenset[str]) -> str:
-    """The reason a per-vertebra average is missing."""
+    """Say why a per-vertebra average is missing (every vertebra fractured, or none measured)."""
     inside = sorted(broken & set(LEVELS))
     if len(inside) == len(LEVELS):
         return f"no {what}: every vertebra L1-L4 is fractured"
@@ -131,6 +144,7 @@ def _why_no_vertebra(what: str, broken: frozenset[str]) -> str:
 def _vertebral_mean(
     by_level: Mapping[str, float | None], fractured: Iterable[str] | str, what: str
 ) -> IndicatorValue:
+    """Average `what` over the measured, unfractured L1-L4 (shared by T-score and HU)."""
     values, broken = _unfractured_values(by_level, fractured)
     if not values:
         return IndicatorValue(None, _why_no_vertebra(what, broken), ())
@@ -140,14 +154,52 @@ def _vertebral_mean(
 def average_t_score(
     t_by_level: Mapping[str, float | None], fractured: Iterable[str] | str = ()
 ) -> IndicatorValue:
-    """Average T-score: mean DXA T-score of the unfractured vertebrae among L1-L4 (paper: "/3")."""
+    """Compute the average T-score: mean DXA T-score of the unfractured vertebrae among L1-L4.
+
+    The paper divides by 3, which assumes exactly one fracture; here any number is left out.
+
+    Parameters
+    ----------
+    t_by_level
+        T-score by vertebra ("L1" … "L4"); missing, NaN or inf values are left out.
+    fractured
+        Fractured vertebrae, as a cell text ("L1;L3") or level names.
+
+    Returns
+    -------
+    IndicatorValue
+        The average, or None with the reason when no unfractured vertebra has a value.
+
+    Raises
+    ------
+    InputError
+        When `fractured` names something that is not a vertebra.
+    """
     return _vertebral_mean(t_by_level, fractured, "T-score")
 
 
 def average_hu(
     hu_by_level: Mapping[str, float | None], fractured: Iterable[str] | str = ()
 ) -> IndicatorValue:
-    """Average HU: mean CT attenuation of the trabecular ROI of the unfractured vertebrae among L1-L4."""
+    """Compute the average HU: mean CT attenuation of the trabecular ROI of the unfractured L1-L4.
+
+    Parameters
+    ----------
+    hu_by_level
+        HU by vertebra ("L1" … "L4"); missing, NaN or inf values are left out.
+    fractured
+        Fractured vertebrae, as a cell text ("L1;L3") or level names.
+
+    Returns
+    -------
+    IndicatorValue
+        The average, or None with the reason when no unfractured vertebra has a value.
+
+    Raises
+    ------
+    InputError
+        When `fractured` names something that is not a vertebra.
+    """
     return _vertebral_mean(hu_by_level, fractured, "HU")
 
 
@@ -156,7 +208,29 @@ def vbq_score(
     csf_by_level: Mapping[str, float | None],
     fractured: Iterable[str] | str = (),
 ) -> IndicatorValue:
-    """VBQ = median T1 SI of the unfractured L1-L4 / CSF SI at L3 (else L2, else L4) (Ehresman 2020)."""
+    """Compute VBQ = median T1 SI of the unfractured L1-L4 / CSF SI at L3, else L2, else L4 (Ehresman 2020).
+
+    Parameters
+    ----------
+    si_by_level
+        T1 signal intensity of each vertebral body ("L1" … "L4").
+    csf_by_level
+        T1 SI of the CSF behind a vertebra ("L3", "L2", "L4" are tried in that order), whether or not
+        that vertebra is fractured.
+    fractured
+        Fractured vertebrae, as a cell text ("L1;L3") or level names.
+
+    Returns
+    -------
+    IndicatorValue
+        The score, or None with the reason: no unfractured vertebral SI, no CSF SI, or a CSF SI that is
+        not positive.
+
+    Raises
+    ------
+    InputError
+        When `fractured` names something that is not a vertebra.
+    """
     values, broken = _unfractured_values(si_by_level, fractured)
     if not values:
         return IndicatorValue(None, _why_no_vertebra("vertebral SI", broken), ())
@@ -177,10 +251,22 @@ def vbq_score(
 def average_rcsa(
     csa: Mapping[tuple[str, str, str], float | None], disc: Mapping[str, float | None]
 ) -> IndicatorValue:
-    """Average total rCSA: (PM + MF + ES CSA) / disc CSA per level and side, averaged over usable units.
+    """Compute the average total rCSA: (PM + MF + ES CSA) / disc CSA per level and side, averaged.
 
-    `csa` is keyed by (muscle, side, disc level), e.g. ("pm", "l", "L3L4"); `disc` by disc level. A
-    (level, side) with a muscle or the disc missing is left out (see the module docstring).
+    A (level, side) with a muscle or the disc missing is left out, not summed partially (see the module
+    docstring).
+
+    Parameters
+    ----------
+    csa
+        Muscle CSA keyed by (muscle, side, disc level), e.g. ("pm", "l", "L3L4").
+    disc
+        Disc CSA by disc level; a level without a positive value is left out.
+
+    Returns
+    -------
+    IndicatorValue
+        The mean over the usable (level, side) units, or None with the reason when there is none.
     """
     ratios: list[float] = []
     used: list[str] = []
@@ -202,7 +288,18 @@ def average_rcsa(
 
 
 def average_fi(fi: Mapping[tuple[str, str, str], float | None]) -> IndicatorValue:
-    """Average FI: mean fat-infiltration % over every measured (muscle, side, disc level)."""
+    """Compute the average FI: mean fat-infiltration % over every measured (muscle, side, disc level).
+
+    Parameters
+    ----------
+    fi
+        FI (%) keyed by (muscle, side, disc level), e.g. ("mf", "r", "L4L5").
+
+    Returns
+    -------
+    IndicatorValue
+        The mean, all values weighted equally, or None with the reason when nothing was measured.
+    """
     values: list[float] = []
     used: list[str] = []
     for level in DISC_LEVELS:

@@ -13,13 +13,16 @@ import re
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 import pandas as pd
 
 from ovcf_core.errors import InputError
 from ovcf_core.table_notes import NOTES, UNCACHED, column_key, refuse_uncached_columns
+
+if TYPE_CHECKING:
+    from ovcf_core.schema import ValidationReport
 
 Source = str | Path | bytes | BinaryIO
 
@@ -48,7 +51,7 @@ _PLAIN_NUMBER = re.compile(r"^[-+]?(\d+([.,]\d*)?|[.,]\d+)([eE][-+]?\d+)?$")
 
 
 def _read_bytes(source: Source, name: str | None) -> tuple[bytes, str]:
-    """The file's bytes and a display name (the file name only, never a full path)."""
+    """Return the file's bytes and a display name (the file name only, never a full path)."""
     if isinstance(source, (str, Path)):
         path = Path(source)
         display = name or path.name
@@ -67,7 +70,7 @@ def _read_bytes(source: Source, name: str | None) -> tuple[bytes, str]:
 
 
 def _decode(data: bytes, display: str) -> str:
-    """Text of a CSV file: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
+    """Decode a CSV file: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
     if b"\x00" in data[:4096]:
@@ -82,7 +85,7 @@ def _decode(data: bytes, display: str) -> str:
 
 
 def _sniff_delimiter(text: str) -> str:
-    """Comma, semicolon or tab: the one that splits the header line into the most columns consistently."""
+    """Choose comma, semicolon or tab: the one splitting the header line into the most columns consistently."""
     lines = [line for line in text[:200_000].splitlines()[:20] if line.strip()]
     best, best_score = ",", -1
     for delim in (",", ";", "\t"):
@@ -96,7 +99,7 @@ def _sniff_delimiter(text: str) -> str:
 
 
 def _find_header(rows: list[list[str]], expect: tuple[str, ...]) -> int:
-    """Index of the header row: the first of the first rows naming an expected column (skips title rows)."""
+    """Find the header row: the first of the first rows naming an expected column (skips title rows)."""
     wanted = {e.lower() for e in expect}
     for i, row in enumerate(rows[:MAX_HEADER_SEARCH]):
         names = {str(c).replace("\ufeff", "").strip().lower() for c in row}
@@ -108,7 +111,7 @@ def _find_header(rows: list[list[str]], expect: tuple[str, ...]) -> int:
 def _frame(
     rows: list[list[str]], display: str, expect: tuple[str, ...], numbers: list[int] | None = None
 ) -> pd.DataFrame:
-    """A table of strings from rows, starting at the header row, indexed by spreadsheet row number.
+    """Build a table of strings from rows, starting at the header row, indexed by spreadsheet row number.
 
     `numbers` are the rows' spreadsheet row numbers when some rows were left out (an XLSX sheet's empty
     rows); by default row i of `rows` is spreadsheet row i + 1.
@@ -168,11 +171,36 @@ def read_table(
 ) -> pd.DataFrame:
     """Read a CSV or XLSX table as strings, indexed by spreadsheet row number.
 
-    `name` is the file name shown in messages. Title rows above the header (as in Excel reports with
-    merged header cells) are skipped up to the first row that names one of `expect`. Columns named in
-    `numeric` (case-insensitive) may come back as numbers when a large CSV's column is all plain numbers
-    (pandas' C parser reads them directly, a quarter of the time of strings plus a conversion); any
-    other cell keeps its text, so validation still names each bad cell.
+    Title rows above the header (as in Excel reports with merged header cells) are skipped up to the first
+    row that names one of `expect`.
+
+    Parameters
+    ----------
+    source
+        A path, the file's bytes, or a binary stream.
+    name
+        The file name shown in messages (default: the path's name, or "upload").
+    sheet
+        For a workbook: 0 for the first worksheet with data, another number or a sheet name.
+    expect
+        Column names that mark the header row.
+    numeric
+        Columns (case-insensitive) that may come back as numbers when a large CSV's column is all plain
+        numbers (pandas' parser reads them directly, skipping a text round trip); any other cell keeps
+        its text, so validation still names each bad cell.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text cells (numbers only as above), indexed by spreadsheet row (the header is row 1). The
+        reader's notes (sheet read, formula cells without a value) are in ``attrs``.
+
+    Raises
+    ------
+    InputError
+        Naming the file (and row or cell), when it is missing, empty, binary, an old .xls or an
+        encrypted workbook, not decodable, has no header, too many columns or rows, or rows longer than
+        the header; or when a needed column holds only formulas without computed values.
     """
     data, display = _read_bytes(source, name)
     if not data or data.isspace():  # (not `data.strip()`, which copies a large file)
@@ -217,8 +245,10 @@ def read_table(
 
 
 def _plain_ascii(data: bytes) -> bool:
-    """ASCII text whose bytes `_decode` and `read_table` would keep as they are: no NUL where `_decode`
-    looks for a binary file, no old-Mac lone CR line ends."""
+    """Tell whether `data` is ASCII text that `_decode` and `read_table` would keep as it is.
+
+    That is: no NUL where `_decode` looks for a binary file, no old-Mac lone CR line ends.
+    """
     return (
         data.isascii() and b"\x00" not in data[:4096] and not (b"\r" in data and _LONE_CR_BYTES.search(data))
     )
@@ -227,7 +257,7 @@ def _plain_ascii(data: bytes) -> bool:
 def _read_csv_fast(
     data: bytes, delim: str, expect: tuple[str, ...], numeric: Iterable[str] = ()
 ) -> pd.DataFrame | None:
-    """A large, regular CSV read by pandas (`_parse_regular_csv`), indexed like `_frame` (spreadsheet rows).
+    """Read a large, regular CSV with pandas (`_parse_regular_csv`), indexed like `_frame` (spreadsheet rows).
 
     `data` is the table's text encoded as UTF-8 (no BOM, lines ending in LF or CRLF).
 
@@ -279,11 +309,13 @@ def _read_csv_fast(
 
 
 def _parse_regular_csv(data: bytes, delim: str, dtypes: dict) -> pd.DataFrame | None:
-    """pandas' pyarrow CSV reader (multi-threaded; empty cells missing, every other text kept as written),
-    else its C reader (empty cells kept as text); None when the file is not regular enough for either.
+    """Parse with pandas' pyarrow CSV reader, else its C reader; None when the file is too irregular.
 
-    `dtypes` is keyed by the names as written in the header row (with `names=` the pyarrow reader
-    ignores `dtype` and reads '007' as the number 7). `data` is the text as UTF-8."""
+    The pyarrow reader is multi-threaded (empty cells missing, every other text kept as written); the C
+    reader keeps empty cells as text. `dtypes` is keyed by the names as written in the header row (with
+    `names=` the pyarrow reader ignores `dtype` and reads '007' as the number 7). `data` is the text as
+    UTF-8.
+    """
     options: dict[str, Any] = {"sep": delim, "dtype": dtypes}
     if b"0x" not in data and b"0X" not in data:  # pyarrow reads '0x1F' as the integer 31; C and csv do not
         try:
@@ -301,8 +333,11 @@ def _parse_regular_csv(data: bytes, delim: str, dtypes: dict) -> pd.DataFrame | 
 
 
 def _release_arrow_memory() -> None:
-    """Give the memory pyarrow's allocator kept from parsing back to the system (it keeps freed blocks for
-    reuse, which only pyarrow could use; the analysis that follows allocates with numpy)."""
+    """Give the memory pyarrow's allocator kept from parsing back to the system.
+
+    It keeps freed blocks for reuse, which only pyarrow could use; the analysis that follows allocates
+    with numpy.
+    """
     try:
         import pyarrow
 
@@ -362,7 +397,7 @@ def _read_xlsx(
 
 
 def _open_workbook(data: bytes, display: str, *, data_only: bool):
-    """openpyxl's read-only workbook of `data` (cached values when `data_only`), or a one-line refusal."""
+    """Open `data` as openpyxl's read-only workbook (cached values when `data_only`), or refuse it."""
     import openpyxl
 
     try:
@@ -372,9 +407,9 @@ def _open_workbook(data: bytes, display: str, *, data_only: bool):
 
 
 def _with_chartsheet_rels(data: bytes) -> bytes:
-    """The workbook with an empty relationships part added for each chart sheet that has none.
+    """Add an empty relationships part to each chart sheet of the workbook that has none.
 
-    openpyxl (3.1) fails on a chart sheet without one (as openpyxl itself writes an empty chart sheet);
+    Openpyxl (3.1) fails on a chart sheet without one (as openpyxl itself writes an empty chart sheet);
     anything that is not a readable zip is returned unchanged for `_open_workbook` to refuse.
     """
     try:
@@ -421,7 +456,7 @@ def _has_formula_cells(data: bytes) -> bool:
 
 
 def _pick_sheet(book, display: str, sheet: str | int, *, typed: bool) -> tuple[Any, list, list[str]]:
-    """(worksheet, its non-empty rows, why the sheets before it were skipped) for `sheet`.
+    """Pick the worksheet `sheet`: (worksheet, its non-empty rows, why the sheets before it were skipped).
 
     0 (the default) is the first worksheet with data; another number or a name is that sheet, refused when
     it is a chart sheet. Raises `InputError` naming every sheet when no sheet holds a table.
@@ -454,7 +489,7 @@ def _pick_sheet(book, display: str, sheet: str | int, *, typed: bool) -> tuple[A
 
 
 def _sheet_rows(ws, display: str, *, typed: bool = False) -> list[tuple[int, tuple]]:
-    """(spreadsheet row number, values) of a worksheet's non-empty rows, trailing empty cells removed.
+    """List (spreadsheet row number, values) of a worksheet's non-empty rows, trailing empty cells removed.
 
     The declared dimension is ignored (it can say A1:B2 with data further, or XFD1048576 for one cell);
     a value beyond `MAX_ROWS` or `MAX_COLUMNS` is refused naming its cell. With `typed`, each value is
@@ -487,14 +522,18 @@ def _sheet_rows(ws, display: str, *, typed: bool = False) -> list[tuple[int, tup
 
 
 def _blank(value: object) -> bool:
+    """Tell whether a cell is empty (None, or text of white space only)."""
     return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _merge_formulas(
     typed: list[tuple[int, tuple]], written: dict[int, tuple]
 ) -> tuple[list[tuple[int, tuple]], dict[tuple[int, int], str]]:
-    """Cached values with each formula that has none put back as its text; returns (rows, {(row, position):
-    formula}) of those cells. A formula whose cached result is the empty text (type 'str') stays empty."""
+    """Put each formula without a cached value back as its text among the cached values.
+
+    Returns (rows, {(row, position): formula}) of those cells. A formula whose cached result is the empty
+    text (type 'str') stays empty.
+    """
     cached = dict(typed)
     rows, uncached = [], {}
     for number in sorted(set(cached) | set(written)):
@@ -513,7 +552,7 @@ def _merge_formulas(
 
 
 def _cell_text(value: object) -> str:
-    """A cell value as the text a user typed: 3.0 -> '3', dates as ISO."""
+    """Write a cell value as the text a user typed: 3.0 -> '3', dates as ISO."""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if hasattr(value, "isoformat"):
@@ -522,7 +561,7 @@ def _cell_text(value: object) -> str:
 
 
 def _is_formula(value: object) -> bool:
-    """A text cell a spreadsheet would run: starts with = + - @ (or tab/CR) and is not a plain number."""
+    """Tell whether a spreadsheet would run a text cell: it starts with = + - @ (or tab/CR), not a number."""
     return (
         isinstance(value, str)
         and value.startswith(FORMULA_PREFIXES)
@@ -531,7 +570,18 @@ def _is_formula(value: object) -> bool:
 
 
 def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Formula-like text cells prefixed with ' so spreadsheets do not run them; numbers stay numbers."""
+    """Prefix formula-like text cells (and column names) with ' so spreadsheets do not run them.
+
+    Parameters
+    ----------
+    df
+        A table about to be downloaded or written.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy; numbers, and text that is a plain number such as '-3', stay as they are.
+    """
     out = df.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
@@ -541,7 +591,27 @@ def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def table_to_bytes(df: pd.DataFrame, fmt: str = "csv", *, sheet_name: str = "data") -> bytes:
-    """A table as CSV or XLSX bytes for a download, formula cells escaped, no index."""
+    """Write a table as CSV or XLSX bytes for a download, formula cells escaped, no index.
+
+    Parameters
+    ----------
+    df
+        The table.
+    fmt
+        ``csv`` (UTF-8) or ``xlsx``.
+    sheet_name
+        The XLSX sheet's name (cut to Excel's 31 characters).
+
+    Returns
+    -------
+    bytes
+        The file's content.
+
+    Raises
+    ------
+    ValueError
+        When `fmt` is neither csv nor xlsx (a programming error, not a user's).
+    """
     safe = escape_formulas(df)
     if fmt == "csv":
         return safe.to_csv(index=False).encode("utf-8")
@@ -554,7 +624,18 @@ def table_to_bytes(df: pd.DataFrame, fmt: str = "csv", *, sheet_name: str = "dat
 
 
 def sheets_to_xlsx(tables: dict[str, pd.DataFrame]) -> bytes:
-    """Several tables as one XLSX workbook (one sheet each), formula cells escaped."""
+    """Write several tables as one XLSX workbook, one sheet each, formula cells escaped.
+
+    Parameters
+    ----------
+    tables
+        Sheet name (cut to 31 characters) to table, in sheet order.
+
+    Returns
+    -------
+    bytes
+        The workbook's content.
+    """
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         for sheet, df in tables.items():
@@ -563,14 +644,50 @@ def sheets_to_xlsx(tables: dict[str, pd.DataFrame]) -> bytes:
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> None:
-    """Write a table to CSV or XLSX by the file's extension, formula cells escaped."""
+    """Write a table to CSV or XLSX by the file's extension (.xlsx/.xlsm, else CSV), formula cells escaped.
+
+    Parameters
+    ----------
+    df
+        The table.
+    path
+        The file to write.
+
+    Raises
+    ------
+    OSError
+        When the file cannot be written (the CLI names the file).
+    """
     path = Path(path)
     fmt = "xlsx" if path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
     path.write_bytes(table_to_bytes(df, fmt))
 
 
-def read_cohort(source: Source, name: str | None = None, **kwargs):
-    """Read and validate a cohort table: (clean table, ValidationReport); see `schema.validate_cohort`."""
+def read_cohort(
+    source: Source, name: str | None = None, **kwargs: Any
+) -> tuple[pd.DataFrame, ValidationReport]:
+    """Read and validate a cohort table.
+
+    Parameters
+    ----------
+    source
+        A path, the file's bytes, or a binary stream (see `read_table`).
+    name
+        The file name shown in messages.
+    **kwargs
+        Passed to `schema.validate_cohort` (e.g. ``markers``, ``positive``); extra markers are also read
+        as numbers.
+
+    Returns
+    -------
+    tuple
+        The clean table (rows with errors left out) and its `ValidationReport`.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read as a table, or cannot be a cohort at all (e.g. no outcome column).
+    """
     from ovcf_core.schema import COVARIATE_COLUMNS, INDICATOR_COLUMNS, validate_cohort
 
     numeric = [*INDICATOR_COLUMNS, *COVARIATE_COLUMNS, *(kwargs.get("markers") or ())]

@@ -29,7 +29,18 @@ class OutputError(OvcfError):
 
 
 def json_safe(value: Any) -> Any:
-    """JSON-safe values: NaN/inf -> null, numpy scalars and arrays -> Python numbers and lists."""
+    """Convert a value to what JSON can hold: NaN/inf -> None, numpy scalars and arrays -> numbers, lists.
+
+    Parameters
+    ----------
+    value
+        Any result value: dicts and sequences are converted recursively (dict keys become text).
+
+    Returns
+    -------
+    Any
+        The converted value; `json.dumps(..., allow_nan=False)` accepts it.
+    """
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -44,7 +55,20 @@ def json_safe(value: Any) -> Any:
 
 
 def output_problem(target: str, *, stdout_ok: bool = True) -> str | None:
-    """Why `target` cannot be written (None when it can), checked before any work starts."""
+    """Say why `target` cannot be written (None when it can), checked before any work starts.
+
+    Parameters
+    ----------
+    target
+        The output path, or ``-`` for standard output.
+    stdout_ok
+        Whether standard output is acceptable for this output.
+
+    Returns
+    -------
+    str or None
+        One line (empty name, a folder given, missing folder, not writable), or None.
+    """
     if target == STDOUT:
         return None if stdout_ok else "cannot write this output to standard output ('-'); give a file name"
     if not target.strip():
@@ -64,15 +88,8 @@ def output_problem(target: str, *, stdout_ok: bool = True) -> str | None:
     return None
 
 
-def check_output(target: str, option: str, *, stdout_ok: bool = True) -> None:
-    """Refuse an output path that cannot be written, naming the option, before any work starts."""
-    problem = output_problem(target, stdout_ok=stdout_ok)
-    if problem:
-        raise OutputError(f"{option} {target}: {problem}")
-
-
 def _mode_for(path: Path) -> int:
-    """The permission bits the replaced file keeps: the old file's, or 0666 less the umask for a new one."""
+    """Return the permission bits the replaced file keeps: the old file's, or 0666 less the umask."""
     try:
         return stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
@@ -82,7 +99,13 @@ def _mode_for(path: Path) -> int:
 
 
 def sync_folder(folder: Path) -> None:
-    """fsync a folder so a rename in it survives a machine crash (not possible on every file system)."""
+    """Flush a folder to disk (fsync) so a rename in it survives a crash; ignored where not possible.
+
+    Parameters
+    ----------
+    folder
+        The folder the file was renamed in.
+    """
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)
         try:
@@ -92,7 +115,18 @@ def sync_folder(folder: Path) -> None:
 
 
 def is_regular_or_absent(path: Path) -> bool:
-    """Whether `path` is a regular file or not there yet (a device or pipe is written in place)."""
+    """Tell whether `path` is a regular file or not there yet (a device or pipe is written in place).
+
+    Parameters
+    ----------
+    path
+        The output path.
+
+    Returns
+    -------
+    bool
+        True for a regular file or a path that does not exist.
+    """
     try:
         return stat.S_ISREG(path.stat().st_mode)
     except FileNotFoundError:
@@ -103,8 +137,23 @@ def is_regular_or_absent(path: Path) -> bool:
 def replacing(target: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     """Open `target` for writing so that it is replaced whole on success and untouched on failure.
 
-    Yields a file object in the target's folder; on a clean exit it is flushed, synced and moved over
-    the target. Devices and pipes are written in place. Any OSError becomes one OutputError line.
+    Parameters
+    ----------
+    target
+        The file to write (a symlink is followed: its target is replaced, the link kept).
+    mode
+        ``w`` (UTF-8 text, newlines as written) or ``wb``.
+
+    Yields
+    ------
+    IO
+        A file object in the target's folder; on a clean exit it is flushed, synced and moved over the
+        target. Devices and pipes are written in place.
+
+    Raises
+    ------
+    OutputError
+        For any OSError, as one line naming the path.
     """
     path = Path(os.path.realpath(target))  # a symlinked output: replace what it points to, keep the link
     kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
@@ -132,7 +181,20 @@ def replacing(target: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
 
 
 def write_text(target: str | os.PathLike, text: str) -> None:
-    """Write text to `target` (replaced whole, or untouched on failure), or to stdout when it is '-'."""
+    """Write text to `target` (replaced whole, or untouched on failure), or to stdout when it is '-'.
+
+    Parameters
+    ----------
+    target
+        The file, or ``-``.
+    text
+        The content.
+
+    Raises
+    ------
+    OutputError
+        When the file or standard output cannot be written.
+    """
     if str(target) == STDOUT:
         try:
             sys.stdout.write(text)
@@ -145,11 +207,37 @@ def write_text(target: str | os.PathLike, text: str) -> None:
 
 
 def write_bytes(target: str | os.PathLike, data: bytes) -> None:
-    """Write bytes to `target`, replaced whole or untouched on failure."""
+    """Write bytes to `target`, replaced whole or untouched on failure.
+
+    Parameters
+    ----------
+    target
+        The file (not standard output: binary output goes to files).
+    data
+        The content.
+
+    Raises
+    ------
+    OutputError
+        When the file cannot be written.
+    """
     with replacing(target, "wb") as handle:
         handle.write(data)
 
 
 def write_json(obj: Any, target: str | os.PathLike) -> None:
-    """Write `obj` as indented JSON (NaN -> null) to `target`, or to stdout when it is '-'."""
+    """Write `obj` as indented JSON (NaN -> null) to `target`, or to stdout when it is '-'.
+
+    Parameters
+    ----------
+    obj
+        The result (converted by `json_safe`).
+    target
+        The file, or ``-``.
+
+    Raises
+    ------
+    OutputError
+        When the output cannot be written.
+    """
     write_text(target, json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n")

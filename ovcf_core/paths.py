@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def _package_folder(name: str) -> Path:
-    """A folder shipped inside the ovcf_core package, as a filesystem path (wheels install unzipped)."""
+    """Return a folder shipped inside the ovcf_core package as a filesystem path (wheels install unzipped)."""
     return Path(str(files("ovcf_core").joinpath(name)))
 
 

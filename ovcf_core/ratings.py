@@ -35,12 +35,26 @@ class Ratings:
 
     @property
     def patients(self) -> int:
-        """How many patients have at least one rating."""
+        """Count the patients with at least one rating."""
         return int(self.long[PATIENT_ID].nunique())
 
     def paired(self, marker: str, first: str, second: str) -> tuple[np.ndarray, np.ndarray]:
-        """The two raters' values of `marker` for the patients both measured, aligned by patient
-        (a rater's repeated values of one patient are averaged)."""
+        """Return two raters' values of `marker` for the patients both measured, aligned by patient.
+
+        A rater's repeated values of one patient are averaged.
+
+        Parameters
+        ----------
+        marker
+            The indicator column, e.g. ``vbq``.
+        first, second
+            The two raters' names.
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            The first and the second rater's values, one pair per patient (empty when a rater is absent).
+        """
         wide = self.long[self.long[MARKER] == marker].pivot_table(
             index=PATIENT_ID, columns=RATER, values=VALUE, aggfunc="mean"
         )
@@ -49,8 +63,23 @@ class Ratings:
 
 
 def ratings_from_indicators(per_rater: dict[str, pd.DataFrame]) -> Ratings:
-    """Ratings from one indicator table per rater (patient_id + indicator columns); raises InputError
-    when no rater has any indicator value."""
+    """Build ratings from one indicator table per rater.
+
+    Parameters
+    ----------
+    per_rater
+        Rater name to a table with patient_id and indicator columns.
+
+    Returns
+    -------
+    Ratings
+        The long table and the raters and indicators found.
+
+    Raises
+    ------
+    InputError
+        When no rater has any indicator value.
+    """
     frames = []
     for rater, table in per_rater.items():
         present = [c for c in INDICATOR_COLUMNS if c in table.columns and table[c].notna().any()]
@@ -65,7 +94,7 @@ def ratings_from_indicators(per_rater: dict[str, pd.DataFrame]) -> Ratings:
 
 
 def _indicators_of(rows: pd.DataFrame, name: str) -> pd.DataFrame:
-    """One rater's indicator table: computed from raw measurements, or validated as given."""
+    """Return one rater's indicator table: computed from raw measurements, or validated as given."""
     if is_raw_table(rows):
         from ovcf_core.raw import cohort_from_raw
 
@@ -76,7 +105,19 @@ def _indicators_of(rows: pd.DataFrame, name: str) -> pd.DataFrame:
 
 
 def ratings_from_table(table: pd.DataFrame, name: str) -> Ratings:
-    """Ratings from a table with `patient_id`, `rater` and indicator (or raw measurement) columns.
+    """Build ratings from a table with `patient_id`, `rater` and indicator (or raw measurement) columns.
+
+    Parameters
+    ----------
+    table
+        The table as read (one row per patient and rater).
+    name
+        The file name, for messages.
+
+    Returns
+    -------
+    Ratings
+        Each rater's indicators, computed from raw measurements when the table holds them.
 
     Raises
     ------
@@ -98,7 +139,25 @@ def ratings_from_table(table: pd.DataFrame, name: str) -> Ratings:
 
 
 def read_ratings(source: io.Source, name: str) -> Ratings:
-    """Ratings from a CSV/XLSX file or its bytes (a raw or indicator table with a `rater` column)."""
+    """Read ratings from a CSV/XLSX file or its bytes (a raw or indicator table with a `rater` column).
+
+    Parameters
+    ----------
+    source
+        A path, the file's bytes, or a binary stream.
+    name
+        The file name shown in messages.
+
+    Returns
+    -------
+    Ratings
+        See `ratings_from_table`.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read, or is refused by `ratings_from_table`.
+    """
     return ratings_from_table(io.read_table(source, name, expect=(PATIENT_ID, RATER)), name)
 
 
@@ -111,8 +170,19 @@ class IndicatorIcc:
 
 
 def icc_per_indicator(ratings: Ratings) -> IndicatorIcc:
-    """The Shrout & Fleiss ICCs (with 95% CIs) of every indicator, each on its own patients and raters;
-    an indicator whose ICC cannot be computed gets its reason in `errors` instead."""
+    """Compute the Shrout & Fleiss ICCs (with 95% CIs) of every indicator, each on its own patients.
+
+    Parameters
+    ----------
+    ratings
+        The raters' indicators.
+
+    Returns
+    -------
+    IndicatorIcc
+        The ICCs by indicator; an indicator whose ICC cannot be computed gets its reason in `errors`
+        instead.
+    """
     results: dict[str, IccResult] = {}
     errors: dict[str, str] = {}
     for marker in ratings.markers:

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from statistics import median
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -61,6 +61,9 @@ from ovcf_core.schema import (
     to_number,
 )
 from ovcf_core.table_notes import table_notes, take_uncached_formulas
+
+if TYPE_CHECKING:
+    from ovcf_core.io import Source
 
 RATER = "rater"
 FRACTURED = "fractured"
@@ -95,7 +98,7 @@ QUANTITIES: dict[str, Quantity] = {
 
 
 def _column(quantity: str, level: str, muscle: str | None = None, side: str | None = None) -> str:
-    """The wide column name of one measurement, e.g. ('csa', 'L3L4', 'pm', 'l') -> 'csa_pm_l_L3L4'."""
+    """Name one measurement's wide column, e.g. ('csa', 'L3L4', 'pm', 'l') -> 'csa_pm_l_L3L4'."""
     if quantity in ("csa", "fi"):
         return f"{quantity}_{muscle}_{side}_{level}"
     return f"{quantity}_{level}"
@@ -145,28 +148,39 @@ DECIMALS: dict[str, int] = {"t_score": 3, "hu": 2, "vbq": 4, "rcsa": 4, "fi": 3}
 
 
 def wide_template() -> pd.DataFrame:
-    """The empty raw wide template (one row per patient and rater), every DESIGN §4 column."""
+    """Return the empty raw wide template (one row per patient and rater) with every DESIGN §4 column."""
     return pd.DataFrame(columns=[*PATIENT_COLUMNS, *MEASUREMENT_COLUMNS])
 
 
 def long_template() -> pd.DataFrame:
-    """The empty raw long (tidy) template: patient columns + quantity, level, muscle, side, value."""
+    """Return the empty raw long (tidy) template: patient columns + quantity, level, muscle, side, value."""
     return pd.DataFrame(columns=[*PATIENT_COLUMNS, *LONG_COLUMNS])
 
 
 def cohort_template() -> pd.DataFrame:
-    """The empty cohort template (one row per patient) with the five indicator columns."""
+    """Return the empty cohort template (one row per patient) with the five indicator columns."""
     return pd.DataFrame(columns=[PATIENT_ID, OUTCOME, AGE, SEX, BMI, PAIR_ID, *(i.column for i in Indicator)])
 
 
 def is_long(table: pd.DataFrame) -> bool:
-    """True when a raw table is in the long form (it has `quantity` and `value` columns)."""
+    """Tell whether a raw table is in the long form (it has `quantity` and `value` columns)."""
     names = {str(c).strip().lower() for c in table.columns}
     return {QUANTITY, VALUE} <= names
 
 
 def wide_to_long(wide: pd.DataFrame) -> pd.DataFrame:
-    """A raw wide table as the long form: one row per non-empty measurement cell, patient columns repeated."""
+    """Convert a raw wide table to the long form: one row per non-empty measurement cell.
+
+    Parameters
+    ----------
+    wide
+        A raw wide table (text cells as read).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The patient columns repeated on each row, then quantity, level, muscle, side and value.
+    """
     table = normalize_columns(wide)
     patient = [c for c in table.columns if c in (*PATIENT_COLUMNS, GROUP)]
     rows = []
@@ -191,7 +205,25 @@ def wide_to_long(wide: pd.DataFrame) -> pd.DataFrame:
 
 
 def long_to_wide(long: pd.DataFrame) -> pd.DataFrame:
-    """A raw long table as the wide form: a row per patient and rater (repeated cells averaged)."""
+    """Convert a raw long table to the wide form: a row per patient and rater (repeated cells averaged).
+
+    Parameters
+    ----------
+    long
+        A raw long table (values as text or numbers; a row whose quantity, level, muscle or side is not
+        recognised, or whose value is not a number, is left out).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The patient columns (taken from each patient's first row), then the wide template's measurement
+        columns that have a value.
+
+    Raises
+    ------
+    InputError
+        When a column of the long form (patient_id, quantity, level, value) is missing.
+    """
     table = normalize_columns(long)
     for column in (PATIENT_ID, QUANTITY, LEVEL, VALUE):
         if column not in table.columns:
@@ -215,14 +247,14 @@ def long_to_wide(long: pd.DataFrame) -> pd.DataFrame:
 
 
 def _text(value: object) -> str:
-    """A cell as stripped lower-case text ('' for missing)."""
+    """Return a cell as stripped lower-case text ('' for missing)."""
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return ""
     return str(value).strip().lower()
 
 
 def _long_name(row: pd.Series) -> tuple[str | None, str | None]:
-    """(wide column name, None) of one long-form row, or (None, problem message)."""
+    """Name one long-form row's wide column: (wide column name, None), or (None, problem message)."""
     quantity = _text(row.get(QUANTITY)).replace(" ", "_")
     level = _text(row.get(LEVEL)).upper().replace("-", "").replace(" ", "")
     muscle = _text(row.get(MUSCLE))
@@ -268,10 +300,12 @@ _EMPTY_CELLS = pd.DataFrame(
 
 
 def _warn(problems: list[Problem], row: int | None, column: str | None, message: str) -> None:
+    """Record a problem that leaves out one measurement (the row is kept)."""
     problems.append(Problem(Severity.WARNING, row, column, message))
 
 
 def _error(problems: list[Problem], row: int | None, column: str | None, message: str) -> None:
+    """Record a problem that skips the row."""
     problems.append(Problem(Severity.ERROR, row, column, message))
 
 
@@ -312,10 +346,25 @@ def _check_numbers(
 
 # C901: a flat list of per-column checks, in the order the problems are reported
 def check_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[RawMeasurements, list[Problem]]:  # noqa: C901
-    """Check a raw wide or long table cell by cell; returns the usable data and every problem found.
+    """Check a raw wide or long table cell by cell (the module docstring says what each problem does).
 
-    Raises `InputError` naming the file (and column) when nothing can be used: an empty table, no
-    `patient_id` column, or no measurement column at all.
+    Parameters
+    ----------
+    raw
+        The raw table as read (text cells, spreadsheet row index).
+    name
+        The file name, for messages.
+
+    Returns
+    -------
+    tuple
+        The usable data (`RawMeasurements`) and every problem found, by row and column.
+
+    Raises
+    ------
+    InputError
+        Naming the file (and column) when nothing can be used: an empty table, duplicated column names,
+        no `patient_id` column, or no measurement column at all.
     """
     if raw.shape[0] == 0 or raw.shape[1] == 0:
         raise InputError("the table has no data rows", file=name)
@@ -529,11 +578,27 @@ def _agreed(patients: pd.DataFrame, column: str) -> tuple[pd.Series, pd.Series]:
 
 # C901: the raw -> cohort steps of DESIGN §4 in one place (average, agree, form indicators, report)
 def cohort_from_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[pd.DataFrame, list[Problem]]:  # noqa: C901
-    """The cohort table (one row per patient, DESIGN §4) from a raw wide or long table, and every problem.
+    """Compute the cohort table (one row per patient, DESIGN §4) from a raw wide or long table.
 
     Measurements are averaged within and then over raters before the indicators are formed (module
-    docstring); indicator columns are rounded to `DECIMALS`. Raises `InputError` when the table cannot be
-    used at all (see `check_raw`); when every row has an error the cohort is empty and the problems say why.
+    docstring); indicator columns are rounded to `DECIMALS`.
+
+    Parameters
+    ----------
+    raw
+        The raw table as read (text cells, spreadsheet row index).
+    name
+        The file name, for messages.
+
+    Returns
+    -------
+    tuple
+        The cohort (empty when every row has an error) and every problem, sorted by row and column.
+
+    Raises
+    ------
+    InputError
+        When the table cannot be used at all (see `check_raw`).
     """
     data, problems = check_raw(raw, name)
     patients = data.patients
@@ -620,8 +685,10 @@ def cohort_from_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[pd.DataFrame,
 def _implausible(
     indicator: Indicator, value: float, result: ind.IndicatorValue, values: dict[str, float]
 ) -> str:
-    """Why an indicator formed from plausible measurements is left missing: its value is implausible;
-    names the raw columns it came from (for VBQ the CSF column, the usual culprit)."""
+    """Say why an indicator formed from plausible measurements is left missing: its value is implausible.
+
+    The message names the raw columns it came from (for VBQ the CSF column, the usual culprit).
+    """
     unit = "" if indicator.unit == "ratio" else f" {indicator.unit}"
     head = (
         f"{indicator.label} {value:g} is outside the plausible range {indicator.low:g} to "
@@ -651,7 +718,7 @@ def _implausible(
 def _indicator(
     indicator: Indicator, values: dict[str, float], fractured: frozenset[str]
 ) -> ind.IndicatorValue:
-    """One indicator of one patient from the averaged measurements {wide column: value}."""
+    """Compute one indicator of one patient from the averaged measurements {wide column: value}."""
     if indicator is Indicator.T_SCORE:
         return ind.average_t_score({lv: values.get(c) for lv, c in T_COLUMNS.items()}, fractured)
     if indicator is Indicator.HU:
@@ -670,8 +737,26 @@ def _indicator(
     return ind.average_fi({key: values.get(c) for key, c in FI_COLUMNS.items()})
 
 
-def read_raw(source, name: str | None = None) -> pd.DataFrame:
-    """Read a raw CSV/XLSX table (wide or long) as strings indexed by spreadsheet row; see `io.read_table`."""
+def read_raw(source: Source, name: str | None = None) -> pd.DataFrame:
+    """Read a raw CSV/XLSX table (wide or long) as strings indexed by spreadsheet row.
+
+    Parameters
+    ----------
+    source
+        A path, the file's bytes, or a binary stream.
+    name
+        The file name shown in messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Text cells indexed by spreadsheet row (see `io.read_table`).
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read as a table.
+    """
     from ovcf_core.io import read_table
 
     return read_table(source, name, expect=(PATIENT_ID,))

@@ -97,7 +97,7 @@ class CohortSpec:
 
 
 def _factors(n: int, spec: CohortSpec, rng: np.random.Generator) -> np.ndarray:
-    """(n, 3) within-group standard-normal bone, fat and muscle factors with the spec's correlations."""
+    """Draw (n, 3) within-group standard-normal bone, fat and muscle factors with the spec's correlations."""
     corr = np.array(
         [
             [1.0, spec.rho_bone_fat, spec.rho_bone_muscle],
@@ -111,7 +111,7 @@ def _factors(n: int, spec: CohortSpec, rng: np.random.Generator) -> np.ndarray:
 def _markers(
     ovcf: np.ndarray, age: np.ndarray, female: np.ndarray, spec: CohortSpec, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
-    """The five true indicator values of patients from their outcome, age and sex."""
+    """Draw the five true indicator values of patients from their outcome, age and sex."""
     n = len(ovcf)
     bone, fat, muscle = _factors(n, spec, rng).T
     bone = bone - spec.bone_shift * ovcf
@@ -139,7 +139,18 @@ def _markers(
 
 
 def true_cohort(spec: CohortSpec = CohortSpec()) -> pd.DataFrame:
-    """The matched cohort's true indicator values (before the raw measurements and their rater noise)."""
+    """Generate the matched cohort's true indicator values (before the raw measurements and rater noise).
+
+    Parameters
+    ----------
+    spec
+        The cohort's parameters (defaults give the shipped sample).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per patient, each case followed by its age- and sex-matched control (same pair_id).
+    """
     rng = np.random.default_rng(spec.seed)
     n_cases = spec.n_male_cases + spec.n_female_cases
     sex = np.array(["M"] * spec.n_male_cases + ["F"] * spec.n_female_cases)
@@ -210,7 +221,7 @@ class RawSpec:
 
 
 def _centred(rng: np.random.Generator, sd: float, n: int, keep: list[bool], how: str = "mean") -> np.ndarray:
-    """n deviations whose mean (or median) over the `keep` positions is exactly 0."""
+    """Draw n deviations whose mean (or median) over the `keep` positions is exactly 0."""
     dev = rng.normal(0.0, sd, n)
     kept = dev[np.array(keep)]
     if len(kept):
@@ -220,7 +231,20 @@ def _centred(rng: np.random.Generator, sd: float, n: int, keep: list[bool], how:
 
 # C901: one patient's simulated measurements level by level, side by side and muscle by muscle
 def raw_measurements(cohort: pd.DataFrame, spec: RawSpec = RawSpec()) -> pd.DataFrame:  # noqa: C901
-    """Two raters' raw wide measurements (one row per patient and rater) that give `cohort`'s indicators."""
+    """Generate two raters' raw wide measurements that give `cohort`'s indicators once averaged.
+
+    Parameters
+    ----------
+    cohort
+        The true cohort (`true_cohort`).
+    spec
+        Per-level spread, rater noise and missingness.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The raw wide table, one row per patient and rater.
+    """
     rng = np.random.default_rng(spec.seed)
     rows = []
     levels = list(ind.LEVELS)
@@ -289,7 +313,7 @@ def raw_measurements(cohort: pd.DataFrame, spec: RawSpec = RawSpec()) -> pd.Data
 
 
 def _rated(column: str, value: float, spec: RawSpec, rng: np.random.Generator) -> float:
-    """One rater's reading of a true value, rounded as a PACS or ImageJ shows it."""
+    """Draw one rater's reading of a true value, rounded as a PACS or ImageJ shows it."""
     quantity = column.split("_")[0] if not column.startswith("si_csf") else "si_csf"
     if quantity == "hu":
         return round(value + rng.normal(0.0, spec.rater_sd_hu), 1)
@@ -311,7 +335,24 @@ def matching_pool(
     seed: int = SEED + 2,
     cases: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The cases (default: the true cohort's) plus a pool of fracture-free patients of varied age and sex."""
+    """Generate a matching pool: the cases plus fracture-free patients of varied age and sex.
+
+    Parameters
+    ----------
+    spec
+        The cohort's parameters (the controls' markers follow them).
+    n_controls
+        How many candidate controls to draw.
+    seed
+        Seed of the controls.
+    cases
+        The cases to match (default: the true cohort's).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The cases, then the candidate controls (patient ids Q0001, ...).
+    """
     if cases is None:
         cohort = true_cohort(spec)
         cases = cohort[cohort["ovcf"] == 1]
@@ -350,7 +391,25 @@ class Sample:
 
 
 def sample(spec: CohortSpec = CohortSpec(), raw_spec: RawSpec | None = None) -> Sample:
-    """Generate the sample: true cohort -> raw two-rater measurements -> cohort via `cohort_from_raw`."""
+    """Generate the sample: true cohort -> raw two-rater measurements -> cohort via `cohort_from_raw`.
+
+    Parameters
+    ----------
+    spec
+        The cohort's parameters.
+    raw_spec
+        The raw measurements' parameters (default: seeded from `spec.seed`).
+
+    Returns
+    -------
+    Sample
+        The raw table, the cohort computed from it and the matching pool.
+
+    Raises
+    ------
+    RuntimeError
+        When the generated raw table has errors (a bug in the generator, never the user's input).
+    """
     truth = true_cohort(spec)
     raw = raw_measurements(truth, raw_spec or replace(RawSpec(), seed=spec.seed + 1))
     cohort, problems = rawmod.cohort_from_raw(raw, "raw_two_raters.csv")
@@ -362,7 +421,20 @@ def sample(spec: CohortSpec = CohortSpec(), raw_spec: RawSpec | None = None) -> 
 
 
 def write_sample(folder: Path, spec: CohortSpec = CohortSpec()) -> Sample:
-    """Write cohort.csv, raw_two_raters.csv, matching_pool.csv and the empty templates into `folder`."""
+    """Write cohort.csv, raw_two_raters.csv, matching_pool.csv and the empty templates into `folder`.
+
+    Parameters
+    ----------
+    folder
+        The folder (created if missing).
+    spec
+        The cohort's parameters.
+
+    Returns
+    -------
+    Sample
+        What was written.
+    """
     from ovcf_core.io import write_table
 
     data = sample(spec)
@@ -379,7 +451,18 @@ def write_sample(folder: Path, spec: CohortSpec = CohortSpec()) -> Sample:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m ovcf_core.synthetic [--out DIR] [--summary]`: regenerate the sample tables."""
+    """Run `python -m ovcf_core.synthetic [--out DIR] [--summary]`: regenerate the sample tables.
+
+    Parameters
+    ----------
+    argv
+        The arguments (None: ``sys.argv``).
+
+    Returns
+    -------
+    int
+        0.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m ovcf_core.synthetic", description=__doc__.splitlines()[0]
     )

@@ -1,4 +1,7 @@
-"""The synthetic sample's statistics beside the paper's (computed with scipy, scikit-learn and statsmodels).
+"""The synthetic sample's statistics beside the paper's.
+
+Spearman's rho with scipy, the logistic ORs with statsmodels, the AUCs and ICCs through the library's one
+ROC path (`stats.roc`) and ICC (`stats.icc`).
 
 Used by `python -m ovcf_core.synthetic --summary` for the README table and by the tests that hold the
 generator to its targets.
@@ -47,26 +50,28 @@ class SampleStatistics:
 
 
 def _auc(y: np.ndarray, x: np.ndarray, marker: str) -> float:
-    """AUC of a marker in its clinical direction, through the one ROC path."""
+    """Compute a marker's AUC in its clinical direction, through the one ROC path."""
     from ovcf_core.stats.roc import delong_auc
 
     return delong_auc(y, x, Indicator[marker.upper()].direction).auc
 
 
-def _icc_a1(table: pd.DataFrame) -> float:
-    """ICC(2,1) (Shrout & Fleiss: two-way random, absolute agreement) of a subjects x raters table."""
-    x = table.to_numpy(float)
-    n, k = x.shape
-    grand = x.mean()
-    msr = k * ((x.mean(axis=1) - grand) ** 2).sum() / (n - 1)
-    msc = n * ((x.mean(axis=0) - grand) ** 2).sum() / (k - 1)
-    sse = ((x - x.mean(axis=1, keepdims=True) - x.mean(axis=0, keepdims=True) + grand) ** 2).sum()
-    mse = sse / ((n - 1) * (k - 1))
-    return float((msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n))
-
-
 def statistics(cohort: pd.DataFrame, raw: pd.DataFrame | None = None) -> SampleStatistics:
-    """The sample's statistics (complete cases per marker; the joint model on patients with all five)."""
+    """Compute the sample's statistics: complete cases per marker, the joint model on patients with all five.
+
+    Parameters
+    ----------
+    cohort
+        The synthetic cohort (outcome, age, sex, BMI and the five markers).
+    raw
+        Its raw measurements by raters A and B, for the inter-rater ICCs (None: no ICCs).
+
+    Returns
+    -------
+    SampleStatistics
+        Counts, Spearman rho and AUC per marker, marker-pair rho, adjusted ORs per SD, joint-model p
+        and ICC(2,1) per marker.
+    """
     import statsmodels.api as sm
     from scipy.stats import spearmanr
 
@@ -116,8 +121,9 @@ def statistics(cohort: pd.DataFrame, raw: pd.DataFrame | None = None) -> SampleS
 
 
 def _indicator_iccs(raw: pd.DataFrame) -> dict[str, float]:
-    """ICC(2,1) between raters A and B of each indicator computed from one rater's measurements alone."""
+    """Compute ICC(2,1) between raters A and B of each indicator, from each rater's measurements alone."""
     from ovcf_core.raw import cohort_from_raw
+    from ovcf_core.stats.icc import icc_wide
 
     by_rater = {}
     for rater, rows in raw.groupby("rater"):
@@ -128,7 +134,7 @@ def _indicator_iccs(raw: pd.DataFrame) -> dict[str, float]:
     out = {}
     for m in MARKERS:
         pair = pd.DataFrame({"A": a.loc[common, m], "B": b.loc[common, m]}).dropna()
-        out[m] = _icc_a1(pair)
+        out[m] = icc_wide(pair.to_numpy(float))["ICC2"].icc
     return out
 
 
@@ -136,7 +142,18 @@ LABELS = {"vbq": "VBQ", "hu": "average HU", "fi": "average FI", "t_score": "aver
 
 
 def summary_markdown(sample) -> str:
-    """A Markdown table of the sample's statistics beside the paper's (for the README)."""
+    """Write the sample's statistics beside the paper's as Markdown tables (for the README).
+
+    Parameters
+    ----------
+    sample
+        A `synthetic.Sample` (its cohort and raw measurements).
+
+    Returns
+    -------
+    str
+        The tables and a line naming the strongest two marker pairs.
+    """
     s = statistics(sample.cohort, sample.raw)
     lines = [
         f"n: {s.n_cases} OVCF cases ({s.n_male_cases} M, {s.n_female_cases} F) + {s.n_controls} matched "

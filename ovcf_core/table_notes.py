@@ -1,6 +1,8 @@
-"""What a table reader noted about a table, kept on `DataFrame.attrs` for the validators: which sheet it
-read (notes) and which XLSX formula cells had no computed value. Shared by `io` (which writes the notes)
-and `schema` / `raw` (which report them by row and column), so neither needs the other.
+"""What a table reader noted about a table, kept on `DataFrame.attrs` for the validators.
+
+The notes say which sheet it read and which XLSX formula cells had no computed value. Shared by `io`
+(which writes the notes) and `schema` / `raw` (which report them by row and column), so neither needs the
+other.
 """
 
 from __future__ import annotations
@@ -18,23 +20,59 @@ RESAVE = "open the file in Excel and save it again, so the values are computed"
 
 
 def column_key(name: str) -> str:
-    """A header name as `schema.normalize_columns` will spell it (lower case, spaces as underscores)."""
+    """Spell a header name as `schema.normalize_columns` will (lower case, spaces as underscores)."""
     return re.sub(r"\s+", "_", name.replace("\ufeff", "").strip().lower())
 
 
 def uncached_formulas(table: pd.DataFrame) -> dict[tuple[int, str], tuple[str, str]]:
-    """{(row, column as `schema.normalize_columns` spells it): (cell, formula)} of the formula cells of an
-    XLSX table that have no computed value (the cell holds the formula text)."""
+    """Return the formula cells of an XLSX table that have no computed value (the cell holds the formula).
+
+    Parameters
+    ----------
+    table
+        A table read by `io.read_table`.
+
+    Returns
+    -------
+    dict
+        {(row, column as `schema.normalize_columns` spells it): (cell, formula)}; empty for CSV.
+    """
     return dict(table.attrs.get(UNCACHED) or {})
 
 
 def table_notes(table: pd.DataFrame) -> list[str]:
-    """What the reader chose for the user (e.g. which sheet of a workbook it read), to show as warnings."""
+    """Return what the reader chose for the user (e.g. which sheet of a workbook it read), to warn about.
+
+    Parameters
+    ----------
+    table
+        A table read by `io.read_table`.
+
+    Returns
+    -------
+    list of str
+        One line per note; empty when the reader chose nothing.
+    """
     return list(table.attrs.get(NOTES) or [])
 
 
 def uncached_message(table: pd.DataFrame, cell: str, formula: str) -> str:
-    """The one-line problem for a formula cell without a computed value, naming the cell and sheet."""
+    """Word the problem of a formula cell without a computed value, naming the cell and sheet.
+
+    Parameters
+    ----------
+    table
+        The table the cell belongs to (its sheet name is in `attrs`).
+    cell
+        The cell reference, e.g. ``C4``.
+    formula
+        The formula text.
+
+    Returns
+    -------
+    str
+        One line that says how to fix it (save the file again in Excel).
+    """
     return (
         f"cell {cell} of sheet '{table.attrs.get('sheet', '?')}' is a formula ({formula}) with no computed "
         f"value: {RESAVE}"
@@ -42,7 +80,20 @@ def uncached_message(table: pd.DataFrame, cell: str, formula: str) -> str:
 
 
 def refuse_uncached_columns(table: pd.DataFrame, columns: Iterable[str]) -> None:
-    """Raise `InputError` when a needed column's every value is a formula without a computed value."""
+    """Refuse a needed column whose every value is a formula without a computed value.
+
+    Parameters
+    ----------
+    table
+        A table read by `io.read_table`.
+    columns
+        The columns the caller needs.
+
+    Raises
+    ------
+    InputError
+        Naming the file, column and cells, when such a column is found.
+    """
     formulas = uncached_formulas(table)
     if not formulas:
         return
@@ -67,10 +118,24 @@ def refuse_uncached_columns(table: pd.DataFrame, columns: Iterable[str]) -> None
 def take_uncached_formulas(
     table: pd.DataFrame, columns: Iterable[str]
 ) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
-    """The table with the uncached formula cells of `columns` emptied, and (row, column, message) of each.
+    """Empty the uncached formula cells of `columns`, so the caller reports each cell once.
 
-    `table` has normalized column names; a column made only of such cells is refused
-    (`refuse_uncached_columns`). Emptied cells let the caller report each cell once, by this message.
+    Parameters
+    ----------
+    table
+        A table with normalised column names.
+    columns
+        The columns to clear.
+
+    Returns
+    -------
+    tuple
+        The table (a copy when a cell was emptied) and (row, column, message) of each emptied cell.
+
+    Raises
+    ------
+    InputError
+        When a column is made only of such cells (`refuse_uncached_columns`).
     """
     formulas = uncached_formulas(table)
     if not formulas:

@@ -27,7 +27,6 @@ CSF = re.compile(r"^CSF_(L[1-4])$", re.IGNORECASE)
 MUSCLE = re.compile(r"^(PM|MF|ES)_(L|R)_(L[1-4]L[2-5])$", re.IGNORECASE)
 DISC = re.compile(r"^DISC_(L[1-4]L[2-5])$", re.IGNORECASE)
 FAT = re.compile(r"^FAT_(L[1-4]L[2-5])$", re.IGNORECASE)
-MUSCLE_NAMES = {"pm": "psoas major", "mf": "multifidus", "es": "erector spinae"}
 
 
 @dataclass(frozen=True)
