@@ -138,6 +138,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "sensitivity_ci_bootstrap, specificity_ci_bootstrap)",
     )
     parser.add_argument(
+        "--stratify",
+        default=None,
+        metavar="COL",
+        help="also every figure within each stratum of COL, e.g. magnetic_field_strength_t ('stratified')",
+    )
+    parser.add_argument(
         "--smooth",
         choices=("none", "binormal"),
         default="none",
@@ -176,6 +182,16 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"--adjust names a column the table does not have: '{column}'", file=name)
         if table[column].isna().all():
             raise InputError(f"--adjust: column '{column}' has no usable values", file=name, column=column)
+    strata = None
+    if args.stratify:  # before the whole cohort's analysis, so a bad column fails fast
+        from ovcf_core.stats.stratified import analyze_by_stratum
+
+        strata = analyze_by_stratum(
+            table, args.stratify.strip().lower(), markers=markers, adjust=adjust, pair=pair,
+            conditional=args.conditional, bootstrap=args.bootstrap, seed=args.seed,
+            firth=args.firth, pauc=args.pauc, p_adjust=args.p_adjust, roc_test=args.roc_test,
+            cutoff=args.cutoff, smooth=args.smooth,
+        )  # fmt: skip
     analysis = analyze_cohort(
         table, markers=markers, adjust=adjust, pair=pair,
         conditional=args.conditional, bootstrap=args.bootstrap, seed=args.seed,
@@ -183,6 +199,8 @@ def run(args: argparse.Namespace) -> int:
         cutoff=args.cutoff, smooth=args.smooth, progress=_progress_printer(name),
     )  # fmt: skip
     result = analysis.to_dict()
+    if strata is not None:
+        result["stratified"] = strata.to_dict()
     write_json(result, args.json)
     for marker, notes in result["messages"].items():  # separation, dropped models, odd directions
         for note in notes:
