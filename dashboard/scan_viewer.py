@@ -9,6 +9,8 @@ from ovcf_core.errors import OvcfError
 from ovcf_core.imaging import Roi, Series
 from ovcf_core.imaging.figures import WindowPreset, scan_figure, window_limits
 
+GOTO = "scan_goto_slice"  # a slice to show on the next run (set after the slider is drawn, e.g. masks read)
+
 
 def first_slice(series: Series, rois: list[Roi]) -> int:
     """The slice shown first: that of the first ROI, else the middle slice that has an image."""
@@ -25,12 +27,12 @@ def show_slice(series: Series, rois: list[Roi]) -> tuple[int, dict]:
     """
     a, b = st.columns([3, 1])
     start = first_slice(series, rois)
+    key = f"scan_slice_{series.uid}"  # also set by the mask review's region stepper
+    goto = st.session_state.pop(GOTO, None)
+    if goto is not None or key not in st.session_state or not 0 <= st.session_state[key] < len(series):
+        st.session_state[key] = start if goto is None else goto
     slice_index = (
-        a.slider(
-            "Slice (sorted by position)", 0, len(series) - 1, value=start, key=f"scan_slice_{series.uid}"
-        )
-        if len(series) > 1
-        else 0
+        a.slider("Slice (sorted by position)", 0, len(series) - 1, key=key) if len(series) > 1 else 0
     )
     presets = [p.value for p in WindowPreset]
     preset = b.radio(

@@ -6,6 +6,8 @@ import io
 import json
 import zipfile
 
+import pandas as pd
+import pydicom
 import pytest
 
 from dashboard import state
@@ -14,6 +16,8 @@ from ovcf_core.imaging.phantoms import (
     ct_lumbar_phantom,
     mr_t1_sagittal_phantom,
     mr_t2_axial_phantom,
+    t1_mask_phantom,
+    t2_mask_phantom,
 )
 from tests import apptest_tools as tools
 
@@ -242,9 +246,11 @@ def test_default_labels_follow_the_drawing_guide_and_never_collide():
 
 
 def _history(at):
+    """The ROI history of the series shown (phantom or upload)."""
     histories = at.session_state["scan_roi_history"]
-    assert len(histories) == 1
-    return next(iter(histories.values()))
+    shown = [h for k, h in histories.items() if k.startswith(at.session_state["scan_roi_source"] + ":")]
+    assert len(shown) == 1
+    return shown[0]
 
 
 def test_every_change_is_listed_and_can_be_undone_one_by_one_or_back_to_a_step():
@@ -312,3 +318,120 @@ def test_measurement_table_has_readable_headers_and_blanks_not_none():
     assert disc["Structure"] == "disc" and disc.isna()["Muscle"] and disc.isna()["Fat (%)"]
     proto = at.dataframe[-1].proto.SerializeToString()
     assert b"None" not in proto and b"nan" not in proto
+
+
+# ------------------------------------------------------------ masks: review and correct (issue 14 item 2)
+
+
+def _with_masks(phantom, masks: list[tuple[str, bytes]]):
+    """The Scans page with a mask phantom's series uploaded and its masks read."""
+    at = tools.upload(tools.open_page(PAGE), 0, "series.zip", _zip(phantom.phantom.uploads()))
+    uploader = next(u for u in at.file_uploader if u.label.startswith("Segmentation masks"))
+    uploader.set_value([(name, data, "application/octet-stream") for name, data in masks])
+    return _press(at.run(), "Read the masks")
+
+
+def _review(at) -> dict[str, tuple[str, float | None]]:
+    """region -> (review status, mean now) from the review table."""
+    table = next(d.value for d in at.dataframe if "Review" in d.value.columns)
+    now = next(c for c in table.columns if c.startswith("Mean now"))
+    return {
+        r["Region"]: (r["Review"], None if pd.isna(r[now]) else float(r[now])) for _, r in table.iterrows()
+    }
+
+
+def _si(at) -> dict[str, float]:
+    return {row["ROI"]: float(row["Mean (SI)"]) for _, row in _table(at).iterrows()}
+
+
+def test_masks_are_read_onto_the_series_and_their_regions_wait_for_review_as_one_listed_change():
+    phantom = t1_mask_phantom()
+    at = _with_masks(phantom, list(phantom.nifti_files().items()))
+    assert not at.exception and not at.error
+    review = _review(at)
+    assert set(review) == {"L1", "L2", "L3", "L4", "CSF_L2", "CSF_L3", "CSF_L4"}
+    assert {status for status, _ in review.values()} == {"to review"}
+    middle = phantom.images[1]
+    for level in ("L1", "L2", "L3", "L4"):  # independent: numpy on the phantom's own image and mask
+        assert _si(at)[level] == pytest.approx(middle[phantom.labels[level][1]].mean())
+    assert _history(at).steps[-1].detail.startswith("7 ROI(s) from mask 5 mask files")
+    assert at.metric[0].value == f"{phantom.truth['vbq']:.3g}"
+
+
+def test_accepting_rejecting_or_editing_a_region_changes_only_that_regions_value():
+    phantom = t1_mask_phantom()
+    at = _with_masks(phantom, list(phantom.nifti_files().items()))
+    before = _si(at)
+    at.selectbox(key="scan_region").set_value("L1").run()
+    at = _press(at, "Accept L1")
+    assert _review(at)["L1"][0] == "accepted" and _si(at) == before
+    at.selectbox(key="scan_region").set_value("L2").run()
+    centre_y = next(n for n in at.number_input if n.label == "centre y" and n.value != 64.0)
+    centre_y.set_value(centre_y.value - 14.0)  # the ellipse moves up, half into the disc space
+    at = _press(at, "Replace L2 by this ellipse")
+    after = _si(at)
+    assert after["L2"] != pytest.approx(before["L2"])
+    assert {k: v for k, v in after.items() if k != "L2"} == {k: v for k, v in before.items() if k != "L2"}
+    assert _review(at)["L2"] == ("edited", after["L2"])
+    at.selectbox(key="scan_region").set_value("L3").run()
+    at = _press(at, "Reject L3")
+    assert "L3" not in _si(at) and _review(at)["L3"] == ("rejected", None)
+    assert {k: v for k, v in _si(at).items()} == {k: v for k, v in after.items() if k != "L3"}
+    at = _press(at, "Restore L3 as segmented")
+    assert _si(at)["L3"] == before["L3"]
+
+
+def test_next_and_previous_step_through_the_regions_and_show_each_ones_slice():
+    phantom = t2_mask_phantom()
+    at = _with_masks(phantom, list(phantom.nifti_files().items()))
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    slider = next(s for s in at.slider if s.key.startswith("scan_slice_"))
+    first = at.selectbox(key="scan_region").value
+    seen = []
+    for _ in range(len(_review(at))):
+        region = at.selectbox(key="scan_region").value
+        slider = next(s for s in at.slider if s.key.startswith("scan_slice_"))
+        seen.append((region, slider.value))
+        at = _press(at, "Next ▶")
+    assert at.selectbox(key="scan_region").value == first  # round the list
+    slices = {region: k for region, k in seen}
+    assert slices["DISC_L4L5"] == 0 and slices["DISC_L3L4"] == 1 and slices["PM_L_L3L4"] == 1
+    at = _press(at, "◀ Previous")
+    assert at.selectbox(key="scan_region").value == seen[-1][0]
+
+
+def test_corrected_regions_export_as_roi_json_and_dicom_seg_listing_each_correction():
+    phantom = t1_mask_phantom()
+    at = _with_masks(phantom, list(phantom.nifti_files().items()))
+    at.selectbox(key="scan_region").set_value("L3").run()
+    at = _press(at, "Reject L3")
+    with tools.recorded_media() as media:
+        at = _press(at, "Build the DICOM SEG")
+        for button in at.download_button:
+            if button.label.startswith("⬇ Corrected"):
+                button.click()
+        at = at.run()
+    document = next(json.loads(m) for m in media if m.startswith(b"{") and b'"corrections"' in m)
+    assert [c["action"] for c in document["corrections"]] == ["loaded from a file", "rejected mask region"]
+    assert "L3" not in {r["label"] for r in document["rois"]}
+    assert all(set(c) == {"step", "when", "action", "labels", "detail"} for c in document["corrections"])
+    seg = next(m for m in media if m[128:132] == b"DICM")
+    dataset = pydicom.dcmread(io.BytesIO(seg))
+    assert "rejected mask region L3" in dataset.ImageComments
+    assert not any(p in seg for p in PLANTED)
+
+
+def test_a_misaligned_mask_is_refused_in_one_line_and_the_drawn_rois_are_kept():
+    phantom = t1_mask_phantom()
+    at = tools.upload(tools.open_page(PAGE), 0, "series.zip", _zip(phantom.phantom.uploads()))
+    at = _add_ellipse(at, 50.0, 50.0, 4.0, 4.0)
+    uploader = next(u for u in at.file_uploader if u.label.startswith("Segmentation masks"))
+    table = json.dumps({str(k): v for k, v in phantom.value_table().items()}).encode()
+    shifted = phantom.nifti(shift_mm=(0.0, 7.0, 0.0))
+    uploader.set_value(
+        [("labels.nii.gz", shifted, "application/gzip"), ("labels.json", table, "application/json")]
+    )
+    at = _press(at.run(), "Read the masks")
+    assert not at.exception
+    assert len(at.error) == 1 and "labels.nii.gz" in at.error[0].value and "\n" not in at.error[0].value
+    assert set(_si(at)) == {"L1"}

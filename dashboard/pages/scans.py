@@ -9,6 +9,7 @@ from dashboard import (
     roi_editor,
     scan_guide,
     scan_measurements,
+    scan_review,
     scan_roi_history,
     scan_source,
     scan_viewer,
@@ -29,5 +30,6 @@ if series is not None:
     scan_guide.show_guide(series, rois)
     slice_index, selection = scan_viewer.show_slice(series, rois)
     roi_editor.roi_editor(series, rois, slice_index, selection)
+    scan_review.mask_section(series, rois, slice_index, selection)
     if rois:
         scan_measurements.show_measurements(series, rois, synthetic)

@@ -1,0 +1,130 @@
+"""The Scans page's segmentation masks: NIfTI or DICOM SEG read onto the series (`label_maps`), their regions
+put on the image as ROIs for review (one listed, undoable change), and what they measured as segmented."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import streamlit as st
+
+from dashboard import scan_roi_history as history
+from dashboard.scan_viewer import GOTO
+from ovcf_core.errors import OvcfError
+from ovcf_core.imaging import MeasureResult, Roi, Series, measure_on
+from ovcf_core.imaging.label_maps import LabelMap, MaskError, read_label_map
+from ovcf_core.imaging.mask_indicators import ct_indicators, muscle_rois, vbq_rois
+from ovcf_core.imaging.mask_outlines import region_roi
+from ovcf_core.imaging.masks import trabecular_core
+from ovcf_core.imaging.roi_edits import load
+
+REGION = "scan_region"  # the region under review (its label)
+MASKS = "scan_masks"  # dict: ROI store key -> MaskReview of the masks read for that series
+SCHEMES = {
+    'names in a sidecar .json ({"1": "vertebrae_L1", …}) or one file per structure': None,
+    "TotalSegmentator (task total)": "totalsegmentator",
+    "MuscleMap": "musclemap",
+}
+
+
+@dataclass(frozen=True)
+class MaskReview:
+    """Masks read onto a series: the label map, the regions derived from it, and their values as segmented."""
+
+    name: str
+    label_map: LabelMap
+    regions: tuple[Roi, ...]
+    as_segmented: MeasureResult
+    method: str
+    notes: tuple[str, ...] = ()
+
+    def region(self, label: str) -> Roi | None:
+        """The region `label` as segmented."""
+        return next((r for r in self.regions if r.label == label), None)
+
+
+def current(series: Series) -> MaskReview | None:
+    """The masks read for this series in this session, if any."""
+    return st.session_state.get(MASKS, {}).get(history.key(series))
+
+
+def _sidecar(files: list) -> dict[int, str] | None:
+    sidecars = [f for f in files if f.name.lower().endswith(".json")]
+    if not sidecars:
+        return None
+    try:
+        table = json.loads(sidecars[0].getvalue().decode("utf-8-sig"))
+        return {int(value): str(name) for value, name in table.items()}
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError, ValueError, TypeError):
+        raise MaskError(
+            'is not a label table: expected JSON like {"1": "vertebrae_L1", "2": "vertebrae_L2"}',
+            file=sidecars[0].name,
+        ) from None
+
+
+def read_masks(series: Series, files: list, scheme: str | None) -> LabelMap:
+    """The uploaded masks on the series' grid: one DICOM SEG, one multi-label NIfTI (values named by the
+    scheme or a sidecar .json), or one NIfTI per structure named as TotalSegmentator names them."""
+    masks = [(f.name, f.getvalue()) for f in files if not f.name.lower().endswith(".json")]
+    if not masks:
+        raise MaskError("no mask file among the uploads (NIfTI .nii/.nii.gz or DICOM SEG .dcm)")
+    if len(masks) > 1 and any(data[128:132] == b"DICM" for _, data in masks):
+        raise MaskError("upload one DICOM SEG at a time (it holds every segment), or NIfTI files only")
+    labels = scheme or _sidecar(files)
+    return read_label_map(masks[0] if len(masks) == 1 else masks, series, labels=labels)
+
+
+def mask_regions(label_map: LabelMap, series: Series) -> tuple[tuple[Roi, ...], str]:
+    """The regions the indicators measure (labelled as drawn ROIs: L1, CSF_L3, PM_L_L3L4 …) and how.
+
+    CT: each vertebra's mask on the middle slice of its trabecular core; T1 sagittal: the bodies and the
+    CSF on the mid-sagittal slice; T2 axial: muscles, disc and fat on each mid-disc slice.
+    """
+    if series.modality.value == "CT":
+        found = ct_indicators(label_map, series)
+        regions = []
+        for level, core in found.vertebrae_hu.items():  # the core's section: trabecular bone, as the oval
+            section = trabecular_core(label_map.mask(level), label_map.spacing)[core.slice]
+            roi = region_roi(section, level, core.slice)
+            if roi is not None:
+                regions.append(roi)
+        values = ", ".join(f"{k} {v.mean:.1f}" for k, v in found.vertebrae_hu.items())
+        return tuple(regions), f"{found.method}: {values} HU; shown: each core's middle slice"
+    if series.plane.value == "sagittal":
+        rois, k = vbq_rois(label_map, series)
+        return rois, f"bodies and CSF on the mid-sagittal slice {k}"
+    rois, slices = muscle_rois(label_map, series)
+    where = ", ".join(f"{level} on slice {k}" for level, k in slices.items())
+    return rois, f"muscles, disc and fat on each mid-disc slice ({where})"
+
+
+def upload_panel(series: Series, rois: list[Roi]) -> None:
+    """Upload masks; reading them puts their regions on the image as ROIs in one listed change."""
+    files = st.file_uploader(
+        "Segmentation masks for this series: NIfTI (.nii, .nii.gz) or DICOM SEG (.dcm)",
+        type=["nii", "gz", "dcm", "json"],
+        accept_multiple_files=True,
+        key=f"scan_mask_upload_{history.key(series)}",
+        help="One multi-label file, one file per structure (vertebrae_L1.nii.gz …), or a DICOM SEG. "
+        "The mask must be on this series' voxel grid; nothing is resampled.",
+    )
+    scheme = st.selectbox("Label values", list(SCHEMES), key="scan_mask_scheme")
+    if not files:
+        return
+    if st.button(
+        f"Read the masks ({len(files)} file(s)) and put their regions on the image", key="scan_mask_read"
+    ):
+        try:
+            label_map = read_masks(series, files, SCHEMES[scheme])
+            regions, method = mask_regions(label_map, series)
+            as_segmented = measure_on(series, regions)
+        except OvcfError as exc:
+            st.error(str(exc))
+            return
+        masks = [f.name for f in files if not f.name.lower().endswith(".json")]
+        name = masks[0] if len(masks) == 1 else f"{len(masks)} mask files ({', '.join(masks)})"[:200]
+        review = MaskReview(name, label_map, regions, as_segmented, method, label_map.notes)
+        st.session_state.setdefault(MASKS, {})[history.key(series)] = review
+        first = min(regions, key=lambda r: (r.slice, r.label))
+        st.session_state[REGION], st.session_state[GOTO] = first.label, first.slice
+        history.apply(series, load(rois, regions, f"mask {name}"))
