@@ -235,6 +235,7 @@ def test_a_trailing_singleton_fourth_axis_is_read_as_3d(loaded):
 
 def test_a_folder_without_known_structures_is_refused(tmp_path, loaded):
     (tmp_path / "liver.nii.gz").write_bytes(b"x")
+    (tmp_path / "spleen.nii.gz").write_bytes(b"x")
     message = _refusal(tmp_path, loaded["ct"])
     assert message.startswith(f"{tmp_path.name}: holds no mask")
 
@@ -257,3 +258,32 @@ def test_a_multi_label_file_whose_labels_are_all_unknown_is_refused(loaded):
     data[10:20, 10:20, 5:10] = 5
     message = _refusal(("organs.nii.gz", _nifti(data, np.eye(4))), loaded["ct"], labels={5: "liver"})
     assert "holds labels 5, none of them a structure this tool measures" in message
+
+
+def test_a_folder_with_one_multi_label_file_or_one_seg_reads_that_file(loaded, tmp_path):
+    from ovcf_core.imaging.seg import write_seg
+
+    mp = MASK_PHANTOMS["t2"]
+    (tmp_path / "nifti").mkdir()
+    (tmp_path / "nifti" / "study_labels.nii.gz").write_bytes(mp.nifti())
+    (tmp_path / "nifti" / "study_labels.json").write_text(json.dumps(mp.value_table()))
+    from_nifti = read_label_map(tmp_path / "nifti", loaded["t2"])
+    np.testing.assert_array_equal(from_nifti.mask("MF_R"), mp.labels["MF_R"])
+    (tmp_path / "seg").mkdir()
+    write_seg(from_nifti, loaded["t2"], tmp_path / "seg" / "regions")
+    np.testing.assert_array_equal(read_label_map(tmp_path / "seg", loaded["t2"]).data, from_nifti.data)
+    (tmp_path / "seg" / "second").write_bytes((tmp_path / "seg" / "regions").read_bytes())
+    assert "holds 2 DICOM files; keep one DICOM SEG" in _refusal(tmp_path / "seg", loaded["t2"])
+    (tmp_path / "nothing").mkdir()
+    assert "holds no NIfTI mask (.nii or .nii.gz) and no DICOM SEG" in _refusal(
+        tmp_path / "nothing", loaded["t2"]
+    )
+
+
+def test_a_series_whose_slice_indices_are_ambiguous_takes_no_mask(loaded):
+    import dataclasses
+
+    mp = MASK_PHANTOMS["ct"]
+    unsure = dataclasses.replace(loaded["ct"], ambiguous="a skipped file could not be placed")
+    message = _refusal(("labels.nii.gz", mp.nifti()), unsure, labels=mp.value_table())
+    assert message.startswith("labels.nii.gz: cannot be placed on the series 'CT axial")

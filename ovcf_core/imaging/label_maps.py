@@ -309,6 +309,10 @@ def series_geometry(series: Series, mask_name: str = "the mask") -> SeriesGeomet
     MaskError
         When the slices are not evenly spaced along their normal (a mask cannot be placed voxel for voxel).
     """
+    if series.ambiguous:
+        raise MaskError(
+            f"cannot be placed on the {describe_series(series)}: {series.ambiguous}", file=mask_name
+        )
     orientation = np.asarray(series.orientation, dtype=float)
     row_dir, col_dir = orientation[:3], orientation[3:]  # increasing column, increasing row
     normal = np.cross(row_dir, col_dir)
@@ -728,12 +732,44 @@ def read_label_map(
     MaskError
         One clear line naming the mask (and the series when it does not fit).
     """
+    if isinstance(source, (str, Path)) and Path(source).is_dir():
+        source = _one_file_in(Path(source))
     _, head = _peek(source)
     if head is not None and len(head) >= 132 and head[128:132] == b"DICM":
         from ovcf_core.imaging.seg import read_seg
 
         return read_seg(source, series, names=names)
     return read_nifti_labels(source, series, labels=labels, names=names)
+
+
+def _is_dicom(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(132)[128:132] == b"DICM"
+    except OSError:
+        return False
+
+
+def _one_file_in(folder: Path) -> Path:
+    """What to read in a mask folder: the folder itself (one NIfTI per structure), else its only
+    multi-label NIfTI, else its only DICOM SEG file."""
+    inner = folder / "segmentations"
+    look = inner if inner.is_dir() and not any(folder.glob("*.nii*")) else folder
+    niftis = [p for p in sorted(look.iterdir()) if p.is_file() and _is_nifti_name(p.name)]
+    if any(canonical_name(_stem(p.name)) for p in niftis):
+        return folder
+    if len(niftis) == 1:
+        return niftis[0]
+    if niftis:
+        return folder  # refused there, naming the folder
+    segs = [p for p in sorted(folder.iterdir()) if p.is_file() and _is_dicom(p)]
+    if len(segs) == 1:
+        return segs[0]
+    if segs:
+        raise MaskError(
+            f"holds {len(segs)} DICOM files; keep one DICOM SEG per mask folder", file=folder.name
+        )
+    raise MaskError("holds no NIfTI mask (.nii or .nii.gz) and no DICOM SEG", file=folder.name)
 
 
 def _peek(source: Any) -> tuple[str, bytes | None]:
