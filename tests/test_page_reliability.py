@@ -50,6 +50,12 @@ def agreement_figure(at) -> dict:
     return spec
 
 
+def summary(at) -> dict[str, str]:
+    """The section's summary table: statistic -> 'estimate [low, high]'."""
+    [table] = [d.value for d in at.dataframe if "statistic" in d.value.columns]
+    return dict(zip(table["statistic"], table["estimate [95% CI]"], strict=True))
+
+
 def shown(at) -> str:
     kinds = ("markdown", "caption", "error", "warning", "info")
     return "\n".join(str(e.value) for kind in kinds for e in getattr(at, kind))
@@ -63,10 +69,9 @@ def test_sample_section_shows_hand_computed_bias_limits_and_translated_cutoffs()
     half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
     got = metrics(at)
     assert got["Pairs used"] == str(d.size) and got["Left out (a value missing)"] == "3"
-    assert (
-        got["Bias (hu_l1_mask − hu_l1_manual) HU"]
-        == f"{d.mean():.1f} [{d.mean() - half:.1f}–{d.mean() + half:.1f}]"
-    )
+    assert got["Bias, B − A (HU)"] == f"{d.mean():.1f}"
+    expected = f"{d.mean():.1f} [{d.mean() - half:.1f}, {d.mean() + half:.1f}]"
+    assert summary(at)["bias (hu_l1_mask − hu_l1_manual)"] == expected
     lines = [s["y0"] for s in agreement_figure(at)["layout"]["shapes"] if s["type"] == "line"]
     sd = d.std(ddof=1)
     assert sorted(lines) == pytest.approx(sorted([d.mean() - 1.96 * sd, d.mean(), d.mean() + 1.96 * sd]))
@@ -100,9 +105,10 @@ def test_wide_upload_with_a_missing_value_matches_hand_formulas_and_anova_icc():
     assert not at.exception, at.exception
     got = metrics(at)
     assert got["Pairs used"] == "17" and got["Left out (a value missing)"] == "1"
-    assert got["Bias (mini − wright)"].startswith("2.12 [")  # the paper's −2.1 is Wright − mini
+    assert got["Bias, B − A"] == "2.12"  # the paper's −2.1 is Wright − mini
     icc, (low, high) = hand_icc(np.column_stack([WRIGHT, MINI]).astype(float))["ICC2"]
-    assert got["ICC(2,1) absolute agreement"] == f"{icc:.3f} [{low:.3f}–{high:.3f}]"
+    assert got["ICC(2,1)"] == f"{icc:.3f}"
+    assert summary(at)["ICC(2,1) absolute agreement"] == f"{icc:.3f} [{low:.3f}, {high:.3f}]"
     assert "Left out (spreadsheet rows): 19" in shown(at)
     assert SAMPLE_NOTE not in shown(at)
 
@@ -117,7 +123,8 @@ def test_long_upload_gives_the_same_bias_as_wide():
     widget(at.selectbox, "Method B (compared with A)").set_value("hand")
     at = at.run()
     assert not at.exception, at.exception
-    assert metrics(at)["Bias (hand − mask)"].startswith("−2.12 [")
+    assert metrics(at)["Bias, B − A"] == "−2.12"
+    assert summary(at)["bias (hand − mask)"].startswith("−2.12 [−22.05, ")
 
 
 def test_too_few_pairs_and_a_broken_file_are_one_line_errors_and_the_rest_stays():

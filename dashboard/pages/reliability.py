@@ -189,18 +189,14 @@ for note in (*read_notes, *pairs.notes):
     st.warning(note)
 ba = result.bland_altman
 digits = formatting.marker_digits("hu" if indicator in ("hu_l1", "hu") else indicator or "")
-unit = f" {result.unit}" if result.unit else ""
-tiles = st.columns(4)
+unit = f" ({result.unit})" if result.unit else ""
+tiles = st.columns(4)  # estimates only: their CIs are in the table below (long CIs would be cut off here)
 tiles[0].metric("Pairs used", f"{ba.n}", help="patients with both methods' values")
 tiles[1].metric("Left out (a value missing)", f"{len(pairs.dropped)}")
-tiles[2].metric(
-    f"Bias ({result.difference}){unit}",
-    formatting.estimate_interval(ba.bias, ba.bias_ci[0], ba.bias_ci[1], digits),
-)
+tiles[2].metric(f"Bias, B − A{unit}", formatting.number(ba.bias, digits), help=f"mean of {result.difference}")
 if result.icc2 is not None:
     tiles[3].metric(
-        "ICC(2,1) absolute agreement",
-        formatting.estimate_interval(result.icc2.icc, result.icc2.ci[0], result.icc2.ci[1], 3),
+        "ICC(2,1)", formatting.number(result.icc2.icc, 3), help="two-way random, absolute agreement"
     )
 if pairs.dropped:
     rows = ", ".join(str(r) for d in pairs.dropped for r in d.rows)
@@ -210,7 +206,7 @@ st.plotly_chart(
 )
 summary = result.summary_frame()
 summary["estimate [95% CI]"] = [
-    formatting.estimate_interval(e, lo, hi, 3 if s.startswith("ICC") or "slope" in s else digits)
+    agreement_figures.with_ci(e, (lo, hi), 3 if s.startswith("ICC") or "slope" in s else digits)
     if s != "pairs"
     else f"{int(e)}"
     for s, e, lo, hi in summary[["statistic", "estimate", "ci_low", "ci_high"]].itertuples(index=False)
@@ -227,15 +223,18 @@ if result.cutoffs:
     cutoffs = result.cutoff_frame()
     by_a, by_b = f"by {pairs.method_a}", f"by {pairs.method_b}"
     cutoffs[f"{by_b} [95% CI]"] = [
-        formatting.estimate_interval(v, lo, hi, digits)
+        agreement_figures.with_ci(v, (lo, hi), digits)
         for v, lo, hi in zip(cutoffs[by_b], cutoffs["ci_low"], cutoffs["ci_high"], strict=True)
     ]
     for column in (by_a, f"{by_b} (regression)"):
         cutoffs[column] = [formatting.number(v, digits) for v in cutoffs[column]]
     components.show_table(
-        cutoffs[["cut-off", "detects", by_a, f"{by_b} [95% CI]", f"{by_b} (regression)"]],
+        cutoffs[["cut-off", by_a, f"{by_b} [95% CI]", f"{by_b} (regression)"]],
         "Cut-off + bias, with the bias's 95% CI; the regression column also allows for a proportional bias. "
-        "Research tool, not a medical device.",
+        + " ".join(
+            f"{c.threshold.label}: {c.threshold.detects}, {c.threshold.applies_to}." for c in result.cutoffs
+        )
+        + " Research tool, not a medical device.",
     )
     for cutoff in result.cutoffs:
         st.markdown(f"- {cutoff.statement(pairs.method_a, pairs.method_b, result.unit)}")

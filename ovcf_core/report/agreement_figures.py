@@ -66,7 +66,7 @@ def method_agreement_figure(result: MethodAgreement, *, digits: int = 1, height:
         fig.add_hline(
             y=value,
             line={"color": LINE_COLOR, "dash": dash, "width": 1.5},
-            annotation_text=f"{name} {_with_ci(value, ci, digits)}",
+            annotation_text=f"{name} {with_ci(value, ci, digits)}",
             annotation_position=position,
             annotation_font={"size": 12, "color": LINE_COLOR},
             annotation_bgcolor="rgba(255,255,255,0.7)",
@@ -101,8 +101,12 @@ def method_agreement_figure(result: MethodAgreement, *, digits: int = 1, height:
     return fig
 
 
-def _with_ci(value: float, ci: tuple[float, float], digits: int) -> str:
-    """'−9.6 [−13.9, −5.3]': a comma, not a dash, between bounds that are often negative."""
+def with_ci(value: float, ci: tuple[float, float], digits: int) -> str:
+    """Format a value with its CI as '−9.6 [−13.9, −5.3]' (the figure's labels and the page's tables).
+
+    A comma, not the dash of `formatting.interval`, separates the bounds: differences are often negative,
+    and '−13.9–−5.3' reads badly.
+    """
     if not np.all(np.isfinite(ci)):
         return formatting.number(value, digits)
     low, high = (formatting.number(v, digits) for v in ci)
