@@ -201,7 +201,8 @@ class LabelMap:
     @functools.cached_property
     def counts(self) -> dict[str, int]:
         """Voxels of each canonical label present (one pass over the map, kept)."""
-        tally = np.bincount(self.data.ravel(), minlength=len(LABELS) + 1)
+        flat = self.data.ravel()
+        tally = np.bincount(flat[flat != 0], minlength=len(LABELS) + 1)  # labels are a small part
         return {name: int(tally[CODE[name]]) for name in LABELS if tally[CODE[name]]}
 
     @property
@@ -572,18 +573,22 @@ def _place(
 ) -> None:
     """Write the canonical codes of `fitted` (values per `table`) into `out`; the first claim to a voxel
     stays, and a voxel claimed twice is counted in `notes`."""
+    flat_out = out.reshape(-1)
+    flat_in = fitted.reshape(-1)
+    labelled = np.flatnonzero(flat_in)  # a mask covers a small part of the series: work on its voxels
+    values = flat_in[labelled]
     for value, canonical in table.items():
-        inside = fitted == value
-        if not inside.any():
+        where = labelled[values == value]
+        if not where.size:
             continue
         if canonical in files:
             raise MaskError(f"gives {canonical} twice (also in {files[canonical]})", file=name)
-        taken = inside & (out != 0)
-        if taken.any():
+        free = flat_out[where] == 0
+        if not free.all():
             notes.append(
-                f"{name}: {int(taken.sum())} voxel(s) of {canonical} already belong to another label"
+                f"{name}: {int((~free).sum())} voxel(s) of {canonical} already belong to another label"
             )
-        out[inside & (out == 0)] = CODE[canonical]
+        flat_out[where[free]] = CODE[canonical]
         files[canonical] = name
 
 

@@ -146,7 +146,10 @@ def write_seg(
             file=label_map.source,
         )
     frames = label_map.data[indices]
-    pixels = np.stack([frames == CODE[name] for name in names], axis=-1)
+    numbering = np.zeros(256, dtype=np.uint8)  # canonical code -> segment number (label-map style)
+    for number, name in enumerate(names, start=1):
+        numbering[CODE[name]] = number
+    pixels = numbering[frames]
     algorithm_type = "MANUAL" if algorithm is None else "SEMIAUTOMATIC"
     identification = None
     if algorithm is not None:
