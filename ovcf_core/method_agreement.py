@@ -490,6 +490,22 @@ def _translate(threshold: PublishedThreshold, ba: BlandAltman, pb: ProportionalB
     )
 
 
+def _implausible(a: np.ndarray, b: np.ndarray, pairs: MethodPairs, indicator: str | None) -> list[str]:
+    """Warnings for values outside the indicator's plausible range (used, but worth a look)."""
+    found = Indicator.HU if indicator == HU_L1 else (Indicator.from_column(indicator) if indicator else None)
+    if found is None:
+        return []
+    out = []
+    for name, values in ((pairs.method_a, a), (pairs.method_b, b)):
+        outside = int(((values < found.low) | (values > found.high)).sum())
+        if outside:
+            out.append(
+                f"{outside} value(s) of {name} outside the plausible {found.low:g} to {found.high:g} "
+                f"{found.unit} of {found.label}: used, but check them"
+            )
+    return out
+
+
 def _iccs(a: np.ndarray, b: np.ndarray, level: float) -> tuple[IccForm | None, IccForm | None, list[str]]:
     """ICC(2,1) and ICC(3,1) of the two methods as two raters, or None and why."""
     try:
@@ -545,11 +561,17 @@ def method_agreement(
             f"(has {pairs.n}{left})"
         )
     a, b = np.asarray(pairs.a, dtype=float), np.asarray(pairs.b, dtype=float)
-    ba = bland_altman(b, a, level=level, loa_ci=loa_ci)
+    with np.errstate(over="ignore", invalid="ignore"):
+        ba = bland_altman(b, a, level=level, loa_ci=loa_ci)
+    if not (np.isfinite(ba.bias) and np.isfinite(ba.sd)):
+        raise AnalysisError(
+            "the differences between the methods overflow (values near 1e308?): check the values"
+        )
     pb = proportional_bias(b, a, level=level)
     icc2, icc3, warnings = _iccs(a, b, level)
     published, notes = _published_for(indicator)
     warnings.extend(notes)
+    warnings.extend(_implausible(a, b, pairs, indicator))
     if pairs.dropped:
         warnings.append(
             f"{len(pairs.dropped)} patient(s) left out for a missing value (rows listed under 'dropped')"

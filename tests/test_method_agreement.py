@@ -280,3 +280,26 @@ def test_the_shipped_sample_is_the_seeded_synthetic_generator_output():
     shipped = pd.read_csv(paths.SAMPLE_DATA / SAMPLE_FILE)
     pd.testing.assert_frame_equal(shipped, synthetic_pairs(), check_dtype=False)
     assert shipped["patient_id"].str.startswith("SYN").all() and "synthetic" in SAMPLE_FILE
+
+
+def test_identical_values_give_zero_bias_no_icc_and_a_valid_contract():
+    from conftest import contract_problems
+
+    pairs = pairs_from_wide(wide_table([100] * 4, [100] * 4), "patient_id", "manual", "mask")
+    with np.errstate(all="raise"):
+        result = method_agreement(pairs, indicator="hu_l1")
+    assert (result.bland_altman.bias, result.bland_altman.sd) == (0.0, 0.0)
+    assert result.icc2 is None and any("ICC not computed" in w for w in result.warnings)
+    from ovcf_core.output import json_safe
+
+    assert contract_problems("agreement", json_safe(result.to_dict())) == []
+
+
+def test_implausible_values_are_used_with_a_warning_and_overflow_is_refused():
+    pairs = pairs_from_wide(wide_table([100, 2000, 120], [104, 1990, 118]), "patient_id", "manual", "mask")
+    result = method_agreement(pairs, indicator="hu_l1")
+    assert result.bland_altman.n == 3
+    assert any("1 value(s) of manual outside the plausible -300 to 1500 HU" in w for w in result.warnings)
+    huge = pairs_from_wide(wide_table([-1e308, 0, 1], [1e308, 0, 2]), "patient_id", "manual", "mask")
+    with pytest.raises(AnalysisError, match="overflow"):
+        method_agreement(huge)
