@@ -214,3 +214,14 @@ def test_an_roi_naming_no_structure_is_refused(written):
     label_map = read_label_map(folder / "labels.nii.gz", series)
     with pytest.raises(MaskError, match="ROI 'tumour' names no structure"):
         rois_to_label_map([Roi("tumour", 0, Shape.RECTANGLE, points=((1.0, 1.0), (3.0, 3.0)))], label_map)
+
+
+def test_an_roi_off_the_image_is_refused_naming_it(written):
+    from ovcf_core.errors import InputError
+
+    folder, series = written["t1"]
+    label_map = read_label_map(folder / "labels.nii.gz", series)
+    with pytest.raises(InputError, match="ROI 'L1' reaches outside the 128×128 image"):
+        rois_to_label_map([Roi("L1", 1, Shape.RECTANGLE, points=((120.0, 1.0), (140.0, 3.0)))], label_map)
+    with pytest.raises(InputError, match="ROI 'L1' is on slice 5, but the series has slices 0 to 2"):
+        rois_to_label_map([Roi("L1", 5, Shape.RECTANGLE, points=((1.0, 1.0), (3.0, 3.0)))], label_map)

@@ -287,3 +287,13 @@ def test_a_series_whose_slice_indices_are_ambiguous_takes_no_mask(loaded):
     unsure = dataclasses.replace(loaded["ct"], ambiguous="a skipped file could not be placed")
     message = _refusal(("labels.nii.gz", mp.nifti()), unsure, labels=mp.value_table())
     assert message.startswith("labels.nii.gz: cannot be placed on the series 'CT axial")
+
+
+def test_uploads_of_one_multi_label_file_with_its_json_table_are_read(loaded):
+    mp = MASK_PHANTOMS["t1"]
+    uploads = [("t1.nii.gz", mp.nifti()), ("t1.json", json.dumps(mp.value_table()).encode())]
+    np.testing.assert_array_equal(read_label_map(uploads, loaded["t1"]).mask("L3"), mp.labels["L3"])
+    message = _refusal([("a.nii.gz", mp.nifti()), ("b.nii.gz", mp.nifti())], loaded["t1"])
+    assert message.startswith("the masks: 2 files, none named after a structure")
+    message = _refusal([("t1.nii.gz", mp.nifti()), ("t1.json", b"[1, 2")], loaded["t1"])
+    assert message.startswith("t1.json: is not a label table")

@@ -739,12 +739,36 @@ def read_label_map(
     """
     if isinstance(source, (str, Path)) and Path(source).is_dir():
         source = _one_file_in(Path(source))
+    if isinstance(source, list):  # uploads: one multi-label file (and its JSON table) or one file each
+        tables = [pair for pair in source if str(pair[0]).lower().endswith(".json")]
+        masks = [pair for pair in source if not str(pair[0]).lower().endswith(".json")]
+        if labels is None and len(tables) == 1:
+            labels = _uploaded_table(*tables[0])
+        if len(masks) == 1:
+            source = masks[0]
+        elif len(masks) > 1 and not any(canonical_name(_stem(str(n))) for n, _ in masks):
+            raise MaskError(
+                f"{len(masks)} files, none named after a structure: give one multi-label file, or one file "
+                "per structure named as TotalSegmentator does (vertebrae_L1.nii.gz ...)",
+                file="the masks",
+            )
     _, head = _peek(source)
     if head is not None and len(head) >= 132 and head[128:132] == b"DICM":
         from ovcf_core.imaging.seg import read_seg
 
         return read_seg(source, series, names=names)
     return read_nifti_labels(source, series, labels=labels, names=names)
+
+
+def _uploaded_table(name: str, data: bytes) -> dict[int, str]:
+    """Value -> source name from an uploaded JSON label table such as {"1": "vertebrae_L1"}."""
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+        return {int(k): str(v) for k, v in document.items()}
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        raise MaskError(
+            'is not a label table: expected JSON such as {"1": "vertebrae_L1"}', file=name
+        ) from None
 
 
 def _is_dicom(path: Path) -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ovcf_core.imaging.image_indicators import classify
 from ovcf_core.imaging.label_maps import CODE, LABELS, LabelMap, MaskError
-from ovcf_core.imaging.roi import Roi, Shape, roi_mask
+from ovcf_core.imaging.roi import Roi, Shape, check_within_image, roi_mask
 
 Point = tuple[float, float]
 
@@ -192,16 +192,15 @@ def rois_to_label_map(rois: Iterable[Roi], label_map: LabelMap, note: str | None
     Raises
     ------
     MaskError
-        An ROI naming no structure, or off the grid.
+        An ROI naming no structure.
+    InputError
+        An ROI off the image or the series (naming it).
     """
     slices, rows, columns = label_map.data.shape
     groups: dict[tuple[str, int], np.ndarray] = {}
     for roi in rois:
         name = structure_of(roi.label)
-        if not 0 <= roi.slice < slices:
-            raise MaskError(
-                f"ROI '{roi.label}' is on slice {roi.slice}; the map has slices 0 to {slices - 1}"
-            )
+        check_within_image(roi, rows, columns, slices)  # off the image or the series: refused, naming it
         pixels = roi_mask(roi, rows, columns)
         key = (name, roi.slice)
         groups[key] = groups[key] | pixels if key in groups else pixels
