@@ -106,3 +106,12 @@ def test_bad_input_is_refused_in_one_line(tmp_path, rows, args, message):
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("ovcf agreement: error:") and message in last
     assert "Traceback" not in done.stderr
+
+
+def test_the_cli_choices_are_the_librarys():
+    # the CLI repeats them so that `ovcf --help` need not import pandas
+    from ovcf_core.cli.agreement_cmd import INDICATOR_CHOICES, LOA_CI_CHOICES
+    from ovcf_core.method_agreement import INDICATORS
+    from ovcf_core.stats.agreement import LOA_CI_METHODS
+
+    assert set(INDICATOR_CHOICES) == set(INDICATORS) and LOA_CI_CHOICES == LOA_CI_METHODS

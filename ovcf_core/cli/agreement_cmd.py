@@ -17,7 +17,10 @@ from ovcf_core.cli.common import add_json_output
 if TYPE_CHECKING:
     from ovcf_core.method_agreement import MethodAgreement
 
-LOA_CI_CHOICES = ("bland_altman_1999", "exact")
+LOA_CI_CHOICES = (
+    "bland_altman_1999",
+    "exact",
+)  # = stats.agreement.LOA_CI_METHODS (not imported: fast --help)
 INDICATOR_CHOICES = ("hu_l1", "t_score", "hu", "vbq", "rcsa", "fi")
 SHOWN_DROPPED = 5
 
