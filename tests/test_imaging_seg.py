@@ -138,3 +138,23 @@ def test_a_seg_of_a_few_scattered_slices_lands_on_those_slices(slices, written):
         data[k, 5 + k : 12 + k, 6:20] = CODE[name]
     sparse = label_map.with_data(data)
     np.testing.assert_array_equal(read_seg(("sparse.dcm", write_seg(sparse, series)), series).data, data)
+
+
+def test_rois_are_written_as_seg_and_read_back_as_their_pixels(written):
+    from ovcf_core.imaging.roi import roi_mask
+
+    series, _, _ = written["t2"]
+    rois = [
+        Roi("PM_L_L3L4", 1, Shape.ELLIPSE, center=(90.0, 50.0), radii=(6.0, 4.0)),
+        Roi("DISC_L3L4", 1, Shape.RECTANGLE, points=((50.0, 45.0), (77.0, 60.0))),
+        Roi("MF_R", 0, Shape.POLYGON, points=((55.0, 80.0), (62.0, 80.0), (58.0, 91.0))),
+    ]
+    back = read_seg(("rois.dcm", write_seg(rois, series)), series)
+    assert back.labels == ("DISC_L3L4", "PM_L", "MF_R")
+    for roi, name in zip(rois, ("PM_L", "DISC_L3L4", "MF_R"), strict=True):
+        np.testing.assert_array_equal(
+            back.slice_mask(name, roi.slice), roi_mask(roi, series.rows, series.columns)
+        )
+    assert back.counts == {
+        n: int(sum(roi_mask(r, 128, 128).sum() for r in rois if r.label.startswith(n))) for n in back.labels
+    }

@@ -31,6 +31,7 @@ from ovcf_core.imaging.label_maps import (
     fit_to_series,
     series_geometry,
 )
+from ovcf_core.imaging.roi import Roi
 from ovcf_core.imaging.series import Series, SliceRef
 
 MAX_SEG_BYTES = 2 * 2**30
@@ -91,7 +92,7 @@ def _source_datasets(series: Series, keep_identifiers: bool) -> tuple[list[Any],
 
 
 def write_seg(
-    label_map: LabelMap,
+    label_map: LabelMap | Iterable[Roi],
     series: Series,
     path: str | Path | None = None,
     *,
@@ -104,7 +105,8 @@ def write_seg(
     Parameters
     ----------
     label_map
-        The regions, on the series' grid (e.g. after review and correction).
+        The regions, on the series' grid (e.g. after review and correction), or ROIs (DESIGN §4.4; canonical
+        or indicator labels such as ``L1``, ``PM_L_L3L4``, ``CSF_L3``), painted onto an empty map first.
     series
         The source series (its files are re-read for their headers).
     path
@@ -129,6 +131,11 @@ def write_seg(
     """
     import highdicom as hd
 
+    if not isinstance(label_map, LabelMap):
+        from ovcf_core.imaging.label_maps import empty_label_map
+        from ovcf_core.imaging.mask_outlines import rois_to_label_map
+
+        label_map = rois_to_label_map(list(label_map), empty_label_map(series, "ROIs"))
     if label_map.series_uid != series.uid or label_map.data.shape != (
         len(series),
         series.rows,
