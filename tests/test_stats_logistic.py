@@ -63,11 +63,11 @@ def _assert_newton_equals_statsmodels(y: np.ndarray, X: np.ndarray, rtol: float,
 
 
 @pytest.mark.parametrize("shift", [0.0, 1e4])
-def test_large_sample_fit_with_single_precision_steps_equals_statsmodels(shift):
-    from ovcf_core.stats.logistic import SINGLE_PRECISION_HESSIAN_ROWS
+def test_large_sample_fit_by_chord_steps_equals_statsmodels(shift):
+    from ovcf_core.stats.logistic import LARGE_SAMPLE_ROWS
 
     rng = np.random.default_rng(5)
-    n = SINGLE_PRECISION_HESSIAN_ROWS + 1000
+    n = LARGE_SAMPLE_ROWS + 1000
     x = rng.normal(size=n)
     y = (rng.random(n) < 1 / (1 + np.exp(-(0.3 + 0.8 * x)))).astype(float)
     X = np.column_stack([np.ones(n), shift + x, rng.normal(24, 3, n)])  # a badly centred column too
@@ -78,10 +78,10 @@ def test_large_sample_fit_with_single_precision_steps_equals_statsmodels(shift):
 def test_large_sample_with_rare_cases_is_fitted_whatever_its_warm_start_subsample_holds(cases):
     """The warm start comes from a subsample that may hold no case, or one that separates: the full fit
     still reaches statsmodels' maximum. (With no case at all `fit_logistic` refuses before fitting.)"""
-    from ovcf_core.stats.logistic import SINGLE_PRECISION_HESSIAN_ROWS
+    from ovcf_core.stats.logistic import LARGE_SAMPLE_ROWS
 
     rng = np.random.default_rng(11)
-    n = SINGLE_PRECISION_HESSIAN_ROWS + 5000
+    n = LARGE_SAMPLE_ROWS + 5000
     x = rng.normal(size=n)
     y = np.zeros(n)
     y[rng.choice(np.flatnonzero(x > 1.0), size=cases, replace=False)] = 1.0  # cases only at high x

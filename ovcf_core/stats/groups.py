@@ -97,16 +97,25 @@ def pair_codes(table: pd.DataFrame, outcome: str = OUTCOME, pair: str = "pair_id
 
 
 def complete_pairs(
-    table: pd.DataFrame, column: str, outcome: str = OUTCOME, pair: str = "pair_id"
+    table: pd.DataFrame,
+    column: str,
+    outcome: str = OUTCOME,
+    pair: str = "pair_id",
+    codes: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """The pairs with exactly one case and one control that both have `column`: columns case, control."""
+    """The pairs with exactly one case and one control that both have `column`: columns case, control.
+
+    `codes` may hold `pair_codes(table, outcome, pair)`, computed once for several columns; it is used
+    when every row has `column` (otherwise the pairs are counted again on the rows that have it)."""
     has = table[column].notna().to_numpy()
     if column != SEX:
         has = has & np.isfinite(table[column].to_numpy(float))
-    rows = table[[outcome, pair]] if has.all() else table.loc[has, [outcome, pair]]  # not every column
-    codes = pair_codes(rows, outcome, pair)
+    every = bool(has.all())
+    if codes is None or not every:
+        rows = table[[outcome, pair]] if every else table.loc[has, [outcome, pair]]  # not every column
+        codes = pair_codes(rows, outcome, pair)
     keep = codes >= 0
-    y = rows[outcome].to_numpy(float)[keep]
+    y = table[outcome].to_numpy(float)[has][keep]
     codes, values = codes[keep], table[column].to_numpy()[has][keep]
     # each kept code has exactly one case and one control: place them by code (no sort needed)
     slots = int(codes.max()) + 1 if len(codes) else 0
@@ -155,10 +164,12 @@ def compare_groups(
     pair: str | None = None,
     *,
     mann_whitney: bool = True,
+    codes: np.ndarray | None = None,
 ) -> GroupComparison:
     """Compare `column` between cases and controls: paired t (and Wilcoxon signed-rank) over complete
     pairs when `pair` is given (and has at least two usable pairs), else Welch's t-test; the
-    Mann-Whitney p beside them unless `mann_whitney` is False (the analysis fills it in from its AUC)."""
+    Mann-Whitney p beside them unless `mann_whitney` is False (the analysis fills it in from its AUC).
+    `codes`: the table's `pair_codes`, when already computed (see `complete_pairs`)."""
     y = table[outcome].to_numpy(float)
     x = table[column].to_numpy(float)
     cases, controls = summarize(x[y == 1]), summarize(x[y == 0])
@@ -167,7 +178,7 @@ def compare_groups(
         warnings.simplefilter("ignore", RuntimeWarning)
         p_mw = mann_whitney_p(a, b) if mann_whitney and len(a) and len(b) else float("nan")
         if pair is not None and pair in table.columns:
-            pairs = complete_pairs(table, column, outcome, pair)
+            pairs = complete_pairs(table, column, outcome, pair, codes)
             if len(pairs) >= 2:
                 case, control = pairs["case"].to_numpy(float), pairs["control"].to_numpy(float)
                 t, p = paired_t(case, control)
@@ -204,15 +215,18 @@ class SexComparison:
         return pd.DataFrame([self.to_dict()])
 
 
-def compare_sex(table: pd.DataFrame, outcome: str = OUTCOME, pair: str | None = None) -> SexComparison:
-    """Sex (F/M) by group: McNemar's test over complete pairs when `pair` is given, else chi-square."""
+def compare_sex(
+    table: pd.DataFrame, outcome: str = OUTCOME, pair: str | None = None, codes: np.ndarray | None = None
+) -> SexComparison:
+    """Sex (F/M) by group: McNemar's test over complete pairs when `pair` is given, else chi-square
+    (`codes`: the table's `pair_codes`, when already computed)."""
     rows = table[[outcome, SEX]].dropna()
     female = rows[SEX] == "F"
     y = rows[outcome]
     fc, nc = int((female & (y == 1)).sum()), int((y == 1).sum())
     fk, nk = int((female & (y == 0)).sum()), int((y == 0).sum())
     if pair is not None and pair in table.columns:
-        pairs = complete_pairs(table, SEX, outcome, pair)
+        pairs = complete_pairs(table, SEX, outcome, pair, codes)
         if len(pairs) >= 2:
             case_f, control_f = pairs["case"] == "F", pairs["control"] == "F"
             grid = np.array(
@@ -250,13 +264,19 @@ class Table1:
 
 
 def table1(
-    table: pd.DataFrame, columns: list[str], outcome: str = OUTCOME, pair: str | None = None
+    table: pd.DataFrame,
+    columns: list[str],
+    outcome: str = OUTCOME,
+    pair: str | None = None,
+    codes: np.ndarray | None = None,
 ) -> Table1:
-    """Table 1 over `columns` (those present with at least one value) and sex when the table has it."""
+    """Table 1 over `columns` (those present with at least one value) and sex when the table has it
+    (`codes`: the table's `pair_codes`, when already computed)."""
     rows = tuple(
-        compare_groups(table, c, outcome, pair)
+        compare_groups(table, c, outcome, pair, codes=codes)
         for c in columns
         if c in table.columns and c != SEX and table[c].notna().any()
     )
-    sex = compare_sex(table, outcome, pair) if SEX in table.columns and table[SEX].notna().any() else None
+    has_sex = SEX in table.columns and table[SEX].notna().any()
+    sex = compare_sex(table, outcome, pair, codes) if has_sex else None
     return Table1(rows, sex)

@@ -34,9 +34,13 @@ from ovcf_core.stats.distributions import normal_two_sided_p
 from ovcf_core.stats.separation import Separation, detect_separation
 
 MAX_ITER = 50
-TOL = 1e-10
-SINGLE_PRECISION_HESSIAN_ROWS = 200_000  # larger samples take Newton steps with a float32 Hessian
-WARM_START_ROWS = 20_000  # ... starting from the fit to a subsample of about this many rows
+TOL = 1e-10  # Newton stops when the step is below TOL x (1 + max |beta|) ...
+GRADIENT_TOL = 1e-8  # ... or when every component of the score X'(y - p) is below this
+LARGE_SAMPLE_ROWS = 200_000  # larger samples start from a subsample's fit and continue by chord steps
+WARM_START_ROWS = 20_000  # ... the subsample's size (about)
+MAX_CHORD_STEPS = 30
+CHORD_MIN_SHRINK = 2.0  # each chord step at least this much shorter than the last, else plain Newton
+INFORMATION_BLOCK = 65_536  # rows per block of the information matrix's sum
 MAX_LOG_OR_PER_SD = 10.0  # a Wald fit with |coefficient x SD| above this for any term is suspect
 EXTREME_FITTED = 1e-8  # ... as is one with fitted probabilities this close to 0 or 1
 EXTREME_SHARE = 0.01  # ... for at least this share of the rows
@@ -178,17 +182,40 @@ def design_matrix(table: pd.DataFrame, terms: Sequence[str]) -> np.ndarray:
 
 
 def design(table: pd.DataFrame, terms: list[str], outcome: str = OUTCOME) -> tuple[np.ndarray, np.ndarray]:
-    """(y, X) over the complete rows of `terms` (no intercept column), X column-major for `newton_logit`."""
+    """(y, X) over the complete rows of `terms` (no intercept column), X column-major for `newton_logit`.
+
+    X is a view of `model_matrix`'s columns after the intercept (one array, no copy)."""
+    y, model = model_matrix(table, terms, outcome)
+    return y, model[:, 1:]
+
+
+def model_matrix(
+    table: pd.DataFrame, terms: Sequence[str], outcome: str = OUTCOME
+) -> tuple[np.ndarray, np.ndarray]:
+    """(y, [1, terms...]) over the complete rows of `terms`, column-major (as `newton_logit` reads it)."""
     columns = _term_columns(table, terms)
     y = table[outcome].to_numpy(float)
     ok = np.isfinite(y)
     for column in columns:
         ok &= np.isfinite(column)
     rows = slice(None) if ok.all() else ok
-    X = np.empty((int(ok.sum()), len(columns)), order="F")  # column-major, as `newton_logit` wants it
+    model = np.empty((int(ok.sum()), len(columns) + 1), order="F")
+    model[:, 0] = 1.0
     for i, column in enumerate(columns):
-        X[:, i] = column[rows]
-    return y[rows], X
+        model[:, i + 1] = column[rows]
+    return y[rows], model
+
+
+def information(X: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The Fisher information X'WX, W = p(1 - p), in double precision, summed over blocks of rows (no
+    n x k temporary)."""
+    k = X.shape[1]
+    info = np.zeros((k, k))
+    for start in range(0, len(p), INFORMATION_BLOCK):
+        block = slice(start, start + INFORMATION_BLOCK)
+        Xb, pb = X[block], p[block]
+        info += Xb.T @ (Xb * (pb * (1.0 - pb))[:, None])
+    return info
 
 
 def newton_logit(
@@ -198,49 +225,88 @@ def newton_logit(
 
     `offset` is a known term added to the linear predictor (coefficient fixed at 1), as statsmodels'.
 
-    On large samples the iteration starts from the fit to an evenly spaced subsample of about
-    WARM_START_ROWS rows (close to the maximum, so a few full-size steps remain) and the steps use a
-    single-precision Hessian (half the memory traffic of the costliest product); the gradient stays double,
-    so the iteration stops at the same maximum, and the covariance is always the double-precision inverse
-    information there. If that does not converge, the fit is redone in double precision from zero.
+    On large samples (LARGE_SAMPLE_ROWS rows or more) the iteration starts from the fit to an evenly
+    spaced subsample of about WARM_START_ROWS rows, which lies within a few standard errors of the
+    maximum, and continues by `_chord`: Newton steps that keep the information matrix of the start and
+    compute only the gradient again (three cheap passes over the rows instead of a matrix product). All
+    in double precision; the iteration stops on the same criteria as Newton's, so it stops at the same
+    maximum, and the covariance is the inverse information at that maximum. If it does not converge
+    fast, the fit is redone by plain Newton-Raphson from zero.
     """
     X = np.asfortranarray(X)  # column-major: the products over all rows read each column contiguously
-    if len(y) >= SINGLE_PRECISION_HESSIAN_ROWS:
+    if len(y) >= LARGE_SAMPLE_ROWS:
         every = len(y) // WARM_START_ROWS
         sub_offset = None if offset is None else offset[::every]
-        start, _, ok = _newton(y[::every], X[::every], np.float64, None, sub_offset)
-        fit = _newton(y, X, np.float32, start if ok and np.all(np.isfinite(start)) else None, offset)
-        if fit[2]:
-            return fit
-    return _newton(y, X, np.float64, None, offset)
+        start, _, ok = _newton(y[::every], X[::every], None, sub_offset)
+        if ok and np.all(np.isfinite(start)):
+            fit = _chord(y, X, start, offset)
+            if fit[2]:
+                return fit
+    return _newton(y, X, None, offset)
+
+
+def _converged(grad: np.ndarray, step: np.ndarray, beta: np.ndarray) -> bool:
+    """Newton's stopping rule: the score is zero to 1e-8, or the step is below TOL relative to beta."""
+    return bool(
+        np.max(np.abs(grad)) < GRADIENT_TOL or np.max(np.abs(step)) < TOL * (1 + np.max(np.abs(beta)))
+    )
+
+
+def _chord(
+    y: np.ndarray, X: np.ndarray, start: np.ndarray, offset: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Newton steps from `start` with the information matrix of `start` kept (the chord method).
+
+    Near the maximum the information changes little, so each step still shrinks the distance to the
+    maximum by a large factor (linearly, at a rate set by how far `start` is); only the gradient
+    X'(y - p) is computed again at each step. The stopping rule is Newton's, so the estimate is the
+    maximum-likelihood one to the same tolerance; the covariance is the inverse of the information
+    recomputed at the estimate. Not converged (the third tuple item False) when the steps do not shrink
+    at least CHORD_MIN_SHRINK-fold or MAX_CHORD_STEPS are not enough.
+    """
+    beta = np.array(start, dtype=float)
+    eta = X @ beta if offset is None else X @ beta + offset
+    p = special.expit(eta)
+    try:
+        inverse = np.linalg.inv(information(X, p))
+    except np.linalg.LinAlgError:
+        return beta, np.full((len(beta), len(beta)), np.nan), False
+    previous = np.inf
+    for _ in range(MAX_CHORD_STEPS):
+        grad = X.T @ (y - p)
+        step = inverse @ grad
+        size = float(np.max(np.abs(step)))
+        if not np.isfinite(size) or size > previous / CHORD_MIN_SHRINK:
+            return beta, inverse, False
+        beta = beta + step
+        if _converged(grad, step, beta):
+            p = special.expit(X @ beta if offset is None else X @ beta + offset)
+            try:
+                return beta, np.linalg.inv(information(X, p)), True
+            except np.linalg.LinAlgError:
+                return beta, np.full_like(inverse, np.nan), False
+        previous = size
+        p = special.expit(X @ beta if offset is None else X @ beta + offset)
+    return beta, inverse, False
 
 
 def _newton(
     y: np.ndarray,
     X: np.ndarray,
-    hessian_dtype: type,
     start: np.ndarray | None = None,
     offset: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Newton-Raphson iterations from `start` (else zero) with the Hessian's products in `hessian_dtype`
-    (see `newton_logit`).
-
-    Why a float32 Hessian still finds the exact maximum: the Hessian only sets each step's length and
-    direction; the iteration stops when the double-precision score X'(y - p) is below 1e-8, which holds
-    only at the maximum-likelihood estimate, whatever Hessian led there. The covariance returned is
-    always the inverse of the double-precision information matrix at that estimate.
-    """
-    Xh = X if hessian_dtype is np.float64 else X.astype(hessian_dtype)
+    """Newton-Raphson iterations from `start` (else zero), in double precision (see `newton_logit`)."""
     beta = np.zeros(X.shape[1]) if start is None else np.array(start, dtype=float)
     converged = False
     hess = None
+    grad = np.full(X.shape[1], np.inf)
     for _ in range(MAX_ITER):
         eta = X @ beta if offset is None else X @ beta + offset
         p = special.expit(eta)  # the logistic function, overflow-free
-        w = (p * (1 - p)).astype(hessian_dtype, copy=False)
-        hess = (Xh.T @ (Xh * w[:, None])).astype(np.float64)
+        hess = information(X, p)
         grad = X.T @ (y - p)
-        if np.max(np.abs(grad)) < 1e-8:  # already at the maximum: `hess` is the information there
+        if np.max(np.abs(grad)) < GRADIENT_TOL:  # already at the maximum: `hess` is the information there
             converged = True
             break
         try:
@@ -253,9 +319,8 @@ def _newton(
         if np.max(np.abs(step)) < TOL * (1 + np.max(np.abs(beta))):
             converged = True
             break
-    if not converged or hess is None or np.max(np.abs(grad)) >= 1e-8 or hessian_dtype is not np.float64:
-        p = special.expit(X @ beta if offset is None else X @ beta + offset)
-        hess = X.T @ (X * (p * (1 - p))[:, None])
+    if not converged or hess is None or np.max(np.abs(grad)) >= GRADIENT_TOL:
+        hess = information(X, special.expit(X @ beta if offset is None else X @ beta + offset))
     try:
         cov = np.linalg.inv(hess)
     except np.linalg.LinAlgError:
@@ -294,9 +359,16 @@ def vif(X: np.ndarray, names: list[str]) -> dict[str, float]:
     """Variance inflation factors: the diagonal of the inverse correlation matrix of the predictors."""
     if X.shape[1] < 2:
         return {n: 1.0 for n in names}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        corr = np.corrcoef(X, rowvar=False)
+    mean = X.mean(axis=0)
+    cross = np.zeros((X.shape[1], X.shape[1]))
+    for start in range(0, len(X), INFORMATION_BLOCK):  # centred cross-products, block by block
+        block = X[start : start + INFORMATION_BLOCK] - mean
+        cross += block.T @ block
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.sqrt(np.diag(cross))
+        corr = cross / np.outer(scale, scale)
+    if not np.all(np.isfinite(corr)):
+        return {n: float("nan") for n in names}
     try:
         diag = np.diag(np.linalg.inv(corr))
     except np.linalg.LinAlgError:
@@ -373,30 +445,29 @@ def fit_logistic(
     mode = FirthMode(firth)
     markers = list(markers)
     covariates = [c for c in adjust if c in table.columns and c not in markers]
-    y, X = design(table, markers + covariates, outcome)
+    y, model = model_matrix(table, markers + covariates, outcome)  # intercept + terms, column-major
     n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
     if n_cases < 2 or n_controls < 2:
         raise AnalysisError(f"logistic regression needs cases and controls (has {n_cases} and {n_controls})")
     notes: list[str] = []
-    keep = [i for i in range(X.shape[1]) if X[:, i].min() != X[:, i].max()]
-    for i in range(X.shape[1]):
+    keep = [i for i in range(model.shape[1] - 1) if model[:, i + 1].min() != model[:, i + 1].max()]
+    for i in range(model.shape[1] - 1):
         if i not in keep:
             name = (markers + covariates)[i]
             notes.append(f"{name} does not vary in the sample and was left out of the model")
     names = [(markers + covariates)[i] for i in keep]
-    X = X[:, keep]
+    if len(keep) < model.shape[1] - 1:
+        model = np.asfortranarray(model[:, [0, *(i + 1 for i in keep)]])
+    X = model[:, 1:]  # the terms: a view, not a copy
     if len(y) <= X.shape[1] + 2:
         raise AnalysisError(f"logistic regression needs more patients than terms (has {len(y)})")
-    sds = X.std(axis=0, ddof=1)
+    sds = np.array([X[:, i].std(ddof=1) for i in range(X.shape[1])])
     method: str | None = "wald"
     note: str | None = None
     separated_by: tuple[str, ...] = ()
     if mode is FirthMode.ALWAYS:
         terms, method, note = _firth_terms(y, X, names, sds, "Firth's penalised likelihood (requested)")
     else:
-        model = np.empty((len(y), X.shape[1] + 1), order="F")  # intercept + terms, column-major
-        model[:, 0] = 1.0
-        model[:, 1:] = X
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             beta, cov, converged = newton_logit(y, model)
         se = np.sqrt(np.clip(np.diag(cov), 0, None))

@@ -93,13 +93,28 @@ class SortedScores:
         ranks[self.order] = np.repeat(starts + (counts + 1) / 2.0, counts)
         return ranks
 
+    def below_and_at(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per distinct value (ascending): (cases at or below it, controls at or below it, cases at it,
+        controls at it), counted from the one sort in O(n)."""
+        starts = self._starts()
+        ends = np.r_[starts[1:], len(self.values)] - 1
+        cases_le = np.cumsum(self.is_case)[ends]
+        controls_le = ends + 1 - cases_le
+        cases_at = np.diff(np.r_[0, cases_le])
+        return cases_le, controls_le, cases_at, np.diff(np.r_[0, controls_le])
+
     def delong(self, direction: Direction | str) -> tuple[float, np.ndarray, np.ndarray]:
         """AUC in `direction` and its DeLong components (v10 per case, v01 per control, each in the
-        patients' original order), as `delong_components` of the oriented cases and controls."""
-        cases, controls = self.values[self.is_case], self.values[~self.is_case]
-        m, n = len(cases), len(controls)
-        v10 = _placements(controls, cases) / (2.0 * n)  # share of controls below each case (ties 1/2)
-        v01 = 1.0 - _placements(cases, controls) / (2.0 * m)  # share of cases above each control
+        patients' original order), as `delong_components` of the oriented cases and controls.
+
+        The placements come from the counts per distinct value (`below_and_at`): a case's V10 is
+        (#controls below + #controls at or below) / 2n, a control's V01 is 1 - (#cases below + #cases
+        at or below) / 2m — the midrank form of Sun & Xu (2014), in O(n) after the sort."""
+        cases_le, controls_le, cases_at, controls_at = self.below_and_at()
+        m, n = int(cases_le[-1]), int(controls_le[-1])
+        group = np.repeat(np.arange(len(cases_le)), cases_at + controls_at)  # distinct value of each
+        v10 = ((2 * controls_le - controls_at) / (2.0 * n))[group[self.is_case]]  # sorted cases
+        v01 = 1.0 - ((2 * cases_le - cases_at) / (2.0 * m))[group[~self.is_case]]  # sorted controls
         if Direction(direction) is Direction.LOWER:  # mirrored: every placement becomes its complement
             v10, v01 = 1.0 - v10, 1.0 - v01
         original_case = np.empty(len(self.values), dtype=bool)
@@ -300,9 +315,15 @@ def _roc_points(
         cases, controls = _split(y, np.asarray(score, dtype=float))
         cases, controls = np.sort(cases), np.sort(controls)
         values = np.unique(np.concatenate([cases, controls]))
-    else:
-        cases, controls = presorted.values[presorted.is_case], presorted.values[~presorted.is_case]
+    else:  # counts per distinct value from the one sort: no searching
         values = presorted.distinct()
+        cases_le, controls_le, _, _ = presorted.below_and_at()
+        m, n = int(cases_le[-1]), int(controls_le[-1])
+        tp, fp = np.r_[0, cases_le], np.r_[0, controls_le]  # at or below each threshold
+        if direction is Direction.HIGHER:
+            tp, fp = m - tp, n - fp
+        mids = (values[:-1] + values[1:]) / 2
+        return np.concatenate([[-np.inf], mids, [np.inf]]), tp / m, 1 - fp / n
     mids = (values[:-1] + values[1:]) / 2
     thresholds = np.concatenate([[-np.inf], mids, [np.inf]])
     if direction is Direction.HIGHER:
