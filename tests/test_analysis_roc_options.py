@@ -21,6 +21,7 @@ from ovcf_core.stats.analysis import analyze_cohort, parse_cutoff_rule
 from ovcf_core.stats.binormal import binormal_roc
 from ovcf_core.stats.cutoffs import CutoffRule, choose_threshold, cutoff_analysis
 from ovcf_core.stats.partial_auc import compare_partial_auc
+from ovcf_core.stats.partial_auc_delong import delong_partial_auc_test
 from ovcf_core.stats.roc_tests import adjust_p, bootstrap_auc_test, venkatraman_test
 
 MARKERS = ["hu", "vbq", "fi"]
@@ -93,7 +94,7 @@ def test_resampled_tests_default_to_2000_when_no_bootstrap_is_given(cohort):
     assert "auc_ci_bootstrap" not in data["markers"]["hu"]  # --bootstrap 0 still means no AUC bootstrap
 
 
-def test_partial_auc_comparisons_come_with_the_bootstrap_test(cohort):
+def test_partial_auc_comparisons_come_with_the_bootstrap_and_delong_tests(cohort):
     data = analyze_cohort(
         cohort, markers=MARKERS, pair=None, roc_test="bootstrap", bootstrap=120, seed=9, pauc=(0.8, 1.0)
     ).to_dict()
@@ -106,7 +107,13 @@ def test_partial_auc_comparisons_come_with_the_bootstrap_test(cohort):
         )  # fmt: skip
         assert c["pauc_p"] == direct.p_value
     delong = analyze_cohort(cohort, markers=MARKERS, pair=None, pauc=(0.8, 1.0)).to_dict()
-    assert all("pauc_p" not in c for c in delong["auc_comparisons"])
+    for c in delong["auc_comparisons"]:  # DeLong: the DeLong-type test of the partial AUCs
+        a, b = c["a"], c["b"]
+        direct = delong_partial_auc_test(
+            y, cohort[a], cohort[b], data["markers"][a]["direction"], data["markers"][b]["direction"],
+            (0.8, 1.0),
+        )  # fmt: skip
+        assert c["pauc_p"] == direct.p_value
 
 
 def test_progress_reaches_one_and_only_grows(cohort):

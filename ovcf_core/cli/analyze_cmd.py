@@ -126,7 +126,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="delong",
         help="test of every two markers' ROC curves: DeLong (default), pROC's stratified bootstrap test of "
         "the AUCs, or Venkatraman's permutation test of the curves; N = --bootstrap (2000 when 0), seeded "
-        "by --seed; with --pauc the bootstrap test also compares the partial AUCs (pauc_p)",
+        "by --seed; with --pauc the DeLong and bootstrap tests also compare the partial AUCs (pauc_p; "
+        "DeLong: structural components with the estimated specificity quantiles' influence)",
     )
     parser.add_argument(
         "--cutoff",
@@ -160,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
     from ovcf_core.cli.common import print_problems, write_json
     from ovcf_core.errors import InputError, OvcfError
     from ovcf_core.io import read_cohort
+    from ovcf_core.process_memory import compact_allocators, release_freed_memory
     from ovcf_core.schema import COVARIATES
     from ovcf_core.stats.analysis import analyze_cohort
 
@@ -167,7 +169,9 @@ def run(args: argparse.Namespace) -> int:
         raise OvcfError("--conditional needs --pair COL (the column pairing each case with its control)")
     markers = _names(args.markers)
     name = Path(args.cohort).name
+    compact_allocators()  # a large cohort's peak memory: see ovcf_core.process_memory
     table, report = read_cohort(args.cohort, markers=markers, outcome=args.outcome, positive=args.positive)
+    release_freed_memory()  # what reading and validation freed, before the analysis allocates
     print_problems(report, name)
     if table.empty:
         raise InputError("no usable rows (every row has an error)", file=name)

@@ -37,6 +37,7 @@ from ovcf_core.stats.cutoffs import (
 )
 from ovcf_core.stats.nonparametric import EXACT_MAX_GROUP, mann_whitney_p
 from ovcf_core.stats.partial_auc import PartialAuc, compare_partial_auc, partial_auc_with_ci
+from ovcf_core.stats.partial_auc_delong import delong_partial_auc_test
 from ovcf_core.stats.roc_tests import adjust_p, bootstrap_auc_test, venkatraman_test
 
 if TYPE_CHECKING:
@@ -236,7 +237,7 @@ class CohortAnalysis:
     pauc_range: tuple[float, float] | None = None
     roc_test: str = "delong"
     test_resamples: int = 0  # bootstrap resamples or permutations of a non-DeLong ROC test
-    pauc_p: tuple[float, ...] | None = None  # with --pauc and the bootstrap test: one per comparison
+    pauc_p: tuple[float, ...] | None = None  # with --pauc (DeLong-type or bootstrap): one per comparison
     cutoff_rule: str = "youden"
     smooth: str = "none"
     seed: int = BOOTSTRAP_SEED
@@ -285,7 +286,7 @@ class CohortAnalysis:
         )
 
     def _pauc_tests(self) -> list[dict[str, float]]:
-        """Each comparison's `pauc_p` (bootstrap test of the partial AUCs) when it was computed, else {}."""
+        """Each comparison's `pauc_p` (test of the partial AUCs) when it was computed, else {}."""
         if self.pauc_p is None or len(self.pauc_p) != len(self.auc_comparisons):
             return [{} for _ in self.auc_comparisons]
         return [{"pauc_p": p} for p in self.pauc_p]
@@ -417,8 +418,10 @@ def _marker_statistics(
     ranks: dict[str, np.ndarray] | None = None,
     rule: CutoffRule = CutoffRule.YOUDEN,
     target: float | None = None,
+    codes: np.ndarray | None = None,
 ) -> MarkerAnalysis:
-    """`analyze_marker` without the odds ratio (fitted on its own, see `_odds_ratios`)."""
+    """`analyze_marker` without the odds ratio (fitted on its own, see `_odds_ratios`); `codes` are the
+    whole table's `groups.pair_codes` when computed once for every marker."""
     sub, y, x = _marker_rows(table, marker, outcome)
     n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
     result = MarkerAnalysis(marker, len(x), n_cases, n_controls, cutoff_rule=cutoff_rule_text(rule, target))
@@ -431,7 +434,9 @@ def _marker_statistics(
         return _with(
             result, messages=(f"only {len(x)} patients have a value; at least {MIN_PATIENTS} needed",)
         )
-    comparison = groups.compare_groups(sub, marker, outcome, pair, mann_whitney=False)
+    comparison = groups.compare_groups(
+        sub, marker, outcome, pair, mann_whitney=False, codes=codes if sub is table else None
+    )
     if x.min() == x.max():
         return _with(
             result, groups=comparison, messages=(f"constant: every patient has {x[0]:g}; nothing to compare",)
@@ -723,6 +728,28 @@ def _pauc_comparison(
         return float("nan")
 
 
+def _delong_pauc_p(
+    table: pd.DataFrame, analysed: list[MarkerAnalysis], comparisons: list[roc.AucComparison],
+    outcome: str, specificity: tuple[float, float],
+) -> tuple[float, ...]:  # fmt: skip
+    """Each comparison's DeLong-type test of the two markers' partial AUCs (`partial_auc_delong`): its p,
+    NaN where it cannot be computed."""
+    direction = {m.marker: m.auc.direction for m in analysed if m.auc is not None}
+    y = table[outcome].to_numpy(float)
+    out = []
+    for c in comparisons:
+        try:
+            test = delong_partial_auc_test(
+                y, table[c.a].to_numpy(float), table[c.b].to_numpy(float), direction[c.a], direction[c.b],
+                specificity, (c.a, c.b),
+            )  # fmt: skip
+        except (AnalysisError, KeyError):
+            out.append(float("nan"))
+            continue
+        out.append(test.p_value)
+    return tuple(out)
+
+
 Tick = Callable[[int, int], None]  # a library loop's progress: (resamples done, resamples in all)
 
 
@@ -911,8 +938,9 @@ def analyze_cohort(
     odds ratio by Firth's penalised likelihood (otherwise only where separation is found); `pauc`
     (SP_LO, SP_HI) adds each marker's partial AUC (with a CI when `bootstrap` > 0); `p_adjust` adjusts
     the AUC comparisons' p-values (none, holm, fdr_bh); `roc_test` compares every two markers by DeLong,
-    pROC's bootstrap test or Venkatraman's permutation test (N = `bootstrap`, or 2000 when 0; with `pauc`
-    the bootstrap test also compares the partial AUCs, `pauc_p`); `cutoff` is the rule of each marker's
+    pROC's bootstrap test or Venkatraman's permutation test (N = `bootstrap`, or 2000 when 0); with `pauc`
+    the DeLong and bootstrap tests also compare the partial AUCs (`pauc_p`: the DeLong-type test of
+    `partial_auc_delong`, or pROC's bootstrap test); `cutoff` is the rule of each marker's
     cut-off (`parse_cutoff_rule`; with `bootstrap` > 0 also its CIs); `smooth` = "binormal" adds pROC's
     binormal AUC; `progress` gets the fraction of all resampling done. Raises
     AnalysisError when the cohort cannot be analysed at all (no outcome, one class, no marker).
@@ -943,23 +971,25 @@ def analyze_cohort(
     adjust = tuple(a for a in adjust if a not in absent)
     pair = pair if pair is not None and pair in table.columns and table[pair].notna().any() else None
     if pair is not None:  # pair labels as integer codes once, not hashed again by every paired test
-        codes = pd.factorize(table[pair])[0]
-        table = table.assign(**{pair: np.where(codes >= 0, codes, np.nan)})
+        labels = pd.factorize(table[pair])[0]
+        table = table.assign(**{pair: np.where(labels >= 0, labels, np.nan)})
     if SEX in table.columns and not isinstance(table[SEX].dtype, pd.CategoricalDtype):
         # F/M as a categorical: the models' and tests' comparisons and missing checks on codes, not text
         table = table.assign(**{SEX: pd.Categorical(table[SEX], categories=["F", "M"])})
     if conditional and pair is None:
         notes.append("conditional logistic regression needs a pair column: not computed")
     demographics = [c for c in (AGE, BMI) if c in table.columns]
+    # each row's complete pair, counted once for every paired test
+    codes: np.ndarray | None = groups.pair_codes(table, outcome, pair) if pair is not None else None
     mode = logistic.FirthMode.ALWAYS if firth else logistic.FirthMode.AUTO
     with _parallel(len(table)) as pool:
         models_job = pool.submit(_odds_ratios, table, markers, adjust, outcome, mode)  # the longest: first
-        t1_job = pool.submit(groups.table1, table, demographics, outcome, pair)
+        t1_job = pool.submit(groups.table1, table, demographics, outcome, pair, codes)
         components: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         ranks: dict[str, np.ndarray] = {}
         statistics = list(
             pool.map(
-                lambda m: _marker_statistics(table, m, outcome, pair, components, ranks, rule, target),
+                lambda m: _marker_statistics(table, m, outcome, pair, components, ranks, rule, target, codes),
                 markers,
             )
         )
@@ -978,10 +1008,13 @@ def analyze_cohort(
         usable = [m.marker for m in analysed if m.spearman is not None]
         matrix_job = pool.submit(correlation.correlation_matrix, table, usable, ranks)
         comparisons = comparisons_job.result() if resampled is None else resampled
+        if resampled is None and pauc is not None:  # DeLong-type tests of the partial AUCs
+            pauc_p = _delong_pauc_p(table, analysed, comparisons, outcome, pauc)
         matrix, t1 = matrix_job.result(), t1_job.result()
     adjusted = adjust_p([c.p_value for c in comparisons], p_adjust)
+    n_pairs = None if codes is None else int((codes >= 0).sum() // 2)  # as `count_pairs`
     return CohortAnalysis(
-        n_cases, n_controls, count_pairs(table, outcome, pair), tuple(analysed), tuple(comparisons), matrix,
+        n_cases, n_controls, n_pairs, tuple(analysed), tuple(comparisons), matrix,
         t1, multi, outcome, adjust, pair, tuple(notes), p_adjust, tuple(adjusted), firth, pauc,
         roc_test, options.test_n, pauc_p, cutoff_rule_text(rule, target), smooth, seed,
     )  # fmt: skip
