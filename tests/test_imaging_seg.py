@@ -158,3 +158,18 @@ def test_rois_are_written_as_seg_and_read_back_as_their_pixels(written):
     assert back.counts == {
         n: int(sum(roi_mask(r, 128, 128).sum() for r in rois if r.label.startswith(n))) for n in back.labels
     }
+
+
+def test_the_shipped_sample_series_take_a_seg_of_their_rois():
+    from ovcf_core import paths
+    from ovcf_core.imaging import read_roi_file
+    from ovcf_core.imaging.roi import roi_mask
+
+    folder = paths.SAMPLE_DICOM / "mr_t2_axial"
+    series = load_series(folder / "series").pick()
+    rois = [r for r in read_roi_file(folder / "rois.json") if not r.label.startswith("FAT")]
+    back = read_seg(("sample.dcm", write_seg(rois, series)), series)
+    pm = next(r for r in rois if r.label == "PM_L_L3L4")
+    np.testing.assert_array_equal(
+        back.slice_mask("PM_L", pm.slice), roi_mask(pm, series.rows, series.columns)
+    )
