@@ -4,6 +4,7 @@ table, and bad masks refused with one line naming the mask (and the series when 
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 
 import nibabel as nib
@@ -297,3 +298,32 @@ def test_uploads_of_one_multi_label_file_with_its_json_table_are_read(loaded):
     assert message.startswith("the masks: 2 files, none named after a structure")
     message = _refusal([("t1.nii.gz", mp.nifti()), ("t1.json", b"[1, 2")], loaded["t1"])
     assert message.startswith("t1.json: is not a label table")
+
+
+def _reoriented(mp, order: tuple[int, int, int], flips: tuple[bool, bool, bool]) -> bytes:
+    """The phantom's labels stored with the series axes (slice, row, column) in `order` and reversed where
+    `flips` says, with the affine that puts every voxel back in the same place (RAS, as NIfTI)."""
+    data = mp.label_array()
+    lps = mp.affine_lps.copy()
+    for axis, flip in enumerate(flips):
+        if flip:
+            data = np.flip(data, axis)
+            lps[:3, 3] = lps[:3, 3] + (data.shape[axis] - 1) * lps[:3, axis]
+            lps[:3, axis] = -lps[:3, axis]
+    data = np.ascontiguousarray(np.transpose(data, order))
+    columns = [lps[:, a] for a in order]
+    affine = np.diag([-1.0, -1.0, 1.0, 1.0]) @ np.column_stack([*columns, lps[:, 3]])
+    return _nifti(data, affine)
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_every_axis_order_and_flip_lands_on_the_same_voxels(order, loaded):
+    mp = MASK_PHANTOMS["t2"]
+    for flips in itertools.product((False, True), repeat=3):
+        source = ("any.nii.gz", _reoriented(mp, order, flips))
+        label_map = read_label_map(source, loaded["t2"], labels=mp.value_table())
+        np.testing.assert_array_equal(
+            label_map.data,
+            read_label_map(("ref.nii.gz", mp.nifti()), loaded["t2"], labels=mp.value_table()).data,
+            err_msg=str((order, flips)),
+        )
