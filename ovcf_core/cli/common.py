@@ -1,4 +1,10 @@
-"""Helpers shared by the CLI commands: argument types checked before any work, JSON out, table problems."""
+"""Helpers shared by the CLI commands: argument types checked before any work, JSON out, table problems.
+
+The argument types (`finite_float`, `positive_float`, `nonnegative_float`, `prevalence`, `whole_number`,
+`seed`, `count`, `positive_count`, and the checker `output_file` builds) share one contract: each takes
+the argument as typed and returns the parsed value, or raises ``argparse.ArgumentTypeError`` quoting the
+text and saying what it must be, which argparse prints as a usage error (exit 2) before any work starts.
+"""
 
 from __future__ import annotations
 
@@ -42,23 +48,7 @@ def _require(holds: bool, text: str, requirement: str) -> None:
 
 
 def finite_float(text: str) -> float:
-    """Parse a finite number (not nan or inf): the argparse type the other number types build on.
-
-    Parameters
-    ----------
-    text
-        The argument as typed on the command line.
-
-    Returns
-    -------
-    float
-        The number.
-
-    Raises
-    ------
-    argparse.ArgumentTypeError
-        When `text` is not a number, or is nan or infinite (argparse prints it as a usage error, exit 2).
-    """
+    """Parse a finite number (not nan or inf): the type the other number types build on."""
     try:
         value = float(text)
     except ValueError:
@@ -69,70 +59,21 @@ def finite_float(text: str) -> float:
 
 
 def positive_float(text: str) -> float:
-    """Parse a finite number above 0 (an argparse type, e.g. a caliper in years).
-
-    Parameters
-    ----------
-    text
-        The argument as typed on the command line.
-
-    Returns
-    -------
-    float
-        The number.
-
-    Raises
-    ------
-    argparse.ArgumentTypeError
-        When `text` is not a finite number or is 0 or less.
-    """
+    """Parse a finite number above 0 (e.g. a caliper in years)."""
     value = finite_float(text)
     _require(value > 0, text, "above 0")
     return value
 
 
 def nonnegative_float(text: str) -> float:
-    """Parse a finite number of at least 0 (an argparse type, e.g. a time-out in seconds).
-
-    Parameters
-    ----------
-    text
-        The argument as typed on the command line.
-
-    Returns
-    -------
-    float
-        The number.
-
-    Raises
-    ------
-    argparse.ArgumentTypeError
-        When `text` is not a finite number or is below 0.
-    """
+    """Parse a finite number of at least 0 (e.g. a time-out in seconds)."""
     value = finite_float(text)
     _require(value >= 0, text, "0 or more")
     return value
 
 
 def prevalence(text: str) -> float:
-    """Parse a fraction strictly between 0 and 1 (an argparse type: a prevalence, α or power).
-
-    Parameters
-    ----------
-    text
-        The argument as typed on the command line, e.g. ``0.10``.
-
-    Returns
-    -------
-    float
-        The fraction.
-
-    Raises
-    ------
-    argparse.ArgumentTypeError
-        When `text` is not a finite number strictly between 0 and 1; a value from 1 to 100 gets the hint
-        that a percentage was probably meant.
-    """
+    """Parse a fraction strictly between 0 and 1 (prevalence, α, power); 1 to 100 gets a percentage hint."""
     value = finite_float(text)
     hint = " (give a fraction: 0.10 for 10%)" if 1 <= value <= 100 else ""
     _require(0 < value < 1, text, f"strictly between 0 and 1{hint}")
@@ -140,23 +81,7 @@ def prevalence(text: str) -> float:
 
 
 def whole_number(text: str) -> int:
-    """Parse a whole number of any sign (an argparse type; the other integer types check its range).
-
-    Parameters
-    ----------
-    text
-        The argument as typed on the command line.
-
-    Returns
-    -------
-    int
-        The number.
-
-    Raises
-    ------
-    argparse.ArgumentTypeError
-        When `text` is not a whole number (``2.5`` and ``ten`` are refused, not rounded).
-    """
+    """Parse a whole number of any sign (2.5 and "ten" are refused, not rounded)."""
     try:
         return int(text)
     except ValueError:
@@ -164,69 +89,21 @@ def whole_number(text: str) -> int:
 
 
 def seed(text: str) -> int:
-    """Parse a random seed, a whole number from 0 to 2**32 - 1 (what numpy and joblib accept).
-
-    Parameters
-    ----------
-    text
-        The argument as typed on the command line.
-
-    Returns
-    -------
-    int
-        The seed.
-
-    Raises
-    ------
-    argparse.ArgumentTypeError
-        When `text` is not a whole number in that range.
-    """
+    """Parse a random seed, a whole number from 0 to 2**32 - 1 (what numpy and joblib accept)."""
     value = whole_number(text)
     _require(0 <= value <= SEED_MAX, text, f"from 0 to {SEED_MAX}")
     return value
 
 
 def count(text: str) -> int:
-    """Parse a whole number of at least 0 (an argparse type: resamples, iterations).
-
-    Parameters
-    ----------
-    text
-        The argument as typed on the command line.
-
-    Returns
-    -------
-    int
-        The count.
-
-    Raises
-    ------
-    argparse.ArgumentTypeError
-        When `text` is not a whole number or is negative.
-    """
+    """Parse a whole number of at least 0 (resamples, iterations)."""
     value = whole_number(text)
     _require(value >= 0, text, "0 or more")
     return value
 
 
 def positive_count(text: str) -> int:
-    """Parse a whole number of at least 1 (an argparse type: controls per case, model parameters).
-
-    Parameters
-    ----------
-    text
-        The argument as typed on the command line.
-
-    Returns
-    -------
-    int
-        The count.
-
-    Raises
-    ------
-    argparse.ArgumentTypeError
-        When `text` is not a whole number or is below 1.
-    """
+    """Parse a whole number of at least 1 (controls per case, model parameters)."""
     value = whole_number(text)
     _require(value >= 1, text, "1 or more")
     return value
@@ -258,13 +135,7 @@ def output_file(stdout_ok: bool = True) -> Callable[[str], str]:
 
 
 def add_json_output(parser: argparse.ArgumentParser) -> None:
-    """Add the `--json OUT.json` option of a command whose JSON goes to stdout unless a file is named.
-
-    Parameters
-    ----------
-    parser
-        The command's parser, extended in place.
-    """
+    """Add the `--json OUT.json` option of a command whose JSON goes to stdout unless a file is named."""
     parser.add_argument(
         "--json",
         default="-",
@@ -280,38 +151,21 @@ def add_output_file(parser: argparse.ArgumentParser, metavar: str, help_text: st
     Parameters
     ----------
     parser
-        The command's parser, extended in place.
+        The command's parser, extended in place (as for every ``add_*`` helper here).
     metavar
         How the file is named in the usage line, e.g. ``MODEL.json``.
     help_text
         What the file holds, for ``--help``.
     """
     parser.add_argument(
-        "-o",
-        "--output",
-        required=True,
-        type=output_file(stdout_ok=False),
-        metavar=metavar,
-        help=help_text,
+        "-o", "--output", required=True, type=output_file(stdout_ok=False), metavar=metavar, help=help_text
     )
 
 
 def add_report_output(parser: argparse.ArgumentParser, help_text: str) -> None:
-    """Add the optional `--report OUT.html` option (a file, never stdout).
-
-    Parameters
-    ----------
-    parser
-        The command's parser, extended in place.
-    help_text
-        What the report holds, for ``--help``.
-    """
+    """Add the optional `--report OUT.html` option (a file, never stdout), described by `help_text`."""
     parser.add_argument(
-        "--report",
-        default=None,
-        type=output_file(stdout_ok=False),
-        metavar="OUT.html",
-        help=help_text,
+        "--report", default=None, type=output_file(stdout_ok=False), metavar="OUT.html", help=help_text
     )
 
 

@@ -20,30 +20,13 @@ def _port(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments: the port and whether to open a browser.
-
-    Parameters
-    ----------
-    parser
-        The `dashboard` subcommand's parser, extended in place.
-    """
+    """Add the arguments: the port and whether to open a browser."""
     parser.add_argument("--port", type=_port, default=None, help="port to serve on (default 8501)")
     parser.add_argument("--headless", action="store_true", help="do not open a browser")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run `streamlit run dashboard/app.py` with the options given, from the repository root.
-
-    Parameters
-    ----------
-    args
-        The parsed arguments (`port`, `headless`).
-
-    Returns
-    -------
-    int
-        Streamlit's exit code.
-    """
+    """Run `streamlit run dashboard/app.py` from the repository root; return Streamlit's exit code."""
     app = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app)]
     if args.port:

@@ -12,13 +12,7 @@ from ovcf_core.cli.common import add_json_output
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments: the long ratings table, its subject/rater/value columns and the JSON output.
-
-    Parameters
-    ----------
-    parser
-        The `icc` subcommand's parser, extended in place.
-    """
+    """Add the arguments: the long ratings table, its subject/rater/value columns and the JSON output."""
     parser.add_argument("ratings", metavar="RATINGS", help="long table (CSV or XLSX): subject, rater, value")
     parser.add_argument("--subject", required=True, metavar="COL", help="column naming the subject")
     parser.add_argument("--rater", required=True, metavar="COL", help="column naming the rater (or session)")
@@ -30,16 +24,6 @@ def run(args: argparse.Namespace) -> int:
     """Read the ratings, compute the six ICC forms, write the JSON; notes go to stderr.
 
     Ratings that are not numbers (or are uncached formulas) are listed by row and column and left out.
-
-    Parameters
-    ----------
-    args
-        The parsed arguments (`ratings`, `subject`, `rater`, `value`, `json`).
-
-    Returns
-    -------
-    int
-        0; failures are raised.
 
     Raises
     ------

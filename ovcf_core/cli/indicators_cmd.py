@@ -15,29 +15,13 @@ from ovcf_core.cli.common import add_output_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments: the raw table and the cohort table to write.
-
-    Parameters
-    ----------
-    parser
-        The `indicators` subcommand's parser, extended in place.
-    """
+    """Add the arguments: the raw table and the cohort table to write."""
     parser.add_argument("raw", help="raw measurements: wide template or long form (CSV or XLSX)")
     add_output_file(parser, "OUTPUT", "cohort table to write (.csv or .xlsx)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Read the raw table, check it, compute the indicators and write the cohort; problems go to stderr.
-
-    Parameters
-    ----------
-    args
-        The parsed arguments (`raw`, `output`).
-
-    Returns
-    -------
-    int
-        0 when the cohort was written (rows with errors left out and listed).
 
     Raises
     ------

@@ -17,13 +17,7 @@ from ovcf_core.cli.common import add_output_file, positive_count, positive_float
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments: the patients table, age and sex columns, caliper, method, ratio, seed, output.
-
-    Parameters
-    ----------
-    parser
-        The `match` subcommand's parser, extended in place.
-    """
+    """Add the arguments: the patients table, age and sex columns, caliper, method, ratio, seed, output."""
     parser.add_argument("patients", metavar="PATIENTS", help="cases and candidate controls (CSV or XLSX)")
     parser.add_argument("--age", default="age", metavar="COL", help="age column (default age)")
     parser.add_argument("--sex", default="sex", metavar="COL", help="sex column (default sex)")
@@ -47,16 +41,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read and validate the patients, match, write the matched table; report on stderr.
-
-    Parameters
-    ----------
-    args
-        The parsed arguments (`patients`, `age`, `sex`, `caliper`, `method`, `ratio`, `seed`, `output`).
-
-    Returns
-    -------
-    int
-        0 when the table was written (unmatched cases are listed on stderr by row, not an error).
 
     Raises
     ------

@@ -26,13 +26,7 @@ def _between(lo: float, hi: float, what: str) -> Callable[[str], float]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments: the anticipated AUC(s), κ, α, and either the power wanted or the cases available.
-
-    Parameters
-    ----------
-    parser
-        The `power` subcommand's parser, extended in place.
-    """
+    """Add the arguments: the anticipated AUC(s), κ, α, and either the power wanted or the cases available."""
     auc = _between(0.5, 1.0, "an AUC above 0.5")
     parser.add_argument("--auc", type=auc, required=True, metavar="A", help="anticipated AUC (above 0.5)")
     parser.add_argument(
@@ -77,16 +71,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute the power or sample size (and the prediction-model minimum size) and write the JSON.
-
-    Parameters
-    ----------
-    args
-        The parsed arguments.
-
-    Returns
-    -------
-    int
-        0; failures are raised.
 
     Raises
     ------

@@ -23,11 +23,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments: the model file, the patient's variables, the prevalence and the JSON output.
 
     The variables are taken as text: the model checks each it uses, naming the variable and its range.
-
-    Parameters
-    ----------
-    parser
-        The `predict` subcommand's parser, extended in place.
     """
     parser.add_argument(
         "--model",
@@ -57,16 +52,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the model (JSON only), check the inputs, predict, and print or write the result.
-
-    Parameters
-    ----------
-    args
-        The parsed arguments (`model` and the variable options, `prevalence`, `json`).
-
-    Returns
-    -------
-    int
-        0; failures are raised.
 
     Raises
     ------

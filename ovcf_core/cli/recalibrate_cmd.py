@@ -13,13 +13,7 @@ from ovcf_core.cli.common import add_output_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments: the cohort, the model file, the method and the new model file.
-
-    Parameters
-    ----------
-    parser
-        The `recalibrate` subcommand's parser, extended in place.
-    """
+    """Add the arguments: the cohort, the model file, the method and the new model file."""
     parser.add_argument("cohort", metavar="COHORT", help="cohort table (CSV or XLSX) with the outcome ovcf")
     parser.add_argument("--model", required=True, metavar="MODEL.json", help="the model file to recalibrate")
     parser.add_argument(
@@ -33,16 +27,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read the cohort and model, recalibrate, save the new model file; one summary line on stderr.
-
-    Parameters
-    ----------
-    args
-        The parsed arguments (`cohort`, `model`, `method`, `output`).
-
-    Returns
-    -------
-    int
-        0; failures are raised.
 
     Raises
     ------

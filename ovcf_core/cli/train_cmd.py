@@ -27,13 +27,7 @@ def _resamples(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments of `ovcf train COHORT.csv [--features vbq,hu] [--adjust age,sex,bmi] -o MODEL.json`.
-
-    Parameters
-    ----------
-    parser
-        The `train` subcommand's parser, extended in place.
-    """
+    """Add the arguments: the cohort, the features and covariates, the model file, bootstrap and outputs."""
     parser.add_argument(
         "cohort", metavar="COHORT", help="cohort table (CSV or XLSX): ovcf, vbq, hu, age, sex, bmi"
     )
@@ -71,17 +65,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read and validate the cohort, fit the model (with bootstrap validation), save it as JSON.
-
-    Parameters
-    ----------
-    args
-        The parsed arguments (`cohort`, `features`, `adjust`, `output`, `bootstrap`, `seed`, `synthetic`,
-        `json`, `quiet`).
-
-    Returns
-    -------
-    int
-        0; failures are raised.
 
     Raises
     ------

@@ -46,13 +46,7 @@ def thresholds(text: str) -> np.ndarray:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments: the cohort, the model, the prevalence, the thresholds and the outputs.
-
-    Parameters
-    ----------
-    parser
-        The `validate` subcommand's parser, extended in place.
-    """
+    """Add the arguments: the cohort, the model, the prevalence, the thresholds and the outputs."""
     parser.add_argument("cohort", metavar="COHORT", help="cohort table (CSV or XLSX) with the outcome ovcf")
     parser.add_argument(
         "--model", metavar="MODEL.json", help="a model file (default: the shipped synthetic model)"
@@ -81,16 +75,6 @@ def run(args: argparse.Namespace) -> int:
     """Read the cohort and the model, validate, write the JSON (and the report); a summary on stderr.
 
     Patients missing a model variable are left out: the first few are listed on stderr, all in the JSON.
-
-    Parameters
-    ----------
-    args
-        The parsed arguments (`cohort`, `model`, `prevalence`, `thresholds`, `json`, `report`).
-
-    Returns
-    -------
-    int
-        0; failures are raised.
 
     Raises
     ------
