@@ -87,7 +87,7 @@ def test_bias_and_limit_cis_follow_the_t_formulas_of_bland_and_altman_1999():
     assert result.upper_ci == pytest.approx(
         (mean + 1.96 * sd - t * se_limit, mean + 1.96 * sd + t * se_limit)
     )
-    # the paper's own rounding of the bias CI (−2.1 ± 2.12 × 9.4 = −22.0 to 17.8)
+    # by hand from the published summary: −2.1 ± t(16) 2.12 × SE 9.4 (not checked against the paper's text)
     assert round(result.bias_ci[0], 1) == -22.0 and round(result.bias_ci[1], 1) == 17.8
 
 
