@@ -4,8 +4,11 @@ Studies. Each entry of the studies folder is one study: a sub-folder, or a `.zip
 study id (the `study` column) is the entry's name as it is on disk: `A` for the folder `A`, `A.zip` for
 the file `A.zip`, so a folder `A` and a zip `A.zip` side by side are two studies with distinct ids.
 
-ROI files and masks. A study is measured with its own ROI file or with TotalSegmentator-style NIfTI masks
-(`MASK_DIR/<key>/vertebrae_L1.nii.gz` ..., see `ovcf_core.imaging.masks`), looked up in this order:
+ROI files and masks. A study is measured with its own ROI file or with its masks: a folder
+`MASK_DIR/<key>/` holding one NIfTI per structure (TotalSegmentator's `vertebrae_L1.nii.gz` ...), one
+multi-label NIfTI (value table in a sidecar .json or `mask_labels`) or one DICOM SEG, read onto the study's
+series by `ovcf_core.imaging.label_maps` and measured by `mask_indicators`: HU per vertebra on CT, VBQ on
+a sagittal T1, rCSA and FI on an axial T2. The masks and ROI files are looked up in this order:
 
 1. `ROI_DIR/<study id>.json` (`MASK_DIR/<study id>/`): `ROIS/A.json` for the folder `A`,
    `ROIS/A.zip.json` for the zip `A.zip`;
@@ -53,15 +56,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from ovcf_core.batch_qc import QcRegion, QcStudy, panels_for, region_z
 from ovcf_core.errors import InputError, OvcfError
 from ovcf_core.output import OutputError, is_regular_or_absent, output_problem, sync_folder, write_bytes
 
 if TYPE_CHECKING:
+    from ovcf_core.imaging.label_maps import LabelMap
     from ovcf_core.imaging.protocol import Protocol
     from ovcf_core.imaging.roi import Roi
+    from ovcf_core.imaging.series import Series
 
 COLUMNS: tuple[str, ...] = (
     "study",
@@ -139,6 +142,7 @@ class Study:
     source: Path
     roi: Path | None = None
     masks: Path | None = None
+    mask_labels: str | None = None  # a multi-label NIfTI's value table: "totalsegmentator", "musclemap"
 
 
 @dataclass(frozen=True)
@@ -225,11 +229,17 @@ def _check_name(name: str) -> None:
 
 
 def find_studies(
-    studies_dir: str | Path, *, roi_dir: str | Path | None = None, mask_dir: str | Path | None = None
+    studies_dir: str | Path,
+    *,
+    roi_dir: str | Path | None = None,
+    mask_dir: str | Path | None = None,
+    mask_labels: str | None = None,
 ) -> list[Study]:
     """The studies (sub-folders and .zip files) of `studies_dir`, each matched to its ROI file or masks.
 
     Study ids are the entry names (`A`, `A.zip`); the module docstring gives the ROI and mask lookup.
+    `mask_labels` names the value table of multi-label NIfTI masks without a sidecar .json
+    ("totalsegmentator" or "musclemap", `label_maps.LABEL_SCHEMES`).
     """
     studies_dir = Path(studies_dir)
     if not studies_dir.is_dir():
@@ -256,7 +266,7 @@ def find_studies(
         else:
             assert mask_dir is not None  # exactly one of roi_dir and mask_dir is given (checked above)
             masks = _match(Path(mask_dir), keys, source, lambda d, key: d / key, Path.is_dir)
-            studies.append(Study(source.name, source, masks=masks))
+            studies.append(Study(source.name, source, masks=masks, mask_labels=mask_labels))
     return studies
 
 
@@ -383,49 +393,87 @@ def _centre(roi: Roi) -> tuple[float, float]:
     return (x0 + x1) / 2, (y0 + y1) / 2
 
 
-def _measure_with_masks(
-    study: Study, erode_mm: float, qc: bool
-) -> tuple[list[dict], Protocol | None, QcStudy | None]:
-    """Rows of one study measured with its NIfTI vertebra masks (HU of each trabecular core)."""
-    from ovcf_core.imaging.masks import ct_series, measure_vertebrae
-    from ovcf_core.imaging.protocol import read_protocol
+def _fit_masks(study: Study, labels: str | None) -> tuple[Series, LabelMap]:
+    """The study's series that its masks fit, and the masks read onto it (`label_maps.read_label_map`).
+
+    A study holding several series is tried series by series (a SEG names its series; NIfTI masks fit by
+    size, affine and orientation); none fitting is the first series' refusal, which names mask and series.
+    """
+    from ovcf_core.imaging import load_series
+    from ovcf_core.imaging.label_maps import read_label_map
 
     assert study.masks is not None  # measure_study sends only a study with masks here
-    series = ct_series(study.source)
+    loaded = load_series(study.source)
+    if not loaded.series:
+        reasons = "; ".join(loaded.messages()[:3])
+        raise InputError(
+            f"holds no readable series ({reasons})" if reasons else "holds no readable series",
+            file=study.source.name,
+        )
+    first: OvcfError | None = None
+    for series in loaded.series:
+        if series.ambiguous:
+            first = first or InputError(series.ambiguous, file=study.source.name)
+            continue
+        try:
+            return series, read_label_map(study.masks, series, labels=labels)
+        except OvcfError as exc:
+            first = first or exc
+    assert first is not None
+    if len(loaded.series) > 1:
+        raise InputError(f"fits none of the study's {len(loaded.series)} series; the first: {first}")
+    raise first
+
+
+def _measure_with_masks(
+    study: Study, erode_mm: float, qc: bool, labels: str | None = None
+) -> tuple[list[dict], Protocol | None, QcStudy | None]:
+    """Rows of one study measured with its masks: every indicator they allow (`mask_indicators`): the HU
+    of each vertebra's trabecular core (CT), the T1 SI of L1-L4 and CSF (VBQ), the muscles' and discs'
+    areas and FI (T2)."""
+    from ovcf_core.imaging.mask_indicators import mask_indicators
+    from ovcf_core.imaging.protocol import read_protocol
+
+    series, label_map = _fit_masks(study, labels)
     protocol = read_protocol(series)
-    results = measure_vertebrae(series, study.masks, erode_mm=erode_mm)
-    rows = [
-        {
-            "label": label,
-            "modality": "CT",
-            "unit": "HU",
-            **{k: _clean_number(v) for k, v in r.to_dict().items()},
-        }
-        for label, r in results.items()
-    ]
+    found = mask_indicators(label_map, series, erode_mm=erode_mm)
+    modality, unit = found.image.modality, found.image.unit
+    if found.vertebrae_hu:  # CT: one row per 3-D trabecular core, with its volume
+        rows = [
+            {"label": label, "modality": modality, "unit": unit,
+             **{k: _clean_number(v) for k, v in r.to_dict().items()}}
+            for label, r in found.vertebrae_hu.items()
+        ]  # fmt: skip
+    else:
+        rows = [
+            {"label": r.label, "modality": modality, "unit": unit,
+             **{k: _clean_number(getattr(r, k)) for k in ("mean", "sd", "n_pixels", "area_mm2", "slice")},
+             "fi_percent": _clean_number(r.fi_percent)}
+            for r in found.image.rows
+        ]  # fmt: skip
     picture = None
     if qc:
+        by_label = {r.label: r for r in found.image.rows}
         regions = tuple(
             QcRegion(
-                label=level,
-                slice=r.slice,
-                xs=(),
-                ys=(),
-                value=r.mean,
-                unit="HU",
-                n_pixels=r.n_voxels,
-                z_mm=region_z(series, r.slice, series.columns / 2, series.rows / 2),
+                label=roi.label,
+                slice=roi.slice,
+                xs=tuple(float(x) for x in roi.outline()[0]),
+                ys=tuple(float(y) for y in roi.outline()[1]),
+                value=by_label[roi.label].mean if roi.label in by_label else None,
+                unit=unit,
+                n_pixels=by_label[roi.label].n_pixels if roi.label in by_label else 0,
+                z_mm=region_z(series, roi.slice, *_centre(roi)),
             )
-            for level, r in results.items()
+            for roi in found.rois
         )
-        hu = [r.mean for r in results.values()]
         picture = QcStudy(
             study.name,
-            "CT",
-            "HU",
-            panels_for(series, (r.slice for r in regions), "CT"),
+            modality,
+            unit,
+            panels_for(series, (r.slice for r in found.rois), modality),
             regions,
-            {"hu": float(np.mean(hu))} if hu else {},
+            found.values(),
             _protocol_text(protocol),
         )
     return rows, protocol, picture
@@ -444,7 +492,7 @@ def measure_study_outcome(study: Study, erode_mm: float = 3.0, qc: bool = False)
         if study.roi is not None:
             rows, protocol, picture = _measure_with_rois(study, qc)
         else:
-            rows, protocol, picture = _measure_with_masks(study, erode_mm, qc)
+            rows, protocol, picture = _measure_with_masks(study, erode_mm, qc, study.mask_labels)
         if not rows:
             raise InputError("nothing was measured", file=study.source.name)
         common = {

@@ -111,7 +111,7 @@ def test_parallel_batch_measures_every_good_study_and_reports_the_failing_ones(e
     _check_good_rows(rows)
     errors = {r["study"]: r["message"] for r in rows if r["status"] == "error"}
     assert set(errors) == {"s04_broken", "s05_no_masks"}
-    assert "s04_broken" in errors["s04_broken"] and "no readable CT slices" in errors["s04_broken"]
+    assert "s04_broken" in errors["s04_broken"] and "holds no readable series" in errors["s04_broken"]
     assert "no ROI file or mask folder" in errors["s05_no_masks"]
     assert (summary.measured, summary.skipped, len(summary.failed)) == (3, 0, 2)
     assert [d for d, _, _ in seen] == [1, 2, 3, 4, 5]

@@ -33,8 +33,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--mask-dir",
         metavar="DIR",
-        help="TotalSegmentator output, one folder per study (folder name or StudyInstanceUID) "
-        "with vertebrae_L1.nii.gz ... vertebrae_L4.nii.gz",
+        help="masks, one folder per study (folder name or StudyInstanceUID): TotalSegmentator's one NIfTI "
+        "per structure, one multi-label NIfTI or one DICOM SEG; HU (CT), VBQ (T1 sagittal), rCSA and FI "
+        "(T2 axial) from them",
+    )
+    parser.add_argument(
+        "--mask-labels",
+        choices=["totalsegmentator", "musclemap"],
+        default=None,
+        help="value table of multi-label NIfTI masks that have no sidecar .json",
     )
     parser.add_argument(
         "-o",
@@ -128,7 +135,11 @@ def run(args: argparse.Namespace) -> int:
         if not is_regular_or_absent(Path(args.output)):
             raise InputError(f"--model writes a risk file beside {args.output}, which must be a regular file")
         model = load_model(args.model)  # checked before any study is measured
-    studies = find_studies(args.studies_dir, roi_dir=args.roi_dir, mask_dir=args.mask_dir)
+    if args.mask_labels and not args.mask_dir:
+        raise InputError("--mask-labels needs --mask-dir")
+    studies = find_studies(
+        args.studies_dir, roi_dir=args.roi_dir, mask_dir=args.mask_dir, mask_labels=args.mask_labels
+    )
     progress = _progress_bar(args.quiet)
     try:
         summary = run_batch(
@@ -158,9 +169,7 @@ def run(args: argparse.Namespace) -> int:
     )
     contrast = sum(1 for _ in _contrast_studies(args.output)) if summary.measured else 0
     if contrast:
-        note(
-            f"warning: {contrast} study(ies) in {args.output} are contrast-enhanced CT (see their message)"
-        )
+        note(f"warning: {contrast} study(ies) in {args.output} are contrast-enhanced CT (see their message)")
     result = summary.to_dict()
     if model is not None:
         from ovcf_core import RESEARCH_NOTE
