@@ -225,3 +225,15 @@ def test_an_roi_off_the_image_is_refused_naming_it(written):
         rois_to_label_map([Roi("L1", 1, Shape.RECTANGLE, points=((120.0, 1.0), (140.0, 3.0)))], label_map)
     with pytest.raises(InputError, match="ROI 'L1' is on slice 5, but the series has slices 0 to 2"):
         rois_to_label_map([Roi("L1", 5, Shape.RECTANGLE, points=((1.0, 1.0), (3.0, 3.0)))], label_map)
+
+
+def test_ct_rois_are_the_measured_cores_inside_the_trabecular_bone(written):
+    folder, series = written["ct"]
+    mp = MASK_PHANTOMS["ct"]
+    result = mask_indicators(read_label_map(folder / "labels.nii.gz", series), series)
+    assert [r.label for r in result.rois] == ["L1", "L2", "L3", "L4"]
+    for roi in result.rois:
+        section = roi_mask(roi, series.rows, series.columns)
+        assert roi.slice == result.slices[roi.label] == result.vertebrae_hu[roi.label].slice
+        assert set(np.unique(mp.images[roi.slice][section])) == {CT_MASK_HU[roi.label]}  # no cortical shell
+        assert 0 < section.sum() < mp.labels[roi.label][roi.slice].sum()

@@ -37,7 +37,7 @@ from ovcf_core.imaging.header import Modality
 from ovcf_core.imaging.image_indicators import ImageIndicators, StructureRow, image_indicators
 from ovcf_core.imaging.label_maps import LabelMap, MaskError, series_geometry
 from ovcf_core.imaging.mask_outlines import region_roi
-from ovcf_core.imaging.masks import DEFAULT_ERODE_MM, VertebraHu, vertebra_hu
+from ovcf_core.imaging.masks import DEFAULT_ERODE_MM, VertebraHu, core_hu, trabecular_cores
 from ovcf_core.imaging.measure import MeasureResult, measure_on
 from ovcf_core.imaging.mri import FatMethod, FatThreshold
 from ovcf_core.imaging.roi import Roi
@@ -121,7 +121,8 @@ def ct_indicators(
         No L1–L4 mask, an empty or too small one, or one on a slice with no image (naming the file).
     """
     broken = _fractured_set(fractured)
-    cores = vertebra_hu(label_map, series, erode_mm=erode_mm)
+    core_masks = trabecular_cores(label_map, series, erode_mm=erode_mm)
+    cores = core_hu(series, core_masks, label_map.spacing)
     rows = tuple(
         StructureRow(
             label=level,
@@ -140,7 +141,9 @@ def ct_indicators(
     )
     rois = []
     for level, hu in cores.items():
-        roi = region_roi(label_map.slice_mask(level, hu.slice), level, hu.slice)
+        roi = region_roi(
+            core_masks[level][hu.slice], level, hu.slice
+        )  # the core's section: what was measured
         if roi is not None:
             rois.append(roi)
     image = ImageIndicators(

@@ -116,10 +116,10 @@ def _core_in_box(mask: np.ndarray, zooms: tuple[float, ...], erode_mm: float) ->
     return full
 
 
-def vertebra_hu(
+def trabecular_cores(
     label_map: LabelMap, ct: Series, *, erode_mm: float = DEFAULT_ERODE_MM, levels: tuple[str, ...] = LEVELS
-) -> dict[str, VertebraHu]:
-    """HU of the trabecular core of each of `levels` that the label map holds (see the module's method).
+) -> dict[str, np.ndarray]:
+    """The trabecular core (3-D boolean, series grid) of each of `levels` that the label map holds.
 
     Parameters
     ----------
@@ -130,18 +130,18 @@ def vertebra_hu(
     erode_mm
         Erosion in mm before the largest connected part is kept.
     levels
-        The vertebrae to measure (default L1–L4).
+        The vertebrae wanted (default L1–L4).
 
     Returns
     -------
     dict
-        Level -> `VertebraHu`, for every level with a mask.
+        Level -> core, for every level with a mask.
 
     Raises
     ------
     MaskError
-        No mask of any level, an empty mask file, a core under `MIN_CORE_VOXELS` voxels, or a core on a
-        slice with no image; the message names the mask file.
+        Not a CT, no mask of any level, an empty mask file, a core under `MIN_CORE_VOXELS` voxels, or a
+        core on a slice with no image; the message names the mask file.
     """
     if ct.modality is not Modality.CT:
         raise MaskError(f"HU needs a CT series; this one is {ct.modality.value}", file=label_map.source)
@@ -153,11 +153,9 @@ def vertebra_hu(
             file=label_map.source,
         )
     label_map.require(present, "HU")
-    zooms = label_map.spacing
-    voxel_mm3 = float(np.prod(zooms))
     cores: dict[str, np.ndarray] = {}
     for level in present:
-        core = _core_in_box(label_map.mask(level), zooms, erode_mm)
+        core = _core_in_box(label_map.mask(level), label_map.spacing, erode_mm)
         if core.sum() < MIN_CORE_VOXELS:
             raise MaskError(
                 f"leaves {int(core.sum())} voxels after a {erode_mm:g} mm erosion: too small to measure",
@@ -171,6 +169,14 @@ def vertebra_hu(
                     file=label_map.file_of(level),
                 )
         cores[level] = core
+    return cores
+
+
+def core_hu(
+    ct: Series, cores: Mapping[str, np.ndarray], spacing: tuple[float, float, float]
+) -> dict[str, VertebraHu]:
+    """Mean and SD of HU over each core (decoding only the slices the cores cover), its size and slice."""
+    voxel_mm3 = float(np.prod(spacing))
     results = {}
     for level, core in cores.items():
         slices = np.flatnonzero(core.any(axis=(1, 2)))
@@ -185,6 +191,29 @@ def vertebra_hu(
             slice=int(np.median(idx[:, 0])),
         )
     return results
+
+
+def vertebra_hu(
+    label_map: LabelMap, ct: Series, *, erode_mm: float = DEFAULT_ERODE_MM, levels: tuple[str, ...] = LEVELS
+) -> dict[str, VertebraHu]:
+    """HU of the trabecular core of each of `levels` that the label map holds (see the module's method).
+
+    Parameters
+    ----------
+    label_map, ct, erode_mm, levels
+        As `trabecular_cores`.
+
+    Returns
+    -------
+    dict
+        Level -> `VertebraHu`, for every level with a mask.
+
+    Raises
+    ------
+    MaskError
+        As `trabecular_cores`.
+    """
+    return core_hu(ct, trabecular_cores(label_map, ct, erode_mm=erode_mm, levels=levels), label_map.spacing)
 
 
 def measure_vertebrae(
