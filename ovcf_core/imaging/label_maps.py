@@ -182,7 +182,7 @@ def describe_series(series: Series) -> str:
 # ------------------------------------------------------------------------------------------------ the map
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: `data` is an array
 class LabelMap:
     """Canonical labels on the voxel grid of one series: ``data[slice, row, column]`` (0 = none).
 
