@@ -173,3 +173,24 @@ def test_the_shipped_sample_series_take_a_seg_of_their_rois():
     np.testing.assert_array_equal(
         back.slice_mask("PM_L", pm.slice), roi_mask(pm, series.rows, series.columns)
     )
+
+
+def test_regions_on_a_slice_without_image_are_refused_not_dropped():
+    from ovcf_core.imaging.mask_indicators import mask_indicators
+
+    mp = MASK_PHANTOMS["ct"]
+    uploads = [
+        (name, data)
+        for name, data in mp.phantom.uploads()
+        if float(pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True).ImagePositionPatient[2]) != -92.0
+    ]  # slice 14 (z = -120 + 2 × 14), in L2's core, is missing
+    series = load_series(uploads).pick()
+    assert series.missing == [14]
+    label_map = read_label_map(("labels.nii.gz", mp.nifti()), series, labels=mp.value_table())
+    np.testing.assert_array_equal(label_map.mask("L2"), mp.labels["L2"])
+    with pytest.raises(
+        MaskError, match=r"^labels\.nii\.gz: has regions on slice\(s\) 14, which have no image"
+    ):
+        write_seg(label_map, series)
+    with pytest.raises(MaskError, match=r"^labels\.nii\.gz: covers slice 14 of the CT series, which"):
+        mask_indicators(label_map, series)
