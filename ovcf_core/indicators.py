@@ -183,22 +183,8 @@ def average_hu(
 ) -> IndicatorValue:
     """Compute the average HU: mean CT attenuation of the trabecular ROI of the unfractured L1-L4.
 
-    Parameters
-    ----------
-    hu_by_level
-        HU by vertebra ("L1" … "L4"); missing, NaN or inf values are left out.
-    fractured
-        Fractured vertebrae, as a cell text ("L1;L3") or level names.
-
-    Returns
-    -------
-    IndicatorValue
-        The average, or None with the reason when no unfractured vertebra has a value.
-
-    Raises
-    ------
-    InputError
-        When `fractured` names something that is not a vertebra.
+    Takes HU by vertebra ("L1" … "L4") where `average_t_score` takes T-scores; the fractured levels,
+    the result and the refusal are the same.
     """
     return _vertebral_mean(hu_by_level, fractured, "HU")
 

@@ -85,7 +85,7 @@ def _decode(data: bytes, display: str) -> str:
 
 
 def _sniff_delimiter(text: str) -> str:
-    """Choose comma, semicolon or tab: the one splitting the header line into the most columns consistently."""
+    """Choose comma, semicolon or tab: whichever splits the header line into the most columns consistently."""
     lines = [line for line in text[:200_000].splitlines()[:20] if line.strip()]
     best, best_score = ",", -1
     for delim in (",", ";", "\t"):

@@ -141,22 +141,8 @@ def ratings_from_table(table: pd.DataFrame, name: str) -> Ratings:
 def read_ratings(source: io.Source, name: str) -> Ratings:
     """Read ratings from a CSV/XLSX file or its bytes (a raw or indicator table with a `rater` column).
 
-    Parameters
-    ----------
-    source
-        A path, the file's bytes, or a binary stream.
-    name
-        The file name shown in messages.
-
-    Returns
-    -------
-    Ratings
-        See `ratings_from_table`.
-
-    Raises
-    ------
-    InputError
-        When the file cannot be read, or is refused by `ratings_from_table`.
+    `source` is read by `io.read_table` and `name` names it in messages; the ratings and the refusals
+    (`InputError`, also when the file cannot be read) are those of `ratings_from_table`.
     """
     return ratings_from_table(io.read_table(source, name, expect=(PATIENT_ID, RATER)), name)
 

@@ -581,14 +581,7 @@ def cohort_from_raw(raw: pd.DataFrame, name: str = "raw") -> tuple[pd.DataFrame,
     """Compute the cohort table (one row per patient, DESIGN §4) from a raw wide or long table.
 
     Measurements are averaged within and then over raters before the indicators are formed (module
-    docstring); indicator columns are rounded to `DECIMALS`.
-
-    Parameters
-    ----------
-    raw
-        The raw table as read (text cells, spreadsheet row index).
-    name
-        The file name, for messages.
+    docstring); indicator columns are rounded to `DECIMALS`. `raw` and `name` are as for `check_raw`.
 
     Returns
     -------
@@ -740,22 +733,8 @@ def _indicator(
 def read_raw(source: Source, name: str | None = None) -> pd.DataFrame:
     """Read a raw CSV/XLSX table (wide or long) as strings indexed by spreadsheet row.
 
-    Parameters
-    ----------
-    source
-        A path, the file's bytes, or a binary stream.
-    name
-        The file name shown in messages.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Text cells indexed by spreadsheet row (see `io.read_table`).
-
-    Raises
-    ------
-    InputError
-        When the file cannot be read as a table.
+    `io.read_table` with the header row found by its `patient_id` column; it raises `InputError` when the
+    file cannot be read as a table.
     """
     from ovcf_core.io import read_table
 

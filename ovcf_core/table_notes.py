@@ -43,15 +43,7 @@ def uncached_formulas(table: pd.DataFrame) -> dict[tuple[int, str], tuple[str, s
 def table_notes(table: pd.DataFrame) -> list[str]:
     """Return what the reader chose for the user (e.g. which sheet of a workbook it read), to warn about.
 
-    Parameters
-    ----------
-    table
-        A table read by `io.read_table`.
-
-    Returns
-    -------
-    list of str
-        One line per note; empty when the reader chose nothing.
+    One line per note of a table read by `io.read_table`; empty when the reader chose nothing.
     """
     return list(table.attrs.get(NOTES) or [])
 

@@ -234,10 +234,8 @@ def check_within_image(roi: Roi, rows: int, columns: int, n_slices: int | None =
 
     Parameters
     ----------
-    roi
-        The ROI.
-    rows, columns
-        The image's size.
+    roi, rows, columns
+        The ROI and the size of the image it is drawn on.
     n_slices
         Slices in the series (None: the slice is not checked).
 
@@ -460,7 +458,7 @@ def loads_rois(data: bytes | str, file_name: str = "ROI file") -> tuple[Roi, ...
     Returns
     -------
     tuple of Roi
-        The ROIs in file order.
+        As `parse_rois`.
 
     Raises
     ------
@@ -488,22 +486,12 @@ def loads_rois(data: bytes | str, file_name: str = "ROI file") -> tuple[Roi, ...
 
 
 def read_roi_file(path: str | Path) -> tuple[Roi, ...]:
-    """Read the ROIs from an ROI JSON file on disk.
-
-    Parameters
-    ----------
-    path
-        The ROI file.
-
-    Returns
-    -------
-    tuple of Roi
-        The ROIs in file order.
+    """Read the ROIs from an ROI JSON file on disk (`loads_rois` on its bytes, named by the file's name).
 
     Raises
     ------
     InputError
-        Naming the file, when it cannot be read, is too large, or is refused by `loads_rois`.
+        When the file cannot be read or is too large, besides `loads_rois`' refusals.
     """
     path = Path(path)
     try:

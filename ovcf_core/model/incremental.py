@@ -29,10 +29,8 @@ def log_likelihood(y: np.ndarray, eta: np.ndarray) -> float:
 
     Parameters
     ----------
-    y
-        Outcomes, 1 = fracture, 0 = control.
-    eta
-        The model's log-odds for the same patients.
+    y, eta
+        Each patient's outcome (1 = fracture) and log-odds under the model.
 
     Returns
     -------

@@ -27,18 +27,13 @@ MAX_TEXT = 300  # longest free-text field (source, created) kept from a file
 
 
 def model_to_dict(model: RiskModel) -> dict[str, Any]:
-    """Convert a model to the model file's JSON-ready values: all needed to predict and to say what it is.
-
-    Parameters
-    ----------
-    model
-        A fitted or loaded model.
+    """Convert a fitted or loaded model to the model file's content: all needed to predict and say what it is.
 
     Returns
     -------
     dict
-        The model file's content (format, schema version, terms, coefficients, covariance, features with
-        units and training ranges, training summary, provenance).
+        JSON-ready values: format, schema version, terms, coefficients, covariance, features with units
+        and training ranges, training summary, provenance.
 
     Raises
     ------
@@ -80,24 +75,12 @@ def model_to_dict(model: RiskModel) -> dict[str, Any]:
 
 
 def save_model(model: RiskModel, path: str | Path) -> Path:
-    """Write the model as a JSON file (NaN written as null), whole or not at all.
-
-    Parameters
-    ----------
-    model
-        A fitted or loaded model.
-    path
-        The file to write.
-
-    Returns
-    -------
-    pathlib.Path
-        The path written.
+    """Write `model` to `path` as a JSON file (NaN written as null), whole or not at all; return the path.
 
     Raises
     ------
     OutputError
-        When the file cannot be written.
+        When the file cannot be written; AnalysisError when the model is not fitted.
     """
     target = Path(path)
     write_json(model_to_dict(model), target)
@@ -303,7 +286,7 @@ def load_model(path: str | Path | bytes, *, name: str | None = None) -> RiskMode
     Returns
     -------
     RiskModel
-        A model ready to predict.
+        As `model_from_dict`.
 
     Raises
     ------

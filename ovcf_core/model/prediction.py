@@ -46,12 +46,41 @@ PREVALENCE_SOURCE = (
 
 
 def prior_correction(prevalence: float, n_cases: int, n_controls: int) -> float:
-    """King & Zeng's (2001) intercept offset: log(pi/(1-pi)) - log(n_cases/n_controls)."""
+    """Compute King & Zeng's (2001) intercept offset, log(pi/(1-pi)) - log(n_cases/n_controls).
+
+    Parameters
+    ----------
+    prevalence
+        pi, the population's prevalence, strictly between 0 and 1.
+    n_cases, n_controls
+        The training sample's counts, whose ratio the raw intercept reflects.
+
+    Returns
+    -------
+    float
+        The offset added to the log-odds.
+    """
     return math.log(prevalence / (1.0 - prevalence)) - math.log(n_cases / n_controls)
 
 
 def check_prevalence(prevalence: Any) -> float | None:
-    """The prevalence as a float strictly between 0 and 1, or None for no correction; else InputError."""
+    """Check a prevalence typed by a user.
+
+    Parameters
+    ----------
+    prevalence
+        A number or its text, or None for no correction.
+
+    Returns
+    -------
+    float or None
+        The prevalence, strictly between 0 and 1, or None.
+
+    Raises
+    ------
+    InputError
+        When it is not a number, or not strictly between 0 and 1 (the message shows 0.10 for 10%).
+    """
     if prevalence is None:
         return None
     try:
@@ -66,7 +95,7 @@ def check_prevalence(prevalence: Any) -> float | None:
 
 
 def _number(name: str, value: Any) -> float:
-    """A finite float from a user's entry, or an InputError naming the variable."""
+    """Parse a user's entry as a finite float (a decimal comma is accepted), or refuse it naming `name`."""
     if isinstance(value, bool):
         raise InputError(f"{name}: {value!r} is not a number")
     try:
@@ -79,11 +108,25 @@ def _number(name: str, value: Any) -> float:
 
 
 def check_patient(patient: Mapping[str, Any], variables: tuple[str, ...]) -> dict[str, float | str]:
-    """Each model variable of one patient, parsed and checked against its plausible range.
+    """Parse and check each model variable of one patient against its plausible range.
 
-    Missing, non-numeric or implausible values raise InputError naming the variable, its unit and range.
+    Parameters
+    ----------
+    patient
+        Variable name to value as entered (numbers or text; sex as F/M in any case).
+    variables
+        The model's variables, all required.
+
+    Returns
+    -------
+    dict
+        Variable to a float, or to "F"/"M" for sex.
+
+    Raises
+    ------
+    InputError
+        Naming the variable, its unit and range, when a value is missing, not a number, or implausible.
     """
-
     values: dict[str, float | str] = {}
     for variable in variables:
         raw = patient.get(variable)
@@ -112,7 +155,7 @@ def check_patient(patient: Mapping[str, Any], variables: tuple[str, ...]) -> dic
 
 
 def percent(probability: float) -> str:
-    """A probability as a percentage with one decimal, never rounded to a certain 0% or 100%."""
+    """Format a probability as a percentage with one decimal, never rounded to a certain 0% or 100%."""
     if probability < 0.0005:
         return "<0.1%"
     if probability > 0.9995:
@@ -129,7 +172,7 @@ class Extrapolation:
     training_range: tuple[float, float]
 
     def shown(self, value: float) -> str:
-        """A value of this variable as a reader would write it, e.g. 'Average HU 5 HU', 'VBQ score 8'."""
+        """Write a value of this variable as a reader would, e.g. 'Average HU 5 HU', 'VBQ score 8'."""
         info = variable_info(self.variable)
         unit = "" if info["unit"] in ("ratio", "") else f" {info['unit']}"
         return f"{info['label']} {value:.4g}{unit}"
@@ -141,7 +184,7 @@ class Extrapolation:
         return low if self.value < low else high
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form: value, training range and the edge used for the bound."""
+        """Return the JSON form: value, training range and the edge used for the bound."""
         return {"value": self.value, "training_range": list(self.training_range), "edge": self.edge}
 
 
@@ -195,8 +238,11 @@ class Prediction:
         return None
 
     def headline(self) -> str:
-        """One line a clinician cannot misread: the estimate with its CI, or, outside the model's data, no
-        point estimate but the estimate at the data's edge and on which side of it the patient lies."""
+        """Say in one line a clinician cannot misread what the model estimates for this patient.
+
+        That is the estimate with its CI or, outside the model's data, no point estimate but the estimate
+        at the data's edge and on which side of it the patient lies.
+        """
         at = (
             f"at a prevalence of {percent(self.prevalence)}"
             if self.prevalence is not None
@@ -224,7 +270,7 @@ class Prediction:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The `ovcf predict` JSON (DESIGN §4) plus the details behind it."""
+        """Return the `ovcf predict` JSON (DESIGN §4) plus the details behind it."""
         return {
             "probability": self.probability,
             "ci": list(self.ci),
@@ -246,23 +292,29 @@ class Prediction:
 
 
 def _model_info(model: RiskModel) -> dict[str, Any]:
-    """What a prediction says about its model: terms, training counts, provenance and the synthetic label."""
-    provenance = dict(model.provenance_)
-    info = {
-        "terms": list(model.terms_),
-        "n_cases": model.n_cases_,
-        "n_controls": model.n_controls_,
-        "trained_on": provenance.get("source"),
-        "synthetic": bool(provenance.get("synthetic", False)),
-        "created": provenance.get("created"),
-    }
+    """Describe the model a prediction came from (`RiskModel.describe`), its date and synthetic label."""
+    info = {**model.describe(), "created": model.provenance_.get("created")}
     if info["synthetic"]:
         info["note"] = SYNTHETIC_NOTE
     return info
 
 
 def range_warnings(model: RiskModel, values: Mapping[str, float | str]) -> tuple[str, ...]:
-    """Warnings for values outside the range seen in training (the model extrapolates there)."""
+    """Warn about values outside the range seen in training (the model extrapolates there).
+
+    Parameters
+    ----------
+    model
+        The fitted model (its training ranges).
+    values
+        The patient's checked values (`check_patient`).
+
+    Returns
+    -------
+    tuple of str
+        One line per value outside its training range, and one for an age below 50 (outside the
+        population the model is for).
+    """
     out = []
     for variable, (low, high) in model.ranges_.items():
         value = values.get(variable)
@@ -278,7 +330,7 @@ def range_warnings(model: RiskModel, values: Mapping[str, float | str]) -> tuple
 
 
 def _estimate(model: RiskModel, values: Mapping[str, float | str], offset: float) -> Estimate:
-    """The probability with its delta-method 95% CI for checked input values."""
+    """Estimate the probability with its delta-method 95% CI for checked input values."""
     x = _design_row(model, values)
     with np.errstate(over="ignore", invalid="ignore"):
         logit = float(x @ model.coef_) + offset
@@ -294,14 +346,27 @@ def _estimate(model: RiskModel, values: Mapping[str, float | str], offset: float
 
 
 def _design_row(model: RiskModel, values: Mapping[str, float | str]) -> np.ndarray:
-    """The intercept then each variable (sex as 1 = male), in the order of the model's terms."""
+    """Build the design row: the intercept then each variable (sex as 1 = male), in the model's term order."""
     return np.array(
         [1.0, *(float(values[v] == "M") if v == SEX else float(values[v]) for v in model.variables)]
     )
 
 
 def extrapolations(model: RiskModel, values: Mapping[str, float | str]) -> tuple[Extrapolation, ...]:
-    """The inputs outside the range of the model's training data, in the model's variable order."""
+    """List the inputs outside the range of the model's training data, in the model's variable order.
+
+    Parameters
+    ----------
+    model
+        The fitted model (its training ranges; sex has none).
+    values
+        The patient's checked values.
+
+    Returns
+    -------
+    tuple of Extrapolation
+        Each out-of-range value with its training range and the edge it is moved to.
+    """
     out = []
     for variable, (low, high) in model.ranges_.items():
         value = values.get(variable)
@@ -311,11 +376,32 @@ def extrapolations(model: RiskModel, values: Mapping[str, float | str]) -> tuple
 
 
 def predict(model: RiskModel, patient: Mapping[str, Any], prevalence: float | None = None) -> Prediction:
-    """One patient's probability with a 95% CI (delta method on the logit scale).
+    """Predict one patient's probability with a 95% CI (delta method on the logit scale).
 
-    Without `prevalence` the probability is at the training sample's case fraction; with it, the intercept
-    is prior-corrected to that prevalence (King & Zeng 2001). Inputs outside the training range are listed
-    in `extrapolated`, and `edge` is the estimate with them moved to the edge of the training range.
+    Inputs outside the training range are listed in `extrapolated`, and `edge` is the estimate with them
+    moved to the edge of the training range.
+
+    Parameters
+    ----------
+    model
+        A fitted or loaded model.
+    patient
+        Variable name to value as entered; names are matched case-insensitively.
+    prevalence
+        Prior-correct the intercept to this prevalence (King & Zeng 2001); None keeps the training
+        sample's case fraction.
+
+    Returns
+    -------
+    Prediction
+        The probability, its CI, how it was corrected, each term's contribution and the warnings.
+
+    Raises
+    ------
+    InputError
+        When a variable is missing, not a number or implausible, or the prevalence is not a fraction.
+    AnalysisError
+        When the model is not fitted.
     """
     model.check_is_fitted()
     prevalence = check_prevalence(prevalence)

@@ -503,6 +503,31 @@ class RiskModel:
         if not hasattr(self, "coef_"):
             raise AnalysisError("this RiskModel is not fitted: call fit() or load a model file")
 
+    def describe(self) -> dict[str, Any]:
+        """Say which model an output came from: its terms, training counts and training data.
+
+        Predictions and validations each add their own details to it (the one description of a model).
+
+        Returns
+        -------
+        dict
+            ``terms``, ``n_cases``, ``n_controls``, ``trained_on`` (the provenance's source) and
+            ``synthetic``.
+
+        Raises
+        ------
+        AnalysisError
+            When the model is not fitted.
+        """
+        self.check_is_fitted()
+        return {
+            "terms": list(self.terms_),
+            "n_cases": self.n_cases_,
+            "n_controls": self.n_controls_,
+            "trained_on": self.provenance_.get("source"),
+            "synthetic": bool(self.provenance_.get("synthetic", False)),
+        }
+
     @property
     def is_synthetic(self) -> bool:
         """Return whether the model was trained on synthetic data (shown wherever the model is used)."""

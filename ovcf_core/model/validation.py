@@ -467,15 +467,10 @@ def model_info(model: RiskModel) -> dict[str, Any]:
         ``terms``, ``coefficients``, ``n_cases``, ``n_controls``, ``trained_on``, ``synthetic``,
         ``recalibrated``, and the synthetic note when the model was trained on synthetic data.
     """
-    provenance = dict(model.provenance_)
     info = {
-        "terms": list(model.terms_),
+        **model.describe(),
         "coefficients": {t: float(b) for t, b in zip(model.terms_, model.coef_, strict=True)},
-        "n_cases": model.n_cases_,
-        "n_controls": model.n_controls_,
-        "trained_on": provenance.get("source"),
-        "synthetic": bool(provenance.get("synthetic", False)),
-        "recalibrated": provenance.get("recalibration"),
+        "recalibrated": model.provenance_.get("recalibration"),
     }
     if info["synthetic"]:
         info["note"] = SYNTHETIC_NOTE
