@@ -1,7 +1,11 @@
 """The `ovcf` command line: thin wrappers over ovcf_core (DESIGN §4).
 
-Each command lives in its own module with `add_arguments(parser)` and `run(args) -> int`; modules import
-their heavy dependencies inside `run`, so `ovcf measure` starts without loading pandas or statsmodels.
+Each command lives in its own module with two functions, so their docstrings only say what is particular
+to the command: `add_arguments(parser)` fills in the subcommand's argparse parser, and `run(args)` does the
+work from the parsed arguments and returns the exit code (0 on success). An error the user caused is
+raised as an `OvcfError` (each `run` lists its own under Raises), which `main` prints as one line and turns
+into exit code 2. Modules import their heavy dependencies inside `run`, so `ovcf measure` starts without
+loading pandas or statsmodels.
 Errors the user caused print one line on stderr and exit 2; nothing prints a traceback unless
 OVCF_DEBUG=1 is set.
 """
@@ -42,7 +46,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The `ovcf` parser with one subcommand per entry of COMMANDS."""
+    """Build the `ovcf` parser with one subcommand per entry of COMMANDS.
+
+    Each command module is imported here only for its `add_arguments`; its heavy imports wait in `run`.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; the chosen command's `run` is stored as ``args._run``.
+    """
     parser = _Parser(
         prog="ovcf",
         description="OVCF risk screening (research tool, not a medical device).",
@@ -70,10 +82,22 @@ def _summarise_warnings(command: str, caught: list[warnings.WarningMessage], lim
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `ovcf` console script; returns the exit code.
+    """Run the `ovcf` console script: parse the arguments, run the command, turn failures into exit codes.
 
     Whatever happens, the last line on stderr says how the command ended: an error the user caused is
     one line naming the file, row, column or tag; warnings raised on the way are summarised before it.
+
+    Parameters
+    ----------
+    argv
+        The arguments after ``ovcf``; None reads ``sys.argv`` (tests pass a list).
+
+    Returns
+    -------
+    int
+        The exit code: the command's own (0 on success), 2 for an error the user caused (an `OvcfError`,
+        an unreadable or unwritable file, a usage error), 3 for an unexpected exception, 130 when
+        interrupted. With ``OVCF_DEBUG=1`` unexpected exceptions propagate with their traceback.
     """
     from ovcf_core.errors import OvcfError
 
