@@ -30,7 +30,7 @@ from ovcf_core.errors import InputError
 
 LEVELS: tuple[str, ...] = ("L1", "L2", "L3", "L4")
 DISC_LEVELS: tuple[str, ...] = ("L1L2", "L2L3", "L3L4", "L4L5")
-MUSCLES: tuple[str, ...] = ("pm", "mf", "es")
+MUSCLES: tuple[str, ...] = ("pm", "mf", "es")  # psoas major, multifidus, erector spinae
 SIDES: tuple[str, ...] = ("l", "r")
 CSF_LEVELS: tuple[str, ...] = ("L3", "L2", "L4")  # the paper's order of preference for the CSF ROI
 
@@ -40,8 +40,6 @@ KNOWN_VERTEBRAE: frozenset[str] = frozenset(
 )
 _SEPARATORS = re.compile(r"[;,]")
 _NONE_WORDS = {"", "none", "-", "no", "nan", "na", "n/a"}
-
-MUSCLE_NAMES = {"pm": "psoas major", "mf": "multifidus", "es": "erector spinae"}  # the keys of MUSCLES
 
 
 @dataclass(frozen=True)

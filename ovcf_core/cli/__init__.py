@@ -42,6 +42,7 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose refusal is one line on stderr (exit 2), pointing at --help for usage."""
 
     def error(self, message: str) -> NoReturn:
+        """Exit with code 2 and one line on stderr: the usage error and a pointer to --help."""
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 

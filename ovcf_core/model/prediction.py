@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 # 10.5% (95% CI 9.0-12.0) in men and 9.7% (8.2-11.1) in women; 10% is the rounded midpoint. It is NOT the
 # prevalence of surgically treated OVCF (the paper's cases), so users should set their own population's.
 DEFAULT_PREVALENCE = 0.10
-PREVALENCE_BY_SEX = {"M": 0.105, "F": 0.097}
 PREVALENCE_SOURCE = (
     "Default 10%: prevalence of any radiographic vertebral fracture in Chinese adults aged 40 and over "
     "(men 10.5%, 95% CI 9.0–12.0; women 9.7%, 8.2–11.1), Wang et al., JAMA Netw Open 2021 (China "
