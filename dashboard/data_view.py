@@ -21,6 +21,15 @@ def show_current(cohort: pd.DataFrame) -> None:
         st.dataframe(cohort.head(200), width="stretch", height=260)
         if len(cohort) > 200:
             st.caption(f"First 200 of {len(cohort):,} rows.")
+    used = st.session_state.get(state.COLUMN_MAPPING)
+    if used and used.get("mapping") and not st.session_state.get(state.COHORT_IS_SYNTHETIC, True):
+        renamed = [
+            f"`{source}` → {target}"
+            for target, source in used["mapping"].items()
+            if source and source != target
+        ]
+        if renamed:
+            left.caption(f"Column mapping of {used['file']}: " + ", ".join(renamed))
     report = st.session_state.get(state.COHORT_REPORT)
     if report is not None:
         right.metric("Usable rows", f"{len(cohort):,}", help=report.summary())

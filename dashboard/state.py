@@ -25,6 +25,7 @@ RISK_MODEL_COHORT = "risk_model_cohort"  # (COHORT_KEY, features, adjust) RISK_M
 UPLOADED_MODEL = "uploaded_model"  # dict: the Calculator's uploaded model file {"name", "model"} (JSON only)
 MODEL_CHOICE = "model_choice"  # the Calculator's model choice, kept across pages
 COHORT_KEY = "cohort_key"  # content digest of the current cohort: the cache key of every analysis of it
+COLUMN_MAPPING = "column_mapping"  # dict: the upload's column mapping {"file", "mapping", "positive"}
 UPLOAD_DIGEST = "upload_digest"  # digest of the last upload (and mapping) made the cohort, so it is used once
 RATINGS = "ratings"  # dict: the two-rater / repeated measurements on the Reliability page (table, source)
 MATCHING_POOL = "matching_pool"  # dict: the patient pool on the Matching page (table, source)
@@ -40,6 +41,7 @@ KEPT_KEYS = (
     COHORT_REPORT,
     COHORT_KEY,
     UPLOAD_DIGEST,
+    COLUMN_MAPPING,
     ANALYSIS_SETTINGS,
     CALCULATOR_INPUTS,
     CALCULATOR_PATIENT,
@@ -60,6 +62,11 @@ KEPT_KEYS = (
 def load_sample_cohort() -> tuple[pd.DataFrame, ValidationReport]:
     """The shipped synthetic cohort, parsed and validated once per server."""
     return io.read_cohort(paths.SAMPLE_COHORT)
+
+
+def bytes_digest(data: bytes) -> str:
+    """A short content digest of a file's bytes."""
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
 def table_digest(table: pd.DataFrame) -> str:

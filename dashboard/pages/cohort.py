@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import analysis, components, state
+from dashboard import analysis, components, marker_picker, state
 from ovcf_core.report import figures, tables
 
 
@@ -21,6 +21,7 @@ components.page_header(
     "How OVCF patients and controls differ: Table 1, and each indicator's distribution with every patient "
     "shown (lines join the two members of a matched pair).",
 )
+marker_picker.marker_picker("cohort")
 table, settings, result = analysis.current()
 components.cohort_caption(table)
 

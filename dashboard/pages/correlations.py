@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import analysis, components, state
+from dashboard import analysis, components, marker_picker, state
 from ovcf_core.report import figures, style, tables
 
 
@@ -21,6 +21,7 @@ components.page_header(
     "Spearman correlation of each indicator with OVCF (the paper's Table 2), and of the indicators with "
     "each other (Table 3).",
 )
+marker_picker.marker_picker("correlations")
 table, settings, result = analysis.current()
 components.cohort_caption(table)
 result_dict = result.to_dict()

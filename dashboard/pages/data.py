@@ -7,11 +7,11 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from dashboard import components, data_view, state, upload
+from dashboard import components, data_view, marker_picker, project_file, state, upload
 from ovcf_core.cohort_upload import is_raw_table
 from ovcf_core.errors import OvcfError
 from ovcf_core.report import style
-from ovcf_core.schema import COVARIATES, INDICATOR_COLUMNS, OUTCOME, PAIR_ID
+from ovcf_core.schema import COVARIATES, OUTCOME, PAIR_ID
 
 
 def upload_section() -> None:
@@ -63,6 +63,11 @@ def upload_section() -> None:
     if st.session_state.get(state.UPLOAD_DIGEST) != digest:
         st.session_state[state.UPLOAD_DIGEST] = digest
         state.set_cohort(clean, report, f"{uploaded.name} ({len(clean):,} usable rows)", synthetic=False)
+        st.session_state[state.COLUMN_MAPPING] = {
+            "file": uploaded.name,
+            "mapping": None if frozen == ("raw",) else dict(frozen),
+            "positive": positive,
+        }
         st.session_state.pop(state.ANALYSIS_SETTINGS, None)
         st.rerun()
     st.success(f"Every page now analyses {uploaded.name}: {len(clean):,} usable rows.")
@@ -71,20 +76,11 @@ def upload_section() -> None:
 def settings_section(cohort: pd.DataFrame) -> None:
     """Markers, covariates and pair column of the analysis (kept in state.ANALYSIS_SETTINGS)."""
     st.subheader("Analysis settings")
-    numeric = [c for c in cohort.columns if pd.api.types.is_numeric_dtype(cohort[c]) and c != OUTCOME]
-    marker_options = [c for c in INDICATOR_COLUMNS if c in cohort.columns] + [
-        c for c in numeric if c not in INDICATOR_COLUMNS and c not in COVARIATES
-    ]
     covariate_options = [c for c in COVARIATES if c in cohort.columns]
     settings = state.analysis_settings(cohort)
     c1, c2, c3 = st.columns([2, 1, 1])
-    markers = c1.multiselect(
-        "Markers",
-        marker_options,
-        default=[m for m in settings["markers"] if m in marker_options],
-        format_func=style.marker_label,
-        help="The indicators (or other numeric columns) to compare between groups.",
-    )
+    with c1:
+        markers = marker_picker.marker_picker("data")
     adjust = c2.multiselect(
         "Adjust for",
         covariate_options,
@@ -119,4 +115,5 @@ if current is not None:
 upload_section()
 if current is not None:
     settings_section(current)
+project_file.project_section()
 data_view.templates_section()
