@@ -42,8 +42,8 @@ def build_model_card(model: RiskModel) -> dict[str, Any]:
         "synthetic": True,
         "synthetic_note": SYNTHETIC_NOTE,
         "note": RESEARCH_NOTE,
-        "method": "logistic regression (statsmodels Logit); 95% CI by the delta method on the logit scale; "
-        "intercept prior-corrected to a prevalence (King & Zeng 2001)",
+        "method": "logistic regression (maximum likelihood, stats.logistic.fit_logit); 95% CI by the delta "
+        "method on the logit scale; intercept prior-corrected to a prevalence (King & Zeng 2001)",
         "terms": list(model.terms_),
         "n_cases": s.n_cases,
         "n_controls": s.n_controls,
