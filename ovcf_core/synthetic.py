@@ -34,7 +34,7 @@ The raw two-rater table is built from the cohort's true indicator values: per-ve
 around the patient's value (centred so the unfractured ones average back to it), fractured vertebrae
 reading falsely high (compressed bone), CSF at L2/L4 when L3 is "blocked", per-level muscle areas and fat
 split by muscle, occasional missing levels and single-rater patients; then each rater adds independent
-noise. `sample_cohort` is computed FROM that raw table by `ovcf_core.raw.cohort_from_raw`, so running
+noise. The sample cohort (`sample().cohort`) is computed from that raw table by `raw.cohort_from_raw`, so
 `ovcf indicators sample_data/raw_two_raters.csv` reproduces `sample_data/cohort.csv` exactly.
 
 Regenerate the sample data with `python -m ovcf_core.synthetic` (``--summary`` prints the statistics).
