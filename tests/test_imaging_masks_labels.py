@@ -327,3 +327,24 @@ def test_every_axis_order_and_flip_lands_on_the_same_voxels(order, loaded):
             read_label_map(("ref.nii.gz", mp.nifti()), loaded["t2"], labels=mp.value_table()).data,
             err_msg=str((order, flips)),
         )
+
+
+@pytest.mark.parametrize(("degrees", "fits"), [(0.5, False), (0.01, True)])
+def test_a_slight_tilt_is_refused_once_the_far_corner_leaves_its_voxel(degrees, fits, loaded):
+    mp = MASK_PHANTOMS["t2"]  # 128 × 128: 0.5° moves the far corner 1.1 voxels, 0.01° 0.02 voxels
+    lps = np.column_stack(
+        [mp.affine_lps[:, 2], mp.affine_lps[:, 1], mp.affine_lps[:, 0], mp.affine_lps[:, 3]]
+    )
+    angle = np.deg2rad(degrees)
+    turn = np.eye(4)
+    turn[:2, :2] = [[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]
+    centre = lps[:3, 3].copy()
+    lps[:3, :3] = turn[:3, :3] @ lps[:3, :3]  # turned about the first voxel
+    lps[:3, 3] = centre
+    data = np.ascontiguousarray(np.transpose(mp.label_array(), (2, 1, 0)))
+    source = ("tilted.nii.gz", _nifti(data, np.diag([-1.0, -1.0, 1.0, 1.0]) @ lps))
+    if fits:
+        label_map = read_label_map(source, loaded["t2"], labels=mp.value_table())
+        np.testing.assert_array_equal(label_map.mask("PM_L"), mp.labels["PM_L"])
+    else:
+        assert "its orientation differs" in _refusal(source, loaded["t2"], labels=mp.value_table())

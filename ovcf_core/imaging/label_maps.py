@@ -74,8 +74,6 @@ CODE: dict[str, int] = {name: i + 1 for i, name in enumerate(LABELS)}
 
 POSITION_TOLERANCE = 0.1
 """Largest offset (in voxels) between a mask voxel and the series voxel it is taken as."""
-DIRECTION_TOLERANCE = 0.01
-"""Largest deviation (in voxel units) of a mask axis from a series axis: orientation and voxel size."""
 MAX_MASK_VOXELS = 1_000_000_000
 """Largest mask (voxels) read; a bigger one cannot belong to a series the reader accepts."""
 
@@ -358,7 +356,8 @@ def fit_to_series(
     """`array` (indexed by its own voxel axes, placed by `affine_lps` in LPS mm) on the series' grid.
 
     The mask's axes may be any permutation and flip of the series' (slice, row, column) axes; the voxel
-    size and positions must agree within `DIRECTION_TOLERANCE` and `POSITION_TOLERANCE` voxels. With
+    size and positions must agree so closely that no voxel of the mask, out to its far corner, lands more
+    than `POSITION_TOLERANCE` of a voxel from a series voxel centre. With
     `partial` (DICOM SEG, which omits empty frames) the mask may cover part of the series; otherwise its size
     must be the series' exactly.
 
@@ -382,25 +381,24 @@ def fit_to_series(
         axis = int(np.argmax(np.abs(rotation[0])))
         rotation[0, axis] = math.copysign(1.0, rotation[0, axis])
     to_axis = np.argmax(np.abs(rotation), axis=0)  # series axis of each mask axis
-    signs = np.sign(rotation[to_axis, np.arange(3)])
+    columns = np.arange(3)
+    signs = np.sign(rotation[to_axis, columns])
     ideal = np.zeros((3, 3))
-    ideal[to_axis, np.arange(3)] = signs
-    if sorted(to_axis.tolist()) != [0, 1, 2] or np.abs(rotation - ideal).max() > DIRECTION_TOLERANCE:
-        lengths = np.linalg.norm(affine_lps[:3, :3], axis=0)
-        aligned = (
-            sorted(to_axis.tolist()) == [0, 1, 2]
-            and np.abs(rotation / np.maximum(np.abs(rotation[to_axis, np.arange(3)]), 1e-9) - ideal).max()
-            <= DIRECTION_TOLERANCE
-        )
-        if aligned:
-            raise MaskError(
-                f"{where}: its voxels are {_mm(lengths)} mm, the series' "
-                f"{_mm(np.array(geometry.spacing)[to_axis])} mm (resample the mask to the series first)"
-                + named,
-                file=mask_name,
-            )
+    ideal[to_axis, columns] = signs
+    # how far (in series voxels) the far corner of the mask lands from where the ideal grid puts it
+    extent = np.maximum(np.array(array.shape[:3], dtype=float) - 1, 0)
+    scale_error = float(np.max(np.abs(np.abs(rotation[to_axis, columns]) - 1) * extent))
+    turn_error = float(np.max(np.linalg.norm(np.where(ideal != 0, 0.0, rotation), axis=0) * extent))
+    if sorted(to_axis.tolist()) != [0, 1, 2] or turn_error > POSITION_TOLERANCE:
         raise MaskError(
             f"{where}: its orientation differs from the series' (another scan or plane?)" + named,
+            file=mask_name,
+        )
+    if scale_error > POSITION_TOLERANCE:
+        lengths = np.linalg.norm(affine_lps[:3, :3], axis=0)
+        raise MaskError(
+            f"{where}: its voxels are {_mm(lengths)} mm, the series' "
+            f"{_mm(np.array(geometry.spacing)[to_axis])} mm (resample the mask to the series first)" + named,
             file=mask_name,
         )
     # mask index i along axis j lands on series index signs[j] * i + shift[to_axis[j]]
