@@ -18,19 +18,6 @@ from ovcf_core.report.figures import RocTrace, _layout, roc_figure
 MODEL_COLOR = style.OKABE_ITO["black"]
 
 
-def _legend_below(fig: go.Figure) -> go.Figure:
-    """Put the legend under the plot.
-
-    These figures sit in half-width columns, where a legend above them wraps into several rows and covers
-    the title.
-    """
-    fig.update_layout(
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0.0},
-        margin={"b": 130},
-    )
-    return fig
-
-
 def calibration_plot(result: ValidationResult, title: str | None = None) -> go.Figure:
     """Plot observed against predicted probability: smoothed curve with 95% band, tenths, the diagonal.
 
@@ -95,7 +82,7 @@ def calibration_plot(result: ValidationResult, title: str | None = None) -> go.F
     title = title or (
         f"Calibration: intercept {cal.intercept:.2f}, slope {cal.slope:.2f}, ICI {result.smooth.ici:.3f}"
     )
-    return _legend_below(_layout(fig, title, height=520))
+    return _layout(fig, title, height=520)
 
 
 def decision_curve_figure(result: ValidationResult, title: str | None = None) -> go.Figure:
@@ -136,9 +123,7 @@ def decision_curve_figure(result: ValidationResult, title: str | None = None) ->
     fig.update_yaxes(title="net benefit", range=[-0.05 * top - 0.01, 1.1 * top + 0.01])
     fig.update_xaxes(title="threshold probability", range=[float(t.min()), float(t.max())])
     where = "given prevalence" if d.prevalence_given else "cohort's case fraction"
-    return _legend_below(
-        _layout(fig, title or f"Decision curve (π = {d.prevalence:.3f}, {where})", height=480)
-    )
+    return _layout(fig, title or f"Decision curve (π = {d.prevalence:.3f}, {where})", height=480)
 
 
 def model_vs_markers_roc(result: ValidationResult, title: str | None = None) -> go.Figure:
