@@ -237,3 +237,14 @@ def test_ct_rois_are_the_measured_cores_inside_the_trabecular_bone(written):
         assert roi.slice == result.slices[roi.label] == result.vertebrae_hu[roi.label].slice
         assert set(np.unique(mp.images[roi.slice][section])) == {CT_MASK_HU[roi.label]}  # no cortical shell
         assert 0 < section.sum() < mp.labels[roi.label][roi.slice].sum()
+
+
+@pytest.mark.parametrize("key", sorted(MASK_PHANTOMS))
+def test_results_are_plain_json_and_a_table(key, written):
+    import json
+
+    folder, series = written[key]
+    result = mask_indicators(read_label_map(folder / "labels.nii.gz", series), series)
+    document = json.loads(json.dumps(result.to_dict(), allow_nan=False))
+    assert {k: v["value"] for k, v in document["indicators"].items()} == result.values()
+    assert len(result.to_frame()) == len(document["structures"]) == len(result.image.rows)
