@@ -34,23 +34,62 @@ BALANCE_LABELS = {"female": "Women (proportion)", "age": "Age (years)", "bmi": "
 MATCHED_ON = ("age", "sex")  # conditional models do not adjust for what the pairs are matched on
 
 
+OPTIONS = "analysis_options"  # session key: the analysis options chosen on the ROC and Logistic pages
+DEFAULT_OPTIONS: dict[str, object] = {"firth": False, "p_adjust": "none", "pauc": None, "cutoff": "youden"}
+"""The `analyze_cohort` options the pages let a user change (as `ovcf analyze --firth --p-adjust --pauc
+--cutoff`): every page, the report and the downloads then show the same analysis."""
+
+
+def options() -> dict[str, object]:
+    """The analysis options of this session (defaults for those never changed)."""
+    return {**DEFAULT_OPTIONS, **st.session_state.get(OPTIONS, {})}
+
+
+def set_option(name: str, value: object) -> None:
+    """Remember one analysis option for every page (kept outside widget state, which a page drops when
+    the user leaves it)."""
+    if name not in DEFAULT_OPTIONS:
+        raise KeyError(name)
+    st.session_state[OPTIONS] = {**st.session_state.get(OPTIONS, {}), name: value}
+
+
+def _options_key(chosen: dict[str, object]) -> tuple:
+    """The options as a hashable cache key."""
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in chosen.items()))
+
+
 @st.cache_resource(show_spinner="Analysing the cohort…", max_entries=8)
 def cohort_analysis(
-    _table: pd.DataFrame, key: str, markers: tuple[str, ...], adjust: tuple[str, ...], pair: str | None
+    _table: pd.DataFrame,
+    key: str,
+    markers: tuple[str, ...],
+    adjust: tuple[str, ...],
+    pair: str | None,
+    chosen: tuple = (),
 ):
-    """`analyze_cohort` on the cohort whose digest is `key` (the table itself is not hashed again)."""
+    """`analyze_cohort` on the cohort whose digest is `key` (the table itself is not hashed again), with
+    the options `chosen` (`_options_key` of `options()`; the defaults when empty)."""
     from ovcf_core.stats.analysis import analyze_cohort
 
-    return analyze_cohort(_table, markers=list(markers), adjust=adjust, pair=pair)
+    opts = {**DEFAULT_OPTIONS, **dict(chosen)}
+    pauc = opts["pauc"]
+    return analyze_cohort(
+        _table, markers=list(markers), adjust=adjust, pair=pair, firth=bool(opts["firth"]),
+        p_adjust=str(opts["p_adjust"]), pauc=tuple(pauc) if pauc else None,  # type: ignore[arg-type]
+        cutoff=str(opts["cutoff"]),
+    )  # fmt: skip
 
 
 def current() -> tuple[pd.DataFrame, dict, CohortAnalysis]:
-    """(cohort, settings, CohortAnalysis) for the page; a message and a stop when it cannot be analysed."""
+    """(cohort, settings, CohortAnalysis) for the page; a message and a stop when it cannot be analysed.
+    The settings include the analysis options (`options`), so figure caches follow them too."""
     table = components.current_cohort()
-    settings = state.analysis_settings(table)
+    settings = dict(state.analysis_settings(table))
     if not settings["markers"]:
         st.warning("No marker is chosen: pick markers on the Data page.")
         st.stop()
+    chosen = _options_key(options())
+    settings["options"] = chosen
     try:
         result = cohort_analysis(
             table,
@@ -58,6 +97,7 @@ def current() -> tuple[pd.DataFrame, dict, CohortAnalysis]:
             tuple(settings["markers"]),
             tuple(settings["adjust"]),
             settings["pair"],
+            chosen,
         )
     except OvcfError as exc:
         st.error(f"The cohort cannot be analysed: {exc}")
@@ -83,45 +123,40 @@ def threshold_metrics(
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _bootstrap(
-    _table: pd.DataFrame,
-    key: str,
-    marker: str,
-    direction: str,
-    n_boot: int,
-    _progress: Callable[[int, int], None],
-) -> tuple[float, float]:
-    """The stratified bootstrap CI of one marker's AUC (cached: asked twice, computed once)."""
-    from ovcf_core.stats.roc import bootstrap_auc_ci
-
-    return bootstrap_auc_ci(
-        _table[OUTCOME].to_numpy(float), _table[marker].to_numpy(float), direction, n_boot, progress=_progress
-    )
-
-
 def bootstrap_table(
     table: pd.DataFrame, key: str, result: CohortAnalysis, n_boot: int, progress: Callable[[float], None]
 ) -> pd.DataFrame:
-    """Each marker's AUC with its DeLong and bootstrap 95% CIs side by side; `progress` gets 0..1."""
+    """Each marker's AUC with its DeLong and bootstrap 95% CIs side by side; `progress` gets 0..1.
+
+    The resampled CIs are kept in the session (`_remembered`), not in `st.cache_data`: a cached function
+    that draws (the progress bar) would be replayed, bar and all, on the next call."""
+    from ovcf_core.stats.roc import bootstrap_auc_ci
+
     markers = [m for m in result.markers if m.auc is not None and math.isfinite(m.auc.auc)]
+    y = table[OUTCOME].to_numpy(float)
     rows = []
     for i, m in enumerate(markers):
 
         def report(done: int, total: int, i: int = i) -> None:
             progress((i + done / total) / len(markers))
 
+        direction = str(m.auc.direction)  # type: ignore[union-attr]
         try:
-            low, high = _bootstrap(table, key, m.marker, str(m.auc.direction), n_boot, report)
+            low, high = _remembered(
+                ("auc_bootstrap", key, m.marker, direction, n_boot),
+                lambda m=m, direction=direction, report=report: bootstrap_auc_ci(
+                    y, table[m.marker].to_numpy(float), direction, n_boot, progress=report
+                ),
+            )
         except OvcfError as exc:
             low, high = None, None
             st.warning(f"{style.marker_label(m.marker)}: {exc}")
         rows.append(
             {
                 "Indicator": style.marker_label(m.marker),
-                "AUC": style.fmt_number(m.auc.auc, 3),
-                "DeLong 95% CI": style.fmt_ci(*m.auc.ci, digits=3),
-                "Bootstrap 95% CI": style.fmt_ci(low, high, digits=3),
+                "AUC": formatting.auc(m.auc.auc),  # type: ignore[union-attr]
+                "DeLong 95% CI": formatting.interval(*m.auc.ci, digits=3),  # type: ignore[union-attr]
+                "Bootstrap 95% CI": formatting.interval(low, high, digits=3),
             }
         )
     progress(1.0)
@@ -342,16 +377,19 @@ def _joint_model(
     adjust: tuple[str, ...],
     pair: str | None,
     scale: str,
+    firth: bool = False,
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Forest rows and warnings of the multivariable model, or of one conditional model per marker."""
-    from ovcf_core.stats.logistic import fit_conditional, fit_logistic
+    """Forest rows and warnings of the multivariable model (Firth's for it with `firth`, else only where
+    separation is found), or of one conditional model per marker."""
+    from ovcf_core.stats.logistic import FirthMode, fit_conditional, fit_logistic
 
+    mode = FirthMode.ALWAYS if firth else FirthMode.AUTO
     if model == "multivariable":
         if len(markers) < 2:
-            return _forest_from_fit(fit_logistic(_table, markers, adjust), markers, scale), (
+            return _forest_from_fit(fit_logistic(_table, markers, adjust, firth=mode), markers, scale), (
                 "Only one marker is chosen: this is the single-marker model.",
             )
-        fit = fit_logistic(_table, markers, adjust)
+        fit = fit_logistic(_table, markers, adjust, firth=mode)
         return _forest_from_fit(fit, markers, scale), (
             f"All indicators together: {fit.n} patients with every value ({fit.n_cases} cases, "
             f"{fit.n_controls} controls).",
@@ -383,23 +421,27 @@ def logistic_view(
 ) -> LogisticView:
     """The chosen logistic model's odds ratios for the Logistic page."""
     adjusted = ", ".join(style.COVARIATE_LABELS.get(a, a) for a in adjust) or "nothing"
+    firth = bool(options()["firth"])
+    how = (
+        "Firth's penalised likelihood with profile-likelihood 95% CI for every model"
+        if firth
+        else "Wald 95% CI, or Firth's penalised likelihood with profile-likelihood CI where a variable "
+        "separates the groups (Method)"
+    )
     if model == "each":
-        result = cohort_analysis(table, key, markers, adjust, pair)
+        result = cohort_analysis(table, key, markers, adjust, pair, _options_key(options()))
         forest = tables.forest_rows(result.to_dict(), scale)
         caption = (
-            f"One model per indicator, adjusted for {adjusted}, on its n patients with every value; Wald 95% "
-            "CI, or Firth's penalised likelihood with profile-likelihood CI where a variable separates the "
-            "groups (Method)."
+            f"One model per indicator, adjusted for {adjusted}, on its n patients with every value; {how}."
         )
         messages = tuple(content.messages(result))
     else:
         try:
-            forest, messages = _joint_model(table, key, model, markers, adjust, pair, scale)
+            forest, messages = _joint_model(table, key, model, markers, adjust, pair, scale, firth)
         except OvcfError as exc:
             forest, messages = _forest_from_fit(None, (), scale), (str(exc),)
         caption = (
-            f"One model with all indicators, adjusted for {adjusted}; Wald 95% CI (Firth where a variable "
-            "separates the groups)."
+            f"One model with all indicators, adjusted for {adjusted}; {how}."
             if model == "multivariable"
             else "Conditional logistic regression within matched pairs, one model per indicator (age and sex "
             "are matched on, so only the other covariates are adjusted for); Wald 95% CI."

@@ -287,6 +287,21 @@ def test_report_page_offers_html_and_xlsx_of_the_analysis():
     assert "⬇ Report (HTML)" in [b.label for b in at.get("download_button")]
 
 
+def test_report_page_renders_a_figure_at_a_journal_size_and_300_dpi():
+    from ovcf_core.report import images
+
+    if not images.DEBIAN_CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    at = open_page("pages/report.py")
+    next(s for s in at.selectbox if s.label == "Width").set_value("single column (85 mm)").run()
+    next(n for n in at.number_input if n.label == "Height (mm)").set_value(70).run()
+    next(b for b in at.button if b.label == "Render PNG").click().run()
+    assert not at.exception, at.exception
+    size = images.PrintSize(85.0, 70.0, 300)
+    labels = [b.label for b in at.get("download_button")]
+    assert f"⬇ PNG (85 × 70 mm, {size.pixels[0]} × {size.pixels[1]} px at 300 dpi)" in labels, labels
+
+
 # ---------------------------------------------------------------- Reliability and Matching (own uploads)
 
 

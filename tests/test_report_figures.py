@@ -152,3 +152,44 @@ def test_report_html_escapes_user_text():
     result["messages"] = {"<script>x</script>": "constant"}
     page = html.render_report(result)
     assert "<script>x</script>" not in page and "&lt;script&gt;" in page
+
+
+def _png_header(png: bytes) -> tuple[int, int, float | None]:
+    """(width px, height px, dpi) read from a PNG's IHDR and pHYs chunks by hand."""
+    import struct
+
+    width, height = struct.unpack(">II", png[16:24])
+    at, dpi = 8, None
+    while at < len(png):
+        (length,) = struct.unpack(">I", png[at : at + 4])
+        if png[at + 4 : at + 8] == b"pHYs":
+            per_metre, _, unit = struct.unpack(">IIB", png[at + 8 : at + 17])
+            dpi = per_metre * 0.0254 if unit == 1 else None
+        at += 12 + length
+    return width, height, dpi
+
+
+def test_print_size_gives_the_journal_pixels_and_records_300_dpi():
+    size = images.PrintSize(85.0, 60.0, 300)
+    assert size.pixels == (round(321 * 300 / 96), round(227 * 300 / 96))  # 85 mm = 3.35 in -> ~1004 px
+    assert abs(size.pixels[0] - 85 / 25.4 * 300) < 3
+    with pytest.raises(ValueError, match="outside"):
+        images.PrintSize(5.0, 60.0)
+    if not images.DEBIAN_CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (the README's test command installs it)")
+    png = images.figure_image(figures.confusion_figure(1, 2, 3, 4), "png", size=size)
+    width, height, dpi = _png_header(png)
+    assert (width, height) == size.pixels
+    assert dpi == pytest.approx(300, abs=0.1)
+    svg = images.figure_image(figures.confusion_figure(1, 2, 3, 4), "svg", size=size).decode()
+    assert 'width="321"' in svg and 'height="227"' in svg
+
+
+def test_png_dpi_chunk_replaces_an_existing_one():
+    if not images.DEBIAN_CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    png = images.figure_image(figures.confusion_figure(1, 2, 3, 4), "png", width=200, scale=1)
+    twice = images.with_png_dpi(images.with_png_dpi(png, 300), 600)
+    assert twice.count(b"pHYs") == 1 and _png_header(twice)[2] == pytest.approx(600, abs=0.1)
+    with pytest.raises(ValueError, match="not a PNG"):
+        images.with_png_dpi(b"GIF89a", 300)

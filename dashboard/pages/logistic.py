@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import analysis, components, state
+from dashboard import analysis, analysis_options, components, marker_picker, state
 from ovcf_core.report import figures, style
 
 MODELS = {
@@ -18,6 +18,7 @@ components.page_header(
     "Odds ratios of OVCF per unit or per standard deviation of each indicator, adjusted for the covariates "
     "you choose (the paper: age, sex and BMI), with Wald 95% confidence intervals.",
 )
+marker_picker.marker_picker("logistic")
 table, settings, _ = analysis.current()
 components.cohort_caption(table)
 key = st.session_state[state.COHORT_KEY]
@@ -49,6 +50,7 @@ scale = c3.radio(
     help="Per stated unit: per 0.1 VBQ, 10 HU, 1% FI, 0.1 rCSA, 1 T-score unit (the unit is in each row).",
 )
 
+analysis_options.logistic_options()
 view = analysis.logistic_view(
     table, key, model, tuple(settings["markers"]), tuple(adjust), settings["pair"], scale
 )

@@ -1,4 +1,5 @@
-"""Report: the whole analysis as one HTML file (same figures) and an XLSX workbook; figures as PNG/SVG."""
+"""Report: the whole analysis as one HTML file (same figures) and an XLSX workbook; figures as PNG at a
+journal's size and resolution, or SVG."""
 
 from __future__ import annotations
 
@@ -10,18 +11,14 @@ from ovcf_core.report import content, html, images, xlsx
 components.page_header(
     "Report",
     "Everything on the other pages, to keep or share: an HTML report (opens in any browser, offline), the "
-    "tables as an XLSX workbook, and each figure as PNG or SVG.",
+    "tables as an XLSX workbook, and each figure as PNG (at a journal's size and 300 dpi) or SVG.",
 )
 table, settings, result = analysis.current()
 components.cohort_caption(table)
 key = st.session_state[state.COHORT_KEY]
 synthetic = bool(st.session_state.get(state.COHORT_IS_SYNTHETIC, True))
-
-
-@st.cache_data(show_spinner="Writing the report…", max_entries=4)
-def report_html(key: str, settings_key: str, synthetic: bool, _result) -> bytes:
-    """The HTML report of the analysis identified by (cohort digest, settings)."""
-    return html.render_report(_result, st.session_state[state.COHORT], synthetic=synthetic).encode("utf-8")
+settings_key = repr(sorted(settings.items()))
+REPORTS = "_report_html"  # session key: the rendered HTML report per (cohort, settings, synthetic)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -30,17 +27,30 @@ def report_xlsx(key: str, settings_key: str, _result) -> bytes:
     return xlsx.report_workbook(_result)
 
 
-settings_key = repr(sorted(settings.items()))
+def report_html() -> bytes:
+    """The HTML report, written once per analysis with a progress bar (kept in the session, since a cached
+    function that draws would replay its bar)."""
+    asked = (key, settings_key, synthetic)
+    store = st.session_state.setdefault(REPORTS, {})
+    if asked not in store:
+        bar = st.progress(0.0, text="Writing the report…")
+
+        def tick(done: int, total: int) -> None:
+            bar.progress(done / max(total, 1), text=f"Writing section {done} of {total}…")
+
+        document = html.render_report(result, table, synthetic=synthetic, progress=tick)
+        bar.empty()
+        store.clear()  # one report kept: they are large
+        store[asked] = document.encode("utf-8")
+    return store[asked]
+
+
 c1, c2 = st.columns(2)
 with c1:
     st.markdown("**HTML report** — Tables 1–3, ROC curves, forest plot, correlations.")
     if st.toggle("Prepare the HTML report", key="report_prepare_html"):
         st.download_button(
-            "⬇ Report (HTML)",
-            report_html(key, settings_key, synthetic, result),
-            file_name="ovcf_report.html",
-            mime="text/html",
-            width="stretch",
+            "⬇ Report (HTML)", report_html(), file_name="ovcf_report.html", mime="text/html", width="stretch"
         )
 with c2:
     st.markdown("**Tables** — one sheet per table, numbers formatted as in the report.")
@@ -56,22 +66,35 @@ st.subheader("Figures")
 figures_by_title = analysis.report_figures(result, key, settings_key)
 title = st.selectbox("Figure", list(figures_by_title), key="report_figure")
 figure = figures_by_title[title]
-st.plotly_chart(figure, key="report_preview", width="stretch")
-f1, f2, f3 = st.columns(3)
+components.plot(figure, key="report_preview")
+f1, f2, f3, f4 = st.columns([1, 2, 1, 1])
 fmt = f1.radio("Format", ["png", "svg"], horizontal=True, key="report_format")
-if f2.button(f"Render {fmt.upper()}", key="report_render", width="stretch"):
-    try:
-        st.session_state["report_image"] = (title, fmt, images.figure_image(figure, fmt))
-    except images.ExportUnavailable as exc:
-        st.warning(str(exc))
+width_name = f2.selectbox(
+    "Width", list(images.JOURNAL_WIDTHS_MM), index=2, key="report_width",
+    help="Most journals ask for one column (about 85 mm), 1.5 columns or two columns (about 174 mm).",
+)  # fmt: skip
+width_mm = images.JOURNAL_WIDTHS_MM[width_name]
+default_height = round(width_mm * (figure.layout.height or 500) / 800)  # about the on-screen aspect
+height_mm = f3.number_input("Height (mm)", 30, 250, min(max(default_height, 30), 250), 5, key="report_height")
+dpi = int(f4.selectbox("Resolution (dpi)", [300, 600, 150], key="report_dpi", disabled=fmt == "svg"))
+size = images.PrintSize(width_mm, float(height_mm), dpi)
+asked = (title, fmt, size)
+if st.button(f"Render {fmt.upper()}", key="report_render"):
+    with st.status(f"Rendering {title} as {fmt.upper()}…", expanded=False) as status:
+        try:
+            st.session_state["report_image"] = (asked, images.figure_image(figure, fmt, size=size))
+            status.update(label=f"{fmt.upper()} ready", state="complete")
+        except images.ExportUnavailable as exc:
+            status.update(label="Export unavailable", state="error")
+            st.warning(str(exc))
 rendered = st.session_state.get("report_image")
-if rendered and rendered[:2] == (title, fmt):
-    f3.download_button(
-        f"⬇ {fmt.upper()}",
-        rendered[2],
+if rendered and rendered[0] == asked:
+    pixels = "" if fmt == "svg" else f", {size.pixels[0]} × {size.pixels[1]} px at {dpi} dpi"
+    st.download_button(
+        f"⬇ {fmt.upper()} ({width_mm:g} × {height_mm:g} mm{pixels})",
+        rendered[1],
         file_name=f"{components.slug(title)}.{fmt}",
         mime="image/png" if fmt == "png" else "image/svg+xml",
-        width="stretch",
     )
 st.download_button(
     "⬇ This figure as interactive HTML",

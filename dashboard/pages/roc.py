@@ -6,15 +6,17 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard import analysis, components, state
+from dashboard import analysis, analysis_options, components, marker_picker, state
 from ovcf_core.errors import OvcfError
-from ovcf_core.report import figures, style, tables
+from ovcf_core.report import content, figures, style, tables
 
 components.page_header(
     "ROC",
     "How well each indicator separates OVCF patients from controls: ROC curves with the DeLong 95% CI of "
     "the AUC, DeLong's test between indicators, and the sensitivity/specificity at any cut-off.",
 )
+analysis_options.roc_options()
+marker_picker.marker_picker("roc")
 table, settings, result = analysis.current()
 components.cohort_caption(table)
 result_dict = result.to_dict()
@@ -31,15 +33,10 @@ with right:
     st.subheader("AUC")
     components.show_table(aucs[SUMMARY], "DeLong 95% CI, on the n patients with a value.")
 st.subheader("Cut-offs and likelihood ratios")
-components.show_table(
-    aucs.drop(columns=["AUC [95% CI]", "n"]),
-    "Cut-off maximising Youden's J (none is shown when every J is below 0), with its sensitivity and "
-    "specificity; likelihood ratios with log-method 95% CIs.",
-)
+components.show_table(aucs.drop(columns=["AUC [95% CI]", "n"]), content.roc_caption(result_dict))
 components.download_table(aucs, "ROC AUC")
 
 COMPARE_METHODS = {"delong": "DeLong", "bootstrap": "Bootstrap", "venkatraman": "Venkatraman"}
-ADJUST_LABELS = {"none": "None", "holm": "Holm", "fdr_bh": "Benjamini–Hochberg"}
 
 
 @st.fragment
@@ -48,7 +45,7 @@ def comparison_section() -> None:
     if len(result.auc_comparisons) == 0:
         return
     st.subheader("Comparison of AUCs")
-    c1, c2, c3 = st.columns([2, 1, 1])
+    c1, c3 = st.columns([3, 1])
     method = c1.radio(
         "Compare curves", list(COMPARE_METHODS), format_func=COMPARE_METHODS.get, horizontal=True,
         key="roc_compare_method",
@@ -56,9 +53,7 @@ def comparison_section() -> None:
         "Venkatraman's permutation test that the two curves are the same (E; crossing curves with one AUC "
         "differ).",
     )  # fmt: skip
-    p_adjust = c2.selectbox(
-        "p-value adjustment", list(ADJUST_LABELS), format_func=ADJUST_LABELS.get, key="roc_p_adjust"
-    )
+    p_adjust = str(analysis.options()["p_adjust"])  # chosen at the top, with the other analysis options
     n = c3.select_slider(
         "Resamples / permutations", [200, 500, 1000, 2000], value=2000, key="roc_compare_n",
         disabled=method == "delong",
@@ -107,12 +102,12 @@ def cutoff_explorer() -> None:
         st.warning(f"{style.marker_label(marker)} has no values.")
         return
     analysed = next((m for m in result.markers if m.marker == marker), None)
-    youden = analysed.cutoff.threshold if analysed and analysed.cutoff else None
-    youden = youden if youden is not None and np.isfinite(youden) else None
+    chosen = analysed.cutoff.threshold if analysed and analysed.cutoff else None
+    chosen = chosen if chosen is not None and np.isfinite(chosen) else None
     low, high = float(np.min(values)), float(np.max(values))
     digits = style.digits_for(marker)
     step = float(10 ** (-digits))
-    default = float(np.clip(youden, low, high)) if youden is not None else float(np.median(values))
+    default = float(np.clip(chosen, low, high)) if chosen is not None else float(np.median(values))
     threshold = st.slider(
         f"Cut-off for {style.marker_label(marker)}",
         min_value=round(low, digits),
@@ -129,9 +124,10 @@ def cutoff_explorer() -> None:
         st.warning(f"{style.marker_label(marker)}: {exc}")
         return
     rule = f"{'≥' if direction == 'higher' else '≤'} {style.fmt_value(marker, threshold)} = test positive"
+    by = tables.cutoff_rule_label(str(analysis.options()["cutoff"]))
     st.caption(
-        f"Rule: {style.marker_label(marker, unit=False)} {rule} (Youden cut-off: "
-        f"{style.fmt_value(marker, youden)})."
+        f"Rule: {style.marker_label(marker, unit=False)} {rule} (the cut-off by {by}: "
+        f"{style.fmt_value(marker, chosen)})."
     )
     chosen_cutoff(marker, direction)
     st.markdown("**At the slider's cut-off**")
@@ -148,26 +144,11 @@ def cutoff_explorer() -> None:
     )
 
 
-RULES = {
-    "youden": "Youden's J",
-    "closest_topleft": "Closest to (0, 1)",
-    "sensitivity": "Fixed sensitivity",
-    "specificity": "Fixed specificity",
-}
-
-
 def chosen_cutoff(marker: str, direction: str) -> None:
     """The cut-off a rule picks: marked on the curve (optionally beside the binormal curve), with LR± and,
     on a button, stratified bootstrap CIs."""
-    c1, c2, c3 = st.columns([2, 1, 1])
-    rule = c1.selectbox("Cut-off rule", list(RULES), format_func=RULES.get, key="roc_cutoff_rule")
-    target = None
-    if rule in ("sensitivity", "specificity"):
-        target = c2.number_input(
-            f"Target {rule} (%)", min_value=1.0, max_value=100.0, value=90.0, step=1.0,
-            key="roc_cutoff_target",
-        ) / 100  # fmt: skip
-    smooth_on = c3.toggle("Binormal smoothing", key="roc_binormal", help="pROC's smooth(method='binormal').")
+    rule, target = analysis_options.chosen_cutoff_rule()  # the analysis' rule, chosen at the top
+    smooth_on = st.toggle("Binormal smoothing", key="roc_binormal", help="pROC's smooth(method='binormal').")
     n_boot = 0
     asked = (marker, direction, rule, target)
     if st.session_state.get("roc_cutoff_ci_for") == asked:

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from ovcf_core import formatting
 from ovcf_core.report import figures, style, tables
 from ovcf_core.schema import OUTCOME
 
@@ -92,16 +93,68 @@ def analysed_table(analysis: Any, table: pd.DataFrame | None) -> pd.DataFrame | 
 
 def _table2_caption(result: dict) -> str:
     """Table 2's caption: how the odds ratios were estimated, on how many patients, and any notes."""
+    settings = result.get("settings") or {}
+    adjust = (
+        ", ".join(style.COVARIATE_LABELS.get(a, a) for a in settings["adjust"]) or "nothing"
+        if "adjust" in settings
+        else "the chosen covariates"
+    )
+    method = (
+        "Firth's penalised likelihood with profile-likelihood 95% CI for every model"
+        if settings.get("firth")
+        else "Wald 95% CI, or Firth's penalised likelihood with profile-likelihood CI where a variable "
+        "separates the groups (Method)"
+    )
     text = (
         "Spearman ρ of each indicator with the 0/1 outcome; odds ratios from logistic regression adjusted "
-        "for the chosen covariates on the n patients with every value (complete cases): Wald 95% CI, or "
-        "Firth's penalised likelihood with profile-likelihood CI where a variable separates the groups."
+        f"for {adjust} on the n patients with every value (complete cases): {method}. Per SD, and per the "
+        "unit stated in each cell (the OR per unit raised to it, exactly)."
     )
     notes = tables.odds_notes(result)
     multi = result.get("multivariable")
     if multi is None and len(result.get("markers", {})) > 1:
         notes += [m for m in (result.get("messages") or {}).get("cohort", []) if "multivariable" in m]
     return " ".join([text, *(f"{n}." for n in notes)])
+
+
+def roc_caption(result: dict) -> str:
+    """The ROC table's caption naming the methods the analysis used: the AUC's CI, the cut-off rule (Youden
+    only when Youden was used), the partial AUC's range and the binormal smoothing, when asked."""
+    settings = result.get("settings") or {}
+    rule = settings.get("cutoff_rule") or "youden"
+    name = tables.cutoff_rule_label(rule)
+    cutoff = (
+        "cut-off maximising Youden's J (never one with J below 0)"
+        if rule == "youden"
+        else f"cut-off chosen by the rule '{name}'"
+    )
+    text = [f"AUC with DeLong 95% CI; {cutoff}, with its sensitivity and specificity; likelihood ratios "
+            "with log-method 95% CIs."]  # fmt: skip
+    pauc = settings.get("pauc")
+    if pauc:
+        low, high = pauc
+        text.append(
+            f"Partial AUC over specificity {formatting.number(low, 2)}–{formatting.number(high, 2)}, "
+            "McClish-corrected (0.5 = chance, 1 = perfect)."
+        )
+    if settings.get("smooth") == "binormal":
+        text.append("Binormal AUC from pROC's binormal smoothing.")
+    return " ".join(text)
+
+
+def comparison_caption(result: dict) -> str:
+    """The comparisons' caption: the test used, its resamples, and the p-value adjustment."""
+    settings = result.get("settings") or {}
+    method = settings.get("roc_test") or "delong"
+    test = tables.ROC_TEST_NAMES.get(method, method)
+    text = f"{test[0].upper()}{test[1:]} of every two indicators on the patients who have both"
+    resamples = settings.get("roc_test_resamples")
+    if method != "delong" and resamples:
+        text += f" ({resamples} seeded {'permutations' if method == 'venkatraman' else 'resamples'})"
+    adjust = result.get("p_adjust") or settings.get("p_adjust") or "none"
+    if adjust != "none":
+        text += f"; p-values adjusted over all comparisons by {tables.ADJUST_NAMES.get(adjust, adjust)}"
+    return text + "."
 
 
 def report_sections(analysis: Any, table: pd.DataFrame | None = None) -> list[Section]:
@@ -139,21 +192,18 @@ def report_sections(analysis: Any, table: pd.DataFrame | None = None) -> list[Se
             "ROC analysis",
             tables.auc_table(result),
             figure=figures.roc_figure(traces) if traces else None,
-            caption=" ".join(
-                [
-                    "AUC with DeLong 95% CI; cut-off maximising Youden's J (never one with J below 0), with "
-                    "its sensitivity and specificity.",
-                    *tables.direction_flags(result),
-                ]
-            ),
+            caption=" ".join([roc_caption(result), *tables.direction_flags(result)]),
             sheet="ROC",
         )
     )
     if result.get("auc_comparisons"):
+        settings = result.get("settings") or {}
+        test = tables.ROC_TEST_NAMES.get(settings.get("roc_test") or "delong", "DeLong's test")
         sections.append(
             Section(
-                "Comparison of AUCs (DeLong's test)",
+                f"Comparison of AUCs ({test})",
                 tables.delong_table(result),
+                caption=comparison_caption(result),
                 sheet="AUC comparisons",
             )
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +51,12 @@ def render_report(
     *,
     title: str = "OVCF indicator analysis",
     synthetic: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> str:
     """The report of a `CohortAnalysis` as one HTML document (a string), plotly.js inlined once.
 
-    `table` is the analysed cohort, for the ROC curves (else the analysis' own table, when it keeps one).
+    `table` is the analysed cohort, for the ROC curves (else the analysis' own table, when it keeps one);
+    `progress(done, total)` is told after each section is written (a page's progress bar).
     """
     from plotly.offline import get_plotlyjs
 
@@ -81,6 +84,8 @@ def render_report(
             '<ul class="messages">' + "".join(f"<li>{html.escape(m)}</li>" for m in messages) + "</ul>"
         )
     for i, section in enumerate(sections):
+        if progress is not None:
+            progress(i, len(sections))
         parts.append(f"<h2>{html.escape(section.title)}</h2>")
         if section.table is not None:
             parts.append(_table_html(section.table))
@@ -89,6 +94,8 @@ def render_report(
         if section.caption:
             parts.append(f'<p class="caption">{html.escape(section.caption)}</p>')
     parts.append("</body></html>")
+    if progress is not None:
+        progress(len(sections), len(sections))
     return "\n".join(parts)
 
 
