@@ -120,7 +120,11 @@ def test_fi_without_a_fat_label_needs_another_threshold(written):
     ("key", "keep", "expect"),
     [
         ("t1", ("L1", "L2", "L3", "L4"), r"has no CSF label \(needed for VBQ"),
-        ("t1", ("CSF",), r"has no L1 label \(needed for VBQ"),
+        (
+            "t1",
+            ("CSF",),
+            r"has no L1, L2, L3 or L4 vertebral body label \(needed for VBQ\); labels found: CSF",
+        ),
         ("t2", ("PM_L", "MF_L", "ES_L", "FAT"), r"has no disc label of L1-2"),
         ("t2", ("DISC_L3L4", "FAT"), r"has no psoas major, multifidus or erector spinae label"),
         ("ct", ("L5",), r"has no vertebra mask of L1, L2, L3, L4"),

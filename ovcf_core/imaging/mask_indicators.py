@@ -184,8 +184,14 @@ def vbq_rois(label_map: LabelMap, series: Series, index: int | None = None) -> t
     """
     present = [level for level in LEVELS if label_map.has(level)]
     if not present:
-        label_map.require(LEVELS[:1], "VBQ (vertebral bodies L1–L4)")
+        raise MaskError(
+            "has no L1, L2, L3 or L4 vertebral body label (needed for VBQ); labels found: "
+            + (", ".join(label_map.labels) or "none"),
+            file=label_map.source,
+        )
     label_map.require(["CSF"], "VBQ (the CSF in the spinal canal)")
+    if index is not None and not 0 <= index < len(series):
+        raise MaskError(f"slice {index} does not exist: the series has slices 0 to {len(series) - 1}")
     bodies = np.zeros(label_map.data.shape, dtype=bool)
     for level in present:
         bodies |= label_map.mask(level)
