@@ -145,3 +145,71 @@ def test_cli_batch_with_masks_prints_one_line_per_bad_study(export, tmp_path):
     assert "9 measured, 0 already done, 5 failed" in result.stderr
     for bad in ("bad_misaligned", "bad_empty", "bad_4d", "bad_other_scan", "bad_labels_missing"):
         assert sum(line.startswith(f"ovcf batch: {bad}: ") for line in result.stderr.splitlines()) == 1
+
+
+def _key(row: dict) -> tuple:
+    return tuple(row.values())
+
+
+def test_a_dask_cluster_gives_the_same_rows_and_risk_file_as_joblib(export, measured, tmp_path):
+    from distributed import LocalCluster
+
+    from ovcf_core.batch import Backend
+    from ovcf_core.batch_risk import write_risk
+    from ovcf_core.model.risk_model import RiskModel
+    from tests.model_cohorts import simulated_cohort
+
+    root, _ = export
+    reference, _ = measured
+    found = find_studies(root / "studies", mask_dir=root / "masks")
+    out = tmp_path / "dask.csv"
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        summary = run_batch(found, out, backend=Backend.DASK, scheduler=cluster.scheduler_address)
+    assert summary.backend == "dask" and summary.measured == 9 and len(summary.failed) == 5
+    assert sorted(map(_key, _rows(out))) == sorted(map(_key, _rows(reference)))
+    model = RiskModel(features=("hu",), adjust=(), n_bootstrap=0).fit(simulated_cohort())
+    copy = tmp_path / "joblib.csv"
+    shutil.copy(reference, copy)
+    assert write_risk(out, model)[0].read_bytes() == write_risk(copy, model)[0].read_bytes()
+
+
+def test_kill_9_mid_batch_with_model_and_qc_loses_nothing_on_rerun(export, measured, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from ovcf_core.model.persistence import save_model
+    from ovcf_core.model.risk_model import RiskModel
+    from tests.conftest import ROOT
+    from tests.model_cohorts import simulated_cohort
+
+    root, _ = export
+    reference, _ = measured
+    model = save_model(
+        RiskModel(features=("hu",), adjust=(), n_bootstrap=0).fit(simulated_cohort()), tmp_path / "m.json"
+    )
+    out, qc = tmp_path / "out.csv", tmp_path / "QC"
+    command = [sys.executable, "-m", "ovcf_core.cli", "batch", str(root / "studies"), "--mask-dir"]
+    command += [str(root / "masks"), "-o", str(out), "--jobs", "1", "--quiet", "--qc-dir", str(qc)]
+    command += ["--model", str(model)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if out.exists() and out.read_bytes().count(b"\n") >= 20:
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL, f"finished before the kill: {stderr}"
+    assert not (tmp_path / "out.risk.csv").exists(), "killed before the risk file"
+    rerun = run_cli("batch", *command[4:])
+    assert rerun.returncode == 1 and "Traceback" not in rerun.stderr, rerun.stderr
+    rows = _rows(out)
+    assert sorted(map(_key, rows)) == sorted(map(_key, _rows(reference))), "complete, nothing twice"
+    risk = _rows(tmp_path / "out.risk.csv")
+    assert len(risk) == len({r["study"] for r in rows}) == 14
+    assert {r["study"] for r in risk if r["probability"]} == {f"ct_axial_masks_{k}" for k in KINDS}
+    assert len(list(qc.glob("*.png"))) == 9 and (qc / "index.html").is_file()
