@@ -12,8 +12,10 @@ from enum import StrEnum
 import numpy as np
 
 from ovcf_core.imaging.roi import Roi
+from ovcf_core.report.style import OKABE_ITO
 
-OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
+# ROI outline colours: the one Okabe–Ito palette (`report.style`), without black (invisible on the scan)
+ROI_COLOURS = tuple(colour for name, colour in OKABE_ITO.items() if name != "black")
 
 
 class WindowPreset(StrEnum):
@@ -134,7 +136,7 @@ def scan_figure(
         )
     )
     for index, roi in enumerate(rois):
-        colour = OKABE_ITO[index % len(OKABE_ITO)]
+        colour = ROI_COLOURS[index % len(ROI_COLOURS)]
         ox, oy = roi.outline()
         figure.add_trace(
             go.Scatter(
