@@ -32,6 +32,13 @@ with `os.replace`; complete rows are copied byte for byte. A failing study becom
 of stopping the batch; a failed write (disk full, no permission) stops it with `BatchWriteError`, whose
 summary says how many studies are done and which could not be written.
 
+Protocol and indicators. Every row carries its study's acquisition protocol (`kvp`, `contrast_agent`,
+`slice_thickness_mm`, `magnetic_field_strength_t`, `repetition_time_ms`, `echo_time_ms`; empty where the
+header has none, `ovcf_core.imaging.protocol`); a contrast-enhanced CT's `ok` rows say so in `message`.
+Muscle rows carry `fi_percent` (fat above half the subcutaneous-fat SI at that level), so the study's FI can
+be computed from the output alone. With `qc_dir` the QC pictures and index are written
+(`ovcf_core.batch_qc`); `ovcf_core.batch_risk` turns the output into `OUT.risk.csv` with a model.
+
 One writer at a time. While a batch runs, `OUT.csv.lock` beside the output holds its pid and host (and a
 `flock` on it). A second batch on the same output refuses to start, naming the lock file and the pid; a
 lock whose process is gone (killed) is taken over, and the caller is told so.
