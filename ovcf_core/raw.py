@@ -86,12 +86,13 @@ class Quantity:
 QUANTITIES: dict[str, Quantity] = {
     q.name: q
     for q in (
-        Quantity("t", "DXA T-score", "SD", -7.0, 5.0),
-        Quantity("hu", "CT attenuation", "HU", -300.0, 1500.0),
+        # a single vertebra's T-score, HU and a muscle's FI share their average's plausible range
+        Quantity("t", "DXA T-score", "SD", Indicator.T_SCORE.low, Indicator.T_SCORE.high),
+        Quantity("hu", "CT attenuation", "HU", Indicator.HU.low, Indicator.HU.high),
         Quantity("si", "T1 vertebral signal intensity", "SI", 0.0, 100000.0),
         Quantity("si_csf", "T1 CSF signal intensity", "SI", 0.0, 100000.0),
         Quantity("csa", "muscle cross-sectional area", "mm²", 0.0, 10000.0),
-        Quantity("fi", "muscle fat infiltration", "%", 0.0, 100.0),
+        Quantity("fi", "muscle fat infiltration", "%", Indicator.FI.low, Indicator.FI.high),
         Quantity("disc", "disc cross-sectional area", "mm²", 100.0, 6000.0),
     )
 }
