@@ -194,3 +194,44 @@ def test_regions_on_a_slice_without_image_are_refused_not_dropped():
         write_seg(label_map, series)
     with pytest.raises(MaskError, match=r"^labels\.nii\.gz: covers slice 14 of the CT series, which"):
         mask_indicators(label_map, series)
+
+
+def test_a_fractional_seg_counts_a_voxel_from_one_half(written):
+    from pydicom.sr.codedict import codes
+
+    from ovcf_core.imaging.seg import _source_datasets
+
+    series, _, _ = written["t1"]
+    datasets, _ = _source_datasets(series, keep_identifiers=False)
+    fractions = np.zeros((len(series), series.rows, series.columns), dtype=np.float32)
+    fractions[1, 20:30, 40:50] = 0.5
+    fractions[1, 30:35, 40:50] = 0.49
+    fractions[1, 35:40, 40:50] = 1.0
+    description = hd.seg.SegmentDescription(
+        segment_number=1,
+        segment_label="vertebrae_L1",
+        segmented_property_category=codes.SCT.AnatomicalStructure,
+        segmented_property_type=codes.SCT.L1Vertebra,
+        algorithm_type="MANUAL",
+    )
+    seg = hd.seg.Segmentation(
+        source_images=datasets,
+        pixel_array=fractions,
+        segmentation_type=hd.seg.SegmentationTypeValues.FRACTIONAL,
+        segment_descriptions=[description],
+        series_instance_uid=hd.UID(),
+        series_number=1,
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer="test",
+        manufacturer_model_name="test",
+        software_versions="0",
+        device_serial_number="0",
+        max_fractional_value=100,
+    )
+    buffer = io.BytesIO()
+    seg.save_as(buffer)
+    label_map = read_seg(("fractional.dcm", buffer.getvalue()), series)
+    expected = np.zeros(fractions.shape, dtype=bool)
+    expected[1, 20:30, 40:50] = expected[1, 35:40, 40:50] = True
+    np.testing.assert_array_equal(label_map.mask("L1"), expected)

@@ -6,7 +6,8 @@ FrameOfReferenceUID kept so a PACS files the SEG with its study). Patient identi
 copy of each source header first (`deid.deidentify`): the SEG holds none unless `keep_identifiers` is set
 for sending it back to the PACS it came from.
 
-Reading: `highdicom.seg.segread`, the segments mapped to canonical labels through their SegmentLabel
+Reading: `highdicom.seg.segread` (BINARY, LABELMAP, or FRACTIONAL taken as inside where the fraction is at
+least 0.5), the segments mapped to canonical labels through their SegmentLabel
 (`label_maps.LABEL_TABLE`), then placed on the series' grid by geometry (`label_maps.fit_to_series`); a
 SEG may omit empty frames. A SEG that references another series (ReferencedSeriesSequence) is refused.
 """
@@ -295,8 +296,11 @@ def read_seg(source: Any, series: Series, *, names: Iterable[str] | None = None)
     out = np.zeros((len(series), series.rows, series.columns), dtype=np.uint8)
     files: dict[str, str] = {}
     notes: list[str] = []
+    fractional = str(getattr(seg, "SegmentationType", "")).upper() == "FRACTIONAL"
+    cut = 0.5 if fractional else 0  # a FRACTIONAL segment (rescaled to 0..1) counts where it is at least half
     for position, number in enumerate(numbers):
-        fitted = fit_to_series(array[..., position] > 0, volume.affine, series, name, partial=True)
+        inside = array[..., position] >= cut if fractional else array[..., position] > cut
+        fitted = fit_to_series(inside, volume.affine, series, name, partial=True)
         if not fitted.any():
             continue
         canonical = table[number]
