@@ -88,6 +88,8 @@ def test_every_fat_rule_recovers_the_phantom_fat_percent_and_csa(rule):
         ("FAT_L2L3", ("fat", "L2L3", None, None)),
         ("L5", ("other", None, None, None)),
         ("PM_X_L3L4", ("other", None, None, None)),
+        ("DISC_L1L3", ("other", None, None, None)),  # not a disc level (the levels are `indicators`')
+        ("MF_L_L4L5", ("muscle", "L4L5", "mf", "l")),
     ],
 )
 def test_roi_labels_name_their_structures(label, expected):

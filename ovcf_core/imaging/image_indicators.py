@@ -19,14 +19,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ovcf_core import indicators as formulas
 from ovcf_core.imaging.measure import MeasureResult
 from ovcf_core.imaging.mri import FatThreshold, fat_percent, muscle_threshold
 
-VERTEBRA = re.compile(r"^(L[1-4])$", re.IGNORECASE)
-CSF = re.compile(r"^CSF_(L[1-4])$", re.IGNORECASE)
-MUSCLE = re.compile(r"^(PM|MF|ES)_(L|R)_(L[1-4]L[2-5])$", re.IGNORECASE)
-DISC = re.compile(r"^DISC_(L[1-4]L[2-5])$", re.IGNORECASE)
-FAT = re.compile(r"^FAT_(L[1-4]L[2-5])$", re.IGNORECASE)
+# the label patterns are built from the levels, muscles and sides the formulas use (`indicators`), so a
+# label names exactly what a formula can take: e.g. DISC_L1L3 is not a disc level, it is "other"
+_VERTEBRAE = "|".join(formulas.LEVELS)
+_DISCS = "|".join(formulas.DISC_LEVELS)
+VERTEBRA = re.compile(rf"^({_VERTEBRAE})$", re.IGNORECASE)
+CSF = re.compile(rf"^CSF_({_VERTEBRAE})$", re.IGNORECASE)
+MUSCLE = re.compile(
+    rf"^({'|'.join(formulas.MUSCLES)})_({'|'.join(formulas.SIDES)})_({_DISCS})$", re.IGNORECASE
+)
+DISC = re.compile(rf"^DISC_({_DISCS})$", re.IGNORECASE)
+FAT = re.compile(rf"^FAT_({_DISCS})$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -160,8 +167,6 @@ def image_indicators(
     # the `is not None` / `and` tests only tell the type checker so
     vertebrae = {r.level: r.mean for r in rows if r.kind == "vertebra" and r.level is not None}
     out: dict[str, Any] = {}
-    from ovcf_core import indicators as formulas
-
     if result.unit == "HU" and vertebrae:
         out["hu"] = formulas.average_hu(vertebrae, broken)
     if result.unit == "SI":
