@@ -17,7 +17,8 @@ import streamlit as st
 from dashboard import state
 from ovcf_core import SYNTHETIC_NOTE, io
 from ovcf_core.errors import OvcfError
-from ovcf_core.schema import OUTCOME, ValidationReport
+from ovcf_core.report import style
+from ovcf_core.schema import OUTCOME, PAIR_ID, PATIENT_ID, Indicator, ValidationReport
 
 
 def page_header(title: str, intro: str | None = None) -> None:
@@ -117,13 +118,62 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "table"
 
 
-def download_table(table: pd.DataFrame, title: str, *, key: str | None = None) -> None:
-    """CSV and XLSX download buttons for a table (formula cells escaped by ovcf_core.io; XLSX on click)."""
+COLUMN_NAMES = {
+    PATIENT_ID: "Patient ID",
+    OUTCOME: "OVCF (1 = case)",
+    PAIR_ID: "Pair",
+    "sex": "Sex",
+    "row": "Row",
+    "measure": "Measure",
+    "estimate": "Estimate",
+    "perfect": "Perfect",
+    "marker": "Indicator",
+    "direction": "Direction",
+    "patients": "Patients",
+    "missing": "Missing",
+    "criterion": "Criterion",
+    "shrinkage": "Shrinkage",
+}
+
+
+def column_name(column: object) -> str:
+    """A readable column header: the indicator's or covariate's label, a known key's name, else the key
+    with its underscores as spaces and a capital first letter."""
+    text = str(column)
+    if text in COLUMN_NAMES:
+        return COLUMN_NAMES[text]
+    if Indicator.from_column(text) is not None or text in style.COVARIATE_LABELS:
+        return style.marker_label(text)
+    if len(text) > 2 and text.isidentifier() and text.islower():  # a raw key (not "n", "p", "z")
+        return (text[:1].upper() + text[1:]).replace("_", " ")
+    return text
+
+
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as a person reads it: readable headers, indicator keys as their labels, and a dash (not
+    'None' or 'nan') where a value is missing. Numbers keep their values; only blanks become text."""
+    shown = table.rename(columns=column_name)
+    for column in shown.columns:
+        if column in ("Indicator", "Marker"):
+            shown[column] = [style.marker_label(v) if isinstance(v, str) else v for v in shown[column]]
+        values = shown[column]
+        if values.isna().any():
+            shown[column] = values.astype(object).where(values.notna(), style.MISSING)
+    return shown
+
+
+def download_table(
+    table: pd.DataFrame, title: str, *, key: str | None = None, numbers: pd.DataFrame | None = None
+) -> None:
+    """CSV and XLSX download buttons for a table (formula cells escaped by ovcf_core.io; XLSX on click).
+
+    The XLSX holds the table as shown (formatted, as the report prints it); the CSV holds `numbers` when
+    given — the same results at full precision, for further analysis — else the table itself."""
     slug_text = slug(title)
     left, right = st.columns(2)
     left.download_button(
-        f"⬇ {title} (CSV)",
-        data=io.table_to_bytes(table, "csv"),
+        f"⬇ {title} (CSV{', full precision' if numbers is not None else ''})",
+        data=io.table_to_bytes(table if numbers is None else numbers, "csv"),
         file_name=f"{slug_text}.csv",
         mime="text/csv",
         key=f"{key or slug_text}_csv",
@@ -152,7 +202,7 @@ def plot(figure: go.Figure, key: str) -> None:
 
 
 def show_table(table: pd.DataFrame, caption: str | None = None) -> None:
-    """A formatted result table, full width, without the index."""
-    st.dataframe(table, hide_index=True, width="stretch")
+    """A formatted result table, full width, without the index, with readable headers and blanks."""
+    st.dataframe(readable(table), hide_index=True, width="stretch")
     if caption:
         st.caption(caption)

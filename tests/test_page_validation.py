@@ -48,10 +48,10 @@ def test_uploaded_cohort_metrics_equal_the_library(opened):
     table, _ = read_cohort(paths.SAMPLE_COHORT)
     expected = validate_model(load_model(paths.DEFAULT_MODEL), table)
     metrics = at.dataframe[0].value
-    auc_row = metrics[metrics["measure"] == "AUC"].iloc[0]
-    assert auc_row["estimate"] == f"{expected.auc:.3f}"
-    slope_row = metrics[metrics["measure"] == "Calibration slope"].iloc[0]
-    assert slope_row["estimate"] == f"{expected.calibration.slope:.3f}"
+    auc_row = metrics[metrics["Measure"] == "AUC"].iloc[0]  # readable headers (components.readable)
+    assert auc_row["Estimate"] == f"{expected.auc:.3f}"
+    slope_row = metrics[metrics["Measure"] == "Calibration slope"].iloc[0]
+    assert slope_row["Estimate"] == f"{expected.calibration.slope:.3f}"
     record = at.session_state["validation_record"]
     assert record["cohort"] == "external.csv" and record["n"] == 156
     assert record["recalibrated"]["method"] == "intercept"

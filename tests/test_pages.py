@@ -367,3 +367,21 @@ def test_data_page_computes_the_cohort_from_an_uploaded_raw_two_rater_table():
     assert len(table) == len(expected)
     assert table["vbq"].tolist() == pytest.approx(expected["vbq"].astype(float).tolist(), nan_ok=True)
     assert any("raw measurements" in i.value for i in at.info)
+
+
+RESULT_PAGES = ["pages/cohort.py", "pages/correlations.py", "pages/roc.py", "pages/logistic.py",
+                "pages/matching.py", "pages/validation.py", "pages/planning.py"]  # fmt: skip
+
+
+@pytest.mark.parametrize("page", RESULT_PAGES)
+def test_result_tables_have_readable_headers_and_blanks(page):
+    import re
+
+    at = open_page(page)
+    assert not at.exception, at.exception
+    assert at.dataframe, f"{page}: no table"
+    for frame in (d.value for d in at.dataframe):
+        raw = [c for c in frame.columns if re.fullmatch(r"[a-z]+(_[a-z]+)+|[a-z]{3,}", str(c))]
+        assert not raw, f"{page}: raw column keys {raw}"
+        cells = frame.astype(str).to_numpy().ravel()
+        assert not {"None", "nan", "NaN", "<NA>"} & set(cells), f"{page}: a blank shown as None/nan"

@@ -33,7 +33,7 @@ components.show_table(
     "pairs, else Welch's t-test (χ²); beside it the Mann–Whitney U test and, over pairs, the Wilcoxon "
     "signed-rank test.",
 )
-components.download_table(table1, "Table 1")
+components.download_table(table1, "Table 1", numbers=tables.numbers(result.to_frame(), "table1"))
 
 st.subheader("Distributions")
 c1, c2 = st.columns([1, 3])

@@ -35,14 +35,14 @@ components.show_table(
     "patients with every value: Wald 95% CI, or Firth's penalised likelihood with profile-likelihood CI "
     "where a variable separates the groups (Method). Per SD, and per the unit stated in each cell.",
 )
-components.download_table(table2, "Table 2")
+components.download_table(table2, "Table 2", numbers=tables.numbers(result.to_frame(), "table2"))
 
 rho, p = tables.correlation_frames(result_dict)
 if len(rho) >= 2:
     st.subheader("Table 3. Correlation between indicators")
     table3 = tables.table3(result_dict)
     components.show_table(table3, "Spearman ρ (p), pairwise complete observations.")
-    components.download_table(table3, "Table 3")
+    components.download_table(table3, "Table 3", numbers=tables.correlation_numbers(result_dict))
     left, right = st.columns([1, 1])
     with left:
         components.plot(figures.correlation_heatmap(rho, p), key="heatmap")

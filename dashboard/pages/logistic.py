@@ -64,4 +64,4 @@ else:
         figures.forest_plot(view.forest, title=f"{MODELS[model]}: odds ratio {scale_text}"), key="forest"
     )
     components.show_table(view.table, view.caption)
-    components.download_table(view.table, f"Logistic {model}")
+    components.download_table(view.table, f"Logistic {model}", numbers=view.forest)

@@ -76,9 +76,9 @@ components.show_table(
 if not result.unmatched.empty:
     wanted = "a control" if ratio == 1 else f"{ratio} controls"
     with st.expander(f"{len(result.unmatched)} case(s) without {wanted} within {caliper:g} years"):
-        st.dataframe(result.unmatched, hide_index=True, width="stretch")
+        components.show_table(result.unmatched)
 st.subheader("Matched cohort")
-st.dataframe(result.matched.head(500), hide_index=True, width="stretch", height=300)
+st.dataframe(components.readable(result.matched.head(500)), hide_index=True, width="stretch", height=300)
 components.download_table(result.matched, "Matched cohort")
 if st.button("Analyse the matched cohort on every page", key="matching_use"):
     analysis.use_matched_cohort(result, current)

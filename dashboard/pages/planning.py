@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import components
+from ovcf_core import formatting
 from ovcf_core.errors import OvcfError
 from ovcf_core.stats.power import pmsampsize_binary, power_roc_test
 
@@ -38,7 +39,7 @@ else:
     a, b, c = st.columns(3)
     a.metric("Cases needed", plan.n_cases_needed)
     b.metric("Controls needed", plan.n_controls_needed)
-    c.metric("Power", f"{plan.power:.1%}")
+    c.metric("Power", formatting.percent(plan.power))
     st.caption(f"{plan.method}; unrounded {plan.n_cases:.2f} cases and {plan.n_controls:.2f} controls.")
 
 st.subheader("Developing a prediction model: minimum sample size")
@@ -62,7 +63,11 @@ else:
     components.show_table(
         pd.DataFrame(
             [
-                {"criterion": x.criterion, "patients": x.n, "shrinkage": round(x.shrinkage, 3)}
+                {
+                    "Criterion": x.criterion,
+                    "Patients": x.n,
+                    "Expected shrinkage": formatting.number(x.shrinkage, 3),
+                }
                 for x in size.criteria
             ]
         ),

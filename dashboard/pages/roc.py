@@ -34,7 +34,7 @@ with right:
     components.show_table(aucs[SUMMARY], "DeLong 95% CI, on the n patients with a value.")
 st.subheader("Cut-offs and likelihood ratios")
 components.show_table(aucs.drop(columns=["AUC [95% CI]", "n"]), content.roc_caption(result_dict))
-components.download_table(aucs, "ROC AUC")
+components.download_table(aucs, "ROC AUC", numbers=tables.numbers(result.to_frame(), "roc"))
 
 COMPARE_METHODS = {"delong": "DeLong", "bootstrap": "Bootstrap", "venkatraman": "Venkatraman"}
 

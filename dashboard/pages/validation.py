@@ -13,7 +13,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from dashboard import state
+from dashboard import components, state
 from ovcf_core import RESEARCH_NOTE, SYNTHETIC_NOTE
 from ovcf_core.errors import OvcfError
 from ovcf_core.model import RiskModel, load_model, model_to_dict
@@ -192,10 +192,10 @@ if result is not None:
     for message in result.messages:
         st.info(message)
     st.subheader("Metrics")
-    st.dataframe(result.to_frame(), hide_index=True)
+    components.show_table(result.to_frame())
     if result.n_excluded:
         with st.expander(f"{result.n_excluded} patients left out (missing values)"):
-            st.dataframe(result.excluded_frame(), hide_index=True)
+            components.show_table(result.excluded_frame())
     left, right = st.columns(2)
     left.plotly_chart(vf.calibration_plot(result), key="validation_calibration")
     right.plotly_chart(vf.decision_curve_figure(result), key="validation_dca")
@@ -203,7 +203,7 @@ if result is not None:
     st.subheader("Discrimination: the model beside each single marker")
     st.plotly_chart(vf.model_vs_markers_roc(result), key="validation_roc")
     if result.markers:
-        st.dataframe(result.markers_frame(), hide_index=True)
+        components.show_table(result.markers_frame())
     st.download_button(
         "Download the validation (JSON, as `ovcf validate --json`)",
         json.dumps(json_safe(result.to_dict()), indent=1).encode(),
@@ -243,5 +243,5 @@ if result is not None:
             except OvcfError as exc:
                 st.error(str(exc))
             else:
-                st.dataframe(value.to_frame(), hide_index=True)
+                components.show_table(value.to_frame())
                 st.caption(f"{value.n} patients with every variable; seed {value.seed}.")

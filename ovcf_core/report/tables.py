@@ -414,3 +414,34 @@ def icc_messages(icc: IndicatorIcc) -> list[str]:
             by_warning.setdefault(warning, []).append(style.marker_label(marker, unit=False))
     messages.extend(f"{w} ({', '.join(markers)})" for w, markers in by_warning.items())
     return messages
+
+
+NUMBER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "table1": ("marker", "n_cases", "n_controls", "mean_cases", "sd_cases", "mean_controls", "sd_controls",
+               "median_cases", "median_controls", "smd", "test", "p_value", "p_mannwhitney", "p_wilcoxon"),
+    "table2": ("marker", "spearman_rho", "spearman_ci_low", "spearman_ci_high", "spearman_p", "or_per_sd",
+               "or_per_sd_ci_low", "or_per_sd_ci_high", "or_per_unit", "or_per_unit_ci_low",
+               "or_per_unit_ci_high", "or_p", "n_or", "or_method", "or_note"),
+    "roc": ("marker", "n", "auc", "auc_ci_low", "auc_ci_high", "auc_se", "direction", "cutoff_rule", "cutoff",
+            "sensitivity", "specificity", "lr_positive", "lr_positive_ci_low", "lr_positive_ci_high",
+            "lr_negative", "lr_negative_ci_low", "lr_negative_ci_high", "pauc", "pauc_corrected",
+            "binormal_auc"),
+}  # fmt: skip
+"""The numbers behind each table, as `CohortAnalysis.to_frame()` names them (DESIGN §4's JSON keys)."""
+
+
+def numbers(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The full-precision numbers behind Table 1, Table 2 or the ROC table (`kind`), from
+    `CohortAnalysis.to_frame()`, for a CSV download (the columns the analysis has)."""
+    return frame[[c for c in NUMBER_COLUMNS[kind] if c in frame.columns]]
+
+
+def correlation_numbers(result: Mapping[str, Any]) -> pd.DataFrame:
+    """Table 3's numbers in long form: each pair of indicators once, with Spearman's ρ and p."""
+    rho, p = correlation_frames(result)
+    rows = [
+        {"marker_a": a, "marker_b": b, "spearman_rho": rho.loc[a, b], "spearman_p": p.loc[a, b]}
+        for i, a in enumerate(rho.index)
+        for b in rho.columns[i + 1 :]
+    ]
+    return pd.DataFrame(rows, columns=["marker_a", "marker_b", "spearman_rho", "spearman_p"])
