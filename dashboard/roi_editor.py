@@ -154,9 +154,8 @@ def import_panel(series: Series, rois: list[Roi]) -> None:
 
 
 def roi_editor(series: Series, rois: list[Roi], slice_index: int, selection: dict) -> None:
-    """The whole editor: pending label question, add, change, delete/export, import, and the undo list."""
-    history.notice()
-    history.label_conflict(series)
+    """The editor: add, change, delete, ROI file (the question about a taken label and the undo list are
+    drawn by the page, above and below it)."""
     add_tab, edit_tab, file_tab = st.tabs(["Add an ROI", "Move, resize or delete", "ROI file"])
     with add_tab:
         add_panel(series, rois, slice_index, selection)
@@ -176,4 +175,3 @@ def roi_editor(series: Series, rois: list[Roi], slice_index: int, selection: dic
                 key="scan_roi_dl",
             )
         import_panel(series, rois)
-    history.undo_list(series)

@@ -127,4 +127,5 @@ def upload_panel(series: Series, rois: list[Roi]) -> None:
         st.session_state.setdefault(MASKS, {})[history.key(series)] = review
         first = min(regions, key=lambda r: (r.slice, r.label))
         st.session_state[REGION], st.session_state[GOTO] = first.label, first.slice
-        history.apply(series, load(rois, regions, f"mask {name}"))
+        short = masks[0] if len(masks) == 1 else f"{len(masks)} mask files"
+        history.apply(series, load(rois, regions, f"mask {short}"))

@@ -221,7 +221,6 @@ def export_panel(series: Series, review: MaskReview, rois: list[Roi]) -> None:
 def mask_section(series: Series, rois: list[Roi], slice_index: int, selection: dict) -> None:
     """Masks in, then the whole review: status table, stepper, actions for the chosen region, exports."""
     review = current(series)
-    st.subheader("Segmentation masks: review and correct")
     upload_panel(series, rois)
     if review is None:
         return

@@ -139,7 +139,15 @@ def undo_list(series: Series) -> None:
         if not count:
             st.caption("No change yet: every added, moved, deleted or replaced ROI will be listed here.")
             return
-        st.dataframe(changes_table(log.changes()), hide_index=True, width="stretch")
+        st.dataframe(
+            changes_table(log.changes()),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Step": st.column_config.NumberColumn(width="small"),
+                "Detail": st.column_config.TextColumn(width="large"),
+            },
+        )
         left, middle, right = st.columns([1, 2, 1], vertical_alignment="bottom")
         if left.button("Undo the last change", key="scan_undo_last"):
             _undo(series, lambda: log.undo_last(), "the last change")

@@ -53,5 +53,5 @@ def readable(table: pd.DataFrame, unit: str) -> pd.DataFrame:
 def styled(table: pd.DataFrame, unit: str) -> Styler:
     """`readable(table)` with one decimal for values and areas, whole pixels, and blanks for missing."""
     shown = readable(table, unit)
-    decimals = pd.Index([c for c in shown.columns if c.startswith(("Mean", "SD", "Area", "Fat"))])
-    return shown.style.format("{:.1f}", subset=decimals, na_rep="").format(na_rep="")
+    decimals = [c for c in shown.columns if c.startswith(("Mean", "SD", "Area", "Fat"))]
+    return shown.style.format({column: "{:.1f}" for column in decimals}, na_rep="")

@@ -354,7 +354,7 @@ def test_masks_are_read_onto_the_series_and_their_regions_wait_for_review_as_one
     middle = phantom.images[1]
     for level in ("L1", "L2", "L3", "L4"):  # independent: numpy on the phantom's own image and mask
         assert _si(at)[level] == pytest.approx(middle[phantom.labels[level][1]].mean())
-    assert _history(at).steps[-1].detail.startswith("7 ROI(s) from mask 5 mask files")
+    assert _history(at).steps[-1].detail.startswith("7 ROI(s) from mask 5 mask files;")
     assert at.metric[0].value == f"{phantom.truth['vbq']:.3g}"
 
 

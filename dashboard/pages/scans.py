@@ -29,7 +29,15 @@ if series is not None:
     st.caption(series.describe())
     scan_guide.show_guide(series, rois)
     slice_index, selection = scan_viewer.show_slice(series, rois)
-    roi_editor.roi_editor(series, rois, slice_index, selection)
-    scan_review.mask_section(series, rois, slice_index, selection)
+    scan_roi_history.notice()
+    scan_roi_history.label_conflict(series)
+    draw_tab, mask_tab = st.tabs(
+        ["Draw ROIs", "Segmentation masks: review and correct"], key="scan_work_tab", on_change="rerun"
+    )
+    with draw_tab:
+        roi_editor.roi_editor(series, rois, slice_index, selection)
+    with mask_tab:
+        scan_review.mask_section(series, rois, slice_index, selection)
+    scan_roi_history.undo_list(series)
     if rois:
         scan_measurements.show_measurements(series, rois, synthetic)
