@@ -184,6 +184,7 @@ def patient_inputs(needed: tuple[str, ...] = ()) -> PatientInputs:
         "Age (years)",
         value=None,
         key="age",
+        format="%.4g",
         placeholder="empty",
         help=f"plausible {age_spec.low:g}–{age_spec.high:g}",
     )
@@ -192,6 +193,7 @@ def patient_inputs(needed: tuple[str, ...] = ()) -> PatientInputs:
         "BMI (kg/m²)",
         value=None,
         key="bmi",
+        format="%.4g",
         placeholder="empty",
         help=f"plausible {bmi_spec.low:g}–{bmi_spec.high:g}",
     )

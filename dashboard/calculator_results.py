@@ -83,7 +83,8 @@ def explain(prediction: Prediction, model: RiskModel) -> None:
     st.markdown(
         "Each bar is how far this patient's value moves the log-odds of OVCF away from those of an **average "
         f"patient of the model's training data** ({_reference_words(model)}). Bars to the right raise the "
-        "estimate, bars to the left lower it; the other variables are held at this patient's values."
+        "estimate, bars to the left lower it, and together they add up to the difference between this "
+        "patient's log-odds and the average patient's."
     )
     figure = model_figures.contribution_figure(prediction, title=None)
     figure.update_traces(y=[_term_label(t, prediction) for t in prediction.contributions])
@@ -123,7 +124,8 @@ def against_cohort(
             "Pickhardt's 160/110 HU thresholds are for L1 alone, so they are not drawn on the L1–L4 average."
         )
     thresholds = threshold_table(vbq, hu, hu_l1, youden)
-    st.dataframe(thresholds, hide_index=True)
+    first = [c for c in ("cut-off", "this patient") if c in thresholds.columns]  # readable without scrolling
+    st.dataframe(thresholds[first + [c for c in thresholds.columns if c not in first]], hide_index=True)
     return thresholds
 
 

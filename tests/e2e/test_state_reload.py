@@ -1,0 +1,192 @@
+"""State that never vanishes, in real headless Chromium (issue 13 items 1 and 2): a page opened by URL on a
+fresh server shows the app's navigation (not the legacy list of file names); uploaded data survives page
+changes, a browser reload and opening a page by its URL; the Calculator keeps the patient.
+
+This module starts its own server, so "fresh" really means no page was opened on it before.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from ovcf_core import paths
+from tests.e2e.conftest import ARTIFACTS, ROOT, _free_port, _wait_healthy, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def fresh_url() -> Iterator[str]:
+    """A dashboard server of its own, never visited before this module's first test."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = (ARTIFACTS / "streamlit-state.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "dashboard" / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        _wait_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _nav_labels(page) -> list[str]:
+    return [
+        text.split("\n")[-1].strip()
+        for text in page.eval_on_selector_all(
+            '[data-testid="stSidebarNav"] a', "ls => ls.map(a => a.innerText)"
+        )
+    ]
+
+
+def _loaded_line(page) -> str:
+    return page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]').first.inner_text()
+
+
+def _number(page, label: str):
+    return page.get_by_role("spinbutton", name=label, exact=True)
+
+
+def _sex(page, value: str):
+    return page.locator('[data-testid="stRadio"]', has_text="Sex").get_by_text(value, exact=True)
+
+
+def _token(page) -> str:
+    match = re.search(r"[?&]s=([A-Za-z0-9_-]+)", page.url)
+    assert match, f"no session token in {page.url}"
+    return match.group(1)
+
+
+def test_a_page_opened_by_url_on_a_fresh_server_shows_the_app_navigation(fresh_url, page):
+    page.goto(f"{fresh_url}/calculator")  # the very first request to this server
+    wait_idle(page)
+    labels = _nav_labels(page)
+    assert "Calculator" in labels and "Study planning" in labels, labels
+    assert "app" not in labels and "calculator" not in labels, f"legacy pages/ list shown: {labels}"
+    assert page.get_by_role("heading", name="Risk calculator").is_visible()
+    assert "synthetic" in _loaded_line(page)
+    page.screenshot(path=str(ARTIFACTS / "state-direct-url-fresh-server.png"), full_page=True)
+
+
+def test_uploaded_data_survives_page_changes_a_reload_and_a_url(fresh_url, page, tmp_path):
+    lines = paths.SAMPLE_COHORT.read_text(encoding="utf-8").splitlines()
+    upload = tmp_path / "my_cohort.csv"
+    upload.write_text("\n".join(lines[:41]) + "\n", encoding="utf-8")
+    page.goto(f"{fresh_url}/data")
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(upload))
+    wait_idle(page, settle_ms=1500)
+    assert "my_cohort.csv (40 usable rows)" in _loaded_line(page)
+
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Cohort").first.click()
+    wait_idle(page)
+    assert "/cohort" in page.url
+    assert "my_cohort.csv (40 usable rows)" in _loaded_line(page)
+    assert "20 OVCF cases, 20 controls" in page.inner_text("body")
+    token = _token(page)
+
+    page.reload()
+    wait_idle(page)
+    assert "my_cohort.csv (40 usable rows)" in _loaded_line(page), "the reload lost the upload"
+    assert "20 OVCF cases, 20 controls" in page.inner_text("body")
+    page.screenshot(path=str(ARTIFACTS / "state-after-reload.png"), full_page=True)
+
+    page.goto(f"{fresh_url}/roc?s={token}")  # a page opened by its URL in this session
+    wait_idle(page)
+    assert "my_cohort.csv (40 usable rows)" in _loaded_line(page)
+    assert _token(page) == token
+    page.screenshot(path=str(ARTIFACTS / "state-roc-by-url.png"), full_page=True)
+
+    page.goto(f"{fresh_url}/cohort")  # a new session (no token): the synthetic sample, and it says so
+    wait_idle(page)
+    assert "synthetic" in _loaded_line(page) and _token(page) != token
+
+
+def test_the_calculator_keeps_the_patient_across_pages_and_a_reload(fresh_url, page):
+    page.goto(f"{fresh_url}/calculator")
+    wait_idle(page)
+    assert page.get_by_text("Enter the patient's values to get an estimate").is_visible()
+    for label, value in (("VBQ score (ratio)", "3.4"), ("Average HU (HU)", "95"), ("Age (years)", "72")):
+        field = _number(page, label)
+        field.fill(value)
+        field.press("Enter")
+        wait_idle(page)
+    _number(page, "BMI (kg/m²)").fill("22.5")
+    _number(page, "BMI (kg/m²)").press("Enter")
+    wait_idle(page)
+    _sex(page, "M").click()
+    wait_idle(page)
+    shown = page.locator('[data-testid="stMetricValue"]').first.inner_text()
+    assert shown.endswith("%")
+
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Cohort").first.click()
+    wait_idle(page)
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Calculator").first.click()
+    wait_idle(page)
+    assert float(_number(page, "Age (years)").input_value()) == 72
+    assert float(_number(page, "BMI (kg/m²)").input_value()) == 22.5
+    assert page.locator('[data-testid="stMetricValue"]').first.inner_text() == shown
+
+    page.reload()
+    wait_idle(page)
+    assert float(_number(page, "Age (years)").input_value()) == 72
+    assert page.locator('[data-testid="stMetricValue"]').first.inner_text() == shown
+    page.screenshot(path=str(ARTIFACTS / "state-calculator-after-reload.png"), full_page=True)
+    heading = page.get_by_role("heading", name="What drives this estimate")
+    heading.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    body = page.inner_text("body")
+    assert "Patient's sex: male" in body and "average patient of the model's training data" in body
+    page.screenshot(path=str(ARTIFACTS / "state-calculator-what-drives.png"), full_page=True)
+
+
+def test_outside_the_model_data_the_calculator_shows_no_point_estimate(fresh_url, page):
+    page.goto(f"{fresh_url}/calculator")
+    wait_idle(page)
+    for label, value in (
+        ("VBQ score (ratio)", "8"),
+        ("Average HU (HU)", "120"),
+        ("Age (years)", "70"),
+        ("BMI (kg/m²)", "24"),
+    ):
+        _number(page, label).fill(value)
+        _number(page, label).press("Enter")
+        wait_idle(page)
+    _sex(page, "F").click()
+    wait_idle(page)
+    body = page.inner_text("body")
+    assert "not estimated" in body and "No estimate: outside the model's data" in body
+    assert "100.0%" not in body
+    page.locator('[data-testid="stMetric"]').first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "state-calculator-extrapolated.png"), full_page=True)
