@@ -1,9 +1,10 @@
 """Helpers shared by the CLI commands: argument types checked before any work, JSON out, table problems.
 
 The argument types (`finite_float`, `positive_float`, `nonnegative_float`, `prevalence`, `whole_number`,
-`seed`, `count`, `positive_count`, and the checker `output_file` builds) share one contract: each takes
-the argument as typed and returns the parsed value, or raises ``argparse.ArgumentTypeError`` quoting the
-text and saying what it must be, which argparse prints as a usage error (exit 2) before any work starts.
+`seed`, `count`, `positive_count`, and those `bounded_type` and `output_file` build) share one contract:
+each takes the argument as typed and returns the parsed value, or raises ``argparse.ArgumentTypeError``
+quoting the text and saying what it must be, which argparse prints as a usage error (exit 2) before any
+work starts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ovcf_core.output import output_problem, write_json
 
@@ -24,6 +25,7 @@ __all__ = [
     "add_json_output",
     "add_output_file",
     "add_report_output",
+    "bounded_type",
     "count",
     "finite_float",
     "nonnegative_float",
@@ -39,12 +41,39 @@ __all__ = [
 ]
 
 SEED_MAX = 2**32 - 1  # numpy's legacy seeds and joblib both take 0 .. 2**32 - 1
+Number = TypeVar("Number", int, float)
 
 
-def _require(holds: bool, text: str, requirement: str) -> None:
-    """Refuse an argument that parsed but is out of range, quoting it as typed."""
-    if not holds:
-        raise argparse.ArgumentTypeError(f"'{text}' must be {requirement}")
+def bounded_type(
+    parse: Callable[[str], Number], holds: Callable[[Number], bool], requirement: str, name: str
+) -> Callable[[str], Number]:
+    """Build an argument type: `parse` the text, then refuse a value for which `holds` is false.
+
+    Parameters
+    ----------
+    parse
+        The base type (`finite_float` or `whole_number`), which refuses text that is not a number.
+    holds
+        The range rule, e.g. ``lambda v: v > 0``.
+    requirement
+        What the value must be, completing "'<text>' must be ...", e.g. ``"above 0"``.
+    name
+        The type's name in argparse's messages and in tracebacks.
+
+    Returns
+    -------
+    Callable[[str], Number]
+        The type, with the contract of the module docstring.
+    """
+
+    def check(text: str) -> Number:
+        value = parse(text)
+        if not holds(value):
+            raise argparse.ArgumentTypeError(f"'{text}' must be {requirement}")
+        return value
+
+    check.__name__ = name
+    return check
 
 
 def finite_float(text: str) -> float:
@@ -58,28 +87,6 @@ def finite_float(text: str) -> float:
     return value
 
 
-def positive_float(text: str) -> float:
-    """Parse a finite number above 0 (e.g. a caliper in years)."""
-    value = finite_float(text)
-    _require(value > 0, text, "above 0")
-    return value
-
-
-def nonnegative_float(text: str) -> float:
-    """Parse a finite number of at least 0 (e.g. a time-out in seconds)."""
-    value = finite_float(text)
-    _require(value >= 0, text, "0 or more")
-    return value
-
-
-def prevalence(text: str) -> float:
-    """Parse a fraction strictly between 0 and 1 (prevalence, α, power); 1 to 100 gets a percentage hint."""
-    value = finite_float(text)
-    hint = " (give a fraction: 0.10 for 10%)" if 1 <= value <= 100 else ""
-    _require(0 < value < 1, text, f"strictly between 0 and 1{hint}")
-    return value
-
-
 def whole_number(text: str) -> int:
     """Parse a whole number of any sign (2.5 and "ten" are refused, not rounded)."""
     try:
@@ -88,25 +95,21 @@ def whole_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
 
 
-def seed(text: str) -> int:
-    """Parse a random seed, a whole number from 0 to 2**32 - 1 (what numpy and joblib accept)."""
-    value = whole_number(text)
-    _require(0 <= value <= SEED_MAX, text, f"from 0 to {SEED_MAX}")
+def prevalence(text: str) -> float:
+    """Parse a fraction strictly between 0 and 1 (prevalence, α, power); 1 to 100 gets a percentage hint."""
+    value = finite_float(text)
+    if not 0 < value < 1:
+        hint = " (give a fraction: 0.10 for 10%)" if 1 <= value <= 100 else ""
+        raise argparse.ArgumentTypeError(f"'{text}' must be strictly between 0 and 1{hint}")
     return value
 
 
-def count(text: str) -> int:
-    """Parse a whole number of at least 0 (resamples, iterations)."""
-    value = whole_number(text)
-    _require(value >= 0, text, "0 or more")
-    return value
-
-
-def positive_count(text: str) -> int:
-    """Parse a whole number of at least 1 (controls per case, model parameters)."""
-    value = whole_number(text)
-    _require(value >= 1, text, "1 or more")
-    return value
+# the range-checked number types: each one line, its rule beside its name
+positive_float = bounded_type(finite_float, lambda v: v > 0, "above 0", "positive_float")  # a caliper
+nonnegative_float = bounded_type(finite_float, lambda v: v >= 0, "0 or more", "nonnegative_float")  # seconds
+seed = bounded_type(whole_number, lambda v: 0 <= v <= SEED_MAX, f"from 0 to {SEED_MAX}", "seed")
+count = bounded_type(whole_number, lambda v: v >= 0, "0 or more", "count")  # resamples, iterations
+positive_count = bounded_type(whole_number, lambda v: v >= 1, "1 or more", "positive_count")  # ratio, K
 
 
 def output_file(stdout_ok: bool = True) -> Callable[[str], str]:

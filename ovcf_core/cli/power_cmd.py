@@ -9,20 +9,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from ovcf_core.cli.common import add_json_output, finite_float, positive_count, prevalence
+from ovcf_core.cli.common import add_json_output, bounded_type, finite_float, positive_count, prevalence
 
 
 def _between(lo: float, hi: float, what: str) -> Callable[[str], float]:
     """Build an argparse type: a number strictly between `lo` and `hi`, refused naming `what` it is."""
-
-    def check(text: str) -> float:
-        value = finite_float(text)
-        if not lo < value < hi:
-            raise argparse.ArgumentTypeError(f"'{text}' must be strictly between {lo:g} and {hi:g} ({what})")
-        return value
-
-    check.__name__ = what
-    return check
+    return bounded_type(
+        finite_float, lambda v: lo < v < hi, f"strictly between {lo:g} and {hi:g} ({what})", what
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
