@@ -26,6 +26,7 @@ __all__ = [
     "add_output_file",
     "add_report_output",
     "bounded_type",
+    "column_names",
     "count",
     "finite_float",
     "nonnegative_float",
@@ -110,6 +111,13 @@ nonnegative_float = bounded_type(finite_float, lambda v: v >= 0, "0 or more", "n
 seed = bounded_type(whole_number, lambda v: 0 <= v <= SEED_MAX, f"from 0 to {SEED_MAX}", "seed")
 count = bounded_type(whole_number, lambda v: v >= 0, "0 or more", "count")  # resamples, iterations
 positive_count = bounded_type(whole_number, lambda v: v >= 1, "1 or more", "positive_count")  # ratio, K
+
+
+def column_names(text: str) -> tuple[str, ...]:
+    """Split a comma-separated list of column names, stripped and lower-cased ('' or 'none' = none)."""
+    if text.strip().lower() == "none":
+        return ()
+    return tuple(n.strip().lower() for n in text.split(",") if n.strip())
 
 
 def output_file(stdout_ok: bool = True) -> Callable[[str], str]:

@@ -5,15 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ovcf_core.cli.common import add_output_file, count, output_file, seed
+from ovcf_core.cli.common import add_output_file, column_names, count, output_file, seed
 from ovcf_core.constants import MODEL_SEED
-
-
-def _names(text: str) -> tuple[str, ...]:
-    """Split a comma-separated list of column names, lower-cased ('' or 'none' = none, as for `analyze`)."""
-    if text.strip().lower() == "none":
-        return ()
-    return tuple(n.strip().lower() for n in text.split(",") if n.strip())
 
 
 def _resamples(text: str) -> int:
@@ -87,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
     adjust = (
         tuple(c for c in COVARIATES if c in table.columns and table[c].notna().any())
         if args.adjust is None
-        else _names(args.adjust)
+        else column_names(args.adjust)
     )
-    named = (*_names(args.features), *(() if args.adjust is None else adjust))
+    named = (*column_names(args.features), *(() if args.adjust is None else adjust))
     for column in (c for c in named if c in (*INDICATOR_COLUMNS, *COVARIATES)):  # others: RiskModel says why
         if column not in table.columns:
             raise InputError(f"no column '{column}' (named by --features/--adjust)", file=source.name)
@@ -102,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"bootstrap validation: {done}/{total}", file=sys.stderr)
 
     model = RiskModel(
-        features=_names(args.features), adjust=adjust, n_bootstrap=args.bootstrap, random_state=args.seed
+        features=column_names(args.features),
+        adjust=adjust,
+        n_bootstrap=args.bootstrap,
+        random_state=args.seed,
     )
     model.fit(table, progress=progress, source=source.name, synthetic=synthetic)
     save_model(model, args.output)
