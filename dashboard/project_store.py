@@ -40,8 +40,12 @@ TOKEN_BYTES = 16
 @dataclass
 class _Entry:
     values: dict[str, Any]
-    size: int
+    sizes: dict[str, int]  # approximate bytes of each value (reused while the value is the same object)
     used: float
+
+    @property
+    def size(self) -> int:
+        return sum(self.sizes.values())
 
 
 def approximate_size(value: Any, _depth: int = 0) -> int:
@@ -88,12 +92,16 @@ class SessionStore:
     def put(self, token: str, values: Mapping[str, Any], *, now: float | None = None) -> bool:
         """Keep `values` under `token`; False (and nothing kept) when larger than one entry may be."""
         now = time.monotonic() if now is None else now
-        size = approximate_size(dict(values))
         with self._lock:
-            self._entries.pop(token, None)
-            if size > self.max_entry_bytes:
-                return False
-            self._entries[token] = _Entry(dict(values), size, now)
+            previous = self._entries.pop(token, None)
+        sizes = {}
+        for key, value in values.items():  # a value kept before (the same object) is not measured again
+            same = previous is not None and key in previous.values and previous.values[key] is value
+            sizes[key] = previous.sizes[key] if same and previous is not None else approximate_size(value)
+        if sum(sizes.values()) > self.max_entry_bytes:
+            return False
+        with self._lock:
+            self._entries[token] = _Entry(dict(values), sizes, now)
             self._evict(now)
             return token in self._entries
 
