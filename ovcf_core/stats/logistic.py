@@ -40,7 +40,7 @@ LARGE_SAMPLE_ROWS = 200_000  # larger samples start from a subsample's fit and c
 WARM_START_ROWS = 20_000  # ... the subsample's size (about)
 MAX_CHORD_STEPS = 30
 CHORD_MIN_SHRINK = 2.0  # each chord step at least this much shorter than the last, else plain Newton
-INFORMATION_BLOCK = 65_536  # rows per block of the information matrix's sum
+INFORMATION_BLOCK = 32_768  # rows per block of the passes over a large design (a block stays in cache)
 MAX_LOG_OR_PER_SD = 10.0  # a Wald fit with |coefficient x SD| above this for any term is suspect
 EXTREME_FITTED = 1e-8  # ... as is one with fitted probabilities this close to 0 or 1
 EXTREME_SHARE = 0.01  # ... for at least this share of the rows
@@ -228,7 +228,7 @@ def newton_logit(
     On large samples (LARGE_SAMPLE_ROWS rows or more) the iteration starts from the fit to an evenly
     spaced subsample of about WARM_START_ROWS rows, which lies within a few standard errors of the
     maximum, and continues by `_chord`: Newton steps that keep the information matrix of the start and
-    compute only the gradient again (three cheap passes over the rows instead of a matrix product). All
+    compute only the gradient again (one blocked pass over the rows, `_one_pass`, per step). All
     in double precision; the iteration stops on the same criteria as Newton's, so it stops at the same
     maximum, and the covariance is the inverse information at that maximum. If it does not converge
     fast, the fit is redone by plain Newton-Raphson from zero.
@@ -252,6 +252,31 @@ def _converged(grad: np.ndarray, step: np.ndarray, beta: np.ndarray) -> bool:
     )
 
 
+def _one_pass(
+    y: np.ndarray,
+    X: np.ndarray,
+    beta: np.ndarray,
+    offset: np.ndarray | None,
+    info: np.ndarray | None = None,
+) -> np.ndarray:
+    """The score X'(y - p) at `beta`, in one pass over blocks of INFORMATION_BLOCK rows: each block of
+    X is read once while it is in cache and no n-long temporary (linear predictor, p, residual) is
+    made; when `info` (k x k zeros) is given, the information X'WX at `beta` is added into it in the
+    same pass. Double precision throughout."""
+    grad = np.zeros(X.shape[1])
+    for start in range(0, len(y), INFORMATION_BLOCK):
+        block = slice(start, start + INFORMATION_BLOCK)
+        Xb = X[block]
+        eta = Xb @ beta
+        if offset is not None:
+            eta += offset[block]
+        p = special.expit(eta)
+        grad += Xb.T @ (y[block] - p)
+        if info is not None:
+            info += Xb.T @ (Xb * (p * (1.0 - p))[:, None])
+    return grad
+
+
 def _chord(
     y: np.ndarray, X: np.ndarray, start: np.ndarray, offset: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -259,34 +284,35 @@ def _chord(
 
     Near the maximum the information changes little, so each step still shrinks the distance to the
     maximum by a large factor (linearly, at a rate set by how far `start` is); only the gradient
-    X'(y - p) is computed again at each step. The stopping rule is Newton's, so the estimate is the
-    maximum-likelihood one to the same tolerance; the covariance is the inverse of the information
-    recomputed at the estimate. Not converged (the third tuple item False) when the steps do not shrink
-    at least CHORD_MIN_SHRINK-fold or MAX_CHORD_STEPS are not enough.
+    X'(y - p) is computed again at each step (`_one_pass`). The stopping rule is Newton's, so the
+    estimate is the maximum-likelihood one to the same tolerance; the covariance is the inverse of the
+    information recomputed at the estimate. Not converged (the third tuple item False) when the steps
+    do not shrink at least CHORD_MIN_SHRINK-fold or MAX_CHORD_STEPS are not enough.
     """
     beta = np.array(start, dtype=float)
-    eta = X @ beta if offset is None else X @ beta + offset
-    p = special.expit(eta)
+    info = np.zeros((len(beta), len(beta)))
+    grad = _one_pass(y, X, beta, offset, info)
+    nan = np.full((len(beta), len(beta)), np.nan)
     try:
-        inverse = np.linalg.inv(information(X, p))
+        inverse = np.linalg.inv(info)
     except np.linalg.LinAlgError:
-        return beta, np.full((len(beta), len(beta)), np.nan), False
+        return beta, nan, False
     previous = np.inf
     for _ in range(MAX_CHORD_STEPS):
-        grad = X.T @ (y - p)
         step = inverse @ grad
         size = float(np.max(np.abs(step)))
         if not np.isfinite(size) or size > previous / CHORD_MIN_SHRINK:
             return beta, inverse, False
         beta = beta + step
         if _converged(grad, step, beta):
-            p = special.expit(X @ beta if offset is None else X @ beta + offset)
+            info = np.zeros_like(info)
+            _one_pass(y, X, beta, offset, info)  # the information at the estimate
             try:
-                return beta, np.linalg.inv(information(X, p)), True
+                return beta, np.linalg.inv(info), True
             except np.linalg.LinAlgError:
-                return beta, np.full_like(inverse, np.nan), False
+                return beta, nan, False
         previous = size
-        p = special.expit(X @ beta if offset is None else X @ beta + offset)
+        grad = _one_pass(y, X, beta, offset)
     return beta, inverse, False
 
 
