@@ -230,8 +230,8 @@ def _pair_test(
     method: str,
     n: int,
     _progress: Callable[[int, int], None] | None = None,
-) -> dict | None:
-    """One resampled test of two markers as an `auc_comparisons` entry (None with too few patients)."""
+) -> tables.ComparisonRow | None:
+    """One resampled test of two markers (bootstrap D or Venkatraman's E); None with too few patients."""
     import numpy as np
 
     from ovcf_core.stats.roc import delong_auc
@@ -242,15 +242,13 @@ def _pair_test(
     try:
         if method == "bootstrap":
             t = bootstrap_auc_test(y, a, b, *directions, pair, n_boot=n, progress=_progress)
-            return {"a": pair[0], "b": pair[1], "auc_a": t.auc_a, "auc_b": t.auc_b, "z": t.d,
-                    "p_value": t.p_value, "n": t.n, "method": method}  # fmt: skip
+            return tables.ComparisonRow(pair[0], pair[1], t.auc_a, t.auc_b, t.d, t.p_value, t.n)
         v = venkatraman_test(y, a, b, *directions, pair, n_perm=n, progress=_progress)
     except OvcfError:
         return None
     both = np.isfinite(y) & np.isfinite(a) & np.isfinite(b)
     auc_a, auc_b = (delong_auc(y[both], x[both], d).auc for x, d in ((a, directions[0]), (b, directions[1])))
-    return {"a": pair[0], "b": pair[1], "auc_a": auc_a, "auc_b": auc_b, "z": v.e, "p_value": v.p_value,
-            "n": v.n, "method": method}  # fmt: skip
+    return tables.ComparisonRow(pair[0], pair[1], auc_a, auc_b, v.e, v.p_value, v.n)
 
 
 def comparison_table(
@@ -258,17 +256,18 @@ def comparison_table(
     progress: Callable[[float], None],
 ) -> pd.DataFrame:  # fmt: skip
     """Every two markers compared by `method` (DeLong: the analysis' own tests; bootstrap or Venkatraman:
-    `n` resamples), p-values adjusted by `p_adjust`, as `tables.delong_table`; `progress` gets 0..1."""
+    `n` resamples), p-values adjusted by `p_adjust`, as `tables.comparisons_table`; `progress` gets 0..1."""
+    import dataclasses
     import itertools
 
     from ovcf_core.stats.roc_tests import adjust_p
 
+    found: list[tables.ComparisonRow] = []
     if method == "delong":
-        found = [{**c.to_dict(), "method": method} for c in result.auc_comparisons]
+        found = [dataclasses.replace(r, pauc_p=None) for r in tables.comparison_rows(result)]
     else:
         good = [m for m in result.markers if m.auc is not None]
         pairs = list(itertools.combinations(good, 2))
-        found = []
         for i, (a, b) in enumerate(pairs):
 
             def report(done: int, total: int, i: int = i) -> None:
@@ -285,28 +284,27 @@ def comparison_table(
             if entry is not None:
                 found.append(entry)
     progress(1.0)
-    adjusted = adjust_p([c["p_value"] for c in found], p_adjust)
-    rows = [{**c, "p_adjusted": p} for c, p in zip(found, adjusted, strict=True)]
-    return tables.delong_table({"auc_comparisons": rows, "p_adjust": p_adjust})
+    adjusted = adjust_p([r.p_value for r in found], p_adjust)
+    rows = [dataclasses.replace(r, p_adjusted=p) for r, p in zip(found, adjusted, strict=True)]
+    return tables.comparisons_table(rows, method, p_adjust)
 
 
 @st.cache_resource(max_entries=8)
 def report_figures(_result: CohortAnalysis, key: str, settings_key: str) -> dict[str, go.Figure]:
     """Every figure of the analysis by title, for the Report page's PNG/SVG/HTML export (built once)."""
     result = _result
-    result_dict = result.to_dict()
     table = st.session_state[state.COHORT]
     found = {"ROC curves": roc_figure(result, key, settings_key)}
-    forest = tables.forest_rows(result_dict, "sd")
+    forest = tables.forest_rows(result, "sd")
     if forest["or"].notna().any():
         found["Adjusted odds ratios per SD"] = figures.forest_plot(forest)
-    rho, p = tables.correlation_frames(result_dict)
+    rho, p = tables.correlation_frames(result)
     if len(rho) >= 2:
         found["Correlation between indicators"] = figures.correlation_heatmap(rho, p)
     pair = state.analysis_settings(table)["pair"]
-    for marker in result_dict["markers"]:
-        found[f"Distribution: {style.marker_label(marker, unit=False)}"] = figures.distribution_figure(
-            table, marker, pair=pair
+    for m in result.markers:
+        found[f"Distribution: {style.marker_label(m.marker, unit=False)}"] = figures.distribution_figure(
+            table, m.marker, pair=pair
         )
     return found
 
@@ -430,7 +428,7 @@ def logistic_view(
     )
     if model == "each":
         result = cohort_analysis(table, key, markers, adjust, pair, _options_key(options()))
-        forest = tables.forest_rows(result.to_dict(), scale)
+        forest = tables.forest_rows(result, scale)
         caption = (
             f"One model per indicator, adjusted for {adjusted}, on its n patients with every value; {how}."
         )

@@ -315,24 +315,25 @@ def test_report_tables_show_rank_tests_counts_methods_and_flags():
     from ovcf_core.report import content, style, tables
 
     table = _reversed_cohort()
-    result = analyze_cohort(table, markers=["vbq", "t_score"], pair="pair_id", p_adjust="holm").to_dict()
-    t1 = tables.table1(result).set_index("Characteristic")
+    analysis = analyze_cohort(table, markers=["vbq", "t_score"], pair="pair_id", p_adjust="holm")
+    result = analysis.to_dict()
+    t1 = tables.table1(analysis).set_index("Characteristic")
     vbq = result["markers"]["vbq"]
     rows = table[["ovcf", "vbq"]]
     p_mw = stats.mannwhitneyu(rows[rows.ovcf == 1].vbq, rows[rows.ovcf == 0].vbq).pvalue
     assert t1.loc["VBQ score", "p (Mann–Whitney)"] == style.fmt_p(p_mw)
     assert t1.loc["VBQ score", "p (Wilcoxon)"] == style.fmt_p(vbq["p_wilcoxon"])
     assert t1.loc["VBQ score", "n (OVCF/control)"] == "40/40"
-    t2 = tables.table2(result).set_index("Indicator")
+    t2 = tables.table2(analysis).set_index("Indicator")
     assert t2.loc["VBQ score", "n (OR)"] == vbq["n_or"] and t2.loc["VBQ score", "Method"] == "Wald"
-    auc = tables.auc_table(result).set_index("Indicator")
+    auc = tables.auc_table(analysis).set_index("Indicator")
     assert "against its direction" in auc.loc[style.marker_label("t_score"), "Note"]
     assert auc.loc["VBQ score", "Note"] == ""
-    delong = tables.delong_table(result)
+    delong = tables.delong_table(analysis)
     assert delong.iloc[0]["p (Holm)"] == style.fmt_p(result["auc_comparisons"][0]["p_adjusted"])
-    roc_section = next(s for s in content.report_sections(result) if s.title == "ROC analysis")
+    roc_section = next(s for s in content.report_sections(analysis) if s.title == "ROC analysis")
     assert "runs against its direction" in (roc_section.caption or "")
-    assert any("against its direction" in m for m in content.messages(result))
+    assert any("against its direction" in m for m in content.messages(analysis))
 
 
 def test_roc_and_logistic_pages_say_what_the_analysis_flags():

@@ -116,8 +116,8 @@ def _report_tables() -> dict[str, pd.DataFrame]:
     table = _sample_cohort()
     result = analyze_cohort(table, pair="pair_id", p_adjust="holm", pauc=(0.8, 1.0))
     found = {s.title: s.table for s in content.report_sections(result, table) if s.table is not None}
-    found["AUC comparisons"] = tables.delong_table(result.to_dict())
-    found["forest"] = tables.forest_rows(result.to_dict(), "unit")[["label"]]
+    found["AUC comparisons"] = tables.delong_table(result)
+    found["forest"] = tables.forest_rows(result, "unit")[["label"]]
     return found
 
 
@@ -140,11 +140,11 @@ def test_a_cutoff_is_written_the_same_in_the_auc_table_the_cutoff_table_and_the_
     result = analyze_cohort(table, markers=["hu"], pair="pair_id")
     threshold = result.marker("hu").cutoff.threshold
     shown = formatting.marker_value("hu", threshold)
-    assert tables.auc_table(result.to_dict()).iloc[0]["Cut-off"] == shown
+    assert tables.auc_table(result).iloc[0]["Cut-off"] == shown
     from ovcf_core.stats.cutoffs import cutoff_analysis
 
     cut = cutoff_analysis(table["ovcf"].to_numpy(float), table["hu"].to_numpy(float), "lower", "youden", None)
-    assert tables.cutoff_table(cut.to_dict(), "hu").set_index("Quantity").loc["Cut-off", "Estimate"] == shown
+    assert tables.cutoff_table(cut, "hu").set_index("Quantity").loc["Cut-off", "Estimate"] == shown
     trace = content.roc_traces(result, table)[0]
     fig = figures.roc_cutoff_figure(
         trace, threshold=cut.threshold, sensitivity=cut.sensitivity, specificity=cut.specificity,

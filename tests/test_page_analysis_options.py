@@ -4,6 +4,8 @@ library run directly. Also: the bootstrap AUC CIs are computed once and shown ag
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -84,9 +86,7 @@ def test_cutoff_rule_changes_every_cutoff_of_the_analysis_and_the_wording(roc_pa
 
 def test_report_wording_names_the_methods_used():
     table = open_page("pages/roc.py").session_state[state.COHORT]
-    result = analyze_cohort(
-        table, markers=["vbq", "hu"], cutoff="sensitivity:0.9", p_adjust="fdr_bh"
-    ).to_dict()
+    result = analyze_cohort(table, markers=["vbq", "hu"], cutoff="sensitivity:0.9", p_adjust="fdr_bh")
     sections = {s.title: s for s in content.report_sections(result, table)}
     roc = sections["ROC analysis"].caption or ""
     assert "fixed sensitivity 90%" in roc and "Youden" not in roc
@@ -95,7 +95,7 @@ def test_report_wording_names_the_methods_used():
     assert "Benjamini–Hochberg" in (comparison.caption or "")
     table2 = "Table 2. Correlation with OVCF and adjusted odds ratios"
     assert "where a variable separates" in (sections[table2].caption or "")
-    firth = {**result, "settings": {**result["settings"], "firth": True}}  # as `analyze --firth` records it
+    firth = dataclasses.replace(result, firth=True)  # the wording follows the analysis' own setting
     caption = next(s for s in content.report_sections(firth, table) if s.title == table2).caption or ""
     assert "Firth's penalised likelihood with profile-likelihood 95% CI for every model" in caption
 

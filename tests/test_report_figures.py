@@ -148,9 +148,14 @@ def test_figure_html_inlines_plotly_and_needs_no_network():
 
 
 def test_report_html_escapes_user_text():
-    result = {"n": {"cases": 1, "controls": 1, "pairs": None}, "markers": {}, "auc_comparisons": []}
-    result["messages"] = {"<script>x</script>": "constant"}
-    page = html.render_report(result)
+    import dataclasses
+
+    from ovcf_core.stats.analysis import analyze_cohort
+
+    table = small_cohort()
+    analysis = analyze_cohort(table, markers=["hu"])
+    analysis = dataclasses.replace(analysis, messages=("<script>x</script> constant",))
+    page = html.render_report(analysis, table)
     assert "<script>x</script>" not in page and "&lt;script&gt;" in page
 
 

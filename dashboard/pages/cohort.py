@@ -26,7 +26,7 @@ table, settings, result = analysis.current()
 components.cohort_caption(table)
 
 st.subheader("Table 1. Patient characteristics and indicators by group")
-table1 = tables.table1(result.to_dict())
+table1 = tables.table1(result)
 components.show_table(
     table1,
     "Mean ± SD; women n (%); n with a value per group. p: paired t-test (McNemar for sex) over matched "

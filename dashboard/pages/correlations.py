@@ -24,10 +24,9 @@ components.page_header(
 marker_picker.marker_picker("correlations")
 table, settings, result = analysis.current()
 components.cohort_caption(table)
-result_dict = result.to_dict()
 
 st.subheader("Table 2. Correlation with OVCF and adjusted odds ratios")
-table2 = tables.table2(result_dict)
+table2 = tables.table2(result)
 components.show_table(
     table2,
     "Spearman ρ of each indicator with the 0/1 outcome. Odds ratios from logistic regression adjusted for "
@@ -37,12 +36,12 @@ components.show_table(
 )
 components.download_table(table2, "Table 2", numbers=tables.numbers(result.to_frame(), "table2"))
 
-rho, p = tables.correlation_frames(result_dict)
+rho, p = tables.correlation_frames(result)
 if len(rho) >= 2:
     st.subheader("Table 3. Correlation between indicators")
-    table3 = tables.table3(result_dict)
+    table3 = tables.table3(result)
     components.show_table(table3, "Spearman ρ (p), pairwise complete observations.")
-    components.download_table(table3, "Table 3", numbers=tables.correlation_numbers(result_dict))
+    components.download_table(table3, "Table 3", numbers=tables.correlation_numbers(result))
     left, right = st.columns([1, 1])
     with left:
         components.plot(figures.correlation_heatmap(rho, p), key="heatmap")

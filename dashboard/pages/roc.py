@@ -19,12 +19,11 @@ analysis_options.roc_options()
 marker_picker.marker_picker("roc")
 table, settings, result = analysis.current()
 components.cohort_caption(table)
-result_dict = result.to_dict()
 key = st.session_state[state.COHORT_KEY]
-for flag in tables.direction_flags(result_dict):  # never silently shown
+for flag in tables.direction_flags(result):  # never silently shown
     st.warning(flag)
 
-aucs = tables.auc_table(result_dict)
+aucs = tables.auc_table(result)
 SUMMARY = ["Indicator", "AUC [95% CI]", "n"]
 left, right = st.columns([1, 1])
 with left:
@@ -33,7 +32,7 @@ with right:
     st.subheader("AUC")
     components.show_table(aucs[SUMMARY], "DeLong 95% CI, on the n patients with a value.")
 st.subheader("Cut-offs and likelihood ratios")
-components.show_table(aucs.drop(columns=["AUC [95% CI]", "n"]), content.roc_caption(result_dict))
+components.show_table(aucs.drop(columns=["AUC [95% CI]", "n"]), content.roc_caption(result))
 components.download_table(aucs, "ROC AUC", numbers=tables.numbers(result.to_frame(), "roc"))
 
 COMPARE_METHODS = {"delong": "DeLong", "bootstrap": "Bootstrap", "venkatraman": "Venkatraman"}
@@ -186,7 +185,7 @@ def chosen_cutoff(marker: str, direction: str) -> None:
         )
     with right:
         components.show_table(
-            tables.cutoff_table(cut.to_dict(), marker),
+            tables.cutoff_table(cut, marker),
             f"Cut-off by {label}. Likelihood ratios with log-method 95% CIs (as MedCalc); bootstrap CIs "
             "stratified and seeded (pROC's ci.thresholds; the cut-off's own CI re-chooses it in each "
             "resample).",

@@ -1,13 +1,13 @@
 """What the report holds, in order: each section's title, table, figure and caption, from one analysis.
 
-The HTML report and the XLSX workbook both read these sections, so they always hold the same tables.
-`analysis` is a `CohortAnalysis` (anything with `to_dict()` giving DESIGN §4's `analyze` JSON).
+The HTML report and the XLSX workbook both read these sections, so they always hold the same tables. Every
+function takes the `CohortAnalysis` itself (typed fields, not its JSON dict).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -15,6 +15,9 @@ import plotly.graph_objects as go
 from ovcf_core import formatting
 from ovcf_core.report import figures, style, tables
 from ovcf_core.schema import OUTCOME
+
+if TYPE_CHECKING:
+    from ovcf_core.stats.analysis import CohortAnalysis
 
 
 @dataclass(frozen=True)
@@ -28,62 +31,42 @@ class Section:
     sheet: str | None = None  # the XLSX sheet name of the table, when it goes in the workbook
 
 
-def result_dict(analysis: Any) -> dict:
-    """The analysis as DESIGN §4's JSON dict (accepts the dict itself)."""
-    return analysis if isinstance(analysis, dict) else analysis.to_dict()
-
-
-def cohort_sentence(analysis: Any) -> str:
+def cohort_sentence(analysis: CohortAnalysis) -> str:
     """One sentence: how many cases, controls and pairs were analysed."""
-    n = result_dict(analysis).get("n", {})
-    pairs = n.get("pairs")
-    text = f"{n.get('cases', 0)} OVCF cases and {n.get('controls', 0)} controls"
-    return text + (f" in {pairs} matched pairs." if pairs else ".")
+    text = f"{analysis.n_cases} OVCF cases and {analysis.n_controls} controls"
+    return text + (f" in {analysis.n_pairs} matched pairs." if analysis.n_pairs else ".")
 
 
-def messages(analysis: Any) -> list[str]:
-    """Messages about degenerate markers (one class, constant values...), when the analysis has any."""
-    result = result_dict(analysis)
-    found: list[str] = []
-    for key in ("messages", "warnings"):
-        value = result.get(key)
-        if isinstance(value, dict):
-            for marker, text in value.items():
-                items = text if isinstance(text, list) else [text]
-                found.extend(f"{marker}: {t}" for t in items)
-        elif isinstance(value, list):
-            found.extend(str(v) for v in value)
-    return found
+def messages(analysis: CohortAnalysis) -> list[str]:
+    """The analysis' messages: each marker's (degenerate values, separation, direction...), then the
+    cohort's (covariates not in the table, the multivariable model dropped...)."""
+    found = [f"{style.marker_label(m.marker, unit=False)}: {t}" for m in analysis.markers for t in m.messages]
+    return found + list(analysis.messages)
 
 
-def roc_traces(analysis: Any, table: pd.DataFrame, outcome: str = OUTCOME) -> list[figures.RocTrace]:
-    """Each analysed marker's ROC curve (in its analysed direction) with its AUC, CI and Youden point."""
+def roc_traces(
+    analysis: CohortAnalysis, table: pd.DataFrame, outcome: str = OUTCOME
+) -> list[figures.RocTrace]:
+    """Each analysed marker's ROC curve (in its analysed direction) with its AUC, CI and cut-off point."""
     from ovcf_core.stats.roc import roc_curve
 
-    result = result_dict(analysis)
     traces = []
-    for i, (marker, m) in enumerate(result.get("markers", {}).items()):
-        if m.get("auc") is None or m.get("direction") is None or marker not in table.columns:
+    for i, m in enumerate(analysis.markers):
+        if m.auc is None or m.marker not in table.columns:
             continue
-        curve = roc_curve(table[outcome].to_numpy(float), table[marker].to_numpy(float), m["direction"])
-        point = None
-        if m.get("sensitivity") is not None and m.get("specificity") is not None:
-            point = (1 - m["specificity"], m["sensitivity"])
+        curve = roc_curve(table[outcome].to_numpy(float), table[m.marker].to_numpy(float), m.auc.direction)
+        c = m.cutoff
+        point = (1 - c.specificity, c.sensitivity) if c is not None else None
         traces.append(
             figures.RocTrace(
-                style.marker_label(marker, unit=False),
-                1 - curve.specificity,
-                curve.sensitivity,
-                m["auc"],
-                tuple(m.get("auc_ci") or (None, None)),
-                style.marker_color(marker, i),
-                point,
+                style.marker_label(m.marker, unit=False), 1 - curve.specificity, curve.sensitivity, m.auc.auc,
+                m.auc.ci, style.marker_color(m.marker, i), point,
             )
-        )
+        )  # fmt: skip
     return traces
 
 
-def analysed_table(analysis: Any, table: pd.DataFrame | None) -> pd.DataFrame | None:
+def analysed_table(analysis: CohortAnalysis, table: pd.DataFrame | None) -> pd.DataFrame | None:
     """The cohort behind the analysis: the one given, else the analysis' own `table` when it keeps one."""
     if table is not None:
         return table
@@ -91,17 +74,12 @@ def analysed_table(analysis: Any, table: pd.DataFrame | None) -> pd.DataFrame | 
     return kept if isinstance(kept, pd.DataFrame) else None
 
 
-def _table2_caption(result: dict) -> str:
+def _table2_caption(analysis: CohortAnalysis) -> str:
     """Table 2's caption: how the odds ratios were estimated, on how many patients, and any notes."""
-    settings = result.get("settings") or {}
-    adjust = (
-        ", ".join(style.COVARIATE_LABELS.get(a, a) for a in settings["adjust"]) or "nothing"
-        if "adjust" in settings
-        else "the chosen covariates"
-    )
+    adjust = ", ".join(style.COVARIATE_LABELS.get(a, a) for a in analysis.adjust) or "nothing"
     method = (
         "Firth's penalised likelihood with profile-likelihood 95% CI for every model"
-        if settings.get("firth")
+        if analysis.firth
         else "Wald 95% CI, or Firth's penalised likelihood with profile-likelihood CI where a variable "
         "separates the groups (Method)"
     )
@@ -110,56 +88,51 @@ def _table2_caption(result: dict) -> str:
         f"for {adjust} on the n patients with every value (complete cases): {method}. Per SD, and per the "
         "unit stated in each cell (the OR per unit raised to it, exactly)."
     )
-    notes = tables.odds_notes(result)
-    multi = result.get("multivariable")
-    if multi is None and len(result.get("markers", {})) > 1:
-        notes += [m for m in (result.get("messages") or {}).get("cohort", []) if "multivariable" in m]
+    notes = tables.odds_notes(analysis)
+    if analysis.multivariable is None and len(analysis.markers) > 1:
+        notes += [m for m in analysis.messages if "multivariable" in m]
     return " ".join([text, *(f"{n}." for n in notes)])
 
 
-def roc_caption(result: dict) -> str:
+def roc_caption(analysis: CohortAnalysis) -> str:
     """The ROC table's caption naming the methods the analysis used: the AUC's CI, the cut-off rule (Youden
     only when Youden was used), the partial AUC's range and the binormal smoothing, when asked."""
-    settings = result.get("settings") or {}
-    rule = settings.get("cutoff_rule") or "youden"
-    name = tables.cutoff_rule_label(rule)
+    rule = analysis.cutoff_rule or "youden"
     cutoff = (
         "cut-off maximising Youden's J (never one with J below 0)"
         if rule == "youden"
-        else f"cut-off chosen by the rule '{name}'"
+        else f"cut-off chosen by the rule '{tables.cutoff_rule_label(rule)}'"
     )
     text = [f"AUC with DeLong 95% CI; {cutoff}, with its sensitivity and specificity; likelihood ratios "
             "with log-method 95% CIs."]  # fmt: skip
-    pauc = settings.get("pauc")
-    if pauc:
-        low, high = pauc
+    if analysis.pauc_range:
+        low, high = analysis.pauc_range
         text.append(
             f"Partial AUC over specificity {formatting.number(low, 2)}–{formatting.number(high, 2)}, "
             "McClish-corrected (0.5 = chance, 1 = perfect)."
         )
-    if settings.get("smooth") == "binormal":
+    if analysis.smooth == "binormal":
         text.append("Binormal AUC from pROC's binormal smoothing.")
     return " ".join(text)
 
 
-def comparison_caption(result: dict) -> str:
+def comparison_caption(analysis: CohortAnalysis) -> str:
     """The comparisons' caption: the test used, its resamples, and the p-value adjustment."""
-    settings = result.get("settings") or {}
-    method = settings.get("roc_test") or "delong"
+    method = analysis.roc_test or "delong"
     test = tables.ROC_TEST_NAMES.get(method, method)
     text = f"{test[0].upper()}{test[1:]} of every two indicators on the patients who have both"
-    resamples = settings.get("roc_test_resamples")
-    if method != "delong" and resamples:
-        text += f" ({resamples} seeded {'permutations' if method == 'venkatraman' else 'resamples'})"
-    adjust = result.get("p_adjust") or settings.get("p_adjust") or "none"
-    if adjust != "none":
-        text += f"; p-values adjusted over all comparisons by {tables.ADJUST_NAMES.get(adjust, adjust)}"
+    if method != "delong" and analysis.test_resamples:
+        kind = "permutations" if method == "venkatraman" else "resamples"
+        text += f" ({analysis.test_resamples} seeded {kind})"
+    if analysis.p_adjust != "none":
+        adjust = tables.ADJUST_NAMES.get(analysis.p_adjust, analysis.p_adjust)
+        text += f"; p-values adjusted over all comparisons by {adjust}"
     return text + "."
 
 
-def report_sections(analysis: Any, table: pd.DataFrame | None = None) -> list[Section]:
+def report_sections(analysis: CohortAnalysis, table: pd.DataFrame | None = None) -> list[Section]:
     """Every section of the report, in the paper's order (ROC curves when the cohort table is at hand)."""
-    result = result_dict(analysis)
+    result = analysis  # the paper's order below reads each part of this one result
     table = analysed_table(analysis, table)
     sections = [
         Section(
@@ -196,9 +169,8 @@ def report_sections(analysis: Any, table: pd.DataFrame | None = None) -> list[Se
             sheet="ROC",
         )
     )
-    if result.get("auc_comparisons"):
-        settings = result.get("settings") or {}
-        test = tables.ROC_TEST_NAMES.get(settings.get("roc_test") or "delong", "DeLong's test")
+    if result.auc_comparisons:
+        test = tables.ROC_TEST_NAMES.get(result.roc_test or "delong", "DeLong's test")
         sections.append(
             Section(
                 f"Comparison of AUCs ({test})",
@@ -221,6 +193,6 @@ def report_sections(analysis: Any, table: pd.DataFrame | None = None) -> list[Se
     return sections
 
 
-def workbook_tables(analysis: Any) -> dict[str, pd.DataFrame]:
+def workbook_tables(analysis: CohortAnalysis) -> dict[str, pd.DataFrame]:
     """The report's tables, one XLSX sheet each."""
     return {s.sheet: s.table for s in report_sections(analysis) if s.sheet and s.table is not None}

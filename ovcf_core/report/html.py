@@ -11,7 +11,7 @@ import datetime as dt
 import html
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -19,6 +19,9 @@ import plotly.graph_objects as go
 from ovcf_core import RESEARCH_NOTE, SYNTHETIC_NOTE, __version__
 from ovcf_core.output import write_text
 from ovcf_core.report import content
+
+if TYPE_CHECKING:
+    from ovcf_core.stats.analysis import CohortAnalysis
 
 CSS = """
 body { font-family: Inter, 'Source Sans Pro', Arial, sans-serif; color: #1b2631; margin: 0 auto;
@@ -46,7 +49,7 @@ def _figure_html(fig: go.Figure, div_id: str) -> str:
 
 
 def render_report(
-    analysis: Any,
+    analysis: CohortAnalysis,
     table: pd.DataFrame | None = None,
     *,
     title: str = "OVCF indicator analysis",
@@ -100,7 +103,7 @@ def render_report(
 
 
 def write_report(
-    analysis: Any, path: str | Path, table: pd.DataFrame | None = None, *, synthetic: bool = False
+    analysis: CohortAnalysis, path: str | Path, table: pd.DataFrame | None = None, *, synthetic: bool = False
 ) -> Path:
     """Write the HTML report of `analysis` (and its cohort `table`, for ROC curves) to `path` (UTF-8)."""
     path = Path(path)

@@ -1,23 +1,30 @@
-"""The paper's tables as DataFrames of formatted text, from the `analyze` result (DESIGN §4's JSON).
+"""The paper's tables as DataFrames of formatted text, built from the analysis' result dataclasses.
 
-They read `CohortAnalysis.to_dict()` — the same numbers the CLI writes — so the page, the CLI's JSON and
-the report can never disagree. Table 1 compares the groups, Table 2 gives each indicator's Spearman
-correlation with OVCF and adjusted odds ratio, Table 3 the correlations between indicators.
+They read `CohortAnalysis` (and its `MarkerAnalysis`, `GroupComparison`, `OddsRatio`, `AucResult`...)
+directly — the objects the CLI's JSON is written from — so the page, the CLI's JSON and the report can
+never disagree, and every field is typed. Table 1 compares the groups, Table 2 gives each indicator's
+Spearman correlation with OVCF and adjusted odds ratio, Table 3 the correlations between indicators.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ovcf_core import formatting
 from ovcf_core.report import style
+from ovcf_core.stats.cutoffs import LikelihoodRatios, likelihood_ratios
 
 if TYPE_CHECKING:
     from ovcf_core.ratings import IndicatorIcc
+    from ovcf_core.stats.analysis import CohortAnalysis, MarkerAnalysis
+    from ovcf_core.stats.cutoffs import CutoffResult
+    from ovcf_core.stats.groups import GroupComparison, GroupSummary
     from ovcf_core.stats.icc import IccResult
 
 TEST_NAMES = {
@@ -32,149 +39,145 @@ METHOD_TEXT = {"wald": "Wald", "firth": "Firth"}
 N_COLUMN = "n (OVCF/control)"
 MW_COLUMN = "p (Mann–Whitney)"
 WILCOXON_COLUMN = "p (Wilcoxon)"
+CI = tuple[float | None, float | None]
 
 
-def _ci(values: Any) -> tuple[float | None, float | None]:
-    """A JSON [lo, hi] pair (or None) as a tuple."""
-    if not values:
-        return None, None
-    return values[0], values[1]
+def group_headers(analysis: CohortAnalysis) -> tuple[str, str]:
+    """Column headers 'OVCF (n=78)' and 'Control (n=78)' from the analysis' counts."""
+    return (f"{style.CASE_LABEL} (n={analysis.n_cases})", f"{style.CONTROL_LABEL} (n={analysis.n_controls})")
 
 
-def group_headers(result: Mapping[str, Any]) -> tuple[str, str]:
-    """Column headers 'OVCF (n=78)' and 'Control (n=78)' from the result's counts."""
-    n = result.get("n", {})
-    return (
-        f"{style.CASE_LABEL} (n={n.get('cases', '?')})",
-        f"{style.CONTROL_LABEL} (n={n.get('controls', '?')})",
-    )
+def _summary_text(summary: GroupSummary | None, digits: int) -> str:
+    """'mean ± SD' of a group (Table 1 style)."""
+    return style.MISSING if summary is None else formatting.mean_sd(summary.mean, summary.sd, digits)
 
 
-def _summary_text(summary: Mapping[str, Any] | None, digits: int) -> str:
-    """'mean ± SD' of a group summary dict (Table 1 style)."""
-    if not summary:
-        return style.MISSING
-    return style.fmt_mean_sd(summary.get("mean"), summary.get("sd"), digits)
-
-
-def _counts(cases: Any, controls: Any) -> str:
+def _counts(cases: int | None, controls: int | None) -> str:
     """'78/77': patients with a value in each group."""
     return f"{cases if cases is not None else '?'}/{controls if controls is not None else '?'}"
 
 
-def _rank_cells(p_mannwhitney: Any, p_wilcoxon: Any) -> dict[str, str]:
-    """The rank tests' p-values beside the t tests."""
-    return {MW_COLUMN: style.fmt_p(p_mannwhitney), WILCOXON_COLUMN: style.fmt_p(p_wilcoxon)}
+def _test_name(test: object) -> str:
+    """The group test's name as a paper writes it."""
+    return TEST_NAMES.get(str(test), str(test)) if test is not None else style.MISSING
 
 
-def _demographic_rows(result: Mapping[str, Any], case_col: str, control_col: str) -> list[dict]:
-    """Age, BMI (mean ± SD) and sex (women, n (%)) rows from the analysis' Table 1, when it has one."""
-    t1 = result.get("table1") or {}
-    markers = set(result.get("markers", {}))
-    rows = []
-    for variable, r in (t1.get("rows") or {}).items():
-        if variable in markers:
-            continue
-        digits = style.digits_for(variable)
-        rows.append(
-            {
-                "Characteristic": style.marker_label(variable),
-                case_col: _summary_text(r.get("cases"), digits),
-                control_col: _summary_text(r.get("controls"), digits),
-                N_COLUMN: _counts((r.get("cases") or {}).get("n"), (r.get("controls") or {}).get("n")),
-                "p": style.fmt_p(r.get("p_value")),
-                "Test": TEST_NAMES.get(r.get("test") or "", r.get("test") or style.MISSING),
-                **_rank_cells(r.get("p_mannwhitney"), r.get("p_wilcoxon")),
-            }
+def _comparison_row(label: str, g: GroupComparison | None, digits: int, case_col: str, control_col: str,
+                    n: tuple[int | None, int | None]) -> dict[str, str]:  # fmt: skip
+    """One Table 1 row: mean ± SD per group, n per group, the t test and the rank tests."""
+    return {
+        "Characteristic": label,
+        case_col: _summary_text(g.cases if g else None, digits),
+        control_col: _summary_text(g.controls if g else None, digits),
+        N_COLUMN: _counts(*n),
+        "p": formatting.p_value(g.p_value if g else None),
+        "Test": _test_name(g.test if g else None),
+        MW_COLUMN: formatting.p_value(g.p_mannwhitney if g else None),
+        WILCOXON_COLUMN: formatting.p_value(g.p_wilcoxon if g else None),
+    }
+
+
+def _demographic_rows(analysis: CohortAnalysis, case_col: str, control_col: str) -> list[dict]:
+    """Age, BMI (mean ± SD) and sex (women, n (%)) rows from the analysis' Table 1."""
+    markers = {m.marker for m in analysis.markers}
+    rows = [
+        _comparison_row(
+            style.marker_label(g.variable),
+            g,
+            formatting.marker_digits(g.variable),
+            case_col,
+            control_col,
+            (g.cases.n, g.controls.n),
         )
-    sex = t1.get("sex")
-    if sex:
+        for g in analysis.table1.rows
+        if g.variable not in markers
+    ]
+    sex = analysis.table1.sex
+    if sex is not None:
 
         def women(count: int, total: int) -> str:
-            return f"{count} ({style.fmt_percent(count / total if total else None)})"
+            return f"{count} ({formatting.percent(count / total if total else None)})"
 
         rows.append(
             {
                 "Characteristic": "Women, n (%)",
-                case_col: women(sex["female_cases"], sex["n_cases"]),
-                control_col: women(sex["female_controls"], sex["n_controls"]),
-                N_COLUMN: _counts(sex.get("n_cases"), sex.get("n_controls")),
-                "p": style.fmt_p(sex.get("p_value")),
-                "Test": TEST_NAMES.get(sex.get("test") or "", sex.get("test") or style.MISSING),
-                **_rank_cells(None, None),
+                case_col: women(sex.female_cases, sex.n_cases),
+                control_col: women(sex.female_controls, sex.n_controls),
+                N_COLUMN: _counts(sex.n_cases, sex.n_controls),
+                "p": formatting.p_value(sex.p_value),
+                "Test": _test_name(sex.test),
+                MW_COLUMN: style.MISSING,
+                WILCOXON_COLUMN: style.MISSING,
             }
         )
     return rows
 
 
-def table1(result: Mapping[str, Any]) -> pd.DataFrame:
+def table1(analysis: CohortAnalysis) -> pd.DataFrame:
     """Table 1: age, BMI and sex, then each indicator's mean ± SD in cases and controls, with n per group,
     the t test and p, and the rank tests beside it (Mann–Whitney; Wilcoxon signed-rank over pairs)."""
-    case_col, control_col = group_headers(result)
-    rows = _demographic_rows(result, case_col, control_col)
-    for marker, m in result.get("markers", {}).items():
-        digits = style.digits_for(marker)
+    case_col, control_col = group_headers(analysis)
+    rows = _demographic_rows(analysis, case_col, control_col)
+    for m in analysis.markers:
         rows.append(
-            {
-                "Characteristic": style.marker_label(marker),
-                case_col: style.fmt_mean_sd(m.get("mean_cases"), m.get("sd_cases"), digits),
-                control_col: style.fmt_mean_sd(m.get("mean_controls"), m.get("sd_controls"), digits),
-                N_COLUMN: _counts(m.get("n_cases"), m.get("n_controls")),
-                "p": style.fmt_p(m.get("p_value")),
-                "Test": TEST_NAMES.get(m.get("test") or "", m.get("test") or style.MISSING),
-                **_rank_cells(m.get("p_mannwhitney"), m.get("p_wilcoxon")),
-            }
+            _comparison_row(
+                style.marker_label(m.marker),
+                m.groups,
+                formatting.marker_digits(m.marker),
+                case_col,
+                control_col,
+                (m.n_cases, m.n_controls),
+            )
         )
     columns = ["Characteristic", case_col, control_col, N_COLUMN, "p", "Test", MW_COLUMN]
-    paired = any("p_wilcoxon" in m for m in result.get("markers", {}).values())
+    paired = any(m.paired for m in analysis.markers)
     return pd.DataFrame(rows, columns=[*columns, WILCOXON_COLUMN] if paired else columns)
 
 
 PER_UNIT_COLUMN = "OR per stated unit [95% CI]"
 
 
-def marker_unit(marker: str, m: Mapping[str, Any]) -> float:
-    """The step an odds ratio of `marker` is stated per (`formatting.display_unit`); for a marker the tool
-    does not know, the SD is recovered from its ORs per SD and per unit (OR_sd = OR_unit^SD)."""
-    sd = None
-    per_unit, per_sd = m.get("or_per_unit"), m.get("or_per_sd")
-    if per_unit and per_sd and per_unit > 0 and per_sd > 0 and abs(math.log(per_unit)) > 1e-12:
-        sd = math.log(per_sd) / math.log(per_unit)
-    return formatting.display_unit(marker, sd)
+def marker_unit(m: MarkerAnalysis) -> float:
+    """The step an odds ratio of the marker is stated per (`formatting.display_unit`; a marker the tool
+    does not know by the SD of its model's sample)."""
+    return formatting.display_unit(m.marker, m.odds_ratio.sd if m.odds_ratio is not None else None)
 
 
-def rescaled_odds(
-    marker: str, m: Mapping[str, Any]
-) -> tuple[float | None, tuple[float | None, float | None], float]:
+def rescaled_odds(m: MarkerAnalysis) -> tuple[float | None, CI, float]:
     """The marker's OR and CI per its stated unit (exact: OR per 1 raised to the unit) and the unit."""
-    unit = marker_unit(marker, m)
-    estimate, ci = formatting.rescale_odds_ratio(m.get("or_per_unit"), _ci(m.get("or_per_unit_ci")), unit)
+    unit = marker_unit(m)
+    o = m.odds_ratio
+    if o is None:
+        return None, (None, None), unit
+    estimate, ci = formatting.rescale_odds_ratio(o.or_per_unit, o.or_per_unit_ci, unit)
     return estimate, ci, unit
 
 
-def _per_unit_text(marker: str, m: Mapping[str, Any]) -> str:
+def _per_unit_text(m: MarkerAnalysis) -> str:
     """'2.03 [1.63–2.52] per 0.1 VBQ score'."""
-    estimate, ci, unit = rescaled_odds(marker, m)
+    estimate, ci, unit = rescaled_odds(m)
     text = formatting.odds_ratio_ci(estimate, *ci)
-    return text if text == style.MISSING else f"{text} per {formatting.unit_text(marker, unit)}"
+    return text if text == style.MISSING else f"{text} per {formatting.unit_text(m.marker, unit)}"
 
 
-def table2(result: Mapping[str, Any]) -> pd.DataFrame:
-    """Table 2: Spearman correlation of each indicator with OVCF, and the adjusted odds ratios."""
+def table2(analysis: CohortAnalysis) -> pd.DataFrame:
+    """Table 2: Spearman correlation of each indicator with OVCF, and the adjusted odds ratios (per SD,
+    and per a stated unit), with the patients in each model and how it was estimated."""
     rows = []
-    for marker, m in result.get("markers", {}).items():
+    for m in analysis.markers:
+        s, o = m.spearman, m.odds_ratio
         rows.append(
             {
-                "Indicator": style.marker_label(marker),
-                "Spearman ρ": style.fmt_number(m.get("spearman_rho"), 3),
-                "p (ρ)": style.fmt_p(m.get("spearman_p")),
+                "Indicator": style.marker_label(m.marker),
+                "Spearman ρ": formatting.number(s.rho if s else None, 3),
+                "p (ρ)": formatting.p_value(s.p_value if s else None),
                 "OR per SD [95% CI]": formatting.odds_ratio_ci(
-                    m.get("or_per_sd"), *_ci(m.get("or_per_sd_ci"))
+                    *((o.or_per_sd, *o.or_per_sd_ci) if o else (None,) * 3)
                 ),
-                PER_UNIT_COLUMN: _per_unit_text(marker, m),
-                "p (OR)": style.fmt_p(m.get("or_p")),
-                "n (OR)": m.get("n_or") if m.get("n_or") is not None else style.MISSING,
-                "Method": METHOD_TEXT.get(m.get("or_method") or "", style.MISSING),
+                PER_UNIT_COLUMN: _per_unit_text(m),
+                "p (OR)": formatting.p_value(o.p_value if o else None),
+                "n (OR)": m.n_or if m.n_or is not None else style.MISSING,
+                "Method": METHOD_TEXT.get((o.method if o else None) or "", style.MISSING),
             }
         )
     return pd.DataFrame(
@@ -184,49 +187,46 @@ def table2(result: Mapping[str, Any]) -> pd.DataFrame:
     )  # fmt: skip
 
 
-def odds_notes(result: Mapping[str, Any]) -> list[str]:
+def odds_notes(analysis: CohortAnalysis) -> list[str]:
     """Why an indicator's odds ratio is null or penalised (the `or_note` of each), one line each."""
-    return [
-        f"{style.marker_label(marker, unit=False)}: {m['or_note']}"
-        for marker, m in result.get("markers", {}).items()
-        if m.get("or_note")
-    ]
+    return [f"{style.marker_label(m.marker, unit=False)}: {m.or_note}" for m in analysis.markers if m.or_note]
 
 
-def direction_flags(result: Mapping[str, Any]) -> list[str]:
+def direction_flags(analysis: CohortAnalysis) -> list[str]:
     """Indicators whose data run against their direction (AUC < 0.5), or that have no usable cut-off."""
     flags = []
-    for marker, m in result.get("markers", {}).items():
-        auc = m.get("auc")
-        if auc is None:
+    for m in analysis.markers:
+        if m.auc is None or not math.isfinite(m.auc.auc):
             continue
-        label = style.marker_label(marker, unit=False)
-        side = DIRECTION_TEXT.get(m.get("direction") or "", "its direction")
-        if auc < 0.5:
+        label = style.marker_label(m.marker, unit=False)
+        side = DIRECTION_TEXT.get(str(m.auc.direction), "its direction")
+        if m.auc.auc < 0.5:
             flags.append(
-                f"{label}: AUC {auc:.3f} < 0.5 with {side}: in these data it runs against its direction"
+                f"{label}: AUC {formatting.auc(m.auc.auc)} < 0.5 with {side}: in these data it runs against "
+                "its direction"
             )
-        if m.get("cutoff") is None:
+        if m.cutoff is None:
             flags.append(f"{label}: no cut-off, since every threshold has Youden's J below 0")
     return flags
 
 
-def correlation_frames(result: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def correlation_frames(analysis: CohortAnalysis) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The inter-marker rho and p matrices as numeric DataFrames (rows and columns in marker order)."""
-    corr = result.get("marker_correlations", {})
-    rho = pd.DataFrame(corr.get("rho", {})).T.astype(float)
-    p = pd.DataFrame(corr.get("p", {})).T.astype(float)
-    order = [m for m in result.get("markers", {}) if m in rho.index] or list(rho.index)
-    return rho.reindex(index=order, columns=order), p.reindex(index=order, columns=order)
+    c = analysis.correlations
+    markers = list(c.markers)
+    return (
+        pd.DataFrame(np.asarray(c.rho, float), index=markers, columns=markers),
+        pd.DataFrame(np.asarray(c.p, float), index=markers, columns=markers),
+    )
 
 
-def table3(result: Mapping[str, Any]) -> pd.DataFrame:
+def table3(analysis: CohortAnalysis) -> pd.DataFrame:
     """Table 3: Spearman ρ (p) between every two indicators."""
-    rho, p = correlation_frames(result)
+    rho, p = correlation_frames(analysis)
     labels = [style.marker_label(m, unit=False) for m in rho.columns]
     cells = [
         [
-            "1" if a == b else f"{style.fmt_number(rho.loc[a, b], 3)} ({style.fmt_p(p.loc[a, b])})"
+            "1" if a == b else f"{formatting.number(rho.loc[a, b], 3)} ({formatting.p_value(p.loc[a, b])})"
             for b in rho.columns
         ]
         for a in rho.index
@@ -236,35 +236,41 @@ def table3(result: Mapping[str, Any]) -> pd.DataFrame:
     return table
 
 
-def auc_table(result: Mapping[str, Any]) -> pd.DataFrame:
-    """Each indicator's AUC with its DeLong 95% CI, direction, Youden cut-off, sensitivity and specificity."""
+def marker_likelihood_ratios(m: MarkerAnalysis) -> LikelihoodRatios | None:
+    """LR+ and LR− at the marker's cut-off, with log-method CIs (None without a cut-off)."""
+    c = m.cutoff
+    if c is None:
+        return None
+    return likelihood_ratios(c.true_positive, c.false_negative, c.false_positive, c.true_negative)
+
+
+def auc_table(analysis: CohortAnalysis) -> pd.DataFrame:
+    """Each indicator's AUC with its DeLong 95% CI, direction, cut-off (by the analysis' rule), sensitivity
+    and specificity, likelihood ratios, and the partial and binormal AUCs when they were asked for."""
     rows = []
-    for marker, m in result.get("markers", {}).items():
+    for m in analysis.markers:
+        a, c, lr = m.auc, m.cutoff, marker_likelihood_ratios(m)
         rows.append(
             {
-                "Indicator": style.marker_label(marker),
-                "AUC [95% CI]": style.fmt_estimate_ci(m.get("auc"), *_ci(m.get("auc_ci")), digits=3),
-                "Direction": DIRECTION_TEXT.get(m.get("direction") or "", style.MISSING),
-                "Cut-off": style.fmt_value(marker, m.get("cutoff")),
-                "Sensitivity": style.fmt_percent(m.get("sensitivity")),
-                "Specificity": style.fmt_percent(m.get("specificity")),
-                "n": m.get("n"),
-                "pAUC (McClish)": style.fmt_number(m.get("pauc_corrected"), 3),
-                "LR+": formatting.odds_ratio_ci(m.get("lr_positive"), *_ci(m.get("lr_positive_ci"))),
-                "LR−": formatting.odds_ratio_ci(m.get("lr_negative"), *_ci(m.get("lr_negative_ci"))),
-                "Binormal AUC": style.fmt_number(m.get("binormal_auc"), 3),
-                "Note": "against its direction (AUC < 0.5)"
-                if m.get("auc") is not None and m["auc"] < 0.5
-                else "",
+                "Indicator": style.marker_label(m.marker),
+                "AUC [95% CI]": formatting.estimate_interval(a.auc, *a.ci, 3) if a else style.MISSING,
+                "Direction": DIRECTION_TEXT.get(str(a.direction) if a else "", style.MISSING),
+                "Cut-off": formatting.marker_value(m.marker, c.threshold if c else None),
+                "Sensitivity": formatting.percent(c.sensitivity if c else None),
+                "Specificity": formatting.percent(c.specificity if c else None),
+                "n": m.n,
+                "LR+": formatting.odds_ratio_ci(*((lr.positive, *lr.positive_ci) if lr else (None,) * 3)),
+                "LR−": formatting.odds_ratio_ci(*((lr.negative, *lr.negative_ci) if lr else (None,) * 3)),
+                "pAUC (McClish)": formatting.auc(m.pauc.corrected if m.pauc else None),
+                "Binormal AUC": formatting.auc(m.binormal.auc if m.binormal else None),
+                "Note": "against its direction (AUC < 0.5)" if a is not None and a.auc < 0.5 else "",
             }
         )
-    columns = ["Indicator", "AUC [95% CI]", "Direction", "Cut-off", "Sensitivity", "Specificity", "n"]
-    markers = result.get("markers", {}).values()
-    if any("lr_positive" in m for m in markers):
-        columns += ["LR+", "LR−"]
-    if any("pauc_corrected" in m for m in markers):
+    columns = ["Indicator", "AUC [95% CI]", "Direction", "Cut-off", "Sensitivity", "Specificity", "n", "LR+",
+               "LR−"]  # fmt: skip
+    if any(m.pauc_asked for m in analysis.markers):
         columns.append("pAUC (McClish)")
-    if any("binormal_auc" in m for m in markers):
+    if any(m.smooth_asked for m in analysis.markers):
         columns.append("Binormal AUC")
     if any(r["Note"] for r in rows):
         columns.append("Note")
@@ -279,37 +285,75 @@ ROC_TEST_NAMES = {
 STATISTIC_NAMES = {"delong": "z", "bootstrap": "D", "venkatraman": "E"}
 
 
-def delong_table(result: Mapping[str, Any]) -> pd.DataFrame:
-    """The test of every pair of indicators (DeLong's, or the comparisons' `method`): both AUCs, the
-    statistic (z, bootstrap D or Venkatraman's E), p, n, the adjusted p and the partial AUCs' p if given."""
-    rows = []
-    comparisons = result.get("auc_comparisons", [])
-    method = next((c.get("method") for c in comparisons if c.get("method")), "delong")
-    statistic = STATISTIC_NAMES.get(method, "z")
-    for c in comparisons:
-        rows.append(
-            {
-                "Comparison": f"{style.marker_label(c['a'], unit=False)} vs "
-                f"{style.marker_label(c['b'], unit=False)}",
-                "AUC A": style.fmt_number(c.get("auc_a"), 3),
-                "AUC B": style.fmt_number(c.get("auc_b"), 3),
-                statistic: style.fmt_number(c.get("z"), 2),
-                "p": style.fmt_p(c.get("p_value")),
-                "n": c.get("n"),
-                "p adjusted": style.fmt_p(c.get("p_adjusted")),
-                "p (partial AUC)": style.fmt_p(c.get("pauc_p")),
-            }
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One test of two markers' ROC curves, as the comparisons table shows it."""
+
+    a: str
+    b: str
+    auc_a: float | None
+    auc_b: float | None
+    statistic: float | None  # DeLong's z, the bootstrap test's D or Venkatraman's E
+    p_value: float | None
+    n: int | None
+    p_adjusted: float | None = None
+    pauc_p: float | None = None
+
+
+def comparison_rows(analysis: CohortAnalysis) -> list[ComparisonRow]:
+    """The analysis' comparisons of every two markers, with their adjusted p and the partial AUCs' p."""
+    adjusted = analysis.p_adjusted if len(analysis.p_adjusted) == len(analysis.auc_comparisons) else None
+    pauc = (
+        analysis.pauc_p if analysis.pauc_p and len(analysis.pauc_p) == len(analysis.auc_comparisons) else None
+    )
+    return [
+        ComparisonRow(
+            c.a,
+            c.b,
+            c.auc_a,
+            c.auc_b,
+            c.z,
+            c.p_value,
+            c.n,
+            adjusted[i] if adjusted else c.p_value,
+            pauc[i] if pauc else None,
         )
+        for i, c in enumerate(analysis.auc_comparisons)
+    ]
+
+
+def delong_table(analysis: CohortAnalysis) -> pd.DataFrame:
+    """The analysis' test of every pair of indicators (`comparisons_table` of its `comparison_rows`)."""
+    return comparisons_table(comparison_rows(analysis), analysis.roc_test, analysis.p_adjust)
+
+
+def comparisons_table(
+    rows: Sequence[ComparisonRow], method: str = "delong", p_adjust: str = "none"
+) -> pd.DataFrame:
+    """Tests of pairs of indicators by `method` (DeLong's, the bootstrap test or Venkatraman's): both AUCs,
+    the statistic (z, bootstrap D or Venkatraman's E), p, n, the `p_adjust`-adjusted p and the partial
+    AUCs' p when given."""
+    statistic = STATISTIC_NAMES.get(method, "z")
+    adjusted = f"p ({ADJUST_NAMES.get(p_adjust, p_adjust)})"
+    table = []
+    for r in rows:
+        row = {
+            "Comparison": f"{style.marker_label(r.a, unit=False)} vs {style.marker_label(r.b, unit=False)}",
+            "AUC A": formatting.auc(r.auc_a),
+            "AUC B": formatting.auc(r.auc_b),
+            statistic: formatting.number(r.statistic, 2),
+            "p": formatting.p_value(r.p_value),
+            "n": r.n if r.n is not None else style.MISSING,
+            "p (partial AUC)": formatting.p_value(r.pauc_p),
+            adjusted: formatting.p_value(r.p_adjusted),
+        }
+        table.append(row)
     columns = ["Comparison", "AUC A", "AUC B", statistic, "p", "n"]
-    if any("pauc_p" in c for c in comparisons):
+    if any(r.pauc_p is not None for r in rows):
         columns.append("p (partial AUC)")
-    method = result.get("p_adjust") or "none"
-    if method != "none":
-        adjusted = f"p ({ADJUST_NAMES.get(method, method)})"
-        for row in rows:
-            row[adjusted] = row.pop("p adjusted")
+    if p_adjust != "none":
         columns.append(adjusted)
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(table, columns=columns)
 
 
 ADJUST_NAMES = {"holm": "Holm", "fdr_bh": "Benjamini–Hochberg"}
@@ -328,59 +372,53 @@ def cutoff_rule_label(rule: str) -> str:
     return f"{label} {style.fmt_percent(float(target), 0)}" if target else label
 
 
-def cutoff_table(cut: Mapping[str, Any], marker: str) -> pd.DataFrame:
-    """A cut-off's statistics (`CutoffResult.to_dict()`): the threshold, sensitivity and specificity with
-    their stratified bootstrap CIs (when resampled; the threshold's re-chosen in every resample) and the
-    likelihood ratios with log-method CIs."""
-    lr = cut.get("likelihood_ratios") or {}
-    n_boot = cut.get("n_boot") or 0
-    boot = f"bootstrap ({n_boot} resamples)" if n_boot else "—"
+def cutoff_table(cut: CutoffResult, marker: str) -> pd.DataFrame:
+    """A cut-off's statistics: the threshold, sensitivity and specificity with their stratified bootstrap
+    CIs (when resampled; the threshold's re-chosen in every resample) and the likelihood ratios with
+    log-method CIs."""
+    lr = cut.likelihood_ratios
+    boot = f"bootstrap ({cut.n_boot} resamples)" if cut.n_boot else style.MISSING
+    digits = formatting.marker_digits(marker)
 
-    def percent_ci(values: Any) -> str:
-        low, high = _ci(values)
-        if low is None or high is None or style.fmt_percent(low) == style.MISSING:
+    def bounds(values: tuple[float, float] | None) -> CI:
+        return (values[0], values[1]) if values is not None else (None, None)
+
+    def percent_ci(values: tuple[float, float] | None) -> str:
+        low, high = bounds(values)
+        if formatting.percent(low) == style.MISSING or formatting.percent(high) == style.MISSING:
             return style.MISSING
-        return f"{style.fmt_percent(low)}–{style.fmt_percent(high)}"
+        return f"{formatting.percent(low)}–{formatting.percent(high)}"
 
     rows = [
-        ("Cut-off", style.fmt_value(marker, cut.get("threshold")),
-         style.fmt_ci(*_ci(cut.get("threshold_ci")), digits=style.digits_for(marker)),
-         f"{boot}, cut-off re-chosen in each" if n_boot else boot),
-        ("Sensitivity", style.fmt_percent(cut.get("sensitivity")), percent_ci(cut.get("sensitivity_ci")),
-         f"{boot}, at this cut-off" if n_boot else boot),
-        ("Specificity", style.fmt_percent(cut.get("specificity")), percent_ci(cut.get("specificity_ci")),
-         f"{boot}, at this cut-off" if n_boot else boot),
-        ("LR+", formatting.ratio(lr.get("positive")), formatting.interval(*_ci(lr.get("positive_ci"))),
-         "log method"),
-        ("LR−", formatting.ratio(lr.get("negative")), formatting.interval(*_ci(lr.get("negative_ci"))),
-         "log method"),
+        ("Cut-off", formatting.marker_value(marker, cut.threshold),
+         formatting.interval(*bounds(cut.threshold_ci), digits=digits),
+         f"{boot}, cut-off re-chosen in each" if cut.n_boot else boot),
+        ("Sensitivity", formatting.percent(cut.sensitivity), percent_ci(cut.sensitivity_ci),
+         f"{boot}, at this cut-off" if cut.n_boot else boot),
+        ("Specificity", formatting.percent(cut.specificity), percent_ci(cut.specificity_ci),
+         f"{boot}, at this cut-off" if cut.n_boot else boot),
+        ("LR+", formatting.ratio(lr.positive), formatting.interval(*lr.positive_ci), "log method"),
+        ("LR−", formatting.ratio(lr.negative), formatting.interval(*lr.negative_ci), "log method"),
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=["Quantity", "Estimate", "95% CI", "CI method"])
 
 
-def forest_rows(result: Mapping[str, Any], scale: str = "sd") -> pd.DataFrame:
+def forest_rows(analysis: CohortAnalysis, scale: str = "sd") -> pd.DataFrame:
     """Per-indicator adjusted ORs as numbers, ready for `figures.forest_plot`: per SD, or (`scale` "unit")
     per each marker's stated unit (`marker_unit`; the label says which)."""
     rows = []
-    for marker, m in result.get("markers", {}).items():
+    for m in analysis.markers:
+        o = m.odds_ratio
+        label = style.marker_label(m.marker, unit=False)
         if scale == "sd":
-            estimate, (low, high) = m.get("or_per_sd"), _ci(m.get("or_per_sd_ci"))
-            label = style.marker_label(marker, unit=False)
+            estimate, (low, high) = (o.or_per_sd, o.or_per_sd_ci) if o else (None, (None, None))
         else:
-            estimate, (low, high), unit = rescaled_odds(marker, m)
-            label = f"{style.marker_label(marker, unit=False)} (per {formatting.unit_text(marker, unit)})"
+            estimate, (low, high), unit = rescaled_odds(m)
+            label = f"{label} (per {formatting.unit_text(m.marker, unit)})"
         rows.append(
-            {
-                "marker": marker,
-                "label": label,
-                "or": estimate,
-                "low": low,
-                "high": high,
-                "p": m.get("or_p"),
-                "n": m.get("n_or"),
-                "method": m.get("or_method"),
-            }
-        )
+            {"marker": m.marker, "label": label, "or": estimate, "low": low, "high": high,
+             "p": o.p_value if o else None, "n": m.n_or, "method": o.method if o else None}
+        )  # fmt: skip
     return pd.DataFrame(rows, columns=["marker", "label", "or", "low", "high", "p", "n", "method"]).astype(
         {"or": float, "low": float, "high": float, "p": float}
     )
@@ -436,12 +474,6 @@ def numbers(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     return frame[[c for c in NUMBER_COLUMNS[kind] if c in frame.columns]]
 
 
-def correlation_numbers(result: Mapping[str, Any]) -> pd.DataFrame:
-    """Table 3's numbers in long form: each pair of indicators once, with Spearman's ρ and p."""
-    rho, p = correlation_frames(result)
-    rows = [
-        {"marker_a": a, "marker_b": b, "spearman_rho": rho.loc[a, b], "spearman_p": p.loc[a, b]}
-        for i, a in enumerate(rho.index)
-        for b in rho.columns[i + 1 :]
-    ]
-    return pd.DataFrame(rows, columns=["marker_a", "marker_b", "spearman_rho", "spearman_p"])
+def correlation_numbers(analysis: CohortAnalysis) -> pd.DataFrame:
+    """Table 3's numbers in long form: each pair of indicators once, with Spearman's ρ, p and n."""
+    return analysis.correlations.to_frame()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ovcf_core.io import sheets_to_xlsx
 from ovcf_core.report import content
 
+if TYPE_CHECKING:
+    from ovcf_core.stats.analysis import CohortAnalysis
 
-def report_workbook(analysis: Any) -> bytes:
+
+def report_workbook(analysis: CohortAnalysis) -> bytes:
     """The report's tables (Tables 1-3, ROC, AUC comparisons) as XLSX bytes."""
     return sheets_to_xlsx(content.workbook_tables(analysis))
