@@ -646,6 +646,8 @@ def sheets_to_xlsx(tables: dict[str, pd.DataFrame]) -> bytes:
 def write_table(df: pd.DataFrame, path: str | Path) -> None:
     """Write a table to CSV or XLSX by the file's extension (.xlsx/.xlsm, else CSV), formula cells escaped.
 
+    The file is replaced whole or left as it was (`output.write_bytes`), as every other output is.
+
     Parameters
     ----------
     df
@@ -655,12 +657,14 @@ def write_table(df: pd.DataFrame, path: str | Path) -> None:
 
     Raises
     ------
-    OSError
-        When the file cannot be written (the CLI names the file).
+    OutputError
+        When the file cannot be written, as one line naming it.
     """
+    from ovcf_core.output import write_bytes
+
     path = Path(path)
     fmt = "xlsx" if path.suffix.lower() in (".xlsx", ".xlsm") else "csv"
-    path.write_bytes(table_to_bytes(df, fmt))
+    write_bytes(path, table_to_bytes(df, fmt))
 
 
 def read_cohort(

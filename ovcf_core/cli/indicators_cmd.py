@@ -26,8 +26,9 @@ def run(args: argparse.Namespace) -> int:
     Raises
     ------
     InputError
-        When the output is neither .csv nor .xlsx or cannot be written, the raw file cannot be used at
-        all, or no row is usable.
+        When the output is neither .csv nor .xlsx, the raw file cannot be used at all, or no row is usable.
+    OutputError
+        When the cohort table cannot be written.
     """
     from ovcf_core.cli.common import print_problems
     from ovcf_core.errors import InputError
@@ -46,8 +47,5 @@ def run(args: argparse.Namespace) -> int:
     print_problems(report, name, limit=50)
     if cohort.empty:
         raise InputError("no usable rows: every row has an error (listed above)", file=name)
-    try:
-        write_table(cohort, output)
-    except OSError as exc:
-        raise InputError(f"cannot be written ({exc.strerror})", file=output.name) from None
+    write_table(cohort, output)
     return 0
