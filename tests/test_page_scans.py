@@ -11,6 +11,7 @@ import pydicom
 import pytest
 
 from dashboard import state
+from ovcf_core.imaging import load_series
 from ovcf_core.imaging.phantoms import (
     PLANTED_IDENTIFIERS,
     ct_lumbar_phantom,
@@ -435,3 +436,19 @@ def test_a_misaligned_mask_is_refused_in_one_line_and_the_drawn_rois_are_kept():
     assert not at.exception
     assert len(at.error) == 1 and "labels.nii.gz" in at.error[0].value and "\n" not in at.error[0].value
     assert set(_si(at)) == {"L1"}
+
+
+def test_a_dicom_seg_and_a_multi_label_nifti_with_its_label_table_give_the_same_regions():
+    from ovcf_core.imaging.label_maps import read_label_map
+    from ovcf_core.imaging.seg import write_seg
+
+    phantom = t1_mask_phantom()
+    series = load_series(phantom.phantom.uploads()).series[0]
+    seg = write_seg(read_label_map(list(phantom.nifti_files().items()), series), series)
+    from_seg = _with_masks(phantom, [("masks_seg.dcm", seg)])
+    assert not from_seg.exception and not from_seg.error, [e.value for e in from_seg.error]
+    table = json.dumps({str(k): v for k, v in phantom.value_table().items()}).encode()
+    from_nifti = _with_masks(phantom, [("labels.nii.gz", phantom.nifti()), ("labels.json", table)])
+    assert not from_nifti.error, [e.value for e in from_nifti.error]
+    assert _si(from_seg) == _si(from_nifti) and set(_si(from_seg)) == set(_review(from_seg))
+    assert set(_history(from_seg).rois) == set(_history(from_nifti).rois)  # the same polygons
