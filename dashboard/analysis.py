@@ -7,7 +7,9 @@ and a 100,000-patient cohort is analysed once per settings, not on every rerun.
 
 from __future__ import annotations
 
+import importlib
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -17,13 +19,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import components, state
-from ovcf_core import formatting, io, ratings
+from ovcf_core import formatting, io
 from ovcf_core.errors import OvcfError
-from ovcf_core.ratings import Ratings
 from ovcf_core.report import content, figures, style, tables
 from ovcf_core.schema import OUTCOME, PATIENT_ID
 
 if TYPE_CHECKING:
+    from ovcf_core.ratings import Ratings
     from ovcf_core.stats.analysis import CohortAnalysis
     from ovcf_core.stats.binormal import BinormalRoc
     from ovcf_core.stats.cutoffs import CutoffResult
@@ -32,6 +34,26 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 BALANCE_LABELS = {"female": "Women (proportion)", "age": "Age (years)", "bmi": "BMI (kg/m²)"}
 MATCHED_ON = ("age", "sex")  # conditional models do not adjust for what the pairs are matched on
+
+
+WARM_MODULES = ("scipy.stats", "statsmodels.api", "ovcf_core.stats.analysis", "ovcf_core.report.figures")
+"""What the first analysis page needs that takes seconds to import (scipy.stats alone about 1-2 s)."""
+_warming: list[threading.Thread] = []
+
+
+def warm_up() -> None:
+    """Import the statistics libraries in a background thread, once per server process, so the first visit
+    to an analysis page after the Home page does not wait for them (imports are thread-safe in Python)."""
+    if _warming:
+        return
+
+    def load() -> None:
+        for name in WARM_MODULES:
+            importlib.import_module(name)
+
+    thread = threading.Thread(target=load, name="ovcf-warm-up", daemon=True)
+    _warming.append(thread)
+    thread.start()
 
 
 OPTIONS = "analysis_options"  # session key: the analysis options chosen on the ROC and Logistic pages
@@ -450,6 +472,8 @@ def logistic_view(
 @st.cache_data(show_spinner="Reading the measurements…", max_entries=8)
 def read_ratings(data: bytes, name: str) -> Ratings:
     """`ovcf_core.ratings.read_ratings` of an upload, cached on its bytes."""
+    from ovcf_core import ratings  # imported when used: it loads scipy.stats (see `warm_up`)
+
     return ratings.read_ratings(data, name)
 
 
@@ -485,6 +509,8 @@ def bland_altman(_ratings: Ratings, key: str, marker: str, first: str, second: s
 @st.cache_data(show_spinner="Computing ICCs…", max_entries=8)
 def icc_table(_ratings: Ratings, key: str) -> IccView:
     """ICC of every indicator (Shrout & Fleiss forms with 95% CIs) from the raters' measurements."""
+    from ovcf_core import ratings
+
     icc = ratings.icc_per_indicator(_ratings)
     return IccView(tables.icc_table(icc.results), tuple(tables.icc_messages(icc)))
 

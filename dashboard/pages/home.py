@@ -3,7 +3,7 @@
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from dashboard import components
+from dashboard import analysis, components
 from ovcf_core import RESEARCH_NOTE
 
 GUIDE = (
@@ -61,3 +61,5 @@ for page, icon, title, what in GUIDE:
     except StreamlitPageNotFoundError:  # a page this deployment does not register
         continue
     shown += 1
+
+analysis.warm_up()  # the statistics libraries load while the user reads this page
