@@ -3,7 +3,6 @@ put on the image as ROIs for review (one listed, undoable change), and what they
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import streamlit as st
@@ -14,8 +13,6 @@ from ovcf_core.errors import OvcfError
 from ovcf_core.imaging import MeasureResult, Roi, Series, measure_on
 from ovcf_core.imaging.label_maps import LabelMap, MaskError, read_label_map
 from ovcf_core.imaging.mask_indicators import ct_indicators, muscle_rois, vbq_rois
-from ovcf_core.imaging.mask_outlines import region_roi
-from ovcf_core.imaging.masks import trabecular_core
 from ovcf_core.imaging.roi_edits import load
 
 REGION = "scan_region"  # the region under review (its label)
@@ -48,30 +45,14 @@ def current(series: Series) -> MaskReview | None:
     return st.session_state.get(MASKS, {}).get(history.key(series))
 
 
-def _sidecar(files: list) -> dict[int, str] | None:
-    sidecars = [f for f in files if f.name.lower().endswith(".json")]
-    if not sidecars:
-        return None
-    try:
-        table = json.loads(sidecars[0].getvalue().decode("utf-8-sig"))
-        return {int(value): str(name) for value, name in table.items()}
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError, ValueError, TypeError):
-        raise MaskError(
-            'is not a label table: expected JSON like {"1": "vertebrae_L1", "2": "vertebrae_L2"}',
-            file=sidecars[0].name,
-        ) from None
-
-
 def read_masks(series: Series, files: list, scheme: str | None) -> LabelMap:
-    """The uploaded masks on the series' grid: one DICOM SEG, one multi-label NIfTI (values named by the
-    scheme or a sidecar .json), or one NIfTI per structure named as TotalSegmentator names them."""
-    masks = [(f.name, f.getvalue()) for f in files if not f.name.lower().endswith(".json")]
-    if not masks:
+    """The uploaded masks on the series' grid (`label_maps.read_label_map`): one DICOM SEG, one
+    multi-label NIfTI (values named by the scheme or a sidecar .json uploaded with it), or one NIfTI per
+    structure named as TotalSegmentator names them."""
+    uploads = [(f.name, f.getvalue()) for f in files]
+    if not any(not name.lower().endswith(".json") for name, _ in uploads):
         raise MaskError("no mask file among the uploads (NIfTI .nii/.nii.gz or DICOM SEG .dcm)")
-    if len(masks) > 1 and any(data[128:132] == b"DICM" for _, data in masks):
-        raise MaskError("upload one DICOM SEG at a time (it holds every segment), or NIfTI files only")
-    labels = scheme or _sidecar(files)
-    return read_label_map(masks[0] if len(masks) == 1 else masks, series, labels=labels)
+    return read_label_map(uploads[0] if len(uploads) == 1 else uploads, series, labels=scheme)
 
 
 def mask_regions(label_map: LabelMap, series: Series) -> tuple[tuple[Roi, ...], str]:
@@ -81,15 +62,9 @@ def mask_regions(label_map: LabelMap, series: Series) -> tuple[tuple[Roi, ...], 
     CSF on the mid-sagittal slice; T2 axial: muscles, disc and fat on each mid-disc slice.
     """
     if series.modality.value == "CT":
-        found = ct_indicators(label_map, series)
-        regions = []
-        for level, core in found.vertebrae_hu.items():  # the core's section: trabecular bone, as the oval
-            section = trabecular_core(label_map.mask(level), label_map.spacing)[core.slice]
-            roi = region_roi(section, level, core.slice)
-            if roi is not None:
-                regions.append(roi)
+        found = ct_indicators(label_map, series)  # regions: each trabecular core's middle section
         values = ", ".join(f"{k} {v.mean:.1f}" for k, v in found.vertebrae_hu.items())
-        return tuple(regions), f"{found.method}: {values} HU; shown: each core's middle slice"
+        return found.rois, f"{found.method}: {values} HU; shown: each core's middle slice"
     if series.plane.value == "sagittal":
         rois, k = vbq_rois(label_map, series)
         return rois, f"bodies and CSF on the mid-sagittal slice {k}"

@@ -13,8 +13,10 @@ import pytest
 from dashboard import state
 from ovcf_core.imaging import load_series
 from ovcf_core.imaging.phantoms import (
+    CT_MASK_HU,
     PLANTED_IDENTIFIERS,
     ct_lumbar_phantom,
+    ct_mask_phantom,
     mr_t1_sagittal_phantom,
     mr_t2_axial_phantom,
     t1_mask_phantom,
@@ -452,3 +454,12 @@ def test_a_dicom_seg_and_a_multi_label_nifti_with_its_label_table_give_the_same_
     assert not from_nifti.error, [e.value for e in from_nifti.error]
     assert _si(from_seg) == _si(from_nifti) and set(_si(from_seg)) == set(_review(from_seg))
     assert set(_history(from_seg).rois) == set(_history(from_nifti).rois)  # the same polygons
+
+
+def test_ct_masks_give_each_vertebras_trabecular_core_section_with_its_true_hu():
+    phantom = ct_mask_phantom()
+    at = _with_masks(phantom, list(phantom.nifti_files().items()))
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    measured = _measured(at)
+    assert {k: v[1] for k, v in measured.items()} == CT_MASK_HU  # uniform trabecular bone, no cortex
+    assert any("3-D mean HU" in c.value and "L1 147.0" in c.value for c in at.caption)
