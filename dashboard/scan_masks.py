@@ -16,6 +16,7 @@ from ovcf_core.imaging.mask_indicators import ct_indicators, muscle_rois, vbq_ro
 from ovcf_core.imaging.roi_edits import load
 
 REGION = "scan_region"  # the region under review (its label)
+MASK_GENERATION = "scan_mask_upload_generation"  # bumped to empty the mask uploader at once
 MASKS = "scan_masks"  # dict: ROI store key -> MaskReview of the masks read for that series
 SCHEMES = {
     'names in a sidecar .json ({"1": "vertebrae_L1", …}) or one file per structure': None,
@@ -75,17 +76,21 @@ def mask_regions(label_map: LabelMap, series: Series) -> tuple[tuple[Roi, ...], 
 
 def upload_panel(series: Series, rois: list[Roi]) -> None:
     """Upload masks; reading them puts their regions on the image as ROIs in one listed change."""
+    generation = st.session_state.get(MASK_GENERATION, 0)
     files = st.file_uploader(
         "Segmentation masks for this series: NIfTI (.nii, .nii.gz) or DICOM SEG (.dcm)",
         type=["nii", "gz", "dcm", "json"],
         accept_multiple_files=True,
-        key=f"scan_mask_upload_{history.key(series)}",
+        key=f"scan_mask_upload_{history.key(series)}_{generation}",
         help="One multi-label file, one file per structure (vertebrae_L1.nii.gz …), or a DICOM SEG. "
         "The mask must be on this series' voxel grid; nothing is resampled.",
     )
     scheme = st.selectbox("Label values", list(SCHEMES), key="scan_mask_scheme")
     if not files:
         return
+    if len(files) > 1 and st.button(f"Remove all {len(files)} mask files", key="scan_mask_remove"):
+        st.session_state[MASK_GENERATION] = generation + 1  # a new, empty uploader: one click for all
+        st.rerun()
     if st.button(
         f"Read the masks ({len(files)} file(s)) and put their regions on the image", key="scan_mask_read"
     ):

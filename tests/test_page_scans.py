@@ -309,6 +309,11 @@ def test_all_uploaded_files_are_removed_with_one_button():
     assert not at.exception
     assert all(not u.value for u in at.file_uploader)
     assert any("synthetic phantom" in c.value.lower() for c in at.caption)
+    masks = t1_mask_phantom()
+    at = _with_masks(masks, list(masks.nifti_files().items()))
+    at = _press(at, "Remove all 5 mask files")
+    assert not next(u for u in at.file_uploader if u.label.startswith("Segmentation masks")).value
+    assert set(_review(at)) == {"L1", "L2", "L3", "L4", "CSF_L2", "CSF_L3", "CSF_L4"}  # the review stays
 
 
 def test_measurement_table_has_readable_headers_and_blanks_not_none():
