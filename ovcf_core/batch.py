@@ -1057,7 +1057,8 @@ class _Pictures:
     def has(self, study: str) -> bool:
         from ovcf_core.batch_qc import RECORD_SUFFIX, file_stem
 
-        return (self.folder / f"{file_stem(study)}{RECORD_SUFFIX}").is_file()
+        stem = file_stem(study)  # a record without its picture (the export failed) is drawn again
+        return (self.folder / f"{stem}{RECORD_SUFFIX}").is_file() and (self.folder / f"{stem}.png").is_file()
 
     def add(self, picture: QcStudy | None) -> None:
         if picture is not None:
@@ -1073,6 +1074,8 @@ class _Pictures:
             problems = write_qc_images(self.folder, pending)
         except OSError as exc:
             problems = [f"QC pictures not written in {self.folder}: {exc.strerror or exc}"]
+        except Exception as exc:  # a QC drawing bug must not stop the measurements: name it and go on
+            problems = [f"QC pictures not drawn: unexpected {type(exc).__name__}: {exc}"]
         for problem in dict.fromkeys(problems):
             self.notify(problem)
 

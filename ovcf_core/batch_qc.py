@@ -207,7 +207,7 @@ def qc_figure(qc: QcStudy) -> Any:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    from ovcf_core.imaging.figures import OKABE_ITO
+    from ovcf_core.imaging.figures import ROI_COLOURS
 
     panels = qc.panels or (QcPanel(0, np.zeros((8, 8), dtype=np.uint8), 1),)
     figure = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.02)
@@ -219,7 +219,7 @@ def qc_figure(qc: QcStudy) -> Any:
         )
         rows, columns = panel.image.shape
         for index, region in enumerate(r for r in qc.regions if r.slice == panel.slice):
-            colour = OKABE_ITO[index % len(OKABE_ITO)]
+            colour = ROI_COLOURS[index % len(ROI_COLOURS)]
             xs = [x / panel.step for x in region.xs]
             ys = [y / panel.step for y in region.ys]
             figure.add_trace(
@@ -345,24 +345,29 @@ def write_qc_images(qc_dir: str | Path, studies: Sequence[QcStudy]) -> list[str]
 
 
 def _write_pngs(folder: Path, studies: Sequence[QcStudy]) -> list[str]:
-    """Draw every study and write the PNGs in one kaleido session (temporary names, then os.replace)."""
+    """Draw every study and write the PNGs in one kaleido session (temporary names, then os.replace).
+
+    Drawing runs outside the export's error handling: a drawing bug surfaces as itself, not as a missing
+    browser. Only the export (kaleido and Chromium) is reported as one problem line.
+    """
     if not studies:
         return []
+    jobs = []
+    for qc in studies:
+        figure = qc_figure(qc)
+        temporary = folder / f".{file_stem(qc.study)}.{os.getpid()}.png"
+        opts = {"format": "png", "width": figure.layout.width, "height": figure.layout.height}
+        jobs.append({"fig": figure, "path": str(temporary), "opts": opts})
     try:
         import kaleido
 
         from ovcf_core.report import images
 
         images._ensure_browser()  # the repository's one place that finds a local Chromium
-        jobs = []
-        for qc in studies:
-            figure = qc_figure(qc)
-            temporary = folder / f".{file_stem(qc.study)}.{os.getpid()}.png"
-            opts = {"format": "png", "width": figure.layout.width, "height": figure.layout.height}
-            jobs.append({"fig": figure, "path": str(temporary), "opts": opts})
         kaleido.write_fig_from_object_sync(jobs)
-    except Exception as exc:  # no Chromium, kaleido missing: say so once, keep the records and the index
-        return [f"QC pictures not written: the PNG export needs kaleido and Chromium ({type(exc).__name__})"]
+    except Exception as exc:  # kaleido or Chromium missing or failing: say so, keep the records and index
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return [f"QC pictures not written: the PNG export (kaleido, Chromium) failed ({reason})"]
     problems = []
     for qc, job in zip(studies, jobs, strict=True):
         temporary = Path(job["path"])

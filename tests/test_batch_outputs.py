@@ -317,3 +317,27 @@ def test_encode_rows_keeps_study_rows_last_and_escapes_formulas():
     cells = next(csv.reader(io.StringIO(data.decode())))
     assert len(cells) == len(COLUMNS) and cells[-1] == "1" and cells[0] == "'=cmd"
     assert cells[COLUMNS.index("contrast_agent")] == "'+x" and cells[COLUMNS.index("kvp")] == "120.0"
+
+
+def test_without_a_working_png_export_the_batch_says_so_once_and_still_writes_rows_and_index(
+    export, tmp_path, monkeypatch
+):
+    import kaleido
+
+    def no_browser(*args, **kwargs):
+        raise RuntimeError("no Chromium here")
+
+    monkeypatch.setattr(kaleido, "write_fig_from_object_sync", no_browser)
+    found = [s for s in find_studies(export / "studies", roi_dir=export / "rois") if s.name.startswith("ct_")]
+    notes: list[str] = []
+    summary = run_batch(found, tmp_path / "out.csv", n_jobs=1, qc_dir=tmp_path / "QC", notify=notes.append)
+    assert summary.ok and summary.measured == 4
+    assert notes == [
+        "QC pictures not written: the PNG export (kaleido, Chromium) failed (RuntimeError: no Chromium here)"
+    ]
+    assert not list((tmp_path / "QC").glob("*.png")) and len(read_records(tmp_path / "QC")) == 4
+    page = (tmp_path / "QC" / "index.html").read_text(encoding="utf-8")
+    assert page.count("no picture") == 4
+    monkeypatch.undo()
+    again = run_batch(found, tmp_path / "out.csv", n_jobs=1, qc_dir=tmp_path / "QC")
+    assert again.skipped == 4 and len(list((tmp_path / "QC").glob("*.png"))) == 4, "drawn when export works"
