@@ -209,18 +209,25 @@ def delong_auc_components(
     `presorted` (of these same complete `y`, `score`) saves the sorting."""
     score = np.asarray(score, dtype=float)
     direction = auto_direction(y, score) if direction is None else Direction(direction)
-    cases, controls = _split(y, _oriented(score, direction))
-    if presorted is not None:
+    if presorted is not None:  # the groups' sizes from the sort: no copies of the values
+        m = int(np.count_nonzero(presorted.is_case))
+        n_controls = len(presorted.is_case) - m
+        if m < MIN_PER_GROUP or n_controls < MIN_PER_GROUP:
+            raise AnalysisError(
+                f"needs at least {MIN_PER_GROUP} cases and {MIN_PER_GROUP} controls with a value "
+                f"(has {m} cases, {n_controls} controls)"
+            )
         auc_value, v10, v01 = presorted.delong(direction)
         auc, v10, v01 = np.array([auc_value]), v10[None, :], v01[None, :]
     else:
+        cases, controls = _split(y, _oriented(score, direction))
         auc, v10, v01 = delong_components(cases, controls)
     cov = covariance_from_components(v10, v01)
     se = float(np.sqrt(max(cov[0, 0], 0.0)))
     z = normal_quantile(0.5 + level / 2)
     a = float(auc[0])
     ci = (max(0.0, a - z * se), min(1.0, a + z * se))
-    return AucResult(a, se, ci, direction, len(cases), len(controls)), v10[0], v01[0]
+    return AucResult(a, se, ci, direction, v10.shape[1], v01.shape[1]), v10[0], v01[0]
 
 
 @dataclass(frozen=True)
