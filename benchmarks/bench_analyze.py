@@ -8,8 +8,8 @@ user would write: pandas.read_csv, then per marker scikit-learn's roc_auc_score,
 computes DeLong CIs, Youden cut-offs, paired t-tests over pair_id, the 10 DeLong comparisons, the
 correlation matrix and a multivariable model. The two run alternately `--repeat` times; prints the median
 wall-clock seconds of each, the ratio of the medians ovcf / baseline (target <= 0.5), every run's time,
-each process's peak memory (ru_maxrss of the child; target: no more than the baseline's) and the load
-average (other processes on the machine slow both sides, unevenly).
+each process's peak memory (ru_maxrss of the child; target: no more than the baseline's), the CPU
+seconds of each side and the load average (other processes on the machine slow both sides, unevenly).
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess
 seconds = time.perf_counter() - start
 if code.returncode:
     sys.exit(code.stderr[-2000:])
-print(seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(seconds, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 """
 
 
@@ -83,16 +84,17 @@ def make_cohort(path: Path, n: int, seed: int) -> None:
     table.to_csv(path, index=False)
 
 
-def measure(command: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak resident memory in GB) of one command run as a child process."""
+def measure(command: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, peak resident memory in GB, CPU seconds user + system) of one command run as a
+    child process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
         [sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, env=env, check=False
     )
     if out.returncode:
         raise SystemExit(f"failed: {' '.join(command)}\n{out.stderr}")
-    seconds, kb = out.stdout.split()
-    return float(seconds), float(kb) / 1024**2
+    seconds, kb, cpu = out.stdout.split()
+    return float(seconds), float(kb) / 1024**2, float(cpu)
 
 
 def main() -> None:
@@ -111,20 +113,23 @@ def main() -> None:
         baseline.write_text(BASELINE)
         ovcf = [sys.executable, "-m", "ovcf_core.cli", "analyze", str(cohort), "--pair", "pair_id"]
         ovcf += ["--json", str(Path(tmp) / "out.json")]
-        runs: dict[str, list[tuple[float, float]]] = {"baseline": [], "ovcf": []}
+        runs: dict[str, list[tuple[float, float, float]]] = {"baseline": [], "ovcf": []}
         for _ in range(max(1, args.repeat)):
             runs["baseline"].append(measure([sys.executable, str(baseline), str(cohort)]))
             runs["ovcf"].append(measure(ovcf))
     load = os.getloadavg()[0]
-    base_s, ovcf_s = (statistics.median(s for s, _ in runs[k]) for k in ("baseline", "ovcf"))
-    base_gb, ovcf_gb = (max(gb for _, gb in runs[k]) for k in ("baseline", "ovcf"))
-    each = {k: ", ".join(f"{s:.2f}" for s, _ in v) for k, v in runs.items()}
+    base_s, ovcf_s = (statistics.median(s for s, _, _ in runs[k]) for k in ("baseline", "ovcf"))
+    base_gb, ovcf_gb = (max(gb for _, gb, _ in runs[k]) for k in ("baseline", "ovcf"))
+    base_cpu, ovcf_cpu = (statistics.median(c for _, _, c in runs[k]) for k in ("baseline", "ovcf"))
+    each = {k: ", ".join(f"{s:.2f}" for s, _, _ in v) for k, v in runs.items()}
     print(f"baseline (sklearn + statsmodels + scipy): {base_s:7.2f} s median ({each['baseline']}), "
           f"peak {base_gb:.2f} GB")  # fmt: skip
     print(f"ovcf analyze (validation + all stats):    {ovcf_s:7.2f} s median ({each['ovcf']}), "
           f"peak {ovcf_gb:.2f} GB")  # fmt: skip
     print(f"ratio ovcf / baseline: {ovcf_s / base_s:.2f} (target <= 0.5); peak memory ovcf / baseline: "
           f"{ovcf_gb / base_gb:.2f} (target <= 1.0); load average {load:.1f}")  # fmt: skip
+    print(f"CPU seconds (user + system, median): ovcf {ovcf_cpu:.2f}, baseline {base_cpu:.2f}, ratio "
+          f"{ovcf_cpu / base_cpu:.2f} (less sensitive to other processes than wall time)")  # fmt: skip
 
 
 if __name__ == "__main__":
