@@ -11,7 +11,15 @@ from ovcf_core.errors import OvcfError
 from ovcf_core.imaging import Roi, Series, Shape, dumps_rois, loads_rois
 from ovcf_core.imaging.figures import roi_from_selection
 from ovcf_core.imaging.measure import check_roi
-from ovcf_core.imaging.roi_edits import delete, describe_roi, find, load, next_free_label, update
+from ovcf_core.imaging.roi_edits import (
+    LabelTaken,
+    delete,
+    describe_roi,
+    find,
+    load,
+    next_free_label,
+    update,
+)
 from ovcf_core.imaging.roi_guide import expected_labels
 
 ROIS = history.ROIS  # the session key other modules (project files) read: series uid -> list[Roi]
@@ -116,6 +124,13 @@ def _change(series: Series, rois: list[Roi], label: str, new: Roi | None) -> Non
     try:
         check_roi(series, new)
         change = update(rois, label, new)
+    except LabelTaken as taken:  # a rename onto another ROI's label is refused, never a silent replace
+        other = taken.existing
+        st.error(
+            f"Not changed: '{other.label}' is the label of another ROI ({describe_roi(other)}); choose "
+            "another label, or delete that ROI first."
+        )
+        return
     except OvcfError as exc:
         st.error(str(exc))
         return

@@ -468,3 +468,14 @@ def test_ct_masks_give_each_vertebras_trabecular_core_section_with_its_true_hu()
     measured = _measured(at)
     assert {k: v[1] for k, v in measured.items()} == CT_MASK_HU  # uniform trabecular bone, no cortex
     assert any("3-D mean HU" in c.value and "L1 147.0" in c.value for c in at.caption)
+
+
+def test_renaming_an_roi_onto_another_rois_label_is_refused_and_nothing_changes():
+    at = tools.open_page(PAGE)
+    before = _measured(at)
+    at.selectbox(key="scan_edit_label").set_value("L1").run()
+    label = next(t for t in at.text_input if t.value == "L1" and not (t.key or "").startswith("scan_"))
+    label.set_value("L2")
+    at = next(b for b in at.button if b.label == "Apply the change to L1").click().run()
+    assert any("Not changed: 'L2' is the label of another ROI" in e.value for e in at.error)
+    assert _measured(at) == before and len(_history(at).steps) == 1
