@@ -479,3 +479,24 @@ def test_renaming_an_roi_onto_another_rois_label_is_refused_and_nothing_changes(
     at = next(b for b in at.button if b.label == "Apply the change to L1").click().run()
     assert any("Not changed: 'L2' is the label of another ROI" in e.value for e in at.error)
     assert _measured(at) == before and len(_history(at).steps) == 1
+
+
+BAD_MASKS = [
+    e["file"] for e in json.loads((tools.CORPUS / "manifest.json").read_text()) if e["surface"] == "mask"
+]
+
+
+@pytest.mark.parametrize("name", BAD_MASKS)
+def test_a_bad_mask_from_the_corpus_gets_one_line_naming_it_and_changes_no_roi(name):
+    phantom = ct_mask_phantom()
+    at = tools.upload(tools.open_page(PAGE), 0, "series.zip", _zip(phantom.phantom.uploads()))
+    at = _add_ellipse(at, 24.0, 26.0, 4.0, 4.0)
+    before = _history(at).rois
+    uploader = next(u for u in at.file_uploader if u.label.startswith("Segmentation masks"))
+    uploader.set_value([(name, (tools.CORPUS / name).read_bytes(), "application/gzip")])
+    at = _press(at.run(), "Read the masks")
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith(f"{name}: ") and "\n" not in errors[0], errors
+    assert "traceback" not in tools.shown_text(at).lower()
+    assert _history(at).rois == before and len(_history(at).steps) == 2
