@@ -59,13 +59,13 @@ def _legend_entries(fig: go.Figure) -> int:
 
 
 def _title(title: str | None, height: int) -> dict | None:
-    """The title at the left of its row, under the modebar's strip."""
+    """The title at the left of its row, under the modebar's strip (pixels from the top, so the same at any
+    exported height; `height` is kept for the callers)."""
     if not title:
         return None
     return {
-        "text": title, "x": 0.0, "xanchor": "left", "xref": "container", "pad": {"l": 10},
-        "y": 1 - (MODEBAR_STRIP + TITLE_ROW / 2) / height, "yanchor": "middle", "yref": "container",
-        "font": {"size": 15},
+        "text": title, "x": 0.0, "xanchor": "left", "xref": "container", "y": 1.0, "yanchor": "top",
+        "yref": "container", "pad": {"l": 10, "t": MODEBAR_STRIP + 4}, "font": {"size": 15},
     }  # fmt: skip
 
 
@@ -90,18 +90,17 @@ def _layout(fig: go.Figure, title: str | None = None, *, height: int = 420) -> g
 
 def legend_below(fig: go.Figure, entries: int | None = None, *, axis_title: bool = True) -> go.Figure:
     """The legend as a vertical list under the plot (never over the curves or under the modebar): the
-    bottom margin holds one row per entry, starting below the x axis' tick labels and title."""
+    bottom margin holds the x axis' tick labels and title, then one row per entry; the legend is anchored
+    to the figure's bottom edge, so it stays below the axis at any exported height."""
     rows = _legend_entries(fig) if entries is None else entries
     below_axis = 62 if axis_title else 36
-    bottom = below_axis + LEGEND_ENTRY * rows + 8
     title = fig.layout.title.text
-    top = MODEBAR_STRIP + (TITLE_ROW if title else 0) + 4
-    plot_height = max(fig.layout.height - top - bottom, 50)
     fig.update_layout(
         title=_title(title, fig.layout.height),
-        margin={"t": top, "b": bottom},
-        legend={"orientation": "v", "yanchor": "top", "y": -below_axis / plot_height, "xanchor": "left",
-                "x": 0.0, "yref": "paper"},
+        margin={"t": MODEBAR_STRIP + (TITLE_ROW if title else 0) + 4,
+                "b": below_axis + LEGEND_ENTRY * rows + 8},
+        legend={"orientation": "v", "yanchor": "bottom", "y": 0.0, "yref": "container", "xanchor": "left",
+                "x": 0.0, "xref": "paper"},
     )  # fmt: skip
     return fig
 
