@@ -8,6 +8,7 @@ field, ROIs parsed) and only then replaces the session's work, so a broken file 
 from __future__ import annotations
 
 import io as stdlib_io
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -38,9 +39,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def collect() -> Project:
-    """The session's work as a Project (tables, models, ROI sets of uploaded series, settings)."""
-    session = st.session_state
+SAVED_KEYS = (*state.KEPT_KEYS, calculator_model.FIT_SETTINGS)
+
+
+def session_values() -> dict[str, Any]:
+    """The session values a project is made of (references, no copies: cheap on every run)."""
+    return {key: st.session_state[key] for key in SAVED_KEYS if key in st.session_state}
+
+
+def collect(session: Mapping[str, Any]) -> Project:
+    """The work in `session_values()` as a Project (tables, models, ROI sets of uploaded series, settings).
+
+    Runs when the download is clicked, outside the script run, so it reads only the values given.
+    """
     tables: dict[str, ProjectTable] = {}
     if state.COHORT in session:
         tables["cohort"] = ProjectTable.from_frame(
@@ -276,9 +287,10 @@ def project_section() -> None:
         "session (CSV and JSON inside; nothing is pickled). Loading it restores every page."
     )
     left, right = st.columns(2)
+    values = session_values()  # read now: the download runs after the script, without the session
     left.download_button(
         "⬇ Save the project (.zip)",
-        data=lambda: write_project(collect()),  # built on click
+        data=lambda: write_project(collect(values)),  # serialised on click only
         file_name="ovcf_project.zip",
         mime="application/zip",
         key="project_save",

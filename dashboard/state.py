@@ -148,4 +148,4 @@ def loaded_banner() -> None:
         )
     else:
         rows = "" if "rows" in source else f" ({len(table):,} rows)"
-        st.caption(f":material/table: Data: **{source}**{rows}, uploaded in this session.")
+        st.caption(f":material/table: Data: **{source}**{rows} — your own data, kept in this session.")

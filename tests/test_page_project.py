@@ -23,7 +23,7 @@ SAVE_SCRIPT = """
 import streamlit as st
 from dashboard import project_file
 from ovcf_core.project import write_project
-st.session_state["saved_project"] = write_project(project_file.collect())
+st.session_state["saved_project"] = write_project(project_file.collect(project_file.session_values()))
 """
 
 

@@ -190,3 +190,37 @@ def test_outside_the_model_data_the_calculator_shows_no_point_estimate(fresh_url
     assert "100.0%" not in body
     page.locator('[data-testid="stMetric"]').first.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "state-calculator-extrapolated.png"), full_page=True)
+
+
+def test_a_saved_project_restores_the_work_in_a_new_browser_session(fresh_url, browser, page, tmp_path):
+    lines = paths.SAMPLE_COHORT.read_text(encoding="utf-8").splitlines()
+    upload = tmp_path / "study_cohort.csv"
+    upload.write_text("\n".join(lines[:61]) + "\n", encoding="utf-8")
+    page.goto(f"{fresh_url}/data")
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(upload))
+    wait_idle(page, settle_ms=1500)
+    assert "study_cohort.csv (60 usable rows)" in _loaded_line(page)
+    with page.expect_download() as caught:
+        page.get_by_role("button", name="Save the project (.zip)").click()
+    saved = tmp_path / caught.value.suggested_filename
+    caught.value.save_as(saved)
+    assert saved.name == "ovcf_project.zip" and saved.read_bytes()[:2] == b"PK"
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})  # another browser session
+    other = context.new_page()
+    other.set_default_timeout(60_000)
+    try:
+        other.goto(f"{fresh_url}/data")
+        wait_idle(other)
+        assert "synthetic" in _loaded_line(other)
+        project_input = other.locator('[data-testid="stFileUploader"]', has_text="Load a project file")
+        project_input.locator('input[type="file"]').set_input_files(str(saved))
+        wait_idle(other, settle_ms=1500)
+        assert "study_cohort.csv (60 usable rows)" in _loaded_line(other)
+        other.locator('[data-testid="stSidebarNav"] a', has_text="Cohort").first.click()
+        wait_idle(other)
+        assert "30 OVCF cases, 30 controls" in other.inner_text("body")
+        other.screenshot(path=str(ARTIFACTS / "state-project-restored.png"), full_page=True)
+    finally:
+        context.close()
