@@ -84,6 +84,7 @@ def collect(session: Mapping[str, Any]) -> Project:
         roi_keys[f"series_{i}"] = key
     settings = {
         "analysis": session.get(state.ANALYSIS_SETTINGS),
+        "analysis_options": session.get(state.ANALYSIS_OPTIONS),
         "column_mapping": session.get(state.COLUMN_MAPPING),
         "calculator": session.get(state.CALCULATOR_PATIENT) or {},
         "model_choice": session.get(state.MODEL_CHOICE),
@@ -214,6 +215,8 @@ def _restored_settings(settings: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if settings.get("analysis") is not None:
         values[state.ANALYSIS_SETTINGS] = _checked_analysis(settings["analysis"])
+    if settings.get("analysis_options") is not None:
+        values[state.ANALYSIS_OPTIONS] = _checked_options(settings["analysis_options"])
     if isinstance(settings.get("column_mapping"), dict):
         values[state.COLUMN_MAPPING] = settings["column_mapping"]
     values[state.CALCULATOR_PATIENT] = _checked_calculator(settings.get("calculator") or {})
@@ -234,6 +237,27 @@ def _restored_state(project: Project) -> dict[str, Any]:
     values.update(_restored_rois(project))
     values.update(_restored_settings(project.settings))
     return values
+
+
+def _checked_options(value: Any) -> dict[str, Any]:
+    """The ROC/Logistic analysis options (Firth, p adjustment, partial AUC range, cut-off rule)."""
+    from dashboard.analysis import DEFAULT_OPTIONS
+
+    where = "project: project.json field settings.analysis_options"
+    if not isinstance(value, dict) or not set(value) <= set(DEFAULT_OPTIONS):
+        raise InputError(f"{where} must be an object with keys among {', '.join(DEFAULT_OPTIONS)}")
+    checks = {
+        "firth": lambda v: isinstance(v, bool),
+        "p_adjust": lambda v: isinstance(v, str),
+        "cutoff": lambda v: isinstance(v, str),
+        "pauc": lambda v: (
+            v is None or (isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v))
+        ),
+    }
+    for key, item in value.items():
+        if not checks.get(key, lambda v: True)(item):
+            raise InputError(f"{where}.{key} has a wrong value")
+    return dict(value)
 
 
 def _checked_analysis(value: Any) -> dict[str, Any]:

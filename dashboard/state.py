@@ -17,9 +17,7 @@ COHORT_IS_SYNTHETIC = "cohort_is_synthetic"
 COHORT_REPORT = "cohort_report"  # the ValidationReport of the current cohort
 ANALYSIS_SETTINGS = "analysis_settings"  # dict: outcome, markers, adjust, pair column chosen on the Data page
 CALCULATOR_INPUTS = "calculator_inputs"  # dict of values sent to the Calculator (e.g. by the Scans page)
-CALCULATOR_PATIENT = (
-    "calculator_patient"  # dict: the Calculator's fields (widget key -> value), kept across pages
-)
+CALCULATOR_PATIENT = "calculator_patient"  # dict: the Calculator's fields (widget key -> value)
 RISK_MODEL = "risk_model"  # a RiskModel fitted on the user's cohort, when they chose to fit one
 RISK_MODEL_COHORT = "risk_model_cohort"  # (COHORT_KEY, features, adjust) RISK_MODEL was fitted with
 UPLOADED_MODEL = "uploaded_model"  # dict: the Calculator's uploaded model file {"name", "model"} (JSON only)
@@ -29,9 +27,8 @@ COLUMN_MAPPING = "column_mapping"  # dict: the upload's column mapping {"file", 
 UPLOAD_DIGEST = "upload_digest"  # digest of the last upload (and mapping) made the cohort, so it is used once
 RATINGS = "ratings"  # dict: the two-rater / repeated measurements on the Reliability page (table, source)
 MATCHING_POOL = "matching_pool"  # dict: the patient pool on the Matching page (table, source)
-VALIDATION_RECORD = (
-    "validation_record"  # dict written by the Validation page (its own constant has the same text)
-)
+ANALYSIS_OPTIONS = "analysis_options"  # dict: cut-off rule, pAUC, p adjustment, Firth (= analysis.OPTIONS)
+VALIDATION_RECORD = "validation_record"  # dict written by the Validation page (= its VALIDATION_RECORD)
 SCAN_KEYS = ("scan_indicators", "scan_rois", "scan_roi_history", "scan_roi_source")  # the Scans page's work
 # The session's work, kept across a browser reload (project_store.py): plain keys, never widget keys.
 KEPT_KEYS = (
@@ -43,6 +40,7 @@ KEPT_KEYS = (
     UPLOAD_DIGEST,
     COLUMN_MAPPING,
     ANALYSIS_SETTINGS,
+    ANALYSIS_OPTIONS,
     CALCULATOR_INPUTS,
     CALCULATOR_PATIENT,
     "calculator_sent_applied",

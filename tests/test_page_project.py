@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import state
+from dashboard import analysis, state
 from ovcf_core import paths
 from ovcf_core.imaging import Roi, Shape
 from tests import apptest_tools as tools
@@ -60,6 +60,10 @@ def worked():
     at = at.run()
     assert not at.exception and at.metric, [e.value for e in at.error]
     at.session_state["scan_rois"] = {"upload:1.2.826.0.1.99": [ROI], "phantom:1.2.3": [ROI]}
+    at.session_state[state.ANALYSIS_OPTIONS] = {
+        "firth": True,
+        "pauc": [0.8, 1.0],
+    }  # as the ROC page keeps them
     at = at.run()
     saver = AppTest.from_string(SAVE_SCRIPT, default_timeout=tools.TIMEOUT)
     for key in (*state.KEPT_KEYS, "calculator_fit_settings"):
@@ -90,6 +94,8 @@ def test_loading_the_project_in_a_fresh_session_restores_every_page(worked):
     assert session[state.ANALYSIS_SETTINGS]["markers"] == ["hu", "fi"]
     assert session[state.COLUMN_MAPPING]["mapping"]["ovcf"] == "fracture"
     assert session["scan_rois"] == {"upload:1.2.826.0.1.99": [ROI]}
+    assert session[state.ANALYSIS_OPTIONS] == {"firth": True, "pauc": [0.8, 1.0]}
+    assert analysis.OPTIONS == state.ANALYSIS_OPTIONS  # the key the analysis pages read
     assert "Column mapping of my_cohort.csv: `fracture` → ovcf" in tools.shown_text(at)
     assert at.multiselect[0].value == ["hu", "fi"]  # the Data page shows the restored marker choice
     at = at.switch_page("dashboard/pages/cohort.py").run()
