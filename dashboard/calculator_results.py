@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.calculator_model import variable_label
-from ovcf_core import RESEARCH_NOTE
+from ovcf_core import RESEARCH_NOTE, formatting
 from ovcf_core.cohort_cutoffs import youden_cutoffs
 from ovcf_core.model import RiskModel
 from ovcf_core.model import figures as model_figures
@@ -115,10 +115,12 @@ def against_cohort(
     if "vbq" in cohort.columns and cohort["vbq"].notna().any():
         cuts = [(t.value, t.label) for t in thresholds_for("vbq")]
         if "vbq" in youden:
-            cuts.append((youden["vbq"], f"Youden {youden['vbq']:.2f} (this cohort)"))
+            shown = formatting.marker_value("vbq", youden["vbq"])  # as every table shows a cut-off
+            cuts.append((youden["vbq"], f"Youden {shown} (this cohort)"))
         c1.plotly_chart(model_figures.patient_on_distribution(cohort, "vbq", vbq, cuts), key="vbq_dist")
     if "hu" in cohort.columns and cohort["hu"].notna().any():
-        cuts = [(youden["hu"], f"Youden {youden['hu']:.0f} (this cohort)")] if "hu" in youden else []
+        shown = formatting.marker_value("hu", youden.get("hu"))
+        cuts = [(youden["hu"], f"Youden {shown} (this cohort)")] if "hu" in youden else []
         c2.plotly_chart(model_figures.patient_on_distribution(cohort, "hu", hu, cuts), key="hu_dist")
         c2.caption(
             "Pickhardt's 160/110 HU thresholds are for L1 alone, so they are not drawn on the L1–L4 average."
