@@ -262,6 +262,10 @@ def test_an_estimate_from_hu_alone_with_a_model_fitted_on_hu(tmp_path):
     n1, n0 = int(rows["ovcf"].sum()), int((rows["ovcf"] == 0).sum())
     eta = fit.params @ [1.0, 80.0, 70.0, 0.0, 24.0] + np.log(0.1 / 0.9) - np.log(n1 / n0)
     assert _metric_percent(at) == pytest.approx(1 / (1 + np.exp(-eta)), abs=0.0005)
+    at.number_input(key="vbq").set_value(3.3)
+    at = at.run()
+    assert _metric_percent(at) == pytest.approx(1 / (1 + np.exp(-eta)), abs=0.0005)  # VBQ is not in it
+    assert any(c.value == "Entered but not used by this model: VBQ score" for c in at.caption)
 
 
 def test_outside_the_model_data_there_is_no_point_estimate_never_100_percent():

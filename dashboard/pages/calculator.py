@@ -24,6 +24,11 @@ for problem in inputs.problems:
     st.error(problem)
 prediction = None
 missing = [v for v in needed if inputs.patient.get(v) is None]
+unused = [v for v, value in inputs.patient.items() if value is not None and needed and v not in needed]
+if unused:
+    st.caption(
+        "Entered but not used by this model: " + ", ".join(calculator_model.variable_label(v) for v in unused)
+    )
 if model is not None and not inputs.problems:
     if not inputs.entered:
         st.info(
