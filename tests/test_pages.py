@@ -385,3 +385,6 @@ def test_result_tables_have_readable_headers_and_blanks(page):
         assert not raw, f"{page}: raw column keys {raw}"
         cells = frame.astype(str).to_numpy().ravel()
         assert not {"None", "nan", "NaN", "<NA>"} & set(cells), f"{page}: a blank shown as None/nan"
+        for column in [c for c in frame.columns if c == "p" or str(c).startswith("p (")]:
+            bad = [v for v in frame[column] if not re.fullmatch(r"<0\.001|[01]\.\d{3}|—", str(v))]
+            assert not bad, f"{page}: p-values not as journals print them in '{column}': {bad}"
