@@ -132,3 +132,16 @@ def test_cohort_sentence_and_messages(analysis):
     assert content.cohort_sentence(analysis) == "78 OVCF cases and 78 controls in 78 matched pairs."
     marked = dataclasses.replace(analysis, messages=("not adjusted for bmi: not in the table",))
     assert content.messages(marked)[-1] == "not adjusted for bmi: not in the table"
+
+
+def test_a_marker_without_cutoff_is_flagged_with_the_rule_used(analysis):
+    vbq = dataclasses.replace(analysis.marker("vbq"), cutoff=None)
+    youden = dataclasses.replace(analysis, markers=(vbq,))
+    assert "VBQ score: no cut-off, since every threshold has Youden's J below 0" in tables.direction_flags(
+        youden
+    )
+    fixed = dataclasses.replace(youden, cutoff_rule="sensitivity:0.9")
+    assert "VBQ score: no cut-off, since no threshold meets the rule 'fixed sensitivity 90%'" in (
+        tables.direction_flags(fixed)
+    )
+    assert tables.auc_table(fixed).iloc[0]["Cut-off"] == "—"

@@ -206,7 +206,13 @@ def direction_flags(analysis: CohortAnalysis) -> list[str]:
                 "its direction"
             )
         if m.cutoff is None:
-            flags.append(f"{label}: no cut-off, since every threshold has Youden's J below 0")
+            rule = analysis.cutoff_rule or "youden"
+            why = (
+                "every threshold has Youden's J below 0"
+                if rule == "youden"
+                else f"no threshold meets the rule '{cutoff_rule_label(rule)}'"
+            )
+            flags.append(f"{label}: no cut-off, since {why}")
     return flags
 
 
