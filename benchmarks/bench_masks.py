@@ -5,7 +5,7 @@
 A synthetic CT (every slice a 150 HU body in -1000 HU air) and four vertebra masks (``vertebrae_L1`` …,
 20 slices each, written as dcm2niix would: RAS affine, axes column, row, slice) are written to a temporary
 folder. Timed in one process (imports excluded; the median of `--repeat` runs): reading the four masks onto
-the series (`label_maps.read_label_map`), HU of the trabecular cores (`mask_indicators`), writing the label
+the series (`mask_files.read_label_map`), HU of the trabecular cores (`mask_indicators`), writing the label
 map as DICOM SEG and reading it back. The HU must be 150 exactly and the SEG must read back voxel for voxel,
 or the benchmark fails. The load average is printed: other processes slow every step.
 """
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ovcf_core.imaging import load_series  # noqa: E402
-from ovcf_core.imaging.label_maps import read_label_map  # noqa: E402
+from ovcf_core.imaging.mask_files import read_label_map  # noqa: E402
 from ovcf_core.imaging.mask_indicators import mask_indicators  # noqa: E402
 from ovcf_core.imaging.phantoms import dicom_slice  # noqa: E402
 from ovcf_core.imaging.seg import read_seg, write_seg  # noqa: E402

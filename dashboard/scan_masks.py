@@ -11,7 +11,8 @@ from dashboard import scan_roi_history as history
 from dashboard.scan_viewer import GOTO
 from ovcf_core.errors import OvcfError
 from ovcf_core.imaging import MeasureResult, Roi, Series, measure_on
-from ovcf_core.imaging.label_maps import LabelMap, MaskError, read_label_map
+from ovcf_core.imaging.label_maps import LabelMap, MaskError
+from ovcf_core.imaging.mask_files import read_label_map
 from ovcf_core.imaging.mask_indicators import ct_indicators, muscle_rois, vbq_rois
 from ovcf_core.imaging.roi_edits import load
 
@@ -47,7 +48,7 @@ def current(series: Series) -> MaskReview | None:
 
 
 def read_masks(series: Series, files: list, scheme: str | None) -> LabelMap:
-    """The uploaded masks on the series' grid (`label_maps.read_label_map`): one DICOM SEG, one
+    """The uploaded masks on the series' grid (`mask_files.read_label_map`): one DICOM SEG, one
     multi-label NIfTI (values named by the scheme or a sidecar .json uploaded with it), or one NIfTI per
     structure named as TotalSegmentator names them."""
     uploads = [(f.name, f.getvalue()) for f in files]

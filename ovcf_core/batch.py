@@ -401,13 +401,13 @@ def _centre(roi: Roi) -> tuple[float, float]:
 
 
 def _fit_masks(study: Study, labels: str | None) -> tuple[Series, LabelMap]:
-    """The study's series that its masks fit, and the masks read onto it (`label_maps.read_label_map`).
+    """The study's series that its masks fit, and the masks read onto it (`mask_files.read_label_map`).
 
     A study holding several series is tried series by series (a SEG names its series; NIfTI masks fit by
     size, affine and orientation); none fitting is the first series' refusal, which names mask and series.
     """
     from ovcf_core.imaging import load_series
-    from ovcf_core.imaging.label_maps import read_label_map
+    from ovcf_core.imaging.mask_files import read_label_map
 
     assert study.masks is not None  # measure_study sends only a study with masks here
     loaded = load_series(study.source)

@@ -10,7 +10,8 @@ import pytest
 
 from ovcf_core.imaging import load_series, measure_on
 from ovcf_core.imaging.image_indicators import image_indicators
-from ovcf_core.imaging.label_maps import MaskError, empty_label_map, read_label_map
+from ovcf_core.imaging.label_maps import MaskError, empty_label_map
+from ovcf_core.imaging.mask_files import read_label_map
 from ovcf_core.imaging.mask_indicators import mask_indicators, muscle_indicators, vbq_rois
 from ovcf_core.imaging.mask_outlines import label_rois, outline, rois_to_label_map, structure_of
 from ovcf_core.imaging.masks import measure_vertebrae

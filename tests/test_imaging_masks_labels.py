@@ -13,14 +13,8 @@ import pytest
 
 from ovcf_core.errors import OvcfError
 from ovcf_core.imaging import load_series
-from ovcf_core.imaging.label_maps import (
-    LABEL_SCHEMES,
-    LABELS,
-    MaskError,
-    canonical_name,
-    read_label_map,
-    read_nifti_labels,
-)
+from ovcf_core.imaging.label_maps import LABEL_SCHEMES, LABELS, MaskError, canonical_name
+from ovcf_core.imaging.mask_files import read_label_map, read_nifti_labels
 from ovcf_core.imaging.phantoms import ct_mask_phantom, t1_mask_phantom, t2_mask_phantom
 
 MASK_PHANTOMS = {"ct": ct_mask_phantom(), "t1": t1_mask_phantom(), "t2": t2_mask_phantom()}

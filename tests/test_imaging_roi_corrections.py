@@ -12,7 +12,8 @@ import pytest
 
 from ovcf_core.errors import InputError
 from ovcf_core.imaging import load_series, loads_rois
-from ovcf_core.imaging.label_maps import CODE, read_label_map
+from ovcf_core.imaging.label_maps import CODE
+from ovcf_core.imaging.mask_files import read_label_map
 from ovcf_core.imaging.mask_outlines import region_roi
 from ovcf_core.imaging.phantoms import t1_mask_phantom
 from ovcf_core.imaging.roi import Roi, Shape, roi_mask

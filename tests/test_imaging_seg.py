@@ -11,7 +11,8 @@ import pydicom
 import pytest
 
 from ovcf_core.imaging import load_series
-from ovcf_core.imaging.label_maps import CODE, LABELS, MaskError, read_label_map
+from ovcf_core.imaging.label_maps import CODE, LABELS, MaskError
+from ovcf_core.imaging.mask_files import read_label_map
 from ovcf_core.imaging.mask_outlines import rois_to_label_map
 from ovcf_core.imaging.phantoms import PLANTED_IDENTIFIERS, ct_mask_phantom, t1_mask_phantom, t2_mask_phantom
 from ovcf_core.imaging.roi import Roi, Shape

@@ -446,7 +446,7 @@ def test_a_misaligned_mask_is_refused_in_one_line_and_the_drawn_rois_are_kept():
 
 
 def test_a_dicom_seg_and_a_multi_label_nifti_with_its_label_table_give_the_same_regions():
-    from ovcf_core.imaging.label_maps import read_label_map
+    from ovcf_core.imaging.mask_files import read_label_map
     from ovcf_core.imaging.seg import write_seg
 
     phantom = t1_mask_phantom()

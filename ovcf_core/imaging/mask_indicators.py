@@ -321,7 +321,7 @@ def mask_indicators(
     Parameters
     ----------
     label_map
-        Masks read onto `series` (`label_maps.read_label_map`).
+        Masks read onto `series` (`mask_files.read_label_map`).
     series
         The loaded series.
     fractured

@@ -3,7 +3,7 @@
 Method (the paper draws an oval ROI of trabecular bone in the mid-axial slice; a segmentation replaces the
 drawing for opportunistic screening of many CTs):
 
-1. Read the masks of L1–L4 onto the CT series' own voxel grid with `label_maps.read_label_map` (the one
+1. Read the masks of L1–L4 onto the CT series' own voxel grid with `mask_files.read_label_map` (the one
    mask reader: TotalSegmentator's ``vertebrae_L1.nii.gz`` … folder, a multi-label NIfTI, or DICOM SEG). The
    CT is read by `series.load_series` as `ovcf measure` reads it (the same skipped files, missing and
    duplicate slices, size limits and messages). A mask that is not on the series' grid is refused.
@@ -31,7 +31,8 @@ import numpy as np
 
 from ovcf_core.errors import InputError
 from ovcf_core.imaging.header import Modality
-from ovcf_core.imaging.label_maps import LabelMap, MaskError, read_label_map
+from ovcf_core.imaging.label_maps import LabelMap, MaskError
+from ovcf_core.imaging.mask_files import read_label_map
 from ovcf_core.imaging.series import MissingSlice, Series, load_series
 from ovcf_core.imaging.sources import Source
 from ovcf_core.indicators import LEVELS
@@ -124,7 +125,7 @@ def trabecular_cores(
     Parameters
     ----------
     label_map
-        Masks read onto the grid of `ct` (`label_maps.read_label_map`).
+        Masks read onto the grid of `ct` (`mask_files.read_label_map`).
     ct
         The CT series.
     erode_mm
@@ -235,7 +236,7 @@ def measure_vertebrae(
     erode_mm
         Erosion in mm (default 3).
     labels
-        Value -> name table (or scheme) of a multi-label NIfTI, as `label_maps.read_nifti_labels`.
+        Value -> name table (or scheme) of a multi-label NIfTI, as `mask_files.read_nifti_labels`.
 
     Returns
     -------

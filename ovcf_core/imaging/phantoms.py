@@ -517,7 +517,7 @@ def write_mask_phantom(masked: MaskPhantom, folder: str | Path) -> Path:
     `labels.nii.gz` with the sidecar `labels.json`, one file per structure in `segmentations/`, a DICOM SEG
     `labels_seg.dcm`, a deliberately misplaced `misaligned.nii.gz` (4 mm along the z axis, same sidecar
     name `misaligned.json`), and `truth.json` (the indicators)."""
-    from ovcf_core.imaging.label_maps import read_label_map
+    from ovcf_core.imaging.mask_files import read_label_map
     from ovcf_core.imaging.seg import write_seg
     from ovcf_core.imaging.series import load_series
 
