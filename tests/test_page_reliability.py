@@ -52,8 +52,9 @@ def agreement_figure(at) -> dict:
 
 def summary(at) -> dict[str, str]:
     """The section's summary table: statistic -> 'estimate [low, high]'."""
-    [table] = [d.value for d in at.dataframe if "statistic" in d.value.columns]
-    return dict(zip(table["statistic"], table["estimate [95% CI]"], strict=True))
+    [table] = [d.value for d in at.dataframe if "statistic" in [str(c).lower() for c in d.value.columns]]
+    table = table.rename(columns=str.lower)  # the page shows headers capitalised (components.readable)
+    return dict(zip(table["statistic"], table["estimate [95% ci]"], strict=True))
 
 
 def shown(at) -> str:
