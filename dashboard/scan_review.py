@@ -132,16 +132,20 @@ def region_actions(
         st.caption(
             f"Draw a lasso (or box) on slice {roi.slice} with the image's tools, then replace {label}."
         )
-        if st.button(f"Replace {label} by {drawing}", disabled=drawn is None, key="scan_region_redraw"):
+        if (
+            st.button(f"Replace {label} by {drawing}", disabled=drawn is None, key="scan_region_redraw")
+            and drawn
+        ):
             _apply(series, lambda: redraw(rois, label, drawn))
     with brush_tab:
         st.caption("Draw a box or lasso over the pixels to add or remove (on the region's slice).")
         add, remove = st.columns(2)
-        on_slice = drawn is not None and slice_index == roi.slice
-        if add.button(f"Paint into {label}", disabled=not on_slice, key="scan_region_paint"):
-            _apply(series, lambda: paint(rois, label, drawn, series.rows, series.columns))
-        if remove.button(f"Erase from {label}", disabled=not on_slice, key="scan_region_erase"):
-            _apply(series, lambda: erase(rois, label, drawn, series.rows, series.columns))
+        brush = roi_from_selection(selection, "brush", slice_index, series.rows, series.columns, "rectangle")
+        ready = brush if brush is not None and slice_index == roi.slice else None  # a box stays a box
+        if add.button(f"Paint into {label}", disabled=ready is None, key="scan_region_paint") and ready:
+            _apply(series, lambda: paint(rois, label, ready, series.rows, series.columns))
+        if remove.button(f"Erase from {label}", disabled=ready is None, key="scan_region_erase") and ready:
+            _apply(series, lambda: erase(rois, label, ready, series.rows, series.columns))
     with threshold_tab:
         threshold_editor(series, rois, roi)
 

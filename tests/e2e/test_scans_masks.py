@@ -69,12 +69,17 @@ def test_a_series_with_masks_is_corrected_in_one_region_and_only_that_value_chan
     page.get_by_text("MR sagittal, 3 slice(s)").first.wait_for(timeout=60_000)
     wait_idle(page)
     page.get_by_role("tab", name="Segmentation masks: review and correct").click()
+    wait_idle(page)
     uploader = page.locator('[data-testid="stFileUploader"]', has_text="Segmentation masks")
     uploader.locator("input[type=file]").set_input_files(masks)
     page.get_by_role("button", name="Read the masks").wait_for(timeout=60_000)
     wait_idle(page)
     page.get_by_role("button", name="Read the masks").click()
-    page.get_by_role("button", name="Accept CSF_L2").wait_for(timeout=120_000)  # the first region
+    try:
+        page.get_by_role("button", name="Accept CSF_L2").wait_for(timeout=120_000)  # the first region
+    except Exception:
+        _screenshot(page, "scans-masks-failed.png")
+        raise
     wait_idle(page)
     before = _measurements(page)
     assert set(before.index) == {"L1", "L2", "L3", "L4", "CSF_L2", "CSF_L3", "CSF_L4"}
