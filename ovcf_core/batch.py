@@ -180,7 +180,7 @@ class BatchSummary:
         return self.measured + self.skipped
 
     def to_dict(self) -> dict:
-        """Plain values for JSON."""
+        """Return plain values for JSON (the batch summary `ovcf batch --json` writes)."""
         return {
             "measured": self.measured,
             "skipped": self.skipped,
@@ -195,7 +195,7 @@ class BatchSummary:
 
 
 def _study_uid(source: Path) -> str | None:
-    """StudyInstanceUID of the first readable DICOM header in a study folder (None if there is none)."""
+    """Return the StudyInstanceUID of the first readable DICOM header in a study folder (None if none)."""
     import pydicom
 
     if not source.is_dir():
@@ -216,7 +216,7 @@ def _is_zip(path: Path) -> bool:
 
 
 def _short_name(path: Path) -> str:
-    """A zip's name without `.zip`; a folder's name."""
+    """Return a zip's name without `.zip`, or a folder's name."""
     return path.stem if _is_zip(path) else path.name
 
 
@@ -242,11 +242,30 @@ def find_studies(
     mask_dir: str | Path | None = None,
     mask_labels: str | None = None,
 ) -> list[Study]:
-    """The studies (sub-folders and .zip files) of `studies_dir`, each matched to its ROI file or masks.
+    """List the studies (sub-folders and .zip files) of `studies_dir`, each with its ROI file or masks.
 
     Study ids are the entry names (`A`, `A.zip`); the module docstring gives the ROI and mask lookup.
-    `mask_labels` names the value table of multi-label NIfTI masks without a sidecar .json
-    ("totalsegmentator" or "musclemap", `label_maps.LABEL_SCHEMES`).
+
+    Parameters
+    ----------
+    studies_dir
+        The folder of studies.
+    roi_dir, mask_dir
+        Exactly one: the folder of ROI files (``<study>.json``) or of mask folders (``<study>/``).
+    mask_labels
+        The value table of multi-label NIfTI masks without a sidecar .json ("totalsegmentator" or
+        "musclemap", `label_maps.LABEL_SCHEMES`).
+
+    Returns
+    -------
+    list of Study
+        In name order; a study without an ROI file or masks has none (it fails when measured, alone).
+
+    Raises
+    ------
+    InputError
+        `studies_dir` or the ROI/mask folder is not a folder, both or neither folder is given, no study
+        is found, or a study's name has control characters or is not UTF-8.
     """
     studies_dir = Path(studies_dir)
     if not studies_dir.is_dir():
@@ -278,7 +297,7 @@ def find_studies(
 
 
 def _match(folder: Path, keys: list[str], source: Path, candidate: Callable, exists: Callable) -> Path | None:
-    """The file or folder for a study in `folder`: by its keys (id, short name), else by StudyInstanceUID."""
+    """Find a study's file or folder in `folder`: by its keys (id, short name), else by StudyInstanceUID."""
     for key in keys:
         path = candidate(folder, key)
         if exists(path):
@@ -292,7 +311,7 @@ def _match(folder: Path, keys: list[str], source: Path, candidate: Callable, exi
 
 
 def _clean_number(value: float | None) -> float | int | None:
-    """A finite number, or None."""
+    """Return a finite number (an int stays an int), or None."""
     if value is None:
         return None
     number = float(value)
@@ -310,7 +329,7 @@ class StudyOutcome:
 
 
 def _protocol_cells(protocol: Protocol | None) -> dict:
-    """The protocol columns of a study's rows (None where the header has no value)."""
+    """Return the protocol columns of a study's rows (None where the header has no value)."""
     values = protocol.to_dict() if protocol is not None else {}
     return {
         column: _clean_number(values.get(column)) if column != "contrast_agent" else values.get(column)
@@ -319,12 +338,12 @@ def _protocol_cells(protocol: Protocol | None) -> dict:
 
 
 def _protocol_note(protocol: Protocol | None) -> str:
-    """The `message` of a study's `ok` rows: the protocol's warnings (a contrast-enhanced CT), else ''."""
+    """Return the `message` of a study's `ok` rows: the protocol's warnings (contrast-enhanced CT) or ''."""
     return "; ".join(f"warning: {w}" for w in protocol.warnings()) if protocol is not None else ""
 
 
 def _protocol_text(protocol: Protocol | None) -> str:
-    """A short technical description for the QC picture (kVp, contrast, field strength, ...)."""
+    """Return a short technical description for the QC picture (kVp, contrast, field strength, ...)."""
     if protocol is None:
         return ""
     parts = []
@@ -340,8 +359,10 @@ def _protocol_text(protocol: Protocol | None) -> str:
 
 
 def _measure_with_rois(study: Study, qc: bool) -> tuple[list[dict], Protocol | None, QcStudy | None]:
-    """Rows of one study measured with its ROI file, as `ovcf measure` measures (`measure_on`), with the
-    FI of each muscle ROI (`image_indicators`, default fat threshold) when it can be computed."""
+    """Measure one study with its ROI file, as `ovcf measure` does (`measure_on`): rows, protocol, QC.
+
+    Each muscle ROI's row has its FI (`image_indicators`, default fat threshold) when it can be computed.
+    """
     from ovcf_core.imaging import as_rois, load_series, measure_on
     from ovcf_core.imaging.image_indicators import image_indicators
 
@@ -371,17 +392,7 @@ def _measure_with_rois(study: Study, qc: bool) -> tuple[list[dict], Protocol | N
     picture = None
     if qc:
         regions = tuple(
-            QcRegion(
-                label=r.label,
-                slice=r.slice,
-                xs=tuple(float(x) for x in r.outline()[0]),
-                ys=tuple(float(y) for y in r.outline()[1]),
-                value=result[r.label].mean,
-                unit=result.unit,
-                n_pixels=result[r.label].n_pixels,
-                z_mm=region_z(series, r.slice, *_centre(r)),
-            )
-            for r in rois
+            _roi_region(series, r, result[r.label].mean, result.unit, result[r.label].n_pixels) for r in rois
         )
         picture = QcStudy(
             study.name,
@@ -395,13 +406,24 @@ def _measure_with_rois(study: Study, qc: bool) -> tuple[list[dict], Protocol | N
     return rows, result.protocol, picture
 
 
-def _centre(roi: Roi) -> tuple[float, float]:
+def _roi_region(series: Series, roi: Roi, value: float | None, unit: str, n_pixels: int) -> QcRegion:
+    """Return the QC picture's region of one ROI: its outline, its value and its height in the series."""
+    xs, ys = roi.outline()
     x0, x1, y0, y1 = roi.extent()
-    return (x0 + x1) / 2, (y0 + y1) / 2
+    return QcRegion(
+        label=roi.label,
+        slice=roi.slice,
+        xs=tuple(float(x) for x in xs),
+        ys=tuple(float(y) for y in ys),
+        value=value,
+        unit=unit,
+        n_pixels=n_pixels,
+        z_mm=region_z(series, roi.slice, (x0 + x1) / 2, (y0 + y1) / 2),
+    )
 
 
 def _fit_masks(study: Study, labels: str | None) -> tuple[Series, LabelMap]:
-    """The study's series that its masks fit, and the masks read onto it (`mask_files.read_label_map`).
+    """Find the study's series that its masks fit, and read the masks onto it (`read_label_map`).
 
     A study holding several series is tried series by series (a SEG names its series; NIfTI masks fit by
     size, affine and orientation); none fitting is the first series' refusal, which names mask and series.
@@ -435,9 +457,11 @@ def _fit_masks(study: Study, labels: str | None) -> tuple[Series, LabelMap]:
 def _measure_with_masks(
     study: Study, erode_mm: float, qc: bool, labels: str | None = None
 ) -> tuple[list[dict], Protocol | None, QcStudy | None]:
-    """Rows of one study measured with its masks: every indicator they allow (`mask_indicators`): the HU
-    of each vertebra's trabecular core (CT), the T1 SI of L1-L4 and CSF (VBQ), the muscles' and discs'
-    areas and FI (T2)."""
+    """Measure one study with its masks, every indicator they allow (`mask_indicators`).
+
+    That is the HU of each vertebra's trabecular core (CT), the T1 SI of L1-L4 and CSF (VBQ), or the
+    muscles' and discs' areas and FI (T2).
+    """
     from ovcf_core.imaging.mask_indicators import mask_indicators
     from ovcf_core.imaging.protocol import read_protocol
 
@@ -462,15 +486,12 @@ def _measure_with_masks(
     if qc:
         by_label = {r.label: r for r in found.image.rows}
         regions = tuple(
-            QcRegion(
-                label=roi.label,
-                slice=roi.slice,
-                xs=tuple(float(x) for x in roi.outline()[0]),
-                ys=tuple(float(y) for y in roi.outline()[1]),
-                value=by_label[roi.label].mean if roi.label in by_label else None,
-                unit=unit,
-                n_pixels=by_label[roi.label].n_pixels if roi.label in by_label else 0,
-                z_mm=region_z(series, roi.slice, *_centre(roi)),
+            _roi_region(
+                series,
+                roi,
+                by_label[roi.label].mean if roi.label in by_label else None,
+                unit,
+                by_label[roi.label].n_pixels if roi.label in by_label else 0,
             )
             for roi in found.rois
         )
@@ -487,7 +508,25 @@ def _measure_with_masks(
 
 
 def measure_study_outcome(study: Study, erode_mm: float = 3.0, qc: bool = False) -> StudyOutcome:
-    """One study's rows (and QC content with `qc`); never raises: a failure becomes one `error` row."""
+    """Measure one study: its output rows and, with `qc`, its QC picture's content.
+
+    It never raises: one broken study must not stop the batch, so any failure (a refusal, memory, an
+    unexpected error) becomes one `error` row with a one-line message.
+
+    Parameters
+    ----------
+    study
+        The study, with its ROI file or masks.
+    erode_mm
+        With masks on CT: the erosion of each vertebral body before its HU is measured.
+    qc
+        Also return the QC picture's content.
+
+    Returns
+    -------
+    StudyOutcome
+        `ok` rows with the protocol columns (one per ROI or structure), or one `error` row.
+    """
     method = "roi" if study.roi is not None else "masks" if study.masks is not None else ""
     base = {"study": study.name, "method": method}
     try:
@@ -524,13 +563,27 @@ def measure_study_outcome(study: Study, erode_mm: float = 3.0, qc: bool = False)
 
 
 def measure_study(study: Study, erode_mm: float = 3.0) -> list[dict]:
-    """The output rows of one study; never raises: a failure becomes one `error` row with its message."""
+    """Measure one study without QC: `measure_study_outcome`'s rows.
+
+    Parameters
+    ----------
+    study, erode_mm
+        As `measure_study_outcome`.
+
+    Returns
+    -------
+    list of dict
+        The study's output rows; a failure is one `error` row (it never raises).
+    """
     return measure_study_outcome(study, erode_mm).rows
 
 
 def _escape(value: object) -> object:
-    """A cell as written: one line (CR/LF become spaces); text a spreadsheet would run as a formula, or
-    that starts with ', gets a leading ' (so `_unescape` gives the text back exactly)."""
+    """Return a cell as written: one line (CR/LF become spaces), formula-like text quoted.
+
+    Text a spreadsheet would run as a formula, or that starts with ', gets a leading ' (so `_unescape`
+    gives the one-line text back exactly).
+    """
     if isinstance(value, str):
         value = value.replace("\r", " ").replace("\n", " ")
         if value.startswith((*FORMULA_PREFIXES, "'")):
@@ -539,12 +592,25 @@ def _escape(value: object) -> object:
 
 
 def _unescape(text: str) -> str:
-    """The text `_escape` was given."""
+    """Return the text `_escape` was given."""
     return text[1:] if text.startswith("'") else text
 
 
 def encode_rows(rows: list[dict]) -> bytes:
-    """One study's rows as CSV lines (one line per row), each with `study_rows` = len(rows)."""
+    """Encode one study's rows as CSV lines (one line per row), each with `study_rows` = len(rows).
+
+    `study_rows` lets a resumed run tell a study written completely from one cut off mid-way.
+
+    Parameters
+    ----------
+    rows
+        The study's rows (`ROW_COLUMNS` keys; missing ones are empty cells).
+
+    Returns
+    -------
+    bytes
+        UTF-8 lines ending in `LINE_END`; formula-like text is quoted (`_escape`).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator=LINE_END)
     for row in rows:
@@ -622,7 +688,7 @@ def _scan(data: bytes, name: str, studies: Sequence[Study] = ()) -> _Scan:
 def _upgrade(
     groups: dict, done: set[str], name: str, notes: list[str], studies: Sequence[Study], columns: tuple
 ) -> _Scan:
-    """An output of an earlier format (`columns`): its done studies rewritten in today's columns.
+    """Rewrite the done studies of an output of an earlier format (`columns`) in today's columns.
 
     Files written before `study_rows` existed get the count, and named a zip `A.zip` study `A`; that row is
     given the id `A.zip` when the studies folder has that zip and no other entry called `A`. Files written
@@ -699,7 +765,20 @@ def _results(
 
 
 def done_studies(out_csv: str | Path) -> set[str]:
-    """Studies complete with `ok` rows in an earlier output (read only; `run_batch` repairs the file)."""
+    """Return the studies complete with `ok` rows in an earlier output, without changing the file.
+
+    `run_batch` is what repairs a file (a study cut off mid-way, an earlier format).
+
+    Parameters
+    ----------
+    out_csv
+        The batch output.
+
+    Returns
+    -------
+    set of str
+        Study ids; empty when the file does not exist.
+    """
     out_csv = Path(out_csv)
     if not out_csv.is_file():
         return set()
@@ -707,7 +786,7 @@ def done_studies(out_csv: str | Path) -> set[str]:
 
 
 def _resume(path: Path, display: str, studies: list[Study], notify: Notify) -> set[str]:
-    """The studies done in an earlier output; the file is repaired (via os.replace) only when it must be."""
+    """Return the studies done in an earlier output, repairing it (via os.replace) only when it must be."""
     for leftover in path.parent.glob(
         f".{glob.escape(path.name)}.*.part"
     ):  # a repair killed half-way; we hold the lock
@@ -755,14 +834,16 @@ class OutputLock:
         self._fd: int | None = None
 
     def __enter__(self) -> OutputLock:
+        """Take the lock (`acquire`)."""
         self.acquire()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        """Let go of the lock (`release`), whatever happened in the block."""
         self.release()
 
     def _owner(self, fd: int) -> tuple[int, str] | None:
-        """The (pid, host) written in the lock file, or None when it is empty or garbled."""
+        """Return the (pid, host) written in the lock file, or None when it is empty or garbled."""
         with contextlib.suppress(OSError, ValueError, IndexError):
             pid, host = os.pread(fd, 4096, 0).decode("utf-8").split()[:2]
             return int(pid), host
@@ -778,7 +859,15 @@ class OutputLock:
         )
 
     def acquire(self) -> None:
-        """Take the lock, or raise BatchLocked (held) or OutputError (the lock file cannot be made)."""
+        """Take the lock, taking over one whose owner is gone.
+
+        Raises
+        ------
+        BatchLocked
+            Another batch holds it (naming the lock file and its pid), or the lock file keeps changing.
+        OutputError
+            The lock file cannot be opened or written.
+        """
         for _attempt in range(10):
             created = True
             try:
@@ -838,8 +927,11 @@ class OutputLock:
 
     @staticmethod
     def _live(owner: tuple[int, str], me: tuple[int, str], flocked: bool) -> bool:
-        """Whether the lock's owner may still run: another host's pid cannot be checked; our own pid in a
-        file nobody flocks is an old lock whose pid was reused."""
+        """Tell whether the lock's owner may still run.
+
+        Another host's pid cannot be checked; our own pid in a file nobody flocks is an old lock whose pid
+        was reused.
+        """
         if owner[1] != me[1]:
             return True
         if owner[0] == me[0]:
@@ -858,7 +950,7 @@ class OutputLock:
 
 
 def _flock(fd: int) -> bool | None:
-    """flock `fd`: True when taken, None when another process holds it, False when flock is unsupported."""
+    """Lock `fd` with flock: True when taken, None when another process holds it, False if unsupported."""
     try:
         import fcntl
     except ImportError:
@@ -962,7 +1054,7 @@ class _Appender:
             self.finish()
 
     def finish(self) -> None:
-        """fsync what was written; raises _WriteFailed naming the studies cut off when that fails."""
+        """Sync what was written to disk; raise _WriteFailed naming the studies cut off when that fails."""
         error, lost = self._sync()
         if error:
             raise _WriteFailed(error, lost)
@@ -1001,12 +1093,43 @@ def run_batch(
 ) -> BatchSummary:
     """Measure the studies not yet done in `out_csv`, appending each study's rows as soon as it finishes.
 
-    `progress(done, total, study, status)` is called after each study's rows are on disk; `notify(text)`
-    gets what was repaired or taken over, and problems with the QC pictures. With `qc_dir`, every study
-    measured gets `QC/<study>.png` and a record (`ovcf_core.batch_qc`), studies done earlier without one
-    are measured again for their picture only (their rows stay as they are), and `QC/index.html` lists
-    them all. Returns what was measured, skipped and failed (failed studies are retried by the next
-    run); a failed write raises BatchWriteError with the summary so far.
+    A study that fails is one `error` row and is retried by the next run; the output is locked while the
+    batch runs, so two batches cannot interleave their rows.
+
+    Parameters
+    ----------
+    studies
+        The studies (`find_studies`); those complete in `out_csv` already are skipped.
+    out_csv
+        The output CSV (created, resumed or repaired; a device such as /dev/null is written only).
+    n_jobs, backend, scheduler
+        Workers, where they run (`Backend`), and with Dask the scheduler's address (required).
+    erode_mm
+        With masks on CT: the erosion of each vertebral body before its HU is measured.
+    progress
+        ``progress(done, total, study, status)``, called after each study's rows are on disk.
+    notify
+        ``notify(text)``, given what was repaired or taken over, and problems with the QC pictures.
+    qc_dir
+        With it, every study measured gets `QC/<study>.png` and a record (`ovcf_core.batch_qc`); studies
+        done earlier without one are measured again for their picture only (their rows stay as they
+        are), and `QC/index.html` lists them all.
+
+    Returns
+    -------
+    BatchSummary
+        What was measured, skipped and failed.
+
+    Raises
+    ------
+    OutputError
+        The output cannot be written, read or repaired (`BatchLocked`: another batch holds it;
+        `BatchWriteError`: a write failed mid-run, with the summary so far).
+    InputError
+        `erode_mm` is negative or not finite, two studies have one id, or the Dask backend has no
+        scheduler address or cannot reach it.
+    BatchInterrupted
+        The batch machinery failed (a worker died, the cluster went away); finished rows are kept.
     """
     backend = Backend(backend)
     notify = notify or (lambda _message: None)
@@ -1100,8 +1223,10 @@ def _run(
     progress: Callable[[int, int, str, str], None] | None,
     pictures: _Pictures | None = None,
 ) -> BatchSummary:
-    """Measure `todo`, appending each study's rows; the lock is held by the caller. Studies in
-    `pictures.redo` are done already: only their QC picture is kept."""
+    """Measure `todo`, appending each study's rows; the lock is held by the caller.
+
+    Studies in `pictures.redo` are done already: only their QC picture is kept.
+    """
     start = time.perf_counter()
     redo = pictures.redo if pictures is not None else set()
     todo_rows = [s for s in todo if s.name not in redo]

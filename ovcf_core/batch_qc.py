@@ -92,7 +92,18 @@ class QcStudy:
 
 
 def level_number(label: str) -> int | None:
-    """The vertebra's place from the head down (T12 = 12, L1 = 13, ...), None when not a vertebra."""
+    """Return a vertebra's place from the head down (T12 = 12, L1 = 13, ...), to check the levels' order.
+
+    Parameters
+    ----------
+    label
+        A region label (``L1``, ``T12``, ``PM_L`` ...).
+
+    Returns
+    -------
+    int or None
+        The number, or None when the label is not a vertebra.
+    """
     match = VERTEBRA.match(label)
     if match is None:
         return None
@@ -103,7 +114,7 @@ def level_number(label: str) -> int | None:
 def quality_flags(
     modality: str, regions: Sequence[QcRegion], indicators: Mapping[str, float]
 ) -> tuple[str, ...]:
-    """Flags for a study: tiny or empty regions, implausible HU or VBQ, vertebrae out of order.
+    """Flag what looks wrong in a study: tiny or empty regions, implausible HU or VBQ, levels out of order.
 
     Parameters
     ----------
@@ -157,7 +168,20 @@ def _order_flags(regions: Sequence[QcRegion]) -> list[str]:
 
 
 def region_z(series: Series, slice_index: int, x: float, y: float) -> float | None:
-    """The patient z (mm, towards the head) of pixel (x, y) on slice `slice_index` of a loaded Series."""
+    """Return the patient z (mm, towards the head) of pixel (x, y) on slice `slice_index`.
+
+    Parameters
+    ----------
+    series
+        A loaded Series.
+    slice_index, x, y
+        The slice and the pixel (column, row) on it.
+
+    Returns
+    -------
+    float or None
+        DICOM z of the pixel, or None when the slice has no image or no position.
+    """
     from ovcf_core.imaging.series import SliceRef
 
     slot = series.slices[slice_index]
@@ -170,8 +194,20 @@ def region_z(series: Series, slice_index: int, x: float, y: float) -> float | No
 
 
 def thumbnail(image: np.ndarray, window: tuple[float, float]) -> tuple[np.ndarray, int]:
-    """An 8-bit copy of `image` in the display window, at most MAX_PANEL_PIXELS a side (every step-th
-    pixel), and the step."""
+    """Make an 8-bit copy of `image` in the display window, at most MAX_PANEL_PIXELS a side.
+
+    Parameters
+    ----------
+    image
+        The slice's pixel values (HU or SI).
+    window
+        (low, high) values shown as black and white.
+
+    Returns
+    -------
+    tuple
+        The copy (every step-th pixel of every step-th row) and the step.
+    """
     step = max(1, math.ceil(max(image.shape) / MAX_PANEL_PIXELS))
     low, high = window
     scaled = (image[::step, ::step] - low) / max(high - low, 1e-9)
@@ -179,7 +215,22 @@ def thumbnail(image: np.ndarray, window: tuple[float, float]) -> tuple[np.ndarra
 
 
 def panels_for(series: Series, slices: Iterable[int], modality: str) -> tuple[QcPanel, ...]:
-    """Thumbnails of the measured slices (at most MAX_PANELS), windowed for bone (CT) or MR auto."""
+    """Make thumbnails of the measured slices (at most MAX_PANELS), windowed for bone (CT) or MR auto.
+
+    Parameters
+    ----------
+    series
+        The loaded series.
+    slices
+        The slices measured (repeats are drawn once, in slice order).
+    modality
+        ``"CT"`` or ``"MR"``, which picks the window.
+
+    Returns
+    -------
+    tuple of QcPanel
+        One per slice.
+    """
     from ovcf_core.imaging.figures import WindowPreset, window_limits
 
     preset = WindowPreset.default_for(modality)
@@ -198,12 +249,23 @@ def _number(value: float | None, unit: str) -> str:
 
 
 def _plain(text: str) -> str:
-    """Text shown literally in a plotly label (plotly reads some HTML tags, and &lt; &gt; &amp;)."""
+    """Escape text so a plotly label shows it literally (plotly reads some HTML tags, and &lt; &gt; &amp;)."""
     return html.escape(text, quote=False)
 
 
 def qc_figure(qc: QcStudy) -> Any:
-    """The study's QC picture: one panel per measured slice, regions outlined with their values."""
+    """Draw the study's QC picture: one panel per measured slice, regions outlined with their values.
+
+    Parameters
+    ----------
+    qc
+        The study's QC content (an empty black panel when it has no slice).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        The figure, with the study, its protocol, indicators and flags written above the panels.
+    """
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -228,29 +290,23 @@ def qc_figure(qc: QcStudy) -> Any:
                 col=column,
             )
             if not xs:  # a region known by its slice only (a 3-D mask): its value in the corner
-                figure.add_annotation(
-                    x=2,
-                    y=2 + 14 * index / panel.image.shape[0] * rows,
-                    xanchor="left",
-                    yanchor="top",
-                    text=_plain(f"{region.label} {_number(region.value, region.unit)}"),
-                    showarrow=False,
-                    font={"color": colour, "size": 12},
-                    bgcolor="rgba(0,0,0,0.6)",
-                    row=1,
-                    col=column,
-                )
+                place: dict[str, Any] = {
+                    "x": 2,
+                    "y": 2 + 14 * index / panel.image.shape[0] * rows,
+                    "xanchor": "left",
+                    "yanchor": "top",
+                }
             else:
-                figure.add_annotation(
-                    x=min(max(sum(xs) / len(xs), 0), columns - 1),
-                    y=max(min(ys) - 2, 0),
-                    text=_plain(f"{region.label} {_number(region.value, region.unit)}"),
-                    showarrow=False,
-                    font={"color": colour, "size": 12},
-                    bgcolor="rgba(0,0,0,0.6)",
-                    row=1,
-                    col=column,
-                )
+                place = {"x": min(max(sum(xs) / len(xs), 0), columns - 1), "y": max(min(ys) - 2, 0)}
+            figure.add_annotation(
+                **place,
+                text=_plain(f"{region.label} {_number(region.value, region.unit)}"),
+                showarrow=False,
+                font={"color": colour, "size": 12},
+                bgcolor="rgba(0,0,0,0.6)",
+                row=1,
+                col=column,
+            )
         figure.add_annotation(
             x=0,
             y=rows - 1,
@@ -305,7 +361,18 @@ def qc_figure(qc: QcStudy) -> Any:
 
 
 def file_stem(study: str) -> str:
-    """The file name a study's PNG and record get: its short name (already a valid name on disk)."""
+    """Return the file name a study's PNG and record get: its id with any path separator as ``_``.
+
+    Parameters
+    ----------
+    study
+        The study id.
+
+    Returns
+    -------
+    str
+        The stem of ``<stem>.png`` and ``<stem>.qc.json``.
+    """
     return study.replace("/", "_").replace("\\", "_")
 
 
@@ -382,7 +449,18 @@ def _write_pngs(folder: Path, studies: Sequence[QcStudy]) -> list[str]:
 
 
 def read_records(qc_dir: str | Path) -> list[dict]:
-    """The QC records in a QC folder (this run's and earlier runs'); unreadable ones are left out."""
+    """Read the QC records in a QC folder (this run's and earlier runs'); unreadable ones are left out.
+
+    Parameters
+    ----------
+    qc_dir
+        The QC folder.
+
+    Returns
+    -------
+    list of dict
+        The records, by file name.
+    """
     records = []
     for path in sorted(Path(qc_dir).glob(f"*{RECORD_SUFFIX}")):
         with contextlib.suppress(OSError, ValueError):
@@ -393,7 +471,7 @@ def read_records(qc_dir: str | Path) -> list[dict]:
 
 
 def index_html(records: Sequence[Mapping], failed: Sequence[tuple[str, str]] = ()) -> str:
-    """The QC index: every study, failed ones first, then the most flags first, then by name.
+    """Write the QC index page: every study, failed ones first, then the most flags first, then by name.
 
     Parameters
     ----------
@@ -457,7 +535,25 @@ def index_html(records: Sequence[Mapping], failed: Sequence[tuple[str, str]] = (
 
 
 def write_index(qc_dir: str | Path, failed: Sequence[tuple[str, str]] = ()) -> Path:
-    """Write `QC/index.html` over every record in the folder and the failed studies; returns its path."""
+    """Write `QC/index.html` over every record in the folder and the failed studies.
+
+    Parameters
+    ----------
+    qc_dir
+        The QC folder.
+    failed
+        (study, message) of the studies that failed.
+
+    Returns
+    -------
+    Path
+        The index written.
+
+    Raises
+    ------
+    OutputError
+        The index cannot be written.
+    """
     from ovcf_core.output import write_bytes
 
     path = Path(qc_dir) / "index.html"

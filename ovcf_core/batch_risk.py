@@ -60,7 +60,7 @@ class StudyRisk:
     note: str = ""
 
     def cells(self) -> list[object]:
-        """The row of the risk CSV."""
+        """Return the study's row of the risk CSV (`RISK_COLUMNS`, text cells escaped as in the output)."""
         low, high = self.ci if self.ci is not None else (None, None)
         return [
             _escape(self.study),
@@ -73,13 +73,45 @@ class StudyRisk:
 
 
 def risk_path(out_csv: str | Path) -> Path:
-    """`OUT.risk.csv` beside `OUT.csv` (the suffix replaced; `OUT.risk.csv` for an output without one)."""
+    """Return the risk file's path: `OUT.risk.csv` beside `OUT.csv`.
+
+    Parameters
+    ----------
+    out_csv
+        The batch output; its suffix is replaced (an output without one gets `.risk.csv` added).
+
+    Returns
+    -------
+    Path
+        The risk file's path.
+    """
     out_csv = Path(out_csv)
     return out_csv.with_name(f"{out_csv.stem if out_csv.suffix else out_csv.name}.risk.csv")
 
 
 def read_studies(out_csv: str | Path) -> dict[str, list[dict[str, str]]]:
-    """The complete studies of a batch output (all their `study_rows` rows present), rows by study id."""
+    """Read the complete studies of a batch output: those with all their `study_rows` rows present.
+
+    A study cut off mid-way (a run stopped while writing it) is left out rather than judged on part of
+    its rows.
+
+    Parameters
+    ----------
+    out_csv
+        The batch output (`ovcf batch -o OUT.csv`).
+
+    Returns
+    -------
+    dict of str to list of dict
+        Each study's rows (text cells as written), by study id.
+
+    Raises
+    ------
+    InputError
+        The file's columns are not those of this version's batch output.
+    OSError
+        The file cannot be opened.
+    """
     with Path(out_csv).open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         if tuple(reader.fieldnames or ()) != COLUMNS:
@@ -105,7 +137,18 @@ def _float(text: str | None) -> float | None:
 
 
 def study_indicators(rows: Sequence[Mapping[str, str]]) -> dict[str, float]:
-    """The indicators one study's `ok` rows allow (see the module docstring)."""
+    """Compute the indicators one study's `ok` rows allow (see the module docstring).
+
+    Parameters
+    ----------
+    rows
+        The study's rows as read from the batch output (`read_studies`).
+
+    Returns
+    -------
+    dict of str to float
+        Average HU (CT), or VBQ, rCSA and FI (MR) as far as the rows allow; no key for the others.
+    """
     from ovcf_core import indicators as formulas
     from ovcf_core.imaging.image_indicators import classify
 
@@ -144,7 +187,25 @@ def study_indicators(rows: Sequence[Mapping[str, str]]) -> dict[str, float]:
 def study_risk(
     study: str, rows: Sequence[Mapping[str, str]], model: RiskModel, prevalence: float | None
 ) -> StudyRisk:
-    """One study's row of the risk file: its indicators and the model's probability, or why not."""
+    """Predict one study's risk: its indicators and the model's probability, or why there is none.
+
+    Parameters
+    ----------
+    study
+        The study id.
+    rows
+        Its rows in the batch output.
+    model
+        The fitted model.
+    prevalence
+        Prevalence to prior-correct to, or None.
+
+    Returns
+    -------
+    StudyRisk
+        With a probability and CI; or without, and a note naming the failure, the model variables the
+        images did not give, or the refusal of the prediction.
+    """
     from ovcf_core.model.prediction import predict
 
     failed = [r for r in rows if r.get("status") != Status.OK.value]
@@ -173,7 +234,23 @@ def study_risk(
 
 
 def risk_rows(out_csv: str | Path, model: RiskModel, prevalence: float | None = None) -> list[StudyRisk]:
-    """A StudyRisk for every complete study of the batch output, sorted by study id."""
+    """Predict the risk of every complete study of the batch output, sorted by study id.
+
+    Parameters
+    ----------
+    out_csv, model, prevalence
+        As `write_risk`.
+
+    Returns
+    -------
+    list of StudyRisk
+        One per complete study (`study_risk`).
+
+    Raises
+    ------
+    InputError
+        `out_csv` is not a batch output of this version.
+    """
     return [study_risk(s, rows, model, prevalence) for s, rows in sorted(read_studies(out_csv).items())]
 
 
