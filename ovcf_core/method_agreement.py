@@ -308,15 +308,14 @@ def read_method_pairs(
     method: str | None = None,
     value: str | None = None,
 ) -> MethodPairs:
-    """Read a CSV/XLSX table of two methods' values: wide (A and B are columns) or long (with `method` and
-    `value`, A and B are labels in the method column).
+    """Read a CSV/XLSX table of two methods' values, in the wide or the long layout.
+
+    Wide: A and B are columns. Long: A and B are labels in the `method` column, their values in `value`.
 
     Parameters
     ----------
-    source
-        A path or the file's bytes.
-    name
-        The file name shown in messages.
+    source, name
+        As `read_pairs_table`: the file (path or bytes) and the name its messages show.
     subject
         The patient column (names are matched case-insensitively).
     method_a, method_b

@@ -79,7 +79,7 @@ class MaskError(InputError):
 
 
 def _normalise(name: str) -> str:
-    """A source label name compared case-insensitively, with spaces, dots and hyphens as ``_``."""
+    """Normalise a source label name: lower case, runs of spaces, dots and hyphens as one ``_``."""
     text = re.sub(r"[\s.\-]+", "_", name.strip().lower())
     return re.sub(r"_+", "_", text).strip("_")
 
@@ -149,7 +149,7 @@ spine and back muscles of its class map) and MuscleMap's documented values."""
 
 
 def canonical_name(source_name: str) -> str | None:
-    """The canonical label of a source label name (e.g. ``vertebrae_L1`` -> ``L1``), or None if unknown.
+    """Return the canonical label of a source label name (e.g. ``vertebrae_L1`` -> ``L1``).
 
     Parameters
     ----------
@@ -165,7 +165,19 @@ def canonical_name(source_name: str) -> str | None:
 
 
 def describe_series(series: Series) -> str:
-    """The series as named in mask messages: ``series 'CT axial, 24 slice(s), 48×48, 0.8×0.8 mm'``."""
+    """Name the series as mask messages do: ``series 'CT axial, 24 slice(s), 48×48, 0.8×0.8 mm'``.
+
+    Parameters
+    ----------
+    series
+        The series a mask was to be placed on.
+
+    Returns
+    -------
+    str
+        Its description, or modality, plane and slice count when its header cannot be re-read (a message
+        about the mask must not fail on the series).
+    """
     try:
         text = series.describe()
     except Exception:  # a header that cannot be re-read must not hide the mask message
@@ -205,11 +217,17 @@ class LabelMap:
         return tuple(self.counts)
 
     def has(self, name: str) -> bool:
-        """Whether `name` (canonical) has at least one voxel."""
+        """Tell whether the canonical label `name` has at least one voxel."""
         return name in self.counts
 
     def mask(self, name: str) -> np.ndarray:
-        """Boolean ``(slices, rows, columns)`` mask of the canonical label `name`."""
+        """Return the boolean ``(slices, rows, columns)`` mask of the canonical label `name`.
+
+        Raises
+        ------
+        MaskError
+            `name` is not one of `LABELS`.
+        """
         if name not in CODE:
             raise MaskError(
                 f"'{name}' is not a canonical label (one of {', '.join(LABELS)})", file=self.source
@@ -217,19 +235,33 @@ class LabelMap:
         return self.data == CODE[name]
 
     def slice_mask(self, name: str, index: int) -> np.ndarray:
-        """Boolean ``(rows, columns)`` mask of `name` on slice `index`."""
+        """Return the boolean ``(rows, columns)`` mask of the canonical label `name` on slice `index`."""
         return self.data[index] == CODE[name]
 
     def slices_of(self, name: str) -> list[int]:
-        """Indices of the slices on which `name` has voxels."""
+        """Return the indices of the slices on which `name` has voxels, in slice order."""
         return [int(k) for k in np.flatnonzero((self.data == CODE[name]).any(axis=(1, 2)))]
 
     def file_of(self, name: str) -> str:
-        """The mask file `name` was read from (the map's source when not known)."""
+        """Return the mask file `name` was read from (the map's source when not known), for messages."""
         return self.files.get(name, self.source)
 
     def require(self, names: Iterable[str], what: str) -> None:
-        """Raise MaskError naming the mask when any of `names` is absent (needed for `what`)."""
+        """Refuse a map that lacks any of `names`, before an indicator needing them is computed.
+
+        Parameters
+        ----------
+        names
+            Canonical labels that must have voxels.
+        what
+            What they are needed for, as the message says it (e.g. ``"VBQ"``).
+
+        Raises
+        ------
+        MaskError
+            A label whose structure file was empty (naming that file), or labels absent from the map
+            (naming the map and the labels it has).
+        """
         names = list(names)
         for name in names:
             if name in self.empty and not self.has(name):
@@ -245,7 +277,25 @@ class LabelMap:
             )
 
     def with_data(self, data: np.ndarray, note: str | None = None) -> LabelMap:
-        """The same map with new voxel values (e.g. after an edit), keeping its provenance."""
+        """Return the same map with new voxel values (e.g. after an edit), keeping its provenance.
+
+        Parameters
+        ----------
+        data
+            The new ``(slices, rows, columns)`` label codes.
+        note
+            Added to the map's `notes` (what the edit changed); None adds nothing.
+
+        Returns
+        -------
+        LabelMap
+            A new map; this one is left as it was.
+
+        Raises
+        ------
+        MaskError
+            `data` does not have this map's shape.
+        """
         if data.shape != self.data.shape:
             raise MaskError(f"an edited label map must keep the shape {self.data.shape}", file=self.source)
         notes = (*self.notes, note) if note else self.notes
@@ -261,7 +311,25 @@ class LabelMap:
 
 
 def empty_label_map(series: Series, source: str = "edited regions") -> LabelMap:
-    """A label map with no label on the grid of `series` (to paint ROIs into)."""
+    """Return a label map with no label on the grid of `series`, to paint ROIs into.
+
+    Parameters
+    ----------
+    series
+        The series whose grid and spacing the map takes.
+    source
+        The map's name in messages.
+
+    Returns
+    -------
+    LabelMap
+        All zeros, with no files.
+
+    Raises
+    ------
+    MaskError
+        The series is not evenly spaced (see `series_geometry`).
+    """
     geometry = series_geometry(series, source)
     return LabelMap(
         np.zeros((len(series), series.rows, series.columns), dtype=np.uint8),
@@ -284,8 +352,11 @@ class SeriesGeometry:
 
 
 def _slice_origins(series: Series, normal: np.ndarray) -> np.ndarray:
-    """(n, 3) ImagePositionPatient (LPS mm) of every slice; a slice with no image takes the in-plane origin
-    of the nearest image, moved along the normal to its own position."""
+    """Return the (n, 3) ImagePositionPatient (LPS mm) of every slice.
+
+    A slice with no image takes the in-plane origin of the nearest image, moved along the normal to its own
+    position.
+    """
     known = [(k, s) for k, s in enumerate(series.slices) if isinstance(s, SliceRef) and s.origin is not None]
     if not known:
         return np.array([s.position * normal for s in series.slices], dtype=float)
@@ -297,7 +368,19 @@ def _slice_origins(series: Series, normal: np.ndarray) -> np.ndarray:
 
 
 def series_geometry(series: Series, mask_name: str = "the mask") -> SeriesGeometry:
-    """The affine from (slice, row, column) to LPS mm of an evenly spaced series.
+    """Return the affine from (slice, row, column) to LPS mm of an evenly spaced series.
+
+    Parameters
+    ----------
+    series
+        The series masks are placed on.
+    mask_name
+        The mask named in a refusal.
+
+    Returns
+    -------
+    SeriesGeometry
+        The affine and the spacing (between slices, rows, columns) in mm.
 
     Raises
     ------
@@ -349,13 +432,26 @@ def fit_to_series(
     *,
     partial: bool = False,
 ) -> np.ndarray:
-    """`array` (indexed by its own voxel axes, placed by `affine_lps` in LPS mm) on the series' grid.
+    """Place `array` voxel for voxel on the series' grid (no resampling), or refuse it.
 
     The mask's axes may be any permutation and flip of the series' (slice, row, column) axes; the voxel
     size and positions must agree so closely that no voxel of the mask, out to its far corner, lands more
     than `POSITION_TOLERANCE` of a voxel from a series voxel centre. With
     `partial` (DICOM SEG, which omits empty frames) the mask may cover part of the series; otherwise its size
     must be the series' exactly.
+
+    Parameters
+    ----------
+    array
+        The mask, indexed by its own voxel axes.
+    affine_lps
+        The 4×4 affine placing its voxels in LPS mm.
+    series
+        The series to place it on.
+    mask_name
+        The mask named in a refusal.
+    partial
+        Allow a mask covering part of the series (DICOM SEG).
 
     Returns
     -------
@@ -447,7 +543,20 @@ def fit_to_series(
 
 
 def missing_slices_hit(label_map: LabelMap, series: Series, name: str) -> None:
-    """Raise MaskError naming the mask file when label `name` covers a slice with no image."""
+    """Refuse a mask whose label `name` covers a slice with no image (nothing to measure there).
+
+    Parameters
+    ----------
+    label_map, series
+        The masks and the series they were read onto.
+    name
+        The canonical label to check.
+
+    Raises
+    ------
+    MaskError
+        Naming the mask file and the slice, with why the slice has no image.
+    """
     for k in label_map.slices_of(name):
         slot = series.slices[k]
         if isinstance(slot, MissingSlice):

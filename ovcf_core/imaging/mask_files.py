@@ -242,6 +242,8 @@ def read_nifti_labels(
     Returns
     -------
     LabelMap
+        The wanted structures on the series' grid, each with the file it came from; structures whose file
+        holds no voxel are listed in its `empty`, voxels dropped on reading in its `notes`.
 
     Raises
     ------
@@ -317,6 +319,7 @@ def read_label_map(
     Returns
     -------
     LabelMap
+        What `read_nifti_labels` or `seg.read_seg` returns for the source's kind.
 
     Raises
     ------

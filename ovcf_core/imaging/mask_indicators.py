@@ -71,19 +71,19 @@ class MaskIndicators:
     vertebrae_hu: dict[str, VertebraHu] = field(default_factory=dict)
 
     def values(self) -> dict[str, float]:
-        """The indicators that could be computed, as plain numbers (e.g. {"vbq": 3.1})."""
+        """Return the indicators that could be computed, as plain numbers (e.g. {"vbq": 3.1})."""
         return self.image.values()
 
     def reasons(self) -> dict[str, str]:
-        """Why an indicator is missing or what it used, one line each."""
+        """Return why each indicator is missing or what it used, one line each."""
         return self.image.reasons()
 
     def to_frame(self) -> Any:
-        """One row per structure measured (pandas DataFrame)."""
+        """Return one row per structure measured (pandas DataFrame)."""
         return self.image.to_frame()
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON values: method, indicators (value, reason, used), slices and structures."""
+        """Return plain JSON values: method, indicators (value, reason, used), slices and structures."""
         return {
             "method": self.method,
             "modality": self.image.modality,
@@ -101,7 +101,7 @@ class MaskIndicators:
 
 
 def _centroid_slice(mask: np.ndarray) -> int:
-    """The slice nearest the centroid of a 3-D mask along the slice axis (halves round up)."""
+    """Return the slice nearest the centroid of a 3-D mask along the slice axis (halves round up)."""
     counts = mask.sum(axis=(1, 2)).astype(float)
     return math.floor(float(np.average(np.arange(mask.shape[0]), weights=counts)) + 0.5)
 
@@ -113,7 +113,22 @@ def ct_indicators(
     fractured: Iterable[str] | str = (),
     erode_mm: float = DEFAULT_ERODE_MM,
 ) -> MaskIndicators:
-    """Average HU from the trabecular cores of the L1–L4 masks of a CT (see the module docstring).
+    """Compute the average HU from the trabecular cores of the L1–L4 masks of a CT (module docstring).
+
+    Parameters
+    ----------
+    label_map, series
+        CT masks read onto the CT series (`mask_files.read_label_map`).
+    fractured
+        Fractured levels, left out of the average ("L1;L3" as in a cohort cell, or level names).
+    erode_mm
+        Erosion of each body's mask before its largest connected part is kept (away from the cortex).
+
+    Returns
+    -------
+    MaskIndicators
+        The per-level HU rows, the average HU, each core's section on its middle slice as an ROI, and
+        each level's 3-D core statistics in `vertebrae_hu`.
 
     Raises
     ------
@@ -168,7 +183,9 @@ def _superior(series: Series, label_map: LabelMap) -> tuple[float, float]:
 
 
 def vbq_rois(label_map: LabelMap, series: Series, index: int | None = None) -> tuple[tuple[Roi, ...], int]:
-    """The ROIs VBQ measures on the mid-sagittal slice (``L1`` … ``L4``, ``CSF_L2`` … ``CSF_L4``) and it.
+    """Return the ROIs VBQ measures on the mid-sagittal slice and that slice.
+
+    The ROIs are ``L1`` … ``L4`` and the CSF at the levels present (``CSF_L2`` … ``CSF_L4``).
 
     Parameters
     ----------
@@ -176,6 +193,11 @@ def vbq_rois(label_map: LabelMap, series: Series, index: int | None = None) -> t
         T1 sagittal masks and their series.
     index
         The slice to use (default: nearest the centroid of the L1–L4 masks).
+
+    Returns
+    -------
+    tuple
+        The ROIs sorted by label, and the slice index.
 
     Raises
     ------
@@ -221,7 +243,19 @@ def vbq_rois(label_map: LabelMap, series: Series, index: int | None = None) -> t
 def vbq_indicators(
     label_map: LabelMap, series: Series, *, fractured: Iterable[str] | str = (), index: int | None = None
 ) -> MaskIndicators:
-    """VBQ from T1 sagittal masks of L1–L4 and the CSF (see the module docstring).
+    """Compute VBQ from T1 sagittal masks of L1–L4 and the CSF (see the module docstring).
+
+    Parameters
+    ----------
+    label_map, series, index
+        As `vbq_rois`.
+    fractured
+        As `ct_indicators`: levels left out of VBQ.
+
+    Returns
+    -------
+    MaskIndicators
+        VBQ with the ROIs measured and the mid-sagittal slice used.
 
     Raises
     ------
@@ -241,7 +275,18 @@ def vbq_indicators(
 
 
 def muscle_rois(label_map: LabelMap, series: Series) -> tuple[tuple[Roi, ...], dict[str, int]]:
-    """The ROIs rCSA and FI measure at each mid-disc slice, and those slices ({"L3L4": 12, ...}).
+    """Return the ROIs rCSA and FI measure at each mid-disc slice, and those slices.
+
+    Parameters
+    ----------
+    label_map, series
+        T2 axial masks and their series.
+
+    Returns
+    -------
+    tuple
+        The ROIs (muscles, disc and fat on each mid-disc slice), and the slices by level
+        (``{"L3L4": 12, ...}``).
 
     Raises
     ------
@@ -280,7 +325,21 @@ def muscle_rois(label_map: LabelMap, series: Series) -> tuple[tuple[Roi, ...], d
 def muscle_indicators(
     label_map: LabelMap, series: Series, *, fat: FatThreshold | None = None
 ) -> MaskIndicators:
-    """CSA/rCSA and FI from T2 axial masks of the paraspinal muscles, discs and fat (module docstring).
+    """Compute CSA/rCSA and FI from T2 axial masks of the paraspinal muscles, discs and fat.
+
+    See the module docstring for the method.
+
+    Parameters
+    ----------
+    label_map, series
+        As `muscle_rois`.
+    fat
+        The fat-threshold rule for FI (default: half the subcutaneous fat's SI, which needs a FAT label).
+
+    Returns
+    -------
+    MaskIndicators
+        CSA, rCSA and FI with the ROIs measured and the mid-disc slices used.
 
     Raises
     ------

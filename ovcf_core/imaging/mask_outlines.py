@@ -22,8 +22,11 @@ Point = tuple[float, float]
 
 
 def _boundary_edges(mask: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """Directed edges (corner -> corner; corner (i, j) is the point x = i - 0.5, y = j - 0.5) between the
-    region and the outside, walked with the region on the right in image coordinates (y down)."""
+    """Return the directed edges between the region and the outside, the region on their right.
+
+    An edge runs corner -> corner; corner (i, j) is the point x = i - 0.5, y = j - 0.5, and "right" is in
+    image coordinates (y down).
+    """
     padded = np.pad(mask.astype(bool), 1)
     inner = padded[1:-1, 1:-1]
     edges: list[tuple[tuple[int, int], tuple[int, int]]] = []
@@ -40,7 +43,7 @@ def _boundary_edges(mask: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, 
 
 
 def _rings(edges: list[tuple[tuple[int, int], tuple[int, int]]]) -> list[list[tuple[int, int]]]:
-    """Closed rings of corners chained from the edges (every corner has as many edges in as out)."""
+    """Chain the edges into closed rings of corners (every corner has as many edges in as out)."""
     outgoing: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
     for start, end in edges:
         outgoing[start].append(end)
@@ -57,7 +60,7 @@ def _rings(edges: list[tuple[tuple[int, int], tuple[int, int]]]) -> list[list[tu
 
 
 def _simplify(ring: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The ring without corners in the middle of a straight run."""
+    """Drop the ring's corners that lie in the middle of a straight run."""
     kept = []
     n = len(ring)
     for i in range(n):
@@ -106,7 +109,20 @@ def outline(mask: np.ndarray) -> tuple[Point, ...]:
 
 
 def region_roi(mask: np.ndarray, label: str, index: int) -> Roi | None:
-    """The polygon ROI `label` on slice `index` holding exactly the pixels of `mask` (None if empty)."""
+    """Outline `mask` as the polygon ROI `label` on slice `index`, holding exactly its pixels.
+
+    Parameters
+    ----------
+    mask
+        Boolean ``(rows, columns)`` pixels of one region.
+    label, index
+        The ROI's label and 0-based slice.
+
+    Returns
+    -------
+    Roi or None
+        The polygon, or None when `mask` has no pixel.
+    """
     points = outline(mask)
     return Roi(label, index, Shape.POLYGON, points=points) if points else None
 
@@ -127,6 +143,11 @@ def label_rois(label_map: LabelMap, index: int, names: Iterable[str] | None = No
     -------
     tuple of Roi
         In `LABELS` order.
+
+    Raises
+    ------
+    MaskError
+        `index` is not a slice of the map.
     """
     if not 0 <= index < label_map.data.shape[0]:
         raise MaskError(
@@ -144,8 +165,20 @@ def label_rois(label_map: LabelMap, index: int, names: Iterable[str] | None = No
 
 
 def structure_of(label: str) -> str:
-    """The canonical label an ROI label stands for: itself (``L1``, ``PM_L``, ``CSF``) or the structure of
-    an indicator label (``PM_L_L3L4`` -> ``PM_L``, ``CSF_L3`` -> ``CSF``, ``FAT_L3L4`` -> ``FAT``).
+    """Return the canonical label an ROI label stands for.
+
+    That is the label itself (``L1``, ``PM_L``, ``CSF``) or the structure of an indicator label
+    (``PM_L_L3L4`` -> ``PM_L``, ``CSF_L3`` -> ``CSF``, ``FAT_L3L4`` -> ``FAT``).
+
+    Parameters
+    ----------
+    label
+        An ROI label (any case).
+
+    Returns
+    -------
+    str
+        One of `LABELS`.
 
     Raises
     ------
@@ -168,7 +201,7 @@ def structure_of(label: str) -> str:
 
 
 def rois_to_label_map(rois: Iterable[Roi], label_map: LabelMap, note: str | None = None) -> LabelMap:
-    """`label_map` with each ROI's structure on the ROI's slice replaced by the ROI's pixels.
+    """Replace each ROI's structure on the ROI's slice by the ROI's pixels, in a copy of `label_map`.
 
     For every (structure, slice) that some ROI gives, the structure's old pixels on that slice are cleared
     and the union of those ROIs' pixels takes their place (over any other label there: the ROI is the
@@ -188,6 +221,7 @@ def rois_to_label_map(rois: Iterable[Roi], label_map: LabelMap, note: str | None
     Returns
     -------
     LabelMap
+        A new map (`label_map` is left as it was) with `note` added to its notes.
 
     Raises
     ------

@@ -42,8 +42,24 @@ MIN_CORE_VOXELS = 20
 
 
 def ct_series(source: Source) -> Series:
-    """The one CT series of a study (folder, .zip or files), read like `ovcf measure` reads it; a clear
-    InputError naming the study when it holds no usable CT series or more than one."""
+    """Load the one CT series of a study, read as `ovcf measure` reads it.
+
+    Parameters
+    ----------
+    source
+        The study: a folder, a .zip or DICOM files.
+
+    Returns
+    -------
+    Series
+        Its CT series.
+
+    Raises
+    ------
+    InputError
+        Naming the study: no readable CT slices (with the first reasons), more than one CT series, or a
+        series whose slices cannot be ordered unambiguously.
+    """
     loaded = load_series(source)
     name = Path(source).name if isinstance(source, (str, Path)) else "the upload"
     found = [s for s in loaded.series if s.modality is Modality.CT]
@@ -66,7 +82,29 @@ def ct_series(source: Source) -> Series:
 def trabecular_core(
     mask: np.ndarray, zooms: tuple[float, ...], erode_mm: float = DEFAULT_ERODE_MM
 ) -> np.ndarray:
-    """The vertebral body's trabecular bone: `mask` eroded by `erode_mm`, then its largest connected part."""
+    """Return the vertebral body's trabecular bone: `mask` eroded, then its largest connected part.
+
+    Eroding keeps the cortex and the partial-volume rim out of the mean HU.
+
+    Parameters
+    ----------
+    mask
+        Boolean mask of one vertebral body.
+    zooms
+        Voxel size in mm along each axis of `mask`.
+    erode_mm
+        Erosion radius in mm (an ellipsoid of whole voxels per axis; 0 keeps the mask).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean core of `mask`'s shape (empty when the erosion leaves nothing).
+
+    Raises
+    ------
+    InputError
+        `erode_mm` is negative or not finite.
+    """
     from scipy import ndimage
 
     if not (math.isfinite(erode_mm) and erode_mm >= 0):
@@ -94,7 +132,7 @@ class VertebraHu:
     slice: int
 
     def to_dict(self) -> dict:
-        """Plain values, as `ovcf measure` reports an ROI (n_pixels = voxels of the 3-D core)."""
+        """Return plain values, as `ovcf measure` reports an ROI (n_pixels = voxels of the 3-D core)."""
         return {
             "mean": self.mean,
             "sd": self.sd,
@@ -105,8 +143,10 @@ class VertebraHu:
 
 
 def _core_in_box(mask: np.ndarray, zooms: tuple[float, ...], erode_mm: float) -> np.ndarray:
-    """`trabecular_core` of `mask` computed on its bounding box only (the same voxels, much less work on
-    a whole CT); returned at full size."""
+    """Return `trabecular_core` of `mask`, computed on its bounding box only, at full size.
+
+    The voxels are the same; the work on a whole CT is much less.
+    """
     box = []
     for axis in range(mask.ndim):
         hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
@@ -120,7 +160,7 @@ def _core_in_box(mask: np.ndarray, zooms: tuple[float, ...], erode_mm: float) ->
 def trabecular_cores(
     label_map: LabelMap, ct: Series, *, erode_mm: float = DEFAULT_ERODE_MM, levels: tuple[str, ...] = LEVELS
 ) -> dict[str, np.ndarray]:
-    """The trabecular core (3-D boolean, series grid) of each of `levels` that the label map holds.
+    """Return the trabecular core (3-D boolean, series grid) of each of `levels` the label map holds.
 
     Parameters
     ----------
@@ -176,7 +216,22 @@ def trabecular_cores(
 def core_hu(
     ct: Series, cores: Mapping[str, np.ndarray], spacing: tuple[float, float, float]
 ) -> dict[str, VertebraHu]:
-    """Mean and SD of HU over each core (decoding only the slices the cores cover), its size and slice."""
+    """Measure the HU of each trabecular core, decoding only the slices the cores cover.
+
+    Parameters
+    ----------
+    ct
+        The CT series the cores lie on.
+    cores
+        Boolean cores on the series' grid, by level (`trabecular_cores`).
+    spacing
+        Voxel spacing in mm (between slices, rows, columns), for the volume.
+
+    Returns
+    -------
+    dict of str to VertebraHu
+        Mean and SD (n-1) of HU, voxel count, volume and median slice of each core.
+    """
     voxel_mm3 = float(np.prod(spacing))
     results = {}
     for level, core in cores.items():

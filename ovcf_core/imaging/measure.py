@@ -40,18 +40,22 @@ class MeasureResult:
         return self.modality.unit
 
     def __getitem__(self, label: str) -> RoiMeasurement:
+        """Return the measurement of the ROI `label` (KeyError when there is none)."""
         for measurement in self.measurements:
             if measurement.label == label:
                 return measurement
         raise KeyError(label)
 
     def labels(self) -> list[str]:
-        """ROI labels in input order."""
+        """Return the ROI labels in input order."""
         return [m.label for m in self.measurements]
 
     def to_dict(self) -> dict[str, Any]:
-        """{"modality", "unit", "rois": {label: {mean, sd, n_pixels, area_mm2, slice}}}, plus "protocol"
-        (the series' acquisition attributes, DESIGN §4b) and "warnings" when the protocol was read."""
+        """Return the `ovcf measure` JSON (DESIGN §4b).
+
+        ``{"modality", "unit", "rois": {label: {mean, sd, n_pixels, area_mm2, slice}}}``, plus "protocol"
+        (the series' acquisition attributes) and "warnings" when the protocol was read.
+        """
         out: dict[str, Any] = {
             "modality": self.modality.value,
             "unit": self.unit,
@@ -63,7 +67,7 @@ class MeasureResult:
         return out
 
     def to_frame(self) -> Any:
-        """One row per ROI (label, slice, mean, sd, n_pixels, area_mm2, unit) as a pandas DataFrame."""
+        """Return one row per ROI (label, slice, mean, sd, n_pixels, area_mm2, unit) as a DataFrame."""
         import pandas as pd
 
         return pd.DataFrame(
@@ -73,7 +77,24 @@ class MeasureResult:
 
 
 def as_rois(rois: Any) -> tuple[Roi, ...]:
-    """ROIs from an ROI file path, its JSON text/bytes, a parsed {"rois": [...]} document or a list."""
+    """Read ROIs from whatever form the caller has them in.
+
+    Parameters
+    ----------
+    rois
+        An ROI file path (Path or str), its JSON text or bytes, a parsed ``{"rois": [...]}`` document, or
+        a list of ROI entries.
+
+    Returns
+    -------
+    tuple of Roi
+        The ROIs, validated (`roi.parse_rois`).
+
+    Raises
+    ------
+    InputError
+        Any other type, or an ROI file or entry that is not valid (naming it).
+    """
     if isinstance(rois, Path):
         return read_roi_file(rois)
     if isinstance(rois, str):
@@ -90,9 +111,22 @@ def as_rois(rois: Any) -> tuple[Roi, ...]:
 
 
 def check_roi(series: Series, roi: Roi) -> None:
-    """Raise a clear InputError naming the ROI when it cannot be measured on `series`: off the image or the
-    series, on a slice with no image (a skipped or missing file), or any ROI when the series' slice
-    indices are ambiguous (a skipped file the positions cannot place)."""
+    """Refuse an ROI that cannot be measured on `series`, before any pixel is decoded.
+
+    Parameters
+    ----------
+    series
+        The loaded series.
+    roi
+        The ROI to check.
+
+    Raises
+    ------
+    InputError
+        Naming the ROI: off the image or the series, or on a slice with no image (a skipped or missing
+        file); or any ROI when the series' slice indices are ambiguous (a skipped file the positions
+        cannot place).
+    """
     if series.ambiguous:
         raise InputError(series.ambiguous)
     check_within_image(roi, series.rows, series.columns, len(series))
@@ -102,7 +136,27 @@ def check_roi(series: Series, roi: Roi) -> None:
 
 
 def measure_on(series: Series, rois: Iterable[Roi], skipped: tuple[Skipped, ...] = ()) -> MeasureResult:
-    """Measure ROIs on an already loaded series; every ROI is checked before any pixel is decoded."""
+    """Measure ROIs on an already loaded series; every ROI is checked before any pixel is decoded.
+
+    Parameters
+    ----------
+    series
+        The loaded series.
+    rois
+        The ROIs; only the slices they are on are decoded.
+    skipped
+        Files left out when loading, kept in the result for the report.
+
+    Returns
+    -------
+    MeasureResult
+        The ROIs' statistics in input order, with the series' protocol.
+
+    Raises
+    ------
+    InputError
+        As `check_roi`, for the first ROI that cannot be measured.
+    """
     rois = tuple(rois)
     for roi in rois:
         check_roi(series, roi)
@@ -129,8 +183,26 @@ def measure_series(
 ) -> MeasureResult:
     """Load `source` (folder, .zip, files or uploads), pick the series and measure `rois` on it.
 
-    Only the slices the ROIs are on are decoded. Files that could not be used are listed in
-    `result.skipped`; raises InputError (naming the file, ROI or tag) when nothing can be measured.
+    Only the slices the ROIs are on are decoded.
+
+    Parameters
+    ----------
+    source
+        A folder, .zip, files or uploads; a `LoadedSeries`; or a `Series`, measured as it is.
+    rois
+        As `as_rois`.
+    series_uid
+        The series to measure when `source` holds several (default: the only one).
+
+    Returns
+    -------
+    MeasureResult
+        With the files that could not be used in `skipped`.
+
+    Raises
+    ------
+    InputError
+        Naming the file, ROI or tag, when nothing can be measured.
     """
     roi_tuple = as_rois(rois)
     if isinstance(source, Series):

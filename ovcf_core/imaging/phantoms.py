@@ -53,7 +53,30 @@ def dicom_slice(
     description: str = "synthetic phantom",
     identifiers: dict[str, str] | None = None,
 ) -> bytes:
-    """One single-frame greyscale CT/MR slice as DICOM bytes (Explicit VR Little Endian)."""
+    """Write one single-frame greyscale CT/MR slice as DICOM bytes (Explicit VR Little Endian).
+
+    Parameters
+    ----------
+    stored
+        The stored pixel values (before the rescale).
+    modality
+        ``"CT"`` or ``"MR"``.
+    position, orientation, spacing
+        ImagePositionPatient, ImageOrientationPatient and PixelSpacing (mm).
+    series_uid, instance_number
+        SeriesInstanceUID and InstanceNumber.
+    slope, intercept
+        RescaleSlope and RescaleIntercept (HU = slope × stored + intercept for CT).
+    thickness, description
+        SliceThickness (mm) and SeriesDescription.
+    identifiers
+        Extra attributes by keyword (e.g. a fake PatientName to test de-identification).
+
+    Returns
+    -------
+    bytes
+        The DICOM file.
+    """
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, MRImageStorage, generate_uid
 
@@ -107,7 +130,7 @@ class Phantom:
     area_mm2: dict[str, float] = field(default_factory=dict)  # label -> true area of the structure (mm²)
 
     def uploads(self) -> list[tuple[str, bytes]]:
-        """The files as (name, bytes) pairs, as an upload would give them."""
+        """Return the files as sorted (name, bytes) pairs, as an upload would give them."""
         return sorted(self.files.items())
 
 
@@ -125,7 +148,18 @@ def _ellipse(rows: int, columns: int, cx: float, cy: float, rx: float, ry: float
 
 
 def ct_lumbar_phantom(size: int = 64) -> Phantom:
-    """Axial CT through L4, L3, L2, L1 (slices 1, 3, 5, 7 from the feet up) with known trabecular HU."""
+    """Build an axial CT through L4, L3, L2, L1 (slices 1, 3, 5, 7 from the feet up) of known HU.
+
+    Parameters
+    ----------
+    size
+        Rows and columns of each slice.
+
+    Returns
+    -------
+    Phantom
+        The files, an ellipse ROI in each body's trabecular bone and its true HU.
+    """
     hu = {"L1": 152.0, "L2": 138.0, "L3": 121.0, "L4": 109.0}
     level_slice = {"L4": 1, "L3": 3, "L2": 5, "L1": 7}
     cx, cy = size / 2, size / 2 + 4
@@ -160,7 +194,18 @@ def ct_lumbar_phantom(size: int = 64) -> Phantom:
 
 
 def mr_t1_sagittal_phantom(size: int = 128) -> Phantom:
-    """Sagittal T1 MR: L1–L4 bodies and a CSF column of known SI on the middle of 3 slices."""
+    """Build a sagittal T1 MR: L1–L4 bodies and a CSF column of known SI on the middle of 3 slices.
+
+    Parameters
+    ----------
+    size
+        Rows and columns of each slice.
+
+    Returns
+    -------
+    Phantom
+        The files, the VBQ ROIs and their true SI.
+    """
     si = {"L1": 320.0, "L2": 330.0, "L3": 345.0, "L4": 360.0}
     csf = 100.0
     series_uid = "1.2.826.0.1.3680043.8.498.1002"
@@ -205,7 +250,18 @@ MUSCLE_SI, FAT_SI, DISC_SI, SUBCUTANEOUS_FAT_SI = 80.0, 400.0, 250.0, 420.0
 
 
 def mr_t2_axial_phantom(size: int = 128) -> Phantom:
-    """Axial T2 MR at discs L3-4 and L4-5: muscles with an exact number of fat pixels, disc and fat."""
+    """Build an axial T2 MR at discs L3-4 and L4-5: muscles with an exact number of fat pixels.
+
+    Parameters
+    ----------
+    size
+        Rows and columns of each slice.
+
+    Returns
+    -------
+    Phantom
+        The files, the muscle, disc and fat ROIs, their true SI, FI and areas.
+    """
     series_uid = "1.2.826.0.1.3680043.8.498.1003"
     spacing = (0.8, 0.8)
     levels = ("L3L4", "L4L5")
@@ -269,12 +325,25 @@ def mr_t2_axial_phantom(size: int = 128) -> Phantom:
 
 
 def all_phantoms() -> tuple[Phantom, ...]:
-    """The three shipped phantoms."""
+    """Build the three shipped phantoms (CT, T1 sagittal, T2 axial)."""
     return ct_lumbar_phantom(), mr_t1_sagittal_phantom(), mr_t2_axial_phantom()
 
 
 def write_phantom(phantom: Phantom, folder: str | Path) -> Path:
-    """Write a phantom into `folder`: DICOM files in `series/`, and `rois.json` and `truth.json` beside it."""
+    """Write a phantom into `folder`: DICOM files in `series/`, and `rois.json` and `truth.json` beside it.
+
+    Parameters
+    ----------
+    phantom
+        The phantom to write.
+    folder
+        Created if needed; `.dcm` files already in its `series/` are removed first.
+
+    Returns
+    -------
+    Path
+        `folder`.
+    """
     folder = Path(folder)
     series = folder / "series"
     series.mkdir(parents=True, exist_ok=True)
@@ -295,7 +364,18 @@ def write_phantom(phantom: Phantom, folder: str | Path) -> Path:
 
 
 def write_sample_dicom(root: str | Path | None = None) -> list[Path]:
-    """Regenerate `sample_data/dicom/<phantom>/` for every phantom; returns the folders written."""
+    """Regenerate `sample_data/dicom/<phantom>/` for every phantom.
+
+    Parameters
+    ----------
+    root
+        Where to write (default: the shipped `sample_data/dicom`).
+
+    Returns
+    -------
+    list of Path
+        The folders written.
+    """
     from ovcf_core import paths
 
     root = Path(root) if root is not None else paths.SAMPLE_DICOM
@@ -331,19 +411,22 @@ class MaskPhantom:
     truth: dict[str, float]
 
     def value_table(self) -> dict[int, str]:
-        """Value -> source name of the multi-label NIfTI (1, 2, … in `labels` order)."""
+        """Return value -> source name of the multi-label NIfTI (1, 2, … in `labels` order)."""
         return {i + 1: self.source_names[name] for i, name in enumerate(self.labels)}
 
     def label_array(self) -> np.ndarray:
-        """The labels as one integer array in sorted series order (values as `value_table`)."""
+        """Return the labels as one integer array in sorted series order (values as `value_table`)."""
         out = np.zeros(self.images.shape, dtype=np.uint16)
         for i, mask in enumerate(self.labels.values()):
             out[mask] = i + 1
         return out
 
     def _nifti(self, data: np.ndarray, shift_mm: Sequence[float]) -> bytes:
-        """NIfTI-1 (gzipped) of (slice, row, column) `data`, axes (column, row, slice) and a RAS affine as
-        dcm2niix writes them; `shift_mm` moves it in LPS (a deliberately misplaced mask)."""
+        """Write (slice, row, column) `data` as gzipped NIfTI-1, as dcm2niix would.
+
+        Axes (column, row, slice) and a RAS affine; `shift_mm` moves it in LPS (a deliberately misplaced
+        mask).
+        """
         import gzip
 
         import nibabel as nib
@@ -360,11 +443,22 @@ class MaskPhantom:
         return gzip.compress(image.to_bytes(), mtime=0)
 
     def nifti(self, shift_mm: Sequence[float] = (0.0, 0.0, 0.0)) -> bytes:
-        """The multi-label NIfTI (values per `value_table`)."""
+        """Return the multi-label NIfTI (values per `value_table`) as gzipped bytes.
+
+        Parameters
+        ----------
+        shift_mm
+            A shift in LPS mm, to make a deliberately misplaced mask.
+
+        Returns
+        -------
+        bytes
+            The ``.nii.gz`` file.
+        """
         return self._nifti(self.label_array(), shift_mm)
 
     def nifti_files(self) -> dict[str, bytes]:
-        """One NIfTI per structure, named as the tool would (``vertebrae_L1.nii.gz`` …), 1 = inside."""
+        """Return one NIfTI per structure, named as the tool would (``vertebrae_L1.nii.gz`` …), 1 = inside."""
         return {
             f"{self.source_names[name]}.nii.gz": self._nifti(mask.astype(np.uint8), (0.0, 0.0, 0.0))
             for name, mask in self.labels.items()
@@ -372,8 +466,10 @@ class MaskPhantom:
 
 
 def _sorted_images(phantom: Phantom) -> tuple[np.ndarray, np.ndarray]:
-    """(images, affine) of a phantom's files read with pydicom and sorted along the slice normal: the
-    geometry from its headers, independently of `series.load_series`."""
+    """Read a phantom's files with pydicom, sorted along the slice normal: (images, affine).
+
+    The geometry comes from its headers, independently of `series.load_series`.
+    """
     import pydicom
 
     datasets = [pydicom.dcmread(io.BytesIO(data)) for data in phantom.files.values()]
@@ -398,8 +494,21 @@ def _sorted_images(phantom: Phantom) -> tuple[np.ndarray, np.ndarray]:
 
 
 def ct_mask_phantom(size: int = 48) -> MaskPhantom:
-    """Axial CT, 24 slices of 2 mm (L4 at the feet … L1 at the head, six slices each): each vertebral body
-    a 600 HU cortical shell around trabecular bone of known HU, its mask the whole body."""
+    """Build an axial CT of 24 slices of 2 mm with masks of L1–L4 (six slices each, L4 at the feet).
+
+    Each vertebral body is a 600 HU cortical shell around trabecular bone of known HU (`CT_MASK_HU`); its
+    mask is the whole body, so the erosion must keep the shell out of the mean.
+
+    Parameters
+    ----------
+    size
+        Rows and columns of each slice.
+
+    Returns
+    -------
+    MaskPhantom
+        The phantom, its masks and the true HU.
+    """
     series_uid = "1.2.826.0.1.3680043.8.498.1004"
     cx, cy = size / 2 - 0.5, size / 2 + 2.5
     outer = _ellipse(size, size, cx, cy, 14, 11)
@@ -446,7 +555,13 @@ def ct_mask_phantom(size: int = 48) -> MaskPhantom:
 
 
 def t1_mask_phantom() -> MaskPhantom:
-    """The T1 sagittal phantom with masks of L1–L4 (on all three slices) and of the CSF column."""
+    """Build the T1 sagittal phantom with masks of L1–L4 (on all three slices) and of the CSF column.
+
+    Returns
+    -------
+    MaskPhantom
+        With the true VBQ, also with L2 left out as fractured (``vbq_l2_fractured``).
+    """
     phantom = mr_t1_sagittal_phantom()
     images, affine = _sorted_images(phantom)
     top = {"L1": 16, "L2": 42, "L3": 68, "L4": 94}
@@ -470,7 +585,18 @@ def t1_mask_phantom() -> MaskPhantom:
 
 
 def t2_mask_phantom(size: int = 128) -> MaskPhantom:
-    """The T2 axial phantom with masks of each muscle and side, the disc and the subcutaneous fat."""
+    """Build the T2 axial phantom with masks of each muscle and side, the discs and the subcutaneous fat.
+
+    Parameters
+    ----------
+    size
+        Rows and columns of each slice.
+
+    Returns
+    -------
+    MaskPhantom
+        With the true rCSA and FI (threshold: half the fat's mean SI).
+    """
     phantom = mr_t2_axial_phantom(size)
     images, affine = _sorted_images(phantom)
     levels = ("L4L5", "L3L4")  # sorted from the feet: L4-5 is slice 0
@@ -508,15 +634,30 @@ def t2_mask_phantom(size: int = 128) -> MaskPhantom:
 
 
 def all_mask_phantoms() -> tuple[MaskPhantom, ...]:
-    """The CT, T1 sagittal and T2 axial phantoms with masks."""
+    """Build the CT, T1 sagittal and T2 axial phantoms with masks."""
     return ct_mask_phantom(), t1_mask_phantom(), t2_mask_phantom()
 
 
 def write_mask_phantom(masked: MaskPhantom, folder: str | Path) -> Path:
-    """Write a mask phantom into `folder`: DICOM files in `series/`, its masks as a multi-label
-    `labels.nii.gz` with the sidecar `labels.json`, one file per structure in `segmentations/`, a DICOM SEG
-    `labels_seg.dcm`, a deliberately misplaced `misaligned.nii.gz` (4 mm along the z axis, same sidecar
-    name `misaligned.json`), and `truth.json` (the indicators)."""
+    """Write a mask phantom into `folder`, with its masks in every format the tool reads.
+
+    DICOM files in `series/`; the masks as a multi-label `labels.nii.gz` with the sidecar `labels.json`,
+    one file per structure in `segmentations/`, a DICOM SEG `labels_seg.dcm`, a deliberately misplaced
+    `misaligned.nii.gz` (4 mm along the z axis, sidecar `misaligned.json`); and `truth.json` (the
+    indicators).
+
+    Parameters
+    ----------
+    masked
+        The mask phantom.
+    folder
+        Created if needed.
+
+    Returns
+    -------
+    Path
+        `folder`.
+    """
     from ovcf_core.imaging.mask_files import read_label_map
     from ovcf_core.imaging.seg import write_seg
     from ovcf_core.imaging.series import load_series

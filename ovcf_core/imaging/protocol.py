@@ -72,11 +72,11 @@ class Protocol:
     sequence_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values for JSON (every key present, None where unknown)."""
+        """Return plain values for JSON (every key present, None where unknown)."""
         return asdict(self)
 
     def warnings(self) -> tuple[str, ...]:
-        """What a reader of the indicators must know: a contrast-enhanced CT (HU read high)."""
+        """Return what a reader of the indicators must know: a contrast-enhanced CT (HU read high)."""
         if self.modality == "CT" and self.contrast_enhanced:
             return (
                 f"contrast-enhanced CT ({self.contrast_evidence}): trabecular HU read higher than on "
@@ -87,7 +87,7 @@ class Protocol:
 
 
 def _text(value: object) -> str | None:
-    """One line of printable text, at most 64 characters, or None when empty."""
+    """Return one line of printable text, at most 64 characters, or None when empty."""
     if value is None:
         return None
     if isinstance(value, Sequence) and not isinstance(value, str | bytes):  # pydicom's MultiValue
@@ -97,7 +97,7 @@ def _text(value: object) -> str | None:
 
 
 def _number(value: object) -> float | None:
-    """The first value of a DS/IS attribute as a finite float, or None."""
+    """Return the first value of a DS/IS attribute as a finite float, or None."""
     text = _text(value)
     if text is None:
         return None
@@ -109,8 +109,21 @@ def _number(value: object) -> float | None:
 
 
 def contrast_from(agent: str | None, description: str | None) -> tuple[bool | None, str | None]:
-    """Whether a CT is contrast-enhanced, and the evidence: ContrastBolusAgent first, then the series
-    description's words; (None, None) when neither says."""
+    """Tell whether a CT is contrast-enhanced, and on what evidence.
+
+    Parameters
+    ----------
+    agent
+        ContrastBolusAgent; any value but an empty or "none"-like one means contrast (it is asked first).
+    description
+        SeriesDescription, searched for words meaning without (first) or with contrast.
+
+    Returns
+    -------
+    tuple
+        (enhanced, evidence): True/False and the attribute that says so, or (None, None) when neither
+        says.
+    """
     if agent is not None and agent.strip().lower() not in _NO_AGENT:
         return True, f"ContrastBolusAgent '{agent}'"
     if description:
@@ -122,7 +135,18 @@ def contrast_from(agent: str | None, description: str | None) -> tuple[bool | No
 
 
 def protocol_from_values(values: dict[str, object]) -> Protocol:
-    """A Protocol from attribute values by keyword (as pydicom or the gdcm scanner give them)."""
+    """Build a Protocol from attribute values by keyword (as pydicom or the gdcm scanner give them).
+
+    Parameters
+    ----------
+    values
+        Attribute values by DICOM keyword (`PROTOCOL_TAGS`); absent or unreadable ones become None.
+
+    Returns
+    -------
+    Protocol
+        CT-only attributes (kVp, contrast, kernel) are None for MR and MR-only ones for CT.
+    """
     modality = _text(values.get("Modality"))
     agent = _text(values.get("ContrastBolusAgent"))
     description = _text(values.get("SeriesDescription"))
@@ -146,7 +170,7 @@ def protocol_from_values(values: dict[str, object]) -> Protocol:
 
 
 def _scan_file(path: str) -> dict[str, object] | None:
-    """The protocol attributes of one file on disk through python-gdcm's scanner (None when unavailable)."""
+    """Read the protocol attributes of one file on disk with python-gdcm's scanner (None if unavailable)."""
     try:
         import gdcm
     except ImportError:
@@ -163,7 +187,7 @@ def _scan_file(path: str) -> dict[str, object] | None:
 
 
 def _read_file(file: DicomFile) -> dict[str, object]:
-    """The protocol attributes of one file: gdcm for a file on disk, pydicom otherwise ({} if unreadable)."""
+    """Read the protocol attributes of one file: gdcm for a file on disk, else pydicom ({} if unreadable)."""
     if file.path is not None and file.data is None:
         scanned = _scan_file(str(file.path))
         if scanned is not None:
@@ -180,7 +204,18 @@ def _read_file(file: DicomFile) -> dict[str, object]:
 
 
 def read_protocol(series: Series) -> Protocol:
-    """The protocol of `series`, read from its first image (the attributes are per series in practice)."""
+    """Read the protocol of `series` from its first image (the attributes are per series in practice).
+
+    Parameters
+    ----------
+    series
+        A loaded series.
+
+    Returns
+    -------
+    Protocol
+        Its modality always; the other attributes None when the first image cannot be re-read.
+    """
     first = next((s for s in series.slices if isinstance(s, SliceRef)), None)
     values = _read_file(first.file) if first is not None else {}
     values["Modality"] = series.modality.value

@@ -251,6 +251,8 @@ def read_seg(source: Any, series: Series, *, names: Iterable[str] | None = None)
     Returns
     -------
     LabelMap
+        The known segments on the series' grid (a FRACTIONAL segment where it is at least 0.5); a voxel
+        claimed by two segments keeps the first, and a note says how many were claimed twice.
 
     Raises
     ------
