@@ -1,6 +1,7 @@
-"""Agreement of two methods measuring one indicator on the same patients (e.g. HU by hand and from a
-segmentation mask): Bland–Altman bias and limits of agreement with CIs, proportional bias, ICC(2,1) and
-ICC(3,1), and the published cut-offs translated from method A to method B by the bias.
+"""Agreement of two methods measuring one indicator on the same patients (e.g. HU by hand and by mask).
+
+Bland–Altman bias and limits of agreement with CIs, proportional bias, ICC(2,1) and ICC(3,1), and the
+published cut-offs translated from method A to method B by the bias.
 
 Every difference is method B − method A, so a positive bias means B reads higher, and a cut-off of C found
 with method A corresponds to about C + bias measured with method B. Pairs missing a value are left out and
@@ -49,7 +50,7 @@ class DroppedPair:
     reason: str
 
     def to_dict(self) -> dict:
-        """Rows and reason as plain JSON types (no patient identifier)."""
+        """Return rows and reason as plain JSON types (no patient identifier)."""
         return {"rows": list(self.rows), "reason": self.reason}
 
 
@@ -80,7 +81,7 @@ def _rows(labels: pd.Index) -> tuple[int, ...]:
 
 
 def _values(table: pd.DataFrame, column: str, file: str | None) -> tuple[pd.Series, list[str]]:
-    """A column as finite numbers (NaN for empty cells) and one note per cell that is not a number."""
+    """Read a column as finite numbers (NaN for empty cells), with one note per cell that is not a number."""
     numbers, bad = to_number(table[column])
     notes = []
     where = f"{file}: " if file else ""
@@ -121,7 +122,7 @@ def _refuse_repeated(subjects: pd.Series, file: str | None, what: str) -> None:
 def pairs_from_wide(
     table: pd.DataFrame, subject: str, method_a: str, method_b: str, *, file: str | None = None
 ) -> MethodPairs:
-    """The pairs of a wide table: one row per patient, a column per method.
+    """Take the pairs from a wide table: one row per patient, a column per method.
 
     Parameters
     ----------
@@ -181,7 +182,7 @@ def pairs_from_long(
     *,
     file: str | None = None,
 ) -> MethodPairs:
-    """The pairs of a long table: one row per patient and method, a method column and a value column.
+    """Take the pairs from a long table: one row per patient and method, a method and a value column.
 
     Parameters
     ----------
@@ -362,7 +363,22 @@ class TranslatedCutoff:
     value_b_regression: float
 
     def statement(self, method_a: str, method_b: str, unit: str | None = None) -> str:
-        """One line, e.g. 'L1 110 HU by manual ≈ 118.8 HU [116.3, 121.3] by mask (cut-off + bias; ...)'."""
+        """State the translation in one line for the CLI and the page.
+
+        E.g. 'L1 110 HU by manual ≈ 118.8 HU [116.3, 121.3] by mask (cut-off + bias; CI of the bias)'.
+
+        Parameters
+        ----------
+        method_a, method_b
+            The methods' names as the user gave them.
+        unit
+            The indicator's unit, or None for a ratio.
+
+        Returns
+        -------
+        str
+            The statement.
+        """
         t, lo, hi = self.threshold, *self.value_b_ci
         name = "L1" if t.measure == HU_L1 else t.measure.upper()
         u = f" {unit}" if unit else ""
@@ -372,7 +388,7 @@ class TranslatedCutoff:
         )
 
     def to_dict(self) -> dict:
-        """The cut-off's label, source and what it detects, and its value by each method."""
+        """Return the cut-off's label, source and what it detects, and its value by each method."""
         t = self.threshold
         return {
             "cutoff": t.label, "measure": t.measure, "value_a": t.value, "value_b": self.value_b,
@@ -409,7 +425,7 @@ class MethodAgreement:
         return f"{self.pairs.method_b} − {self.pairs.method_a}"
 
     def to_dict(self) -> dict:
-        """The `ovcf agreement --json` contract (DESIGN §4b; `schemas/agreement.schema.json`)."""
+        """Return the `ovcf agreement --json` contract (DESIGN §4b; `schemas/agreement.schema.json`)."""
         ba, pb = self.bland_altman, self.proportional
         out = {
             "indicator": self.indicator, "unit": self.unit, "method_a": self.pairs.method_a,
@@ -432,7 +448,7 @@ class MethodAgreement:
         return out
 
     def summary_frame(self) -> pd.DataFrame:
-        """One row per statistic: what it is, the estimate and its CI (for the page and the report)."""
+        """Return one row per statistic: what it is, the estimate and its CI (for the page and report)."""
         ba, pb = self.bland_altman, self.proportional
         rows = [
             ("pairs", float(ba.n), None, None),
@@ -448,7 +464,7 @@ class MethodAgreement:
         return pd.DataFrame(rows, columns=["statistic", "estimate", "ci_low", "ci_high"])
 
     def cutoff_frame(self) -> pd.DataFrame:
-        """The translated cut-offs: published value (method A), the value by method B with its CI."""
+        """Return the translated cut-offs: published value (method A), the value by method B with its CI."""
         return pd.DataFrame(
             [
                 {"cut-off": c.threshold.label, "detects": c.threshold.detects,
@@ -461,7 +477,7 @@ class MethodAgreement:
 
 
 def _published_for(indicator: str | None) -> tuple[tuple[PublishedThreshold, ...], list[str]]:
-    """The published cut-offs of an indicator and what the user should know about applying them."""
+    """Return the published cut-offs of an indicator and what the user should know about applying them."""
     if indicator in (HU_L1, "hu"):
         notes = []
         if indicator == "hu":
@@ -586,11 +602,23 @@ def method_agreement(
 
 
 def synthetic_pairs(n: int = 60, seed: int = 20261202) -> pd.DataFrame:
-    """A synthetic wide table of L1 HU by hand and from a mask (shipped as `sample_data/SAMPLE_FILE`).
+    """Make a synthetic wide table of L1 HU by hand and from a mask (shipped as `sample_data/SAMPLE_FILE`).
 
     The mask's eroded 3-D region reads a little higher (+6 HU) with a small proportional part (+3% of the
     level) and less noise than a hand-drawn oval; three patients have no mask value (segmentation failed),
     so the page shows how left-out pairs are counted. Synthetic: not patients.
+
+    Parameters
+    ----------
+    n
+        Number of patients.
+    seed
+        Seed of the random numbers (the default gives the shipped file).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``patient_id``, ``hu_l1_manual`` and ``hu_l1_mask`` (three empty).
     """
     rng = np.random.default_rng(seed)
     truth = rng.normal(120, 40, n).clip(20, 260)

@@ -1,5 +1,7 @@
-"""`ovcf agreement TABLE --subject COL --method-a A --method-b B [--method COL --value COL] --json OUT.json`:
-agreement of two methods measuring one indicator on the same patients (DESIGN §4b).
+"""`ovcf agreement`: agreement of two methods measuring one indicator on the same patients (DESIGN §4b).
+
+Usage: ``ovcf agreement TABLE --subject COL --method-a A --method-b B [--method COL --value COL]
+--json OUT.json``.
 
 Wide table: A and B are the two value columns. Long table (`--method` and `--value` given): A and B are
 labels in the method column. Every difference is B − A. Cells that are not numbers and patients left out
@@ -26,7 +28,7 @@ SHOWN_DROPPED = 5
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments: the table, its patient column, methods A and B (columns or labels), options, JSON output."""
+    """Add the arguments: the table, its patient column, methods A and B, the options and the JSON output."""
     parser.add_argument("table", metavar="TABLE", help="CSV or XLSX: one row per patient (wide) or per "
                         "patient and method (long, with --method and --value)")  # fmt: skip
     parser.add_argument("--subject", required=True, metavar="COL", help="column naming the patient")
@@ -58,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _summary(name: str, result: MethodAgreement) -> list[str]:
-    """The lines printed on stderr after the computation: numbers a reader checks first."""
+    """Return the lines printed on stderr after the computation: the numbers a reader checks first."""
     ba = result.bland_altman
     unit = f" {result.unit}" if result.unit else ""
 
@@ -83,7 +85,18 @@ def _summary(name: str, result: MethodAgreement) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read the pairs, compute the agreement, write the JSON; notes and a summary go to stderr."""
+    """Read the pairs, compute the agreement, write the JSON; notes and a summary go to stderr.
+
+    Raises
+    ------
+    InputError
+        Only one of --method and --value, the table cannot be read, a column or method label is missing,
+        the two methods are one column, or a patient has more than one row (of one method).
+    AnalysisError
+        Fewer than 3 complete pairs.
+    OutputError
+        The JSON cannot be written.
+    """
     import sys
     from pathlib import Path
 

@@ -12,7 +12,23 @@ from ovcf_core.cli.common import nonnegative_float, output_file, prevalence, who
 
 
 def workers(text: str) -> int:
-    """An argparse type for --jobs: a whole number of workers, 1 or more, or -1 for all cores."""
+    """Parse --jobs: a whole number of workers, 1 or more, or -1 for all cores (an argparse type).
+
+    Parameters
+    ----------
+    text
+        The argument as typed.
+
+    Returns
+    -------
+    int
+        The number of workers (-1: all cores).
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        Not a whole number, 0, or below -1.
+    """
     value = whole_number(text)
     if value == 0 or value < -1:
         raise argparse.ArgumentTypeError(f"'{text}' must be 1 or more workers, or -1 for all cores")
@@ -20,7 +36,7 @@ def workers(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments of `ovcf batch STUDIES_DIR (--roi-dir DIR | --mask-dir DIR) -o OUT.csv`."""
+    """Add the arguments of `ovcf batch STUDIES_DIR (--roi-dir DIR | --mask-dir DIR) -o OUT.csv`."""
     parser.add_argument(
         "studies_dir", metavar="STUDIES_DIR", help="a folder with one sub-folder or .zip per study"
     )
@@ -92,7 +108,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _progress_bar(quiet: bool):
-    """A progress callback drawing a one-line bar on stderr (a line per 10% when stderr is not a terminal)."""
+    """Make a progress callback drawing a one-line bar on stderr (a line per 10% when not a terminal)."""
     tty = sys.stderr.isatty()
     state = {"failed": 0, "last": -1}
 
@@ -117,6 +133,18 @@ def run(args: argparse.Namespace) -> int:
     """Measure the studies; exit 0 when every study succeeded, 1 when some failed (they are in the CSV).
 
     A failed write (disk full, no permission, a lock held by another batch) exits 2 with one line.
+
+    Raises
+    ------
+    InputError
+        --prevalence without --model, --mask-labels without --mask-dir, --model with an output that is not
+        a regular file, a model file that cannot be read, a studies folder that `batch.find_studies`
+        refuses, or a Dask backend without a reachable scheduler.
+    OutputError
+        The output is locked by another batch (`BatchLocked`) or cannot be written (`BatchWriteError`,
+        after the summary so far is written to --json), or the risk file or JSON cannot be written.
+    BatchInterrupted
+        The batch machinery failed (a worker died, the cluster went away); finished rows are kept.
     """
     from ovcf_core.batch import BatchWriteError, find_studies, run_batch
     from ovcf_core.cli.common import write_json
@@ -190,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _contrast_studies(out_csv: str) -> Iterator[str]:
-    """Studies of the output whose rows carry the contrast-enhanced CT warning."""
+    """Yield the studies of the output whose rows carry the contrast-enhanced CT warning."""
     import csv
 
     seen = set()

@@ -15,7 +15,7 @@ from ovcf_core.cli.common import add_json_output
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Arguments: the series (folder, .zip or files), ROI file, JSON output, optional series UID."""
+    """Add the arguments: the series (folder, .zip or files), ROI file, JSON output, optional series UID."""
     parser.add_argument("series", nargs="+", metavar="SERIES", help="a folder, a .zip, or DICOM files")
     parser.add_argument("--roi", required=True, metavar="ROIS.json", help="ROI file (DESIGN §4)")
     add_json_output(parser)
@@ -30,7 +30,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Measure the ROIs, write the JSON, and list skipped files on stderr (one line each)."""
+    """Measure the ROIs, write the JSON, and list skipped files and protocol warnings on stderr.
+
+    Raises
+    ------
+    InputError
+        The ROI file cannot be read, no series can be measured, the input holds several series and no
+        UID picks one, or an ROI is off its image or on a slice with no image (naming file, ROI or tag).
+    OutputError
+        The JSON cannot be written.
+    """
     from ovcf_core.cli.common import write_json
     from ovcf_core.imaging import measure_series, read_roi_file
 
@@ -49,10 +58,12 @@ def run(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _requests_refused() -> Iterator[None]:
-    """Measure without importing `requests` (slow to import; unused): pydicom, when a series needs it,
-    loads its test-data downloader at import time and takes requests when it can, but measuring never
-    downloads, so the downloader falls back to urllib. Refused only here, and only when nothing has
-    imported it yet."""
+    """Measure without importing `requests`, which is slow to import and never used here.
+
+    pydicom, when a series needs it, loads its test-data downloader at import time and takes requests when
+    it can, but measuring never downloads, so the downloader falls back to urllib. Refused only here, and
+    only when nothing has imported it yet.
+    """
     if "requests" in sys.modules:
         yield
         return

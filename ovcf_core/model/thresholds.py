@@ -1,5 +1,6 @@
-"""Published cut-offs shown next to a patient's values, each with its source and the vertebrae it applies to
-(DESIGN §5). The HU thresholds are for L1 alone, not for the L1-L4 average HU the model uses.
+"""Published cut-offs shown next to a patient's values, each with its source and the vertebrae it applies to.
+
+See DESIGN §5. The HU thresholds are for L1 alone, not for the L1-L4 average HU the model uses.
 
 VBQ depends on the MRI field strength: 2.77 ± 0.49 at 1.5 T against 2.20 ± 0.43 at 3.0 T in one centre
 (J Orthop Surg Res 2023, DESIGN §5), a difference as large as the gap between the published cut-offs and
@@ -42,7 +43,18 @@ class PublishedThreshold:
         return f"{name} {value} ({self.source})"
 
     def flags(self, value: float | None) -> bool | None:
-        """Whether `value` is on the risk side of the cut-off (None when there is no value)."""
+        """Tell whether `value` is on the risk side of the cut-off (the cut-off itself counts as risk).
+
+        Parameters
+        ----------
+        value
+            The patient's value of the cut-off's measure, or None.
+
+        Returns
+        -------
+        bool or None
+            None when there is no value.
+        """
         if value is None:
             return None
         return value >= self.value if self.direction is Direction.HIGHER else value <= self.value
@@ -90,7 +102,18 @@ PUBLISHED_THRESHOLDS: tuple[PublishedThreshold, ...] = (
 
 
 def thresholds_for(measure: str) -> tuple[PublishedThreshold, ...]:
-    """The published cut-offs of one measure ('vbq' or 'hu_l1')."""
+    """Return the published cut-offs of one measure, in `PUBLISHED_THRESHOLDS` order.
+
+    Parameters
+    ----------
+    measure
+        ``"vbq"`` or ``"hu_l1"``.
+
+    Returns
+    -------
+    tuple of PublishedThreshold
+        Empty for any other measure.
+    """
     return tuple(t for t in PUBLISHED_THRESHOLDS if t.measure == measure)
 
 
@@ -99,14 +122,25 @@ FIELD_STRENGTH_TOLERANCE_T = 0.1  # field strengths closer than this are the sam
 
 
 def derived_at(threshold: PublishedThreshold) -> str:
-    """The field strength a cut-off was derived at, as shown in a table ('3 T', 'not reported', '' for HU)."""
+    """Return the field strength a cut-off was derived at, as a table shows it.
+
+    Parameters
+    ----------
+    threshold
+        A published cut-off.
+
+    Returns
+    -------
+    str
+        E.g. '3 T'; 'not reported' for a VBQ cut-off whose source does not say; '' for a HU cut-off.
+    """
     if threshold.measure != "vbq":
         return ""
     return "not reported" if threshold.field_strength_t is None else f"{threshold.field_strength_t:g} T"
 
 
 def field_strength_warning(threshold: PublishedThreshold, field_strength_t: float | None) -> str | None:
-    """Why a VBQ cut-off may not transfer to a scan of `field_strength_t` tesla, or None when it may.
+    """Say why a VBQ cut-off may not transfer to a scan of `field_strength_t` tesla (None when it may).
 
     Parameters
     ----------
@@ -141,7 +175,7 @@ def field_strength_warning(threshold: PublishedThreshold, field_strength_t: floa
 
 
 def field_strength_warnings(field_strength_t: float | None) -> dict[str, str]:
-    """The warning of every published VBQ cut-off for a scan of `field_strength_t` tesla, by label.
+    """Return the warning of every published VBQ cut-off for a scan of `field_strength_t` tesla, by label.
 
     Parameters
     ----------
@@ -164,11 +198,24 @@ def field_strength_warnings(field_strength_t: float | None) -> dict[str, str]:
 def threshold_table(
     vbq: float | None, hu: float | None, hu_l1: float | None, youden: Mapping[str, float]
 ) -> pd.DataFrame:
-    """Published and cohort (Youden) cut-offs, what each applies to, the field strength a VBQ cut-off was
-    derived at ('not reported' where its source does not say), and which side of it the patient is on.
+    """Tabulate the published and cohort (Youden) cut-offs and which side of each the patient is on.
 
     The published HU thresholds are compared with the patient's L1 HU only (`hu_l1`), never with the
     L1-L4 average; the cohort's Youden cut-offs apply to the same measure the cohort holds (VBQ, average HU).
+
+    Parameters
+    ----------
+    vbq, hu, hu_l1
+        The patient's VBQ, L1-L4 average HU and L1 HU (None where not entered).
+    youden
+        The cohort's Youden cut-offs by indicator column (``"vbq"``, ``"hu"``); others are not shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cut-off: cut-off, detects, applies to, field strength (a VBQ cut-off's, 'not
+        reported' where its source does not say) and this patient ('risk side', 'not risk side' or
+        'not entered').
     """
 
     def side(flagged: bool | None) -> str:

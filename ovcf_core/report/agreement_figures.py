@@ -1,6 +1,7 @@
-"""The method-agreement Bland–Altman figure (plotly): differences B − A against the pair means, the bias and
-both limits of agreement as lines with their CIs as shaded bands, each labelled inside the plot so no label
-is cut off, and the regression line when the bias is proportional.
+"""The method-agreement Bland–Altman figure (plotly): differences B − A against the pair means.
+
+The bias and both limits of agreement are lines with their CIs as shaded bands, each labelled inside the
+plot so no label is cut off, and the regression line is drawn when the bias is proportional.
 """
 
 from __future__ import annotations
@@ -106,6 +107,20 @@ def with_ci(value: float, ci: tuple[float, float], digits: int) -> str:
 
     A comma, not the dash of `formatting.interval`, separates the bounds: differences are often negative,
     and '−13.9–−5.3' reads badly.
+
+    Parameters
+    ----------
+    value
+        The estimate.
+    ci
+        Its (low, high) bounds; when either is not finite only the value is shown.
+    digits
+        Decimals, as `formatting.number`.
+
+    Returns
+    -------
+    str
+        The text, with true minus signs.
     """
     if not np.all(np.isfinite(ci)):
         return formatting.number(value, digits)
@@ -114,7 +129,7 @@ def with_ci(value: float, ci: tuple[float, float], digits: int) -> str:
 
 
 def _y_range(diff: np.ndarray, ba: BlandAltman) -> list[float]:
-    """The y range: every point and CI band, plus room above and below for the limits' labels."""
+    """Return the y range: every point and CI band, plus room above and below for the limits' labels."""
     values = [*diff, ba.bias, ba.lower, ba.upper, *ba.lower_ci, *ba.upper_ci]
     finite = [v for v in values if np.isfinite(v)]
     low, high = min(finite), max(finite)

@@ -1,6 +1,8 @@
-"""Agreement of two measurements of the same patients (Bland & Altman 1986, 1999): the mean difference
-(bias) with its 95% CI, the 95% limits of agreement (bias ± 1.96 SD of the differences) with their CIs, and
-the regression of the difference on the mean that shows a proportional bias.
+"""Agreement of two measurements of the same patients (Bland & Altman 1986, 1999).
+
+The mean difference (bias) with its 95% CI, the 95% limits of agreement (bias ± 1.96 SD of the
+differences) with their CIs, and the regression of the difference on the mean that shows a proportional
+bias.
 
 Used for two raters (inter-rater), two sessions of one rater (intra-rater) or two methods (by hand and from
 a segmentation mask) beside the ICC, which says how well patients are told apart but not by how much two
@@ -40,14 +42,14 @@ class BlandAltman:
     loa_ci_method: str = "bland_altman_1999"
 
     def to_dict(self) -> dict:
-        """The numbers as plain floats (for tables and JSON)."""
+        """Return the numbers as plain floats, CIs as lists (for tables and JSON)."""
         out = asdict(self)
         for key in ("bias_ci", "lower_ci", "upper_ci"):
             out[key] = list(getattr(self, key))
         return out
 
     def to_frame(self) -> pd.DataFrame:
-        """One row: n, bias, its CI bounds, SD, lower and upper limits of agreement with their CI bounds."""
+        """Return one row: n, bias, its CI bounds, SD, lower and upper limits of agreement with their CIs."""
         return pd.DataFrame(
             [{"n": self.n, "bias": self.bias, "bias_ci_low": self.bias_ci[0], "bias_ci_high": self.bias_ci[1],
               "sd": self.sd, "lower": self.lower, "lower_ci_low": self.lower_ci[0],
@@ -146,7 +148,7 @@ class ProportionalBias:
     r: float
 
     def to_dict(self) -> dict:
-        """The numbers as plain floats (for tables and JSON)."""
+        """Return the slope, intercept, their CIs as lists, p and r as plain floats (for tables and JSON)."""
         out = asdict(self)
         out["slope_ci"] = list(self.slope_ci)
         out["intercept_ci"] = list(self.intercept_ci)

@@ -36,7 +36,7 @@ class Stratum:
     note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON values; `analysis` is the `analyze` contract object of the stratum, or null."""
+        """Return plain JSON values; `analysis` is the `analyze` contract object of the stratum, or null."""
         return {
             "value": self.value,
             "n": self.n,
@@ -57,7 +57,7 @@ class StratifiedAnalysis:
     min_per_group: int
 
     def to_dict(self) -> dict[str, Any]:
-        """The `stratified` object of `ovcf analyze --stratify` (see `ovcf_core.stats.stratified`)."""
+        """Return the `stratified` object of `ovcf analyze --stratify` (see `ovcf_core.stats.stratified`)."""
         return {
             "column": self.column,
             "min_per_group": self.min_per_group,
@@ -66,7 +66,7 @@ class StratifiedAnalysis:
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per stratum and marker: n, cases, controls, AUC with its CI, OR, or the note."""
+        """Return one row per stratum and marker: n, cases, AUC with its CI, OR, or the stratum's note."""
         rows = []
         for stratum in self.strata:
             base = {"stratum": stratum.value, "n": stratum.n, "cases": stratum.n_cases}
@@ -88,8 +88,19 @@ class StratifiedAnalysis:
 
 
 def stratum_labels(values: pd.Series) -> pd.Series:
-    """Each cell as its stratum's label: numbers written as `%g` (so 3, 3.0 and '3.00' are one stratum),
-    other text trimmed; empty and missing cells become None."""
+    """Label each cell with its stratum, so that one value written differently is one stratum.
+
+    Parameters
+    ----------
+    values
+        The stratifying column.
+
+    Returns
+    -------
+    pandas.Series
+        Numbers written as `%g` (3, 3.0, '3.00' and '3,0' are one stratum), other text trimmed; empty,
+        missing and 'nan'/'n/a'/'none' cells are None. Same index as `values`.
+    """
 
     def label(cell: object) -> str | None:
         if cell is None or cell is pd.NA or (isinstance(cell, float) and math.isnan(cell)):
