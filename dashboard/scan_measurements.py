@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import state
 from dashboard.scan_source import PHANTOM_NOTE
 from dashboard.scan_table import styled
-from ovcf_core import io
+from ovcf_core import formatting, io
 from ovcf_core.cohort_upload import add_patient
 from ovcf_core.errors import OvcfError
 from ovcf_core.imaging import Roi, Series, measure_on
@@ -68,7 +68,7 @@ def show_measurements(series: Series, rois: list[Roi], synthetic: bool) -> None:
     if found.indicators:
         columns = st.columns(len(found.indicators))
         for column, (name, indicator) in zip(columns, found.indicators.items(), strict=True):
-            shown = "—" if indicator.value is None else f"{indicator.value:.3g}"
+            shown = "—" if indicator.value is None else formatting.marker_value(name, indicator.value)
             column.metric(name.upper(), shown, help=str(indicator.reason or ""))
     if found.fat_rule is not None:
         st.caption(f"FI: {found.fat_rule.describe()}.")
@@ -81,7 +81,8 @@ def send_indicators(synthetic: bool) -> None:
     found = st.session_state.get(FOUND, {})
     if not found:
         return
-    st.caption("Measured on this page so far: " + ", ".join(f"{k.upper()} {v:.4g}" for k, v in found.items()))
+    shown = ", ".join(f"{k.upper()} {formatting.marker_value(k, v)}" for k, v in found.items())
+    st.caption(f"Measured on this page so far: {shown}")
     left, right = st.columns(2)
     if left.button("Send VBQ and HU to the Calculator", key="scan_to_calc"):
         inputs = dict(st.session_state.get(state.CALCULATOR_INPUTS) or {})

@@ -363,7 +363,7 @@ def test_masks_are_read_onto_the_series_and_their_regions_wait_for_review_as_one
     for level in ("L1", "L2", "L3", "L4"):  # independent: numpy on the phantom's own image and mask
         assert _si(at)[level] == pytest.approx(middle[phantom.labels[level][1]].mean())
     assert _history(at).steps[-1].detail.startswith("7 ROI(s) from mask 5 mask files;")
-    assert at.metric[0].value == f"{phantom.truth['vbq']:.3g}"
+    assert at.metric[0].value == f"{phantom.truth['vbq']:.2f}"  # VBQ with its 2 decimals (formatting policy)
 
 
 def test_accepting_rejecting_or_editing_a_region_changes_only_that_regions_value():
@@ -459,6 +459,12 @@ def test_a_dicom_seg_and_a_multi_label_nifti_with_its_label_table_give_the_same_
     assert not from_nifti.error, [e.value for e in from_nifti.error]
     assert _si(from_seg) == _si(from_nifti) and set(_si(from_seg)) == set(_review(from_seg))
     assert set(_history(from_seg).rois) == set(_history(from_nifti).rois)  # the same polygons
+
+
+def test_indicators_are_shown_with_the_formatting_policys_decimals():
+    at = tools.open_page(PAGE)
+    assert at.metric[0].label == "HU" and at.metric[0].value == "130.0"  # (152+138+121+109)/4, 1 decimal
+    assert any(c.value == "Measured on this page so far: HU 130.0" for c in at.caption)
 
 
 def test_ct_masks_give_each_vertebras_trabecular_core_section_with_its_true_hu():
