@@ -112,18 +112,19 @@ class SortedScores:
         at or below) / 2m — the midrank form of Sun & Xu (2014), in O(n) after the sort."""
         cases_le, controls_le, cases_at, controls_at = self.below_and_at()
         m, n = int(cases_le[-1]), int(controls_le[-1])
-        group = np.repeat(np.arange(len(cases_le)), cases_at + controls_at)  # distinct value of each
-        v10 = ((2 * controls_le - controls_at) / (2.0 * n))[group[self.is_case]]  # sorted cases
-        v01 = 1.0 - ((2 * cases_le - cases_at) / (2.0 * m))[group[~self.is_case]]  # sorted controls
+        counts = cases_at + controls_at
+        as_case = (2 * controls_le - controls_at) / (2.0 * n)  # V10 of a case at each distinct value
+        as_control = 1.0 - (2 * cases_le - cases_at) / (2.0 * m)  # V01 of a control there
         if Direction(direction) is Direction.LOWER:  # mirrored: every placement becomes its complement
-            v10, v01 = 1.0 - v10, 1.0 - v01
+            as_case, as_control = 1.0 - as_case, 1.0 - as_control
+        placed = np.repeat(as_control, counts)  # each sorted patient's component, as a control ...
+        placed[self.is_case] = np.repeat(as_case, counts)[self.is_case]  # ... or as a case
+        component = np.empty(len(self.values))
+        component[self.order] = placed  # back in the patients' order
+        del placed
         original_case = np.empty(len(self.values), dtype=bool)
         original_case[self.order] = self.is_case
-        case_rank = np.cumsum(original_case) - 1  # each patient's index among cases (or controls)
-        control_rank = np.cumsum(~original_case) - 1
-        out10, out01 = np.empty(m), np.empty(n)
-        out10[case_rank[self.order[self.is_case]]] = v10
-        out01[control_rank[self.order[~self.is_case]]] = v01
+        out10, out01 = component[original_case], component[~original_case]
         return float(out10.mean()), out10, out01
 
 
