@@ -196,15 +196,7 @@ def ct_lumbar_phantom(size: int = 64) -> Phantom:
 def mr_t1_sagittal_phantom(size: int = 128) -> Phantom:
     """Build a sagittal T1 MR: L1–L4 bodies and a CSF column of known SI on the middle of 3 slices.
 
-    Parameters
-    ----------
-    size
-        Rows and columns of each slice.
-
-    Returns
-    -------
-    Phantom
-        The files, the VBQ ROIs and their true SI.
+    `size` as for `ct_lumbar_phantom`; the phantom's ROIs are those VBQ measures, its truth their SI.
     """
     si = {"L1": 320.0, "L2": 330.0, "L3": 345.0, "L4": 360.0}
     csf = 100.0
@@ -252,15 +244,8 @@ MUSCLE_SI, FAT_SI, DISC_SI, SUBCUTANEOUS_FAT_SI = 80.0, 400.0, 250.0, 420.0
 def mr_t2_axial_phantom(size: int = 128) -> Phantom:
     """Build an axial T2 MR at discs L3-4 and L4-5: muscles with an exact number of fat pixels.
 
-    Parameters
-    ----------
-    size
-        Rows and columns of each slice.
-
-    Returns
-    -------
-    Phantom
-        The files, the muscle, disc and fat ROIs, their true SI, FI and areas.
+    `size` as for `ct_lumbar_phantom`; the phantom's ROIs are the muscles, discs and fat, with their true
+    SI, FI (`fat_percent`) and areas.
     """
     series_uid = "1.2.826.0.1.3680043.8.498.1003"
     spacing = (0.8, 0.8)
@@ -334,10 +319,9 @@ def write_phantom(phantom: Phantom, folder: str | Path) -> Path:
 
     Parameters
     ----------
-    phantom
-        The phantom to write.
-    folder
-        Created if needed; `.dcm` files already in its `series/` are removed first.
+    phantom, folder
+        The phantom, and the folder to write it into: created if needed; `.dcm` files already in its
+        `series/` are removed first.
 
     Returns
     -------
@@ -497,17 +481,8 @@ def ct_mask_phantom(size: int = 48) -> MaskPhantom:
     """Build an axial CT of 24 slices of 2 mm with masks of L1–L4 (six slices each, L4 at the feet).
 
     Each vertebral body is a 600 HU cortical shell around trabecular bone of known HU (`CT_MASK_HU`); its
-    mask is the whole body, so the erosion must keep the shell out of the mean.
-
-    Parameters
-    ----------
-    size
-        Rows and columns of each slice.
-
-    Returns
-    -------
-    MaskPhantom
-        The phantom, its masks and the true HU.
+    mask is the whole body, so the erosion must keep the shell out of the mean. `size` as for
+    `ct_lumbar_phantom`; the phantom's truth holds each level's HU, the mask phantom's their average.
     """
     series_uid = "1.2.826.0.1.3680043.8.498.1004"
     cx, cy = size / 2 - 0.5, size / 2 + 2.5
@@ -587,15 +562,7 @@ def t1_mask_phantom() -> MaskPhantom:
 def t2_mask_phantom(size: int = 128) -> MaskPhantom:
     """Build the T2 axial phantom with masks of each muscle and side, the discs and the subcutaneous fat.
 
-    Parameters
-    ----------
-    size
-        Rows and columns of each slice.
-
-    Returns
-    -------
-    MaskPhantom
-        With the true rCSA and FI (threshold: half the fat's mean SI).
+    `size` as for `mr_t2_axial_phantom`; the truth holds rCSA and FI (threshold: half the fat's mean SI).
     """
     phantom = mr_t2_axial_phantom(size)
     images, affine = _sorted_images(phantom)
