@@ -127,8 +127,8 @@ def ct_indicators(
     Returns
     -------
     MaskIndicators
-        The per-level HU rows, the average HU, each core's section on its middle slice as an ROI, and
-        each level's 3-D core statistics in `vertebrae_hu`.
+        The per-level HU rows, the average HU of the unfractured levels, each core's section on its median
+        slice as an ROI, and each level's 3-D core statistics in `vertebrae_hu`.
 
     Raises
     ------
