@@ -38,8 +38,11 @@ def cohort_sentence(analysis: CohortAnalysis) -> str:
 
 
 def messages(analysis: CohortAnalysis) -> list[str]:
-    """The analysis' messages: each marker's (degenerate values, separation, direction...), then the
-    cohort's (covariates not in the table, the multivariable model dropped...)."""
+    """List the analysis' messages, each marker's first, then the cohort's.
+
+    A marker's messages (degenerate values, separation, direction...) are prefixed with its name; the
+    cohort's (covariates not in the table, the multivariable model dropped...) follow as they are.
+    """
     found = [f"{style.marker_label(m.marker, unit=False)}: {t}" for m in analysis.markers for t in m.messages]
     return found + list(analysis.messages)
 
@@ -47,7 +50,23 @@ def messages(analysis: CohortAnalysis) -> list[str]:
 def roc_traces(
     analysis: CohortAnalysis, table: pd.DataFrame, outcome: str = OUTCOME
 ) -> list[figures.RocTrace]:
-    """Each analysed marker's ROC curve (in its analysed direction) with its AUC, CI and cut-off point."""
+    """Build each analysed marker's ROC curve (in its analysed direction) with its AUC, CI and cut-off.
+
+    Parameters
+    ----------
+    analysis : CohortAnalysis
+        The analysis: each marker's AUC, direction and cut-off.
+    table : pandas.DataFrame
+        The analysed cohort, whose values the curves are drawn from.
+    outcome : str
+        The 0/1 outcome column.
+
+    Returns
+    -------
+    list of figures.RocTrace
+        One per marker with an AUC and a column in `table`, in the analysis' order; markers without
+        either are left out rather than drawn from other data.
+    """
     from ovcf_core.stats.roc import roc_curve
 
     traces = []
@@ -67,7 +86,7 @@ def roc_traces(
 
 
 def analysed_table(analysis: CohortAnalysis, table: pd.DataFrame | None) -> pd.DataFrame | None:
-    """The cohort behind the analysis: the one given, else the analysis' own `table` when it keeps one."""
+    """Return the cohort behind the analysis: the one given, else the analysis' own `table`, else None."""
     if table is not None:
         return table
     kept = getattr(analysis, "table", None)
@@ -95,8 +114,11 @@ def _table2_caption(analysis: CohortAnalysis) -> str:
 
 
 def roc_caption(analysis: CohortAnalysis) -> str:
-    """The ROC table's caption naming the methods the analysis used: the AUC's CI, the cut-off rule (Youden
-    only when Youden was used), the partial AUC's range and the binormal smoothing, when asked."""
+    """Write the ROC table's caption naming the methods the analysis used.
+
+    It names the AUC's CI, the cut-off rule (Youden only when Youden was used), and the partial AUC's range
+    and the binormal smoothing when they were asked for, so the caption never claims a method not run.
+    """
     rule = analysis.cutoff_rule or "youden"
     cutoff = (
         "cut-off maximising Youden's J (never one with J below 0)"
@@ -117,7 +139,7 @@ def roc_caption(analysis: CohortAnalysis) -> str:
 
 
 def comparison_caption(analysis: CohortAnalysis) -> str:
-    """The comparisons' caption: the test used, its resamples, and the p-value adjustment."""
+    """Write the comparisons' caption: the test used, its resamples, and the p-value adjustment."""
     method = analysis.roc_test or "delong"
     test = tables.ROC_TEST_NAMES.get(method, method)
     text = f"{test[0].upper()}{test[1:]} of every two indicators on the patients who have both"
@@ -131,7 +153,22 @@ def comparison_caption(analysis: CohortAnalysis) -> str:
 
 
 def report_sections(analysis: CohortAnalysis, table: pd.DataFrame | None = None) -> list[Section]:
-    """Every section of the report, in the paper's order (ROC curves when the cohort table is at hand)."""
+    """List every section of the report, in the paper's order.
+
+    Parameters
+    ----------
+    analysis : CohortAnalysis
+        The analysis to report.
+    table : pandas.DataFrame or None
+        The analysed cohort (else the analysis' own, `analysed_table`); without one the ROC section has
+        its table but no curves.
+
+    Returns
+    -------
+    list of Section
+        Table 1, Table 2, the forest plot (when an odds ratio exists), the ROC analysis, the AUC
+        comparisons (when there are any) and Table 3 (when there are two markers to correlate).
+    """
     result = analysis  # the paper's order below reads each part of this one result
     table = analysed_table(analysis, table)
     sections = [
@@ -194,5 +231,5 @@ def report_sections(analysis: CohortAnalysis, table: pd.DataFrame | None = None)
 
 
 def workbook_tables(analysis: CohortAnalysis) -> dict[str, pd.DataFrame]:
-    """The report's tables, one XLSX sheet each."""
+    """Collect the report's tables by sheet name, one XLSX sheet each (the sections that have a sheet)."""
     return {s.sheet: s.table for s in report_sections(analysis) if s.sheet and s.table is not None}

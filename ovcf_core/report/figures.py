@@ -30,9 +30,12 @@ SEED = MODEL_SEED
 
 @functools.cache
 def house_template() -> go.layout.Template:
-    """plotly_white's look in the few properties these figures use: white background, light grid, blue-grey
-    text. The whole plotly_white template validates the defaults of every trace type on each figure; this
-    small one keeps page reruns fast (timings in the README's benchmark section)."""
+    """Build plotly_white's look in the few properties these figures use (cached: one template).
+
+    White background, light grid, blue-grey text. The whole plotly_white template validates the defaults
+    of every trace type on each figure; this small one keeps page reruns fast (timings in the README's
+    benchmark section).
+    """
     axis = {"gridcolor": style.GRID_COLOR, "linecolor": style.GRID_COLOR, "zerolinecolor": style.GRID_COLOR,
             "zerolinewidth": 2, "ticks": "", "automargin": True, "title": {"standoff": 15}}  # fmt: skip
     return go.layout.Template(
@@ -54,13 +57,16 @@ LEGEND_ENTRY = 22  # px per entry of the legend, listed under the plot
 
 
 def _legend_entries(fig: go.Figure) -> int:
-    """How many traces would appear in the legend (plotly shows it from two entries on)."""
+    """Count the traces that would appear in the legend (plotly shows it from two entries on)."""
     return sum(1 for t in fig.data if t.showlegend is not False and t.name)
 
 
 def _title(title: str | None, height: int) -> dict | None:
-    """The title at the left of its row, under the modebar's strip (pixels from the top, so the same at any
-    exported height; `height` is kept for the callers)."""
+    """Place the title at the left of its row, under the modebar's strip.
+
+    Its position is in pixels from the top, so the same at any exported height; `height` is kept for the
+    callers.
+    """
     if not title:
         return None
     return {
@@ -70,10 +76,13 @@ def _title(title: str | None, height: int) -> dict | None:
 
 
 def _layout(fig: go.Figure, title: str | None = None, *, height: int = 420) -> go.Figure:
-    """The house style: white template, readable font, a strip at the top for plotly's modebar (top
-    right), the title in its own row under it, and the legend as a list under the plot — so neither the
-    modebar nor the legend ever covers the title, the legend or the curves, at any width. The figure
-    grows by one row per legend entry, so the plot keeps its `height`."""
+    """Apply the house style to `fig` and return it.
+
+    White template, readable font, a strip at the top for plotly's modebar (top right), the title in its
+    own row under it, and the legend as a list under the plot — so neither the modebar nor the legend ever
+    covers the title, the legend or the curves, at any width. The figure grows by one row per legend
+    entry, so the plot keeps its `height`.
+    """
     fig.update_layout(
         template=house_template(),
         font={"family": style.FONT_FAMILY, "size": 13},
@@ -89,9 +98,25 @@ def _layout(fig: go.Figure, title: str | None = None, *, height: int = 420) -> g
 
 
 def legend_below(fig: go.Figure, entries: int | None = None, *, axis_title: bool = True) -> go.Figure:
-    """The legend as a vertical list under the plot (never over the curves or under the modebar): the
-    bottom margin holds the x axis' tick labels and title, then one row per entry; the legend is anchored
-    to the figure's bottom edge, so it stays below the axis at any exported height."""
+    """Move the legend of `fig` to a vertical list under the plot (never over the curves or the modebar).
+
+    The bottom margin holds the x axis' tick labels and title, then one row per entry; the legend is
+    anchored to the figure's bottom edge, so it stays below the axis at any exported height.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        The figure, changed in place and returned.
+    entries : int or None
+        The legend's rows to make room for; None counts the traces the legend would show.
+    axis_title : bool
+        Whether the x axis has a title to keep room for under its tick labels.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        `fig` itself, for chaining.
+    """
     rows = _legend_entries(fig) if entries is None else entries
     below_axis = 62 if axis_title else 36
     title = fig.layout.title.text
@@ -106,7 +131,7 @@ def legend_below(fig: go.Figure, entries: int | None = None, *, axis_title: bool
 
 
 def _subsample(index: pd.Index, limit: int, seed: int = SEED) -> pd.Index:
-    """At most `limit` labels of `index`, the same ones on every call (reproducible figures)."""
+    """Pick at most `limit` labels of `index`, the same ones on every call (reproducible figures)."""
     if len(index) <= limit:
         return index
     rng = np.random.default_rng(seed)
@@ -114,12 +139,12 @@ def _subsample(index: pd.Index, limit: int, seed: int = SEED) -> pd.Index:
 
 
 def _jitter(n: int, seed: int, width: float = 0.12) -> np.ndarray:
-    """Deterministic horizontal offsets for points over a box (so paired lines meet their points)."""
+    """Draw deterministic horizontal offsets for points over a box (so paired lines meet their points)."""
     return np.random.default_rng(seed).uniform(-width, width, size=n)
 
 
 def _tukey_box(values: np.ndarray) -> dict[str, float]:
-    """Quartiles and Tukey whiskers (1.5 IQR, clipped to the data) for a precomputed plotly box."""
+    """Compute quartiles and Tukey whiskers (1.5 IQR, clipped to the data) for a precomputed plotly box."""
     q1, median, q3 = np.percentile(values, [25, 50, 75])
     iqr = q3 - q1
     inside = values[(values >= q1 - 1.5 * iqr) & (values <= q3 + 1.5 * iqr)]
@@ -140,8 +165,30 @@ def distribution_figure(
     pair: str | None = PAIR_ID,
     kind: str = "box",
 ) -> go.Figure:
-    """Box (or violin) plot of `marker` in controls and OVCF cases, with every patient's point and a line
-    joining the two members of each matched pair (as a paired design is analysed)."""
+    """Plot `marker` in controls and OVCF cases as boxes (or violins) with every patient's point.
+
+    A line joins the two members of each matched pair (as a paired design is analysed). Large groups are
+    drawn from a reproducible subsample (`MAX_POINTS` per group, said in the title); the boxes are computed
+    from every value.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The cohort; rows without `marker` or `outcome` are left out.
+    marker : str
+        The column to plot.
+    outcome : str
+        The 0/1 outcome column (1 = OVCF).
+    pair : str or None
+        The matched-pair column; None, or a column not in `table`, draws no pair lines.
+    kind : str
+        "box" (Tukey whiskers) or "violin"; any other value draws boxes.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A new figure in the house style.
+    """
     data = table[[c for c in (marker, outcome, pair) if c and c in table.columns]].dropna(
         subset=[marker, outcome]
     )
@@ -239,7 +286,10 @@ def distribution_figure(
 
 
 def correlation_heatmap(rho: pd.DataFrame, p: pd.DataFrame, title: str | None = None) -> go.Figure:
-    """Inter-marker Spearman correlation matrix, each cell labelled with rho and its p-value."""
+    """Draw the inter-marker Spearman correlation matrix, each cell labelled with rho and its p-value.
+
+    `rho` and `p` are square frames indexed by marker in the same order (`tables.correlation_frames`).
+    """
     labels = [style.marker_label(m, unit=False) for m in rho.columns]
     text = [
         [
@@ -270,7 +320,7 @@ def correlation_heatmap(rho: pd.DataFrame, p: pd.DataFrame, title: str | None = 
 
 
 def scatter_matrix(table: pd.DataFrame, markers: Sequence[str], *, outcome: str = OUTCOME) -> go.Figure:
-    """Scatter-plot matrix of the markers, coloured by group (OVCF vs control)."""
+    """Draw the scatter-plot matrix of `markers`, coloured by group (OVCF vs control)."""
     data = table.dropna(subset=[outcome])
     fig = go.Figure()
     sampled = False
@@ -313,7 +363,7 @@ class RocTrace:
 
 
 def _thin_curve(fpr: np.ndarray, tpr: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """At most `limit` vertices of a step curve, keeping both ends (for drawing only)."""
+    """Keep at most `limit` vertices of a step curve, both ends included (for drawing only)."""
     if len(fpr) <= limit:
         return fpr, tpr
     keep = np.unique(np.linspace(0, len(fpr) - 1, limit).round().astype(int))
@@ -321,7 +371,7 @@ def _thin_curve(fpr: np.ndarray, tpr: np.ndarray, limit: int) -> tuple[np.ndarra
 
 
 def roc_figure(curves: Sequence[RocTrace], title: str | None = None) -> go.Figure:
-    """Overlaid ROC curves with 'AUC [95% CI]' in the legend and the chance diagonal."""
+    """Overlay ROC curves with 'AUC [95% CI]' in the legend and the chance diagonal."""
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
@@ -367,7 +417,7 @@ def roc_figure(curves: Sequence[RocTrace], title: str | None = None) -> go.Figur
 
 
 def confusion_figure(tp: int, fp: int, fn: int, tn: int, title: str | None = None) -> go.Figure:
-    """2×2 confusion matrix (rows: true group, columns: test result) with counts and row percentages."""
+    """Draw the 2×2 confusion matrix (rows: true group, columns: test result), counts and row percentages."""
     counts = np.array([[tp, fn], [fp, tn]], dtype=float)
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
@@ -405,7 +455,25 @@ def forest_plot(
     title: str | None = None,
     xlabel: str = "Odds ratio (95% CI, log scale)",
 ) -> go.Figure:
-    """Forest plot of odds ratios with 95% CIs on a log axis and the line of no effect at 1."""
+    """Draw a forest plot of odds ratios with 95% CIs on a log axis and the line of no effect at 1.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        One row per odds ratio, drawn top to bottom in the frame's order; rows without an estimate are
+        left out. A "marker" column, when present, picks each row's colour.
+    estimate, low, high, label : str
+        The columns of the odds ratio, its CI bounds and the row's label.
+    title : str or None
+        The title; None says "Adjusted odds ratios".
+    xlabel : str
+        The x axis' title.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A new figure whose height grows with the number of rows.
+    """
     data = rows.dropna(subset=[estimate]).iloc[::-1]
     colors = [style.marker_color(str(m), i) for i, m in enumerate(data.get("marker", data[label]))]
     text = [
@@ -449,7 +517,22 @@ def bland_altman_figure(
     *,
     names: tuple[str, str] = ("rater 1", "rater 2"),
 ) -> go.Figure:
-    """Bland–Altman plot: difference against mean of two measurements, with bias and limits of agreement."""
+    """Draw a Bland–Altman plot: difference against mean of two measurements, bias and limits of agreement.
+
+    Parameters
+    ----------
+    first, second : sequence of float
+        The two measurements of each patient, in the same order; pairs missing either are left out.
+    marker : str
+        The indicator measured (its colour, decimals and label).
+    names : tuple of str
+        What the two measurements are (the axis titles and the difference's sign: first − second).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A new figure; the bias line carries its 95% CI when it is finite (`stats.agreement.bland_altman`).
+    """
     a = np.asarray(first, dtype=float)
     b = np.asarray(second, dtype=float)
     keep = np.isfinite(a) & np.isfinite(b)
@@ -503,9 +586,31 @@ def roc_cutoff_figure(
     title: str | None = None,
     marker: str | None = None,
 ) -> go.Figure:
-    """One ROC curve with the chosen cut-off marked (its sensitivity and specificity CIs as error bars)
-    and, optionally, the smoothed binormal curve as (1 − specificity, sensitivity) arrays. The cut-off is
-    written with `marker`'s decimals (`formatting.marker_value`), as in every table."""
+    """Draw one ROC curve with the chosen cut-off marked, its sensitivity and specificity CIs as error bars.
+
+    Parameters
+    ----------
+    curve : RocTrace
+        The empirical curve.
+    threshold, sensitivity, specificity : float
+        The cut-off and its statistics (the marked point).
+    rule : str
+        The rule that chose the cut-off, shown in the title and the legend.
+    sensitivity_ci, specificity_ci : tuple of float or None
+        The error bars; None or a non-finite bound draws none.
+    smooth : tuple of numpy.ndarray or None
+        The smoothed binormal curve as (1 − specificity, sensitivity) arrays, drawn dashed.
+    title : str or None
+        The title; None names the curve and the rule.
+    marker : str or None
+        The indicator, whose decimals write the cut-off (`formatting.marker_value`), as in every table;
+        None writes three decimals.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        A new figure (`roc_figure` of `curve`, with the cut-off and the smooth curve added).
+    """
     fig = roc_figure([curve], title or f"ROC: {curve.label} cut-off ({rule})")
     shown = formatting.marker_value(marker, threshold) if marker else formatting.number(threshold, 3)
     color = curve.color or style.marker_color(curve.label, 0)
@@ -522,6 +627,7 @@ def roc_cutoff_figure(
         )
 
     def bar(estimate: float, ci: tuple[float, float] | None, flip: bool) -> dict | None:
+        """Turn a CI into plotly's error bar around `estimate` (`flip`: on 1 − the value), or None."""
         if ci is None or not np.all(np.isfinite(ci)):
             return None
         low, high = (1 - ci[1], 1 - ci[0]) if flip else ci

@@ -39,12 +39,12 @@ ul.messages { color: #8a4b00; }
 
 
 def _table_html(table: pd.DataFrame) -> str:
-    """A table in the paper's three-rule style (values escaped)."""
+    """Render a table in the paper's three-rule style (values escaped)."""
     return table.to_html(index=False, escape=True, border=0, na_rep="—")
 
 
 def _figure_html(fig: go.Figure, div_id: str) -> str:
-    """A figure as a div that uses the document's one copy of plotly.js."""
+    """Render a figure as a div that uses the document's one copy of plotly.js."""
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False})
 
 
@@ -56,10 +56,26 @@ def render_report(
     synthetic: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> str:
-    """The report of a `CohortAnalysis` as one HTML document (a string), plotly.js inlined once.
+    """Render the report of a `CohortAnalysis` as one HTML document, plotly.js inlined once.
 
-    `table` is the analysed cohort, for the ROC curves (else the analysis' own table, when it keeps one);
-    `progress(done, total)` is told after each section is written (a page's progress bar).
+    Parameters
+    ----------
+    analysis : CohortAnalysis
+        The analysis whose tables, figures, captions and messages the report shows.
+    table : pandas.DataFrame or None
+        The analysed cohort, for the ROC curves; None uses the analysis' own table when it keeps one
+        (`content.analysed_table`), else the report has no ROC curves.
+    title : str
+        The document's title and heading (HTML-escaped).
+    synthetic : bool
+        Whether the data are the synthetic sample: adds the synthetic-data note.
+    progress : callable or None
+        `progress(done, total)` is told before each section and once at the end (a page's progress bar).
+
+    Returns
+    -------
+    str
+        The whole HTML document, self-contained (works offline); text from the user's files is escaped.
     """
     from plotly.offline import get_plotlyjs
 
@@ -105,7 +121,25 @@ def render_report(
 def write_report(
     analysis: CohortAnalysis, path: str | Path, table: pd.DataFrame | None = None, *, synthetic: bool = False
 ) -> Path:
-    """Write the HTML report of `analysis` (and its cohort `table`, for ROC curves) to `path` (UTF-8)."""
+    """Write the HTML report of `analysis` to `path` (UTF-8), whole or not at all.
+
+    Parameters
+    ----------
+    analysis, table, synthetic
+        As for `render_report`.
+    path : str or Path
+        The file to write.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    OutputError
+        When the file cannot be written (`output.write_text`).
+    """
     path = Path(path)
     write_text(path, render_report(analysis, table, synthetic=synthetic))
     return path

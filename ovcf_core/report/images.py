@@ -55,6 +55,7 @@ class PrintSize:
     dpi: int = 300
 
     def __post_init__(self) -> None:
+        """Refuse a size outside 10–600 mm or a resolution outside 72–1200 dpi (a ValueError naming it)."""
         if not (10 <= self.width_mm <= 600 and 10 <= self.height_mm <= 600):
             raise ValueError(
                 f"a figure size of {self.width_mm:g} × {self.height_mm:g} mm is outside 10–600 mm"
@@ -82,7 +83,7 @@ class PrintSize:
 def figure_image(
     fig: go.Figure, fmt: str = "png", *, width: int = 1000, scale: float = 2.0, size: PrintSize | None = None
 ) -> bytes:
-    """The figure as PNG or SVG bytes.
+    """Export the figure as PNG or SVG bytes.
 
     Parameters
     ----------
@@ -133,24 +134,15 @@ def figure_image(
 
 
 def with_png_dpi(png: bytes, dpi: int) -> bytes:
-    """The PNG with its resolution recorded (a pHYs chunk after IHDR, replacing any there was).
+    """Record a resolution in a PNG: a pHYs chunk after IHDR, replacing any there was.
 
-    Parameters
-    ----------
-    png : bytes
-        A PNG file.
-    dpi : int
-        Dots per inch.
-
-    Returns
-    -------
-    bytes
-        The same image, saying `dpi`.
+    The pixels are not touched: `png` (a PNG file's bytes) comes back the same image, saying `dpi` dots per
+    inch (stored as dots per metre), so a journal's system reads its size on paper.
 
     Raises
     ------
     ValueError
-        When `png` is not a PNG file.
+        When `png` does not start with the PNG signature.
     """
     signature = b"\x89PNG\r\n\x1a\n"
     if not png.startswith(signature):
@@ -170,5 +162,5 @@ def with_png_dpi(png: bytes, dpi: int) -> bytes:
 
 
 def figure_html(fig: go.Figure) -> bytes:
-    """The figure as a self-contained interactive HTML file (plotly.js inlined; works offline)."""
+    """Export the figure as a self-contained interactive HTML file (plotly.js inlined; works offline)."""
     return fig.to_html(full_html=True, include_plotlyjs=True, config={"displaylogo": False}).encode("utf-8")

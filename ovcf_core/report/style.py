@@ -52,7 +52,7 @@ COVARIATE_LABELS: dict[str, str] = {AGE: "Age (years)", BMI: "BMI (kg/m²)", "se
 
 
 def marker_color(marker: str, position: int = 0) -> str:
-    """The colour of a marker in every figure (indicators fixed; other markers by position)."""
+    """Return the colour of a marker in every figure (indicators fixed; other markers by position)."""
     return MARKER_COLORS.get(marker, _OTHER_COLORS[position % len(_OTHER_COLORS)])
 
 
@@ -65,10 +65,10 @@ def marker_label(marker: str, *, unit: bool = True) -> str:
 
 
 def fmt_ci(low: float | None, high: float | None, digits: int = 2) -> str:
-    """A confidence interval as 'low–high' with fixed decimals (`formatting.interval`)."""
+    """Format a confidence interval as 'low–high' with fixed decimals (`formatting.interval`)."""
     return formatting.interval(low, high, digits)
 
 
 def fmt_estimate_ci(estimate: float | None, low: float | None, high: float | None, digits: int = 2) -> str:
-    """An estimate with its 95% CI with fixed decimals, e.g. '0.89 [0.84–0.94]' (`formatting`)."""
+    """Format an estimate with its 95% CI with fixed decimals, e.g. '0.89 [0.84–0.94]' (`formatting`)."""
     return formatting.estimate_interval(estimate, low, high, digits)

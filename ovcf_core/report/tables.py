@@ -58,7 +58,7 @@ def _counts(cases: int | None, controls: int | None) -> str:
 
 
 def _test_name(test: object) -> str:
-    """The group test's name as a paper writes it."""
+    """Name the group test as a paper writes it."""
     return TEST_NAMES.get(str(test), str(test)) if test is not None else style.MISSING
 
 
@@ -114,8 +114,11 @@ def _demographic_rows(analysis: CohortAnalysis, case_col: str, control_col: str)
 
 
 def table1(analysis: CohortAnalysis) -> pd.DataFrame:
-    """Table 1: age, BMI and sex, then each indicator's mean ± SD in cases and controls, with n per group,
-    the t test and p, and the rank tests beside it (Mann–Whitney; Wilcoxon signed-rank over pairs)."""
+    """Build Table 1: age, BMI and sex, then each indicator's mean ± SD in cases and controls.
+
+    Each row has n per group, the t test and p, and the rank tests beside it (Mann–Whitney; the Wilcoxon
+    signed-rank column only when some indicator was analysed over matched pairs).
+    """
     case_col, control_col = group_headers(analysis)
     rows = _demographic_rows(analysis, case_col, control_col)
     for m in analysis.markers:
@@ -138,13 +141,23 @@ PER_UNIT_COLUMN = "OR per stated unit [95% CI]"
 
 
 def marker_unit(m: MarkerAnalysis) -> float:
-    """The step an odds ratio of the marker is stated per (`formatting.display_unit`; a marker the tool
-    does not know by the SD of its model's sample)."""
+    """Return the step an odds ratio of the marker is stated per (`formatting.display_unit`).
+
+    A marker the tool does not know gets the largest power of ten not above the SD of its model's sample
+    (1 without one).
+    """
     return formatting.display_unit(m.marker, m.odds_ratio.sd if m.odds_ratio is not None else None)
 
 
 def rescaled_odds(m: MarkerAnalysis) -> tuple[float | None, CI, float]:
-    """The marker's OR and CI per its stated unit (exact: OR per 1 raised to the unit) and the unit."""
+    """Rescale the marker's OR and CI to its stated unit (exact: OR per 1 raised to the unit).
+
+    Returns
+    -------
+    tuple
+        The OR, its CI as (low, high), and the unit (`marker_unit`); the OR and CI are None without a
+        model.
+    """
     unit = marker_unit(m)
     o = m.odds_ratio
     if o is None:
@@ -161,8 +174,11 @@ def _per_unit_text(m: MarkerAnalysis) -> str:
 
 
 def table2(analysis: CohortAnalysis) -> pd.DataFrame:
-    """Table 2: Spearman correlation of each indicator with OVCF, and the adjusted odds ratios (per SD,
-    and per a stated unit), with the patients in each model and how it was estimated."""
+    """Build Table 2: each indicator's Spearman correlation with OVCF and its adjusted odds ratios.
+
+    The odds ratios are per SD and per a stated unit (`marker_unit`), with the patients in each model and
+    how it was estimated (Wald or Firth).
+    """
     rows = []
     for m in analysis.markers:
         s, o = m.spearman, m.odds_ratio
@@ -193,7 +209,7 @@ def odds_notes(analysis: CohortAnalysis) -> list[str]:
 
 
 def direction_flags(analysis: CohortAnalysis) -> list[str]:
-    """Indicators whose data run against their direction (AUC < 0.5), or that have no usable cut-off."""
+    """Flag indicators whose data run against their direction (AUC < 0.5), or that have no usable cut-off."""
     flags = []
     for m in analysis.markers:
         if m.auc is None or not math.isfinite(m.auc.auc):
@@ -217,7 +233,7 @@ def direction_flags(analysis: CohortAnalysis) -> list[str]:
 
 
 def correlation_frames(analysis: CohortAnalysis) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The inter-marker rho and p matrices as numeric DataFrames (rows and columns in marker order)."""
+    """Return the inter-marker rho and p matrices as numeric DataFrames (rows and columns in marker order)."""
     c = analysis.correlations
     markers = list(c.markers)
     return (
@@ -251,8 +267,12 @@ def marker_likelihood_ratios(m: MarkerAnalysis) -> LikelihoodRatios | None:
 
 
 def auc_table(analysis: CohortAnalysis) -> pd.DataFrame:
-    """Each indicator's AUC with its DeLong 95% CI, direction, cut-off (by the analysis' rule), sensitivity
-    and specificity, likelihood ratios, and the partial and binormal AUCs when they were asked for."""
+    """Build the ROC table: each indicator's AUC with its DeLong 95% CI, direction and cut-off.
+
+    Beside the cut-off (by the analysis' rule) come its sensitivity and specificity and likelihood ratios;
+    the partial and binormal AUCs are columns only when they were asked for, and a Note column only when
+    an AUC is below 0.5.
+    """
     rows = []
     for m in analysis.markers:
         a, c, lr = m.auc, m.cutoff, marker_likelihood_ratios(m)
@@ -307,7 +327,11 @@ class ComparisonRow:
 
 
 def comparison_rows(analysis: CohortAnalysis) -> list[ComparisonRow]:
-    """The analysis' comparisons of every two markers, with their adjusted p and the partial AUCs' p."""
+    """List the analysis' comparisons of every two markers, with their adjusted p and the partial AUCs' p.
+
+    The adjusted and partial-AUC p-values are used only when the analysis has one per comparison; without
+    adjusted values the row's adjusted p is its raw p.
+    """
     adjusted = analysis.p_adjusted if len(analysis.p_adjusted) == len(analysis.auc_comparisons) else None
     pauc = (
         analysis.pauc_p if analysis.pauc_p and len(analysis.pauc_p) == len(analysis.auc_comparisons) else None
@@ -329,16 +353,32 @@ def comparison_rows(analysis: CohortAnalysis) -> list[ComparisonRow]:
 
 
 def delong_table(analysis: CohortAnalysis) -> pd.DataFrame:
-    """The analysis' test of every pair of indicators (`comparisons_table` of its `comparison_rows`)."""
+    """Build the analysis' table of tests of every pair of indicators (`comparisons_table`)."""
     return comparisons_table(comparison_rows(analysis), analysis.roc_test, analysis.p_adjust)
 
 
 def comparisons_table(
     rows: Sequence[ComparisonRow], method: str = "delong", p_adjust: str = "none"
 ) -> pd.DataFrame:
-    """Tests of pairs of indicators by `method` (DeLong's, the bootstrap test or Venkatraman's): both AUCs,
-    the statistic (z, bootstrap D or Venkatraman's E), p, n, the `p_adjust`-adjusted p and the partial
-    AUCs' p when given."""
+    """Build the table of tests of pairs of indicators.
+
+    Parameters
+    ----------
+    rows : sequence of ComparisonRow
+        The tests, one row each, in order.
+    method : str
+        The test used ("delong", "bootstrap" or "venkatraman"): names the statistic's column (z,
+        bootstrap D or Venkatraman's E).
+    p_adjust : str
+        The p-value adjustment ("none", "holm" or "fdr_bh"); any other than "none" adds the adjusted p's
+        column, headed with its name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Both AUCs, the statistic, p and n per test, the partial AUCs' p when any row has one, and the
+        adjusted p.
+    """
     statistic = STATISTIC_NAMES.get(method, "z")
     adjusted = f"p ({ADJUST_NAMES.get(p_adjust, p_adjust)})"
     table = []
@@ -379,17 +419,22 @@ def cutoff_rule_label(rule: str) -> str:
 
 
 def cutoff_table(cut: CutoffResult, marker: str) -> pd.DataFrame:
-    """A cut-off's statistics: the threshold, sensitivity and specificity with their stratified bootstrap
-    CIs (when resampled; the threshold's re-chosen in every resample) and the likelihood ratios with
-    log-method CIs."""
+    """Build a cut-off's statistics table, one quantity a row with its 95% CI and how that was computed.
+
+    The threshold (in `marker`'s decimals), sensitivity and specificity have stratified bootstrap CIs when
+    the cut-off was resampled (the threshold re-chosen in every resample); the likelihood ratios have
+    log-method CIs.
+    """
     lr = cut.likelihood_ratios
     boot = f"bootstrap ({cut.n_boot} resamples)" if cut.n_boot else style.MISSING
     digits = formatting.marker_digits(marker)
 
     def bounds(values: tuple[float, float] | None) -> CI:
+        """Unpack a CI, or (None, None) without one."""
         return (values[0], values[1]) if values is not None else (None, None)
 
     def percent_ci(values: tuple[float, float] | None) -> str:
+        """Write a CI of proportions as 'low–high' percentages, or the missing mark."""
         low, high = bounds(values)
         if formatting.percent(low) == style.MISSING or formatting.percent(high) == style.MISSING:
             return style.MISSING
@@ -410,8 +455,11 @@ def cutoff_table(cut: CutoffResult, marker: str) -> pd.DataFrame:
 
 
 def forest_rows(analysis: CohortAnalysis, scale: str = "sd") -> pd.DataFrame:
-    """Per-indicator adjusted ORs as numbers, ready for `figures.forest_plot`: per SD, or (`scale` "unit")
-    per each marker's stated unit (`marker_unit`; the label says which)."""
+    """Collect each indicator's adjusted OR and CI as numbers, ready for `figures.forest_plot`.
+
+    `scale` "sd" gives them per SD; any other value per each marker's stated unit (`marker_unit`), which
+    the row's label then names.
+    """
     rows = []
     for m in analysis.markers:
         o = m.odds_ratio
@@ -475,8 +523,25 @@ NUMBER_COLUMNS: dict[str, tuple[str, ...]] = {
 
 
 def numbers(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """The full-precision numbers behind Table 1, Table 2 or the ROC table (`kind`), from
-    `CohortAnalysis.to_frame()`, for a CSV download (the columns the analysis has)."""
+    """Select the full-precision numbers behind Table 1, Table 2 or the ROC table, for a CSV download.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        `CohortAnalysis.to_frame()`.
+    kind : str
+        "table1", "table2" or "roc" (`NUMBER_COLUMNS`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table's columns that `frame` has, in `NUMBER_COLUMNS` order.
+
+    Raises
+    ------
+    KeyError
+        For a `kind` not in `NUMBER_COLUMNS`.
+    """
     return frame[[c for c in NUMBER_COLUMNS[kind] if c in frame.columns]]
 
 

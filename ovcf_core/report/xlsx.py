@@ -12,5 +12,9 @@ if TYPE_CHECKING:
 
 
 def report_workbook(analysis: CohortAnalysis) -> bytes:
-    """The report's tables (Tables 1-3, ROC, AUC comparisons) as XLSX bytes."""
+    """Write the report's tables (Tables 1-3, ROC, AUC comparisons) as XLSX bytes.
+
+    Each table is one sheet, the same tables the HTML report shows (`content.workbook_tables`); cells that
+    a spreadsheet would read as a formula are escaped.
+    """
     return sheets_to_xlsx(content.workbook_tables(analysis))
