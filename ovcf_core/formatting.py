@@ -58,7 +58,7 @@ paper's cohort, a round number a clinician can picture (0.1 VBQ, 10 HU, 1 % fat)
 
 
 def _missing(value: object) -> bool:
-    """True for None, NaN and ±inf (what a table shows as a dash)."""
+    """Tell whether `value` is None, NaN or ±inf (what a table shows as a dash)."""
     if value is None:
         return True
     try:
@@ -68,7 +68,7 @@ def _missing(value: object) -> bool:
 
 
 def _minus(text: str) -> str:
-    """A true minus sign, and no '-0.0'."""
+    """Replace the hyphen with a true minus sign, and write '-0.0' as '0.0'."""
     if text.startswith("-") and float(text) == 0:
         text = text[1:]
     return text.replace("-", "−")
@@ -273,7 +273,7 @@ def count_text(value: object) -> str:
 
 
 def axis_tickformat(digits: int) -> str:
-    """A d3 tick format with at most `digits` decimals and no needless trailing zeros (plotly axes).
+    """Return a d3 tick format with at most `digits` decimals and no needless trailing zeros (plotly axes).
 
     Parameters
     ----------
@@ -289,8 +289,10 @@ def axis_tickformat(digits: int) -> str:
 
 
 def log_axis_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
-    """Readable ticks for a log-scaled odds-ratio axis spanning [`low`, `high`]: 1-2-5 steps per decade,
-    thinned to about eight, always including 1 (no effect) when it is in range.
+    """Choose readable ticks for a log-scaled odds-ratio axis spanning [`low`, `high`].
+
+    1-2-5 steps per decade, thinned to about eight, always including 1 (no effect) when it is in range;
+    a non-positive or non-finite span gets the one tick 1.
 
     Parameters
     ----------
@@ -321,14 +323,16 @@ def log_axis_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
 
 
 def _tick_text(value: float) -> str:
-    """A log-axis tick: 0.05, 0.2, 1, 20, 500 (no trailing zeros)."""
+    """Write a log-axis tick: 0.05, 0.2, 1, 20, 500 (no trailing zeros)."""
     text = f"{value:.6f}".rstrip("0").rstrip(".")
     return text or "0"
 
 
 def display_unit(marker: str, sd: float | None = None) -> float:
-    """The step of `marker` an odds ratio is stated per: the known quantity's round unit (0.1 VBQ,
-    10 HU), else the power of ten at or below its SD (so the OR stays between about 0.3 and 3).
+    """Choose the step of `marker` an odds ratio is stated per.
+
+    A known quantity has its round unit (0.1 VBQ, 10 HU); any other marker the power of ten at or below its
+    SD (so the OR stays between about 0.3 and 3).
 
     Parameters
     ----------
@@ -350,19 +354,11 @@ def display_unit(marker: str, sd: float | None = None) -> float:
 
 
 def unit_text(marker: str, unit: float) -> str:
-    """'0.1 VBQ score', '10 HU', '1 % FI', '10 years': what an OR per `unit` of `marker` is per.
+    """Name the step an OR is stated per: '0.1 VBQ score', '10 HU', '1% FI', '10 years'.
 
-    Parameters
-    ----------
-    marker : str
-        The column name.
-    unit : float
-        The step (from `display_unit`).
-
-    Returns
-    -------
-    str
-        The step with its unit, or the marker's name for a dimensionless ratio.
+    `marker` is the column name and `unit` the step (from `display_unit`); the text is the step with the
+    quantity's unit, with the marker's name for a dimensionless ratio or an SD score, and with the column
+    name for a marker the tool does not know.
     """
     step = _tick_text(unit)
     indicator = Indicator.from_column(marker)
@@ -382,7 +378,7 @@ def unit_text(marker: str, unit: float) -> str:
 def rescale_odds_ratio(
     odds_ratio: float | None, ci: Sequence[float | None] | None, unit: float
 ) -> tuple[float | None, tuple[float | None, float | None]]:
-    """The odds ratio (and CI) per `unit` from the odds ratio per 1: OR₁ᵘⁿⁱᵗ, each bound likewise.
+    """Rescale an odds ratio (and CI) per 1 to one per `unit`: OR₁ᵘⁿⁱᵗ, each bound likewise.
 
     Exact for a logistic model: refitted on x / unit, the coefficient is unit·β and its SE unit·SE, so the
     Wald CI exp(unit·β ± z·unit·SE) is the per-1 CI raised to `unit` (and a profile-likelihood CI maps the
@@ -411,6 +407,7 @@ def rescale_odds_ratio(
         raise ValueError(f"the unit of an odds ratio must be a positive number, not {unit!r}")
 
     def power(value: float | None) -> float | None:
+        """Raise a ratio to `unit`, or None when it is missing or not positive."""
         if _missing(value) or float(value) <= 0:  # type: ignore[arg-type]
             return None
         return math.exp(unit * math.log(float(value)))  # type: ignore[arg-type]

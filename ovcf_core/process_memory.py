@@ -19,7 +19,7 @@ M_ARENA_MAX = -8  # glibc's mallopt parameter number for the maximum number of a
 
 
 def _glibc() -> ctypes.CDLL | None:
-    """The C library when it is glibc (mallopt and malloc_trim exist), else None."""
+    """Load the C library when it is glibc (mallopt and malloc_trim exist), else return None."""
     if not sys.platform.startswith("linux"):
         return None
     try:

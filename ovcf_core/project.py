@@ -1,5 +1,6 @@
-"""A project file: one zip holding a session's work — its tables, column mapping, marker choices, risk models,
-ROIs and settings — so that loading it restores every page.
+"""Save and restore a session's work as one project file (a zip), so that loading it restores every page.
+
+The project holds the session's tables, column mapping, marker choices, risk models, ROIs and settings.
 
 The zip holds `project.json` (format "ovcf-project", `schema_version` 1: the settings and an index of the
 other members), the tables as UTF-8 CSV under `tables/`, the risk models under `models/` in the JSON model
@@ -53,7 +54,7 @@ class ProjectTable:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, source: str, *, synthetic: bool) -> ProjectTable:
-        """A table from a DataFrame, written as UTF-8 CSV without its index."""
+        """Build a table from a DataFrame, written as UTF-8 CSV without its index."""
         return cls(frame.to_csv(index=False).encode("utf-8"), source, synthetic)
 
 
@@ -103,22 +104,15 @@ def _check_name(name: Any, what: str) -> str:
 
 
 def write_project(project: Project) -> bytes:
-    """The project as zip bytes (deflated): `project.json`, then each table, model and ROI set.
+    """Write `project` as zip bytes (deflated): `project.json`, then each table, model and ROI set.
 
-    Parameters
-    ----------
-    project
-        The work to save.
-
-    Returns
-    -------
-    bytes
-        The zip file.
+    The bytes are the whole project file, ready to download; `read_project` reads them back.
 
     Raises
     ------
     InputError
-        When a name is not a short plain name or a setting is not plain JSON.
+        When a table, model or ROI-set name is not a short plain name, or a setting or model holds a
+        value that is not plain JSON (a non-finite number, a non-text key, another type).
     """
     index: dict[str, Any] = {
         "format": FORMAT,
@@ -156,7 +150,7 @@ def write_project(project: Project) -> bytes:
 
 
 def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
-    """A member's bytes, read in chunks and refused past `limit` or `MAX_RATIO` times its compressed size."""
+    """Read a member's bytes in chunks, refused past `limit` or `MAX_RATIO` times its compressed size."""
     ceiling = min(limit, max(info.compress_size, 1) * MAX_RATIO)
     if info.file_size > ceiling:
         raise InputError(_too_large(info, limit))
@@ -180,12 +174,12 @@ def _too_large(info: zipfile.ZipInfo, limit: int) -> str:
 
 
 def _size(limit: int) -> str:
-    """A byte limit as people say it (MB from 1 MB up)."""
+    """Write a byte limit as people say it (MB from 1 MB up)."""
     return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit:,} bytes"
 
 
 def _open(data: bytes, name: str) -> zipfile.ZipFile:
-    """The zip, after the file-level checks (size, signature, member count, encryption)."""
+    """Open the zip after the file-level checks (size, signature, member count, encryption)."""
     if len(data) > MAX_FILE_BYTES:
         raise InputError(f"{name}: larger than {_size(MAX_FILE_BYTES)}, not a project file")
     if data[:1] == b"\x80":
@@ -239,7 +233,7 @@ def _reject_constant(constant: str) -> float:
 
 
 def _entry_member(entry: Any, part: str, name: str, prefix: str, suffix: str) -> str:
-    """The member file of one index entry, which must sit where this tool writes it."""
+    """Return the member file of one index entry, which must sit where this tool writes it."""
     if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
         raise InputError(f"project: {INDEX} field {part}.{name} must be an object with a 'file'")
     member = entry["file"]
@@ -259,7 +253,7 @@ def _member(archive: zipfile.ZipFile, member: str) -> bytes:
 
 
 def read_project(data: bytes, name: str = "project file") -> Project:
-    """A project from zip bytes, after every check; never executes or unpickles anything.
+    """Read a project from zip bytes, after every check; never execute or unpickle anything.
 
     Parameters
     ----------
