@@ -332,6 +332,20 @@ def report_figures(_result: CohortAnalysis, key: str, settings_key: str) -> dict
 
 
 @dataclass(frozen=True)
+class LogisticChoice:
+    """The Logistic page's choices: model kind, markers, covariates, pair column and odds-ratio scale.
+
+    One frozen value, so the cached fit is keyed on it (Streamlit hashes a dataclass by its fields).
+    """
+
+    model: str
+    markers: tuple[str, ...]
+    adjust: tuple[str, ...]
+    pair: str | None
+    scale: str
+
+
+@dataclass(frozen=True)
 class LogisticView:
     """What the Logistic page draws: forest rows, the table, its caption and any warnings."""
 
@@ -390,57 +404,45 @@ def _forest_from_fit(fit: LogisticResult | None, markers: tuple[str, ...], scale
 
 @st.cache_resource(show_spinner="Fitting the model…", max_entries=32)
 def _joint_model(
-    _table: pd.DataFrame,
-    key: str,
-    model: str,
-    markers: tuple[str, ...],
-    adjust: tuple[str, ...],
-    pair: str | None,
-    scale: str,
-    firth: bool = False,
+    _table: pd.DataFrame, key: str, choice: LogisticChoice, firth: bool = False
 ) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Forest rows and warnings of the multivariable model (Firth's for it with `firth`, else only where
-    separation is found), or of one conditional model per marker."""
+    """Fit the multivariable model, or one conditional model per marker, and return forest rows and warnings.
+
+    The multivariable model uses Firth's likelihood always with `firth`, else only where separation is
+    found. `key` is the cohort's content digest (the cache key in place of `_table`).
+    """
     from ovcf_core.stats.logistic import FirthMode, fit_conditional, fit_logistic
 
     mode = FirthMode.ALWAYS if firth else FirthMode.AUTO
-    if model == "multivariable":
-        if len(markers) < 2:
-            return _forest_from_fit(fit_logistic(_table, markers, adjust, firth=mode), markers, scale), (
+    if choice.model == "multivariable":
+        fit = fit_logistic(_table, choice.markers, choice.adjust, firth=mode)
+        if len(choice.markers) < 2:
+            return _forest_from_fit(fit, choice.markers, choice.scale), (
                 "Only one marker is chosen: this is the single-marker model.",
             )
-        fit = fit_logistic(_table, markers, adjust, firth=mode)
-        return _forest_from_fit(fit, markers, scale), (
+        return _forest_from_fit(fit, choice.markers, choice.scale), (
             f"All indicators together: {fit.n} patients with every value ({fit.n_cases} cases, "
             f"{fit.n_controls} controls).",
             *fit.warnings,
         )
     frames, messages = [], []
-    for marker in markers:
+    for marker in choice.markers:
         try:
             fit = fit_conditional(
-                _table, [marker], pair or "pair_id", [a for a in adjust if a not in MATCHED_ON]
+                _table, [marker], choice.pair or "pair_id", [a for a in choice.adjust if a not in MATCHED_ON]
             )
         except OvcfError as exc:
             messages.append(f"{style.marker_label(marker)}: {exc}")
             continue
-        frames.append(_forest_from_fit(fit, (marker,), scale))
+        frames.append(_forest_from_fit(fit, (marker,), choice.scale))
         messages.extend(f"{style.marker_label(marker)}: {w}" for w in fit.warnings)
-    forest = pd.concat(frames, ignore_index=True) if frames else _forest_from_fit(None, (), scale)
+    forest = pd.concat(frames, ignore_index=True) if frames else _forest_from_fit(None, (), choice.scale)
     return forest, tuple(messages)
 
 
-def logistic_view(
-    table: pd.DataFrame,
-    key: str,
-    model: str,
-    markers: tuple[str, ...],
-    adjust: tuple[str, ...],
-    pair: str | None,
-    scale: str,
-) -> LogisticView:
-    """The chosen logistic model's odds ratios for the Logistic page."""
-    adjusted = ", ".join(style.COVARIATE_LABELS.get(a, a) for a in adjust) or "nothing"
+def logistic_view(table: pd.DataFrame, key: str, choice: LogisticChoice) -> LogisticView:
+    """Compute the chosen logistic model's odds ratios, table and caption for the Logistic page."""
+    adjusted = ", ".join(style.COVARIATE_LABELS.get(a, a) for a in choice.adjust) or "nothing"
     firth = bool(options()["firth"])
     how = (
         "Firth's penalised likelihood with profile-likelihood 95% CI for every model"
@@ -448,25 +450,27 @@ def logistic_view(
         else "Wald 95% CI, or Firth's penalised likelihood with profile-likelihood CI where a variable "
         "separates the groups (Method)"
     )
-    if model == "each":
-        result = cohort_analysis(table, key, markers, adjust, pair, _options_key(options()))
-        forest = tables.forest_rows(result, scale)
+    if choice.model == "each":
+        result = cohort_analysis(
+            table, key, choice.markers, choice.adjust, choice.pair, _options_key(options())
+        )
+        forest = tables.forest_rows(result, choice.scale)
         caption = (
             f"One model per indicator, adjusted for {adjusted}, on its n patients with every value; {how}."
         )
         messages = tuple(content.messages(result))
     else:
         try:
-            forest, messages = _joint_model(table, key, model, markers, adjust, pair, scale, firth)
+            forest, messages = _joint_model(table, key, choice, firth)
         except OvcfError as exc:
-            forest, messages = _forest_from_fit(None, (), scale), (str(exc),)
+            forest, messages = _forest_from_fit(None, (), choice.scale), (str(exc),)
         caption = (
             f"One model with all indicators, adjusted for {adjusted}; {how}."
-            if model == "multivariable"
+            if choice.model == "multivariable"
             else "Conditional logistic regression within matched pairs, one model per indicator (age and sex "
             "are matched on, so only the other covariates are adjusted for); Wald 95% CI."
         )
-    return LogisticView(forest, _logistic_table(forest, scale), caption, messages)
+    return LogisticView(forest, _logistic_table(forest, choice.scale), caption, messages)
 
 
 @st.cache_data(show_spinner="Reading the measurements…", max_entries=8)

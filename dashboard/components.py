@@ -206,3 +206,29 @@ def show_table(table: pd.DataFrame, caption: str | None = None) -> None:
     st.dataframe(readable(table), hide_index=True, width="stretch")
     if caption:
         st.caption(caption)
+
+
+def result_table(
+    heading: str, table: pd.DataFrame, caption: str, title: str, numbers: pd.DataFrame | None = None
+) -> None:
+    """Draw a numbered result table under its heading, with its caption and CSV/XLSX downloads.
+
+    `title` names the download files; `numbers` is the full-precision CSV (see `download_table`).
+    """
+    st.subheader(heading)
+    show_table(table, caption)
+    download_table(table, title, numbers=numbers)
+
+
+def covariate_picker(container: object, offered: list[str], chosen: list[str], **widget: str) -> list[str]:
+    """Draw the "Adjust for" multiselect of covariates, labelled as in the report, in `container`.
+
+    Starts from the `chosen` covariates that are still `offered`; `widget` passes `key` or `help` on.
+    """
+    return container.multiselect(  # type: ignore[attr-defined]
+        "Adjust for",
+        offered,
+        default=[c for c in chosen if c in offered],
+        format_func=lambda c: style.COVARIATE_LABELS.get(c, c),
+        **widget,
+    )

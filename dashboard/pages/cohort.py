@@ -6,8 +6,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import analysis, components, marker_picker, state
+from dashboard import analysis_page, components, state
 from ovcf_core.report import figures, tables
+
+TABLE1_CAPTION = (
+    "Mean ± SD; women n (%); n with a value per group. p: paired t-test (McNemar for sex) over matched "
+    "pairs, else Welch's t-test (χ²); beside it the Mann–Whitney U test and, over pairs, the Wilcoxon "
+    "signed-rank test."
+)
 
 
 @st.cache_resource(max_entries=64)
@@ -21,19 +27,15 @@ components.page_header(
     "How OVCF patients and controls differ: Table 1, and each indicator's distribution with every patient "
     "shown (lines join the two members of a matched pair).",
 )
-marker_picker.marker_picker("cohort")
-table, settings, result = analysis.current()
-components.cohort_caption(table)
+table, settings, result = analysis_page.analysed_cohort("cohort")
 
-st.subheader("Table 1. Patient characteristics and indicators by group")
-table1 = tables.table1(result)
-components.show_table(
-    table1,
-    "Mean ± SD; women n (%); n with a value per group. p: paired t-test (McNemar for sex) over matched "
-    "pairs, else Welch's t-test (χ²); beside it the Mann–Whitney U test and, over pairs, the Wilcoxon "
-    "signed-rank test.",
+components.result_table(
+    "Table 1. Patient characteristics and indicators by group",
+    tables.table1(result),
+    TABLE1_CAPTION,
+    "Table 1",
+    numbers=tables.numbers(result.to_frame(), "table1"),
 )
-components.download_table(table1, "Table 1", numbers=tables.numbers(result.to_frame(), "table1"))
 
 st.subheader("Distributions")
 c1, c2 = st.columns([1, 3])

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import analysis, components, marker_picker, state
+from dashboard import analysis_page, components, state
 from ovcf_core.report import figures, style, tables
 
 
@@ -21,27 +21,28 @@ components.page_header(
     "Spearman correlation of each indicator with OVCF (the paper's Table 2), and of the indicators with "
     "each other (Table 3).",
 )
-marker_picker.marker_picker("correlations")
-table, settings, result = analysis.current()
-components.cohort_caption(table)
-
-st.subheader("Table 2. Correlation with OVCF and adjusted odds ratios")
-table2 = tables.table2(result)
-components.show_table(
-    table2,
-    "Spearman ρ of each indicator with the 0/1 outcome. Odds ratios from logistic regression adjusted for "
-    f"{', '.join(style.COVARIATE_LABELS.get(a, a) for a in settings['adjust']) or 'nothing'} on the n "
-    "patients with every value: Wald 95% CI, or Firth's penalised likelihood with profile-likelihood CI "
-    "where a variable separates the groups (Method). Per SD, and per the unit stated in each cell.",
+table, settings, result = analysis_page.analysed_cohort("correlations")
+adjusted = ", ".join(style.COVARIATE_LABELS.get(a, a) for a in settings["adjust"]) or "nothing"
+components.result_table(
+    "Table 2. Correlation with OVCF and adjusted odds ratios",
+    tables.table2(result),
+    f"Spearman ρ of each indicator with the 0/1 outcome. Odds ratios from logistic regression adjusted for "
+    f"{adjusted} on the n patients with every value: Wald 95% CI, or Firth's penalised likelihood with "
+    "profile-likelihood CI where a variable separates the groups (Method). Per SD, and per the unit stated "
+    "in each cell.",
+    "Table 2",
+    numbers=tables.numbers(result.to_frame(), "table2"),
 )
-components.download_table(table2, "Table 2", numbers=tables.numbers(result.to_frame(), "table2"))
 
 rho, p = tables.correlation_frames(result)
 if len(rho) >= 2:
-    st.subheader("Table 3. Correlation between indicators")
-    table3 = tables.table3(result)
-    components.show_table(table3, "Spearman ρ (p), pairwise complete observations.")
-    components.download_table(table3, "Table 3", numbers=tables.correlation_numbers(result))
+    components.result_table(
+        "Table 3. Correlation between indicators",
+        tables.table3(result),
+        "Spearman ρ (p), pairwise complete observations.",
+        "Table 3",
+        numbers=tables.correlation_numbers(result),
+    )
     left, right = st.columns([1, 1])
     with left:
         components.plot(figures.correlation_heatmap(rho, p), key="heatmap")

@@ -10,7 +10,6 @@ import streamlit as st
 from dashboard import components, data_view, marker_picker, project_file, state, upload
 from ovcf_core.cohort_upload import is_raw_table
 from ovcf_core.errors import OvcfError
-from ovcf_core.report import style
 from ovcf_core.schema import COVARIATES, OUTCOME, PAIR_ID
 
 
@@ -81,11 +80,10 @@ def settings_section(cohort: pd.DataFrame) -> None:
     c1, c2, c3 = st.columns([2, 1, 1])
     with c1:
         markers = marker_picker.marker_picker("data")
-    adjust = c2.multiselect(
-        "Adjust for",
+    adjust = components.covariate_picker(
+        c2,
         covariate_options,
-        default=[a for a in settings["adjust"] if a in covariate_options],
-        format_func=lambda c: style.COVARIATE_LABELS.get(c, c),
+        settings["adjust"],
         help="Covariates of the logistic models (the paper adjusts for age, sex and BMI).",
     )
     pair_options = [None] + ([PAIR_ID] if PAIR_ID in cohort.columns else [])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import analysis, analysis_options, components, marker_picker, state
-from ovcf_core.report import figures, style
+from dashboard import analysis, analysis_options, analysis_page, components, state
+from ovcf_core.report import figures
 
 MODELS = {
     "each": "Each indicator, adjusted",
@@ -18,20 +18,12 @@ components.page_header(
     "Odds ratios of OVCF per unit or per standard deviation of each indicator, adjusted for the covariates "
     "you choose (the paper: age, sex and BMI), with Wald 95% confidence intervals.",
 )
-marker_picker.marker_picker("logistic")
-table, settings, _ = analysis.current()
-components.cohort_caption(table)
+table, settings, _ = analysis_page.analysed_cohort("logistic")
 key = st.session_state[state.COHORT_KEY]
 
 c1, c2, c3 = st.columns([2, 2, 1])
 covariates = [c for c in ("age", "sex", "bmi") if c in table.columns]
-adjust = c1.multiselect(
-    "Adjust for",
-    covariates,
-    default=[c for c in settings["adjust"] if c in covariates],
-    format_func=lambda c: style.COVARIATE_LABELS.get(c, c),
-    key="logistic_adjust",
-)
+adjust = components.covariate_picker(c1, covariates, settings["adjust"], key="logistic_adjust")
 available = [m for m in MODELS if m != "conditional" or settings["pair"]]
 model = c2.radio(
     "Model",
@@ -51,9 +43,8 @@ scale = c3.radio(
 )
 
 analysis_options.logistic_options()
-view = analysis.logistic_view(
-    table, key, model, tuple(settings["markers"]), tuple(adjust), settings["pair"], scale
-)
+choice = analysis.LogisticChoice(model, tuple(settings["markers"]), tuple(adjust), settings["pair"], scale)
+view = analysis.logistic_view(table, key, choice)
 for message in view.messages:
     st.warning(message)
 if view.forest.empty or view.forest["or"].isna().all():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import analysis, analysis_options, components, marker_picker, roc_sections, state
+from dashboard import analysis, analysis_options, analysis_page, components, roc_sections, state
 from ovcf_core.report import content, tables
 
 components.page_header(
@@ -14,9 +14,7 @@ components.page_header(
     "the AUC, DeLong's test between indicators, and the sensitivity/specificity at any cut-off.",
 )
 analysis_options.roc_options()
-marker_picker.marker_picker("roc")
-table, settings, result = analysis.current()
-components.cohort_caption(table)
+table, settings, result = analysis_page.analysed_cohort("roc")
 key = st.session_state[state.COHORT_KEY]
 for flag in tables.direction_flags(result):  # never silently shown
     st.warning(flag)
