@@ -17,7 +17,7 @@ import streamlit as st
 from dashboard import state
 from ovcf_core.indicators import LEVELS
 from ovcf_core.model import DEFAULT_PREVALENCE, PREVALENCE_SOURCE
-from ovcf_core.schema import BMI, COVARIATE_COLUMNS, Indicator
+from ovcf_core.schema import BMI, COVARIATE_COLUMNS, Indicator, NumericColumn
 
 VBQ_MODES = ("Enter VBQ", "From L1–L4 SI and CSF SI")
 HU_MODES = ("Enter average HU", "From per-vertebra HU")
@@ -167,6 +167,18 @@ def _other_indicators(needed: tuple[str, ...]) -> dict[str, float | None]:
     return values
 
 
+def _covariate_input(container: Any, label: str, key: str, spec: NumericColumn) -> float | None:
+    """Draw an empty-by-default number box for a covariate, its plausible range (from `spec`) as help."""
+    return container.number_input(
+        label,
+        value=None,
+        key=key,
+        format="%.4g",
+        placeholder="empty",
+        help=f"plausible {spec.low:g}–{spec.high:g}",
+    )
+
+
 def patient_inputs(needed: tuple[str, ...] = ()) -> PatientInputs:
     """The whole Patient section, in the page's order; `needed` are the model's variables."""
     restore_widgets()
@@ -180,23 +192,9 @@ def patient_inputs(needed: tuple[str, ...] = ()) -> PatientInputs:
     others = _other_indicators(needed)
     age_spec, bmi_spec = COVARIATE_COLUMNS["age"], COVARIATE_COLUMNS[BMI]
     a, s, b = st.columns(3)
-    age = a.number_input(
-        "Age (years)",
-        value=None,
-        key="age",
-        format="%.4g",
-        placeholder="empty",
-        help=f"plausible {age_spec.low:g}–{age_spec.high:g}",
-    )
+    age = _covariate_input(a, "Age (years)", "age", age_spec)
     sex = s.radio("Sex", SEXES, index=None, horizontal=True, key="sex")
-    bmi = b.number_input(
-        "BMI (kg/m²)",
-        value=None,
-        key="bmi",
-        format="%.4g",
-        placeholder="empty",
-        help=f"plausible {bmi_spec.low:g}–{bmi_spec.high:g}",
-    )
+    bmi = _covariate_input(b, "BMI (kg/m²)", "bmi", bmi_spec)
     correct = st.checkbox("Correct to a prevalence", key="correct_prevalence")
     prevalence_pct = st.number_input(
         "Prevalence (%)", key="prevalence_pct", disabled=not correct, help=PREVALENCE_SOURCE
