@@ -1,6 +1,8 @@
-"""Review and correction of mask-derived regions: accept, reject, or edit one region (an ellipse derived
-from it, a redrawn outline, pixels painted or erased, a threshold), its review status, and the corrected
-regions exported as an ROI file listing every correction, or as a label map for DICOM SEG.
+"""Review and correct mask-derived regions, and export the corrected regions with every correction listed.
+
+One region is accepted, rejected or edited (an ellipse derived from it, a redrawn outline, pixels painted
+or erased, a threshold); each region has a review status; the corrected regions are exported as an ROI
+file listing every correction, or as a label map for DICOM SEG.
 
 Regions are ROIs (`mask_outlines.region_roi`: polygons holding exactly a mask's pixels), so an edited
 region is measured by the same code as a drawn ROI. Every function returns a `roi_edits.Change`, so each
@@ -39,8 +41,24 @@ _STATUS = {Action.ACCEPT: Review.ACCEPTED, Action.REJECT: Review.REJECTED, Actio
 
 
 def review_status(history: RoiHistory, regions: Iterable[str]) -> dict[str, Review]:
-    """Each region's status from the history: its last accept, reject or edit (a move/resize or redraw
-    in the ROI editor counts as an edit, a deletion as a rejection); to review otherwise."""
+    """Read each region's review status from the history: its last accept, reject or edit.
+
+    A move/resize or redraw in the ROI editor counts as an edit and a deletion as a rejection; a region
+    (re)loaded from a mask starts over as to review, and so does a region with no such step. Labels are
+    matched case-insensitively.
+
+    Parameters
+    ----------
+    history : RoiHistory
+        The series' ROI history.
+    regions : iterable of str
+        The labels of the mask's regions.
+
+    Returns
+    -------
+    dict of str to Review
+        Each label of `regions`, as given, with its status.
+    """
     status = {label: Review.TO_REVIEW for label in regions}
     wanted = {label.upper(): label for label in status}
     for step in history.steps[1:]:
@@ -63,6 +81,7 @@ def review_status(history: RoiHistory, regions: Iterable[str]) -> dict[str, Revi
 
 
 def _region(rois: Iterable[Roi], label: str) -> Roi:
+    """Find the region `label` among the current ROIs, or raise an InputError saying it is gone."""
     roi = find(rois, label)
     if roi is None:
         raise InputError(f"region '{label}' is not among the current ROIs (rejected or deleted?)")
@@ -70,7 +89,11 @@ def _region(rois: Iterable[Roi], label: str) -> Roi:
 
 
 def accept(rois: Iterable[Roi], label: str) -> Change:
-    """Accept a region as segmented (the ROI set is unchanged; the acceptance is recorded)."""
+    """Accept a region as segmented (the ROI set is unchanged; the acceptance is recorded).
+
+    Like every correction below, it returns the `Change` to record in the ROI history and raises an
+    InputError when `label` is not among the current ROIs (rejected or deleted before).
+    """
     current = tuple(rois)
     roi = _region(current, label)
     return Change(
@@ -87,15 +110,36 @@ def reject(rois: Iterable[Roi], label: str) -> Change:
 
 
 def _edited(rois: tuple[Roi, ...], label: str, new: Roi, how: str) -> Change:
+    """Replace region `label` by `new` (`roi_edits.update`), listed as a mask-region edit saying `how`."""
     change = update(rois, label, new)
     return Change(Action.EDIT, change.rois, change.labels, f"{how}: {change.detail}")
 
 
 def derived_ellipse(roi: Roi, rows: int, columns: int) -> Roi:
-    """The axis-aligned ellipse with the region's centroid and second moments (for a filled ellipse about
-    its own centre and radii: variance = radius² / 4), shrunk in steps of 5% until every pixel it
-    holds is one of the region's (the oval stays inside the structure, as the paper's trabecular oval),
-    and kept within the image."""
+    """Derive the axis-aligned ellipse with the region's centroid and second moments.
+
+    For a filled ellipse about its own centre and radii, variance = radius² / 4, so the radii are twice
+    the pixels' SDs (at least half a pixel), kept within the image. The ellipse is then shrunk in steps of
+    5% until every pixel it holds is one of the region's (the oval stays inside the structure, as the
+    paper's trabecular oval); when no step fits, the smallest (5%) is returned.
+
+    Parameters
+    ----------
+    roi : Roi
+        The region, on an image of `rows` × `columns` pixels.
+    rows, columns : int
+        The image's size.
+
+    Returns
+    -------
+    Roi
+        An ellipse with the region's label and slice (not yet in the ROI set: see `as_ellipse`).
+
+    Raises
+    ------
+    InputError
+        When the region holds no pixel of the image.
+    """
     mask = roi_mask(roi, rows, columns)
     ys, xs = np.nonzero(mask)
     if xs.size == 0:
@@ -114,16 +158,28 @@ def derived_ellipse(roi: Roi, rows: int, columns: int) -> Roi:
 
 
 def as_ellipse(rois: Iterable[Roi], label: str, ellipse: Roi) -> Change:
-    """Replace a region by an ellipse (e.g. its derived ellipse, moved or resized)."""
+    """Replace a region by an ellipse (e.g. its derived ellipse, moved or resized).
+
+    Raises
+    ------
+    InputError
+        When `label` is not among the current ROIs, or the ellipse's label is invalid.
+    LabelTaken
+        When the ellipse's label belongs to another ROI (`roi_edits.update`).
+    """
     return _edited(tuple(rois), label, ellipse, "ellipse")
 
 
 def redraw(rois: Iterable[Roi], label: str, outline: Roi) -> Change:
-    """Replace a region by a new outline (a lasso polygon, a box) drawn on the image."""
+    """Replace a region by a new outline (a lasso polygon, a box) drawn on the image.
+
+    It refuses as `as_ellipse` does.
+    """
     return _edited(tuple(rois), label, outline, "redrawn")
 
 
 def _from_pixels(roi: Roi, pixels: np.ndarray, how: str, rois: tuple[Roi, ...]) -> Change:
+    """Replace `roi` by the region holding exactly `pixels`, refused when none is left."""
     new = region_roi(pixels, roi.label, roi.slice)
     if new is None:
         raise InputError(f"{how} would leave region '{roi.label}' without a pixel: reject it instead")
@@ -138,7 +194,7 @@ def _from_pixels(roi: Roi, pixels: np.ndarray, how: str, rois: tuple[Roi, ...]) 
 
 
 def paint(rois: Iterable[Roi], label: str, brush: Roi, rows: int, columns: int) -> Change:
-    """Add the pixels of `brush` (a drawn box or lasso) to a region."""
+    """Add the pixels of `brush` (a drawn box or lasso) to a region, on an image of `rows` × `columns`."""
     current = tuple(rois)
     roi = _region(current, label)
     pixels = roi_mask(roi, rows, columns) | roi_mask(brush, rows, columns)
@@ -146,7 +202,14 @@ def paint(rois: Iterable[Roi], label: str, brush: Roi, rows: int, columns: int) 
 
 
 def erase(rois: Iterable[Roi], label: str, brush: Roi, rows: int, columns: int) -> Change:
-    """Remove the pixels of `brush` (a drawn box or lasso) from a region."""
+    """Remove the pixels of `brush` (a drawn box or lasso) from a region, on an image of `rows` × `columns`.
+
+    Raises
+    ------
+    InputError
+        When `label` is not among the current ROIs, or no pixel of the region would be left (reject it
+        instead).
+    """
     current = tuple(rois)
     roi = _region(current, label)
     pixels = roi_mask(roi, rows, columns) & ~roi_mask(brush, rows, columns)
@@ -154,7 +217,13 @@ def erase(rois: Iterable[Roi], label: str, brush: Roi, rows: int, columns: int) 
 
 
 def threshold(rois: Iterable[Roi], label: str, image: np.ndarray, low: float, high: float) -> Change:
-    """Keep only the region's pixels whose value is within [low, high] (HU or SI of the slice)."""
+    """Keep only the region's pixels whose value in `image` (the slice's HU or SI) is within [low, high].
+
+    Raises
+    ------
+    InputError
+        When `low` is above `high`, `label` is not among the current ROIs, or no pixel would be left.
+    """
     if not low <= high:
         raise InputError(f"the threshold's lower value {low:g} is above its upper value {high:g}")
     current = tuple(rois)
@@ -166,14 +235,23 @@ def threshold(rois: Iterable[Roi], label: str, image: np.ndarray, low: float, hi
 def corrected_label_map(
     label_map: LabelMap, rois: Iterable[Roi], rejected: Iterable[Roi]
 ) -> tuple[LabelMap, list[str]]:
-    """The mask with the review applied: each rejected region's structure cleared on its slice, each
-    current ROI naming a structure put in its place (`mask_outlines.rois_to_label_map`); ROIs naming no
-    structure (e.g. "ROI1") are left out and listed.
+    """Apply the review to the mask.
+
+    Each rejected region's structure is cleared on its slice and each current ROI naming a structure is
+    put in its place (`mask_outlines.rois_to_label_map`); ROIs naming no structure (e.g. "ROI1") are left
+    out and listed.
 
     Returns
     -------
     (LabelMap, list of str)
         The corrected map, and the labels of the ROIs left out.
+
+    Raises
+    ------
+    MaskError
+        When a rejected region names no structure.
+    InputError
+        When a kept ROI lies off the image or the series.
     """
     rejected = tuple(rejected)
     data = label_map.data.copy()
@@ -192,9 +270,12 @@ def corrected_label_map(
 
 
 def corrections_document(rois: Iterable[Roi], history: RoiHistory, masks: str | None = None) -> str:
-    """The ROI file (DESIGN §4.4) of the corrected regions with the review added: `"masks"` (the mask
-    file reviewed) and `"corrections"` (every change: step, UTC time, action, labels, what changed — no
-    user names). `loads_rois` reads it like any ROI file."""
+    """Write the ROI file (DESIGN §4.4) of the corrected regions with the review added.
+
+    The additions are `"masks"` (the mask file reviewed, when given) and `"corrections"` (every change:
+    step, UTC time, action, labels, what changed — no user names). `loads_rois` reads it like any ROI
+    file.
+    """
     document: dict[str, Any] = json.loads(dumps_rois(tuple(rois)))
     if masks:
         document["masks"] = masks
@@ -203,8 +284,12 @@ def corrections_document(rois: Iterable[Roi], history: RoiHistory, masks: str | 
 
 
 def corrections_text(history: RoiHistory, limit: int = 10240, *, ascii_only: bool = False) -> str:
-    """The corrections as lines of text ("step 2, 2026-12-02T15:04:05Z: edited mask region L2 — ..."),
-    cut to `limit` characters (DICOM LT) with a note when longer."""
+    """Write the corrections as lines of text, cut to `limit` characters (DICOM LT) with a note when longer.
+
+    A line reads "step 2, 2026-12-02T15:04:05Z: edited mask region L2 — ..."; the text is "no correction"
+    when there is none. `ascii_only` writes DICOM's default character repertoire (arrows and dashes in
+    ASCII, anything else as "?"), which a PACS shows whatever its character set.
+    """
     lines = [
         f"step {c['step']}, {c['when']}: {c['action']} {', '.join(c['labels'])} — {c['detail']}"
         for c in history.changes()
@@ -223,13 +308,17 @@ def corrections_text(history: RoiHistory, limit: int = 10240, *, ascii_only: boo
 def corrected_seg(
     label_map: LabelMap, series: Series, rois: Iterable[Roi], history: RoiHistory, rejected: Iterable[Roi]
 ) -> bytes:
-    """The corrected regions as a DICOM SEG (`seg.write_seg`, no patient identifiers) whose ImageComments
-    list every correction (`corrections_text`).
+    """Write the corrected regions as DICOM SEG bytes whose ImageComments list every correction.
+
+    The SEG is `seg.write_seg` of `corrected_label_map` (no patient identifiers); the comments are
+    `corrections_text` in ASCII.
 
     Raises
     ------
     MaskError
-        Nothing left to write, or the map does not fit the series.
+        Nothing left to write, the map does not fit the series, or a rejected region names no structure.
+    InputError
+        When a kept ROI lies off the image or the series.
     """
     import pydicom
 

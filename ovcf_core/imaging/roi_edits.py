@@ -55,16 +55,21 @@ class Action(StrEnum):
 
 
 def utc_now() -> str:
-    """The current time in UTC, to the second, ISO 8601 (e.g. 2026-12-02T15:04:05Z)."""
+    """Return the current time in UTC, to the second, ISO 8601 (e.g. 2026-12-02T15:04:05Z)."""
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _number(value: float) -> str:
+    """Write a coordinate with at most one decimal and no trailing zeros."""
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
 def describe_roi(roi: Roi) -> str:
-    """One short line: shape, slice and position (e.g. "ellipse on slice 5 at (32, 36), radii 4 × 3")."""
+    """Describe an ROI in one short line: shape, slice and position.
+
+    E.g. "ellipse on slice 5, at (32, 36), radii 4 × 3"; a rectangle or polygon gives its extent in x and
+    y, a polygon its number of points too.
+    """
     if roi.shape is Shape.ELLIPSE and roi.center and roi.radii:
         (cx, cy), (rx, ry) = roi.center, roi.radii
         where = f"at ({_number(cx)}, {_number(cy)}), radii {_number(rx)} × {_number(ry)}"
@@ -77,6 +82,7 @@ def describe_roi(roi: Roi) -> str:
 
 
 def _geometry(roi: Roi) -> dict[str, str]:
+    """Name the parts of an ROI's geometry that a change can alter (an ellipse's centre and radii)."""
     if roi.shape is Shape.ELLIPSE and roi.center and roi.radii:
         (cx, cy), (rx, ry) = roi.center, roi.radii
         return {"centre": f"({_number(cx)}, {_number(cy)})", "radii": f"{_number(rx)} × {_number(ry)}"}
@@ -84,7 +90,10 @@ def _geometry(roi: Roi) -> dict[str, str]:
 
 
 def describe_change(old: Roi, new: Roi) -> str:
-    """What differs between two versions of an ROI, in words ("slice 5 → 7; centre (32, 36) → (30, 36)")."""
+    """Say what differs between two versions of an ROI, e.g. "slice 5 → 7; centre (32, 36) → (30, 36)".
+
+    The text is "unchanged" when nothing differs.
+    """
     parts = []
     if old.label != new.label:
         parts.append(f"label '{old.label}' → '{new.label}'")
@@ -99,7 +108,13 @@ def describe_change(old: Roi, new: Roi) -> str:
 
 
 def check_label(label: str) -> str:
-    """The label stripped, or an InputError when it is empty, too long or not printable (DESIGN §4.4)."""
+    """Return the label stripped of surrounding spaces, after the checks of DESIGN §4.4.
+
+    Raises
+    ------
+    InputError
+        When the label is empty, longer than `MAX_LABEL_CHARS` or not printable on one line.
+    """
     text = label.strip()
     if not text:
         raise InputError("the ROI needs a label (e.g. L1, CSF_L3, PM_L_L3L4)")
@@ -109,7 +124,7 @@ def check_label(label: str) -> str:
 
 
 def next_free_label(existing: Iterable[str], preferred: Iterable[str] = ()) -> str:
-    """The first of `preferred` not yet used (case-insensitive), else the first free ROI1, ROI2, …"""
+    """Return the first of `preferred` not yet used (case-insensitive), else the first free ROI1, ROI2…."""
     taken = {label.upper() for label in existing}
     for label in preferred:
         if label.upper() not in taken:
@@ -121,7 +136,7 @@ def next_free_label(existing: Iterable[str], preferred: Iterable[str] = ()) -> s
 
 
 def copy_label(label: str, existing: Iterable[str]) -> str:
-    """A free label for a second ROI named `label`: `label_2`, `label_3`, … (within the length limit)."""
+    """Return a free label for a second ROI named `label`: `label_2`, `label_3`, … (within the length cap)."""
     taken = {name.upper() for name in existing}
     number = 2
     while True:
@@ -133,11 +148,12 @@ def copy_label(label: str, existing: Iterable[str]) -> str:
 
 
 def _relabelled(roi: Roi, label: str) -> Roi:
+    """Copy `roi` under another label."""
     return Roi(label, roi.slice, roi.shape, center=roi.center, radii=roi.radii, points=roi.points)
 
 
 def find(rois: Iterable[Roi], label: str) -> Roi | None:
-    """The ROI labelled `label` (case-insensitive, as the indicators read labels), or None."""
+    """Find the ROI labelled `label` (case-insensitive, as the indicators read labels), or None."""
     return next((r for r in rois if r.label.upper() == label.upper()), None)
 
 
@@ -152,11 +168,27 @@ class Change:
 
 
 def add(rois: Iterable[Roi], roi: Roi, on_conflict: OnConflict = OnConflict.REFUSE) -> Change:
-    """Add `roi`; a taken label raises LabelTaken (REFUSE), replaces the old ROI in place (REPLACE) or
-    keeps both, the new one under the next free copy label (KEEP_BOTH).
+    """Add `roi` to the set, saying what to do when its label is taken.
+
+    Parameters
+    ----------
+    rois : iterable of Roi
+        The current set (not changed).
+    roi : Roi
+        The ROI to add; its label is checked and stripped (`check_label`).
+    on_conflict : OnConflict
+        For a taken label (case-insensitive): REFUSE raises LabelTaken, REPLACE puts `roi` in the old
+        ROI's place, KEEP_BOTH adds it under the next free copy label (`copy_label`).
+
+    Returns
+    -------
+    Change
+        The set after the addition and how it is listed (added, or replaced).
 
     Raises
     ------
+    InputError
+        When the label is empty, too long or not printable.
     LabelTaken
         The label exists and `on_conflict` is REFUSE (the message names both ROIs and the choices).
     """
@@ -178,8 +210,17 @@ def add(rois: Iterable[Roi], roi: Roi, on_conflict: OnConflict = OnConflict.REFU
 
 
 def update(rois: Iterable[Roi], label: str, new: Roi) -> Change:
-    """Replace the ROI `label` by `new` where it stands (a move, resize or redraw; or a rename when the
-    label differs, refused when the new label belongs to another ROI)."""
+    """Replace the ROI `label` by `new` where it stands: a move, resize or redraw, or a rename.
+
+    The change is listed as a rename when only the label differs, else as moved/resized.
+
+    Raises
+    ------
+    InputError
+        When there is no ROI labelled `label`, or `new`'s label is empty, too long or not printable.
+    LabelTaken
+        When `new`'s label belongs to another ROI of the set.
+    """
     current = tuple(rois)
     old = find(current, label)
     if old is None:
@@ -202,7 +243,13 @@ def update(rois: Iterable[Roi], label: str, new: Roi) -> Change:
 
 
 def delete(rois: Iterable[Roi], labels: Iterable[str]) -> Change:
-    """Remove the ROIs with these labels in one change."""
+    """Remove the ROIs with these labels (case-insensitive) in one change.
+
+    Raises
+    ------
+    InputError
+        When none of `labels` is in the set.
+    """
     current = tuple(rois)
     wanted = {label.upper() for label in labels}
     gone = tuple(r.label for r in current if r.label.upper() in wanted)
@@ -213,8 +260,11 @@ def delete(rois: Iterable[Roi], labels: Iterable[str]) -> Change:
 
 
 def load(rois: Iterable[Roi], loaded: Iterable[Roi], file_name: str) -> Change:
-    """Take the ROIs of an ROI file: those with a new label are added, those whose label exists replace
-    it (the file is the user's explicit choice); the detail says which were which."""
+    """Take the ROIs of an ROI file named `file_name` into the set, in one change.
+
+    Those with a new label are added and those whose label exists replace it (the file is the user's
+    explicit choice, so no LabelTaken); the change's detail says which were which.
+    """
     current = list(rois)
     replaced, added = [], []
     for roi in loaded:
@@ -245,7 +295,7 @@ class RoiStep:
     rois: tuple[Roi, ...] = field(repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The step as listed in an export: {step, when, action, labels, detail} (no user names)."""
+        """Return the step as listed in an export: {step, when, action, labels, detail} (no user names)."""
         return {
             "step": self.step,
             "when": self.when,
@@ -263,7 +313,7 @@ class RoiHistory:
 
     @classmethod
     def start(cls, rois: Iterable[Roi], detail: str, when: str | None = None) -> RoiHistory:
-        """A history whose step 0 is `rois` (e.g. the phantom's ROI file, or none)."""
+        """Start a history whose step 0 is `rois` (e.g. the phantom's ROI file, or none), at `when` or now."""
         rois = tuple(rois)
         labels = tuple(r.label for r in rois)
         return cls([RoiStep(0, Action.START, labels, detail, when or utc_now(), rois)])
@@ -282,14 +332,26 @@ class RoiHistory:
         return step
 
     def undo_to(self, step: int) -> tuple[Roi, ...]:
-        """Go back to the ROI set after `step`, dropping the later steps; returns that set."""
+        """Go back to the ROI set after `step`, dropping the later steps; return that set.
+
+        Raises
+        ------
+        InputError
+            When there is no such step.
+        """
         if not 0 <= step < len(self.steps):
             raise InputError(f"there is no step {step} to go back to (steps 0 to {len(self.steps) - 1})")
         del self.steps[step + 1 :]
         return self.rois
 
     def undo_last(self) -> tuple[Roi, ...]:
-        """Undo the last change (refused at the starting set)."""
+        """Undo the last change and return the set before it.
+
+        Raises
+        ------
+        InputError
+            At the starting set: there is nothing to undo.
+        """
         if len(self.steps) == 1:
             raise InputError("nothing to undo: the ROIs are as they were when the series was opened")
         return self.undo_to(len(self.steps) - 2)

@@ -1,5 +1,7 @@
-"""What to draw on a series that has no ROIs yet, in the label conventions the indicators read (DESIGN §2,
-§4.4): HU on CT, VBQ on sagittal T1, rCSA and FI on axial T2 at the disc levels.
+"""Tell a reader what to draw on a series that has no ROIs yet, in the labels the indicators read.
+
+The conventions are DESIGN §2 and §4.4: HU on CT, VBQ on sagittal T1, rCSA and FI on axial T2 at the disc
+levels.
 
 The same table gives the labels a reader is expected to draw, in order, so a new ROI's default label is the
 first one not yet drawn instead of a fixed "L1" that would collide with an existing ROI.
@@ -24,7 +26,7 @@ class DrawStep:
     labels: tuple[str, ...]
 
     def label_text(self) -> str:
-        """The labels as shown to the reader (a long list shortened to its pattern)."""
+        """Write the labels as shown to the reader (a list of more than five shortened to its pattern)."""
         if len(self.labels) <= 5:
             return ", ".join(self.labels)
         return f"{self.labels[0]}, {self.labels[1]}, … {self.labels[-1]}"
@@ -73,10 +75,22 @@ MUSCLE_STEPS = (
 
 
 def drawing_guide(modality: str, plane: str) -> tuple[DrawStep, ...]:
-    """What to draw on a series of this modality ("CT"/"MR") and plane ("axial"/"sagittal"/…).
+    """List what to draw on a series of this modality and plane, in drawing order.
 
     A CT gives HU; a sagittal MR gives VBQ; an axial MR gives rCSA and FI; an MR in another plane is told
     both MR recipes, since which one applies depends on the sequence.
+
+    Parameters
+    ----------
+    modality : str
+        The series' modality, "CT" or "MR" (case-insensitive); anything but CT is read as MR.
+    plane : str
+        The series' plane, "axial", "sagittal" or another (case-insensitive).
+
+    Returns
+    -------
+    tuple of DrawStep
+        The steps, each with the indicator, where to draw and the labels it takes.
     """
     if modality.upper() == "CT":
         return HU_STEPS
