@@ -284,11 +284,23 @@ def corrections_document(rois: Iterable[Roi], history: RoiHistory, masks: str | 
 
 
 def corrections_text(history: RoiHistory, limit: int = 10240, *, ascii_only: bool = False) -> str:
-    """Write the corrections as lines of text, cut to `limit` characters (DICOM LT) with a note when longer.
+    """Write the corrections as lines of text, one per step after the start.
 
-    A line reads "step 2, 2026-12-02T15:04:05Z: edited mask region L2 — ..."; the text is "no correction"
-    when there is none. `ascii_only` writes DICOM's default character repertoire (arrows and dashes in
-    ASCII, anything else as "?"), which a PACS shows whatever its character set.
+    Parameters
+    ----------
+    history : RoiHistory
+        The series' ROI history.
+    limit : int
+        The most characters (10240, DICOM's LT); a longer text is cut, ending with a note that the ROI
+        JSON export has the rest.
+    ascii_only : bool
+        Write DICOM's default character repertoire (arrows and dashes in ASCII, anything else as "?"),
+        which a PACS shows whatever its character set.
+
+    Returns
+    -------
+    str
+        Lines such as "step 2, 2026-12-02T15:04:05Z: edited mask region L2 — ...", or "no correction".
     """
     lines = [
         f"step {c['step']}, {c['when']}: {c['action']} {', '.join(c['labels'])} — {c['detail']}"

@@ -19,7 +19,11 @@ from ovcf_core.imaging.roi import MAX_LABEL_CHARS, Roi, Shape
 
 
 class LabelTaken(InputError):
-    """An ROI is added under a label the series already has; the caller must choose what to do."""
+    """An ROI is added under a label the series already has; the caller must choose what to do.
+
+    The message names both ROIs and the choices; `label` is the label asked for, `existing` the ROI that
+    has it, and `suggestion` the free copy label that KEEP_BOTH would use.
+    """
 
     def __init__(self, label: str, existing: Roi, suggestion: str) -> None:
         super().__init__(
@@ -264,6 +268,11 @@ def load(rois: Iterable[Roi], loaded: Iterable[Roi], file_name: str) -> Change:
 
     Those with a new label are added and those whose label exists replace it (the file is the user's
     explicit choice, so no LabelTaken); the change's detail says which were which.
+
+    Returns
+    -------
+    Change
+        The set after loading, listed as loaded from the file, with the labels added then replaced.
     """
     current = list(rois)
     replaced, added = [], []
@@ -324,7 +333,7 @@ class RoiHistory:
         return self.steps[-1].rois
 
     def apply(self, change: Change, when: str | None = None) -> RoiStep:
-        """Record `change` as the next step and return it."""
+        """Record `change` as the next step, at `when` (ISO 8601 UTC) or now, and return the step."""
         step = RoiStep(
             len(self.steps), change.action, change.labels, change.detail, when or utc_now(), change.rois
         )

@@ -167,7 +167,7 @@ def report_sections(analysis: CohortAnalysis, table: pd.DataFrame | None = None)
     -------
     list of Section
         Table 1, Table 2, the forest plot (when an odds ratio exists), the ROC analysis, the AUC
-        comparisons (when there are any) and Table 3 (when there are two markers to correlate).
+        comparisons (when there are any) and Table 3 (when the analysis has a correlation matrix).
     """
     result = analysis  # the paper's order below reads each part of this one result
     table = analysed_table(analysis, table)

@@ -351,7 +351,21 @@ LINE_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")  # told apart in g
 
 @dataclass(frozen=True)
 class RocTrace:
-    """One ROC curve to draw: its points, AUC with 95% CI, and optionally the chosen cut-off's point."""
+    """One ROC curve to draw: its points, AUC with 95% CI, and optionally the chosen cut-off's point.
+
+    Attributes
+    ----------
+    label : str
+        The marker's name in the legend.
+    fpr, tpr : numpy.ndarray
+        The curve's vertices, 1 − specificity and sensitivity in step order (thinned for drawing only).
+    auc : float or None
+        The AUC shown in the legend with `auc_ci`.
+    color : str or None
+        The line's colour; None takes the marker's (`style.marker_color`).
+    cutoff_point : tuple of float or None
+        (1 − specificity, sensitivity) of the chosen cut-off, drawn as an open circle.
+    """
 
     label: str
     fpr: np.ndarray
@@ -371,7 +385,11 @@ def _thin_curve(fpr: np.ndarray, tpr: np.ndarray, limit: int) -> tuple[np.ndarra
 
 
 def roc_figure(curves: Sequence[RocTrace], title: str | None = None) -> go.Figure:
-    """Overlay ROC curves with 'AUC [95% CI]' in the legend and the chance diagonal."""
+    """Overlay ROC curves with 'AUC [95% CI]' in the legend and the chance diagonal.
+
+    Each curve has its marker's colour and a dash pattern of its own (`LINE_DASHES`), so curves are told
+    apart in grey print too; `title` defaults to "ROC curves".
+    """
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
@@ -417,7 +435,11 @@ def roc_figure(curves: Sequence[RocTrace], title: str | None = None) -> go.Figur
 
 
 def confusion_figure(tp: int, fp: int, fn: int, tn: int, title: str | None = None) -> go.Figure:
-    """Draw the 2×2 confusion matrix (rows: true group, columns: test result), counts and row percentages."""
+    """Draw the 2×2 confusion matrix (rows: true group, columns: test result), counts and row percentages.
+
+    `tp`, `fp`, `fn` and `tn` are the counts of true and false positives and negatives at a cut-off; a
+    group with no patient shows 0% rather than dividing by zero.
+    """
     counts = np.array([[tp, fn], [fp, tn]], dtype=float)
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)

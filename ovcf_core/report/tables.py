@@ -233,7 +233,10 @@ def direction_flags(analysis: CohortAnalysis) -> list[str]:
 
 
 def correlation_frames(analysis: CohortAnalysis) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return the inter-marker rho and p matrices as numeric DataFrames (rows and columns in marker order)."""
+    """Return the inter-marker rho and p matrices as numeric DataFrames (rows and columns in marker order).
+
+    Both are empty when the analysis correlated no marker (the report then leaves Table 3 out).
+    """
     c = analysis.correlations
     markers = list(c.markers)
     return (
@@ -313,7 +316,12 @@ STATISTIC_NAMES = {"delong": "z", "bootstrap": "D", "venkatraman": "E"}
 
 @dataclass(frozen=True)
 class ComparisonRow:
-    """One test of two markers' ROC curves, as the comparisons table shows it."""
+    """One test of two markers' ROC curves, as the comparisons table shows it.
+
+    `a` and `b` are the markers' columns, `statistic` DeLong's z, the bootstrap test's D or Venkatraman's
+    E, `n` the patients with both values; `p_adjusted` is the p over all comparisons (the raw p when not
+    adjusted) and `pauc_p` the partial AUCs' test, when asked for.
+    """
 
     a: str
     b: str
@@ -421,6 +429,18 @@ def cutoff_rule_label(rule: str) -> str:
 def cutoff_table(cut: CutoffResult, marker: str) -> pd.DataFrame:
     """Build a cut-off's statistics table, one quantity a row with its 95% CI and how that was computed.
 
+    Parameters
+    ----------
+    cut : CutoffResult
+        The cut-off with its statistics (and bootstrap CIs when `cut.n_boot` resamples were drawn).
+    marker : str
+        The indicator, whose decimals write the threshold and its CI.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows Cut-off, Sensitivity, Specificity, LR+, LR−; columns Quantity, Estimate, 95% CI, CI method.
+
     The threshold (in `marker`'s decimals), sensitivity and specificity have stratified bootstrap CIs when
     the cut-off was resampled (the threshold re-chosen in every resample); the likelihood ratios have
     log-method CIs.
@@ -459,6 +479,12 @@ def forest_rows(analysis: CohortAnalysis, scale: str = "sd") -> pd.DataFrame:
 
     `scale` "sd" gives them per SD; any other value per each marker's stated unit (`marker_unit`), which
     the row's label then names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per marker, in the analysis' order: marker, label, or, low, high, p, n, method; the numbers
+        are floats, NaN where the marker has no odds ratio.
     """
     rows = []
     for m in analysis.markers:
@@ -482,7 +508,10 @@ ICC_FORMS = (("ICC1", "ICC(1,1)"), ("ICC2", "ICC(2,1)"), ("ICC3", "ICC(3,1)"), (
 
 
 def icc_table(results: Mapping[str, IccResult]) -> pd.DataFrame:
-    """One row per indicator: patients, raters and the ICC(1,1), (2,1), (3,1), (2,k) with 95% CIs."""
+    """Build the reliability table: one row per indicator of `results` (marker -> its ICCs).
+
+    Each row gives the patients and raters, and the ICC(1,1), (2,1), (3,1) and (2,k) with 95% CIs.
+    """
     rows = []
     for marker, result in results.items():
         row: dict[str, object] = {
@@ -498,7 +527,7 @@ def icc_table(results: Mapping[str, IccResult]) -> pd.DataFrame:
 
 
 def icc_messages(icc: IndicatorIcc) -> list[str]:
-    """Why an indicator has no ICC, then each warning once with the indicators it concerns."""
+    """List why each indicator has no ICC, then each warning once with the indicators it concerns."""
     messages = [f"{style.marker_label(marker)}: {error}" for marker, error in icc.errors.items()]
     by_warning: dict[str, list[str]] = {}
     for marker, result in icc.results.items():
