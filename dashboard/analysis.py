@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import components, state
-from ovcf_core import formatting, io
+from ovcf_core import formatting, io, paths
 from ovcf_core.errors import OvcfError
 from ovcf_core.report import content, figures, style, tables
 from ovcf_core.schema import OUTCOME, PATIENT_ID
@@ -481,6 +481,11 @@ def read_ratings(data: bytes, name: str) -> Ratings:
     return ratings.read_ratings(data, name)
 
 
+RATINGS_TABLE = components.SampleTable(
+    state.RATINGS, read_ratings, paths.SAMPLE_RAW, "synthetic two-rater sample", "measurements"
+)
+
+
 @st.cache_data(show_spinner="Reading the pool…", max_entries=8)
 def read_pool(data: bytes, name: str) -> pd.DataFrame:
     """A matching pool from an upload (cached on its bytes): validated, then `matching_pool`'s check."""
@@ -488,6 +493,11 @@ def read_pool(data: bytes, name: str) -> pd.DataFrame:
 
     pool, _ = io.read_cohort(data, name)
     return matching_pool(pool, name)
+
+
+POOL_TABLE = components.SampleTable(
+    state.MATCHING_POOL, read_pool, paths.SAMPLE_POOL, "synthetic matching pool", "pool"
+)
 
 
 def digest(table: pd.DataFrame) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -48,22 +49,41 @@ def current_cohort(*, required: bool = True) -> pd.DataFrame | None:
         return None
 
 
-def upload_or_sample(
-    label: str,
-    *,
-    key: str,
-    state_key: str,
-    read: Callable[[bytes, str], object],
-    sample: Path,
-    sample_source: str,
-    noun: str,
-) -> dict:
-    """An uploader whose parsed upload replaces `st.session_state[state_key]`; until the first upload the
-    shipped (synthetic) `sample` is used. A bad upload shows why and keeps what was there. `noun` names
-    what the file holds ("pool", "measurements") in those messages.
+@dataclass(frozen=True)
+class SampleTable:
+    """A kind of table a page reads from an upload, with the shipped (synthetic) sample used until then.
 
-    Returns the current {"table", "source", "synthetic"}; stops the page when nothing can be loaded.
+    `state_key` is where the current table lives in `st.session_state`; `read(data, name)` parses an
+    upload (raising `OvcfError` on a bad one); `source` names the sample; `noun` names what the file holds
+    ("pool", "measurements") in messages.
     """
+
+    state_key: str
+    read: Callable[[bytes, str], object]
+    sample: Path
+    source: str
+    noun: str
+
+
+def upload_or_sample(kind: SampleTable, label: str, key: str) -> dict:
+    """Draw an uploader whose parsed upload replaces the current table of `kind`, and return that table.
+
+    Until the first upload the shipped (synthetic) sample is used. A bad upload shows why and keeps what
+    was there.
+
+    Parameters
+    ----------
+    kind
+        The kind of table: its session key, reader, sample and noun.
+    label, key
+        The uploader's label and widget key.
+
+    Returns
+    -------
+    dict
+        The current {"table", "source", "synthetic"}; the page stops when nothing can be loaded.
+    """
+    state_key, read, sample, noun = kind.state_key, kind.read, kind.sample, kind.noun
     uploaded = st.file_uploader(label, type=["csv", "xlsx"], key=key)
     if uploaded is not None:
         try:
@@ -78,7 +98,7 @@ def upload_or_sample(
         except (OSError, OvcfError) as exc:
             st.info(f"Upload a file to begin (the sample {noun} could not be read: {exc}).")
             st.stop()
-        st.session_state[state_key] = {"table": table, "source": sample_source, "synthetic": True}
+        st.session_state[state_key] = {"table": table, "source": kind.source, "synthetic": True}
     return st.session_state[state_key]
 
 

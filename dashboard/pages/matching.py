@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import analysis, components, state
-from ovcf_core import paths
+from dashboard import analysis, components
 
 METHOD_LABELS = {
     "optimal": "Optimal (most matches, then closest ages)",
     "greedy": "Greedy (nearest control, random case order)",
 }
-
 components.page_header(
     "Matching",
     "Upload a pool of patients — the OVCF cases and a larger set of possible controls — and get each case "
@@ -21,13 +19,9 @@ components.page_header(
 )
 
 current = components.upload_or_sample(
+    analysis.POOL_TABLE,
     "Patient pool (CSV or XLSX): patient_id, ovcf (1/0) or group, age, sex",
-    key="pool_upload",
-    state_key=state.MATCHING_POOL,
-    read=analysis.read_pool,
-    sample=paths.SAMPLE_POOL,
-    sample_source="synthetic matching pool",
-    noun="pool",
+    "pool_upload",
 )
 pool = current["table"]
 cases = int((pool["ovcf"] == 1).sum())
