@@ -284,12 +284,12 @@ def corrections_document(rois: Iterable[Roi], history: RoiHistory, masks: str | 
 
 
 def corrections_text(history: RoiHistory, limit: int = 10240, *, ascii_only: bool = False) -> str:
-    """Write the corrections as lines of text, one per step after the start.
+    """Write the corrections as lines of text, one per change.
 
     Parameters
     ----------
     history : RoiHistory
-        The series' ROI history.
+        Whose steps after the start are listed, in order.
     limit : int
         The most characters (10240, DICOM's LT); a longer text is cut, ending with a note that the ROI
         JSON export has the rest.

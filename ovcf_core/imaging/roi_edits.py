@@ -128,7 +128,10 @@ def check_label(label: str) -> str:
 
 
 def next_free_label(existing: Iterable[str], preferred: Iterable[str] = ()) -> str:
-    """Return the first of `preferred` not yet used (case-insensitive), else the first free ROI1, ROI2…."""
+    """Return the first of `preferred` not yet used (case-insensitive), else the first free ROI<n>.
+
+    The numbered labels are tried from ROI1 up, so a new ROI never takes a label the series has.
+    """
     taken = {label.upper() for label in existing}
     for label in preferred:
         if label.upper() not in taken:
@@ -216,7 +219,8 @@ def add(rois: Iterable[Roi], roi: Roi, on_conflict: OnConflict = OnConflict.REFU
 def update(rois: Iterable[Roi], label: str, new: Roi) -> Change:
     """Replace the ROI `label` by `new` where it stands: a move, resize or redraw, or a rename.
 
-    The change is listed as a rename when only the label differs, else as moved/resized.
+    The change is listed as renamed when the slice, shape and geometry are unchanged, else as
+    moved/resized.
 
     Raises
     ------

@@ -168,8 +168,8 @@ def distribution_figure(
     """Plot `marker` in controls and OVCF cases as boxes (or violins) with every patient's point.
 
     A line joins the two members of each matched pair (as a paired design is analysed). Large groups are
-    drawn from a reproducible subsample (`MAX_POINTS` per group, said in the title); the boxes are computed
-    from every value.
+    drawn from a reproducible subsample (`MAX_POINTS` per group, said in the title); a box is computed
+    from every value, a violin from the points drawn.
 
     Parameters
     ----------
