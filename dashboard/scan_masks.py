@@ -28,7 +28,23 @@ SCHEMES = {
 
 @dataclass(frozen=True)
 class MaskReview:
-    """Masks read onto a series: the label map, the regions derived from it, and their values as segmented."""
+    """Masks read onto a series: the label map, the regions derived from it, and their values as segmented.
+
+    Attributes
+    ----------
+    name
+        The mask file's name, or "N mask files (…)" for several.
+    label_map
+        The labels read from the files, on the series' own voxel grid.
+    regions
+        The ROIs derived from the label map (labelled as drawn ROIs), before any edit.
+    as_segmented
+        The indicators measured on `regions`: what the segmentation alone gives.
+    method
+        How the regions were taken from the masks (shown beside the values).
+    notes
+        The label map's notes on reading (e.g. voxels claimed by two labels).
+    """
 
     name: str
     label_map: LabelMap
