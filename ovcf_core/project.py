@@ -46,7 +46,11 @@ _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,80}$")  # table, model and RO
 
 @dataclass(frozen=True)
 class ProjectTable:
-    """A table of the project: CSV bytes (read back by the page that owns it) and where it came from."""
+    """A table of the project: CSV bytes (read back by the page that owns it) and where it came from.
+
+    `source` names the file or sample it was read from (at most `MAX_TEXT` characters are saved) and
+    `synthetic` says whether it is the synthetic sample, so a restored page labels it as such.
+    """
 
     data: bytes
     source: str
