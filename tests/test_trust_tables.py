@@ -274,11 +274,11 @@ def test_raw_infinite_and_huge_measurements_are_left_out_by_row_and_column_witho
 def test_a_value_in_a_far_cell_is_refused_quickly_without_allocating_the_declared_sheet(ref, limit):
     data = far_corner_xlsx(ref)
     tracemalloc.start()
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: other processes on a shared machine do not count
     try:
         with pytest.raises(InputError) as caught:
             read_table(data, "far.xlsx")
-        seconds = time.perf_counter() - start
+        seconds = time.process_time() - start
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
