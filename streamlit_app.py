@@ -22,7 +22,7 @@ DEMO_BANNER = (
 
 
 def show_demo_banner() -> None:
-    """The banner every page of the hosted demo shows above its content."""
+    """Show the banner every page of the hosted demo shows above its content."""
     st.warning(DEMO_BANNER, icon="🧪")
 
 

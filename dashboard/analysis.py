@@ -42,8 +42,11 @@ _warming: list[threading.Thread] = []
 
 
 def warm_up() -> None:
-    """Import the statistics libraries in a background thread, once per server process, so the first visit
-    to an analysis page after the Home page does not wait for them (imports are thread-safe in Python)."""
+    """Import the slow statistics libraries in a background thread, once per server process.
+
+    The first visit to an analysis page after the Home page then does not wait for them (imports are thread-
+    safe in Python).
+    """
     if _warming:
         return
 
@@ -63,20 +66,22 @@ DEFAULT_OPTIONS: dict[str, object] = {"firth": False, "p_adjust": "none", "pauc"
 
 
 def options() -> dict[str, object]:
-    """The analysis options of this session (defaults for those never changed)."""
+    """Return the analysis options of this session (defaults for those never changed)."""
     return {**DEFAULT_OPTIONS, **st.session_state.get(OPTIONS, {})}
 
 
 def set_option(name: str, value: object) -> None:
-    """Remember one analysis option for every page (kept outside widget state, which a page drops when
-    the user leaves it)."""
+    """Remember one analysis option for every page.
+
+    Options are kept outside widget state, which a page drops when the user leaves it.
+    """
     if name not in DEFAULT_OPTIONS:
         raise KeyError(name)
     st.session_state[OPTIONS] = {**st.session_state.get(OPTIONS, {}), name: value}
 
 
 def _options_key(chosen: dict[str, object]) -> tuple:
-    """The options as a hashable cache key."""
+    """Return the options as a hashable cache key."""
     return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in chosen.items()))
 
 
@@ -89,8 +94,11 @@ def cohort_analysis(
     pair: str | None,
     chosen: tuple = (),
 ):
-    """`analyze_cohort` on the cohort whose digest is `key` (the table itself is not hashed again), with
-    the options `chosen` (`_options_key` of `options()`; the defaults when empty)."""
+    """Analyse the cohort whose content digest is `key` with the chosen options (cached).
+
+    Runs `analyze_cohort` without hashing the table again; `chosen` is `_options_key` of `options()` (the
+    defaults when empty).
+    """
     from ovcf_core.stats.analysis import analyze_cohort
 
     opts = {**DEFAULT_OPTIONS, **dict(chosen)}
@@ -103,8 +111,10 @@ def cohort_analysis(
 
 
 def current() -> tuple[pd.DataFrame, dict, CohortAnalysis]:
-    """(cohort, settings, CohortAnalysis) for the page; a message and a stop when it cannot be analysed.
-    The settings include the analysis options (`options`), so figure caches follow them too."""
+    """Return the cohort, its settings and its analysis for the page, or stop it with a message.
+
+    The settings include the analysis options (`options`), so figure caches follow them too.
+    """
     table = components.current_cohort()
     settings = dict(state.analysis_settings(table))
     if not settings["markers"]:
@@ -151,7 +161,8 @@ def bootstrap_table(
     """Each marker's AUC with its DeLong and bootstrap 95% CIs side by side; `progress` gets 0..1.
 
     The resampled CIs are kept in the session (`_remembered`), not in `st.cache_data`: a cached function
-    that draws (the progress bar) would be replayed, bar and all, on the next call."""
+    that draws (the progress bar) would be replayed, bar and all, on the next call.
+    """
     from ovcf_core.stats.roc import bootstrap_auc_ci
 
     markers = [m for m in result.markers if m.auc is not None and math.isfinite(m.auc.auc)]
@@ -189,8 +200,11 @@ RESAMPLED = "_roc_resampled"  # session key: resampled results kept per session 
 
 
 def _remembered(args: tuple, compute: Callable[[], T]) -> T:
-    """`compute()` once per `args` in this session: a cached function may not draw (the progress bar), so
-    the resampled results are kept in the session instead (at most 64)."""
+    """Run a resampling computation once per `args` in this session, drawing its progress bar.
+
+    A cached function may not draw (the progress bar), so the resampled results are kept in the session
+    instead (at most 64).
+    """
     store = st.session_state.setdefault(RESAMPLED, {})
     if args not in store:
         if len(store) >= 64:
@@ -209,7 +223,7 @@ def cutoff_result(
     n_boot: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> CutoffResult:
-    """The cut-off `rule` picks for `marker`, its likelihood ratios and (`n_boot` > 0) bootstrap CIs."""
+    """Find the cut-off `rule` picks for `marker`, its likelihood ratios and (`n_boot` > 0) bootstrap CIs."""
     from ovcf_core.stats.cutoffs import cutoff_analysis
 
     return _remembered(
@@ -223,7 +237,7 @@ def cutoff_result(
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def binormal_curve(_table: pd.DataFrame, key: str, marker: str, direction: str) -> BinormalRoc:
-    """pROC's binormal smoothing of `marker`'s ROC curve (AnalysisError when it cannot be smoothed)."""
+    """Smooth `marker`'s ROC curve binormally as pROC does (AnalysisError when it cannot be smoothed)."""
     from ovcf_core.stats.binormal import binormal_roc
 
     return binormal_roc(_table[OUTCOME].to_numpy(float), _table[marker].to_numpy(float), direction)
@@ -233,8 +247,11 @@ def cutoff_figure(
     table: pd.DataFrame, marker: str, result: CohortAnalysis, cut: CutoffResult, rule: str,
     smooth: BinormalRoc | None,
 ) -> go.Figure:  # fmt: skip
-    """`marker`'s ROC curve with the rule's cut-off marked (bootstrap CIs as error bars when computed) and,
-    when given, the binormal-smoothed curve."""
+    """Build `marker`'s ROC curve with the rule's cut-off marked.
+
+    Bootstrap CIs are drawn as error bars when computed and, when given, the binormal-smoothed curve beside
+    it.
+    """
     trace = next(
         t for t in content.roc_traces(result, table) if t.label == style.marker_label(marker, unit=False)
     )
@@ -277,8 +294,11 @@ def comparison_table(
     table: pd.DataFrame, key: str, result: CohortAnalysis, method: str, p_adjust: str, n: int,
     progress: Callable[[float], None],
 ) -> pd.DataFrame:  # fmt: skip
-    """Every two markers compared by `method` (DeLong: the analysis' own tests; bootstrap or Venkatraman:
-    `n` resamples), p-values adjusted by `p_adjust`, as `tables.comparisons_table`; `progress` gets 0..1."""
+    """Compare every two markers by `method` and adjust the p-values (a comparisons table).
+
+    DeLong uses the analysis' own tests; bootstrap or Venkatraman take `n` resamples. p-values are adjusted by
+    `p_adjust`, returned as `tables.comparisons_table`; `progress` gets 0..1.
+    """
     import dataclasses
     import itertools
 
@@ -488,7 +508,7 @@ RATINGS_TABLE = components.SampleTable(
 
 @st.cache_data(show_spinner="Reading the pool…", max_entries=8)
 def read_pool(data: bytes, name: str) -> pd.DataFrame:
-    """A matching pool from an upload (cached on its bytes): validated, then `matching_pool`'s check."""
+    """Read a matching pool from an upload (cached on its bytes): validated, then `matching_pool`'s check."""
     from ovcf_core.stats.matching import matching_pool
 
     pool, _ = io.read_cohort(data, name)
@@ -501,7 +521,7 @@ POOL_TABLE = components.SampleTable(
 
 
 def digest(table: pd.DataFrame) -> str:
-    """The content digest of a table (the cache key of analyses of it)."""
+    """Return the content digest of a table (the cache key of analyses of it)."""
     return state.table_digest(table)
 
 
@@ -515,7 +535,7 @@ class IccView:
 
 @st.cache_resource(max_entries=64)
 def bland_altman(_ratings: Ratings, key: str, marker: str, first: str, second: str) -> go.Figure:
-    """The Bland–Altman figure of one indicator between two raters (built once per ratings)."""
+    """Build the Bland–Altman figure of one indicator between two raters (once per ratings)."""
     a, b = _ratings.paired(marker, first, second)
     return figures.bland_altman_figure(a, b, marker, names=(first, second))
 

@@ -22,7 +22,7 @@ DEFAULT_PAUC = (0.8, 1.0)
 
 
 def _cutoff() -> tuple[str, float | None]:
-    """The chosen cut-off rule and its target (a fraction) from the stored option 'rule[:target]'."""
+    """Return the chosen cut-off rule and its target (a fraction) from the stored option 'rule[:target]'."""
     rule, _, target = str(analysis.options()["cutoff"]).partition(":")
     return rule, float(target) if target else None
 
@@ -69,7 +69,7 @@ def roc_options() -> None:
 
 
 def chosen_cutoff_rule() -> tuple[str, float | None]:
-    """The cut-off rule of the analysis and its target (a fraction), for the cut-off explorer."""
+    """Return the analysis' cut-off rule and its target (a fraction), for the cut-off explorer."""
     return _cutoff()
 
 

@@ -1,5 +1,8 @@
-"""Entry of the Streamlit app: page configuration, navigation, the line naming the loaded data, and the
-session's work kept across a browser reload (`project_store`); pages live in dashboard/pages/."""
+"""Entry of the Streamlit app: page configuration and navigation.
+
+Also the line naming the loaded data and the session's work kept across a browser reload (`project_store`);
+pages live in dashboard/pages/.
+"""
 
 from pathlib import Path
 
@@ -13,7 +16,7 @@ st.set_page_config(page_title="OVCF risk screening", page_icon=":material/healin
 
 
 def page(name: str, title: str, icon: str, **kwargs) -> st.Page:
-    """A page of dashboard/pages/ with a Material icon (no emoji font needed) and its url path."""
+    """Make a page of dashboard/pages/ with a Material icon (no emoji font needed) and its url path."""
     return st.Page(
         HERE / "pages" / f"{name}.py", title=title, icon=f":material/{icon}:", url_path=name, **kwargs
     )

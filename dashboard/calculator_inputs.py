@@ -1,5 +1,7 @@
-"""The Calculator's patient inputs: VBQ and HU (entered, or computed from per-vertebra values), any other
-indicator the model uses, age, sex, BMI and the prevalence to correct to.
+"""The Calculator's patient inputs.
+
+VBQ and HU (entered, or computed from per-vertebra values), any other indicator the model uses, age, sex, BMI
+and the prevalence to correct to.
 
 Every field starts empty (no demo patient) and keeps its value when the reader leaves the page and comes
 back: Streamlit forgets the widget keys of a page that is not drawn, so each value is also kept in the plain
@@ -59,13 +61,15 @@ class PatientInputs:
 
 
 def kept() -> dict[str, Any]:
-    """The Patient section's values kept across pages (a plain session key, not a widget key)."""
+    """Return the Patient section's values kept across pages (a plain session key, not a widget key)."""
     return st.session_state.setdefault(state.CALCULATOR_PATIENT, {})
 
 
 def restore_widgets() -> None:
-    """Put each kept value back under its widget key before the widgets are drawn, and apply values sent
-    by another page (once per change)."""
+    """Put each kept value back under its widget key before the widgets are drawn.
+
+    Values sent by another page are applied too (once per change).
+    """
     values = kept()
     sent = st.session_state.get(state.CALCULATOR_INPUTS) or {}
     if sent and sent != st.session_state.get(SENT):
@@ -106,7 +110,7 @@ def clear_patient() -> None:
 
 
 def _number(label: str, help_text: str, key: str) -> float | None:
-    """A number input that may be empty; range checks happen in the model so the message can say why."""
+    """Draw a number input that may be empty; the model checks the range, so its message can say why."""
     return st.number_input(label, value=None, help=help_text, key=key, format="%.4g", placeholder="empty")
 
 
@@ -156,7 +160,7 @@ def _hu_input() -> tuple[float | None, float | None, str | None]:
 
 
 def _other_indicators(needed: tuple[str, ...]) -> dict[str, float | None]:
-    """Inputs for the indicators other than VBQ and HU that the model uses (T-score, rCSA, FI)."""
+    """Draw inputs for the indicators other than VBQ and HU that the model uses (T-score, rCSA, FI)."""
     asked = [ind for ind in OTHER_INDICATORS if ind.column in needed]
     values: dict[str, float | None] = {}
     for column, ind in zip(st.columns(max(len(asked), 1)), asked, strict=False):
@@ -180,7 +184,7 @@ def _covariate_input(container: Any, label: str, key: str, spec: NumericColumn) 
 
 
 def patient_inputs(needed: tuple[str, ...] = ()) -> PatientInputs:
-    """The whole Patient section, in the page's order; `needed` are the model's variables."""
+    """Draw the whole Patient section, in the page's order; `needed` are the model's variables."""
     restore_widgets()
     st.button("Clear the patient", on_click=clear_patient, key="clear_patient")
     st.multiselect("Fractured vertebrae (excluded from raw averages)", LEVELS, key="fractured")
@@ -211,8 +215,11 @@ def patient_inputs(needed: tuple[str, ...] = ()) -> PatientInputs:
 
 
 def missing_message(variables: tuple[str, ...], missing: list[str], choice: str) -> str:
-    """Why there is no estimate yet: what the model needs and which of it is missing; with one marker
-    entered, how to get an estimate from that marker alone."""
+    """Return the message saying why there is no estimate yet.
+
+    Names what the model needs and which of it is missing; with one marker entered, how to get an estimate
+    from that marker alone.
+    """
     from dashboard.calculator_model import COHORT_FIT, variable_label
 
     names = ", ".join(variable_label(v) for v in missing)

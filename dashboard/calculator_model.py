@@ -1,5 +1,7 @@
-"""The Calculator's model: the shipped default, one fitted on the current cohort (with the markers the reader
-chooses, e.g. HU alone), or an uploaded JSON file; and its model card as readable tables.
+"""The Calculator's model: the shipped default, one fitted on the current cohort, or an uploaded file.
+
+The fitted one uses the markers the reader chooses (e.g. HU alone); the upload is a JSON file. Its model card
+is shown as readable tables.
 
 The choice, the fitted model and the uploaded model are kept in plain session keys (`state.MODEL_CHOICE`,
 `state.RISK_MODEL`, `state.UPLOADED_MODEL`), so they survive leaving the page.
@@ -34,13 +36,13 @@ FIT_SETTINGS = "calculator_fit_settings"  # plain key: the features/adjust chose
 
 @st.cache_resource(show_spinner=False)
 def shipped_model() -> RiskModel:
-    """The shipped default model, read once per server from its JSON file."""
+    """Read the shipped default model once per server from its JSON file."""
     return load_shipped_model()
 
 
 @st.cache_data(show_spinner=False)
 def shipped_card() -> dict:
-    """The shipped model's card."""
+    """Return the shipped model's card."""
     return load_model_card()
 
 
@@ -53,18 +55,18 @@ def fit_on_cohort(
     features: tuple[str, ...] = ("vbq", "hu"),
     adjust: tuple[str, ...] = ("age", "sex", "bmi"),
 ) -> RiskModel:
-    """The risk model fitted on the current cohort (cached by the cohort's content digest `key`)."""
+    """Fit the risk model on the current cohort (cached by the cohort's content digest `key`)."""
     return RiskModel(features=features, adjust=adjust).fit(_table, source=source, synthetic=synthetic)
 
 
 @st.cache_data(show_spinner=False)
 def uploaded_model(data: bytes, name: str) -> RiskModel:
-    """A model file uploaded by the user: JSON only, checked field by field (never unpickled)."""
+    """Read a model file uploaded by the user: JSON only, checked field by field (never unpickled)."""
     return load_model(data, name=name)
 
 
 def variable_label(variable: str) -> str:
-    """A model variable as a reader names it; sex is the patient's sex (the model's term is 1 for male)."""
+    """Name a model variable as a reader does; sex is the patient's sex (the model's term is 1 for male)."""
     if variable in ("sex", "sex_male"):
         return "Patient's sex (male vs female)"
     try:
@@ -74,7 +76,7 @@ def variable_label(variable: str) -> str:
 
 
 def _fit_choices(table: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The markers and covariates the reader fits the model with (kept across pages)."""
+    """Draw the choice of markers and covariates the model is fitted with (kept across pages)."""
     present = [
         ind.column for ind in Indicator if ind.column in table.columns and table[ind.column].notna().any()
     ]
@@ -97,7 +99,7 @@ def _fit_choices(table: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...]]
 
 
 def _fitted(table: pd.DataFrame) -> RiskModel | None:
-    """The model fitted on the current cohort with the chosen markers, after the reader asks for it."""
+    """Return the model fitted on the current cohort with the chosen markers, once the reader asks."""
     features, adjust = _fit_choices(table)
     if not features:
         st.warning("Choose at least one marker to fit the model with.")
@@ -126,7 +128,7 @@ def _fitted(table: pd.DataFrame) -> RiskModel | None:
 
 
 def choose_model(table: pd.DataFrame, choice: str) -> RiskModel | None:
-    """The model the user chose: the shipped one, one fitted on the current cohort, or an uploaded file."""
+    """Return the model the user chose: the shipped one, one fitted on the cohort, or an uploaded file."""
     try:
         if choice == SHIPPED:
             return shipped_model()
@@ -144,7 +146,7 @@ def choose_model(table: pd.DataFrame, choice: str) -> RiskModel | None:
 
 
 def _model_upload() -> bool:
-    """The optional model upload; a readable new file is kept in session state. True when one arrived."""
+    """Draw the optional model upload and keep a readable new file in session state; True when one came."""
     with st.expander("Use your own model file (optional)"):
         upload = st.file_uploader("Risk model file (JSON from `ovcf train`)", type=["json"])
     if upload is None:
@@ -163,7 +165,7 @@ def _model_upload() -> bool:
 
 
 def model_section(cohort: pd.DataFrame) -> tuple[RiskModel | None, str]:
-    """The optional model upload, the model choice and the synthetic label; (model or None, choice)."""
+    """Draw the model upload, the model choice and the synthetic label; return (model or None, choice)."""
     if _model_upload():
         st.session_state[state.MODEL_CHOICE] = UPLOADED
         st.session_state.pop(CHOICE_WIDGET, None)
@@ -178,7 +180,7 @@ def model_section(cohort: pd.DataFrame) -> tuple[RiskModel | None, str]:
 
 
 def coefficient_table(model: RiskModel) -> pd.DataFrame:
-    """The model's terms as a reader reads them: odds ratio per unit with its 95% CI, and the unit."""
+    """Tabulate the model's terms for a reader: odds ratio per unit with its 95% CI, and the unit."""
     frame = model.coefficients_frame()
     rows = []
     for _, row in frame.iterrows():
@@ -253,7 +255,7 @@ def _card_value(key: str, value: Any) -> str:
 
 
 def card_table(card: dict[str, Any]) -> pd.DataFrame:
-    """The model card (JSON) as a two-column table of readable labels and values, no raw keys."""
+    """Tabulate the model card (JSON) as two columns of readable labels and values, no raw keys."""
     rows = []
     for key, value in card.items():
         if key in CARD_SKIPPED or value is None:

@@ -1,5 +1,4 @@
-"""The Calculator's results: the estimate with its CI, the patient against the cohort and published
-cut-offs, and the one-page summary download."""
+"""The Calculator's results: the estimate, the patient against cohort and cut-offs, the summary download."""
 
 from __future__ import annotations
 
@@ -27,8 +26,11 @@ def cohort_youden_cutoffs(_table: pd.DataFrame, key: str) -> dict[str, float]:
 
 
 def show_estimate(prediction: Prediction) -> None:
-    """The probability of OVCF and its 95% CI; outside the model's data no point estimate, only the
-    estimate at the data's edge and on which side of it the patient lies (the same line as `ovcf predict`)."""
+    """Show the probability of OVCF and its 95% CI.
+
+    Outside the model's data there is no point estimate, only the estimate at the data's edge and on which
+    side of it the patient lies (the same line as `ovcf predict`).
+    """
     st.subheader("Estimate")
     st.caption(RESEARCH_NOTE)
     low, high = prediction.ci
@@ -54,7 +56,7 @@ def show_estimate(prediction: Prediction) -> None:
 
 
 def _reference_words(model: RiskModel) -> str:
-    """The average training patient in words (the training means of every variable)."""
+    """Describe the average training patient in words (the training means of every variable)."""
     parts = []
     for term, mean in zip(model.terms_[1:], model.means_[1:], strict=True):
         if term == "sex_male":
@@ -67,7 +69,7 @@ def _reference_words(model: RiskModel) -> str:
 
 
 def _term_label(term: str, prediction: Prediction) -> str:
-    """A bar's label: the variable and the patient's value; sex is the patient's sex."""
+    """Label a bar with the variable and the patient's value; sex is the patient's sex."""
     value = prediction.features.get("sex" if term == "sex_male" else term)
     if term == "sex_male":
         return f"Patient's sex: {'male' if value == 'M' else 'female'}"
@@ -77,8 +79,11 @@ def _term_label(term: str, prediction: Prediction) -> str:
 
 
 def explain(prediction: Prediction, model: RiskModel) -> None:
-    """What drives this estimate: each variable's push on the log-odds against an average training patient,
-    in words, with the patient's sex named as such and a case-control age effect explained."""
+    """Show what drives this estimate.
+
+    Each variable's push on the log-odds against an average training patient, in words, with the patient's sex
+    named as such and a case-control age effect explained.
+    """
     st.subheader("What drives this estimate")
     st.markdown(
         "Each bar is how far this patient's value moves the log-odds of OVCF away from those of an **average "
@@ -107,7 +112,7 @@ def explain(prediction: Prediction, model: RiskModel) -> None:
 def against_cohort(
     cohort: pd.DataFrame, vbq: float | None, hu: float | None, hu_l1: float | None
 ) -> pd.DataFrame:
-    """The patient's VBQ and HU on the cohort's distributions with the cut-offs; returns the cut-off table."""
+    """Plot the patient's VBQ and HU on the cohort's distributions with the cut-offs; return the cut-offs."""
     st.subheader("This patient against the cohort and published cut-offs")
     state.synthetic_badge()
     youden = cohort_youden_cutoffs(cohort, st.session_state.get(state.COHORT_KEY, ""))
@@ -132,7 +137,7 @@ def against_cohort(
 
 
 def summary_download(prediction: Prediction, model: RiskModel, thresholds: pd.DataFrame) -> None:
-    """The one-page HTML summary of the estimate (no identifiers)."""
+    """Build the one-page HTML summary of the estimate (no identifiers)."""
     st.download_button(
         "Download a one-page summary (HTML, no identifiers)",
         prediction_summary_html(

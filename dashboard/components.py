@@ -23,20 +23,20 @@ from ovcf_core.schema import OUTCOME, PAIR_ID, PATIENT_ID, Indicator, Validation
 
 
 def page_header(title: str, intro: str | None = None) -> None:
-    """The page's title and a one-line explanation (the synthetic label is `synthetic_note`'s job)."""
+    """Draw the page's title and a one-line explanation (the synthetic label is `synthetic_note`'s job)."""
     st.title(title)
     if intro:
         st.markdown(intro)
 
 
 def synthetic_note(is_synthetic: bool) -> None:
-    """The visible 'synthetic data' label, for any table or figure drawn from shipped sample data."""
+    """Show the 'synthetic data' label, for any table or figure drawn from shipped sample data."""
     if is_synthetic:
         st.caption(f":material/science: **{SYNTHETIC_NOTE}**")
 
 
 def current_cohort(*, required: bool = True) -> pd.DataFrame | None:
-    """The current cohort (the synthetic sample on first visit).
+    """Return the current cohort (the synthetic sample on first visit).
 
     When none can be loaded, a message is shown and the page stops (or None is returned when not required).
     """
@@ -116,7 +116,7 @@ def cohort_caption(table: pd.DataFrame) -> None:
 
 
 def show_report(report: ValidationReport, *, name: str = "the file") -> None:
-    """The validation report: a summary, errors (rows left out) and warnings, each with row and column."""
+    """Show the validation report: a summary, errors (rows left out) and warnings, with row and column."""
     if not report.problems:
         st.success(f"{name}: {report.summary()}.")
         return
@@ -134,7 +134,7 @@ def show_report(report: ValidationReport, *, name: str = "the file") -> None:
 
 
 def slug(text: str) -> str:
-    """A file-name-safe version of a title."""
+    """Make a file-name-safe version of a title."""
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "table"
 
 
@@ -157,8 +157,11 @@ COLUMN_NAMES = {
 
 
 def column_name(column: object) -> str:
-    """A readable column header: the indicator's or covariate's label, a known key's name, else the key
-    with its underscores as spaces and a capital first letter."""
+    """Make a readable column header.
+
+    The indicator's or covariate's label, a known key's name, else the key with its underscores as spaces and
+    a capital first letter.
+    """
     text = str(column)
     if text in COLUMN_NAMES:
         return COLUMN_NAMES[text]
@@ -170,8 +173,11 @@ def column_name(column: object) -> str:
 
 
 def readable(table: pd.DataFrame) -> pd.DataFrame:
-    """The table as a person reads it: readable headers, indicator keys as their labels, and a dash (not
-    'None' or 'nan') where a value is missing. Numbers keep their values; only blanks become text."""
+    """Prepare the table as a person reads it.
+
+    Readable headers, indicator keys as their labels, and a dash (not 'None' or 'nan') where a value is
+    missing. Numbers keep their values; only blanks become text.
+    """
     shown = table.rename(columns=column_name)
     for column in shown.columns:
         if column in ("Indicator", "Marker"):
@@ -188,7 +194,8 @@ def download_table(
     """CSV and XLSX download buttons for a table (formula cells escaped by ovcf_core.io; XLSX on click).
 
     The XLSX holds the table as shown (formatted, as the report prints it); the CSV holds `numbers` when
-    given — the same results at full precision, for further analysis — else the table itself."""
+    given — the same results at full precision, for further analysis — else the table itself.
+    """
     slug_text = slug(title)
     left, right = st.columns(2)
     left.download_button(
@@ -217,12 +224,12 @@ PLOT_CONFIG = {
 
 
 def plot(figure: go.Figure, key: str) -> None:
-    """A plotly figure, full width, with a short modebar (the figure keeps a strip for it at the top)."""
+    """Draw a plotly figure full width, with a short modebar (the figure keeps a strip for it at the top)."""
     st.plotly_chart(figure, key=key, width="stretch", config=PLOT_CONFIG)
 
 
 def show_table(table: pd.DataFrame, caption: str | None = None) -> None:
-    """A formatted result table, full width, without the index, with readable headers and blanks."""
+    """Draw a formatted result table full width, without the index, with readable headers and blanks."""
     st.dataframe(readable(table), hide_index=True, width="stretch")
     if caption:
         st.caption(caption)

@@ -14,7 +14,7 @@ NONE = "(not in file)"
 
 
 def show_current(cohort: pd.DataFrame) -> None:
-    """The cohort every page analyses, and a way back to the synthetic sample."""
+    """Show the cohort every page analyses, and a way back to the synthetic sample."""
     components.cohort_caption(cohort)
     left, right = st.columns([3, 1])
     with left:

@@ -1,5 +1,7 @@
-"""The markers analysed, chosen on any analysis page: one multiselect shared by the Data, Cohort,
-Correlations, ROC and Logistic pages through `state.ANALYSIS_SETTINGS` (a plain session key).
+"""The markers analysed, chosen on any analysis page.
+
+One multiselect shared by the Data, Cohort, Correlations, ROC and Logistic pages through
+`state.ANALYSIS_SETTINGS` (a plain session key).
 
 Each page has its own widget key (Streamlit forgets the widgets of a page that is not drawn), filled from
 the shared settings when the page is drawn and writing back to them when the reader changes it, so a choice
@@ -18,7 +20,7 @@ from ovcf_core.schema import COVARIATES, INDICATOR_COLUMNS, OUTCOME
 
 
 def marker_options(table: pd.DataFrame) -> list[str]:
-    """The columns that can be analysed as markers: the indicators present, then other numeric columns."""
+    """List the columns that can be analysed as markers: the indicators present, then other numeric ones."""
     numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c]) and c != OUTCOME]
     return [c for c in INDICATOR_COLUMNS if c in table.columns] + [
         c for c in numeric if c not in INDICATOR_COLUMNS and c not in COVARIATES
@@ -35,7 +37,7 @@ def _store(widget: str) -> None:
 
 
 def marker_picker(page: str) -> list[str]:
-    """The markers multiselect of an analysis page (`page` names its widget); returns the markers chosen.
+    """Draw the markers multiselect of an analysis page (`page` names its widget); return the markers.
 
     Parameters
     ----------

@@ -29,7 +29,7 @@ LOADED_FROM = "project_loaded_from"  # digest of the project file applied last, 
 
 
 def _plain(value: Any) -> Any:
-    """A session value as plain JSON (numpy numbers to Python, tuples to lists)."""
+    """Convert a session value to plain JSON (numpy numbers to Python, tuples to lists)."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -43,12 +43,12 @@ SAVED_KEYS = (*state.KEPT_KEYS, calculator_model.FIT_SETTINGS)
 
 
 def session_values() -> dict[str, Any]:
-    """The session values a project is made of (references, no copies: cheap on every run)."""
+    """Collect the session values a project is made of (references, no copies: cheap on every run)."""
     return {key: st.session_state[key] for key in SAVED_KEYS if key in st.session_state}
 
 
 def collect(session: Mapping[str, Any]) -> Project:
-    """The work in `session_values()` as a Project (tables, models, ROI sets of uploaded series, settings).
+    """Gather the work in `session_values()` as a Project (tables, models, ROI sets, settings).
 
     Runs when the download is clicked, outside the script run, so it reads only the values given.
     """
@@ -97,7 +97,7 @@ def collect(session: Mapping[str, Any]) -> Project:
 
 
 def _ratings(table: ProjectTable) -> Ratings:
-    """The Reliability page's ratings from their long table (patient_id, rater, marker, value)."""
+    """Rebuild the Reliability page's ratings from their long table (patient_id, rater, marker, value)."""
     member = "tables/ratings.csv"
     try:
         long = pd.read_csv(stdlib_io.BytesIO(table.data), dtype={PATIENT_ID: str, RATER: str, MARKER: str})
@@ -115,7 +115,7 @@ def _ratings(table: ProjectTable) -> Ratings:
 
 
 def _checked_calculator(values: Any) -> dict[str, Any]:
-    """The calculator's saved fields, keeping only known fields of the right type."""
+    """Restore the calculator's saved fields, keeping only known fields of the right type."""
     if not isinstance(values, dict):
         raise InputError("project: project.json field settings.calculator must be an object")
     kept: dict[str, Any] = {}
@@ -143,7 +143,7 @@ def _checked_calculator(values: Any) -> dict[str, Any]:
 
 
 def _restored_tables(project: Project) -> dict[str, Any]:
-    """The cohort, ratings and matching pool, each read back through its own validated reader."""
+    """Read back the cohort, ratings and matching pool, each through its own validated reader."""
     values: dict[str, Any] = {}
     cohort = project.tables.get("cohort")
     if cohort is not None:
@@ -180,7 +180,7 @@ def _restored_tables(project: Project) -> dict[str, Any]:
 
 
 def _restored_models(project: Project, cohort_key: str | None) -> dict[str, Any]:
-    """The fitted and the uploaded risk model, each checked field by field like a model file."""
+    """Read back the fitted and the uploaded risk model, each checked field by field like a model file."""
     values: dict[str, Any] = {}
     for name, parsed in project.models.items():
         try:
@@ -197,7 +197,7 @@ def _restored_models(project: Project, cohort_key: str | None) -> dict[str, Any]
 
 
 def _restored_rois(project: Project) -> dict[str, Any]:
-    """The ROI sets of uploaded series, parsed like ROI files, under their series' keys."""
+    """Read back the ROI sets of uploaded series, parsed like ROI files, under their series' keys."""
     if not project.rois:
         return {}
     roi_keys = project.settings.get("roi_keys") or {}
@@ -240,7 +240,7 @@ def _restored_state(project: Project) -> dict[str, Any]:
 
 
 def _checked_options(value: Any) -> dict[str, Any]:
-    """The ROC/Logistic analysis options (Firth, p adjustment, partial AUC range, cut-off rule)."""
+    """Restore the ROC/Logistic analysis options (Firth, p adjustment, partial AUC range, cut-off rule)."""
     from dashboard.analysis import DEFAULT_OPTIONS
 
     where = "project: project.json field settings.analysis_options"
@@ -261,7 +261,7 @@ def _checked_options(value: Any) -> dict[str, Any]:
 
 
 def _checked_analysis(value: Any) -> dict[str, Any]:
-    """The analysis settings (outcome, markers, adjust, pair), with the right types."""
+    """Restore the analysis settings (outcome, markers, adjust, pair), with the right types."""
     if not isinstance(value, dict):
         raise InputError("project: project.json field settings.analysis must be an object")
     for key in ("markers", "adjust"):

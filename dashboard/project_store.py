@@ -49,7 +49,7 @@ class _Entry:
 
 
 def approximate_size(value: Any, _depth: int = 0) -> int:
-    """A rough size in bytes of a kept value (tables by their memory use, containers item by item)."""
+    """Estimate a kept value's size in bytes (tables by their memory use, containers item by item)."""
     if _depth > 6:
         return sys.getsizeof(value)
     if isinstance(value, pd.DataFrame):
@@ -106,7 +106,7 @@ class SessionStore:
             return token in self._entries
 
     def get(self, token: str, *, now: float | None = None) -> dict[str, Any] | None:
-        """The values kept under `token`, or None when unknown or expired (using it renews the expiry)."""
+        """Return the values kept under `token`, or None when unknown or expired (use renews the expiry)."""
         now = time.monotonic() if now is None else now
         with self._lock:
             self._evict(now)
@@ -129,6 +129,7 @@ class SessionStore:
             return sum(e.size for e in self._entries.values())
 
     def __len__(self) -> int:
+        """Count the sessions whose work is kept."""
         with self._lock:
             return len(self._entries)
 
@@ -144,12 +145,12 @@ class SessionStore:
 
 @st.cache_resource(show_spinner=False)
 def session_store() -> SessionStore:
-    """The one store of this server process."""
+    """Return the one store of this server process."""
     return SessionStore()
 
 
 def _valid_token(value: Any) -> str | None:
-    """A token from the URL when it looks like one of ours (URL-safe base64 of TOKEN_BYTES bytes)."""
+    """Return the URL's token when it looks like one of ours (URL-safe base64 of TOKEN_BYTES bytes)."""
     if not isinstance(value, str) or not 16 <= len(value) <= 64:
         return None
     allowed = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -157,8 +158,11 @@ def _valid_token(value: Any) -> str | None:
 
 
 def begin_run() -> str:
-    """At the start of every run: find this session's token (session, else URL, else a new one), restore the
-    work kept under it once per session, and keep the token in the URL (page changes clear it)."""
+    """Find this session's token, restore the work kept under it, and keep the token in the URL.
+
+    Runs at the start of every run. The token comes from the session, else the URL, else is new; the work is
+    restored once per session; page changes clear the URL, so it is put back.
+    """
     token = st.session_state.get(TOKEN_KEY)
     if token is None:
         token = _valid_token(st.query_params.get(TOKEN_PARAM)) or secrets.token_urlsafe(TOKEN_BYTES)

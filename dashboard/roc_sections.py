@@ -1,7 +1,9 @@
-"""The ROC page's sections that rerun on their own (Streamlit fragments): curve comparisons (DeLong,
-bootstrap, Venkatraman), the cut-off explorer (the analysis' cut-off rule marked on the curve, likelihood
-ratios, bootstrap CIs, binormal smoothing, sensitivity/specificity/PPV/NPV at any cut-off) and bootstrap CIs
-of the AUCs. Each takes the cohort, its digest and the analysis the page drew."""
+"""The ROC page's sections that rerun on their own (Streamlit fragments).
+
+Curve comparisons (DeLong, bootstrap, Venkatraman), the cut-off explorer (the analysis' cut-off rule marked on
+the curve, likelihood ratios, bootstrap CIs, binormal smoothing, sensitivity/specificity/PPV/NPV at any cut-
+off) and bootstrap CIs of the AUCs. Each takes the cohort, its digest and the analysis the page drew.
+"""
 
 from __future__ import annotations
 
@@ -124,8 +126,10 @@ def cutoff_explorer(table: pd.DataFrame, key: str, result: CohortAnalysis, setti
 
 
 def chosen_cutoff(table: pd.DataFrame, key: str, result: CohortAnalysis, marker: str, direction: str) -> None:
-    """The cut-off a rule picks: marked on the curve (optionally beside the binormal curve), with LR± and,
-    on a button, stratified bootstrap CIs."""
+    """Show the cut-off a rule picks, marked on the curve, with LR± and bootstrap CIs on a button.
+
+    The curve may be drawn beside the binormal curve; the bootstrap CIs are stratified.
+    """
     rule, target = analysis_options.chosen_cutoff_rule()  # the analysis' rule, chosen at the top
     smooth_on = st.toggle("Binormal smoothing", key="roc_binormal", help="pROC's smooth(method='binormal').")
     n_boot = 0

@@ -1,6 +1,9 @@
-"""The Scans page's ROI editor: add ROIs from a drawing or by numbers (a taken label is asked about, never
-replaced silently), move/resize/rename one, delete several, export and import them as JSON. Every change goes
-through `scan_roi_history`, so it is listed and can be undone."""
+"""The Scans page's ROI editor: add, change, delete, export and import ROIs.
+
+Add ROIs from a drawing or by numbers (a taken label is asked about, never replaced silently),
+move/resize/rename one, delete several, export and import them as JSON. Every change goes through
+`scan_roi_history`, so it is listed and can be undone.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ NUMBER_LABEL = "scan_number_label_"
 
 
 def default_label(series: Series, rois: list[Roi]) -> str:
-    """The next label the drawing guide asks for that is not drawn yet (never one already used)."""
+    """Return the next label the drawing guide asks for that is not drawn yet (never one already used)."""
     return next_free_label(
         (r.label for r in rois), expected_labels(series.modality.value, series.plane.value)
     )
@@ -169,8 +172,10 @@ def import_panel(series: Series, rois: list[Roi]) -> None:
 
 
 def roi_editor(series: Series, rois: list[Roi], slice_index: int, selection: dict) -> None:
-    """The editor: add, change, delete, ROI file (the question about a taken label and the undo list are
-    drawn by the page, above and below it)."""
+    """Draw the editor: add, change, delete, ROI file.
+
+    The question about a taken label and the undo list are drawn by the page, above and below it.
+    """
     add_tab, edit_tab, file_tab = st.tabs(["Add an ROI", "Move, resize or delete", "ROI file"])
     with add_tab:
         add_panel(series, rois, slice_index, selection)

@@ -1,5 +1,8 @@
-"""The Scans page's drawing guide: what to draw on this series, with the labels the indicators read
-(`ovcf_core.imaging.roi_guide`), open and highlighted while the series has no ROI."""
+"""The Scans page's drawing guide: what to draw on this series.
+
+With the labels the indicators read (`ovcf_core.imaging.roi_guide`), open and highlighted while the series has
+no ROI.
+"""
 
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ def guide_table(series: Series, rois: list[Roi]) -> pd.DataFrame:
 
 
 def show_guide(series: Series, rois: list[Roi]) -> None:
-    """What to draw on this series: an info box when nothing is drawn yet, otherwise a closed expander."""
+    """Show what to draw on this series: an info box when nothing is drawn yet, else a closed expander."""
     if not rois:
         st.info(
             f"No ROI on this {series.modality.value} {series.plane.value} series yet. Draw a box or lasso on "

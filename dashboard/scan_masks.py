@@ -1,5 +1,8 @@
-"""The Scans page's segmentation masks: NIfTI or DICOM SEG read onto the series (`label_maps`), their regions
-put on the image as ROIs for review (one listed, undoable change), and what they measured as segmented."""
+"""The Scans page's segmentation masks: read onto the series, reviewed as ROIs, measured.
+
+NIfTI or DICOM SEG read onto the series (`label_maps`), their regions put on the image as ROIs for review (one
+listed, undoable change), and what they measured as segmented.
+"""
 
 from __future__ import annotations
 
@@ -54,19 +57,21 @@ class MaskReview:
     notes: tuple[str, ...] = ()
 
     def region(self, label: str) -> Roi | None:
-        """The region `label` as segmented."""
+        """Return the region `label` as segmented."""
         return next((r for r in self.regions if r.label == label), None)
 
 
 def current(series: Series) -> MaskReview | None:
-    """The masks read for this series in this session, if any."""
+    """Return the masks read for this series in this session, if any."""
     return st.session_state.get(MASKS, {}).get(history.key(series))
 
 
 def read_masks(series: Series, files: list, scheme: str | None) -> LabelMap:
-    """The uploaded masks on the series' grid (`mask_files.read_label_map`): one DICOM SEG, one
-    multi-label NIfTI (values named by the scheme or a sidecar .json uploaded with it), or one NIfTI per
-    structure named as TotalSegmentator names them."""
+    """Read the uploaded masks onto the series' grid (`mask_files.read_label_map`).
+
+    One DICOM SEG, one multi-label NIfTI (values named by the scheme or a sidecar .json uploaded with it), or
+    one NIfTI per structure named as TotalSegmentator names them.
+    """
     uploads = [(f.name, f.getvalue()) for f in files]
     if not any(not name.lower().endswith(".json") for name, _ in uploads):
         raise MaskError("no mask file among the uploads (NIfTI .nii/.nii.gz or DICOM SEG .dcm)")
@@ -74,7 +79,7 @@ def read_masks(series: Series, files: list, scheme: str | None) -> LabelMap:
 
 
 def mask_regions(label_map: LabelMap, series: Series) -> tuple[tuple[Roi, ...], str]:
-    """The regions the indicators measure (labelled as drawn ROIs: L1, CSF_L3, PM_L_L3L4 …) and how.
+    """Derive the regions the indicators measure (labelled as drawn ROIs: L1, CSF_L3 …) and say how.
 
     CT: each vertebra's mask on the middle slice of its trabecular core; T1 sagittal: the bodies and the
     CSF on the mid-sagittal slice; T2 axial: muscles, disc and fat on each mid-disc slice.

@@ -1,5 +1,7 @@
-"""The Scans page's results: measurements per ROI, the indicators, and sending them to the Calculator or
-the cohort."""
+"""The Scans page's results: measurements per ROI, the indicators, and where to send them.
+
+They can be sent to the Calculator or the cohort.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ FOUND = "scan_indicators"  # dict: indicator -> value measured on this page (kep
 
 
 def fat_rule() -> FatThreshold:
-    """The fat-threshold rule for FI, chosen by the reader."""
+    """Draw the fat-threshold rule for FI, chosen by the reader."""
     method = st.radio(
         "Fat threshold for FI",
         [m.value for m in FatMethod],
@@ -37,7 +39,7 @@ def fat_rule() -> FatThreshold:
 
 
 def show_measurements(series: Series, rois: list[Roi], synthetic: bool) -> None:
-    """The measurement table, the indicators, and where to send them."""
+    """Show the measurement table, the indicators, and where to send them."""
     from ovcf_core.imaging.image_indicators import image_indicators
 
     try:

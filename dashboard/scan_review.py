@@ -1,6 +1,8 @@
-"""The Scans page's mask review: step through the regions level by level, accept, reject or edit each one
-(derived ellipse, redraw, paint/erase, threshold), see its value re-measured at once, and export the
-corrected regions as ROI JSON and DICOM SEG with every correction listed."""
+"""The Scans page's mask review: step through the regions, accept, reject or edit each one.
+
+Regions go level by level; edits are a derived ellipse, redraw, paint/erase or threshold, each re-measured at
+once. The corrected regions export as ROI JSON and DICOM SEG with every correction listed.
+"""
 
 from __future__ import annotations
 
@@ -60,7 +62,7 @@ def status_table(series: Series, review: MaskReview, rois: list[Roi]) -> pd.Data
 
 
 def _go(series: Series, labels: list[str], step: int) -> None:
-    """Callback: select the previous/next region and show its slice."""
+    """Select the previous/next region and show its slice (a button callback)."""
     here = st.session_state.get(REGION, labels[0])
     index = (labels.index(here) + step) % len(labels) if here in labels else 0
     _show(series, labels[index])
@@ -151,7 +153,7 @@ def region_actions(
 
 
 def ellipse_editor(series: Series, rois: list[Roi], roi: Roi) -> None:
-    """The region's derived ellipse (same centroid and spread), movable and resizable by numbers."""
+    """Draw the region's derived ellipse (same centroid and spread), movable and resizable by numbers."""
     try:
         start = roi if roi.shape is Shape.ELLIPSE else derived_ellipse(roi, series.rows, series.columns)
     except OvcfError as exc:

@@ -1,5 +1,8 @@
-"""The Scans page's ROI sets per series, every change to them recorded (`RoiHistory`), an undo list, and the
-question asked when an added ROI's label is taken (replace / keep both / cancel) — never a silent replace."""
+"""The Scans page's ROI sets per series, with every change recorded and an undo list.
+
+Changes are recorded in `RoiHistory`; when an added ROI's label is taken the reader is asked (replace / keep
+both / cancel) — never a silent replace.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +22,12 @@ NOTICE = "scan_roi_notice"  # the last change, shown once after the rerun it cau
 
 
 def key(series: Series) -> str:
-    """The store key of this series' ROIs: its source (phantom or upload) and SeriesInstanceUID."""
+    """Return the store key of this series' ROIs: its source (phantom or upload) and SeriesInstanceUID."""
     return f"{st.session_state.get(SOURCE, 'upload')}:{series.uid}"
 
 
 def current_rois(series: Series, defaults: tuple[Roi, ...], *, synthetic: bool) -> list[Roi]:
-    """This series' ROIs in the session (`defaults` on first view), with a history starting from them.
+    """Return the series' ROIs in the session (`defaults` on first view), with a history from them.
 
     A phantom and an upload of the same series keep separate sets (the phantom's ROI file is not the
     reader's work).
@@ -44,7 +47,7 @@ def current_rois(series: Series, defaults: tuple[Roi, ...], *, synthetic: bool) 
 
 
 def history(series: Series) -> RoiHistory:
-    """The change history of this series' ROIs (after `current_rois`)."""
+    """Return the change history of this series' ROIs (after `current_rois`)."""
     return st.session_state[HISTORY][key(series)]
 
 
@@ -85,7 +88,7 @@ def submit(series: Series, roi: Roi) -> None:
 
 
 def label_conflict(series: Series) -> None:
-    """The pending ROI whose label is taken: replace the old one, keep both (new label) or cancel."""
+    """Ask about the pending ROI whose label is taken: replace the old one, keep both, or cancel."""
     pending = st.session_state.get(PENDING)
     if not pending or pending[0] != key(series):
         return
@@ -106,14 +109,14 @@ def label_conflict(series: Series) -> None:
 
 
 def notice() -> None:
-    """The change just made, once (so no change happens without a word)."""
+    """Say the change just made, once (so no change happens without a word)."""
     message = st.session_state.pop(NOTICE, None)
     if message:
         st.success(message, icon=":material/check:")
 
 
 def changes_table(steps: list[dict]) -> pd.DataFrame:
-    """The change list as a readable table (step, time, change, ROIs, detail)."""
+    """Tabulate the change list for reading (step, time, change, ROIs, detail)."""
     return pd.DataFrame(
         [
             {

@@ -22,13 +22,13 @@ PHANTOM_NOTE = "Synthetic phantom written by ovcf_core.imaging.phantoms: not a r
 
 @st.cache_resource(show_spinner=False)
 def load_phantom(name: str) -> tuple[LoadedSeries, tuple[Roi, ...]]:
-    """A shipped synthetic phantom series and its ROI file (read once per server)."""
+    """Load a shipped synthetic phantom series and its ROI file (once per server)."""
     folder = paths.SAMPLE_DICOM / name
     return load_series(folder / "series"), loads_rois((folder / "rois.json").read_bytes(), "rois.json")
 
 
 def load_upload(files: list) -> tuple[LoadedSeries | None, str | None]:
-    """The uploaded series, parsed once per upload and kept in this session only (never on disk)."""
+    """Parse the uploaded series once per upload and keep it in this session only (never on disk)."""
     digest = hashlib.blake2b(digest_size=16)
     for f in files:
         digest.update(f.name.encode() + b"\0" + f.getvalue())

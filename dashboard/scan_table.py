@@ -1,5 +1,8 @@
-"""The Scans page's measurement table as a reader sees it: words for column names and kinds, units in the
-headers, one decimal, blanks (not "None") where a value does not apply, and empty columns left out."""
+"""The Scans page's measurement table as a reader sees it.
+
+Words for column names and kinds, units in the headers, one decimal, blanks (not "None") where a value does
+not apply, and empty columns left out.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +41,7 @@ def column_names(unit: str) -> dict[str, str]:
 
 
 def readable(table: pd.DataFrame, unit: str) -> pd.DataFrame:
-    """The measurement table renamed and recoded for reading; columns with no value at all are dropped."""
+    """Rename and recode the measurement table for reading; drop columns with no value at all."""
     shown = table.copy()
     shown["kind"] = shown["kind"].map(KINDS).fillna(shown["kind"])
     shown["muscle"] = shown["muscle"].map(MUSCLES)

@@ -1,5 +1,7 @@
-"""The Scans page's image viewer: slice slider, window preset and the scan figure with its ROIs, where
-the reader draws a box or lasso."""
+"""The Scans page's image viewer: slice slider, window preset and the scan figure with its ROIs.
+
+The reader draws a box or lasso on the figure.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ GOTO = "scan_goto_slice"  # a slice to show on the next run (set after the slide
 
 
 def first_slice(series: Series, rois: list[Roi]) -> int:
-    """The slice shown first: that of the first ROI, else the middle slice that has an image."""
+    """Return the slice shown first: that of the first ROI, else the middle slice that has an image."""
     missing = set(series.missing)  # slices with no image (a skipped or absent file) keep their index
     shown = [i for i in range(len(series)) if i not in missing] or [0]
     middle = min(shown, key=lambda i: abs(i - len(series) // 2))

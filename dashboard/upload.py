@@ -17,7 +17,7 @@ from ovcf_core.schema import ValidationReport, validate_cohort
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def read_upload(data: bytes, name: str) -> pd.DataFrame:
-    """The uploaded file as a table of strings with lower-cased column names (cached on its bytes)."""
+    """Read the uploaded file as strings with lower-cased column names (cached on its bytes)."""
     return cohort_upload.read_upload_table(data, name)
 
 
@@ -28,7 +28,7 @@ def validate_upload(
     mapping: tuple[tuple[str, str | None], ...],
     positive: str | None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
-    """The upload mapped and validated: (clean usable rows, report of every problem), cached on content."""
+    """Map and validate the upload: (clean usable rows, report of every problem), cached on content."""
     table = apply_mapping(read_upload(data, name), dict(mapping))
     try:
         return validate_cohort(table, positive=positive)

@@ -1,6 +1,9 @@
-"""The Validation page's inputs and cached computations: which cohort (an upload, or an internal split of
-the current one, with its warning), which model (shipped, fitted on the cohort, uploaded JSON), and
-`validate_model`, recalibration and incremental value through st.cache_data."""
+"""The Validation page's inputs and cached computations.
+
+Which cohort (an upload, or an internal split of the current one, with its warning), which model (shipped,
+fitted on the cohort, uploaded JSON), and `validate_model`, recalibration and incremental value through
+st.cache_data.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ SPLIT_WARNING = (
 
 
 def model_key(model: RiskModel) -> str:
-    """A digest of what makes a model predict what it does (terms, coefficients, case/control counts)."""
+    """Digest what makes a model predict what it does (terms, coefficients, case/control counts)."""
     data = {"terms": list(model.terms_), "coef": [round(float(b), 12) for b in model.coef_],
             "n": [model.n_cases_, model.n_controls_]}  # fmt: skip
     return hashlib.blake2b(json.dumps(data).encode(), digest_size=10).hexdigest()
@@ -44,13 +47,13 @@ def model_key(model: RiskModel) -> str:
 
 @st.cache_resource(show_spinner=False)
 def shipped_model() -> RiskModel:
-    """The shipped default model, read once per server."""
+    """Read the shipped default model once per server."""
     return load_shipped_model()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def uploaded_model(data: bytes, name: str) -> RiskModel:
-    """A model file uploaded here: JSON only, checked field by field (never unpickled)."""
+    """Read a model file uploaded here: JSON only, checked field by field (never unpickled)."""
     return load_model(data, name=name)
 
 
@@ -62,7 +65,7 @@ def fitted_model(_table: pd.DataFrame, key: str, source: str, synthetic: bool) -
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def read_validation_cohort(data: bytes, name: str) -> tuple[pd.DataFrame, ValidationReport]:
-    """An uploaded validation cohort, read and validated like any cohort table."""
+    """Read and validate an uploaded validation cohort like any cohort table."""
     from ovcf_core.io import read_cohort
 
     return read_cohort(io.BytesIO(data), name=name)
@@ -78,7 +81,7 @@ def validation(
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def recalibrated(_model: RiskModel, _table: pd.DataFrame, key: str, method: str, cohort: str) -> dict:
-    """The model recalibrated on the cohort, as a model-file dict (cached)."""
+    """Recalibrate the model on the cohort, as a model-file dict (cached)."""
     return model_to_dict(recalibrate(_model, _table, method, source=cohort))
 
 
@@ -96,7 +99,7 @@ def incremental(table: pd.DataFrame, base: tuple[str, ...], added: tuple[str, ..
 
 
 def choose_cohort(current: pd.DataFrame) -> tuple[pd.DataFrame | None, pd.DataFrame, str, bool]:
-    """(validation cohort or None, development table for a fitted model, label, synthetic)."""
+    """Draw the cohort choice; return (validation cohort or None, development table, label, synthetic)."""
     synthetic = bool(st.session_state.get(state.COHORT_IS_SYNTHETIC, True))
     source = st.session_state.get(state.COHORT_SOURCE, "current cohort")
     choice = st.radio("Validation cohort", [UPLOAD_COHORT, SPLIT], index=1, horizontal=True)
@@ -125,7 +128,7 @@ def choose_cohort(current: pd.DataFrame) -> tuple[pd.DataFrame | None, pd.DataFr
 
 
 def choose_model(development: pd.DataFrame, dev_key: str) -> tuple[RiskModel | None, str]:
-    """The model to validate and a label of it."""
+    """Draw the model choice; return the model to validate and a label of it."""
     choice = st.radio("Model", [SHIPPED, COHORT_FIT, UPLOADED], horizontal=True)
     try:
         if choice == SHIPPED:

@@ -1,7 +1,7 @@
-"""Calculator page: one patient's probability of OVCF with its 95% CI, corrected to a prevalence, the
-patient's VBQ and HU against the cohort and published cut-offs, what drives the estimate, the model card and
-a one-page HTML summary. Thin: the model, figures and summary come from `ovcf_core.model`; the sections are
-drawn by `dashboard.calculator_model`, `calculator_inputs` and `calculator_results`.
+"""Calculator page: one patient's probability of OVCF with its 95% CI.
+
+Corrected to a prevalence, with the patient's VBQ and HU against the cohort and published cut-offs, what
+drives the estimate, the model card and a one-page HTML summary.
 """
 
 from __future__ import annotations

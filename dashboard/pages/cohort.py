@@ -18,7 +18,7 @@ TABLE1_CAPTION = (
 
 @st.cache_resource(max_entries=64)
 def distribution(_table: pd.DataFrame, key: str, marker: str, kind: str, pair: str | None) -> go.Figure:
-    """The box/violin figure of one marker for the cohort with digest `key` (built once)."""
+    """Build the box/violin figure of one marker for the cohort with digest `key` (once)."""
     return figures.distribution_figure(_table, marker, pair=pair, kind=kind)
 
 

@@ -12,7 +12,7 @@ from ovcf_core.report import figures, style, tables
 
 @st.cache_resource(max_entries=16)
 def splom(_table: pd.DataFrame, key: str, markers: tuple[str, ...]) -> go.Figure:
-    """The scatter-plot matrix of the cohort with digest `key` (built once)."""
+    """Build the scatter-plot matrix of the cohort with digest `key` (once)."""
     return figures.scatter_matrix(_table, list(markers))
 
 

@@ -1,5 +1,7 @@
-"""Matching: 1:1 or 1:K age- and sex-matching of controls to cases from a pool (optimal or greedy), balance
-table, matched download."""
+"""Matching page: age- and sex-matched controls for the cases of a pool.
+
+1:1 or 1:K matching (optimal or greedy), balance table, matched download.
+"""
 
 from __future__ import annotations
 

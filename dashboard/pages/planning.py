@@ -1,5 +1,8 @@
-"""Study planning: cases and controls needed for an ROC study (pROC's power.roc.test) and the minimum size
-to develop a prediction model (Riley et al. 2020, as pmsampsize)."""
+"""Study planning page: the sample sizes an ROC study and a prediction model need.
+
+Cases and controls needed for an ROC study (pROC's power.roc.test) and the minimum size to develop a
+prediction model (Riley et al. 2020, as pmsampsize).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""Reliability: inter-rater agreement per indicator — ICC table (Shrout & Fleiss) and Bland–Altman plots —
-and the agreement of two methods measuring one indicator (e.g. HU by hand and from a mask)."""
+"""Reliability page: inter-rater agreement per indicator and the agreement of two methods.
+
+ICC table (Shrout & Fleiss) and Bland–Altman plots per indicator; the method-agreement section (e.g. HU by
+hand and from a mask) is `method_agreement_view`.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Report: the whole analysis as one HTML file (same figures) and an XLSX workbook; figures as PNG at a
-journal's size and resolution, or SVG."""
+"""Report page: the whole analysis as HTML and XLSX, and each figure as PNG or SVG.
+
+The HTML file has the pages' figures; PNGs are at a journal's size and resolution.
+"""
 
 from __future__ import annotations
 
@@ -23,13 +25,15 @@ REPORTS = "_report_html"  # session key: the rendered HTML report per (cohort, s
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def report_xlsx(key: str, settings_key: str, _result) -> bytes:
-    """The report's tables as an XLSX workbook."""
+    """Build the report's tables as an XLSX workbook."""
     return xlsx.report_workbook(_result)
 
 
 def report_html() -> bytes:
-    """The HTML report, written once per analysis with a progress bar (kept in the session, since a cached
-    function that draws would replay its bar)."""
+    """Write the HTML report once per analysis with a progress bar.
+
+    The report is kept in the session, since a cached function that draws would replay its bar.
+    """
     asked = (key, settings_key, synthetic)
     store = st.session_state.setdefault(REPORTS, {})
     if asked not in store:

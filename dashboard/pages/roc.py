@@ -1,5 +1,8 @@
-"""ROC: overlaid curves with AUC [95% CI], AUC table, curve comparisons (DeLong, bootstrap, Venkatraman), a
-cut-off explorer (cut-off rules, likelihood ratios, bootstrap CIs, binormal smoothing), bootstrap AUC CIs."""
+"""ROC page: curves, AUCs, curve comparisons, a cut-off explorer and bootstrap CIs.
+
+Overlaid curves with AUC [95% CI], the AUC table, curve comparisons (DeLong, bootstrap, Venkatraman), a cut-
+off explorer (cut-off rules, likelihood ratios, bootstrap CIs, binormal smoothing) and bootstrap AUC CIs.
+"""
 
 from __future__ import annotations
 

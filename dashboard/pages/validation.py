@@ -1,7 +1,9 @@
-"""Validation page: is this model's probability right for my population? Discrimination (the model's ROC
-beside each marker's), calibration plot, decision curve and the metrics table for a chosen model on a chosen
-cohort; recalibration with a download of the new model file; incremental value of a marker. Thin: every
-number comes from `ovcf_core.model.validation` (and its siblings) through st.cache_data.
+"""Validation page: how well a model's probabilities hold in a chosen population.
+
+Discrimination (the model's ROC beside each marker's), calibration plot, decision curve and the metrics
+table for a chosen model on a chosen cohort; recalibration with a download of the new model file; incremental
+value of a marker. Thin: every number comes from `ovcf_core.model.validation` (and its siblings) through
+st.cache_data.
 """
 
 from __future__ import annotations
