@@ -65,7 +65,8 @@ class Plane(StrEnum):
 class MissingSlice:
     """A place in a sorted series with no image to measure (a skipped file, a file absent from the
     position sequence, or two different images at one position): it keeps the indices after it right,
-    and `reason` says why slice N cannot be measured ("slice N {reason}")."""
+    and `reason` says why slice N cannot be measured ("slice N {reason}").
+    """
 
     position: float
     reason: str
@@ -112,7 +113,8 @@ class Series:
     @functools.cached_property
     def header(self) -> dict[str, str]:
         """The allow-listed technical attributes of the first slice (read the first time they are asked
-        for: measuring does not need them)."""
+        for: measuring does not need them).
+        """
         first = next(s for s in self.slices if isinstance(s, SliceRef))
         return _technical(first.file)
 
@@ -211,7 +213,8 @@ class LoadedSeries:
 def read_native_pixels(file: DicomFile, native: tuple[int, str], rows: int, columns: int) -> np.ndarray:
     """Plain pixel values read straight from the file: the header scan found them uncompressed, little-
     endian, one frame of exactly rows × columns values at `native` = (offset, dtype), with every stored
-    bit used (BitsStored = BitsAllocated), which is all pydicom's decoder would do with them (tested)."""
+    bit used (BitsStored = BitsAllocated), which is all pydicom's decoder would do with them (tested).
+    """
     offset, dtype = native
     size = rows * columns * np.dtype(dtype).itemsize
     with file.open() as handle:
@@ -251,7 +254,8 @@ def decode_pixels(file: DicomFile, rows: int, columns: int) -> np.ndarray:
 
 def _technical(file: DicomFile) -> dict[str, str]:
     """The allow-listed technical attributes of one file (read again for the series' first slice only,
-    not kept for every slice of the header pass)."""
+    not kept for every slice of the header pass).
+    """
     import pydicom
 
     try:
@@ -295,7 +299,8 @@ def _same_position(a: float, b: float) -> bool:
 
 def _stack(uid: str, groups: list[tuple[float, list[Header]]], skipped: list[Skipped]) -> list[_Slot]:
     """One slot per position: the image there; the same SOPInstanceUID twice is one image (the copy is
-    skipped); different images at one position are a MissingSlice naming them (which one is the slice?)."""
+    skipped); different images at one position are a MissingSlice naming them (which one is the slice?).
+    """
     slots: list[_Slot] = []
     for position, group in groups:
         first = group[0]
@@ -339,7 +344,8 @@ def _stack(uid: str, groups: list[tuple[float, list[Header]]], skipped: list[Ski
 def _fill_gaps(slots: list[_Slot]) -> tuple[list[_Slot], list[MissingSlice], str | None]:
     """Keep a MissingSlice where the slice positions skip 1 to MAX_MISSING_IN_A_GAP whole spacings, so
     the indices after a missing file stay those of the full series. Returns (slots, the missing slices
-    added, why the positions cannot show where a file is missing: irregular spacing or too few slices)."""
+    added, why the positions cannot show where a file is missing: irregular spacing or too few slices).
+    """
     if len(slots) < 3:
         return slots, [], "a series of fewer than 3 slices does not show its spacing"
     steps = np.sort(np.diff([p for p, _ in slots]))
@@ -380,7 +386,8 @@ def _assemble(uid: str, headers: list[Header], skipped: list[Skipped]) -> Series
     """Sort one series along the slice normal, keeping every position of the full series (DESIGN: ROI
     slice indices count the series sorted by position): a skipped file whose position is known keeps its
     place, a gap of whole spacings keeps placeholders, and a skipped file that cannot be placed makes
-    the indices ambiguous (measuring is then refused, naming it). Unfit slices are skipped with a reason."""
+    the indices ambiguous (measuring is then refused, naming it). Unfit slices are skipped with a reason.
+    """
     earlier = [s for s in skipped if s.may_be_slice and s.series_uid in (uid, None)]
     geometry = Counter((h.modality, h.rows, h.columns, h.spacing) for h in headers)
     (modality, rows, columns, spacing), _ = geometry.most_common(1)[0]

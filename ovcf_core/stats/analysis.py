@@ -55,7 +55,8 @@ Progress = Callable[[float], None]  # fraction of the whole analysis' resampling
 
 def parse_cutoff_rule(text: str) -> tuple[CutoffRule, float | None]:
     """'youden', 'closest_topleft', 'sensitivity:0.9' or 'specificity:0.9' -> (rule, target); ValueError
-    says what is wrong (a fixed sensitivity or specificity needs a target in (0, 1])."""
+    says what is wrong (a fixed sensitivity or specificity needs a target in (0, 1]).
+    """
     name, colon, rest = text.strip().lower().partition(":")
     try:
         rule = CutoffRule(name)
@@ -321,7 +322,8 @@ def _direction(marker: str, y: np.ndarray, x: np.ndarray) -> Direction:
 
 def _tie_message(counts: np.ndarray) -> str | None:
     """A warning when one value holds at least half of the patients (ROC cut-offs become coarse);
-    `counts` is how many patients share each distinct value."""
+    `counts` is how many patients share each distinct value.
+    """
     share = counts.max() / counts.sum()
     if share >= HEAVY_TIE_SHARE:
         return (
@@ -364,7 +366,8 @@ def _marker_rows(
 
 def _fit_due(y: np.ndarray, x: np.ndarray) -> bool:
     """Whether `_marker_statistics` gets as far as the odds ratio for these values (the same checks:
-    at least MIN_PATIENTS values, `roc.MIN_PER_GROUP` cases and controls, not constant)."""
+    at least MIN_PATIENTS values, `roc.MIN_PER_GROUP` cases and controls, not constant).
+    """
     n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
     return len(x) >= MIN_PATIENTS and min(n_cases, n_controls) >= roc.MIN_PER_GROUP and x.min() != x.max()
 
@@ -421,7 +424,8 @@ def _marker_statistics(
     codes: np.ndarray | None = None,
 ) -> MarkerAnalysis:
     """`analyze_marker` without the odds ratio (fitted on its own, see `_odds_ratios`); `codes` are the
-    whole table's `groups.pair_codes` when computed once for every marker."""
+    whole table's `groups.pair_codes` when computed once for every marker.
+    """
     sub, y, x = _marker_rows(table, marker, outcome)
     n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
     result = MarkerAnalysis(marker, len(x), n_cases, n_controls, cutoff_rule=cutoff_rule_text(rule, target))
@@ -480,7 +484,8 @@ def _chosen_cutoff(
     rule: CutoffRule, target: float | None, messages: list[str],
 ) -> roc.ThresholdMetrics | None:  # fmt: skip
     """The cut-off the rule picks and its metrics, or None with a message in `messages` (Youden: never one
-    with J < 0; a fixed sensitivity/specificity no threshold reaches short of calling everyone positive)."""
+    with J < 0; a fixed sensitivity/specificity no threshold reaches short of calling everyone positive).
+    """
     if rule is CutoffRule.YOUDEN:  # the default path: the one sort already made, as before
         cutoff = roc.youden_cutoff(y, x, direction, presorted)
         if cutoff.sensitivity + cutoff.specificity - 1 < 0:
@@ -611,7 +616,8 @@ def _with_cutoff_ci(
     n_boot: int, seed: int, tick: Tick | None = None,
 ) -> MarkerAnalysis:  # fmt: skip
     """`result` with stratified bootstrap CIs of its cut-off (re-chosen by the rule in every resample) and
-    of sensitivity and specificity at it (pROC's ci.coords / ci.thresholds)."""
+    of sensitivity and specificity at it (pROC's ci.coords / ci.thresholds).
+    """
     if result.auc is None or result.cutoff is None:
         return result
     _, y, x = _marker_rows(table, result.marker, outcome)
@@ -649,7 +655,8 @@ def _comparisons(
     components: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> list[roc.AucComparison]:
     """DeLong test for every two markers with an AUC on the patients with both; when no value is missing
-    the markers' components (from `analyze_marker`, else computed here) give one covariance matrix."""
+    the markers' components (from `analyze_marker`, else computed here) give one covariance matrix.
+    """
     good = [m for m in analysed if m.auc is not None]
     directions = [m.auc.direction for m in good if m.auc is not None]  # (the `if` only for the type checker)
     if len(good) < 2:
@@ -687,8 +694,9 @@ def _resampled_comparison(
     table: pd.DataFrame, a: MarkerAnalysis, b: MarkerAnalysis, outcome: str, method: str, n: int, seed: int,
     tick: Tick | None = None,
 ) -> roc.AucComparison | None:  # fmt: skip
-    """pROC's bootstrap test (z = D) or Venkatraman's permutation test (z = E) of two markers on the
-    patients having both, as an AucComparison; None when too few patients have both."""
+    """Run pROC's bootstrap test (z = D) or Venkatraman's permutation test (z = E) of two markers on the
+    patients having both, as an AucComparison; None when too few patients have both.
+    """
     if a.auc is None or b.auc is None:
         return None
     y = table[outcome].to_numpy(float)
@@ -715,7 +723,7 @@ def _pauc_comparison(
     table: pd.DataFrame, a: MarkerAnalysis, b: MarkerAnalysis, outcome: str,
     specificity: tuple[float, float], n: int, seed: int, tick: Tick | None = None,
 ) -> float:  # fmt: skip
-    """pROC's bootstrap test of the two markers' McClish-corrected partial AUCs: its p (NaN if impossible)."""
+    """Run pROC's bootstrap test of two markers' McClish-corrected partial AUCs: its p (NaN if impossible)."""
     if a.auc is None or b.auc is None:
         return float("nan")
     try:
@@ -733,7 +741,8 @@ def _delong_pauc_p(
     outcome: str, specificity: tuple[float, float],
 ) -> tuple[float, ...]:  # fmt: skip
     """Each comparison's DeLong-type test of the two markers' partial AUCs (`partial_auc_delong`): its p,
-    NaN where it cannot be computed."""
+    NaN where it cannot be computed.
+    """
     direction = {m.marker: m.auc.direction for m in analysed if m.auc is not None}
     y = table[outcome].to_numpy(float)
     out = []
@@ -755,7 +764,8 @@ Tick = Callable[[int, int], None]  # a library loop's progress: (resamples done,
 
 class _Tracker:
     """Adds up the resamples done by every bootstrap/permutation loop of one analysis (threads included)
-    and reports the fraction of all of them to `report`."""
+    and reports the fraction of all of them to `report`.
+    """
 
     def __init__(self, total: int, report: Progress | None) -> None:
         import threading
@@ -812,7 +822,8 @@ class _Inline(Executor):
 @dataclass(frozen=True)
 class _Options:
     """The analysis' resampling options, checked: bootstrap N and seed, partial AUC range, ROC test and
-    its N, the cut-off rule and target, the smoothing."""
+    its N, the cut-off rule and target, the smoothing.
+    """
 
     bootstrap: int
     seed: int
@@ -852,7 +863,8 @@ def _resampling(
 ) -> tuple[list[MarkerAnalysis], list[roc.AucComparison] | None, tuple[float, ...] | None]:  # fmt: skip
     """The options' per-marker additions (bootstrap CIs of the AUC, cut-off and partial AUC; binormal
     smoothing) and, for a non-DeLong test, the comparisons of every two markers (None for DeLong) and
-    their partial AUC tests' p (None unless asked); `progress` hears of every resample."""
+    their partial AUC tests' p (None unless asked); `progress` hears of every resample.
+    """
     good = [m for m in analysed if m.auc is not None]
     pairs = list(itertools.combinations(good, 2))
     boot, seed = o.bootstrap, o.seed

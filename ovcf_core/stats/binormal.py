@@ -27,7 +27,8 @@ SMOOTH_POINTS = 512  # pROC's default n
 @dataclass(frozen=True)
 class BinormalRoc:
     """A binormal fit to a marker's ROC points: pROC's coefficients, the usual (a, b), the AUC and the
-    smoothed curve (sensitivity ascending, `n` points)."""
+    smoothed curve (sensitivity ascending, `n` points).
+    """
 
     intercept: float  # pROC: qnorm(sp) = intercept + slope * qnorm(se)
     slope: float
@@ -74,7 +75,7 @@ def binormal_points(
 def binormal_roc(
     y: np.ndarray, score: np.ndarray, direction: Direction | str, n: int = SMOOTH_POINTS
 ) -> BinormalRoc:
-    """pROC's binormal smoothing of the marker's ROC curve in `direction`, with `n` smoothed points."""
+    """Smooth the marker's ROC curve in `direction` as pROC's binormal smoothing, to `n` points."""
     if n < 2:
         raise AnalysisError(f"a smoothed curve needs at least 2 points (got {n})")
     z_se, z_sp = binormal_points(y, score, direction)

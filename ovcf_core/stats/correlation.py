@@ -81,7 +81,7 @@ def spearman_from_auc(
 
 
 def _t_test_p(rho: float, n: int) -> float:
-    """scipy's spearmanr p-value: two-sided, t = rho·sqrt((n - 2) / (1 - rho²)) with n - 2 df."""
+    """Compute scipy's spearmanr p-value: two-sided, t = rho·sqrt((n - 2) / (1 - rho²)) with n - 2 df."""
     if abs(rho) == 1.0:
         return 0.0
     t = rho * np.sqrt((n - 2) / ((1.0 + rho) * (1.0 - rho)))
@@ -90,7 +90,8 @@ def _t_test_p(rho: float, n: int) -> float:
 
 def _rank_correlation(rx: np.ndarray, ry: np.ndarray, level: float) -> SpearmanResult:
     """Spearman's rho as Pearson's r of the ranks (NaN when either is constant); p as scipy's spearmanr
-    (t distribution with n - 2 df)."""
+    (t distribution with n - 2 df).
+    """
     n = len(rx)
     rx, ry = rx - rx.mean(), ry - ry.mean()
     denom = np.sqrt(np.dot(rx, rx) * np.dot(ry, ry))

@@ -42,7 +42,8 @@ def _pick(
 
     Criteria are compared after rounding to 12 decimals, so exact ties are not decided by floating-point
     noise; ties go to the higher specificity, then the higher sensitivity (each threshold is a distinct
-    point, so that settles every tie)."""
+    point, so that settles every tie).
+    """
     finite = np.isfinite(thresholds)
     goal = 0.0 if target is None else float(target)
     if rule is CutoffRule.YOUDEN:
@@ -125,7 +126,8 @@ def _log_ratio_ci(
     hits: int, group_a: int, misses: int, group_b: int, z: float
 ) -> tuple[float, tuple[float, float]]:
     """(hits/group_a) / (misses/group_b) and its CI exp(ln LR ± z sqrt(1/hits - 1/group_a + 1/misses -
-    1/group_b)); an infinite ratio keeps no CI, a zero ratio none either (the log is undefined)."""
+    1/group_b)); an infinite ratio keeps no CI, a zero ratio none either (the log is undefined).
+    """
     if group_a == 0 or group_b == 0:
         return float("nan"), (float("nan"), float("nan"))
     if misses == 0:
@@ -139,7 +141,8 @@ def _log_ratio_ci(
 
 def likelihood_ratios(tp: int, fn: int, fp: int, tn: int, level: float = 0.95) -> LikelihoodRatios:
     """LR+ = sens / (1 - spec) and LR- = (1 - sens) / spec with the log method's CIs (Simel, Samsa and
-    Matchar 1991; MedCalc's): SE(ln LR+) = sqrt(1/TP - 1/(TP+FN) + 1/FP - 1/(FP+TN))."""
+    Matchar 1991; MedCalc's): SE(ln LR+) = sqrt(1/TP - 1/(TP+FN) + 1/FP - 1/(FP+TN)).
+    """
     z = normal_quantile(0.5 + level / 2)
     positive, positive_ci = _log_ratio_ci(tp, tp + fn, fp, fp + tn, z)
     negative, negative_ci = _log_ratio_ci(fn, tp + fn, tn, fp + tn, z)
@@ -152,7 +155,8 @@ class CutoffResult:
 
     `sensitivity_ci`/`specificity_ci` hold the threshold fixed (pROC's ci.thresholds); `threshold_ci` and
     `rechosen_*_ci` re-choose it by the rule in every resample (pROC's ci.coords(x="best")), so they carry
-    the uncertainty of choosing the cut-off. `n_undefined` resamples had no qualifying threshold."""
+    the uncertainty of choosing the cut-off. `n_undefined` resamples had no qualifying threshold.
+    """
 
     rule: CutoffRule
     target: float | None
@@ -228,7 +232,8 @@ def cutoff_analysis(
     progress: Progress | None = None,
 ) -> CutoffResult:
     """The rule's cut-off with likelihood ratios and `n_boot` stratified bootstrap resamples (0 = no CIs):
-    cases and controls resampled separately, percentile CIs (pROC's quantile type 7)."""
+    cases and controls resampled separately, percentile CIs (pROC's quantile type 7).
+    """
     rule = _check_rule(rule, target)
     direction = Direction(direction)
     y, score = _complete(y, score)

@@ -46,7 +46,7 @@ def chi2_sf(x: float, df: float) -> float:
 
 
 def _t_statistic(difference: float, se: float) -> float:
-    """difference / se; with no spread at all, ±inf for a difference and NaN for none (as scipy)."""
+    """Divide the difference by se; with no spread, ±inf for a difference and NaN for none (as scipy)."""
     if se == 0:
         return float("nan") if difference == 0 else float(np.copysign(np.inf, difference))
     return float(difference / se)
@@ -78,7 +78,8 @@ def welch_t(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 def chi2_contingency_2x2(table: np.ndarray) -> tuple[float, float]:
     """Pearson's chi-square test of a 2×2 table with Yates' continuity correction: (chi², p), as
-    `scipy.stats.chi2_contingency` (each cell moved at most 0.5 towards its expected count)."""
+    `scipy.stats.chi2_contingency` (each cell moved at most 0.5 towards its expected count).
+    """
     observed = np.asarray(table, float)
     expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
     diff = expected - observed
@@ -91,7 +92,8 @@ def mcnemar(discordant_a: int, discordant_b: int, exact: bool) -> tuple[float, f
     """McNemar's test from the two discordant counts: (statistic, p), as statsmodels' `mcnemar`.
 
     Exact: the statistic is the smaller count and p = 2·P(Binomial(n, ½) <= it), at most 1.
-    Otherwise: chi-square with continuity correction, (|b - c| - 1)² / (b + c) on 1 df."""
+    Otherwise: chi-square with continuity correction, (|b - c| - 1)² / (b + c) on 1 df.
+    """
     b, c = int(discordant_a), int(discordant_b)
     n = b + c
     if exact:

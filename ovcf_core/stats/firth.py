@@ -188,7 +188,8 @@ def _covariance(state: _State) -> np.ndarray:
 
 def _step(state: _State, X: np.ndarray, free: np.ndarray, maxstep: float) -> np.ndarray:
     """Newton–Raphson step on the free coefficients, (−∂U*/∂b)⁻¹U*, or logistf's I⁻¹U* where −∂U*/∂b
-    is not positive definite; scaled so that no coefficient moves more than maxstep."""
+    is not positive definite; scaled so that no coefficient moves more than maxstep.
+    """
     step = np.zeros(len(free))
     if not free.any():
         return step
@@ -246,7 +247,8 @@ def _maximise(
     """Maximise l* over the free coefficients as logistf.fit: Newton–Raphson with I(b) for the Hessian,
     each step capped at maxstep and halved up to maxhs times, converged when the step ≤ xconv, the
     modified score < gconv and the l* change < lconv within maxit iterations; then iterated on while the
-    steps keep shrinking so the estimate is the maximiser to rounding, not just within xconv of it."""
+    steps keep shrinking so the estimate is the maximiser to rounding, not just within xconv of it.
+    """
     gconv = control.gconv if isinstance(control, FirthControl) else math.inf
     beta = np.asarray(beta, float).copy()
     state = _state(beta, y, X)
@@ -303,7 +305,8 @@ def _best_of(
     reached maxima with different l*, i.e. the constrained l* has more than one local maximum).
 
     A start that does not converge is passed over (it names no other maximum); if none converges, the
-    first failure is raised."""
+    first failure is raised.
+    """
     found: list[tuple[np.ndarray, float]] = []
     failure: AnalysisError | None = None
     for i, start in enumerate(starts):
@@ -451,7 +454,8 @@ def _plr_p(
     y: np.ndarray, X: np.ndarray, beta: np.ndarray, loglik: float, j: int, control: FirthControl
 ) -> tuple[float, str | None]:
     """The penalised likelihood-ratio p of b_j = 0, the restricted fit from the estimate with b_j set to 0
-    and from the estimate shifted as in _profile_bound; NaN with the reason when they find two maxima."""
+    and from the estimate shifted as in _profile_bound; NaN with the reason when they find two maxima.
+    """
     k = len(beta)
     others = np.arange(k) != j
     projection, *_ = np.linalg.lstsq(X[:, others], X[:, j], rcond=None)

@@ -106,7 +106,8 @@ def complete_pairs(
     """The pairs with exactly one case and one control that both have `column`: columns case, control.
 
     `codes` may hold `pair_codes(table, outcome, pair)`, computed once for several columns; it is used
-    when every row has `column` (otherwise the pairs are counted again on the rows that have it)."""
+    when every row has `column` (otherwise the pairs are counted again on the rows that have it).
+    """
     has = table[column].notna().to_numpy()
     if column != SEX:
         has = has & np.isfinite(table[column].to_numpy(float))
@@ -169,7 +170,8 @@ def compare_groups(
     """Compare `column` between cases and controls: paired t (and Wilcoxon signed-rank) over complete
     pairs when `pair` is given (and has at least two usable pairs), else Welch's t-test; the
     Mann-Whitney p beside them unless `mann_whitney` is False (the analysis fills it in from its AUC).
-    `codes`: the table's `pair_codes`, when already computed (see `complete_pairs`)."""
+    `codes`: the table's `pair_codes`, when already computed (see `complete_pairs`).
+    """
     y = table[outcome].to_numpy(float)
     x = table[column].to_numpy(float)
     cases, controls = summarize(x[y == 1]), summarize(x[y == 0])
@@ -219,7 +221,8 @@ def compare_sex(
     table: pd.DataFrame, outcome: str = OUTCOME, pair: str | None = None, codes: np.ndarray | None = None
 ) -> SexComparison:
     """Sex (F/M) by group: McNemar's test over complete pairs when `pair` is given, else chi-square
-    (`codes`: the table's `pair_codes`, when already computed)."""
+    (`codes`: the table's `pair_codes`, when already computed).
+    """
     rows = table[[outcome, SEX]].dropna()
     female = rows[SEX] == "F"
     y = rows[outcome]
@@ -271,7 +274,8 @@ def table1(
     codes: np.ndarray | None = None,
 ) -> Table1:
     """Table 1 over `columns` (those present with at least one value) and sex when the table has it
-    (`codes`: the table's `pair_codes`, when already computed)."""
+    (`codes`: the table's `pair_codes`, when already computed).
+    """
     rows = tuple(
         compare_groups(table, c, outcome, pair, codes=codes)
         for c in columns

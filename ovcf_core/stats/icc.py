@@ -155,7 +155,8 @@ def icc_wide(ratings: np.ndarray, level: float = 0.95, warnings: tuple[str, ...]
 
 def icc_long(table: pd.DataFrame, subject: str, rater: str, value: str, level: float = 0.95) -> IccResult:
     """ICCs from a long table (one row per subject, rater and value); duplicate ratings are averaged and
-    subjects not rated by every rater are left out (both reported in `warnings`)."""
+    subjects not rated by every rater are left out (both reported in `warnings`).
+    """
     rows = table[[subject, rater, value]].dropna()
     if rows.empty:
         raise AnalysisError("no ratings with a subject, a rater and a value")

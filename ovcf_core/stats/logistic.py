@@ -184,7 +184,8 @@ def design_matrix(table: pd.DataFrame, terms: Sequence[str]) -> np.ndarray:
 def design(table: pd.DataFrame, terms: list[str], outcome: str = OUTCOME) -> tuple[np.ndarray, np.ndarray]:
     """(y, X) over the complete rows of `terms` (no intercept column), X column-major for `newton_logit`.
 
-    X is a view of `model_matrix`'s columns after the intercept (one array, no copy)."""
+    X is a view of `model_matrix`'s columns after the intercept (one array, no copy).
+    """
     y, model = model_matrix(table, terms, outcome)
     return y, model[:, 1:]
 
@@ -208,7 +209,8 @@ def model_matrix(
 
 def information(X: np.ndarray, p: np.ndarray) -> np.ndarray:
     """The Fisher information X'WX, W = p(1 - p), in double precision, summed over blocks of rows (no
-    n x k temporary)."""
+    n x k temporary).
+    """
     k = X.shape[1]
     info = np.zeros((k, k))
     for start in range(0, len(p), INFORMATION_BLOCK):
@@ -262,7 +264,8 @@ def _one_pass(
     """The score X'(y - p) at `beta`, in one pass over blocks of INFORMATION_BLOCK rows: each block of
     X is read once while it is in cache and no n-long temporary (linear predictor, p, residual) is
     made; when `info` (k x k zeros) is given, the information X'WX at `beta` is added into it in the
-    same pass. Double precision throughout."""
+    same pass. Double precision throughout.
+    """
     grad = np.zeros(X.shape[1])
     for start in range(0, len(y), INFORMATION_BLOCK):
         block = slice(start, start + INFORMATION_BLOCK)
@@ -412,7 +415,8 @@ def _suspect(
     names: list[str],
 ) -> str | None:
     """Why a Wald fit is suspect of separation (None when it is not): no convergence, a huge
-    |coefficient x SD|, or many fitted probabilities within EXTREME_FITTED of 0 or 1."""
+    |coefficient x SD|, or many fitted probabilities within EXTREME_FITTED of 0 or 1.
+    """
     if not converged or not np.all(np.isfinite(beta)) or not np.all(np.isfinite(se)):
         return "the maximum-likelihood fit did not converge"
     huge = [n for n, b, sd in zip(names, beta[1:], sds, strict=True) if abs(b * sd) > MAX_LOG_OR_PER_SD]

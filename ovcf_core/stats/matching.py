@@ -280,7 +280,8 @@ def match_controls(
     ratio: int = DEFAULT_RATIO,
 ) -> MatchResult:
     """Match cases (outcome 1) to `ratio` controls (outcome 0) each, same sex, age within `caliper` years,
-    without replacement, by `method` (optimal or greedy); the result keeps the columns, adds `pair_id`."""
+    without replacement, by `method` (optimal or greedy); the result keeps the columns, adds `pair_id`.
+    """
     if caliper < 0:
         raise AnalysisError(f"the caliper must not be negative (got {caliper:g})")
     if method not in METHODS:

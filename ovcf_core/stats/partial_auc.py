@@ -153,7 +153,8 @@ def partial_auc_with_ci(
 @dataclass(frozen=True)
 class PartialAucComparison:
     """pROC's bootstrap test of two partial AUCs on the same patients: D = difference / SD of the
-    resampled differences, two-sided normal p (on the McClish-corrected values, as pROC compares them)."""
+    resampled differences, two-sided normal p (on the McClish-corrected values, as pROC compares them).
+    """
 
     a: str
     b: str

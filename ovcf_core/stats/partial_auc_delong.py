@@ -48,7 +48,8 @@ def _roc_at(cases: np.ndarray, controls: np.ndarray, fpr: float) -> float:
 
     The curve joins the points (share of controls >= v, share of cases >= v) over the observed values v
     by straight lines (ties are diagonal pieces); on a vertical piece at exactly `fpr` it is the middle
-    of that piece."""
+    of that piece.
+    """
     values = np.unique(np.r_[cases, controls])[::-1]
     fp = np.r_[0, len(controls) - np.searchsorted(np.sort(controls), values, side="left")] / len(controls)
     tp = np.r_[0, len(cases) - np.searchsorted(np.sort(cases), values, side="left")] / len(cases)
@@ -63,7 +64,8 @@ def partial_auc_components(
     cases: np.ndarray, controls: np.ndarray, fpr_range: tuple[float, float]
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """(partial AUC as the components' mean, V10 per case, V01 per control) over false positive rates
-    [a, b] for scores oriented so that higher means case (see the module docstring)."""
+    [a, b] for scores oriented so that higher means case (see the module docstring).
+    """
     x, yv = np.asarray(cases, dtype=float), np.asarray(controls, dtype=float)
     a, b = fpr_range
     m, n = len(x), len(yv)
@@ -90,7 +92,8 @@ def partial_auc_components(
 
 def _quantile_terms(cases: np.ndarray, controls: np.ndarray, u: np.ndarray, a: float, b: float) -> np.ndarray:
     """Each control's share of the estimated quantiles' influence: R(a)((1 - a) - [u >= a]) minus
-    R(b)((1 - b) - [u >= b]); zero at a = 0 and b = 1."""
+    R(b)((1 - b) - [u >= b]); zero at a = 0 and b = 1.
+    """
     out = np.zeros(len(controls))
     if a > 0:
         out += _roc_at(cases, controls, a) * ((1.0 - a) - (u >= a))
@@ -145,7 +148,8 @@ def partial_auc_delong_se(
 @dataclass(frozen=True)
 class PartialAucDelongTest:
     """The DeLong-type z test of two correlated partial AUCs: both areas (raw and McClish-corrected),
-    the SE of their difference, z and the two-sided normal p."""
+    the SE of their difference, z and the two-sided normal p.
+    """
 
     a: str
     b: str

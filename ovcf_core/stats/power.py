@@ -49,14 +49,16 @@ def _ceil(x: float) -> int:
 
 def obuchowski_variance(auc: float, kappa: float) -> float:
     """Variance of an AUC times the number of cases, binormal with equal variances (Obuchowski 2004,
-    formula 3; pROC's `var.theta.obuchowski`, including its constant 1.414)."""
+    formula 3; pROC's `var.theta.obuchowski`, including its constant 1.414).
+    """
     a = normal_quantile(auc) * 1.414
     return 0.0099 * math.exp(-(a**2) / 2) * ((5 * a**2 + 8) + (a**2 + 8) / kappa)
 
 
 def _f_g(a: float, b: float) -> tuple[float, float]:
     """Obuchowski & McClish (1997) table 1, full AUC: the derivatives f and g of the AUC in A and B (pROC's
-    `f.full`, `g.full`)."""
+    `f.full`, `g.full`).
+    """
     e = math.exp(-(a**2) / (2 * (1 + b**2)))
     f = e / math.sqrt(2 * math.pi * (1 + b**2))
     g = -e * a * b / math.sqrt(2 * math.pi * (1 + b**2) ** 3)
@@ -65,7 +67,8 @@ def _f_g(a: float, b: float) -> tuple[float, float]:
 
 def binormal_auc_variance(a: float, b: float, kappa: float) -> float:
     """Variance of a binormal (A, B) full AUC times the number of cases
-    (Obuchowski & McClish 1997, formula 4; pROC's `var.params.obuchowski`)."""
+    (Obuchowski & McClish 1997, formula 4; pROC's `var.params.obuchowski`).
+    """
     f, g = _f_g(a, b)
     return f**2 * (1 + b**2 / kappa + a**2 / 2) + g**2 * b**2 * (1 + kappa) / (2 * kappa)
 
@@ -81,7 +84,8 @@ def binormal_auc_covariance(
 ) -> float:
     """Covariance of two binormal full AUCs on the same patients times the number of cases; rn and ra are the
     correlations of the two tests in controls and cases (Obuchowski & McClish 1997, formula 5; pROC's
-    `cov.params.obuchowski`)."""
+    `cov.params.obuchowski`).
+    """
     f1, g1 = _f_g(a1, b1)
     f2, g2 = _f_g(a2, b2)
     return (
@@ -102,7 +106,8 @@ def binormal_difference_variances(
     kappa: float,
 ) -> tuple[float, float]:
     """(V0, VA) of a difference of two AUCs per case, curve 1 taken as the null: V0 = 2·V1 − 2·C12 and
-    VA = V1 + V2 − 2·C12 (pROC's `var0.delta.covvar` and `var.delta.covvar`)."""
+    VA = V1 + V2 − 2·C12 (pROC's `var0.delta.covvar` and `var.delta.covvar`).
+    """
     v1 = binormal_auc_variance(a1, b1, kappa)
     v2 = binormal_auc_variance(a2, b2, kappa)
     c12 = binormal_auc_covariance(a1, b1, a2, b2, rn, ra, kappa)

@@ -1,5 +1,7 @@
-"""ROC analysis: curve points, AUC with DeLong's variance (fast algorithm of Sun & Xu 2014), DeLong's test for
-two correlated AUCs, the Youden-optimal cut-off, metrics at any threshold and prevalence, bootstrap CIs.
+"""ROC analysis: curve points, AUC with DeLong's variance, DeLong's test, cut-offs and bootstrap CIs.
+
+The DeLong variance uses the fast algorithm of Sun & Xu (2014); DeLong's test compares two correlated AUCs;
+the cut-off is the Youden-optimal one, with metrics at any threshold and prevalence.
 
 Conventions follow pROC: the AUC is computed in the marker's direction (`higher`: larger values indicate a
 case; `lower`: smaller values do), ties count one half, the DeLong CI is AUC ± z·SE clipped to [0, 1], and
@@ -39,7 +41,7 @@ def _split(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def auto_direction(y: np.ndarray, score: np.ndarray) -> Direction:
-    """pROC's direction="auto": `higher` when the cases' median is at least the controls' median."""
+    """Choose the direction as pROC's direction="auto": `higher` when the cases' median >= the controls'."""
     cases, controls = _split(y, score)
     return Direction.HIGHER if np.median(cases) >= np.median(controls) else Direction.LOWER
 
@@ -82,7 +84,7 @@ class SortedScores:
         return np.diff(np.r_[self._starts(), len(self.values)])
 
     def distinct(self) -> np.ndarray:
-        """The distinct values, ascending (as `np.unique`)."""
+        """Return the distinct values, ascending (as `np.unique`)."""
         return self.values[self._starts()]
 
     def midranks(self) -> np.ndarray:
@@ -94,8 +96,14 @@ class SortedScores:
         return ranks
 
     def below_and_at(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per distinct value (ascending): (cases at or below it, controls at or below it, cases at it,
-        controls at it), counted from the one sort in O(n)."""
+        """Count cases and controls at and below each distinct value from the one sort, in O(n).
+
+        Returns
+        -------
+        tuple of four arrays
+            Per distinct value (ascending): cases at or below it, controls at or below it, cases at it,
+            controls at it.
+        """
         starts = self._starts()
         ends = np.r_[starts[1:], len(self.values)] - 1
         cases_le = np.cumsum(self.is_case)[ends]
@@ -104,12 +112,14 @@ class SortedScores:
         return cases_le, controls_le, cases_at, np.diff(np.r_[0, controls_le])
 
     def delong(self, direction: Direction | str) -> tuple[float, np.ndarray, np.ndarray]:
-        """AUC in `direction` and its DeLong components (v10 per case, v01 per control, each in the
-        patients' original order), as `delong_components` of the oriented cases and controls.
+        """Compute the AUC in `direction` and its DeLong components, as `delong_components` would.
+
+        The components are v10 per case and v01 per control, each in the patients' original order.
 
         The placements come from the counts per distinct value (`below_and_at`): a case's V10 is
         (#controls below + #controls at or below) / 2n, a control's V01 is 1 - (#cases below + #cases
-        at or below) / 2m — the midrank form of Sun & Xu (2014), in O(n) after the sort."""
+        at or below) / 2m — the midrank form of Sun & Xu (2014), in O(n) after the sort.
+        """
         cases_le, controls_le, cases_at, controls_at = self.below_and_at()
         m, n = int(cases_le[-1]), int(controls_le[-1])
         counts = cases_at + controls_at
@@ -185,6 +195,7 @@ class AucResult:
     n_controls: int
 
     def to_dict(self) -> dict:
+        """Return JSON-ready values: the direction as its name, the CI as a list."""
         out = asdict(self)
         out["direction"] = str(self.direction)
         out["ci"] = list(self.ci)
@@ -194,7 +205,31 @@ class AucResult:
 def delong_auc(
     y: np.ndarray, score: np.ndarray, direction: Direction | str | None = None, level: float = 0.95
 ) -> AucResult:
-    """AUC with the DeLong 95% CI (pROC's `ci.auc(method="delong")`); direction auto when None."""
+    """Estimate the AUC with its DeLong CI, matching pROC's `auc` and `ci.auc(method="delong")`.
+
+    Parameters
+    ----------
+    y : array of 0/1
+        The outcome (1 = case); patients missing the outcome or the score are left out.
+    score : array of float
+        The marker's values, one per patient.
+    direction : Direction, str or None
+        Which values indicate a case; None chooses it as pROC's direction="auto" (`auto_direction`).
+    level : float
+        Confidence level of the interval AUC ± z·SE, clipped to [0, 1].
+
+    Returns
+    -------
+    AucResult
+        The AUC, its DeLong standard error and CI, the direction and the group sizes used.
+
+    Raises
+    ------
+    ValueError
+        If `y` and `score` differ in length.
+    AnalysisError
+        If fewer than MIN_PER_GROUP cases or controls have a value.
+    """
     return delong_auc_components(y, score, direction, level)[0]
 
 
@@ -205,9 +240,11 @@ def delong_auc_components(
     level: float = 0.95,
     presorted: SortedScores | None = None,
 ) -> tuple[AucResult, np.ndarray, np.ndarray]:
-    """`delong_auc` and the marker's structural components (v10 over cases, v01 over controls), which
-    `covariance_from_components` combines with other markers' for DeLong tests without sorting again.
-    `presorted` (of these same complete `y`, `score`) saves the sorting."""
+    """Return `delong_auc` and the marker's structural components (v10 over cases, v01 over controls).
+
+    `covariance_from_components` combines the components with other markers' for DeLong tests without
+    sorting again. `presorted` (of these same complete `y`, `score`) saves the sorting.
+    """
     score = np.asarray(score, dtype=float)
     direction = auto_direction(y, score) if direction is None else Direction(direction)
     if presorted is not None:  # the groups' sizes from the sort: no copies of the values
@@ -232,19 +269,26 @@ def delong_auc_components(
 
 
 @dataclass(frozen=True)
-class AucComparison:
-    """DeLong's test for two correlated ROC curves (same patients): pROC's `roc.test(method="delong")`."""
+class PairedTest:
+    """The two markers a test of two ROC curves on the same patients compared (the fields come first)."""
 
     a: str
     b: str
+
+    def to_dict(self) -> dict:
+        """Return the plain JSON-ready values, in field order."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AucComparison(PairedTest):
+    """DeLong's test for two correlated ROC curves (same patients): pROC's `roc.test(method="delong")`."""
+
     auc_a: float
     auc_b: float
     z: float
     p_value: float
     n: int
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def delong_test(
@@ -255,7 +299,29 @@ def delong_test(
     direction_b: Direction | str,
     names: tuple[str, str] = ("a", "b"),
 ) -> AucComparison:
-    """Compare two AUCs on the patients that have both markers (paired DeLong z test, two-sided)."""
+    """Compare two AUCs on the patients that have both markers: pROC's paired `roc.test(method="delong")`.
+
+    Parameters
+    ----------
+    y : array of 0/1
+        The outcome (1 = case).
+    score_a, score_b : array of float
+        The two markers, measured on the same patients; a patient missing either is left out.
+    direction_a, direction_b : Direction or str
+        Each marker's direction; each AUC is computed in its own.
+    names : (str, str)
+        The markers' names, carried into the result and any refusal.
+
+    Returns
+    -------
+    AucComparison
+        Both AUCs, the z statistic and its two-sided normal p (see `compare_correlated`).
+
+    Raises
+    ------
+    AnalysisError
+        If fewer than MIN_PER_GROUP cases or controls have both markers.
+    """
     y = np.asarray(y, dtype=float)
     a = _oriented(np.asarray(score_a, dtype=float), Direction(direction_a))
     b = _oriented(np.asarray(score_b, dtype=float), Direction(direction_b))
@@ -297,6 +363,7 @@ class RocCurve:
     direction: Direction
 
     def to_frame(self) -> pd.DataFrame:
+        """Return one row per threshold: sensitivity, specificity and the false positive rate."""
         return pd.DataFrame(
             {
                 "threshold": self.thresholds,
@@ -373,6 +440,7 @@ class ThresholdMetrics:
     true_negative: int
 
     def to_dict(self) -> dict:
+        """Return JSON-ready values, the direction as its name."""
         out = asdict(self)
         out["direction"] = str(self.direction)
         return out
@@ -393,9 +461,29 @@ def metrics_at(
     direction: Direction | str,
     prevalence: float | None = None,
 ) -> ThresholdMetrics:
-    """Metrics when `score >= threshold` (higher) or `<= threshold` (lower) is called positive.
+    """Compute the metrics when `score >= threshold` (higher) or `<= threshold` (lower) is called positive.
 
-    PPV and NPV use `prevalence` by Bayes' rule; by default the sample's own case fraction.
+    Parameters
+    ----------
+    y, score : arrays
+        Outcome (1 = case) and marker, as in `delong_auc`.
+    threshold : float
+        The cut-off; a value equal to it counts as positive.
+    direction : Direction or str
+        Whether values at or above (`higher`) or at or below (`lower`) the threshold are positive.
+    prevalence : float, optional
+        The prevalence for PPV and NPV by Bayes' rule (a screened population's, say); by default the
+        sample's own case fraction, which a case-control sample would overstate.
+
+    Returns
+    -------
+    ThresholdMetrics
+        Sensitivity and specificity with Wilson CIs, PPV, NPV and the confusion matrix.
+
+    Raises
+    ------
+    AnalysisError
+        If too few cases or controls have a value, or `prevalence` is not strictly between 0 and 1.
     """
     direction = Direction(direction)
     cases, controls = _split(y, np.asarray(score, dtype=float))
@@ -432,10 +520,15 @@ def metrics_at(
 def youden_cutoff(
     y: np.ndarray, score: np.ndarray, direction: Direction | str, presorted: SortedScores | None = None
 ) -> ThresholdMetrics:
-    """The threshold maximising sensitivity + specificity - 1 (pROC's coords(best.method="youden")).
+    """Find the threshold maximising sensitivity + specificity - 1 (pROC's coords(best.method="youden")).
 
     Ties between equally good thresholds go to the one with the higher specificity (then the lower
     threshold). `presorted` (of these same complete `y`, `score`) saves the sorting.
+
+    Returns
+    -------
+    ThresholdMetrics
+        `metrics_at` the chosen threshold, at the sample's own prevalence.
     """
     thresholds, sens, spec = _roc_points(y, score, direction, presorted)
     j = np.where(np.isfinite(thresholds), sens + spec - 1, -np.inf)

@@ -1,6 +1,7 @@
-"""ROC tests beyond DeLong's: pROC's stratified bootstrap test of two correlated AUCs, Venkatraman's
-permutation test of two correlated ROC curves (Venkatraman & Begg 1996; pROC), and Holm /
-Benjamini–Hochberg adjustment of a list of p-values.
+"""ROC tests beyond DeLong's, as pROC's `roc.test`, and adjustment of a list of p-values.
+
+pROC's stratified bootstrap test of two correlated AUCs, Venkatraman's permutation test of two correlated
+ROC curves (Venkatraman & Begg 1996; pROC), and Holm / Benjamini–Hochberg adjustment of p-values.
 
 Both tests take two markers measured on the same patients, each oriented to its own direction first (a
 `lower` marker is negated), so every AUC and curve is the one `ovcf_core.stats.roc` reports. The AUCs come
@@ -10,7 +11,7 @@ from the one AUC path (`roc.delong_components`); nothing here computes an AUC of
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
 from ovcf_core.stats.distributions import normal_two_sided_p
 from ovcf_core.stats.partial_auc import _stratified
-from ovcf_core.stats.roc import MIN_PER_GROUP, delong_components
+from ovcf_core.stats.roc import MIN_PER_GROUP, PairedTest, delong_components
 
 Progress = Callable[[int, int], None]
 ADJUST_METHODS = ("none", "holm", "fdr_bh")
@@ -33,7 +34,7 @@ def _paired(
     direction_b: Direction | str,
     names: tuple[str, str],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Outcome and the two oriented markers (higher = case) over patients with all three values."""
+    """Return the outcome and the two oriented markers (higher = case) over patients with all three values."""
     y = np.asarray(y, dtype=float)
     a = np.asarray(score_a, dtype=float)
     b = np.asarray(score_b, dtype=float)
@@ -52,18 +53,18 @@ def _paired(
 
 
 def _two_aucs(y: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """AUCs of the two oriented markers (the one AUC path of `roc`)."""
+    """Compute the AUCs of the two oriented markers (the one AUC path of `roc`)."""
     case = y == 1
     return delong_components(np.vstack([a[case], b[case]]), np.vstack([a[~case], b[~case]]))[0]
 
 
 @dataclass(frozen=True)
-class BootstrapAucTest:
-    """pROC's `roc.test(method="bootstrap")` for two correlated AUCs: D = (AUC_a - AUC_b) / SD of the
-    resampled differences, two-sided normal p."""
+class BootstrapAucTest(PairedTest):
+    """Hold pROC's `roc.test(method="bootstrap")` for two correlated AUCs.
 
-    a: str
-    b: str
+    D = (AUC_a - AUC_b) / SD of the resampled differences, with a two-sided normal p.
+    """
+
     auc_a: float
     auc_b: float
     d: float
@@ -72,10 +73,6 @@ class BootstrapAucTest:
     n: int
     n_boot: int
     seed: int
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready values."""
-        return asdict(self)
 
 
 def bootstrap_auc_test(
@@ -89,8 +86,31 @@ def bootstrap_auc_test(
     seed: int = ANALYSIS_SEED,
     progress: Progress | None = None,
 ) -> BootstrapAucTest:
-    """Bootstrap test of two AUCs on the same patients: patients resampled in pairs, cases and controls
-    separately (pROC's boot.stratified=TRUE), the same indices for both markers."""
+    """Test two AUCs on the same patients by pROC's stratified bootstrap (`roc.test(method="bootstrap")`).
+
+    Patients are resampled in pairs, cases and controls separately (pROC's boot.stratified=TRUE), with the
+    same indices for both markers. `y`, the scores, directions and `names` are as in `roc.delong_test`.
+
+    Parameters
+    ----------
+    n_boot : int
+        Number of resamples (pROC's default is 2000).
+    seed : int
+        Seed of the resampling, so that a run can be repeated exactly.
+    progress : callable, optional
+        Called with (done, total) about every 1% of the resamples.
+
+    Returns
+    -------
+    BootstrapAucTest
+        The observed AUCs, D, its two-sided p and the SD of the resampled differences.
+
+    Raises
+    ------
+    AnalysisError
+        If `n_boot` < 2, the outcome and markers differ in length, or fewer than MIN_PER_GROUP cases or
+        controls have both markers.
+    """
     if n_boot < 2:
         raise AnalysisError(f"the bootstrap test needs at least 2 resamples (got {n_boot})")
     y, a, b = _paired(y, score_a, score_b, direction_a, direction_b, names)
@@ -117,17 +137,19 @@ def bootstrap_auc_test(
 
 
 def _ordinal_ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks with ties in order of appearance (R's rank(ties.method="first"))."""
+    """Rank 1-based with ties in order of appearance (R's rank(ties.method="first"))."""
     ranks = np.empty(len(values), dtype=np.int64)
     ranks[np.argsort(values, kind="stable")] = np.arange(1, len(values) + 1)
     return ranks
 
 
 def venkatraman_statistic(rank_a: np.ndarray, rank_b: np.ndarray, is_case: np.ndarray) -> float:
-    """Venkatraman & Begg's E: over every rank cut-off x = 1..n, |errors of b - errors of a| summed, where
-    errors are false negatives (cases ranked <= x) plus false positives (controls ranked > x).
+    """Compute Venkatraman & Begg's E, the sum over rank cut-offs of the two markers' error difference.
 
-    `rank_a`, `rank_b` are permutations of 1..n (pROC's `venkatraman.paired.stat`, O(n))."""
+    Over every rank cut-off x = 1..n, |errors of b - errors of a| is summed, where errors are false
+    negatives (cases ranked <= x) plus false positives (controls ranked > x). `rank_a`, `rank_b` are
+    permutations of 1..n (pROC's `venkatraman.paired.stat`, O(n)).
+    """
     is_case = np.asarray(is_case, dtype=bool)
     n_controls = int((~is_case).sum())
 
@@ -142,24 +164,20 @@ def venkatraman_statistic(rank_a: np.ndarray, rank_b: np.ndarray, is_case: np.nd
 
 
 @dataclass(frozen=True)
-class VenkatramanTest:
-    """Venkatraman's permutation test that two ROC curves on the same patients are the same curve (not
-    just equal AUCs: crossing curves with one AUC differ). E is pROC's statistic; `n_exceed` of the
-    `n_perm` permuted statistics were >= E. `p_value` is (1 + n_exceed) / (1 + n_perm), never 0 (Phipson &
-    Smyth 2010); pROC reports n_exceed / n_perm."""
+class VenkatramanTest(PairedTest):
+    """Hold Venkatraman's permutation test that two ROC curves on the same patients are the same curve.
 
-    a: str
-    b: str
+    Not just equal AUCs: crossing curves with one AUC differ. E is pROC's statistic; `n_exceed` of the
+    `n_perm` permuted statistics were >= E. `p_value` is (1 + n_exceed) / (1 + n_perm), never 0 (Phipson &
+    Smyth 2010); pROC reports n_exceed / n_perm.
+    """
+
     e: float
     p_value: float
     n_exceed: int
     n_perm: int
     n: int
     seed: int
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready values."""
-        return asdict(self)
 
 
 def venkatraman_test(
@@ -173,12 +191,23 @@ def venkatraman_test(
     seed: int = ANALYSIS_SEED,
     progress: Progress | None = None,
 ) -> VenkatramanTest:
-    """pROC's `roc.test(method="venkatraman")` for paired curves, with pROC's permutation scheme.
+    """Test two paired curves as pROC's `roc.test(method="venkatraman")`, with its permutation scheme.
 
     Ranks are taken with ties in order of appearance. Each permutation jitters the ranks by U(-1/2, 1/2)
     and, for each patient with probability 1/2, swaps the two markers' ranks (the swapped ones unjittered,
     as pROC does), then ranks again. Markers are oriented to their directions first; pROC ranks the raw
-    values, which is the same for two `higher` markers.
+    values, which is the same for two `higher` markers. Parameters are those of `bootstrap_auc_test`,
+    with `n_perm` permutations in place of resamples.
+
+    Returns
+    -------
+    VenkatramanTest
+        E, the permutation p (1 + n_exceed) / (1 + n_perm), and the counts behind it.
+
+    Raises
+    ------
+    AnalysisError
+        If `n_perm` < 1, or for the same data refusals as `bootstrap_auc_test`.
     """
     if n_perm < 1:
         raise AnalysisError(f"the permutation test needs at least 1 permutation (got {n_perm})")
@@ -205,8 +234,25 @@ def venkatraman_test(
 
 
 def adjust_p(p_values: Sequence[float], method: str = "holm") -> list[float]:
-    """p-values adjusted for multiple testing: `none`, `holm` or `fdr_bh` (Benjamini–Hochberg), by
-    statsmodels' `multipletests`; missing p-values stay missing and do not count as tests."""
+    """Adjust p-values for multiple testing by statsmodels' `multipletests`.
+
+    Parameters
+    ----------
+    p_values : sequence of float
+        The p-values; missing ones (NaN) stay missing and do not count as tests.
+    method : str
+        `none`, `holm` or `fdr_bh` (Benjamini–Hochberg).
+
+    Returns
+    -------
+    list of float
+        The adjusted p-values, in the order given.
+
+    Raises
+    ------
+    AnalysisError
+        If `method` is unknown or a p-value lies outside [0, 1].
+    """
     if method not in ADJUST_METHODS:
         raise AnalysisError(f"unknown p-value adjustment '{method}' (use one of {', '.join(ADJUST_METHODS)})")
     values = np.asarray(p_values, dtype=float).reshape(-1)

@@ -62,7 +62,7 @@ class Separation:
 
 
 def _direction(xbar: np.ndarray, columns: list[int], tolerance: float) -> np.ndarray | None:
-    """detectseparation's program on some columns: the direction b found, or None without separation."""
+    """Detectseparation's program on some columns: the direction b found, or None without separation."""
     from scipy.optimize import linprog
 
     sub = xbar[:, columns]
