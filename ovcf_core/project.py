@@ -30,6 +30,7 @@ import pandas as pd
 
 from ovcf_core import __version__
 from ovcf_core.errors import InputError
+from ovcf_core.model.persistence import check_schema_version
 
 FORMAT = "ovcf-project"
 SCHEMA_VERSION = 1
@@ -220,12 +221,7 @@ def _index(archive: zipfile.ZipFile, name: str) -> dict[str, Any]:
         raise InputError(f"project: {INDEX} is not valid JSON ({exc})") from None
     if not isinstance(index, dict) or index.get("format") != FORMAT:
         raise InputError(f"project: {INDEX} is not an ovcf project (its 'format' is not '{FORMAT}')")
-    version = index.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise InputError(
-            f"project: {INDEX} field schema_version {str(version)[:20]} is not supported; "
-            f"this version reads schema_version {SCHEMA_VERSION}"
-        )
+    check_schema_version(index.get("schema_version"), SCHEMA_VERSION, f"project: {INDEX} field")
     for part in ("tables", "models", "rois", "settings"):
         if not isinstance(index.get(part, {}), dict):
             raise InputError(f"project: {INDEX} field '{part}' must be an object")

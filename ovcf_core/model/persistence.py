@@ -108,6 +108,35 @@ def _count(value: Any, what: str, minimum: int = 1) -> int:
     return value
 
 
+def check_schema_version(version: object, supported: int, where: str, remedy: str = "") -> None:
+    """Refuse a saved file whose `schema_version` this version of the tool cannot read.
+
+    One check, one message for the model file and the project file alike.
+
+    Parameters
+    ----------
+    version : object
+        The file's `schema_version` field as read (None when absent); shown cut to 20 characters.
+    supported : int
+        The one version this code reads.
+    where : str
+        What the message starts with, naming the file and field (e.g. "model file:").
+    remedy : str
+        What the user can do, added in parentheses when given.
+
+    Raises
+    ------
+    InputError
+        If `version` is not `supported`.
+    """
+    if version != supported:
+        hint = f" ({remedy})" if remedy else ""
+        raise InputError(
+            f"{where} schema_version {str(version)[:20]} is not supported; "
+            f"this version reads schema_version {supported}{hint}"
+        )
+
+
 def _names(value: Any, what: str) -> list[str]:
     """Return a list of short variable names from the file, or raise an InputError naming the field."""
     if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v) < 40 for v in value):
@@ -154,12 +183,9 @@ def model_from_dict(data: Any) -> RiskModel:
         raise InputError(f"model file: not an ovcf risk model (its 'format' is not '{FORMAT}')")
     if "format" not in data:
         raise InputError(f"model file: not an ovcf risk model; missing field(s) {', '.join(missing)}")
-    version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise InputError(
-            f"model file: schema_version {str(version)[:20]} is not supported; this version reads "
-            f"schema_version {SCHEMA_VERSION} (retrain the model with `ovcf train`)"
-        )
+    check_schema_version(
+        data.get("schema_version"), SCHEMA_VERSION, "model file:", "retrain the model with `ovcf train`"
+    )
     if missing:
         raise InputError(f"model file: missing field(s) {', '.join(missing)}")
     params = data["params"]

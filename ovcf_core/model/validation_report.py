@@ -7,15 +7,14 @@ plotly.js inlined once).
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from pathlib import Path
 
-from ovcf_core import RESEARCH_NOTE, SYNTHETIC_NOTE, __version__
+from ovcf_core import SYNTHETIC_NOTE
 from ovcf_core.model import validation_figures as vf
 from ovcf_core.model.validation import ValidationResult
 from ovcf_core.output import write_text
-from ovcf_core.report.html import CSS, _figure_html, _table_html
+from ovcf_core.report.html import _figure_html, _table_html, page_head
 
 MAX_EXCLUDED_LISTED = 200
 
@@ -116,21 +115,7 @@ def render_validation_report(result: ValidationResult, *, title: str = "OVCF mod
     str
         The HTML; every value that came from a user (cohort name, model source) is escaped.
     """
-    from plotly.offline import get_plotlyjs
-
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
-        f"<style>{CSS}</style>",
-        f'<script type="text/javascript">{get_plotlyjs()}</script>',
-        "</head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-        f'<p class="meta">ovcf-screening {__version__} · generated '
-        f"{dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} · "
-        "laid out by TRIPOD (Collins et al. 2015)</p>",
-        f'<p class="note">{html.escape(RESEARCH_NOTE)}</p>',
-    ]
+    parts = page_head(title, "laid out by TRIPOD (Collins et al. 2015)")
     if result.synthetic or result.model_info.get("synthetic"):
         parts.append(f'<p class="synthetic">{html.escape(SYNTHETIC_NOTE)}</p>')
     if result.messages:

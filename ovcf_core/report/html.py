@@ -48,6 +48,40 @@ def _figure_html(fig: go.Figure, div_id: str) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"displaylogo": False})
 
 
+def page_head(title: str, basis: str) -> list[str]:
+    """Open a self-contained report page: head with the CSS and plotly.js, title, byline, research note.
+
+    The cohort report and the validation report start the same way, so they share this.
+
+    Parameters
+    ----------
+    title : str
+        The page title and heading (escaped here).
+    basis : str
+        What the report follows, ending the byline after the version and time (e.g. the paper's method).
+
+    Returns
+    -------
+    list of str
+        The HTML pieces up to and including the research-tool note; the caller appends the body.
+    """
+    from plotly.offline import get_plotlyjs
+
+    return [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>",
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<style>{CSS}</style>",
+        f'<script type="text/javascript">{get_plotlyjs()}</script>',
+        "</head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="meta">ovcf-screening {__version__} · generated '
+        f"{dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} · {basis}</p>",
+        f'<p class="note">{html.escape(RESEARCH_NOTE)}</p>',
+    ]
+
+
 def render_report(
     analysis: CohortAnalysis,
     table: pd.DataFrame | None = None,
@@ -77,23 +111,8 @@ def render_report(
     str
         The whole HTML document, self-contained (works offline); text from the user's files is escaped.
     """
-    from plotly.offline import get_plotlyjs
-
     sections = content.report_sections(analysis, table)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<style>{CSS}</style>",
-        f'<script type="text/javascript">{get_plotlyjs()}</script>',
-        "</head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-        f'<p class="meta">ovcf-screening {__version__} · generated '
-        f"{dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} · method of Zhan et al., "
-        "BMC Musculoskeletal Disorders 25:471 (2024)</p>",
-        f'<p class="note">{html.escape(RESEARCH_NOTE)}</p>',
-    ]
+    parts = page_head(title, "method of Zhan et al., BMC Musculoskeletal Disorders 25:471 (2024)")
     if synthetic:
         parts.append(f'<p class="synthetic">{html.escape(SYNTHETIC_NOTE)}</p>')
     parts.append(f"<p>{html.escape(content.cohort_sentence(analysis))}</p>")
