@@ -29,11 +29,9 @@ if TYPE_CHECKING:
     from ovcf_core.stats.analysis import CohortAnalysis
     from ovcf_core.stats.binormal import BinormalRoc
     from ovcf_core.stats.cutoffs import CutoffResult
-    from ovcf_core.stats.logistic import LogisticResult
 
 T = TypeVar("T")
 BALANCE_LABELS = {"female": "Women (proportion)", "age": "Age (years)", "bmi": "BMI (kg/m²)"}
-MATCHED_ON = ("age", "sex")  # conditional models do not adjust for what the pairs are matched on
 
 
 WARM_MODULES = ("scipy.stats", "statsmodels.api", "ovcf_core.stats.analysis", "ovcf_core.report.figures")
@@ -80,7 +78,7 @@ def set_option(name: str, value: object) -> None:
     st.session_state[OPTIONS] = {**st.session_state.get(OPTIONS, {}), name: value}
 
 
-def _options_key(chosen: dict[str, object]) -> tuple:
+def options_key(chosen: dict[str, object]) -> tuple:
     """Return the options as a hashable cache key."""
     return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in chosen.items()))
 
@@ -96,7 +94,7 @@ def cohort_analysis(
 ):
     """Analyse the cohort whose content digest is `key` with the chosen options (cached).
 
-    Runs `analyze_cohort` without hashing the table again; `chosen` is `_options_key` of `options()` (the
+    Runs `analyze_cohort` without hashing the table again; `chosen` is `options_key` of `options()` (the
     defaults when empty).
     """
     from ovcf_core.stats.analysis import analyze_cohort
@@ -120,7 +118,7 @@ def current() -> tuple[pd.DataFrame, dict, CohortAnalysis]:
     if not settings["markers"]:
         st.warning("No marker is chosen: pick markers on the Data page.")
         st.stop()
-    chosen = _options_key(options())
+    chosen = options_key(options())
     settings["options"] = chosen
     try:
         result = cohort_analysis(
@@ -139,7 +137,7 @@ def current() -> tuple[pd.DataFrame, dict, CohortAnalysis]:
 
 @st.cache_resource(max_entries=16)
 def roc_figure(_result: CohortAnalysis, key: str, settings_key: str) -> go.Figure:
-    """Overlaid ROC curves of the analysis (AUC and DeLong CI in the legend, Youden cut-off marked)."""
+    """Build the analysis' overlaid ROC curves (AUC and DeLong CI in the legend, Youden cut-off marked)."""
     return figures.roc_figure(content.roc_traces(_result, st.session_state[state.COHORT]))
 
 
@@ -147,7 +145,7 @@ def roc_figure(_result: CohortAnalysis, key: str, settings_key: str) -> go.Figur
 def threshold_metrics(
     _table: pd.DataFrame, key: str, marker: str, threshold: float, direction: str, prevalence: float
 ):
-    """Sensitivity, specificity, PPV, NPV and the confusion counts of `marker` at `threshold`."""
+    """Compute sensitivity, specificity, PPV, NPV and the confusion counts of `marker` at `threshold`."""
     from ovcf_core.stats.roc import metrics_at
 
     return metrics_at(
@@ -158,7 +156,7 @@ def threshold_metrics(
 def bootstrap_table(
     table: pd.DataFrame, key: str, result: CohortAnalysis, n_boot: int, progress: Callable[[float], None]
 ) -> pd.DataFrame:
-    """Each marker's AUC with its DeLong and bootstrap 95% CIs side by side; `progress` gets 0..1.
+    """Tabulate each marker's AUC with its DeLong and bootstrap 95% CIs side by side; `progress` gets 0..1.
 
     The resampled CIs are kept in the session (`_remembered`), not in `st.cache_data`: a cached function
     that draws (the progress bar) would be replayed, bar and all, on the next call.
@@ -270,7 +268,7 @@ def _pair_test(
     n: int,
     _progress: Callable[[int, int], None] | None = None,
 ) -> tables.ComparisonRow | None:
-    """One resampled test of two markers (bootstrap D or Venkatraman's E); None with too few patients."""
+    """Run one resampled test of two markers (bootstrap D or Venkatraman's E); None with too few patients."""
     import numpy as np
 
     from ovcf_core.stats.roc import delong_auc
@@ -333,7 +331,7 @@ def comparison_table(
 
 @st.cache_resource(max_entries=8)
 def report_figures(_result: CohortAnalysis, key: str, settings_key: str) -> dict[str, go.Figure]:
-    """Every figure of the analysis by title, for the Report page's PNG/SVG/HTML export (built once)."""
+    """Build every figure of the analysis by title, for the Report page's PNG/SVG/HTML export (once)."""
     result = _result
     table = st.session_state[state.COHORT]
     found = {"ROC curves": roc_figure(result, key, settings_key)}
@@ -351,151 +349,9 @@ def report_figures(_result: CohortAnalysis, key: str, settings_key: str) -> dict
     return found
 
 
-@dataclass(frozen=True)
-class LogisticChoice:
-    """The Logistic page's choices: model kind, markers, covariates, pair column and odds-ratio scale.
-
-    One frozen value, so the cached fit is keyed on it (Streamlit hashes a dataclass by its fields).
-    """
-
-    model: str
-    markers: tuple[str, ...]
-    adjust: tuple[str, ...]
-    pair: str | None
-    scale: str
-
-
-@dataclass(frozen=True)
-class LogisticView:
-    """What the Logistic page draws: forest rows, the table, its caption and any warnings."""
-
-    forest: pd.DataFrame
-    table: pd.DataFrame
-    caption: str
-    messages: tuple[str, ...]
-
-
-def _logistic_table(forest: pd.DataFrame, scale: str) -> pd.DataFrame:
-    """Forest rows as the page's formatted table, with each model's patients and estimation method."""
-    label = "OR per SD [95% CI]" if scale == "sd" else "OR per stated unit [95% CI]"
-    return pd.DataFrame(
-        {
-            "Indicator": forest["label"],
-            label: [
-                formatting.odds_ratio_ci(e, lo, hi)
-                for e, lo, hi in zip(forest["or"], forest["low"], forest["high"], strict=True)
-            ],
-            "p": [style.fmt_p(p) for p in forest["p"]],
-            "n": [style.MISSING if n is None or pd.isna(n) else int(n) for n in forest["n"]],
-            "Method": [tables.METHOD_TEXT.get(m or "", style.MISSING) for m in forest["method"]],
-        }
-    )
-
-
-def _forest_from_fit(fit: LogisticResult | None, markers: tuple[str, ...], scale: str) -> pd.DataFrame:
-    """Forest rows (marker, label, or, low, high, p) of the markers' terms of a LogisticResult."""
-    rows = []
-    for marker in markers:
-        term = fit.term(marker)
-        if term is None:
-            continue
-        label = style.marker_label(marker, unit=False)
-        if scale == "sd":
-            estimate, (low, high) = term.or_per_sd, term.or_per_sd_ci
-        else:  # per the marker's stated unit (0.1 VBQ, 10 HU): the OR per 1 raised to it, exactly
-            unit = formatting.display_unit(marker, term.sd)
-            estimate, (low, high) = formatting.rescale_odds_ratio(term.or_per_unit, term.or_per_unit_ci, unit)
-            label = f"{label} (per {formatting.unit_text(marker, unit)})"
-        rows.append(
-            {
-                "marker": marker,
-                "label": label,
-                "or": estimate,
-                "low": low,
-                "high": high,
-                "p": term.p_value,
-                "n": fit.n,
-                "method": term.method,
-            }
-        )
-    frame = pd.DataFrame(rows, columns=["marker", "label", "or", "low", "high", "p", "n", "method"])
-    return frame.astype({"or": float, "low": float, "high": float, "p": float})
-
-
-@st.cache_resource(show_spinner="Fitting the model…", max_entries=32)
-def _joint_model(
-    _table: pd.DataFrame, key: str, choice: LogisticChoice, firth: bool = False
-) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Fit the multivariable model, or one conditional model per marker, and return forest rows and warnings.
-
-    The multivariable model uses Firth's likelihood always with `firth`, else only where separation is
-    found. `key` is the cohort's content digest (the cache key in place of `_table`).
-    """
-    from ovcf_core.stats.logistic import FirthMode, fit_conditional, fit_logistic
-
-    mode = FirthMode.ALWAYS if firth else FirthMode.AUTO
-    if choice.model == "multivariable":
-        fit = fit_logistic(_table, choice.markers, choice.adjust, firth=mode)
-        if len(choice.markers) < 2:
-            return _forest_from_fit(fit, choice.markers, choice.scale), (
-                "Only one marker is chosen: this is the single-marker model.",
-            )
-        return _forest_from_fit(fit, choice.markers, choice.scale), (
-            f"All indicators together: {fit.n} patients with every value ({fit.n_cases} cases, "
-            f"{fit.n_controls} controls).",
-            *fit.warnings,
-        )
-    frames, messages = [], []
-    for marker in choice.markers:
-        try:
-            fit = fit_conditional(
-                _table, [marker], choice.pair or "pair_id", [a for a in choice.adjust if a not in MATCHED_ON]
-            )
-        except OvcfError as exc:
-            messages.append(f"{style.marker_label(marker)}: {exc}")
-            continue
-        frames.append(_forest_from_fit(fit, (marker,), choice.scale))
-        messages.extend(f"{style.marker_label(marker)}: {w}" for w in fit.warnings)
-    forest = pd.concat(frames, ignore_index=True) if frames else _forest_from_fit(None, (), choice.scale)
-    return forest, tuple(messages)
-
-
-def logistic_view(table: pd.DataFrame, key: str, choice: LogisticChoice) -> LogisticView:
-    """Compute the chosen logistic model's odds ratios, table and caption for the Logistic page."""
-    adjusted = ", ".join(style.COVARIATE_LABELS.get(a, a) for a in choice.adjust) or "nothing"
-    firth = bool(options()["firth"])
-    how = (
-        "Firth's penalised likelihood with profile-likelihood 95% CI for every model"
-        if firth
-        else "Wald 95% CI, or Firth's penalised likelihood with profile-likelihood CI where a variable "
-        "separates the groups (Method)"
-    )
-    if choice.model == "each":
-        result = cohort_analysis(
-            table, key, choice.markers, choice.adjust, choice.pair, _options_key(options())
-        )
-        forest = tables.forest_rows(result, choice.scale)
-        caption = (
-            f"One model per indicator, adjusted for {adjusted}, on its n patients with every value; {how}."
-        )
-        messages = tuple(content.messages(result))
-    else:
-        try:
-            forest, messages = _joint_model(table, key, choice, firth)
-        except OvcfError as exc:
-            forest, messages = _forest_from_fit(None, (), choice.scale), (str(exc),)
-        caption = (
-            f"One model with all indicators, adjusted for {adjusted}; {how}."
-            if choice.model == "multivariable"
-            else "Conditional logistic regression within matched pairs, one model per indicator (age and sex "
-            "are matched on, so only the other covariates are adjusted for); Wald 95% CI."
-        )
-    return LogisticView(forest, _logistic_table(forest, choice.scale), caption, messages)
-
-
 @st.cache_data(show_spinner="Reading the measurements…", max_entries=8)
 def read_ratings(data: bytes, name: str) -> Ratings:
-    """`ovcf_core.ratings.read_ratings` of an upload, cached on its bytes."""
+    """Read ratings from an upload with `ovcf_core.ratings.read_ratings`, cached on its bytes."""
     from ovcf_core import ratings  # imported when used: it loads scipy.stats (see `warm_up`)
 
     return ratings.read_ratings(data, name)
@@ -542,7 +398,7 @@ def bland_altman(_ratings: Ratings, key: str, marker: str, first: str, second: s
 
 @st.cache_data(show_spinner="Computing ICCs…", max_entries=8)
 def icc_table(_ratings: Ratings, key: str) -> IccView:
-    """ICC of every indicator (Shrout & Fleiss forms with 95% CIs) from the raters' measurements."""
+    """Compute the ICC of every indicator (Shrout & Fleiss forms with 95% CIs) from the raters' values."""
     from ovcf_core import ratings
 
     icc = ratings.icc_per_indicator(_ratings)
@@ -566,7 +422,7 @@ class MatchView:
 def match_pool(
     _pool: pd.DataFrame, key: str, caliper: float, method: str = "optimal", ratio: int = 1
 ) -> MatchView:
-    """Sex-exact 1:`ratio` matching by age within `caliper` years (optimal or greedy) of the pool `key`."""
+    """Match the pool `key` 1:`ratio`, sex-exact and by age within `caliper` years (optimal or greedy)."""
     from ovcf_core.stats.matching import match_controls
 
     result = match_controls(_pool, caliper=caliper, method=method, ratio=ratio)

@@ -28,7 +28,7 @@ def _cutoff() -> tuple[str, float | None]:
 
 
 def roc_options() -> None:
-    """Cut-off rule (with its target), partial AUC range and p-value adjustment, in one row."""
+    """Draw the cut-off rule (with its target), partial AUC range and p-value adjustment, in one row."""
     rule, target = _cutoff()
     pauc = analysis.options()["pauc"]
     c1, c2, c3, c4 = st.columns([3, 2, 3, 2])
@@ -74,7 +74,7 @@ def chosen_cutoff_rule() -> tuple[str, float | None]:
 
 
 def logistic_options() -> None:
-    """Firth's penalised likelihood for every model, or only where a variable separates the groups."""
+    """Draw the choice: Firth's likelihood for every model, or only where a variable separates the groups."""
     firth = st.toggle(
         "Firth for every model", value=bool(analysis.options()["firth"]), key="logistic_firth",
         help="Firth's penalised likelihood with profile-likelihood CIs for every model (as `ovcf analyze "

@@ -56,7 +56,7 @@ class PatientInputs:
 
     @property
     def entered(self) -> bool:
-        """Whether anything about the patient has been entered yet."""
+        """Tell whether anything about the patient has been entered yet."""
         return any(value is not None for value in self.patient.values())
 
 
@@ -115,7 +115,7 @@ def _number(label: str, help_text: str, key: str) -> float | None:
 
 
 def _vbq_input() -> tuple[float | None, str | None]:
-    """VBQ entered directly, or from L1-L4 SI, CSF SI and fractured levels; (value, problem)."""
+    """Draw the VBQ input: entered, or from L1-L4 SI, CSF SI and fractured levels; (value, problem)."""
     ind = Indicator.VBQ
     mode = st.radio("VBQ", VBQ_MODES, horizontal=True, key="vbq_mode")
     if mode == VBQ_MODES[0]:
@@ -140,7 +140,7 @@ def _vbq_input() -> tuple[float | None, str | None]:
 
 
 def _hu_input() -> tuple[float | None, float | None, str | None]:
-    """Average HU entered directly or from per-vertebra HU; (average, L1 HU or None, problem)."""
+    """Draw the HU input: the average entered, or per-vertebra HU; (average, L1 HU or None, problem)."""
     ind = Indicator.HU
     mode = st.radio("HU", HU_MODES, horizontal=True, key="hu_mode")
     if mode == HU_MODES[0]:

@@ -236,7 +236,7 @@ CARD_SKIPPED = ("model_file", "synthetic_note")
 
 
 def _card_value(key: str, value: Any) -> str:
-    """One model-card value in words and journal precision."""
+    """Write one model-card value in words and journal precision."""
     if key == "terms":
         return ", ".join(variable_label(t) for t in value if t != "const")
     if key == "synthetic":
@@ -271,7 +271,7 @@ def card_table(card: dict[str, Any]) -> pd.DataFrame:
 
 
 def model_card(model: RiskModel, choice: str) -> None:
-    """Where the model comes from, its performance, coefficients and calibration (collapsed)."""
+    """Show where the model comes from, its performance, coefficients and calibration (collapsed)."""
     with st.expander("Model card", expanded=False):
         if model.is_synthetic:
             st.caption(f":material/science: Synthetic: {SYNTHETIC_NOTE}")

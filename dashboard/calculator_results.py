@@ -21,7 +21,7 @@ from ovcf_core.model.variables import variable_info
 
 @st.cache_data(show_spinner=False)
 def cohort_youden_cutoffs(_table: pd.DataFrame, key: str) -> dict[str, float]:
-    """`youden_cutoffs` of the current cohort, cached by its content digest `key`."""
+    """Compute `youden_cutoffs` of the current cohort, cached by its content digest `key`."""
     return youden_cutoffs(_table)
 
 

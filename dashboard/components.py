@@ -107,7 +107,7 @@ def _are(noun: str) -> str:
 
 
 def cohort_caption(table: pd.DataFrame) -> None:
-    """One line saying which cohort the page shows and how many cases and controls it has."""
+    """Say in one line which cohort the page shows and how many cases and controls it has."""
     cases = int((table[OUTCOME] == 1).sum()) if OUTCOME in table.columns else 0
     controls = int((table[OUTCOME] == 0).sum()) if OUTCOME in table.columns else 0
     source = st.session_state.get(state.COHORT_SOURCE, "uploaded cohort")
@@ -191,7 +191,7 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
 def download_table(
     table: pd.DataFrame, title: str, *, key: str | None = None, numbers: pd.DataFrame | None = None
 ) -> None:
-    """CSV and XLSX download buttons for a table (formula cells escaped by ovcf_core.io; XLSX on click).
+    """Draw CSV and XLSX downloads of a table (formula cells escaped by ovcf_core.io; XLSX on click).
 
     The XLSX holds the table as shown (formatted, as the report prints it); the CSV holds `numbers` when
     given — the same results at full precision, for further analysis — else the table itself.

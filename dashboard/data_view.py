@@ -45,7 +45,7 @@ def show_current(cohort: pd.DataFrame) -> None:
 
 
 def mapping_form(raw_table: pd.DataFrame) -> tuple[dict[str, str | None], str | None]:
-    """Which upload column holds each cohort column (guessed, editable), and the outcome value of OVCF."""
+    """Ask which upload column holds each cohort column (guessed, editable), and the outcome value of OVCF."""
     columns = list(raw_table.columns)
     guess = guess_mapping(columns)
     renamed = [t for t in TARGETS if guess[t] is not None and guess[t] != t]
@@ -76,7 +76,7 @@ def mapping_form(raw_table: pd.DataFrame) -> tuple[dict[str, str | None], str | 
 
 
 def templates_section() -> None:
-    """Empty templates and the synthetic sample files, to start from."""
+    """Offer empty templates and the synthetic sample files, to start from."""
     st.subheader("Templates")
     st.caption(
         "An empty cohort table with the expected columns, and the synthetic sample files to try the tool."

@@ -28,7 +28,7 @@ def marker_options(table: pd.DataFrame) -> list[str]:
 
 
 def _store(widget: str) -> None:
-    """on_change: the page's choice becomes the choice of every page."""
+    """Make the page's choice the choice of every page (the widget's on_change)."""
     chosen = list(st.session_state.get(widget) or [])
     settings = st.session_state.get(state.ANALYSIS_SETTINGS) or {}
     state.store_analysis_settings(

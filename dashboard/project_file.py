@@ -211,7 +211,7 @@ def _restored_rois(project: Project) -> dict[str, Any]:
 
 
 def _restored_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """Analysis settings, column mapping, the calculator's fields and model choice, scan indicators."""
+    """Read back the settings, column mapping, the calculator's fields and model choice, scan indicators."""
     values: dict[str, Any] = {}
     if settings.get("analysis") is not None:
         values[state.ANALYSIS_SETTINGS] = _checked_analysis(settings["analysis"])
@@ -231,7 +231,7 @@ def _restored_settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def _restored_state(project: Project) -> dict[str, Any]:
-    """Every session value the project sets, read and checked; nothing is applied if any part is wrong."""
+    """Read and check every session value the project sets; nothing is applied if any part is wrong."""
     values = _restored_tables(project)
     values.update(_restored_models(project, values.get(state.COHORT_KEY)))
     values.update(_restored_rois(project))

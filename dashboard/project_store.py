@@ -124,7 +124,7 @@ class SessionStore:
 
     @property
     def total_bytes(self) -> int:
-        """The approximate memory held by every entry."""
+        """Return the approximate memory held by every entry."""
         with self._lock:
             return sum(e.size for e in self._entries.values())
 
@@ -179,7 +179,7 @@ def begin_run() -> str:
 
 
 def end_run() -> None:
-    """After every run (also one cut short by st.stop or st.rerun): keep this session's work."""
+    """Keep this session's work after every run (also one cut short by st.stop or st.rerun)."""
     token = st.session_state.get(TOKEN_KEY)
     if token is None:
         return

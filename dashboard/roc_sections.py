@@ -25,7 +25,7 @@ COMPARE_METHODS = {"delong": "DeLong", "bootstrap": "Bootstrap", "venkatraman": 
 
 @st.fragment
 def comparison_section(table: pd.DataFrame, key: str, result: CohortAnalysis) -> None:
-    """Every two indicators' curves compared by the chosen test, p adjusted (reruns only itself)."""
+    """Compare every two indicators' curves by the chosen test, p adjusted (reruns only itself)."""
     if len(result.auc_comparisons) == 0:
         return
     st.subheader("Comparison of AUCs")
@@ -62,7 +62,7 @@ def comparison_section(table: pd.DataFrame, key: str, result: CohortAnalysis) ->
 
 @st.fragment
 def cutoff_explorer(table: pd.DataFrame, key: str, result: CohortAnalysis, settings: dict) -> None:
-    """Sensitivity, specificity, PPV and NPV at a chosen cut-off and prevalence (reruns only itself)."""
+    """Show sensitivity, specificity, PPV and NPV at a chosen cut-off and prevalence (reruns only itself)."""
     st.subheader("Cut-off explorer")
     markers = settings["markers"]
     c1, c2 = st.columns([1, 1])
@@ -184,7 +184,7 @@ def chosen_cutoff(table: pd.DataFrame, key: str, result: CohortAnalysis, marker:
 
 @st.fragment
 def bootstrap_section(table: pd.DataFrame, key: str, result: CohortAnalysis) -> None:
-    """Percentile bootstrap CIs of the AUCs, computed only when asked (with a progress bar)."""
+    """Compute percentile bootstrap CIs of the AUCs only when asked (with a progress bar)."""
     st.subheader("Bootstrap confidence intervals")
     c1, c2 = st.columns([1, 3])
     n_boot = c1.select_slider("Resamples", [200, 500, 1000, 2000], value=1000, key="roc_n_boot")

@@ -15,7 +15,7 @@ from ovcf_core.imaging.roi_guide import drawing_guide
 
 
 def guide_table(series: Series, rois: list[Roi]) -> pd.DataFrame:
-    """One row per drawing step: the indicator, where to draw, its labels and which are drawn already."""
+    """Tabulate the drawing steps: the indicator, where to draw, its labels and which are drawn already."""
     rows = []
     for step in drawing_guide(series.modality.value, series.plane.value):
         done = [label for label in step.labels if find(rois, label) is not None]

@@ -43,7 +43,7 @@ def _mean(series: Series, roi: Roi | None) -> float | None:
 
 
 def status_table(series: Series, review: MaskReview, rois: list[Roi]) -> pd.DataFrame:
-    """One row per region: slice, review status, mean as segmented and now (blank when rejected)."""
+    """Tabulate the regions: slice, review status, mean as segmented and now (blank when rejected)."""
     status = review_status(history.history(series), [r.label for r in review.regions])
     unit = series.unit
     rows = []
@@ -88,7 +88,7 @@ def _apply(series: Series, make) -> None:
 
 
 def region_stepper(series: Series, review: MaskReview) -> str:
-    """Previous / region picker / next; picking a region shows its slice. Returns the chosen label."""
+    """Draw previous / region picker / next; picking a region shows its slice. Returns the chosen label."""
     labels = [r.label for r in sorted(review.regions, key=lambda r: (r.slice, r.label))]
     if st.session_state.get(REGION) not in labels:
         st.session_state[REGION] = labels[0]
@@ -225,7 +225,7 @@ def export_panel(series: Series, review: MaskReview, rois: list[Roi]) -> None:
 
 
 def mask_section(series: Series, rois: list[Roi], slice_index: int, selection: dict) -> None:
-    """Masks in, then the whole review: status table, stepper, actions for the chosen region, exports."""
+    """Draw the masks upload, then the whole review: status, stepper, the chosen region's actions, exports."""
     review = current(series)
     upload_panel(series, rois)
     if review is None:

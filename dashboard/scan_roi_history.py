@@ -133,7 +133,7 @@ def changes_table(steps: list[dict]) -> pd.DataFrame:
 
 
 def undo_list(series: Series) -> None:
-    """Every change since the series was opened, with undo-last and go-back-to-a-step buttons."""
+    """List every change since the series was opened, with undo-last and go-back-to-a-step buttons."""
     log = history(series)
     count = len(log.steps) - 1
     with st.expander(f"Changes to the ROIs ({count}) — undo", expanded=count > 0):

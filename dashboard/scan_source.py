@@ -44,7 +44,7 @@ def load_upload(files: list) -> tuple[LoadedSeries | None, str | None]:
 
 
 def remove_all_button(count: int, generation: int) -> None:
-    """One button that removes every uploaded file (both uploaders) instead of one click per file."""
+    """Draw one button that removes every uploaded file (both uploaders) instead of one click per file."""
     if st.button(
         f"Remove all {count} uploaded file(s)", icon=":material/delete_sweep:", key="scan_remove_uploads"
     ):
@@ -54,7 +54,7 @@ def remove_all_button(count: int, generation: int) -> None:
 
 
 def choose_series() -> tuple[Series | None, tuple[Roi, ...], bool]:
-    """Sidebar-free source choice: a phantom or an upload; returns (series, default ROIs, synthetic?)."""
+    """Choose a phantom or an upload (no sidebar); return (series, default ROIs, synthetic?)."""
     generation = st.session_state.get(GENERATION, 0)
     files = st.file_uploader(
         "Upload a DICOM series (a .zip, or several .dcm files)",

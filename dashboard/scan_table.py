@@ -22,7 +22,7 @@ SIDES = {"l": "left", "r": "right"}
 
 
 def column_names(unit: str) -> dict[str, str]:
-    """Readable header for each column of `ImageIndicators.to_frame()` (units in brackets)."""
+    """Name each column of `ImageIndicators.to_frame()` for a reader (units in brackets)."""
     return {
         "label": "ROI",
         "kind": "Structure",
@@ -54,7 +54,7 @@ def readable(table: pd.DataFrame, unit: str) -> pd.DataFrame:
 
 
 def styled(table: pd.DataFrame, unit: str) -> Styler:
-    """`readable(table)` with one decimal for values and areas, whole pixels, and blanks for missing."""
+    """Style `readable(table)`: one decimal for values and areas, whole pixels, and blanks for missing."""
     shown = readable(table, unit)
     decimals = [c for c in shown.columns if c.startswith(("Mean", "SD", "Area", "Fat"))]
     return shown.style.format({column: "{:.1f}" for column in decimals}, na_rep="")

@@ -133,7 +133,7 @@ def store_analysis_settings(*, markers: list[str], adjust: list[str], pair: str 
 
 
 def loaded_banner() -> None:
-    """One line at the top of every page naming the data every page analyses (and whether it is synthetic)."""
+    """Name, in one line at the top of every page, the data every page analyses (and if it is synthetic)."""
     try:
         table = ensure_cohort()
     except OvcfError:  # the page itself says why no cohort could be loaded

@@ -38,5 +38,5 @@ def validate_upload(
 
 @st.cache_data(show_spinner="Computing the indicators…", max_entries=8)
 def cohort_from_raw_upload(data: bytes, name: str) -> tuple[pd.DataFrame, ValidationReport]:
-    """`cohort_upload.cohort_from_raw_table` of a raw measurement upload, cached on content."""
+    """Build a cohort from a raw measurement upload (`cohort_from_raw_table`), cached on content."""
     return cohort_upload.cohort_from_raw_table(read_upload(data, name), name)

@@ -59,7 +59,7 @@ def uploaded_model(data: bytes, name: str) -> RiskModel:
 
 @st.cache_data(show_spinner="Fitting the model…", max_entries=8)
 def fitted_model(_table: pd.DataFrame, key: str, source: str, synthetic: bool) -> RiskModel:
-    """VBQ + HU adjusted for age, sex, BMI fitted on `_table` (cached by its digest `key`; no bootstrap)."""
+    """Fit VBQ + HU adjusted for age, sex, BMI on `_table` (cached by its digest `key`; no bootstrap)."""
     return RiskModel(n_bootstrap=0).fit(_table, source=source, synthetic=synthetic)
 
 
@@ -75,7 +75,7 @@ def read_validation_cohort(data: bytes, name: str) -> tuple[pd.DataFrame, Valida
 def validation(
     _model: RiskModel, _table: pd.DataFrame, key: str, prevalence: float | None, cohort: str, synthetic: bool
 ) -> ValidationResult:
-    """`validate_model` cached on the model's and the cohort's digests (`key`) and the prevalence."""
+    """Run `validate_model`, cached on the model's and the cohort's digests (`key`) and the prevalence."""
     return validate_model(_model, _table, prevalence=prevalence, cohort=cohort, synthetic=synthetic)
 
 
@@ -86,7 +86,7 @@ def recalibrated(_model: RiskModel, _table: pd.DataFrame, key: str, method: str,
 
 
 def incremental(table: pd.DataFrame, base: tuple[str, ...], added: tuple[str, ...], n_bootstrap: int):
-    """`incremental_value` with a progress bar while its seeded bootstrap runs (on demand, not cached)."""
+    """Run `incremental_value` with a progress bar while its seeded bootstrap runs (on demand, not cached)."""
     bar = st.progress(0.0, text="Bootstrap of NRI and IDI…")
 
     def progress(done: int, total: int) -> None:

@@ -14,7 +14,7 @@ from ovcf_core.schema import COVARIATES, OUTCOME, PAIR_ID
 
 
 def upload_section() -> None:
-    """Upload, map, validate; the valid rows become the cohort, a broken file leaves the cohort as it was."""
+    """Upload, map and validate; valid rows become the cohort, a broken file leaves the cohort as it was."""
     st.subheader("Upload a cohort")
     uploaded = st.file_uploader(
         "Cohort table (CSV or XLSX): patient_id, ovcf (1/0) or group (ovcf/control), age, sex, bmi, "
@@ -73,7 +73,7 @@ def upload_section() -> None:
 
 
 def settings_section(cohort: pd.DataFrame) -> None:
-    """Markers, covariates and pair column of the analysis (kept in state.ANALYSIS_SETTINGS)."""
+    """Draw the markers, covariates and pair column of the analysis (kept in state.ANALYSIS_SETTINGS)."""
     st.subheader("Analysis settings")
     covariate_options = [c for c in COVARIATES if c in cohort.columns]
     settings = state.analysis_settings(cohort)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import analysis, analysis_options, analysis_page, components, state
+from dashboard import analysis_options, analysis_page, components, logistic_view, state
 from ovcf_core.report import figures
 
 MODELS = {
@@ -43,8 +43,10 @@ scale = c3.radio(
 )
 
 analysis_options.logistic_options()
-choice = analysis.LogisticChoice(model, tuple(settings["markers"]), tuple(adjust), settings["pair"], scale)
-view = analysis.logistic_view(table, key, choice)
+choice = logistic_view.LogisticChoice(
+    model, tuple(settings["markers"]), tuple(adjust), settings["pair"], scale
+)
+view = logistic_view.logistic_view(table, key, choice)
 for message in view.messages:
     st.warning(message)
 if view.forest.empty or view.forest["or"].isna().all():
