@@ -16,9 +16,10 @@ import plotly.graph_objects as go
 from ovcf_core.model.prediction import Prediction
 from ovcf_core.model.risk_model import TrainingSummary
 from ovcf_core.report import style
-from ovcf_core.report.figures import _layout, distribution_figure
+from ovcf_core.report.figures import LEGEND_ENTRY, _layout, _legend_entries, distribution_figure, legend_below
 
 TERM_LABELS = {"sex_male": "Sex (male)", "vbq": "VBQ score", "hu": "Average HU", "age": "Age", "bmi": "BMI"}
+LABEL_ROW = 18  # px above the plot for the prevalence line's label, under the title's row
 
 
 def probability_figure(prediction: Prediction) -> go.Figure:
@@ -68,7 +69,10 @@ def probability_figure(prediction: Prediction) -> go.Figure:
     fig.update_xaxes(range=[0, 100], title="probability of OVCF (%)", ticksuffix="%")
     fig.update_yaxes(visible=False)
     fig.update_layout(showlegend=False)
-    return _layout(fig, f"{p:.1%} (95% CI {low:.1%} to {high:.1%})", height=190)
+    fig = _layout(fig, f"{p:.1%} (95% CI {low:.1%} to {high:.1%})", height=190)
+    if prediction.prevalence is not None:  # a row for the prevalence label between the title and the bar
+        fig.update_layout(height=190 + LABEL_ROW, margin={"t": fig.layout.margin.t + LABEL_ROW})
+    return fig
 
 
 def patient_on_distribution(
@@ -126,14 +130,11 @@ def patient_on_distribution(
                 name=f"this patient: {style.fmt_value(marker, value)}",
             )
         )
-    fig.update_layout(
-        legend={"orientation": "v", "yanchor": "top", "y": -0.15, "xanchor": "left", "x": 0.0},
-        height=380 + 22 * (len(cutoffs) + 3),
-        margin={"b": 40 + 22 * (len(cutoffs) + 3)},
-    )
+    rows = _legend_entries(fig)
+    fig.update_layout(height=380 + LEGEND_ENTRY * rows)
     if title:
-        fig.update_layout(title={"text": title, "x": 0.0, "xanchor": "left"})
-    return fig
+        fig.update_layout(title={"text": title})
+    return legend_below(fig, rows, axis_title=False)  # the house legend: a list under the plot, no overlap
 
 
 def contribution_figure(prediction: Prediction, title: str | None = "What drives this estimate") -> go.Figure:
