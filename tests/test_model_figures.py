@@ -45,6 +45,11 @@ def test_patient_and_cutoffs_are_drawn_on_the_cohort_distribution(cohort):
         "VBQ 3.32 (Wang 2024)": 3.32,
         "this patient: 3.60": 3.6,
     }
+    # the legend is listed under the plot, inside the figure's bottom margin (never over the title/modebar)
+    legend = fig.layout.legend
+    assert (legend.yref, legend.yanchor, legend.y) == ("container", "bottom", 0.0)
+    entries = sum(1 for t in fig.data if t.showlegend is not False and t.name)
+    assert fig.layout.margin.b >= 22 * entries
 
 
 def test_contribution_figure_has_one_bar_per_term(model):
