@@ -1,7 +1,9 @@
-"""Partial AUC over a specificity range, as pROC's `auc(partial.auc=c(hi, lo), partial.auc.focus="sp",
-partial.auc.correct=TRUE)`: the area under the empirical ROC curve where specificity lies in [lo, hi],
-McClish's (1989) standardisation of it, a stratified bootstrap CI, and pROC's bootstrap test of two partial
-AUCs on the same patients (`roc.test(method="bootstrap")`).
+"""Partial AUC over a specificity range, with bootstrap CIs and test, as pROC computes them.
+
+As pROC's `auc(partial.auc=c(hi, lo), partial.auc.focus="sp", partial.auc.correct=TRUE)`: the area under
+the empirical ROC curve where specificity lies in [lo, hi], McClish's (1989) standardisation of it, a
+stratified bootstrap CI, and pROC's bootstrap test of two partial AUCs on the same patients
+(`roc.test(method="bootstrap")`).
 
 The curve is the one of `ovcf_core.stats.roc` (ties as diagonal segments); the area is integrated exactly
 over its linear pieces clipped to the range, so a range of [0, 1] gives the full AUC.
@@ -18,13 +20,19 @@ from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
 from ovcf_core.stats.distributions import normal_two_sided_p
-from ovcf_core.stats.roc import MIN_PER_GROUP, roc_curve
+from ovcf_core.stats.roc import MIN_PER_GROUP, PairedTest, roc_curve
 
 Progress = Callable[[int, int], None]
 
 
 def parse_specificity_range(text: str) -> tuple[float, float]:
-    """'0.9:1' -> (0.9, 1.0): a specificity range LO:HI with 0 <= LO < HI <= 1; ValueError says why."""
+    """Parse a specificity range 'LO:HI' as typed on the command line: '0.9:1' -> (0.9, 1.0).
+
+    Raises
+    ------
+    ValueError
+        If the text is not two numbers separated by ':' with 0 <= LO < HI <= 1 (the message says which).
+    """
     parts = text.split(":")
     if len(parts) != 2:
         raise ValueError(f"'{text}' is not a range SP_LO:SP_HI (e.g. 0.9:1)")
@@ -38,7 +46,7 @@ def parse_specificity_range(text: str) -> tuple[float, float]:
 
 
 def _area(fpr: np.ndarray, tpr: np.ndarray, a: float, b: float) -> float:
-    """Integral of the piecewise-linear curve tpr(fpr) over fpr in [a, b] (points sorted along the curve)."""
+    """Integrate the piecewise-linear curve tpr(fpr) over fpr in [a, b] (points sorted along the curve)."""
     x0, x1, y0, y1 = fpr[:-1], fpr[1:], tpr[:-1], tpr[1:]
     width = x1 - x0
     keep = width > 0  # vertical pieces (ties among controls at one threshold) have no area
@@ -55,7 +63,9 @@ def _area(fpr: np.ndarray, tpr: np.ndarray, a: float, b: float) -> float:
 def partial_auc(
     y: np.ndarray, score: np.ndarray, direction: Direction | str, specificity: tuple[float, float]
 ) -> tuple[float, float]:
-    """(partial AUC, McClish-corrected partial AUC) over specificities [lo, hi] in the marker's direction.
+    """Compute the partial AUC and its McClish correction over specificities [lo, hi], as pROC.
+
+    The area is in the marker's direction; `y` and `score` must be complete (see `partial_auc_with_ci`).
 
     The corrected value is 1/2 (1 + (pAUC - min) / (max - min)), min being the area under the diagonal and
     max the range's width: 0.5 for a useless marker and 1 for a perfect one, as pROC reports it.
@@ -90,7 +100,7 @@ class PartialAuc:
 
 
 def _stratified(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
-    """Indices of one stratified bootstrap resample: cases and controls resampled separately (pROC's)."""
+    """Draw one stratified bootstrap resample's indices: cases and controls resampled separately (pROC's)."""
     cases, controls = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     return np.concatenate(
         [
@@ -101,7 +111,7 @@ def _stratified(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
 
 
 def _complete(y: np.ndarray, *scores: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The outcome and scores over patients with every value; AnalysisError with too few in a group."""
+    """Keep the outcome and scores of patients with every value; AnalysisError with too few in a group."""
     y = np.asarray(y, dtype=float)
     arrays = [np.asarray(s, dtype=float) for s in scores]
     ok = np.isfinite(y)
@@ -123,7 +133,31 @@ def partial_auc_with_ci(
     level: float = 0.95,
     progress: Progress | None = None,
 ) -> PartialAuc:
-    """The partial AUC and its percentile CIs from `n_boot` stratified bootstrap resamples (0 = no CI)."""
+    """Estimate the partial AUC with percentile CIs from stratified bootstrap resamples, as pROC's `ci.auc`.
+
+    Parameters
+    ----------
+    y, score : arrays
+        Outcome (1 = case) and marker; patients missing either are left out.
+    direction : Direction or str
+        Which values indicate a case.
+    specificity : (float, float)
+        The range (SP_LO, SP_HI), as pROC's `partial.auc = c(SP_HI, SP_LO)`.
+    n_boot : int
+        Resamples (cases and controls separately); 0 or fewer gives the estimate without CIs.
+    seed, level, progress
+        Resampling seed, confidence level, and a (done, total) callback about every 1%.
+
+    Returns
+    -------
+    PartialAuc
+        The raw and McClish-corrected partial AUC with their percentile CIs.
+
+    Raises
+    ------
+    AnalysisError
+        If fewer than MIN_PER_GROUP cases or controls have a value.
+    """
     y, score = _complete(y, score)
     direction = Direction(direction)
     pauc, corrected = partial_auc(y, score, direction, specificity)
@@ -151,23 +185,19 @@ def partial_auc_with_ci(
 
 
 @dataclass(frozen=True)
-class PartialAucComparison:
-    """pROC's bootstrap test of two partial AUCs on the same patients: D = difference / SD of the
-    resampled differences, two-sided normal p (on the McClish-corrected values, as pROC compares them).
+class PartialAucComparison(PairedTest):
+    """Hold pROC's bootstrap test of two partial AUCs on the same patients.
+
+    D = difference / SD of the resampled differences, two-sided normal p (on the McClish-corrected values,
+    as pROC compares them).
     """
 
-    a: str
-    b: str
     pauc_a: float
     pauc_b: float
     d: float
     p_value: float
     n: int
     n_boot: int
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready values."""
-        return asdict(self)
 
 
 def compare_partial_auc(
@@ -182,7 +212,21 @@ def compare_partial_auc(
     seed: int = ANALYSIS_SEED,
     progress: Progress | None = None,
 ) -> PartialAucComparison:
-    """Bootstrap test of two correlated partial AUCs (patients resampled in pairs, stratified by outcome)."""
+    """Test two correlated partial AUCs by pROC's stratified bootstrap (`roc.test(method="bootstrap")`).
+
+    Patients are resampled in pairs, stratified by outcome, as in `roc_tests.bootstrap_auc_test`, whose
+    parameters these are, with `specificity` the range as in `partial_auc_with_ci`.
+
+    Returns
+    -------
+    PartialAucComparison
+        The McClish-corrected partial AUCs, D and its two-sided normal p.
+
+    Raises
+    ------
+    AnalysisError
+        If fewer than MIN_PER_GROUP cases or controls have both markers.
+    """
     y, a, b = _complete(y, score_a, score_b)
     observed = (
         partial_auc(y, a, direction_a, specificity)[1],

@@ -33,7 +33,7 @@ the corrected values equals that of the raw ones; both are reported.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -41,10 +41,11 @@ from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
 from ovcf_core.stats.distributions import normal_two_sided_p
 from ovcf_core.stats.partial_auc import _complete, partial_auc
+from ovcf_core.stats.roc import PairedTest
 
 
 def _roc_at(cases: np.ndarray, controls: np.ndarray, fpr: float) -> float:
-    """The empirical ROC curve's sensitivity at false positive rate `fpr` (higher = case).
+    """Read the empirical ROC curve's sensitivity at false positive rate `fpr` (higher = case).
 
     The curve joins the points (share of controls >= v, share of cases >= v) over the observed values v
     by straight lines (ties are diagonal pieces); on a vertical piece at exactly `fpr` it is the middle
@@ -63,8 +64,10 @@ def _roc_at(cases: np.ndarray, controls: np.ndarray, fpr: float) -> float:
 def partial_auc_components(
     cases: np.ndarray, controls: np.ndarray, fpr_range: tuple[float, float]
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """(partial AUC as the components' mean, V10 per case, V01 per control) over false positive rates
-    [a, b] for scores oriented so that higher means case (see the module docstring).
+    """Compute a partial AUC's DeLong-type structural components over false positive rates [a, b].
+
+    Scores are oriented so that higher means case (see the module docstring). Returns (partial AUC as the
+    components' mean, V10 per case, V01 per control).
     """
     x, yv = np.asarray(cases, dtype=float), np.asarray(controls, dtype=float)
     a, b = fpr_range
@@ -91,8 +94,9 @@ def partial_auc_components(
 
 
 def _quantile_terms(cases: np.ndarray, controls: np.ndarray, u: np.ndarray, a: float, b: float) -> np.ndarray:
-    """Each control's share of the estimated quantiles' influence: R(a)((1 - a) - [u >= a]) minus
-    R(b)((1 - b) - [u >= b]); zero at a = 0 and b = 1.
+    """Compute each control's share of the estimated quantiles' influence.
+
+    That is R(a)((1 - a) - [u >= a]) minus R(b)((1 - b) - [u >= b]); zero at a = 0 and b = 1.
     """
     out = np.zeros(len(controls))
     if a > 0:
@@ -105,13 +109,13 @@ def _quantile_terms(cases: np.ndarray, controls: np.ndarray, u: np.ndarray, a: f
 def _oriented_groups(
     y: np.ndarray, score: np.ndarray, direction: Direction | str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(cases, controls) of a complete marker, negated when lower values mean a case."""
+    """Split a complete marker into (cases, controls), negated when lower values mean a case."""
     s = score if Direction(direction) is Direction.HIGHER else -score
     return s[y == 1], s[y == 0]
 
 
 def _fpr_range(specificity: tuple[float, float]) -> tuple[float, float]:
-    """Specificity range (SP_LO, SP_HI) as the false positive rates (1 - SP_HI, 1 - SP_LO)."""
+    """Turn a specificity range (SP_LO, SP_HI) into the false positive rates (1 - SP_HI, 1 - SP_LO)."""
     low, high = specificity
     if not 0.0 <= low < high <= 1.0:
         raise AnalysisError(f"specificity range {low:g}:{high:g} must satisfy 0 <= SP_LO < SP_HI <= 1")
@@ -121,21 +125,26 @@ def _fpr_range(specificity: tuple[float, float]) -> tuple[float, float]:
 def partial_auc_delong_se(
     y: np.ndarray, score: np.ndarray, direction: Direction | str, specificity: tuple[float, float]
 ) -> tuple[float, float]:
-    """(partial AUC, its DeLong-type standard error) over the specificity range, patients with a value.
+    """Estimate the partial AUC and its DeLong-type standard error over the specificity range.
 
     Parameters
     ----------
-    y, score : the outcome (1 case, 0 control) and the marker; missing values are left out.
-    direction : `higher` or `lower` values meaning a case.
-    specificity : (SP_LO, SP_HI).
+    y, score : arrays
+        The outcome (1 case, 0 control) and the marker; patients missing either are left out.
+    direction : Direction or str
+        `higher` or `lower` values meaning a case.
+    specificity : (float, float)
+        (SP_LO, SP_HI).
 
     Returns
     -------
-    The partial AUC (the empirical area, as `partial_auc`) and its standard error.
+    (float, float)
+        The partial AUC (the empirical area, as `partial_auc`) and its standard error (module docstring).
 
     Raises
     ------
-    AnalysisError when fewer than two cases or controls have a value, or the range is not valid.
+    AnalysisError
+        If fewer than two cases or controls have a value, or the range is not valid.
     """
     fpr = _fpr_range(specificity)
     y, score = _complete(y, score)
@@ -146,13 +155,12 @@ def partial_auc_delong_se(
 
 
 @dataclass(frozen=True)
-class PartialAucDelongTest:
-    """The DeLong-type z test of two correlated partial AUCs: both areas (raw and McClish-corrected),
-    the SE of their difference, z and the two-sided normal p.
+class PartialAucDelongTest(PairedTest):
+    """Hold the DeLong-type z test of two correlated partial AUCs.
+
+    Both areas (raw and McClish-corrected), the SE of their difference, z and the two-sided normal p.
     """
 
-    a: str
-    b: str
     pauc_a: float
     pauc_b: float
     corrected_a: float
@@ -161,10 +169,6 @@ class PartialAucDelongTest:
     z: float
     p_value: float
     n: int
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready values."""
-        return asdict(self)
 
 
 def delong_partial_auc_test(
@@ -178,23 +182,20 @@ def delong_partial_auc_test(
 ) -> PartialAucDelongTest:
     """Compare two markers' partial AUCs over one specificity range on the patients having both.
 
-    Parameters
-    ----------
-    y : the outcome, 1 case and 0 control.
-    score_a, score_b : the two markers, measured on the same patients (missing values: the patient is
-        left out of both).
-    direction_a, direction_b : each marker's direction (`higher` or `lower` values meaning a case).
-    specificity : the range (SP_LO, SP_HI), as pROC's `partial.auc = c(SP_HI, SP_LO)`.
-    names : the markers' names.
+    pROC refuses this test, so it has no pROC reference; its variance is checked against simulation and
+    bootstrap in the tests. The data parameters are those of `roc.delong_test`, with `specificity` the
+    range (SP_LO, SP_HI), as pROC's `partial.auc = c(SP_HI, SP_LO)`.
 
     Returns
     -------
-    PartialAucDelongTest with z = (pAUC_a - pAUC_b) / SE, the SE from the joint structural components
-    (module docstring); identical curves give z = 0 and p = 1.
+    PartialAucDelongTest
+        z = (pAUC_a - pAUC_b) / SE, the SE from the joint structural components (module docstring);
+        identical curves give z = 0 and p = 1.
 
     Raises
     ------
-    AnalysisError when fewer than two cases or controls have both markers, or the range is not valid.
+    AnalysisError
+        If fewer than two cases or controls have both markers, or the range is not valid.
     """
     fpr = _fpr_range(specificity)
     y, a, b = _complete(y, score_a, score_b)
