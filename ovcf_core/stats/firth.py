@@ -16,6 +16,7 @@ import numpy as np
 
 from ovcf_core.errors import AnalysisError
 from ovcf_core.stats.distributions import chi2_sf, normal_quantile
+from ovcf_core.stats.separation import design_matrix
 
 __all__ = ["FirthControl", "FirthFit", "ProfileControl", "fit_firth", "penalised_loglik"]
 
@@ -49,6 +50,7 @@ class FirthFit:
         return tuple(f"{name}: {note}" for name, note in zip(self.names, self.ci_note, strict=False) if note)
 
     def to_dict(self) -> dict:
+        """Return JSON-ready values: the fit's summary and, per coefficient, estimate, SE, CI, p and note."""
         return {
             "method": self.method,
             "n": self.n,
@@ -65,7 +67,7 @@ class FirthFit:
         }
 
     def to_frame(self):
-        """The coefficient table (pandas), one row per term, as `summary(logistf(...))`."""
+        """Return the coefficient table (pandas), one row per term, as `summary(logistf(...))`."""
         import pandas as pd
 
         return pd.DataFrame(
@@ -187,8 +189,9 @@ def _covariance(state: _State) -> np.ndarray:
 
 
 def _step(state: _State, X: np.ndarray, free: np.ndarray, maxstep: float) -> np.ndarray:
-    """Newton–Raphson step on the free coefficients, (−∂U*/∂b)⁻¹U*, or logistf's I⁻¹U* where −∂U*/∂b
-    is not positive definite; scaled so that no coefficient moves more than maxstep.
+    """Take a Newton–Raphson step on the free coefficients, scaled to move none more than maxstep.
+
+    The step is (−∂U*/∂b)⁻¹U*, or logistf's I⁻¹U* where −∂U*/∂b is not positive definite.
     """
     step = np.zeros(len(free))
     if not free.any():
@@ -244,10 +247,12 @@ def _maximise(
     free: np.ndarray,
     control: FirthControl | ProfileControl = FirthControl(),
 ) -> tuple[np.ndarray, float, int]:
-    """Maximise l* over the free coefficients as logistf.fit: Newton–Raphson with I(b) for the Hessian,
-    each step capped at maxstep and halved up to maxhs times, converged when the step ≤ xconv, the
-    modified score < gconv and the l* change < lconv within maxit iterations; then iterated on while the
-    steps keep shrinking so the estimate is the maximiser to rounding, not just within xconv of it.
+    """Maximise l* over the free coefficients as logistf.fit does.
+
+    Newton–Raphson with I(b) for the Hessian, each step capped at maxstep and halved up to maxhs times,
+    converged when the step ≤ xconv, the modified score < gconv and the l* change < lconv within maxit
+    iterations; then iterated on while the steps keep shrinking so the
+    estimate is the maximiser to rounding, not just within xconv of it.
     """
     gconv = control.gconv if isinstance(control, FirthControl) else math.inf
     beta = np.asarray(beta, float).copy()
@@ -301,8 +306,10 @@ def _best_of(
     free: np.ndarray,
     control: FirthControl | ProfileControl,
 ) -> tuple[np.ndarray, float, bool]:
-    """Maximise l* over the free coefficients from each start: (best β, its l*, whether two starts
-    reached maxima with different l*, i.e. the constrained l* has more than one local maximum).
+    """Maximise l* over the free coefficients from each start, and tell whether they disagree.
+
+    Returns (best β, its l*, whether two starts reached maxima with different l*, i.e. the constrained l*
+    has more than one local maximum).
 
     A start that does not converge is passed over (it names no other maximum); if none converges, the
     first failure is raised.
@@ -325,18 +332,27 @@ def _best_of(
     return best_beta, best, any(value < best - tolerance for _, value in found)
 
 
-def _profile_bound(
-    y: np.ndarray,
-    X: np.ndarray,
-    beta_hat: np.ndarray,
-    j: int,
-    target: float,
-    direction: int,
-    scale: float,
-    control: ProfileControl,
-) -> tuple[float, bool]:
-    """Where the profile of l* for coefficient j falls to `target` on one side (brentq on the profile),
-    or (NaN, True) as soon as a profile point has more than one local maximum (the starts disagree).
+@dataclass(frozen=True)
+class _BoundSearch:
+    """One search for a profile CI bound: where l* of coefficient j falls to `target` on one side.
+
+    `direction` is -1 (lower bound) or +1 (upper), `scale` the first step's size (about the SE).
+    """
+
+    y: np.ndarray
+    X: np.ndarray
+    beta_hat: np.ndarray
+    j: int
+    target: float
+    direction: int
+    scale: float
+    control: ProfileControl
+
+
+def _profile_bound(search: _BoundSearch) -> tuple[float, bool]:
+    """Find where the profile of l* for coefficient j falls to `target` on one side (brentq on it).
+
+    Returns (NaN, True) as soon as a profile point has more than one local maximum (the starts disagree).
 
     Each profile point is a constrained logistf fit (pl controls) from three starts, the best kept: the
     profile point nearest in b_j (continuation), the estimate with b_j moved, and the estimate with b_j
@@ -345,6 +361,15 @@ def _profile_bound(
     """
     from scipy.optimize import brentq
 
+    y, X, beta_hat, j, target, direction, control = (
+        search.y,
+        search.X,
+        search.beta_hat,
+        search.j,
+        search.target,
+        search.direction,
+        search.control,
+    )
     k = len(beta_hat)
     others = np.arange(k) != j
     design, shift = X, np.zeros(k)
@@ -373,7 +398,7 @@ def _profile_bound(
         seen[float(value)] = beta
         return loglik - target
 
-    inner, step = float(beta_hat[j]), min(scale, control.maxstep)
+    inner, step = float(beta_hat[j]), min(search.scale, control.maxstep)
     outer = inner + direction * step
     try:
         while gap(outer) >= 0:  # the penalty takes l* to −∞ as |b_j| grows, so a bracket exists
@@ -392,17 +417,8 @@ def _profile_bound(
     return float(bound), False
 
 
-def _checked_bound(
-    y: np.ndarray,
-    X: np.ndarray,
-    beta_hat: np.ndarray,
-    j: int,
-    target: float,
-    direction: int,
-    scale: float,
-    control: ProfileControl,
-) -> tuple[float, str | None]:
-    """A profile CI bound found by two independent searches, or NaN with the reason.
+def _checked_bound(search: _BoundSearch) -> tuple[float, str | None]:
+    """Find a profile CI bound by two independent searches, or NaN with the reason.
 
     The first search runs on X as given; the second on the columns centred on the intercept (unless b_j
     is the intercept) and divided by their SDs, profiling the other way (orthogonalised or not), so its
@@ -410,8 +426,9 @@ def _checked_bound(
     The bound is reported only when neither search met two local maxima and the two agree to
     _SAME_BOUND; a failure of the first search is raised as before.
     """
-    side = "lower" if direction < 0 else "upper"
-    bound, several = _profile_bound(y, X, beta_hat, j, target, direction, scale, control)
+    X, beta_hat, j = search.X, search.beta_hat, search.j
+    side = "lower" if search.direction < 0 else "upper"
+    bound, several = _profile_bound(search)
     if several:
         return math.nan, f"profile-likelihood CI ({side} bound) not determined: {MULTIMODAL}"
     sd = X.std(axis=0, ddof=1)
@@ -425,14 +442,14 @@ def _checked_bound(
         start[i0] += float(centre @ beta_hat) / X[0, i0]
     try:
         second, several_too = _profile_bound(
-            y,
-            design / c,
-            start * c,
-            j,
-            target - float(np.sum(np.log(c))),  # centring keeps det I; /c takes log ∏c off
-            direction,
-            scale * c[j],
-            replace(control, ortho=not control.ortho),
+            replace(
+                search,
+                X=design / c,
+                beta_hat=start * c,
+                target=search.target - float(np.sum(np.log(c))),  # centring keeps det I; /c takes log ∏c off
+                scale=search.scale * c[j],
+                control=replace(search.control, ortho=not search.control.ortho),
+            )
         )
     except AnalysisError as exc:
         return (
@@ -453,8 +470,10 @@ def _checked_bound(
 def _plr_p(
     y: np.ndarray, X: np.ndarray, beta: np.ndarray, loglik: float, j: int, control: FirthControl
 ) -> tuple[float, str | None]:
-    """The penalised likelihood-ratio p of b_j = 0, the restricted fit from the estimate with b_j set to 0
-    and from the estimate shifted as in _profile_bound; NaN with the reason when they find two maxima.
+    """Test b_j = 0 by the penalised likelihood ratio, as logistf's p-values.
+
+    The restricted fit starts from the estimate with b_j set to 0 and from the estimate shifted as in
+    _profile_bound; NaN with the reason when they find two maxima.
     """
     k = len(beta)
     others = np.arange(k) != j
@@ -481,24 +500,42 @@ def fit_firth(
 ) -> FirthFit:
     """Fit Firth's logistic regression of 0/1 `y` on the columns of `X` (plus an intercept, first).
 
-    Returns estimates, SEs, profile penalised-likelihood CIs and penalised likelihood-ratio p-values as
-    `logistf(y ~ ., pl = TRUE)` with its `control` and `plcontrol` defaults; finite even when a column
-    separates the outcome. Raises AnalysisError where logistf would warn that it did not converge.
+    Matches R's `logistf(y ~ ., pl = TRUE)` with its `control` and `plcontrol` defaults; the estimates stay
+    finite even when a column separates the outcome, which is why the library falls back to it.
+
+    Parameters
+    ----------
+    y : array-like of 0/1
+        The outcome, one per row.
+    X : array-like
+        The columns (no missing values); a 1-D array is one column.
+    names : sequence of str, optional
+        The columns' names (x1, x2, ... by default); "(Intercept)" is added first.
+    add_intercept : bool
+        Whether to add the intercept column.
+    alpha : float
+        1 - the CIs' level.
+    control, pl_control : FirthControl, ProfileControl, optional
+        The point fit's and the profile search's controls (logistf's defaults).
+
+    Returns
+    -------
+    FirthFit
+        Estimates, SEs, profile penalised-likelihood CIs and penalised likelihood-ratio p-values; a bound
+        or p the searches could not determine is NaN with its reason in `ci_note`.
+
+    Raises
+    ------
+    AnalysisError
+        If names, outcomes and rows do not match, the outcome is not 0/1, a value is missing or infinite,
+        `alpha` is not in (0, 1), the columns are collinear, or the fit does not converge (where logistf
+        would warn).
     """
     control = control or FirthControl()
     pl_control = pl_control or ProfileControl()
-    y = np.asarray(y, float).ravel()
-    X = np.asarray(X, float)
-    if X.ndim == 1:
-        X = X[:, None]
-    names = list(names) if names is not None else [f"x{i + 1}" for i in range(X.shape[1])]
-    if len(names) != X.shape[1]:
-        raise AnalysisError(f"{len(names)} names for {X.shape[1]} columns")
+    y, X, names = design_matrix(y, X, names, add_intercept)
     if len(y) != X.shape[0]:
         raise AnalysisError(f"{len(y)} outcomes for {X.shape[0]} rows")
-    if add_intercept:
-        X = np.column_stack([np.ones(len(y)), X])
-        names = ["(Intercept)", *names]
     if not np.all(np.isin(y, (0.0, 1.0))):
         raise AnalysisError("the outcome must be 0 or 1")
     if not np.all(np.isfinite(X)):
@@ -514,8 +551,8 @@ def fit_firth(
     lower, upper, p_values, notes = [], [], [], []
     for j in range(k):
         scale = max(float(se[j]), 0.1)
-        lo, lo_note = _checked_bound(y, X, beta, j, loglik - drop, -1, scale, pl_control)
-        hi, hi_note = _checked_bound(y, X, beta, j, loglik - drop, +1, scale, pl_control)
+        lo, lo_note = _checked_bound(_BoundSearch(y, X, beta, j, loglik - drop, -1, scale, pl_control))
+        hi, hi_note = _checked_bound(_BoundSearch(y, X, beta, j, loglik - drop, +1, scale, pl_control))
         lower.append(lo)
         upper.append(hi)
         p, p_note = _plr_p(y, X, beta, loglik, j, control)

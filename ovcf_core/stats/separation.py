@@ -1,5 +1,6 @@
-"""Detect (quasi-)complete separation in a logistic design by linear programming (Konis 2007), as R's
-`detectseparation::detect_separation`, and name the coefficients whose ML estimates are infinite.
+"""Detect (quasi-)complete separation in a logistic design by linear programming (Konis 2007).
+
+As R's `detectseparation::detect_separation`, naming the coefficients whose ML estimates are infinite.
 
 With s_i = +1 for cases and −1 for controls and X̄ = diag(s)·X, the program
   maximise 1'X̄b subject to X̄b ≥ 0, −1 ≤ b ≤ 1
@@ -20,7 +21,48 @@ import numpy as np
 
 from ovcf_core.errors import AnalysisError
 
-__all__ = ["Separation", "detect_separation"]
+__all__ = ["Separation", "design_matrix", "detect_separation"]
+
+
+def design_matrix(
+    y, X, names: list[str] | tuple[str, ...] | None, add_intercept: bool
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Read a logistic design as float arrays, with named columns and the intercept first.
+
+    The separation check and the Firth fit read their input alike, so they share this.
+
+    Parameters
+    ----------
+    y : array-like
+        The outcome, flattened to one value per row (checked by the caller).
+    X : array-like
+        The columns, one row per patient; a 1-D array is one column.
+    names : sequence of str or None
+        The columns' names; None names them x1, x2, ...
+    add_intercept : bool
+        Whether to put a column of ones named "(Intercept)" first.
+
+    Returns
+    -------
+    (ndarray, ndarray, list of str)
+        The outcome, the design matrix and its column names.
+
+    Raises
+    ------
+    AnalysisError
+        If the number of names is not the number of columns.
+    """
+    y = np.asarray(y, float).ravel()
+    X = np.asarray(X, float)
+    if X.ndim == 1:
+        X = X[:, None]
+    names = list(names) if names is not None else [f"x{i + 1}" for i in range(X.shape[1])]
+    if len(names) != X.shape[1]:
+        raise AnalysisError(f"{len(names)} names for {X.shape[1]} columns")
+    if add_intercept:
+        X = np.column_stack([np.ones(X.shape[0]), X])
+        names = ["(Intercept)", *names]
+    return y, X, names
 
 
 @dataclass(frozen=True)
@@ -50,6 +92,7 @@ class Separation:
         return f"{self.kind} separation by {who}: maximum-likelihood estimates are infinite (use Firth)"
 
     def to_dict(self) -> dict:
+        """Return JSON-ready values: each infinite estimate as "inf" / "-inf", a finite one as None."""
         return {
             "separated": self.separated,
             "kind": self.kind,
@@ -86,19 +129,30 @@ def detect_separation(
     add_intercept: bool = True,
     tolerance: float = 1e-3,
 ) -> Separation:
-    """Konis (2007)'s linear program on the whole design (intercept first when `add_intercept`)."""
+    """Check whether the ML logistic estimates exist, by Konis (2007)'s linear program on the whole design.
+
+    Matches R's `detectseparation::detect_separation`; the columns are read as `design_matrix` reads them
+    (intercept first when `add_intercept`).
+
+    Parameters
+    ----------
+    tolerance : float
+        A direction component above this in absolute value counts as moving its coefficient.
+
+    Returns
+    -------
+    Separation
+        Whether and how the outcome is separated, and which coefficients are infinite.
+
+    Raises
+    ------
+    AnalysisError
+        If the outcome is not one 0/1 value per row, the design has missing or infinite values, or the
+        linear program fails.
+    """
     from scipy.optimize import linprog
 
-    y = np.asarray(y, float).ravel()
-    X = np.asarray(X, float)
-    if X.ndim == 1:
-        X = X[:, None]
-    names = list(names) if names is not None else [f"x{i + 1}" for i in range(X.shape[1])]
-    if len(names) != X.shape[1]:
-        raise AnalysisError(f"{len(names)} names for {X.shape[1]} columns")
-    if add_intercept:
-        X = np.column_stack([np.ones(len(y)), X])
-        names = ["(Intercept)", *names]
+    y, X, names = design_matrix(y, X, names, add_intercept)
     if len(y) != X.shape[0] or not np.all(np.isin(y, (0.0, 1.0))):
         raise AnalysisError("the outcome must be one 0/1 value per row")
     if not np.all(np.isfinite(X)):
