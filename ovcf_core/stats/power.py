@@ -1,5 +1,7 @@
-"""Study planning: power and sample size for ROC studies (as pROC's `power.roc.test`) and the minimum
-sample size for developing a prediction model with a binary outcome (Riley et al. 2020, as `pmsampsize`).
+"""Study planning: power and sample size for ROC studies, and for developing a prediction model.
+
+ROC studies as pROC's `power.roc.test`; the minimum sample size for developing a prediction model with a
+binary outcome as Riley et al. (2020), R's `pmsampsize`.
 
 ROC formulas (pROC 1.18 `R/power.roc.test.R` and `R/obuchowski.R`, cited per function):
 
@@ -48,16 +50,18 @@ def _ceil(x: float) -> int:
 
 
 def obuchowski_variance(auc: float, kappa: float) -> float:
-    """Variance of an AUC times the number of cases, binormal with equal variances (Obuchowski 2004,
-    formula 3; pROC's `var.theta.obuchowski`, including its constant 1.414).
+    """Compute an AUC's variance times the number of cases, binormal with equal variances.
+
+    Obuchowski (2004), formula 3; pROC's `var.theta.obuchowski`, including its constant 1.414.
     """
     a = normal_quantile(auc) * 1.414
     return 0.0099 * math.exp(-(a**2) / 2) * ((5 * a**2 + 8) + (a**2 + 8) / kappa)
 
 
 def _f_g(a: float, b: float) -> tuple[float, float]:
-    """Obuchowski & McClish (1997) table 1, full AUC: the derivatives f and g of the AUC in A and B (pROC's
-    `f.full`, `g.full`).
+    """Compute the derivatives f and g of the full AUC in A and B (pROC's `f.full`, `g.full`).
+
+    Obuchowski & McClish (1997), table 1.
     """
     e = math.exp(-(a**2) / (2 * (1 + b**2)))
     f = e / math.sqrt(2 * math.pi * (1 + b**2))
@@ -66,25 +70,21 @@ def _f_g(a: float, b: float) -> tuple[float, float]:
 
 
 def binormal_auc_variance(a: float, b: float, kappa: float) -> float:
-    """Variance of a binormal (A, B) full AUC times the number of cases
-    (Obuchowski & McClish 1997, formula 4; pROC's `var.params.obuchowski`).
+    """Compute a binormal (A, B) full AUC's variance times the number of cases.
+
+    Obuchowski & McClish (1997), formula 4; pROC's `var.params.obuchowski`.
     """
     f, g = _f_g(a, b)
     return f**2 * (1 + b**2 / kappa + a**2 / 2) + g**2 * b**2 * (1 + kappa) / (2 * kappa)
 
 
 def binormal_auc_covariance(
-    a1: float,
-    b1: float,
-    a2: float,
-    b2: float,
-    rn: float,
-    ra: float,
-    kappa: float,
+    a1: float, b1: float, a2: float, b2: float, rn: float, ra: float, kappa: float
 ) -> float:
-    """Covariance of two binormal full AUCs on the same patients times the number of cases; rn and ra are the
-    correlations of the two tests in controls and cases (Obuchowski & McClish 1997, formula 5; pROC's
-    `cov.params.obuchowski`).
+    """Compute the covariance of two binormal full AUCs on the same patients times the number of cases.
+
+    rn and ra are the correlations of the two tests in controls and cases (Obuchowski & McClish 1997,
+    formula 5; pROC's `cov.params.obuchowski`).
     """
     f1, g1 = _f_g(a1, b1)
     f2, g2 = _f_g(a2, b2)
@@ -97,16 +97,12 @@ def binormal_auc_covariance(
 
 
 def binormal_difference_variances(
-    a1: float,
-    b1: float,
-    a2: float,
-    b2: float,
-    rn: float,
-    ra: float,
-    kappa: float,
+    a1: float, b1: float, a2: float, b2: float, rn: float, ra: float, kappa: float
 ) -> tuple[float, float]:
-    """(V0, VA) of a difference of two AUCs per case, curve 1 taken as the null: V0 = 2·V1 − 2·C12 and
-    VA = V1 + V2 − 2·C12 (pROC's `var0.delta.covvar` and `var.delta.covvar`).
+    """Compute (V0, VA) of a difference of two AUCs per case, curve 1 taken as the null.
+
+    V0 = 2·V1 − 2·C12 and VA = V1 + V2 − 2·C12 (pROC's `var0.delta.covvar` and `var.delta.covvar`).
+    The parameters are `binormal_auc_covariance`'s.
     """
     v1 = binormal_auc_variance(a1, b1, kappa)
     v2 = binormal_auc_variance(a2, b2, kappa)
@@ -142,6 +138,7 @@ class RocPower:
     method: str = "One ROC curve against AUC 0.5 (Obuchowski 2004)"
 
     def to_dict(self) -> dict:
+        """Return the plain JSON-ready values (the CLI's `plan` output)."""
         return asdict(self)
 
 
@@ -171,12 +168,40 @@ def power_roc_test(
     r: float | None = None,
     alternative: str = "two.sided",
 ) -> RocPower:
-    """Power (given `n_cases`) or cases and controls needed (given `power`), as pROC's `power.roc.test`.
+    """Compute the power (given `n_cases`) or the cases and controls needed (given `power`).
 
-    One curve: AUC against 0.5 (pROC's numeric method). With `auc2` and `r`: two correlated AUCs on the
-    same patients, as pROC's list method with binormal parameters A_i = sqrt(2)·Φ⁻¹(AUC_i), B_i = 1,
-    rn = ra = r and delta = auc − auc2. pROC's `solve.nd` / `solve.zbeta`:
-    n = (z_a·sqrt(V0) + z_b·sqrt(VA))² / delta²; power = Φ((sqrt(n·delta²) − z_a·sqrt(V0)) / sqrt(VA)).
+    Matches pROC's `power.roc.test`. One curve: AUC against 0.5 (pROC's numeric method). With `auc2` and
+    `r`: two correlated AUCs on the same patients, as pROC's list method with binormal parameters
+    A_i = sqrt(2)·Φ⁻¹(AUC_i), B_i = 1, rn = ra = r and delta = auc − auc2. pROC's `solve.nd` /
+    `solve.zbeta`: n = (z_a·sqrt(V0) + z_b·sqrt(VA))² / delta²; power = Φ((sqrt(n·delta²) − z_a·sqrt(V0))
+    / sqrt(VA)).
+
+    Parameters
+    ----------
+    auc : float
+        The AUC expected (above 0.5).
+    kappa : float
+        Controls per case.
+    alpha : float
+        The significance level.
+    power, n_cases : float, optional
+        Exactly one: the power wanted (solve for cases) or the cases available (solve for power).
+    auc2, r : float, optional
+        Both or neither: the second marker's AUC and the two markers' correlation.
+    alternative : str
+        "two.sided" or "one.sided", as pROC.
+
+    Returns
+    -------
+    RocPower
+        The power and the cases and controls, unrounded and rounded up.
+
+    Raises
+    ------
+    AnalysisError
+        If neither or both of `power` and `n_cases` are given, only one of `auc2` and `r`, equal AUCs, or
+        a value out of range (AUCs in (0.5, 1), alpha and power in (0, 1), r in (-1, 1), kappa and
+        n_cases above 0).
     """
     if (power is None) == (n_cases is None):
         raise AnalysisError("give either the power wanted or the number of cases, not both")
@@ -275,6 +300,7 @@ class PmSampleSize:
     criteria: tuple[PmCriterion, ...]
 
     def to_dict(self) -> dict:
+        """Return JSON-ready values, each criterion as an object."""
         out = asdict(self)
         out["criteria"] = [asdict(c) for c in self.criteria]
         return out
@@ -295,9 +321,34 @@ def pmsampsize_binary(
     optimism: float = 0.05,
     margin: float = 0.05,
 ) -> PmSampleSize:
-    """The larger of Riley et al.'s three sample sizes for a binary outcome, as `pmsampsize(type = "b")`:
-    (i) expected uniform shrinkage ≥ `shrinkage`; (ii) apparent minus adjusted Nagelkerke R² ≤ `optimism`;
-    (iii) overall risk estimated within ± `margin` (95%). Give R²_CS, or a C-statistic to derive it from.
+    """Find the minimum sample size to develop a binary-outcome model, as R's `pmsampsize(type = "b")`.
+
+    The larger of Riley et al.'s three sample sizes: (i) expected uniform shrinkage ≥ `shrinkage`; (ii)
+    apparent minus adjusted Nagelkerke R² ≤ `optimism`; (iii) overall risk estimated within ± `margin`
+    (95%).
+
+    Parameters
+    ----------
+    prevalence : float
+        The outcome's expected prevalence.
+    parameters : int
+        Candidate predictor parameters (degrees of freedom), at least 1.
+    r2_cs, c_statistic : float, optional
+        Exactly one: the anticipated Cox–Snell R², or a C-statistic to derive it from
+        (`r2_cs_from_c_statistic`).
+    shrinkage, optimism, margin : float
+        The three criteria's targets, pmsampsize's defaults.
+
+    Returns
+    -------
+    PmSampleSize
+        The sample size, events, events per parameter and each criterion's need.
+
+    Raises
+    ------
+    AnalysisError
+        If a value is out of range, neither or both of `r2_cs` and `c_statistic` are given, or R² is not
+        below its maximum at this prevalence.
     """
     _check_open("prevalence", prevalence)
     if int(parameters) != parameters or parameters < 1:
