@@ -1,5 +1,7 @@
-"""Cut-off statistics as pROC and MedCalc report them: the cut-off chosen by a rule (Youden, closest to the
-top-left corner, a fixed sensitivity or specificity), stratified-bootstrap percentile CIs of sensitivity and
+"""Cut-off statistics as pROC and MedCalc report them: a rule's cut-off, bootstrap CIs, likelihood ratios.
+
+The cut-off is chosen by a rule (Youden, closest to the top-left corner, a fixed sensitivity or
+specificity), with stratified-bootstrap percentile CIs of sensitivity and
 specificity at it (pROC's `ci.thresholds`) and of the rule's threshold re-chosen in every resample (pROC's
 `ci.coords(x="best")`), and the likelihood ratios with log-method CIs (Simel et al. 1991, as MedCalc).
 
@@ -96,7 +98,32 @@ def choose_threshold(
     rule: CutoffRule | str = CutoffRule.YOUDEN,
     target: float | None = None,
 ) -> float:
-    """The threshold the rule picks on this data (a case is `score >= t` higher, `<= t` lower)."""
+    """Pick the rule's threshold on this data, as pROC's `coords(x = "best", best.method = ...)`.
+
+    A case is `score >= t` (higher) or `score <= t` (lower); only finite thresholds are candidates.
+
+    Parameters
+    ----------
+    y, score : arrays
+        Outcome (1 = case) and marker; patients missing either are left out.
+    direction : Direction or str
+        Which values indicate a case.
+    rule : CutoffRule or str
+        How to choose: Youden, closest to the top-left corner, or a fixed sensitivity / specificity.
+    target : float, optional
+        The sensitivity or specificity to reach, in (0, 1], for the two fixed rules.
+
+    Returns
+    -------
+    float
+        The threshold, a midpoint between observed values.
+
+    Raises
+    ------
+    AnalysisError
+        If the rule is unknown, a fixed rule lacks a valid target, outcome and marker differ in length,
+        too few cases or controls have a value, or no threshold reaches the target.
+    """
     rule = _check_rule(rule, target)
     y, score = _complete(y, score)
     thresholds, sens, spec = _roc_points(y, score, direction)
@@ -125,8 +152,10 @@ class LikelihoodRatios:
 def _log_ratio_ci(
     hits: int, group_a: int, misses: int, group_b: int, z: float
 ) -> tuple[float, tuple[float, float]]:
-    """(hits/group_a) / (misses/group_b) and its CI exp(ln LR ± z sqrt(1/hits - 1/group_a + 1/misses -
-    1/group_b)); an infinite ratio keeps no CI, a zero ratio none either (the log is undefined).
+    """Compute the ratio (hits/group_a) / (misses/group_b) with its log-method CI.
+
+    The CI is exp(ln LR ± z sqrt(1/hits - 1/group_a + 1/misses - 1/group_b)); an infinite ratio keeps no
+    CI, a zero ratio none either (the log is undefined).
     """
     if group_a == 0 or group_b == 0:
         return float("nan"), (float("nan"), float("nan"))
@@ -140,8 +169,15 @@ def _log_ratio_ci(
 
 
 def likelihood_ratios(tp: int, fn: int, fp: int, tn: int, level: float = 0.95) -> LikelihoodRatios:
-    """LR+ = sens / (1 - spec) and LR- = (1 - sens) / spec with the log method's CIs (Simel, Samsa and
-    Matchar 1991; MedCalc's): SE(ln LR+) = sqrt(1/TP - 1/(TP+FN) + 1/FP - 1/(FP+TN)).
+    """Compute LR+ = sens / (1 - spec) and LR- = (1 - sens) / spec with log-method CIs, as MedCalc.
+
+    The log method of Simel, Samsa and Matchar (1991): SE(ln LR+) = sqrt(1/TP - 1/(TP+FN) + 1/FP -
+    1/(FP+TN)). `tp`, `fn`, `fp`, `tn` are the confusion matrix's cells; `level` the CIs' level.
+
+    Returns
+    -------
+    LikelihoodRatios
+        Both ratios and CIs; NaN where a zero cell leaves them undefined.
     """
     z = normal_quantile(0.5 + level / 2)
     positive, positive_ci = _log_ratio_ci(tp, tp + fn, fp, fp + tn, z)
@@ -231,8 +267,23 @@ def cutoff_analysis(
     level: float = 0.95,
     progress: Progress | None = None,
 ) -> CutoffResult:
-    """The rule's cut-off with likelihood ratios and `n_boot` stratified bootstrap resamples (0 = no CIs):
-    cases and controls resampled separately, percentile CIs (pROC's quantile type 7).
+    """Choose the rule's cut-off and report it with likelihood ratios and bootstrap CIs.
+
+    `y`, `score`, `direction`, `rule` and `target` are as in `choose_threshold`. The `n_boot` stratified
+    bootstrap resamples (0 = no CIs) resample cases and controls separately; the CIs are percentiles
+    (pROC's quantile type 7), with the threshold held fixed (pROC's `ci.thresholds`) and re-chosen in
+    every resample (pROC's `ci.coords(x = "best")`); `seed` makes them repeatable, `progress` hears
+    (done, total) about every 1%.
+
+    Returns
+    -------
+    CutoffResult
+        The threshold, sensitivity, specificity, confusion matrix, likelihood ratios and CIs.
+
+    Raises
+    ------
+    AnalysisError
+        As `choose_threshold`.
     """
     rule = _check_rule(rule, target)
     direction = Direction(direction)
