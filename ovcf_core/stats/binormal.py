@@ -1,5 +1,7 @@
-"""Smoothed (binormal) ROC curve as pROC's `smooth(method="binormal")`: a straight line fitted by least
-squares to the empirical ROC points on the normal-deviate scale, the smooth curve it implies and its AUC.
+"""Smoothed (binormal) ROC curve as pROC's `smooth(method="binormal")`.
+
+A straight line fitted by least squares to the empirical ROC points on the normal-deviate scale, the
+smooth curve it implies and its AUC.
 
 pROC's exact procedure (`smooth_roc_binormal`, `auc.roc`): take every empirical ROC point (one per threshold,
 including the two ends), map sensitivity and specificity through qnorm, drop the points where either is
@@ -26,8 +28,10 @@ SMOOTH_POINTS = 512  # pROC's default n
 
 @dataclass(frozen=True)
 class BinormalRoc:
-    """A binormal fit to a marker's ROC points: pROC's coefficients, the usual (a, b), the AUC and the
-    smoothed curve (sensitivity ascending, `n` points).
+    """Hold a binormal fit to a marker's ROC points.
+
+    pROC's coefficients, the usual (a, b), the AUC and the smoothed curve (sensitivity ascending, `n`
+    points).
     """
 
     intercept: float  # pROC: qnorm(sp) = intercept + slope * qnorm(se)
@@ -55,7 +59,7 @@ class BinormalRoc:
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """The smoothed curve: sensitivity, specificity and 1 - specificity."""
+        """Return the smoothed curve: sensitivity, specificity and 1 - specificity."""
         return pd.DataFrame(
             {"sensitivity": self.sensitivity, "specificity": self.specificity, "fpr": 1 - self.specificity}
         )
@@ -64,7 +68,7 @@ class BinormalRoc:
 def binormal_points(
     y: np.ndarray, score: np.ndarray, direction: Direction | str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(qnorm(sensitivity), qnorm(specificity)) of the ROC points where both are finite: what pROC fits."""
+    """Map the ROC points to (qnorm(sensitivity), qnorm(specificity)), both finite: what pROC fits."""
     _split(y, np.asarray(score, dtype=float))  # AnalysisError with too few cases or controls
     _, sens, spec = _roc_points(y, score, direction)
     z_se, z_sp = ndtri(sens), ndtri(spec)
@@ -75,7 +79,19 @@ def binormal_points(
 def binormal_roc(
     y: np.ndarray, score: np.ndarray, direction: Direction | str, n: int = SMOOTH_POINTS
 ) -> BinormalRoc:
-    """Smooth the marker's ROC curve in `direction` as pROC's binormal smoothing, to `n` points."""
+    """Smooth the marker's ROC curve in `direction` as pROC's `smooth(method="binormal")`, to `n` points.
+
+    Returns
+    -------
+    BinormalRoc
+        The fitted line, its AUC and the smoothed curve.
+
+    Raises
+    ------
+    AnalysisError
+        If `n` < 2, too few cases or controls have a value, or the ROC points strictly inside (0, 1) are
+        fewer than two or all share one sensitivity (no line can be fitted).
+    """
     if n < 2:
         raise AnalysisError(f"a smoothed curve needs at least 2 points (got {n})")
     z_se, z_sp = binormal_points(y, score, direction)

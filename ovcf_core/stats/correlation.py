@@ -1,5 +1,6 @@
-"""Spearman correlation: of each marker with the 0/1 outcome (the paper's Table 2) and between markers
-(Table 3), with p-values (scipy's t approximation) and a 95% CI by Fisher's z with SE 1/sqrt(n - 3).
+"""Spearman correlation of each marker with the outcome (Table 2) and between markers (Table 3).
+
+With p-values (scipy's t approximation) and a 95% CI by Fisher's z with SE 1/sqrt(n - 3).
 
 Missing values are dropped pairwise. When no marker has a missing value the whole matrix is ranked once.
 """
@@ -36,6 +37,7 @@ class SpearmanResult:
     n: int
 
     def to_dict(self) -> dict:
+        """Return JSON-ready values: rho, p_value, the CI as a list, n."""
         out = asdict(self)
         out["ci"] = list(self.ci)
         return out
@@ -89,8 +91,9 @@ def _t_test_p(rho: float, n: int) -> float:
 
 
 def _rank_correlation(rx: np.ndarray, ry: np.ndarray, level: float) -> SpearmanResult:
-    """Spearman's rho as Pearson's r of the ranks (NaN when either is constant); p as scipy's spearmanr
-    (t distribution with n - 2 df).
+    """Compute Spearman's rho as Pearson's r of the ranks (NaN when either is constant).
+
+    p as scipy's spearmanr (t distribution with n - 2 df).
     """
     n = len(rx)
     rx, ry = rx - rx.mean(), ry - ry.mean()

@@ -14,7 +14,7 @@ from scipy import special
 
 
 def normal_quantile(q: float) -> float:
-    """The standard normal quantile (`scipy.stats.norm.ppf`)."""
+    """Return the standard normal quantile (`scipy.stats.norm.ppf`)."""
     return float(special.ndtri(q))
 
 
@@ -36,7 +36,7 @@ def t_two_sided_p(t: float, df: float) -> float:
 
 
 def t_quantile(q: float, df: float) -> float:
-    """The Student t quantile with `df` degrees of freedom (`scipy.stats.t.ppf`)."""
+    """Return the Student t quantile with `df` degrees of freedom (`scipy.stats.t.ppf`)."""
     return float(special.stdtrit(df, q))
 
 
@@ -77,8 +77,9 @@ def welch_t(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 
 def chi2_contingency_2x2(table: np.ndarray) -> tuple[float, float]:
-    """Pearson's chi-square test of a 2×2 table with Yates' continuity correction: (chi², p), as
-    `scipy.stats.chi2_contingency` (each cell moved at most 0.5 towards its expected count).
+    """Test a 2×2 table by Pearson's chi-square with Yates' continuity correction: (chi², p).
+
+    As `scipy.stats.chi2_contingency` (each cell moved at most 0.5 towards its expected count).
     """
     observed = np.asarray(table, float)
     expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()

@@ -41,6 +41,7 @@ class IccForm:
     p_value: float
 
     def to_dict(self) -> dict:
+        """Return JSON-ready values, the CI as a list."""
         out = asdict(self)
         out["ci"] = list(self.ci)
         return out
@@ -56,6 +57,7 @@ class IccResult:
     warnings: tuple[str, ...] = ()
 
     def __getitem__(self, form: str) -> IccForm:
+        """Return the form named `form` (one of FORMS, e.g. "ICC2")."""
         return next(f for f in self.forms if f.form == form)
 
     def to_dict(self) -> dict:
@@ -76,10 +78,30 @@ class IccResult:
 
 
 def icc_wide(ratings: np.ndarray, level: float = 0.95, warnings: tuple[str, ...] = ()) -> IccResult:
-    """The six ICC forms from an n x k matrix (subjects x raters) without missing values.
+    """Compute the six ICC forms from an n x k matrix (subjects x raters), as R's `psych::ICC`.
 
     The ratings are divided by their largest absolute value before the ANOVA sums: the ICC, its CI and F
     are scale-invariant, and 1e200 or 1e-200 would otherwise overflow or underflow the squares.
+
+    Parameters
+    ----------
+    ratings : ndarray
+        n subjects x k raters, no missing values.
+    level : float
+        The CIs' level.
+    warnings : tuple of str
+        Notes carried into the result (what `icc_long` left out or averaged).
+
+    Returns
+    -------
+    IccResult
+        The six forms with CIs and F tests.
+
+    Raises
+    ------
+    AnalysisError
+        If there are fewer than 2 subjects or raters, a rating is missing or infinite, or every rating is
+        the same value (the ICC is undefined).
     """
     x = np.asarray(ratings, dtype=float)
     n, k = x.shape
@@ -154,8 +176,22 @@ def icc_wide(ratings: np.ndarray, level: float = 0.95, warnings: tuple[str, ...]
 
 
 def icc_long(table: pd.DataFrame, subject: str, rater: str, value: str, level: float = 0.95) -> IccResult:
-    """ICCs from a long table (one row per subject, rater and value); duplicate ratings are averaged and
-    subjects not rated by every rater are left out (both reported in `warnings`).
+    """Compute the six ICC forms from a long table, one row per subject, rater and value.
+
+    Duplicate ratings are averaged and subjects not rated by every rater are left out (both reported in
+    `warnings`), so that the design is balanced as `icc_wide` needs. `subject`, `rater` and `value` name
+    the columns; for intra-rater reliability the session is the rater.
+
+    Returns
+    -------
+    IccResult
+        As `icc_wide`.
+
+    Raises
+    ------
+    AnalysisError
+        If no row has all three values, a rating is infinite (naming its row or subject), or for
+        `icc_wide`'s reasons.
     """
     rows = table[[subject, rater, value]].dropna()
     if rows.empty:

@@ -41,7 +41,7 @@ def matching_pool(
     age: str = AGE,
     sex: str = SEX,
 ) -> pd.DataFrame:
-    """The rows of a validated cohort that can be matched: those with an age and a sex.
+    """Keep the rows of a validated cohort that can be matched: those with an age and a sex.
 
     The one check of a matching pool, for `ovcf match` and the Matching page alike.
 
@@ -121,7 +121,7 @@ class MatchResult:
         return self.n_sets
 
     def to_dict(self) -> dict:
-        """Counts, the unmatched cases' row numbers, method, ratio, caliper and seed, balance before/after."""
+        """Return counts, unmatched cases' row numbers, method, ratio, caliper, seed, balance before/after."""
         return {
             "method": self.method,
             "ratio": self.ratio,
@@ -138,7 +138,7 @@ class MatchResult:
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """The matched table: one row per patient, each case followed by its controls, with `pair_id`."""
+        """Return the matched table: one row per patient, each case followed by its controls (`pair_id`)."""
         return self.matched
 
     def balance_frame(self) -> pd.DataFrame:
@@ -279,8 +279,36 @@ def match_controls(
     method: str = DEFAULT_METHOD,
     ratio: int = DEFAULT_RATIO,
 ) -> MatchResult:
-    """Match cases (outcome 1) to `ratio` controls (outcome 0) each, same sex, age within `caliper` years,
-    without replacement, by `method` (optimal or greedy); the result keeps the columns, adds `pair_id`.
+    """Match cases to `ratio` controls each: same sex, age within `caliper` years, without replacement.
+
+    `greedy` is MatchIt's `method="nearest", m.order="random"`; `optimal` solves each sex stratum exactly
+    (module docstring).
+
+    Parameters
+    ----------
+    table : DataFrame
+        The cohort; rows missing the outcome, age or sex are not matched.
+    caliper : float
+        The largest age difference in years within a set.
+    seed : int
+        Seeds the greedy method's random order of cases (the optimal method does not use it).
+    outcome, age, sex : str
+        The columns holding them (1 = case, 0 = control).
+    method : str
+        "optimal" or "greedy".
+    ratio : int
+        Controls per case (1:K); a case that cannot get K is left unmatched.
+
+    Returns
+    -------
+    MatchResult
+        The matched table (the columns kept, `pair_id` added), counts and balance before and after.
+
+    Raises
+    ------
+    AnalysisError
+        If the caliper is negative, the method unknown, the ratio not a whole number >= 1, a column is
+        missing, or there are no cases or no controls.
     """
     if caliper < 0:
         raise AnalysisError(f"the caliper must not be negative (got {caliper:g})")

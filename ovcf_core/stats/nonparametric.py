@@ -1,5 +1,6 @@
-"""Rank tests beside the t tests of Table 1 (markers such as FI are skewed): the Mann-Whitney U test of
-cases against controls and the Wilcoxon signed-rank test of matched pairs, with scipy's defaults.
+"""Rank tests beside the t tests of Table 1, with scipy's defaults (markers such as FI are skewed).
+
+The Mann-Whitney U test of cases against controls and the Wilcoxon signed-rank test of matched pairs.
 
 The Mann-Whitney p is computed from U and the tie counts the ROC analysis already has (U = AUC x n1 x n0,
 ties counting one half), so a million patients cost nothing extra; it is scipy's `mannwhitneyu(...,
@@ -63,8 +64,10 @@ def mann_whitney_p(
 
 
 def wilcoxon_p(differences: np.ndarray) -> float:
-    """Two-sided Wilcoxon signed-rank p of paired differences (case minus control), scipy's default
-    (`zero_method="wilcox"`, no continuity correction, method 'auto'); NaN when every difference is zero.
+    """Compute the two-sided Wilcoxon signed-rank p of paired differences (case minus control).
+
+    scipy's default (`zero_method="wilcox"`, no continuity correction, method 'auto'); NaN when every
+    difference is zero.
 
     Where scipy's 'auto' takes the normal approximation (more than 50 differences, or ties or zeros among
     more than 13) it is computed here from the ranks, without importing scipy.stats (half a second) — a
