@@ -16,7 +16,7 @@ import numpy as np
 
 from ovcf_core.errors import AnalysisError
 from ovcf_core.stats.distributions import chi2_sf, normal_quantile
-from ovcf_core.stats.separation import design_matrix
+from ovcf_core.stats.separation import named_design
 
 __all__ = ["FirthControl", "FirthFit", "ProfileControl", "fit_firth", "penalised_loglik"]
 
@@ -533,7 +533,7 @@ def fit_firth(
     """
     control = control or FirthControl()
     pl_control = pl_control or ProfileControl()
-    y, X, names = design_matrix(y, X, names, add_intercept)
+    y, X, names = named_design(y, X, names, add_intercept)
     if len(y) != X.shape[0]:
         raise AnalysisError(f"{len(y)} outcomes for {X.shape[0]} rows")
     if not np.all(np.isin(y, (0.0, 1.0))):

@@ -1,6 +1,7 @@
-"""Logistic regression of the outcome on markers adjusted for covariates: odds ratios per unit and per SD
-with Wald 95% CIs, a multivariable model with a collinearity (VIF) warning, and conditional logistic
-regression for matched pairs.
+"""Logistic regression of the outcome on markers adjusted for covariates, unconditional and conditional.
+
+Odds ratios per unit and per SD with Wald 95% CIs, a multivariable model with a collinearity (VIF)
+warning, and conditional logistic regression for matched pairs.
 
 The unconditional model is fitted by Newton-Raphson in numpy (the same maximum-likelihood estimate,
 Hessian and Wald statistics as statsmodels' `Logit`, tested against it) because at a million patients it
@@ -72,6 +73,7 @@ class OddsRatio:
     method: str | None = "wald"  # "wald", "firth", or None when no estimate
 
     def to_dict(self) -> dict:
+        """Return JSON-ready values, the CIs as lists."""
         out = asdict(self)
         out["or_per_unit_ci"] = list(self.or_per_unit_ci)
         out["or_per_sd_ci"] = list(self.or_per_sd_ci)
@@ -108,7 +110,7 @@ def firth_odds_ratio(
 
 
 def _no_odds(term: str, sd: float) -> OddsRatio:
-    """A term whose odds ratio cannot be estimated (every number NaN, method None)."""
+    """Make the OddsRatio of a term that cannot be estimated (every number NaN, method None)."""
     return replace(odds_ratio(term, float("nan"), float("nan"), sd), method=None)
 
 
@@ -129,10 +131,11 @@ class LogisticResult:
     separated_by: tuple[str, ...] = ()  # the variables the separation program found
 
     def term(self, name: str) -> OddsRatio | None:
-        """The OddsRatio of `name`, or None when it was not in the model."""
+        """Return the OddsRatio of `name`, or None when it was not in the model."""
         return next((t for t in self.terms if t.term == name), None)
 
     def to_dict(self) -> dict:
+        """Return DESIGN §4's JSON of the model: the terms by name, sizes, method, notes and warnings."""
         return {
             "terms": {t.term: t.to_dict() for t in self.terms},
             "n": self.n,
@@ -177,7 +180,7 @@ def _term_columns(table: pd.DataFrame, terms: Sequence[str]) -> list[np.ndarray]
 
 
 def design_matrix(table: pd.DataFrame, terms: Sequence[str]) -> np.ndarray:
-    """The model matrix [1, terms...] of every row of a table (NaN where a value is missing)."""
+    """Build the model matrix [1, terms...] of every row of a table (NaN where a value is missing)."""
     return np.column_stack([np.ones(len(table)), *_term_columns(table, terms)])
 
 
@@ -208,8 +211,9 @@ def model_matrix(
 
 
 def information(X: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """The Fisher information X'WX, W = p(1 - p), in double precision, summed over blocks of rows (no
-    n x k temporary).
+    """Compute the Fisher information X'WX, W = p(1 - p), in double precision.
+
+    Summed over blocks of rows, so no n x k temporary is made.
     """
     k = X.shape[1]
     info = np.zeros((k, k))
@@ -261,10 +265,11 @@ def _one_pass(
     offset: np.ndarray | None,
     info: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The score X'(y - p) at `beta`, in one pass over blocks of INFORMATION_BLOCK rows: each block of
-    X is read once while it is in cache and no n-long temporary (linear predictor, p, residual) is
-    made; when `info` (k x k zeros) is given, the information X'WX at `beta` is added into it in the
-    same pass. Double precision throughout.
+    """Compute the score X'(y - p) at `beta` in one pass over blocks of INFORMATION_BLOCK rows.
+
+    Each block of X is read once while it is in cache and no n-long temporary (linear predictor, p,
+    residual) is made; when `info` (k x k zeros) is given, the information X'WX at `beta` is added into it
+    in the same pass. Double precision throughout.
     """
     grad = np.zeros(X.shape[1])
     for start in range(0, len(y), INFORMATION_BLOCK):
@@ -414,8 +419,10 @@ def _suspect(
     sds: np.ndarray,
     names: list[str],
 ) -> str | None:
-    """Why a Wald fit is suspect of separation (None when it is not): no convergence, a huge
-    |coefficient x SD|, or many fitted probabilities within EXTREME_FITTED of 0 or 1.
+    """Say why a Wald fit is suspect of separation, or None when it is not.
+
+    Suspect: no convergence, a huge |coefficient x SD|, or many fitted probabilities within
+    EXTREME_FITTED of 0 or 1.
     """
     if not converged or not np.all(np.isfinite(beta)) or not np.all(np.isfinite(se)):
         return "the maximum-likelihood fit did not converge"
@@ -433,7 +440,7 @@ def _suspect(
 
 
 def check_separation(y: np.ndarray, X: np.ndarray, names: list[str]) -> Separation | None:
-    """The separation program on the design (terms without the intercept); None if it cannot run."""
+    """Run the separation program on the design (terms without the intercept); None if it cannot run."""
     try:
         return detect_separation(y, X, names)
     except AnalysisError:
@@ -465,12 +472,37 @@ def fit_logistic(
     *,
     firth: FirthMode | str = FirthMode.AUTO,
 ) -> LogisticResult:
-    """`outcome ~ markers + adjust` over complete rows; covariates that do not vary are dropped (noted).
+    """Fit `outcome ~ markers + adjust` over complete rows, as statsmodels' `Logit` or R's `logistf`.
 
-    Maximum likelihood with Wald CIs; Firth's penalised likelihood when `firth` is "always", or "auto"
-    and the separation program finds separation (see the module docstring for when it runs). Raises
-    AnalysisError when the model cannot be fitted at all (one class, too few rows). Otherwise ORs that
-    cannot be estimated are NaN (method None) and `note` and `warnings` say why.
+    Maximum likelihood with Wald CIs (statsmodels' `Logit`, tested against it); Firth's penalised
+    likelihood (R's `logistf`) when `firth` is "always", or "auto" and the separation program finds
+    separation (see the module docstring for when it runs). Covariates that do not vary are dropped, with
+    a note.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The cohort; rows missing the outcome or a term are left out.
+    markers : sequence of str
+        The markers whose odds ratios are wanted.
+    adjust : sequence of str
+        Covariates to adjust for; those missing from the table or among the markers are skipped.
+    outcome : str
+        The 0/1 outcome column.
+    firth : FirthMode or str
+        "auto" (Firth only under separation), "always", or "never" (then separated ORs are NaN).
+
+    Returns
+    -------
+    LogisticResult
+        One OddsRatio per term (per unit and per SD), sample sizes, VIFs, method and warnings; ORs that
+        cannot be estimated are NaN (method None) and `note` and `warnings` say why.
+
+    Raises
+    ------
+    AnalysisError
+        If the model cannot be fitted at all: fewer than two cases or controls, or no more patients than
+        terms plus two.
     """
     mode = FirthMode(firth)
     markers = list(markers)
@@ -596,7 +628,21 @@ def fit_conditional(
     adjust: list[str] | tuple[str, ...] = (),
     outcome: str = OUTCOME,
 ) -> LogisticResult:
-    """Conditional logistic regression stratified on `pair` (statsmodels ConditionalLogit), 1:1 pairs."""
+    """Fit a conditional logistic regression stratified on 1:1 `pair`s (statsmodels' `ConditionalLogit`).
+
+    Only pairs of exactly one case and one control with every term are used; terms that do not vary
+    within any pair are left out (noted). `markers`, `adjust` and `outcome` are as in `fit_logistic`.
+
+    Returns
+    -------
+    LogisticResult
+        With `conditional` set; ORs per SD use the term's SD over the pairs' rows.
+
+    Raises
+    ------
+    AnalysisError
+        If fewer than two complete 1:1 pairs remain.
+    """
     from statsmodels.discrete.conditional_models import ConditionalLogit
 
     markers = list(markers)

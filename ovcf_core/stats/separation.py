@@ -21,10 +21,10 @@ import numpy as np
 
 from ovcf_core.errors import AnalysisError
 
-__all__ = ["Separation", "design_matrix", "detect_separation"]
+__all__ = ["Separation", "detect_separation", "named_design"]
 
 
-def design_matrix(
+def named_design(
     y, X, names: list[str] | tuple[str, ...] | None, add_intercept: bool
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Read a logistic design as float arrays, with named columns and the intercept first.
@@ -131,7 +131,7 @@ def detect_separation(
 ) -> Separation:
     """Check whether the ML logistic estimates exist, by Konis (2007)'s linear program on the whole design.
 
-    Matches R's `detectseparation::detect_separation`; the columns are read as `design_matrix` reads them
+    Matches R's `detectseparation::detect_separation`; the columns are read as `named_design` reads them
     (intercept first when `add_intercept`).
 
     Parameters
@@ -152,7 +152,7 @@ def detect_separation(
     """
     from scipy.optimize import linprog
 
-    y, X, names = design_matrix(y, X, names, add_intercept)
+    y, X, names = named_design(y, X, names, add_intercept)
     if len(y) != X.shape[0] or not np.all(np.isin(y, (0.0, 1.0))):
         raise AnalysisError("the outcome must be one 0/1 value per row")
     if not np.all(np.isfinite(X)):
