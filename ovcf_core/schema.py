@@ -52,7 +52,7 @@ class Indicator(enum.Enum):
 
     @classmethod
     def from_column(cls, column: str) -> Indicator | None:
-        """The indicator stored in `column` (case-insensitive), or None for any other marker."""
+        """Return the indicator stored in `column` (case-insensitive), or None for any other marker."""
         for ind in cls:
             if ind.column == column.strip().lower():
                 return ind
@@ -117,6 +117,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        """Return the problem as one line for a user: where (row, column) and what."""
         where = []
         if self.row is not None:
             where.append(f"row {self.row}")
@@ -136,18 +137,21 @@ class ValidationReport:
 
     @property
     def errors(self) -> tuple[Problem, ...]:
+        """The problems that block the analysis."""
         return tuple(p for p in self.problems if p.severity is Severity.ERROR)
 
     @property
     def warnings(self) -> tuple[Problem, ...]:
+        """The problems reported but not blocking."""
         return tuple(p for p in self.problems if p.severity is Severity.WARNING)
 
     @property
     def ok(self) -> bool:
+        """Whether there is no error."""
         return not self.errors
 
     def to_frame(self) -> pd.DataFrame:
-        """The problems as a table for a page: severity, row, column, message."""
+        """Return the problems as a table for a page: severity, row, column, message."""
         import pandas as pd
 
         return pd.DataFrame(
@@ -198,7 +202,7 @@ def to_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def row_number(label: Hashable) -> int:
-    """A row label as an int: the tables checked here keep pandas' default integer index."""
+    """Read a row label as an int: the tables checked here keep pandas' default integer index."""
     return int(cast(SupportsInt, label))
 
 
@@ -261,8 +265,9 @@ def _parse_outcome_cells(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def parse_positive(values: pd.Series, positive: str, column: str, file: str | None = None) -> pd.Series:
-    """Outcome as 1 where the cell is `positive` (any case), 0 where it is the one other value (the
-    controls), NaN where missing (`OUTCOME_MISSING`).
+    """Code the outcome: 1 where the cell is `positive` (any case), 0 for the one other value, else NaN.
+
+    0 marks the controls; NaN marks missing cells (`OUTCOME_MISSING`).
 
     Exactly one value besides `positive` is allowed: a second one (a typo such as 'ovfc' beside
     'control') would silently become a control, so it raises `InputError` naming the unexpected values

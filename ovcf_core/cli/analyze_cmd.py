@@ -14,7 +14,7 @@ from ovcf_core.constants import ANALYSIS_SEED
 
 
 def _names(text: str | None) -> list[str] | None:
-    """A comma-separated list of column names ('' or 'none' = an empty list; None = not given)."""
+    """Split a comma-separated list of column names ('' or 'none' = an empty list; None = not given)."""
     if text is None:
         return None
     if text.strip().lower() in ("", "none"):
@@ -43,7 +43,7 @@ def _cutoff_rule(text: str) -> str:
 
 
 def _progress_printer(name: str) -> Callable[[float], None]:
-    """A progress callback writing one stderr line per 10% of the resampling done."""
+    """Make a progress callback writing one stderr line per 10% of the resampling done."""
     import sys
 
     shown = [0]

@@ -48,6 +48,7 @@ class GroupSummary:
     q3: float
 
     def to_dict(self) -> dict:
+        """Return the plain JSON-ready values."""
         return asdict(self)
 
 
@@ -103,7 +104,7 @@ def complete_pairs(
     pair: str = "pair_id",
     codes: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """The pairs with exactly one case and one control that both have `column`: columns case, control.
+    """Pair up the cases and controls that both have `column`: one row per 1:1 pair (case, control).
 
     `codes` may hold `pair_codes(table, outcome, pair)`, computed once for several columns; it is used
     when every row has `column` (otherwise the pairs are counted again on the rows that have it).
@@ -144,6 +145,7 @@ class GroupComparison:
     p_wilcoxon: float | None = None  # Wilcoxon signed-rank over the pairs (None without pairs)
 
     def to_dict(self) -> dict:
+        """Return JSON-ready values, the test as its name."""
         out = asdict(self)
         out["test"] = str(self.test)
         return out
@@ -167,10 +169,12 @@ def compare_groups(
     mann_whitney: bool = True,
     codes: np.ndarray | None = None,
 ) -> GroupComparison:
-    """Compare `column` between cases and controls: paired t (and Wilcoxon signed-rank) over complete
-    pairs when `pair` is given (and has at least two usable pairs), else Welch's t-test; the
-    Mann-Whitney p beside them unless `mann_whitney` is False (the analysis fills it in from its AUC).
-    `codes`: the table's `pair_codes`, when already computed (see `complete_pairs`).
+    """Compare `column` between cases and controls, as scipy's t tests (Table 1's numeric rows).
+
+    Paired t (and Wilcoxon signed-rank) over complete pairs when `pair` is given (and has at least two
+    usable pairs), else Welch's t-test; the Mann-Whitney p beside them unless `mann_whitney` is False
+    (the analysis fills it in from its AUC). `codes`: the table's `pair_codes`, when already computed
+    (see `complete_pairs`).
     """
     y = table[outcome].to_numpy(float)
     x = table[column].to_numpy(float)
@@ -208,6 +212,7 @@ class SexComparison:
     n_pairs: int | None
 
     def to_dict(self) -> dict:
+        """Return JSON-ready values, the test as its name."""
         out = asdict(self)
         out["test"] = str(self.test)
         return out
@@ -220,8 +225,9 @@ class SexComparison:
 def compare_sex(
     table: pd.DataFrame, outcome: str = OUTCOME, pair: str | None = None, codes: np.ndarray | None = None
 ) -> SexComparison:
-    """Sex (F/M) by group: McNemar's test over complete pairs when `pair` is given, else chi-square
-    (`codes`: the table's `pair_codes`, when already computed).
+    """Compare sex (F/M) between the groups: McNemar's test over complete pairs, else chi-square.
+
+    McNemar's when `pair` is given (`codes`: the table's `pair_codes`, when already computed).
     """
     rows = table[[outcome, SEX]].dropna()
     female = rows[SEX] == "F"
@@ -255,6 +261,7 @@ class Table1:
     sex: SexComparison | None
 
     def to_dict(self) -> dict:
+        """Return DESIGN §4's `table1` JSON: a row per variable by name, and sex."""
         return {
             "rows": {r.variable: r.to_dict() for r in self.rows},
             "sex": None if self.sex is None else self.sex.to_dict(),
@@ -273,8 +280,10 @@ def table1(
     pair: str | None = None,
     codes: np.ndarray | None = None,
 ) -> Table1:
-    """Table 1 over `columns` (those present with at least one value) and sex when the table has it
-    (`codes`: the table's `pair_codes`, when already computed).
+    """Build Table 1 over `columns` (those present with at least one value), and sex when present.
+
+    Each row is `compare_groups`, sex `compare_sex` (`codes`: the table's `pair_codes`, when already
+    computed).
     """
     rows = tuple(
         compare_groups(table, c, outcome, pair, codes=codes)
