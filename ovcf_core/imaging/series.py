@@ -57,15 +57,16 @@ class Plane(StrEnum):
 
     @classmethod
     def from_normal(cls, normal: np.ndarray) -> Plane:
-        """The plane whose normal is closest to `normal` (x: sagittal, y: coronal, z: axial)."""
+        """Return the plane whose normal is closest to `normal` (x: sagittal, y: coronal, z: axial)."""
         return (cls.SAGITTAL, cls.CORONAL, cls.AXIAL)[int(np.argmax(np.abs(normal)))]
 
 
 @dataclass(frozen=True)
 class MissingSlice:
-    """A place in a sorted series with no image to measure (a skipped file, a file absent from the
-    position sequence, or two different images at one position): it keeps the indices after it right,
-    and `reason` says why slice N cannot be measured ("slice N {reason}").
+    """Hold a place in a sorted series that has no image to measure, keeping later indices right.
+
+    A skipped file, a file absent from the position sequence, or two different images at one position;
+    `reason` says why slice N cannot be measured ("slice N {reason}").
     """
 
     position: float
@@ -103,6 +104,7 @@ class Series:
     _cache: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
+        """Return the number of positions, missing slices included."""
         return len(self.slices)
 
     @property
@@ -112,8 +114,9 @@ class Series:
 
     @functools.cached_property
     def header(self) -> dict[str, str]:
-        """The allow-listed technical attributes of the first slice (read the first time they are asked
-        for: measuring does not need them).
+        """Return the allow-listed technical attributes of the first slice.
+
+        Read the first time they are asked for: measuring does not need them.
         """
         first = next(s for s in self.slices if isinstance(s, SliceRef))
         return _technical(first.file)
@@ -129,7 +132,7 @@ class Series:
         return self.pixel_spacing[0] * self.pixel_spacing[1]
 
     def describe(self) -> str:
-        """A one-line label for a series picker (technical attributes only)."""
+        """Return a one-line label for a series picker (technical attributes only)."""
         missing = f" ({len(self.missing)} missing)" if self.missing else ""
         text = (
             f"{self.modality.value} {self.plane.value}, {len(self)} slice(s){missing}, "
@@ -187,7 +190,13 @@ class LoadedSeries:
         return [str(s) for s in self.skipped]
 
     def pick(self, uid: str | None = None, source_name: str = "the input") -> Series:
-        """The series with this SeriesInstanceUID, or the only one; a clear error otherwise."""
+        """Return the series with this SeriesInstanceUID, or the only one.
+
+        Raises
+        ------
+        InputError
+            If `source_name` holds no usable image, several series and no `uid`, or no series `uid`.
+        """
         if not self.series:
             reasons = "; ".join(self.messages()[:5]) or "no files"
             raise InputError(f"no usable DICOM image in {source_name}: {reasons}")
@@ -211,9 +220,11 @@ class LoadedSeries:
 
 
 def read_native_pixels(file: DicomFile, native: tuple[int, str], rows: int, columns: int) -> np.ndarray:
-    """Plain pixel values read straight from the file: the header scan found them uncompressed, little-
-    endian, one frame of exactly rows × columns values at `native` = (offset, dtype), with every stored
-    bit used (BitsStored = BitsAllocated), which is all pydicom's decoder would do with them (tested).
+    """Read plain pixel values straight from the file, without pydicom's decoder.
+
+    The header scan found them uncompressed, little-endian, one frame of exactly rows × columns values at
+    `native` = (offset, dtype), with every stored bit used (BitsStored = BitsAllocated), which is all
+    pydicom's decoder would do with them (tested).
     """
     offset, dtype = native
     size = rows * columns * np.dtype(dtype).itemsize
@@ -232,7 +243,13 @@ def read_native_pixels(file: DicomFile, native: tuple[int, str], rows: int, colu
 
 
 def decode_pixels(file: DicomFile, rows: int, columns: int) -> np.ndarray:
-    """The stored pixel values of one single-frame slice (identifiers dropped on read)."""
+    """Decode the stored pixel values of one single-frame slice with pydicom (identifiers dropped on read).
+
+    Raises
+    ------
+    InputError
+        Naming the file, if the pixel data cannot be decoded or is not `rows` x `columns`.
+    """
     import pydicom
 
     try:
@@ -253,8 +270,9 @@ def decode_pixels(file: DicomFile, rows: int, columns: int) -> np.ndarray:
 
 
 def _technical(file: DicomFile) -> dict[str, str]:
-    """The allow-listed technical attributes of one file (read again for the series' first slice only,
-    not kept for every slice of the header pass).
+    """Read the allow-listed technical attributes of one file.
+
+    Read again for the series' first slice only, not kept for every slice of the header pass.
     """
     import pydicom
 
@@ -298,8 +316,10 @@ def _same_position(a: float, b: float) -> bool:
 
 
 def _stack(uid: str, groups: list[tuple[float, list[Header]]], skipped: list[Skipped]) -> list[_Slot]:
-    """One slot per position: the image there; the same SOPInstanceUID twice is one image (the copy is
-    skipped); different images at one position are a MissingSlice naming them (which one is the slice?).
+    """Make one slot per position, holding the image there.
+
+    The same SOPInstanceUID twice is one image (the copy is skipped); different images at one position are a
+    MissingSlice naming them (which one is the slice?).
     """
     slots: list[_Slot] = []
     for position, group in groups:
@@ -342,8 +362,9 @@ def _stack(uid: str, groups: list[tuple[float, list[Header]]], skipped: list[Ski
 
 
 def _fill_gaps(slots: list[_Slot]) -> tuple[list[_Slot], list[MissingSlice], str | None]:
-    """Keep a MissingSlice where the slice positions skip 1 to MAX_MISSING_IN_A_GAP whole spacings, so
-    the indices after a missing file stay those of the full series. Returns (slots, the missing slices
+    """Keep a MissingSlice where the slice positions skip 1 to MAX_MISSING_IN_A_GAP whole spacings.
+
+    So the indices after a missing file stay those of the full series. Returns (slots, the missing slices
     added, why the positions cannot show where a file is missing: irregular spacing or too few slices).
     """
     if len(slots) < 3:
@@ -383,10 +404,12 @@ def _fill_gaps(slots: list[_Slot]) -> tuple[list[_Slot], list[MissingSlice], str
 
 # C901: one pass of ordered DICOM consistency checks (each a skip or a refusal with its own message)
 def _assemble(uid: str, headers: list[Header], skipped: list[Skipped]) -> Series | None:  # noqa: C901
-    """Sort one series along the slice normal, keeping every position of the full series (DESIGN: ROI
-    slice indices count the series sorted by position): a skipped file whose position is known keeps its
-    place, a gap of whole spacings keeps placeholders, and a skipped file that cannot be placed makes
-    the indices ambiguous (measuring is then refused, naming it). Unfit slices are skipped with a reason.
+    """Sort one series along the slice normal, keeping every position of the full series.
+
+    DESIGN: ROI slice indices count the series sorted by position. A skipped file whose position is known
+    keeps its place, a gap of whole spacings keeps placeholders, and a skipped file that cannot be placed
+    makes the indices ambiguous (measuring is then refused, naming it). Unfit slices are skipped with a
+    reason.
     """
     earlier = [s for s in skipped if s.may_be_slice and s.series_uid in (uid, None)]
     geometry = Counter((h.modality, h.rows, h.columns, h.spacing) for h in headers)
