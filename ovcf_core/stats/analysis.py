@@ -54,8 +54,9 @@ Progress = Callable[[float], None]  # fraction of the whole analysis' resampling
 
 
 def parse_cutoff_rule(text: str) -> tuple[CutoffRule, float | None]:
-    """'youden', 'closest_topleft', 'sensitivity:0.9' or 'specificity:0.9' -> (rule, target); ValueError
-    says what is wrong (a fixed sensitivity or specificity needs a target in (0, 1]).
+    """Parse 'youden', 'closest_topleft', 'sensitivity:0.9' or 'specificity:0.9' into (rule, target).
+
+    ValueError says what is wrong (a fixed sensitivity or specificity needs a target in (0, 1]).
     """
     name, colon, rest = text.strip().lower().partition(":")
     try:
@@ -78,7 +79,7 @@ def parse_cutoff_rule(text: str) -> tuple[CutoffRule, float | None]:
 
 
 def cutoff_rule_text(rule: CutoffRule | str, target: float | None) -> str:
-    """The rule as the JSON's `cutoff_rule` spells it: 'youden', 'closest_topleft', 'sensitivity:0.9'."""
+    """Spell the rule as the JSON's `cutoff_rule` does: 'youden', 'closest_topleft', 'sensitivity:0.9'."""
     rule = CutoffRule(rule)
     return f"{rule.value}:{target:g}" if target is not None else rule.value
 
@@ -125,7 +126,7 @@ class MarkerAnalysis:
     smooth_asked: bool = False
 
     def to_dict(self) -> dict:
-        """The marker's entry of the `analyze` JSON (DESIGN §4, §4b) plus n per group, CIs and messages."""
+        """Return the marker's entry of the `analyze` JSON (DESIGN §4, §4b), n per group, CIs, messages."""
         g, s, a, c, o = self.groups, self.spearman, self.auc, self.cutoff, self.odds_ratio
         lr = (
             likelihood_ratios(c.true_positive, c.false_negative, c.false_positive, c.true_negative)
@@ -244,7 +245,7 @@ class CohortAnalysis:
     seed: int = BOOTSTRAP_SEED
 
     def marker(self, name: str) -> MarkerAnalysis:
-        """The analysis of marker `name` (KeyError when it was not analysed)."""
+        """Return the analysis of marker `name` (KeyError when it was not analysed)."""
         for m in self.markers:
             if m.marker == name:
                 return m
@@ -293,7 +294,7 @@ class CohortAnalysis:
         return [{"pauc_p": p} for p in self.pauc_p]
 
     def _adjusted(self) -> tuple[float, ...]:
-        """The comparisons' adjusted p-values (their own p-values when none were given)."""
+        """Return the comparisons' adjusted p-values (their own p-values when none were given)."""
         if len(self.p_adjusted) == len(self.auc_comparisons):
             return self.p_adjusted
         return tuple(c.p_value for c in self.auc_comparisons)
@@ -315,13 +316,14 @@ class CohortAnalysis:
 
 
 def _direction(marker: str, y: np.ndarray, x: np.ndarray) -> Direction:
-    """The clinical direction for the paper's indicators; pROC's `auto` (by medians) for any other marker."""
+    """Choose the clinical direction for the paper's indicators; pROC's `auto` (medians) for other markers."""
     indicator = Indicator.from_column(marker)
     return indicator.direction if indicator is not None else roc.auto_direction(y, x)
 
 
 def _tie_message(counts: np.ndarray) -> str | None:
-    """A warning when one value holds at least half of the patients (ROC cut-offs become coarse);
+    """Warn when one value holds at least half of the patients (ROC cut-offs become coarse).
+
     `counts` is how many patients share each distinct value.
     """
     share = counts.max() / counts.sum()
@@ -357,7 +359,7 @@ def analyze_marker(
 def _marker_rows(
     table: pd.DataFrame, marker: str, outcome: str
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """(the rows with a value for `marker`, their outcome, their marker values)."""
+    """Return (the rows with a value for `marker`, their outcome, their marker values)."""
     x_all = table[marker].to_numpy(float)
     has = np.isfinite(x_all)
     sub = table if has.all() else table.loc[has]
@@ -365,8 +367,9 @@ def _marker_rows(
 
 
 def _fit_due(y: np.ndarray, x: np.ndarray) -> bool:
-    """Whether `_marker_statistics` gets as far as the odds ratio for these values (the same checks:
-    at least MIN_PATIENTS values, `roc.MIN_PER_GROUP` cases and controls, not constant).
+    """Tell whether `_marker_statistics` gets as far as the odds ratio for these values.
+
+    The same checks: at least MIN_PATIENTS values, `roc.MIN_PER_GROUP` cases and controls, not constant.
     """
     n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
     return len(x) >= MIN_PATIENTS and min(n_cases, n_controls) >= roc.MIN_PER_GROUP and x.min() != x.max()
@@ -394,7 +397,7 @@ def _marker_odds(
     outcome: str,
     firth: logistic.FirthMode = logistic.FirthMode.AUTO,
 ) -> MarkerOdds:
-    """The marker's odds ratio adjusted for `adjust` on its rows, and the fit's messages."""
+    """Fit the marker's odds ratio adjusted for `adjust` on its rows; return it with the fit's messages."""
     sub = _marker_rows(table, marker, outcome)[0]
     try:
         fit = logistic.fit_logistic(sub, [marker], adjust, outcome, firth=firth)
@@ -405,7 +408,7 @@ def _marker_odds(
 
 
 def _with_odds(result: MarkerAnalysis, odds: MarkerOdds) -> MarkerAnalysis:
-    """`result` with its odds ratio, its n and note, the fit's messages after the others."""
+    """Return `result` with its odds ratio, its n and note, the fit's messages after the others."""
     return _with(
         result, odds_ratio=odds.odds_ratio, n_or=odds.n, or_note=odds.note,
         messages=(*result.messages, *odds.messages),
@@ -423,8 +426,9 @@ def _marker_statistics(
     target: float | None = None,
     codes: np.ndarray | None = None,
 ) -> MarkerAnalysis:
-    """`analyze_marker` without the odds ratio (fitted on its own, see `_odds_ratios`); `codes` are the
-    whole table's `groups.pair_codes` when computed once for every marker.
+    """Run `analyze_marker` without the odds ratio (fitted on its own, see `_odds_ratios`).
+
+    `codes` are the whole table's `groups.pair_codes` when computed once for every marker.
     """
     sub, y, x = _marker_rows(table, marker, outcome)
     n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
@@ -483,8 +487,10 @@ def _chosen_cutoff(
     y: np.ndarray, x: np.ndarray, direction: Direction, presorted: roc.SortedScores | None,
     rule: CutoffRule, target: float | None, messages: list[str],
 ) -> roc.ThresholdMetrics | None:  # fmt: skip
-    """The cut-off the rule picks and its metrics, or None with a message in `messages` (Youden: never one
-    with J < 0; a fixed sensitivity/specificity no threshold reaches short of calling everyone positive).
+    """Pick the rule's cut-off and its metrics, or None with a message in `messages`.
+
+    None for Youden when J < 0, and for a fixed sensitivity/specificity that no threshold reaches short of
+    calling everyone positive.
     """
     if rule is CutoffRule.YOUDEN:  # the default path: the one sort already made, as before
         cutoff = roc.youden_cutoff(y, x, direction, presorted)
@@ -503,7 +509,7 @@ def _chosen_cutoff(
 
 
 def _against_direction(marker: str, auc: roc.AucResult) -> str:
-    """The words flagging a marker whose data run against its (clinical) direction."""
+    """Word the flag of a marker whose data run against its (clinical) direction."""
     side = "lower" if auc.direction is Direction.LOWER else "higher"
     basis = "its clinical direction" if Indicator.from_column(marker) else "the direction of the medians"
     return (
@@ -519,10 +525,12 @@ def _odds_ratios(
     outcome: str,
     firth: logistic.FirthMode = logistic.FirthMode.AUTO,
 ) -> tuple[dict[str, MarkerOdds], logistic.LogisticResult | None, tuple[str, ...]]:
-    """Every logistic model of the analysis, one after the other: the multivariable model of the markers
-    with a finite adjusted odds ratio, and each marker's adjusted odds ratio (for the markers
-    `_marker_statistics` gets that far with). Returns ({marker: (odds ratio, messages)}, the
-    multivariable model, what to say about it: why it was not fitted, or which markers it left out).
+    """Fit every logistic model of the analysis, one after the other.
+
+    The multivariable model of the markers with a finite adjusted odds ratio, and each marker's adjusted odds
+    ratio (for the markers `_marker_statistics` gets that far with). Returns ({marker: (odds ratio,
+    messages)}, the multivariable model, what to say about it: why it was not fitted, or which markers it left
+    out).
 
     The fits hold the analysis' largest arrays: one at a time on one thread, beside the other statistics
     on the other, keeps a large cohort's peak memory down at no cost in time. The multivariable model,
@@ -566,7 +574,7 @@ def _odds_ratios(
 def _with_conditional(
     table: pd.DataFrame, result: MarkerAnalysis, outcome: str, adjust: tuple[str, ...], pair: str
 ) -> MarkerAnalysis:
-    """`result` with the marker's conditional logistic odds ratio over the pairs (or a message why not)."""
+    """Return `result` with its conditional logistic odds ratio over the pairs (or a message why not)."""
     if result.auc is None:
         return result
     try:
@@ -584,7 +592,7 @@ def _with_pauc(
     table: pd.DataFrame, result: MarkerAnalysis, outcome: str, specificity: tuple[float, float],
     n_boot: int, seed: int, tick: Tick | None = None,
 ) -> MarkerAnalysis:  # fmt: skip
-    """`result` with its partial AUC over `specificity` (and a bootstrap CI when `n_boot` > 0)."""
+    """Return `result` with its partial AUC over `specificity` (and a bootstrap CI when `n_boot` > 0)."""
     if result.auc is None:
         return _with(result, pauc_asked=True)
     _, y, x = _marker_rows(table, result.marker, outcome)
@@ -601,7 +609,7 @@ def _with_bootstrap(
     table: pd.DataFrame, result: MarkerAnalysis, outcome: str, n_boot: int, seed: int,
     tick: Tick | None = None,
 ) -> MarkerAnalysis:  # fmt: skip
-    """`result` with a stratified bootstrap percentile CI of its AUC (same direction, seeded)."""
+    """Return `result` with a stratified bootstrap percentile CI of its AUC (same direction, seeded)."""
     if result.auc is None:
         return result
     ci = roc.bootstrap_auc_ci(
@@ -615,8 +623,10 @@ def _with_cutoff_ci(
     table: pd.DataFrame, result: MarkerAnalysis, outcome: str, rule: CutoffRule, target: float | None,
     n_boot: int, seed: int, tick: Tick | None = None,
 ) -> MarkerAnalysis:  # fmt: skip
-    """`result` with stratified bootstrap CIs of its cut-off (re-chosen by the rule in every resample) and
-    of sensitivity and specificity at it (pROC's ci.coords / ci.thresholds).
+    """Return `result` with stratified bootstrap CIs of its cut-off and of sensitivity and specificity.
+
+    The cut-off is re-chosen by the rule in every resample (pROC's ci.coords), sensitivity and
+    specificity are taken at it (pROC's ci.thresholds).
     """
     if result.auc is None or result.cutoff is None:
         return result
@@ -629,7 +639,7 @@ def _with_cutoff_ci(
 
 
 def _with_binormal(table: pd.DataFrame, result: MarkerAnalysis, outcome: str) -> MarkerAnalysis:
-    """`result` with pROC's binormal smoothing of its ROC curve (or a message why it cannot be smoothed)."""
+    """Return `result` with pROC's binormal smoothing of its ROC curve (or a message why not)."""
     from ovcf_core.stats.binormal import binormal_roc
 
     if result.auc is None:
@@ -654,8 +664,10 @@ def _comparisons(
     outcome: str,
     components: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> list[roc.AucComparison]:
-    """DeLong test for every two markers with an AUC on the patients with both; when no value is missing
-    the markers' components (from `analyze_marker`, else computed here) give one covariance matrix.
+    """Run the DeLong test for every two markers with an AUC, on the patients with both.
+
+    When no value is missing the markers' components (from `analyze_marker`, else computed here) give one
+    covariance matrix.
     """
     good = [m for m in analysed if m.auc is not None]
     directions = [m.auc.direction for m in good if m.auc is not None]  # (the `if` only for the type checker)
@@ -694,8 +706,9 @@ def _resampled_comparison(
     table: pd.DataFrame, a: MarkerAnalysis, b: MarkerAnalysis, outcome: str, method: str, n: int, seed: int,
     tick: Tick | None = None,
 ) -> roc.AucComparison | None:  # fmt: skip
-    """Run pROC's bootstrap test (z = D) or Venkatraman's permutation test (z = E) of two markers on the
-    patients having both, as an AucComparison; None when too few patients have both.
+    """Run pROC's bootstrap test (z = D) or Venkatraman's permutation test (z = E) of two markers.
+
+    On the patients having both, as an AucComparison; None when too few patients have both.
     """
     if a.auc is None or b.auc is None:
         return None
@@ -740,8 +753,9 @@ def _delong_pauc_p(
     table: pd.DataFrame, analysed: list[MarkerAnalysis], comparisons: list[roc.AucComparison],
     outcome: str, specificity: tuple[float, float],
 ) -> tuple[float, ...]:  # fmt: skip
-    """Each comparison's DeLong-type test of the two markers' partial AUCs (`partial_auc_delong`): its p,
-    NaN where it cannot be computed.
+    """Test each comparison's two partial AUCs by the DeLong-type test of `partial_auc_delong`.
+
+    Returns its p, NaN where it cannot be computed.
     """
     direction = {m.marker: m.auc.direction for m in analysed if m.auc is not None}
     y = table[outcome].to_numpy(float)
@@ -763,8 +777,9 @@ Tick = Callable[[int, int], None]  # a library loop's progress: (resamples done,
 
 
 class _Tracker:
-    """Adds up the resamples done by every bootstrap/permutation loop of one analysis (threads included)
-    and reports the fraction of all of them to `report`.
+    """Add up the resamples done by every bootstrap/permutation loop of one analysis.
+
+    Threads included; the fraction of all of them is reported to `report`.
     """
 
     def __init__(self, total: int, report: Progress | None) -> None:
@@ -773,7 +788,7 @@ class _Tracker:
         self.total, self.report, self.done, self.lock = total, report, 0, threading.Lock()
 
     def tick(self) -> Tick | None:
-        """A progress callback for one loop (None when nobody listens)."""
+        """Make a progress callback for one loop (None when nobody listens)."""
         if self.report is None or self.total <= 0:
             return None
         last = [0]
@@ -791,8 +806,10 @@ class _Tracker:
 
 @contextlib.contextmanager
 def _parallel(n_rows: int) -> Iterator[Executor]:
-    """Threads for the independent parts of a large cohort's analysis (numpy's sorts, searches and matrix
-    products release the GIL), else an executor that runs each call at once in this thread.
+    """Give threads for the independent parts of a large cohort's analysis, else run calls at once.
+
+    numpy's sorts, searches and matrix products release the GIL; for a small cohort the executor runs
+    each call at once in this thread.
 
     The statistics code only ever *ignores* warnings; `warnings.catch_warnings` is not thread-safe, so
     the whole parallel section runs inside one that restores this thread's filters at the end.
@@ -821,8 +838,10 @@ class _Inline(Executor):
 
 @dataclass(frozen=True)
 class _Options:
-    """The analysis' resampling options, checked: bootstrap N and seed, partial AUC range, ROC test and
-    its N, the cut-off rule and target, the smoothing.
+    """Hold the analysis' resampling options, checked.
+
+    Bootstrap N and seed, partial AUC range, ROC test and its N, the cut-off rule and target, the
+    smoothing.
     """
 
     bootstrap: int
@@ -844,7 +863,7 @@ class _Options:
         cutoff: str,
         smooth: str,
     ) -> _Options:
-        """The options, or AnalysisError naming the unknown test, smoothing or cut-off rule."""
+        """Check and build the options, or raise AnalysisError naming the unknown test, smoothing or rule."""
         if roc_test not in ROC_TESTS:
             raise AnalysisError(f"unknown ROC test '{roc_test}' (use one of {', '.join(ROC_TESTS)})")
         if smooth not in SMOOTHING:
@@ -861,8 +880,10 @@ def _resampling(
     pool: Executor, table: pd.DataFrame, analysed: list[MarkerAnalysis], outcome: str, o: _Options,
     progress: Progress | None,
 ) -> tuple[list[MarkerAnalysis], list[roc.AucComparison] | None, tuple[float, ...] | None]:  # fmt: skip
-    """The options' per-marker additions (bootstrap CIs of the AUC, cut-off and partial AUC; binormal
-    smoothing) and, for a non-DeLong test, the comparisons of every two markers (None for DeLong) and
+    """Compute the options' per-marker additions and, for a non-DeLong test, the comparisons.
+
+    The additions are bootstrap CIs of the AUC, cut-off and partial AUC, and binormal smoothing; for a
+    non-DeLong test, the comparisons of every two markers (None for DeLong) and
     their partial AUC tests' p (None unless asked); `progress` hears of every resample.
     """
     good = [m for m in analysed if m.auc is not None]
@@ -917,7 +938,7 @@ def _resampling(
 
 
 def count_pairs(table: pd.DataFrame, outcome: str, pair: str | None) -> int | None:
-    """Number of pairs with exactly one case and one control, or None without a pair column."""
+    """Count the pairs with exactly one case and one control, or None without a pair column."""
     if pair is None or pair not in table.columns:
         return None
     return int((groups.pair_codes(table, outcome, pair) >= 0).sum() // 2)
@@ -941,21 +962,58 @@ def analyze_cohort(
     smooth: str = "none",
     progress: Progress | None = None,
 ) -> CohortAnalysis:
-    """The paper's analysis of a validated cohort table (`schema.validate_cohort`'s clean table).
+    """Run the paper's analysis of a validated cohort table (`schema.validate_cohort`'s clean table).
 
-    `markers` default to the indicator columns present; `adjust` covariates missing from the table are
-    skipped with a message; `pair` is used when the column exists. Options: `conditional` adds each
-    marker's conditional logistic odds ratio over the pairs (`conditional_or_*` keys); `bootstrap` > 0
-    adds a stratified, seeded bootstrap percentile CI of each AUC (`auc_ci_bootstrap`); `firth` fits every
-    odds ratio by Firth's penalised likelihood (otherwise only where separation is found); `pauc`
-    (SP_LO, SP_HI) adds each marker's partial AUC (with a CI when `bootstrap` > 0); `p_adjust` adjusts
-    the AUC comparisons' p-values (none, holm, fdr_bh); `roc_test` compares every two markers by DeLong,
-    pROC's bootstrap test or Venkatraman's permutation test (N = `bootstrap`, or 2000 when 0); with `pauc`
-    the DeLong and bootstrap tests also compare the partial AUCs (`pauc_p`: the DeLong-type test of
-    `partial_auc_delong`, or pROC's bootstrap test); `cutoff` is the rule of each marker's
-    cut-off (`parse_cutoff_rule`; with `bootstrap` > 0 also its CIs); `smooth` = "binormal" adds pROC's
-    binormal AUC; `progress` gets the fraction of all resampling done. Raises
-    AnalysisError when the cohort cannot be analysed at all (no outcome, one class, no marker).
+    The one analysis behind `ovcf analyze`, the pages and the HTML report, so their numbers agree.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The clean cohort table.
+    markers : iterable of str, optional
+        The marker columns; by default the indicator columns present.
+    outcome : str
+        The 0/1 outcome column.
+    adjust : iterable of str, optional
+        Covariates of the adjusted odds ratios; those missing from the table are skipped with a message.
+    pair : str, optional
+        The matched-pair column, used (paired tests, McNemar) when the table has it.
+    conditional : bool
+        Add each marker's conditional logistic odds ratio over the pairs (`conditional_or_*` keys).
+    bootstrap : int
+        Resamples for stratified, seeded bootstrap percentile CIs of each AUC (`auc_ci_bootstrap`), cut-off
+        and partial AUC; 0 = none.
+    seed : int
+        The seed of every resampling loop.
+    firth : bool
+        Fit every odds ratio by Firth's penalised likelihood (otherwise only where separation is found).
+    pauc : (float, float), optional
+        (SP_LO, SP_HI): add each marker's partial AUC; the DeLong and bootstrap tests then also compare
+        partial AUCs (`pauc_p`: the DeLong-type test of `partial_auc_delong`, or pROC's bootstrap test).
+    p_adjust : str
+        Adjustment of the AUC comparisons' p-values: none, holm or fdr_bh (`roc_tests.adjust_p`).
+    roc_test : str
+        How every two markers are compared: DeLong, pROC's bootstrap test or Venkatraman's permutation
+        test (N = `bootstrap`, or 2000 when 0).
+    cutoff : str
+        The rule of each marker's cut-off (`parse_cutoff_rule`).
+    smooth : str
+        "binormal" adds pROC's binormal AUC; "none" does not.
+    progress : callable, optional
+        Told the fraction of all resampling done.
+
+    Returns
+    -------
+    CohortAnalysis
+        Table 1, each marker's statistics, the AUC comparisons, the correlation matrix and the
+        multivariable model, with messages for whatever could not be computed.
+
+    Raises
+    ------
+    InputError
+        If the outcome or a marker column is not in the table.
+    AnalysisError
+        If the cohort cannot be analysed at all (one class only, no marker) or an option is unknown.
     """
     options = _Options.of(bootstrap, seed, pauc, roc_test, cutoff, smooth)
     rule, target = options.rule, options.target
