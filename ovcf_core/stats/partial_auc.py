@@ -135,12 +135,10 @@ def partial_auc_with_ci(
 ) -> PartialAuc:
     """Estimate the partial AUC with percentile CIs from stratified bootstrap resamples, as pROC's `ci.auc`.
 
+    `y`, `score` and `direction` are as in `roc.delong_auc`.
+
     Parameters
     ----------
-    y, score : arrays
-        Outcome (1 = case) and marker; patients missing either are left out.
-    direction : Direction or str
-        Which values indicate a case.
     specificity : (float, float)
         The range (SP_LO, SP_HI), as pROC's `partial.auc = c(SP_HI, SP_LO)`.
     n_boot : int
