@@ -6,6 +6,7 @@ browser. Screenshots go to test-artifacts/e2e/ so a person can look at them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -53,13 +54,13 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float = 90) -> N
     raise TimeoutError(f"streamlit did not answer on {url} within {timeout:.0f} s")
 
 
-@pytest.fixture(scope="package")
-def app_url() -> Iterator[str]:
-    """URL of the dashboard served by a real `streamlit run` for the browser tests."""
+@contextlib.contextmanager
+def serve_dashboard(log_name: str = "streamlit.log") -> Iterator[str]:
+    """Run the dashboard with a real `streamlit run` on a free port; yield its URL, stop it afterwards."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "streamlit.log").open("w")
+    log = (ARTIFACTS / log_name).open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -91,6 +92,13 @@ def app_url() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="package")
+def app_url() -> Iterator[str]:
+    """URL of the dashboard served by a real `streamlit run` for the browser tests."""
+    with serve_dashboard() as url:
+        yield url
 
 
 @pytest.fixture(scope="package")

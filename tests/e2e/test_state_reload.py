@@ -7,16 +7,14 @@ This module starts its own server, so "fresh" really means no page was opened on
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from ovcf_core import paths
-from tests.e2e.conftest import ARTIFACTS, ROOT, _free_port, _wait_healthy, wait_idle
+from tests.e2e.conftest import ARTIFACTS, serve_dashboard, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -24,41 +22,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def fresh_url() -> Iterator[str]:
     """A dashboard server of its own, never visited before this module's first test."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "streamlit-state.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "dashboard" / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        _wait_healthy(url, process)
+    with serve_dashboard("streamlit-state.log") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def _nav_labels(page) -> list[str]:
@@ -72,6 +37,14 @@ def _nav_labels(page) -> list[str]:
 
 def _loaded_line(page) -> str:
     return page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]').first.inner_text()
+
+
+def _wait_for_loaded(page, text: str) -> None:
+    """Wait (up to a minute) until the line naming the loaded data says `text`: the rerun an upload starts
+    may not have begun when the page first looks idle on a busy machine."""
+    expect(page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]').first).to_contain_text(
+        text, timeout=60_000
+    )
 
 
 def _number(page, label: str):
@@ -107,7 +80,7 @@ def test_uploaded_data_survives_page_changes_a_reload_and_a_url(fresh_url, page,
     wait_idle(page)
     page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(upload))
     wait_idle(page, settle_ms=1500)
-    assert "my_cohort.csv (40 usable rows)" in _loaded_line(page)
+    _wait_for_loaded(page, "my_cohort.csv (40 usable rows)")
 
     page.locator('[data-testid="stSidebarNav"] a', has_text="Cohort").first.click()
     wait_idle(page)
