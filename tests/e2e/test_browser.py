@@ -58,6 +58,8 @@ def test_upload_through_the_file_input_replaces_the_cohort(app_url, page, tmp_pa
     wait_idle(page)
     page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(upload))
     wait_idle(page, settle_ms=1500)
+    page.get_by_text("my_cohort.csv").first.wait_for(timeout=60_000)  # the upload's rerun may start late
+    wait_idle(page)
     _assert_no_exception(page, "data after upload")
     body = page.inner_text("body")
     assert "my_cohort.csv" in body

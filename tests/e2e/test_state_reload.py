@@ -173,7 +173,7 @@ def test_a_saved_project_restores_the_work_in_a_new_browser_session(fresh_url, b
     wait_idle(page)
     page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(upload))
     wait_idle(page, settle_ms=1500)
-    assert "study_cohort.csv (60 usable rows)" in _loaded_line(page)
+    _wait_for_loaded(page, "study_cohort.csv (60 usable rows)")
     with page.expect_download() as caught:
         page.get_by_role("button", name="Save the project (.zip)").click()
     saved = tmp_path / caught.value.suggested_filename
@@ -190,7 +190,7 @@ def test_a_saved_project_restores_the_work_in_a_new_browser_session(fresh_url, b
         project_input = other.locator('[data-testid="stFileUploader"]', has_text="Load a project file")
         project_input.locator('input[type="file"]').set_input_files(str(saved))
         wait_idle(other, settle_ms=1500)
-        assert "study_cohort.csv (60 usable rows)" in _loaded_line(other)
+        _wait_for_loaded(other, "study_cohort.csv (60 usable rows)")
         other.locator('[data-testid="stSidebarNav"] a', has_text="Cohort").first.click()
         wait_idle(other)
         assert "30 OVCF cases, 30 controls" in other.inner_text("body")
