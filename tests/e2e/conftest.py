@@ -142,3 +142,22 @@ def wait_idle(page, settle_ms: int = 800) -> None:
                  .every(chart => chart.querySelector('.main-svg'))""",
         timeout=60_000,
     )
+
+
+def upload_sample_rows(page, url: str, folder: Path, name: str, patients: int) -> None:
+    """Upload the first `patients` rows of the sample cohort as `name` on the Data page.
+
+    Returns once the page shows the file's name: the upload's rerun may start after the page first looks
+    idle on a busy machine.
+    """
+    from ovcf_core import paths
+
+    lines = paths.SAMPLE_COHORT.read_text(encoding="utf-8").splitlines()
+    upload = folder / name
+    upload.write_text("\n".join(lines[: patients + 1]) + "\n", encoding="utf-8")
+    page.goto(f"{url}/data")
+    wait_idle(page)
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(upload))
+    wait_idle(page, settle_ms=1500)
+    page.get_by_text(name).first.wait_for(timeout=60_000)
+    wait_idle(page)

@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from ovcf_core import paths
-from tests.e2e.conftest import ARTIFACTS, wait_idle
+from tests.e2e.conftest import ARTIFACTS, upload_sample_rows, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -51,15 +50,7 @@ def test_every_page_renders_without_exception_and_shows_its_key_content(app_url,
 
 
 def test_upload_through_the_file_input_replaces_the_cohort(app_url, page, tmp_path):
-    sample = paths.SAMPLE_COHORT.read_text(encoding="utf-8").splitlines()
-    upload = tmp_path / "my_cohort.csv"
-    upload.write_text("\n".join(sample[:41]) + "\n", encoding="utf-8")
-    page.goto(f"{app_url}/data")
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(upload))
-    wait_idle(page, settle_ms=1500)
-    page.get_by_text("my_cohort.csv").first.wait_for(timeout=60_000)  # the upload's rerun may start late
-    wait_idle(page)
+    upload_sample_rows(page, app_url, tmp_path, "my_cohort.csv", 40)
     _assert_no_exception(page, "data after upload")
     body = page.inner_text("body")
     assert "my_cohort.csv" in body

@@ -13,8 +13,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from ovcf_core import paths
-from tests.e2e.conftest import ARTIFACTS, serve_dashboard, wait_idle
+from tests.e2e.conftest import ARTIFACTS, serve_dashboard, upload_sample_rows, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -73,13 +72,7 @@ def test_a_page_opened_by_url_on_a_fresh_server_shows_the_app_navigation(fresh_u
 
 
 def test_uploaded_data_survives_page_changes_a_reload_and_a_url(fresh_url, page, tmp_path):
-    lines = paths.SAMPLE_COHORT.read_text(encoding="utf-8").splitlines()
-    upload = tmp_path / "my_cohort.csv"
-    upload.write_text("\n".join(lines[:41]) + "\n", encoding="utf-8")
-    page.goto(f"{fresh_url}/data")
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(upload))
-    wait_idle(page, settle_ms=1500)
+    upload_sample_rows(page, fresh_url, tmp_path, "my_cohort.csv", 40)
     _wait_for_loaded(page, "my_cohort.csv (40 usable rows)")
 
     page.locator('[data-testid="stSidebarNav"] a', has_text="Cohort").first.click()
@@ -166,13 +159,7 @@ def test_outside_the_model_data_the_calculator_shows_no_point_estimate(fresh_url
 
 
 def test_a_saved_project_restores_the_work_in_a_new_browser_session(fresh_url, browser, page, tmp_path):
-    lines = paths.SAMPLE_COHORT.read_text(encoding="utf-8").splitlines()
-    upload = tmp_path / "study_cohort.csv"
-    upload.write_text("\n".join(lines[:61]) + "\n", encoding="utf-8")
-    page.goto(f"{fresh_url}/data")
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(upload))
-    wait_idle(page, settle_ms=1500)
+    upload_sample_rows(page, fresh_url, tmp_path, "study_cohort.csv", 60)
     _wait_for_loaded(page, "study_cohort.csv (60 usable rows)")
     with page.expect_download() as caught:
         page.get_by_role("button", name="Save the project (.zip)").click()
