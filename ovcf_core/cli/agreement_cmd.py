@@ -32,18 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("table", metavar="TABLE", help="CSV or XLSX: one row per patient (wide) or per "
                         "patient and method (long, with --method and --value)")  # fmt: skip
     parser.add_argument("--subject", required=True, metavar="COL", help="column naming the patient")
-    parser.add_argument(
-        "--method-a",
-        required=True,
-        metavar="A",
-        help="method A (the reference, e.g. by hand): a column (wide) or a --method label (long)",
-    )
-    parser.add_argument(
-        "--method-b",
-        required=True,
-        metavar="B",
-        help="method B (e.g. from a mask): a column or a label; differences are B − A",
-    )
+    for letter, help_text in (  # the two methods: same option, A the reference, differences B − A
+        ("A", "method A (the reference, e.g. by hand): a column (wide) or a --method label (long)"),
+        ("B", "method B (e.g. from a mask): a column or a label; differences are B − A"),
+    ):
+        parser.add_argument(f"--method-{letter.lower()}", required=True, metavar=letter, help=help_text)
     parser.add_argument("--method", metavar="COL", help="long table: column naming each row's method")
     parser.add_argument("--value", metavar="COL", help="long table: column holding the measurement")
     parser.add_argument(

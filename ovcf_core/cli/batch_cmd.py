@@ -8,7 +8,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from ovcf_core.cli.common import nonnegative_float, output_file, prevalence, whole_number
+from ovcf_core.cli.common import (
+    add_json_file,
+    add_model_file,
+    add_prevalence,
+    nonnegative_float,
+    output_file,
+    whole_number,
+)
 
 
 def workers(text: str) -> int:
@@ -85,24 +92,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=3.0,
         help="erosion of vertebra masks to trabecular bone (default 3 mm; 0 = none)",
     )
-    parser.add_argument(
-        "--json", metavar="PATH", type=output_file(), help="also write a summary as JSON ('-' = stdout)"
-    )
+    add_json_file(parser, "also write a summary as JSON ('-' = stdout)")
     parser.add_argument(
         "--qc-dir",
         metavar="QC/",
         help="write QC/<study>.png (measured slices, regions and values) per study and QC/index.html",
     )
-    parser.add_argument(
-        "--model",
-        metavar="MODEL.json",
-        help="also write OUT.risk.csv beside OUT.csv: each study's indicators and the model's probability",
+    add_model_file(
+        parser, "also write OUT.risk.csv beside OUT.csv: each study's indicators and the model's probability"
     )
-    parser.add_argument(
-        "--prevalence",
-        type=prevalence,
-        metavar="P",
-        help="with --model: prevalence to correct the probabilities to, as ovcf predict (e.g. 0.10)",
+    add_prevalence(
+        parser, "with --model: prevalence to correct the probabilities to, as ovcf predict (e.g. 0.10)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -22,8 +22,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "add_bootstrap",
+    "add_json_file",
     "add_json_output",
+    "add_model_file",
     "add_output_file",
+    "add_prevalence",
     "add_report_output",
     "bounded_type",
     "column_names",
@@ -153,6 +157,47 @@ def add_json_output(parser: argparse.ArgumentParser) -> None:
         type=output_file(),
         metavar="OUT.json",
         help="output JSON ('-' = stdout, default)",
+    )
+
+
+def add_json_file(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """Add the optional `--json PATH` option of a command whose JSON is an extra ('-' = stdout)."""
+    parser.add_argument("--json", type=output_file(), metavar="PATH", help=help_text)
+
+
+def add_model_file(parser: argparse.ArgumentParser, help_text: str, *, required: bool = False) -> None:
+    """Add the `--model MODEL.json` option naming a model file to read, described by `help_text`."""
+    parser.add_argument("--model", required=required, metavar="MODEL.json", help=help_text)
+
+
+def add_prevalence(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """Add the optional `--prevalence P` option (a fraction, see `prevalence`), described by `help_text`."""
+    parser.add_argument("--prevalence", type=prevalence, metavar="P", help=help_text)
+
+
+def add_bootstrap(
+    parser: argparse.ArgumentParser,
+    *,
+    resamples: Callable[[str], int],
+    default: int,
+    help_text: str,
+    seed_default: int,
+    metavar: str | None = None,
+) -> None:
+    """Add `--bootstrap` (how many resamples) and `--seed` (their seed), the pair every bootstrap takes.
+
+    Parameters
+    ----------
+    parser
+        The command's parser, extended in place.
+    resamples, default, help_text, metavar
+        The type (e.g. `count`), default, ``--help`` text and usage name of the number of resamples.
+    seed_default
+        The seed used when none is given, shown in ``--help``.
+    """
+    parser.add_argument("--bootstrap", type=resamples, default=default, metavar=metavar, help=help_text)
+    parser.add_argument(
+        "--seed", type=seed, default=seed_default, help=f"bootstrap seed (default {seed_default})"
     )
 
 

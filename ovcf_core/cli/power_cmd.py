@@ -9,7 +9,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from ovcf_core.cli.common import add_json_output, bounded_type, finite_float, positive_count, prevalence
+from ovcf_core.cli.common import (
+    add_json_output,
+    add_prevalence,
+    bounded_type,
+    finite_float,
+    positive_count,
+    prevalence,
+)
 
 
 def _between(lo: float, hi: float, what: str) -> Callable[[str], float]:
@@ -53,9 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--parameters", type=positive_count, metavar="K",
         help="also: minimum size to develop a prediction model with K candidate parameters (Riley 2020)",
     )  # fmt: skip
-    parser.add_argument(
-        "--prevalence", type=prevalence, metavar="P", help="outcome prevalence for --parameters, e.g. 0.174"
-    )
+    add_prevalence(parser, "outcome prevalence for --parameters, e.g. 0.174")
     parser.add_argument(
         "--r2-cs", type=_between(0.0, 1.0, "a Cox-Snell R²"), metavar="R2",
         help="anticipated Cox-Snell R² for --parameters (default: derived from --auc as the C-statistic)",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ovcf_core.cli.common import output_file, prevalence
+from ovcf_core.cli.common import add_json_file, add_model_file, add_prevalence
 
 # option -> model variable; a model uses some of these, and each it uses must be given
 VARIABLE_OPTIONS = {
@@ -24,11 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     The variables are taken as text: the model checks each it uses, naming the variable and its range.
     """
-    parser.add_argument(
-        "--model",
-        metavar="MODEL.json",
-        help="a model file from `ovcf train` (default: the shipped synthetic model)",
-    )
+    add_model_file(parser, "a model file from `ovcf train` (default: the shipped synthetic model)")
     parser.add_argument("--vbq", metavar="X", help="VBQ score (ratio)")
     parser.add_argument("--hu", metavar="Y", help="average HU of the unfractured L1-L4 vertebrae")
     parser.add_argument(
@@ -39,15 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--age", metavar="A", help="age, years")
     parser.add_argument("--sex", metavar="F|M", help="sex, F or M")
     parser.add_argument("--bmi", metavar="B", help="BMI, kg/m²")
-    parser.add_argument(
-        "--prevalence",
-        type=prevalence,
-        metavar="P",
-        help="prevalence to correct to, a fraction (e.g. 0.10); default: none (the training case fraction)",
+    add_prevalence(
+        parser, "prevalence to correct to, a fraction (e.g. 0.10); default: none (the training case fraction)"
     )
-    parser.add_argument(
-        "--json", type=output_file(), metavar="PATH", help="write the result as JSON ('-' = stdout)"
-    )
+    add_json_file(parser, "write the result as JSON ('-' = stdout)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ovcf_core.cli.common import add_output_file
+from ovcf_core.cli.common import add_model_file, add_output_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments: the cohort, the model file, the method and the new model file."""
     parser.add_argument("cohort", metavar="COHORT", help="cohort table (CSV or XLSX) with the outcome ovcf")
-    parser.add_argument("--model", required=True, metavar="MODEL.json", help="the model file to recalibrate")
+    add_model_file(parser, "the model file to recalibrate", required=True)
     parser.add_argument(
         "--method",
         required=True,

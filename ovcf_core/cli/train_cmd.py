@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ovcf_core.cli.common import add_output_file, column_names, count, output_file, seed
+from ovcf_core.cli.common import add_bootstrap, add_json_file, add_output_file, column_names, count
 from ovcf_core.constants import MODEL_SEED
 
 
@@ -33,26 +33,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="covariates among age,sex,bmi (default: those of age,sex,bmi the table has; 'none' = none)",
     )
     add_output_file(parser, "MODEL.json", "the model file to write")
-    parser.add_argument(
-        "--bootstrap",
-        type=_resamples,
+    add_bootstrap(
+        parser,
+        resamples=_resamples,
         default=200,
-        help="resamples for optimism correction (>= 200; 0 = skip)",
-    )
-    parser.add_argument(
-        "--seed", type=seed, default=MODEL_SEED, help=f"bootstrap seed (default {MODEL_SEED})"
+        help_text="resamples for optimism correction (>= 200; 0 = skip)",
+        seed_default=MODEL_SEED,
     )
     parser.add_argument(
         "--synthetic",
         action="store_true",
         help="mark the model as trained on synthetic data (automatic for the shipped sample cohort)",
     )
-    parser.add_argument(
-        "--json",
-        type=output_file(),
-        metavar="PATH",
-        help="also write the training summary as JSON ('-' = stdout)",
-    )
+    add_json_file(parser, "also write the training summary as JSON ('-' = stdout)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 

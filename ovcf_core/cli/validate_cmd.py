@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from ovcf_core.cli.common import add_report_output, output_file, prevalence
+from ovcf_core.cli.common import add_model_file, add_prevalence, add_report_output, output_file
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,14 +48,10 @@ def thresholds(text: str) -> np.ndarray:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments: the cohort, the model, the prevalence, the thresholds and the outputs."""
     parser.add_argument("cohort", metavar="COHORT", help="cohort table (CSV or XLSX) with the outcome ovcf")
-    parser.add_argument(
-        "--model", metavar="MODEL.json", help="a model file (default: the shipped synthetic model)"
-    )
-    parser.add_argument(
-        "--prevalence",
-        type=prevalence,
-        metavar="P",
-        help="correct the predictions to this prevalence as `ovcf predict` does, and use it as the decision "
+    add_model_file(parser, "a model file (default: the shipped synthetic model)")
+    add_prevalence(
+        parser,
+        "correct the predictions to this prevalence as `ovcf predict` does, and use it as the decision "
         "curve's prevalence (a case-control cohort); default: none",
     )
     parser.add_argument(
