@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ovcf_core.constants import MODEL_SEED
 from ovcf_core.errors import AnalysisError, InputError
 from ovcf_core.schema import OUTCOME
+from ovcf_core.stats.estimates import CI, JsonResult
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,7 +68,7 @@ def nri_idi(y: np.ndarray, p_old: np.ndarray, p_new: np.ndarray) -> tuple[float,
 
 
 @dataclass(frozen=True)
-class IncrementalValue:
+class IncrementalValue(JsonResult):
     """Base model vs base + added markers on the same patients."""
 
     base: tuple[str, ...]
@@ -80,24 +81,17 @@ class IncrementalValue:
     auc_base: float
     auc_new: float
     delta_auc: float
-    delta_auc_ci: tuple[float, float]
+    delta_auc_ci: CI
     delta_auc_p: float
     nri: float
     nri_events: float
     nri_non_events: float
-    nri_ci: tuple[float, float]
+    nri_ci: CI
     idi: float
-    idi_ci: tuple[float, float]
+    idi_ci: CI
     n_bootstrap: int
     n_bootstrap_failed: int
     seed: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return every field as JSON-ready values (tuples as lists)."""
-        out = dict(self.__dict__)
-        for key in ("base", "added", "delta_auc_ci", "nri_ci", "idi_ci"):
-            out[key] = list(out[key])
-        return out
 
     def to_frame(self) -> pd.DataFrame:
         """Return the comparison as a table, one row per measure: estimate, 95% CI, p."""
@@ -117,7 +111,7 @@ class IncrementalValue:
         return pd.DataFrame(rows, columns=["measure", "estimate", "95% CI", "p"])
 
 
-def _percentile_ci(values: list[float]) -> tuple[float, float]:
+def _percentile_ci(values: list[float]) -> CI:
     """Return the bootstrap percentile 95% CI (NaN, NaN when no resample succeeded)."""
     if not values:
         return (float("nan"), float("nan"))

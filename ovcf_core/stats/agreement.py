@@ -11,13 +11,14 @@ measurements differ in the indicator's units.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
 from ovcf_core.stats.distributions import t_quantile
+from ovcf_core.stats.estimates import CI, JsonResult
 
 LIMIT_Z = 1.96
 LOA_CI_METHODS = ("bland_altman_1999", "exact")
@@ -27,26 +28,19 @@ considered on its own)."""
 
 
 @dataclass(frozen=True)
-class BlandAltman:
+class BlandAltman(JsonResult):
     """Bias (mean of first − second) with its CI, the SD of the differences and the limits with their CIs."""
 
     n: int
     bias: float
-    bias_ci: tuple[float, float]
+    bias_ci: CI
     sd: float
     lower: float
     upper: float
-    lower_ci: tuple[float, float]
-    upper_ci: tuple[float, float]
+    lower_ci: CI
+    upper_ci: CI
     level: float = 0.95
     loa_ci_method: str = "bland_altman_1999"
-
-    def to_dict(self) -> dict:
-        """Return the numbers as plain floats, CIs as lists (for tables and JSON)."""
-        out = asdict(self)
-        for key in ("bias_ci", "lower_ci", "upper_ci"):
-            out[key] = list(getattr(self, key))
-        return out
 
     def to_frame(self) -> pd.DataFrame:
         """Return one row: n, bias, its CI bounds, SD, lower and upper limits of agreement with their CIs."""
@@ -58,9 +52,7 @@ class BlandAltman:
         )  # fmt: skip
 
 
-def _limit_cis(
-    bias: float, sd: float, n: int, level: float, method: str
-) -> tuple[tuple[float, float], tuple[float, float]]:
+def _limit_cis(bias: float, sd: float, n: int, level: float, method: str) -> tuple[CI, CI]:
     """CIs of the lower and upper limits of agreement (bias ∓ 1.96 SD).
 
     `bland_altman_1999`: SE of either limit = SD·√(1/n + 1.96²/(2(n − 1))) (Bland & Altman 1999, §2.3;
@@ -132,7 +124,7 @@ def bland_altman(
 
 
 @dataclass(frozen=True)
-class ProportionalBias:
+class ProportionalBias(JsonResult):
     """Least-squares line difference = intercept + slope × mean of the pair, with CIs and the slope's p.
 
     A slope away from 0 means the methods disagree more at one end of the scale than at the other, so a
@@ -141,18 +133,11 @@ class ProportionalBias:
 
     n: int
     slope: float
-    slope_ci: tuple[float, float]
+    slope_ci: CI
     intercept: float
-    intercept_ci: tuple[float, float]
+    intercept_ci: CI
     p_value: float
     r: float
-
-    def to_dict(self) -> dict:
-        """Return the slope, intercept, their CIs as lists, p and r as plain floats (for tables and JSON)."""
-        out = asdict(self)
-        out["slope_ci"] = list(self.slope_ci)
-        out["intercept_ci"] = list(self.intercept_ci)
-        return out
 
 
 def proportional_bias(first: ArrayLike, second: ArrayLike, level: float = 0.95) -> ProportionalBias:

@@ -7,16 +7,17 @@ Missing values are dropped pairwise. When no marker has a missing value the whol
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ovcf_core.stats.distributions import normal_quantile, t_two_sided_p
+from ovcf_core.stats.estimates import CI, JsonResult
 from ovcf_core.stats.roc import midranks
 
 
-def fisher_ci(rho: float, n: int, level: float = 0.95) -> tuple[float, float]:
+def fisher_ci(rho: float, n: int, level: float = 0.95) -> CI:
     """CI of a correlation by Fisher's z transform (SE 1/sqrt(n - 3)); NaN when n <= 3 or rho is NaN."""
     if n <= 3 or not np.isfinite(rho):
         return (float("nan"), float("nan"))
@@ -28,19 +29,13 @@ def fisher_ci(rho: float, n: int, level: float = 0.95) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class SpearmanResult:
+class SpearmanResult(JsonResult):
     """Spearman's rho with its two-sided p-value, Fisher-z 95% CI and the number of complete pairs."""
 
     rho: float
     p_value: float
-    ci: tuple[float, float]
+    ci: CI
     n: int
-
-    def to_dict(self) -> dict:
-        """Return JSON-ready values: rho, p_value, the CI as a list, n."""
-        out = asdict(self)
-        out["ci"] = list(self.ci)
-        return out
 
     def to_frame(self) -> pd.DataFrame:
         """One row: rho, p, CI bounds, n."""

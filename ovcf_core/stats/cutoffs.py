@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
 from ovcf_core.stats.distributions import normal_quantile
+from ovcf_core.stats.estimates import CI, JsonResult, percentile_ci
 from ovcf_core.stats.partial_auc import _stratified
 from ovcf_core.stats.roc import MIN_PER_GROUP, _roc_points, metrics_at
 
@@ -136,22 +137,16 @@ def choose_threshold(
 
 
 @dataclass(frozen=True)
-class LikelihoodRatios:
+class LikelihoodRatios(JsonResult):
     """Positive and negative likelihood ratios with log-method CIs; NaN where undefined (a zero cell)."""
 
     positive: float
-    positive_ci: tuple[float, float]
+    positive_ci: CI
     negative: float
-    negative_ci: tuple[float, float]
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready values."""
-        return asdict(self)
+    negative_ci: CI
 
 
-def _log_ratio_ci(
-    hits: int, group_a: int, misses: int, group_b: int, z: float
-) -> tuple[float, tuple[float, float]]:
+def _log_ratio_ci(hits: int, group_a: int, misses: int, group_b: int, z: float) -> tuple[float, CI]:
     """Compute the ratio (hits/group_a) / (misses/group_b) with its log-method CI.
 
     The CI is exp(ln LR ± z sqrt(1/hits - 1/group_a + 1/misses - 1/group_b)); an infinite ratio keeps no
@@ -186,7 +181,7 @@ def likelihood_ratios(tp: int, fn: int, fp: int, tn: int, level: float = 0.95) -
 
 
 @dataclass(frozen=True)
-class CutoffResult:
+class CutoffResult(JsonResult):
     """A cut-off chosen by a rule, with stratified bootstrap percentile CIs and likelihood ratios.
 
     `sensitivity_ci`/`specificity_ci` hold the threshold fixed (pROC's ci.thresholds); `threshold_ci` and
@@ -205,22 +200,15 @@ class CutoffResult:
     false_positive: int
     true_negative: int
     likelihood_ratios: LikelihoodRatios
-    sensitivity_ci: tuple[float, float] | None = None
-    specificity_ci: tuple[float, float] | None = None
-    threshold_ci: tuple[float, float] | None = None
-    rechosen_sensitivity_ci: tuple[float, float] | None = None
-    rechosen_specificity_ci: tuple[float, float] | None = None
+    sensitivity_ci: CI | None = None
+    specificity_ci: CI | None = None
+    threshold_ci: CI | None = None
+    rechosen_sensitivity_ci: CI | None = None
+    rechosen_specificity_ci: CI | None = None
     n_boot: int = 0
     n_undefined: int = 0
     seed: int = ANALYSIS_SEED
     level: float = 0.95
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready values (enums as their names)."""
-        out = asdict(self)
-        out["rule"] = str(self.rule)
-        out["direction"] = str(self.direction)
-        return out
 
     def to_frame(self) -> pd.DataFrame:
         """One row per quantity: estimate and CI bounds (NaN where not computed or undefined)."""
@@ -248,12 +236,6 @@ def _rates_at(
     positive = score >= threshold if direction is Direction.HIGHER else score <= threshold
     case = y == 1
     return float(positive[case].mean()), float(1.0 - positive[~case].mean())
-
-
-def _percentile(draws: np.ndarray, level: float) -> tuple[float, float]:
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(draws, [alpha, 1 - alpha])
-    return float(lo), float(hi)
 
 
 def cutoff_analysis(
@@ -320,15 +302,15 @@ def cutoff_analysis(
             progress(i + 1, n_boot)
     defined = rechosen[np.isfinite(rechosen[:, 0])]
     if len(defined):
-        threshold_ci, sens_ci, spec_ci = (_percentile(defined[:, k], level) for k in range(3))
+        threshold_ci, sens_ci, spec_ci = (percentile_ci(defined[:, k], level) for k in range(3))
     else:
         threshold_ci = sens_ci = spec_ci = (float("nan"), float("nan"))
     return CutoffResult(
         *point,
         *counts,
         lrs,
-        sensitivity_ci=_percentile(fixed[:, 0], level),
-        specificity_ci=_percentile(fixed[:, 1], level),
+        sensitivity_ci=percentile_ci(fixed[:, 0], level),
+        specificity_ci=percentile_ci(fixed[:, 1], level),
         threshold_ci=threshold_ci,
         rechosen_sensitivity_ci=sens_ci,
         rechosen_specificity_ci=spec_ci,

@@ -9,13 +9,14 @@ rater are used (a balanced design); the others are counted and named in `warning
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ovcf_core.errors import AnalysisError
+from ovcf_core.stats.estimates import CI, JsonResult
 
 FORMS = ("ICC1", "ICC2", "ICC3", "ICC1k", "ICC2k", "ICC3k")
 DESCRIPTIONS = {
@@ -29,22 +30,16 @@ DESCRIPTIONS = {
 
 
 @dataclass(frozen=True)
-class IccForm:
+class IccForm(JsonResult):
     """One ICC form: estimate, 95% CI, and its F test against ICC = 0."""
 
     form: str
     icc: float
-    ci: tuple[float, float]
+    ci: CI
     f: float
     df1: float
     df2: float
     p_value: float
-
-    def to_dict(self) -> dict:
-        """Return JSON-ready values, the CI as a list."""
-        out = asdict(self)
-        out["ci"] = list(self.ci)
-        return out
 
 
 @dataclass(frozen=True)
@@ -133,7 +128,7 @@ def icc_wide(ratings: np.ndarray, level: float = 0.95, warnings: tuple[str, ...]
         icc2k = (bms - ems) / (bms + (jms - ems) / n)
         icc3k = (bms - ems) / bms
 
-        def f_bounds(f: float, df1: float, df2: float) -> tuple[float, float]:
+        def f_bounds(f: float, df1: float, df2: float) -> CI:
             return f / stats.f.ppf(1 - alpha / 2, df1, df2), f * stats.f.ppf(1 - alpha / 2, df2, df1)
 
         df1_1, df2_1 = n - 1, n * (k - 1)
@@ -154,7 +149,7 @@ def icc_wide(ratings: np.ndarray, level: float = 0.95, warnings: tuple[str, ...]
     def p(f: float, df1: float, df2: float) -> float:
         return float(stats.f.sf(f, df1, df2)) if np.isfinite(f) else float("nan")
 
-    def form(name: str, icc: float, ci: tuple[float, float], f: float, df1: float, df2: float) -> IccForm:
+    def form(name: str, icc: float, ci: CI, f: float, df1: float, df2: float) -> IccForm:
         if icc == 1.0 and not np.all(np.isfinite(ci)):  # perfect agreement: F infinite, the CI is [1, 1]
             ci = (1.0, 1.0)
         return IccForm(

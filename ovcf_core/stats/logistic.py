@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,7 @@ from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import OUTCOME, SEX
 from ovcf_core.stats import firth as firth_fit
 from ovcf_core.stats.distributions import normal_two_sided_p
+from ovcf_core.stats.estimates import CI, JsonResult
 from ovcf_core.stats.separation import Separation, detect_separation
 
 MAX_ITER = 50
@@ -58,7 +59,7 @@ class FirthMode(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class OddsRatio:
+class OddsRatio(JsonResult):
     """One term's coefficient, Wald p and its OR per unit and per SD (SD of the term in the fitted sample)."""
 
     term: str
@@ -67,17 +68,10 @@ class OddsRatio:
     p_value: float
     sd: float
     or_per_unit: float
-    or_per_unit_ci: tuple[float, float]
+    or_per_unit_ci: CI
     or_per_sd: float
-    or_per_sd_ci: tuple[float, float]
+    or_per_sd_ci: CI
     method: str | None = "wald"  # "wald", "firth", or None when no estimate
-
-    def to_dict(self) -> dict:
-        """Return JSON-ready values, the CIs as lists."""
-        out = asdict(self)
-        out["or_per_unit_ci"] = list(self.or_per_unit_ci)
-        out["or_per_sd_ci"] = list(self.or_per_sd_ci)
-        return out
 
 
 def odds_ratio(term: str, coef: float, se: float, sd: float) -> OddsRatio:
@@ -92,9 +86,7 @@ def odds_ratio(term: str, coef: float, se: float, sd: float) -> OddsRatio:
         )  # fmt: skip
 
 
-def firth_odds_ratio(
-    term: str, coef: float, se: float, ci: tuple[float, float], p: float, sd: float
-) -> OddsRatio:
+def firth_odds_ratio(term: str, coef: float, se: float, ci: CI, p: float, sd: float) -> OddsRatio:
     """ORs from a Firth coefficient with its profile penalised-likelihood CI and PLR p.
 
     Per SD the coefficient and both bounds are multiplied by `sd`: dividing a column by c multiplies

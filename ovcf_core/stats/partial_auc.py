@@ -12,14 +12,14 @@ over its linear pieces clipped to the range, so a range of [0, 1] gives the full
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
-from ovcf_core.stats.distributions import normal_two_sided_p
+from ovcf_core.stats.estimates import CI, JsonResult, difference_z, percentile_ci
 from ovcf_core.stats.roc import MIN_PER_GROUP, PairedTest, roc_curve
 
 Progress = Callable[[int, int], None]
@@ -81,22 +81,16 @@ def partial_auc(
 
 
 @dataclass(frozen=True)
-class PartialAuc:
+class PartialAuc(JsonResult):
     """A marker's partial AUC over a specificity range, McClish-corrected, with stratified bootstrap CIs."""
 
     pauc: float
     corrected: float
     specificity: tuple[float, float]
     direction: Direction
-    ci: tuple[float, float] | None = None
-    corrected_ci: tuple[float, float] | None = None
+    ci: CI | None = None
+    corrected_ci: CI | None = None
     n_boot: int = 0
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready values."""
-        out = asdict(self)
-        out["direction"] = str(self.direction)
-        return out
 
 
 def _stratified(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
@@ -169,15 +163,13 @@ def partial_auc_with_ci(
         draws[i] = partial_auc(y[index], score[index], direction, specificity)
         if progress is not None and (i + 1) % step == 0:
             progress(i + 1, n_boot)
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(draws, [alpha, 1 - alpha], axis=0)
     return PartialAuc(
         pauc,
         corrected,
         specificity,
         direction,
-        (float(lo[0]), float(hi[0])),
-        (float(lo[1]), float(hi[1])),
+        percentile_ci(draws[:, 0], level),
+        percentile_ci(draws[:, 1], level),
         n_boot,
     )
 
@@ -242,11 +234,5 @@ def compare_partial_auc(
         )
         if progress is not None and (i + 1) % step == 0:
             progress(i + 1, n_boot)
-    spread = float(np.std(differences, ddof=1))
-    difference = observed[0] - observed[1]
-    if spread > 0:
-        d = difference / spread
-        p = normal_two_sided_p(d)
-    else:
-        d, p = (0.0, 1.0) if difference == 0 else (float(np.sign(difference) * np.inf), 0.0)
-    return PartialAucComparison(names[0], names[1], observed[0], observed[1], float(d), p, len(y), n_boot)
+    d, p = difference_z(observed[0] - observed[1], float(np.std(differences, ddof=1)))
+    return PartialAucComparison(names[0], names[1], observed[0], observed[1], d, p, len(y), n_boot)

@@ -39,7 +39,7 @@ import numpy as np
 
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
-from ovcf_core.stats.distributions import normal_two_sided_p
+from ovcf_core.stats.estimates import difference_z
 from ovcf_core.stats.partial_auc import _complete, partial_auc
 from ovcf_core.stats.roc import PairedTest
 
@@ -211,12 +211,6 @@ def delong_partial_auc_test(
         partial_auc(y, a, direction_a, specificity),
         partial_auc(y, b, direction_b, specificity),
     )
-    difference = pauc_a - pauc_b
-    if variance <= 0:
-        z, p = (0.0, 1.0) if difference == 0 else (math.copysign(math.inf, difference), 0.0)
-    else:
-        z = difference / math.sqrt(variance)
-        p = normal_two_sided_p(z)
-    return PartialAucDelongTest(
-        names[0], names[1], pauc_a, pauc_b, corr_a, corr_b, math.sqrt(max(variance, 0.0)), z, p, len(y)
-    )
+    se = math.sqrt(max(variance, 0.0))
+    z, p = difference_z(pauc_a - pauc_b, se)
+    return PartialAucDelongTest(names[0], names[1], pauc_a, pauc_b, corr_a, corr_b, se, z, p, len(y))

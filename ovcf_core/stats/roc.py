@@ -11,7 +11,7 @@ thresholds are midpoints between consecutive observed values. Everything is O(n 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,8 @@ import pandas as pd
 from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
-from ovcf_core.stats.distributions import normal_quantile, normal_two_sided_p
+from ovcf_core.stats.distributions import normal_quantile
+from ovcf_core.stats.estimates import CI, JsonResult, difference_z, percentile_ci
 
 MIN_PER_GROUP = 2
 
@@ -184,22 +185,15 @@ def covariance_from_components(v10: np.ndarray, v01: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class AucResult:
+class AucResult(JsonResult):
     """AUC in a stated direction with its DeLong standard error and 95% CI."""
 
     auc: float
     se: float
-    ci: tuple[float, float]
+    ci: CI
     direction: Direction
     n_cases: int
     n_controls: int
-
-    def to_dict(self) -> dict:
-        """Return JSON-ready values: the direction as its name, the CI as a list."""
-        out = asdict(self)
-        out["direction"] = str(self.direction)
-        out["ci"] = list(self.ci)
-        return out
 
 
 def delong_auc(
@@ -269,15 +263,11 @@ def delong_auc_components(
 
 
 @dataclass(frozen=True)
-class PairedTest:
+class PairedTest(JsonResult):
     """The two markers a test of two ROC curves on the same patients compared (the fields come first)."""
 
     a: str
     b: str
-
-    def to_dict(self) -> dict:
-        """Return the plain JSON-ready values, in field order."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -344,12 +334,7 @@ def compare_correlated(
     z = 0, p = 1, and a difference with no variance an infinite z and p = 0.
     """
     var = cov[i, i] + cov[j, j] - 2 * cov[i, j]
-    diff = aucs[i] - aucs[j]
-    if var <= 0:
-        z, p = (0.0, 1.0) if diff == 0 else (float(np.sign(diff) * np.inf), 0.0)
-    else:
-        z = float(diff / np.sqrt(var))
-        p = normal_two_sided_p(z)
+    z, p = difference_z(aucs[i] - aucs[j], float(np.sqrt(max(var, 0.0))))
     return AucComparison(names[0], names[1], float(aucs[i]), float(aucs[j]), z, p, n)
 
 
@@ -410,7 +395,7 @@ def _roc_points(
     return thresholds, tp / len(cases), 1 - fp / len(controls)
 
 
-def wilson_ci(successes: int, total: int, level: float = 0.95) -> tuple[float, float]:
+def wilson_ci(successes: int, total: int, level: float = 0.95) -> CI:
     """Wilson score interval for a proportion (used for sensitivity and specificity)."""
     if total == 0:
         return (float("nan"), float("nan"))
@@ -422,15 +407,15 @@ def wilson_ci(successes: int, total: int, level: float = 0.95) -> tuple[float, f
 
 
 @dataclass(frozen=True)
-class ThresholdMetrics:
+class ThresholdMetrics(JsonResult):
     """Sensitivity, specificity, PPV and NPV at one threshold, with the confusion matrix."""
 
     threshold: float
     direction: Direction
     sensitivity: float
-    sensitivity_ci: tuple[float, float]
+    sensitivity_ci: CI
     specificity: float
-    specificity_ci: tuple[float, float]
+    specificity_ci: CI
     prevalence: float
     ppv: float
     npv: float
@@ -438,12 +423,6 @@ class ThresholdMetrics:
     false_negative: int
     false_positive: int
     true_negative: int
-
-    def to_dict(self) -> dict:
-        """Return JSON-ready values, the direction as its name."""
-        out = asdict(self)
-        out["direction"] = str(self.direction)
-        return out
 
     def confusion_frame(self) -> pd.DataFrame:
         """2 x 2 table: rows the true group, columns the test result."""
@@ -545,7 +524,7 @@ def bootstrap_auc_ci(
     seed: int = ANALYSIS_SEED,
     level: float = 0.95,
     progress: Callable[[int, int], None] | None = None,
-) -> tuple[float, float]:
+) -> CI:
     """Percentile CI of the AUC from a stratified bootstrap (cases and controls resampled separately)."""
     cases, controls = _split(y, _oriented(np.asarray(score, dtype=float), Direction(direction)))
     rng = np.random.default_rng(seed)
@@ -557,6 +536,4 @@ def bootstrap_auc_ci(
         aucs[b] = delong_components(xc, xn)[0][0]
         if progress is not None and (b + 1) % step == 0:
             progress(b + 1, n_boot)
-    alpha = (1 - level) / 2
-    lo, hi = np.quantile(aucs, [alpha, 1 - alpha])
-    return (float(lo), float(hi))
+    return percentile_ci(aucs, level)

@@ -18,7 +18,7 @@ import numpy as np
 from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
-from ovcf_core.stats.distributions import normal_two_sided_p
+from ovcf_core.stats.estimates import difference_z
 from ovcf_core.stats.partial_auc import _stratified
 from ovcf_core.stats.roc import MIN_PER_GROUP, PairedTest, delong_components
 
@@ -125,12 +125,7 @@ def bootstrap_auc_test(
         if progress is not None and (i + 1) % step == 0:
             progress(i + 1, n_boot)
     spread = float(np.std(differences, ddof=1))
-    difference = float(observed[0] - observed[1])
-    if spread > 0:
-        d = difference / spread
-        p = float(normal_two_sided_p(d))
-    else:  # pROC: no difference anywhere gives D = 0; a constant nonzero difference is certain
-        d, p = (0.0, 1.0) if difference == 0 else (float(np.sign(difference) * np.inf), 0.0)
+    d, p = difference_z(float(observed[0] - observed[1]), spread)
     return BootstrapAucTest(
         names[0], names[1], float(observed[0]), float(observed[1]), d, p, spread, len(y), n_boot, seed
     )
