@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from ovcf_core.stats.cutoffs import CutoffResult
 
 T = TypeVar("T")
-BALANCE_LABELS = {"female": "Women (proportion)", "age": "Age (years)", "bmi": "BMI (kg/m²)"}
 
 
 WARM_MODULES = ("scipy.stats", "statsmodels.api", "ovcf_core.stats.analysis", "ovcf_core.report.figures")
@@ -260,72 +259,21 @@ def cutoff_figure(
     )  # fmt: skip
 
 
-def _pair_test(
-    _table: pd.DataFrame,
-    pair: tuple[str, str],
-    directions: tuple[str, str],
-    method: str,
-    n: int,
-    _progress: Callable[[int, int], None] | None = None,
-) -> tables.ComparisonRow | None:
-    """Run one resampled test of two markers (bootstrap D or Venkatraman's E); None with too few patients."""
-    import numpy as np
-
-    from ovcf_core.stats.roc import delong_auc
-    from ovcf_core.stats.roc_tests import bootstrap_auc_test, venkatraman_test
-
-    y = _table[OUTCOME].to_numpy(float)
-    a, b = (_table[m].to_numpy(float) for m in pair)
-    try:
-        if method == "bootstrap":
-            t = bootstrap_auc_test(y, a, b, *directions, pair, n_boot=n, progress=_progress)
-            return tables.ComparisonRow(pair[0], pair[1], t.auc_a, t.auc_b, t.d, t.p_value, t.n)
-        v = venkatraman_test(y, a, b, *directions, pair, n_perm=n, progress=_progress)
-    except OvcfError:
-        return None
-    both = np.isfinite(y) & np.isfinite(a) & np.isfinite(b)
-    auc_a, auc_b = (delong_auc(y[both], x[both], d).auc for x, d in ((a, directions[0]), (b, directions[1])))
-    return tables.ComparisonRow(pair[0], pair[1], auc_a, auc_b, v.e, v.p_value, v.n)
-
-
 def comparison_table(
     table: pd.DataFrame, key: str, result: CohortAnalysis, method: str, p_adjust: str, n: int,
     progress: Callable[[float], None],
 ) -> pd.DataFrame:  # fmt: skip
     """Compare every two markers by `method` and adjust the p-values (a comparisons table).
 
-    DeLong uses the analysis' own tests; bootstrap or Venkatraman take `n` resamples. p-values are adjusted by
-    `p_adjust`, returned as `tables.comparisons_table`; `progress` gets 0..1.
+    `marker_comparisons.compare_markers` runs the tests (DeLong's are the analysis' own; bootstrap or
+    Venkatraman take `n` resamples, kept in the session by `_remembered`); `progress` gets 0..1.
     """
-    import dataclasses
-    import itertools
+    from ovcf_core.stats.marker_comparisons import compare_markers
 
-    from ovcf_core.stats.roc_tests import adjust_p
-
-    found: list[tables.ComparisonRow] = []
-    if method == "delong":
-        found = [dataclasses.replace(r, pauc_p=None) for r in tables.comparison_rows(result)]
-    else:
-        good = [m for m in result.markers if m.auc is not None]
-        pairs = list(itertools.combinations(good, 2))
-        for i, (a, b) in enumerate(pairs):
-
-            def report(done: int, total: int, i: int = i) -> None:
-                progress((i + done / total) / len(pairs))
-
-            directions = (str(a.auc.direction), str(b.auc.direction))  # type: ignore[union-attr]
-            names = (a.marker, b.marker)
-            entry = _remembered(
-                ("pair", key, names, directions, method, n),
-                lambda names=names, directions=directions, report=report: _pair_test(
-                    table, names, directions, method, n, report
-                ),
-            )
-            if entry is not None:
-                found.append(entry)
-    progress(1.0)
-    adjusted = adjust_p([r.p_value for r in found], p_adjust)
-    rows = [dataclasses.replace(r, p_adjusted=p) for r, p in zip(found, adjusted, strict=True)]
+    rows = compare_markers(
+        table, result, method, p_adjust, n, progress=progress,
+        memo=lambda pair, compute: _remembered(("pair", key, *pair), compute),
+    )  # fmt: skip
     return tables.comparisons_table(rows, method, p_adjust)
 
 
@@ -426,14 +374,7 @@ def match_pool(
     from ovcf_core.stats.matching import match_controls
 
     result = match_controls(_pool, caliper=caliper, method=method, ratio=ratio)
-    balance = result.balance_frame()
-    balance = pd.DataFrame(
-        {
-            "Variable": [BALANCE_LABELS.get(v, style.marker_label(v)) for v in balance["variable"]],
-            "SMD before": [style.fmt_number(v, 3) for v in balance["smd_before"]],
-            "SMD after": [style.fmt_number(v, 3) for v in balance["smd_after"]],
-        }
-    )
+    balance = tables.balance_table(result.balance_frame())
     shown = [c for c in (PATIENT_ID, "age", "sex") if c in result.unmatched_cases.columns]
     unmatched = result.unmatched_cases[shown]
     return MatchView(result.matched, unmatched, balance, result.n_sets, caliper, method, ratio)

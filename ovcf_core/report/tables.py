@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,6 +18,7 @@ import pandas as pd
 from ovcf_core import formatting
 from ovcf_core.report import style
 from ovcf_core.stats.cutoffs import LikelihoodRatios, likelihood_ratios
+from ovcf_core.stats.marker_comparisons import ComparisonRow, comparison_rows
 
 if TYPE_CHECKING:
     from ovcf_core.ratings import IndicatorIcc
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ovcf_core.stats.cutoffs import CutoffResult
     from ovcf_core.stats.groups import GroupComparison, GroupSummary
     from ovcf_core.stats.icc import IccResult
+    from ovcf_core.stats.logistic import LogisticResult, OddsRatio
 
 TEST_NAMES = {
     "paired_t": "paired t-test",
@@ -158,8 +159,12 @@ def rescaled_odds(m: MarkerAnalysis) -> tuple[float | None, CI, float]:
         The OR, its CI as (low, high), and the unit (`marker_unit`); the OR and CI are None without a
         model.
     """
-    unit = marker_unit(m)
-    o = m.odds_ratio
+    return _odds_per_unit(m.marker, m.odds_ratio)
+
+
+def _odds_per_unit(marker: str, o: OddsRatio | None) -> tuple[float | None, CI, float]:
+    """Rescale a marker's OR per 1 and CI to its stated unit (`formatting.display_unit` of its SD)."""
+    unit = formatting.display_unit(marker, o.sd if o is not None else None)
     if o is None:
         return None, (None, None), unit
     estimate, ci = formatting.rescale_odds_ratio(o.or_per_unit, o.or_per_unit_ci, unit)
@@ -314,52 +319,6 @@ ROC_TEST_NAMES = {
 STATISTIC_NAMES = {"delong": "z", "bootstrap": "D", "venkatraman": "E"}
 
 
-@dataclass(frozen=True)
-class ComparisonRow:
-    """One test of two markers' ROC curves, as the comparisons table shows it.
-
-    `a` and `b` are the markers' columns, `statistic` DeLong's z, the bootstrap test's D or Venkatraman's
-    E, `n` the patients with both values; `p_adjusted` is the p over all comparisons (the raw p when not
-    adjusted) and `pauc_p` the partial AUCs' test, when asked for.
-    """
-
-    a: str
-    b: str
-    auc_a: float | None
-    auc_b: float | None
-    statistic: float | None  # DeLong's z, the bootstrap test's D or Venkatraman's E
-    p_value: float | None
-    n: int | None
-    p_adjusted: float | None = None
-    pauc_p: float | None = None
-
-
-def comparison_rows(analysis: CohortAnalysis) -> list[ComparisonRow]:
-    """List the analysis' comparisons of every two markers, with their adjusted p and the partial AUCs' p.
-
-    The adjusted and partial-AUC p-values are used only when the analysis has one per comparison; without
-    adjusted values the row's adjusted p is its raw p.
-    """
-    adjusted = analysis.p_adjusted if len(analysis.p_adjusted) == len(analysis.auc_comparisons) else None
-    pauc = (
-        analysis.pauc_p if analysis.pauc_p and len(analysis.pauc_p) == len(analysis.auc_comparisons) else None
-    )
-    return [
-        ComparisonRow(
-            c.a,
-            c.b,
-            c.auc_a,
-            c.auc_b,
-            c.z,
-            c.p_value,
-            c.n,
-            adjusted[i] if adjusted else c.p_value,
-            pauc[i] if pauc else None,
-        )
-        for i, c in enumerate(analysis.auc_comparisons)
-    ]
-
-
 def delong_table(analysis: CohortAnalysis) -> pd.DataFrame:
     """Build the analysis' table of tests of every pair of indicators (`comparisons_table`)."""
     return comparisons_table(comparison_rows(analysis), analysis.roc_test, analysis.p_adjust)
@@ -474,6 +433,28 @@ def cutoff_table(cut: CutoffResult, marker: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Quantity", "Estimate", "95% CI", "CI method"])
 
 
+FOREST_COLUMNS = ["marker", "label", "or", "low", "high", "p", "n", "method"]
+
+
+def _forest_row(marker: str, o: OddsRatio | None, n: int | None, scale: str) -> dict[str, object]:
+    """One forest row of a marker's OddsRatio: per SD (`scale` "sd") or per its stated unit, then named."""
+    label = style.marker_label(marker, unit=False)
+    if scale == "sd":
+        estimate, (low, high) = (o.or_per_sd, o.or_per_sd_ci) if o else (None, (None, None))
+    else:
+        estimate, (low, high), unit = _odds_per_unit(marker, o)
+        label = f"{label} (per {formatting.unit_text(marker, unit)})"
+    return {"marker": marker, "label": label, "or": estimate, "low": low, "high": high,
+            "p": o.p_value if o else None, "n": n, "method": o.method if o else None}  # fmt: skip
+
+
+def _forest_frame(rows: Sequence[dict[str, object]]) -> pd.DataFrame:
+    """Make forest rows a frame with numeric odds ratios, CIs and p-values (NaN where missing)."""
+    return pd.DataFrame(rows, columns=FOREST_COLUMNS).astype(
+        {"or": float, "low": float, "high": float, "p": float}
+    )
+
+
 def forest_rows(analysis: CohortAnalysis, scale: str = "sd") -> pd.DataFrame:
     """Collect each indicator's adjusted OR and CI as numbers, ready for `figures.forest_plot`.
 
@@ -486,21 +467,88 @@ def forest_rows(analysis: CohortAnalysis, scale: str = "sd") -> pd.DataFrame:
         One row per marker, in the analysis' order: marker, label, or, low, high, p, n, method; the numbers
         are floats, NaN where the marker has no odds ratio.
     """
-    rows = []
-    for m in analysis.markers:
-        o = m.odds_ratio
-        label = style.marker_label(m.marker, unit=False)
-        if scale == "sd":
-            estimate, (low, high) = (o.or_per_sd, o.or_per_sd_ci) if o else (None, (None, None))
-        else:
-            estimate, (low, high), unit = rescaled_odds(m)
-            label = f"{label} (per {formatting.unit_text(m.marker, unit)})"
-        rows.append(
-            {"marker": m.marker, "label": label, "or": estimate, "low": low, "high": high,
-             "p": o.p_value if o else None, "n": m.n_or, "method": o.method if o else None}
-        )  # fmt: skip
-    return pd.DataFrame(rows, columns=["marker", "label", "or", "low", "high", "p", "n", "method"]).astype(
-        {"or": float, "low": float, "high": float, "p": float}
+    return _forest_frame([_forest_row(m.marker, m.odds_ratio, m.n_or, scale) for m in analysis.markers])
+
+
+def forest_from_fits(fits: Sequence[tuple[Sequence[str], LogisticResult]], scale: str = "sd") -> pd.DataFrame:
+    """Collect the markers' odds ratios from fitted models as forest rows, as `forest_rows` does.
+
+    Parameters
+    ----------
+    fits : sequence of (markers, LogisticResult)
+        Each model with the markers whose terms to show (one model of all markers, or one per marker).
+    scale : str
+        "sd" for ORs per SD; any other value per each marker's stated unit (named in the label).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns marker, label, or, low, high, p, n (the model's patients), method; one row per marker that
+        is a term of its model, in the order given.
+    """
+    return _forest_frame(
+        [
+            _forest_row(marker, fit.term(marker), fit.n, scale)
+            for markers, fit in fits
+            for marker in markers
+            if fit.term(marker) is not None
+        ]
+    )
+
+
+def forest_table(forest: pd.DataFrame, scale: str = "sd") -> pd.DataFrame:
+    """Format forest rows (`forest_rows`, `forest_from_fits`) as a table of text.
+
+    Parameters
+    ----------
+    forest : pandas.DataFrame
+        The rows: label, or, low, high, p, n, method.
+    scale : str
+        "sd" (the OR column is headed per SD) or another value (per stated unit).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indicator, the OR with its 95% CI, p, the model's patients and how it was estimated (Wald/Firth).
+    """
+    column = "OR per SD [95% CI]" if scale == "sd" else PER_UNIT_COLUMN
+    return pd.DataFrame(
+        {
+            "Indicator": forest["label"],
+            column: [
+                formatting.odds_ratio_ci(e, lo, hi)
+                for e, lo, hi in zip(forest["or"], forest["low"], forest["high"], strict=True)
+            ],
+            "p": [formatting.p_value(p) for p in forest["p"]],
+            "n": [style.MISSING if n is None or pd.isna(n) else int(n) for n in forest["n"]],
+            "Method": [METHOD_TEXT.get(m or "", style.MISSING) for m in forest["method"]],
+        }
+    )
+
+
+BALANCE_LABELS: dict[str, str] = {"female": "Women (proportion)"}
+"""Names of the matching balance's variables beyond `style.marker_label`'s (which names age and BMI)."""
+
+
+def balance_table(balance: pd.DataFrame) -> pd.DataFrame:
+    """Format a matching's covariate balance (`MatchResult.balance_frame`) as a table of text.
+
+    Parameters
+    ----------
+    balance : pandas.DataFrame
+        Columns variable, smd_before, smd_after.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Variable (named as in every table), SMD before and SMD after matching, three decimals.
+    """
+    return pd.DataFrame(
+        {
+            "Variable": [BALANCE_LABELS.get(v, style.marker_label(v)) for v in balance["variable"]],
+            "SMD before": [formatting.number(v, 3) for v in balance["smd_before"]],
+            "SMD after": [formatting.number(v, 3) for v in balance["smd_after"]],
+        }
     )
 
 
