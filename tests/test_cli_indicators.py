@@ -11,6 +11,14 @@ from tests.conftest import run_cli
 HEADER = "patient_id,rater,ovcf,age,sex,bmi,fractured,hu_L1,hu_L2,hu_L3,hu_L4\n"
 
 
+def _indicators_on(tmp_path, rows: str, name: str = "raw.csv"):
+    """Run `ovcf indicators` on a raw table of HEADER and `rows`; (the run, the cohort file it writes)."""
+    raw = tmp_path / name
+    raw.write_text(HEADER + rows)
+    out = tmp_path / "c.csv"
+    return run_cli("indicators", raw, "-o", out), out
+
+
 def test_indicators_on_the_sample_raw_table_reproduces_the_sample_cohort(tmp_path):
     out = tmp_path / "cohort.csv"
     result = run_cli("indicators", paths.SAMPLE_RAW, "-o", out)
@@ -30,10 +38,9 @@ def test_indicators_writes_xlsx_with_the_same_values(tmp_path):
 
 
 def test_two_raters_are_averaged_and_the_fracture_excluded(tmp_path):
-    raw = tmp_path / "raw.csv"
-    raw.write_text(HEADER + "A,1,1,70,F,22,L1,300,100,110,120\nA,2,1,70,F,22,L1,310,104,114,130\n")
-    out = tmp_path / "c.csv"
-    result = run_cli("indicators", raw, "-o", out)
+    result, out = _indicators_on(
+        tmp_path, "A,1,1,70,F,22,L1,300,100,110,120\nA,2,1,70,F,22,L1,310,104,114,130\n"
+    )
     assert result.returncode == 0, result.stderr
     # rater means L2 102, L3 112, L4 125 -> (102 + 112 + 125) / 3 = 113
     assert pd.read_csv(out)["hu"].tolist() == [113.0]
@@ -63,27 +70,21 @@ def test_unusable_raw_file_exits_2_with_a_one_line_message(tmp_path, content, ex
 
 
 def test_text_in_age_names_the_file_row_and_column(tmp_path):
-    raw = tmp_path / "bad.csv"
-    raw.write_text(HEADER + "A,1,1,seventy,F,22,,100,110,120,130\n")
-    result = run_cli("indicators", raw, "-o", tmp_path / "out.csv")
+    result, _ = _indicators_on(tmp_path, "A,1,1,seventy,F,22,,100,110,120,130\n", name="bad.csv")
     assert "bad.csv: error: row 2, column 'age': 'seventy' is not a number" in result.stderr
 
 
 def test_bad_rows_are_skipped_and_the_rest_written(tmp_path):
-    raw = tmp_path / "raw.csv"
-    raw.write_text(HEADER + "A,1,1,70,F,22,,100,110,120,130\nB,1,0,71,X,22,,100,110,120,130\n")
-    out = tmp_path / "c.csv"
-    result = run_cli("indicators", raw, "-o", out)
+    result, out = _indicators_on(tmp_path, "A,1,1,70,F,22,,100,110,120,130\nB,1,0,71,X,22,,100,110,120,130\n")
     assert result.returncode == 0
     assert "raw.csv: error: row 3, column 'sex': 'X' is not a sex" in result.stderr
     assert pd.read_csv(out)["patient_id"].tolist() == ["A"]
 
 
 def test_unknown_fractured_level_and_text_in_a_measurement_are_named_and_the_rest_kept(tmp_path):
-    raw = tmp_path / "raw.csv"
-    raw.write_text(HEADER + "A,1,1,70,F,22,L7,100,110,120,130\nB,1,0,71,F,22,,100,abc,120,140\n")
-    out = tmp_path / "c.csv"
-    result = run_cli("indicators", raw, "-o", out)
+    result, out = _indicators_on(
+        tmp_path, "A,1,1,70,F,22,L7,100,110,120,130\nB,1,0,71,F,22,,100,abc,120,140\n"
+    )
     assert result.returncode == 0, result.stderr
     assert "raw.csv: warning: row 2, column 'fractured': unknown fractured level 'L7'" in result.stderr
     assert "raw.csv: warning: row 3, column 'hu_L2': 'abc' is not a number" in result.stderr

@@ -13,6 +13,7 @@ from ovcf_core.errors import InputError
 from ovcf_core.imaging import Plane, Roi, Shape, load_series, measure_series
 from ovcf_core.imaging import series as series_module
 from ovcf_core.imaging.phantoms import SAGITTAL, dicom_slice
+from tests.bad_inputs.make_corpus import dicom_with
 from tests.imaging_helpers import SERIES_A, SERIES_B, ordered_series, write_files
 
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
@@ -69,39 +70,9 @@ def test_files_are_grouped_by_series_uid_and_picking_needs_a_uid_when_there_are_
         loaded.pick("9.9")
 
 
-def _series_without(tag: str) -> bytes:
-    import pydicom
-
-    ds = pydicom.dcmread(io.BytesIO(ordered_series(1)[0][1]))
-    delattr(ds, tag)
-    buffer = io.BytesIO()
-    ds.save_as(buffer)
-    return buffer.getvalue()
-
-
-def _rgb_slice() -> bytes:
-    import pydicom
-
-    ds = pydicom.dcmread(io.BytesIO(ordered_series(1)[0][1]))
-    ds.PhotometricInterpretation = "RGB"
-    ds.SamplesPerPixel = 3
-    ds.PlanarConfiguration = 0
-    ds.BitsAllocated = ds.BitsStored = 8
-    ds.HighBit = 7
-    ds.PixelData = bytes(16 * 16 * 3)
-    buffer = io.BytesIO()
-    ds.save_as(buffer)
-    return buffer.getvalue()
-
-
-def _us_slice() -> bytes:
-    import pydicom
-
-    ds = pydicom.dcmread(io.BytesIO(ordered_series(1)[0][1]))
-    ds.Modality = "US"
-    buffer = io.BytesIO()
-    ds.save_as(buffer)
-    return buffer.getvalue()
+def _first_slice_with(**changes: object) -> bytes:
+    """The first slice of a good series re-written with attributes dropped (`drop`) or changed."""
+    return dicom_with(ordered_series(1)[0][1], **changes)
 
 
 def test_bad_files_mixed_into_a_series_get_one_reason_each_and_the_good_files_still_load(tmp_path):
@@ -111,9 +82,20 @@ def test_bad_files_mixed_into_a_series_get_one_reason_each_and_the_good_files_st
         ("empty.dcm", b""),
         ("cut.dcm", good[0][1][:-100]),
         ("report.dcm", (CORPUS / "dicom_structured_report.dcm").read_bytes()),
-        ("nospacing.dcm", _series_without("PixelSpacing")),
-        ("rgb.dcm", _rgb_slice()),
-        ("ultrasound.dcm", _us_slice()),
+        ("nospacing.dcm", _first_slice_with(drop=("PixelSpacing",))),
+        (
+            "rgb.dcm",
+            _first_slice_with(
+                PhotometricInterpretation="RGB",
+                SamplesPerPixel=3,
+                PlanarConfiguration=0,
+                BitsAllocated=8,
+                BitsStored=8,
+                HighBit=7,
+                PixelData=bytes(16 * 16 * 3),
+            ),
+        ),
+        ("ultrasound.dcm", _first_slice_with(Modality="US")),
         ("jpegxl.dcm", (CORPUS / "dicom_jpegxl_no_codec.dcm").read_bytes()),
     ]
     folder = write_files(tmp_path / "upload", good + bad)
@@ -135,13 +117,7 @@ def test_bad_files_mixed_into_a_series_get_one_reason_each_and_the_good_files_st
 
 def test_a_slice_without_position_is_skipped_and_named():
     files = ordered_series(3)
-    import pydicom
-
-    ds = pydicom.dcmread(io.BytesIO(files[0][1]))
-    del ds.ImagePositionPatient
-    buffer = io.BytesIO()
-    ds.save_as(buffer)
-    files[0] = (files[0][0], buffer.getvalue())
+    files[0] = (files[0][0], dicom_with(files[0][1], drop=("ImagePositionPatient",)))
     loaded = load_series(files)
     assert len(loaded.series[0]) == 2
     assert "ImagePositionPatient (0020,0032)" in loaded.skipped[0].reason

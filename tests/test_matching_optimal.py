@@ -117,6 +117,16 @@ def _milp(table, caliper, k):
     return n_sets, float(second.fun)
 
 
+def _assert_as_good_as(reference, table, caliper: float, k: int, tolerance: float) -> None:
+    """The optimal 1:k matching is valid, with as many sets and the same total distance as `reference`."""
+    result = match_controls(table, caliper=caliper, ratio=k)
+    _check_valid(table, result, caliper)
+    sets, total = _sets(result)
+    best_sets, best_total = reference(table, caliper, k)
+    assert len(sets) == best_sets
+    assert total == pytest.approx(best_total, abs=tolerance)
+
+
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_optimal_equals_a_brute_force_over_every_matching(k):
     rng = np.random.default_rng(100 + k)
@@ -124,12 +134,7 @@ def test_optimal_equals_a_brute_force_over_every_matching(k):
     for _ in range(25):
         table = _pool(*sizes, rng, span=6, decimals=int(rng.integers(0, 2)), sexes=("F", "F", "M"))
         caliper = float(rng.choice([0.5, 1, 1.5, 2, 3]))
-        result = match_controls(table, caliper=caliper, ratio=k)
-        _check_valid(table, result, caliper)
-        sets, total = _sets(result)
-        best_sets, best_total = _brute_force(table, caliper, k)
-        assert len(sets) == best_sets
-        assert total == pytest.approx(best_total, abs=1e-9)
+        _assert_as_good_as(_brute_force, table, caliper, k, tolerance=1e-9)
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
@@ -138,12 +143,7 @@ def test_optimal_equals_a_mixed_integer_programme_on_medium_pools(k):
     for _ in range(3):
         table = _pool(25, 25 * k + 15, rng, span=15, decimals=1)
         caliper = float(rng.choice([0.5, 1.0, 2.0]))
-        result = match_controls(table, caliper=caliper, ratio=k)
-        _check_valid(table, result, caliper)
-        sets, total = _sets(result)
-        best_sets, best_total = _milp(table, caliper, k)
-        assert len(sets) == best_sets
-        assert total == pytest.approx(best_total, abs=1e-6)
+        _assert_as_good_as(_milp, table, caliper, k, tolerance=1e-6)
 
 
 def test_one_to_one_equals_linear_sum_assignment():

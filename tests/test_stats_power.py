@@ -37,19 +37,12 @@ def test_power_of_one_curve_matches_proc_test_suite():
 # the two corrections pROC's test suite makes; rows kappa, columns AUC.
 KAPPAS = (0.25, 0.5, 1, 2, 4)
 THETAS = (0.6, 0.7, 0.8, 0.9, 0.95)
-TABLE4_CONTROLS = [
-    [84, 20, 10, 10, 10],
-    [101, 25, 10, 10, 10],
-    [135, 33, 14, 10, 10],
-    [203, 50, 21, 20, 20],
-    [340, 84, 40, 40, 40],
-]
-TABLE4_CASES = [
-    [334, 80, 40, 40, 40],
-    [202, 49, 20, 20, 20],
-    [135, 33, 14, 10, 10],
-    [102, 25, 11, 10, 10],
-    [85, 21, 10, 10, 10],
+TABLE4 = [  # each cell (controls, cases)
+    [(84, 334), (20, 80), (10, 40), (10, 40), (10, 40)],
+    [(101, 202), (25, 49), (10, 20), (10, 20), (10, 20)],
+    [(135, 135), (33, 33), (14, 14), (10, 10), (10, 10)],
+    [(203, 102), (50, 25), (21, 11), (20, 10), (20, 10)],
+    [(340, 85), (84, 21), (40, 10), (40, 10), (40, 10)],
 ]
 
 
@@ -61,7 +54,7 @@ def test_sample_sizes_reproduce_obuchowski_2004_table_4(i):
         # the table's rule (as pROC's test): at least 10 per group, the other group scaled by kappa
         controls = max(10, (10 if r.n_cases_needed < 10 else 0) * kappa, r.n_controls_needed)
         cases = max(10, (10 if r.n_controls_needed < 10 else 0) / kappa, r.n_cases_needed)
-        assert (controls, cases) == (TABLE4_CONTROLS[i][j], TABLE4_CASES[i][j]), (kappa, theta)
+        assert (controls, cases) == TABLE4[i][j], (kappa, theta)
 
 
 def _closed_form_one_curve(auc: float, kappa: float, alpha: float, power: float) -> float:
