@@ -9,7 +9,7 @@ from stats_cohorts import paired_cohort
 from statsmodels.stats.contingency_tables import mcnemar
 
 from ovcf_core.stats.correlation import correlation_matrix, spearman
-from ovcf_core.stats.groups import compare_sex, table1
+from ovcf_core.stats.groups import compare_sex, summarize, table1
 
 
 def test_sex_chi_square_matches_scipy():
@@ -94,3 +94,14 @@ def test_correlation_matrix_from_precomputed_midranks_equals_scipy():
     np.testing.assert_allclose(fast.rho, reference.statistic, atol=1e-12)
     np.testing.assert_allclose(fast.p, reference.pvalue, rtol=1e-9, atol=1e-300)
     assert (fast.n == 200).all()
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 10, 101, 1000, 100_001])
+def test_quartiles_equal_numpy_percentile_exactly(n: int) -> None:
+    """Table 1's quartiles come from one sort, and equal np.percentile's default method bit for bit."""
+    rng = np.random.default_rng(n)
+    for x in (rng.normal(100, 25, n), np.round(rng.normal(3, 0.5, n), 1), rng.exponential(7, n)):
+        summary = summarize(x)
+        assert (summary.q1, summary.median, summary.q3) == tuple(
+            float(v) for v in np.percentile(x, [25, 50, 75])
+        )

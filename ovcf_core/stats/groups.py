@@ -59,9 +59,26 @@ def summarize(values: np.ndarray) -> GroupSummary:
     if len(x) == 0:
         nan = float("nan")
         return GroupSummary(0, nan, nan, nan, nan, nan)
-    q1, median, q3 = np.percentile(x, [25, 50, 75])
+    q1, median, q3 = _quartiles(np.sort(x))
     sd = float(np.std(x, ddof=1)) if len(x) > 1 else float("nan")
-    return GroupSummary(len(x), float(x.mean()), sd, float(median), float(q1), float(q3))
+    return GroupSummary(len(x), float(x.mean()), sd, median, q1, q3)
+
+
+def _quartiles(ordered: np.ndarray) -> tuple[float, float, float]:
+    """Return the 25th, 50th and 75th percentiles of ascending values, exactly as `np.percentile`.
+
+    numpy's default (linear) method: the value at position q(n - 1), interpolated between its two
+    neighbours with numpy's own two-sided formula. From one sort (fast for large groups) rather than
+    numpy's partition per call.
+    """
+    found = []
+    for q in (0.25, 0.5, 0.75):
+        position = q * (len(ordered) - 1)
+        low = int(np.floor(position))
+        t = position - low
+        a, b = float(ordered[low]), float(ordered[min(low + 1, len(ordered) - 1)])
+        found.append(b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t)
+    return found[0], found[1], found[2]
 
 
 def smd(cases: GroupSummary, controls: GroupSummary) -> float:
