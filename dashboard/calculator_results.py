@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
@@ -13,6 +11,7 @@ from ovcf_core import RESEARCH_NOTE, formatting
 from ovcf_core.cohort_cutoffs import youden_cutoffs
 from ovcf_core.model import RiskModel
 from ovcf_core.model import figures as model_figures
+from ovcf_core.model.explain import age_lowers_the_odds
 from ovcf_core.model.prediction import Prediction, percent
 from ovcf_core.model.summary import prediction_summary_html
 from ovcf_core.model.thresholds import threshold_table, thresholds_for
@@ -94,12 +93,12 @@ def explain(prediction: Prediction, model: RiskModel) -> None:
     figure = model_figures.contribution_figure(prediction, title=None)
     figure.update_traces(y=[_term_label(t, prediction) for t in prediction.contributions])
     st.plotly_chart(figure, key="contributions")
-    terms = list(model.terms_)
-    if "age" in terms and model.coef_[terms.index("age")] < 0:
-        odds = math.exp(float(model.coef_[terms.index("age")]))
-        others = ", ".join(variable_label(t) for t in terms[1:] if t != "age")
+    age = age_lowers_the_odds(model)
+    if age is not None:
+        others = ", ".join(variable_label(t) for t in age.adjusted_for)
+        odds = formatting.odds_ratio_ci(age.odds_ratio, *age.ci)
         st.info(
-            f"In this model a higher age *lowers* the log-odds (odds ratio {odds:.3f} per year, adjusted for "
+            f"In this model a higher age *lowers* the log-odds (odds ratio {odds} per year, adjusted for "
             f"{others}). That does not mean age protects: the model was trained on a case-control sample "
             f"({model.n_cases_} cases, {model.n_controls_} controls) in which the controls were chosen, not "
             "drawn from the population, so the age term reflects how the sample was assembled (e.g. matching "
