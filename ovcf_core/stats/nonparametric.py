@@ -40,12 +40,7 @@ def mann_whitney_p(
     if u_cases is None or tie_counts is None:
         if cases is None or controls is None:
             raise ValueError("give the values, or u_cases with tie_counts and the group sizes")
-        both = np.concatenate([np.asarray(cases, float), np.asarray(controls, float)])
-        _, inverse, counts = np.unique(both, return_inverse=True, return_counts=True)
-        starts = np.cumsum(counts) - counts
-        ranks = starts[inverse] + (counts[inverse] + 1) / 2
-        u_cases = float(ranks[:n1].sum() - n1 * (n1 + 1) / 2)
-        tie_counts = counts
+        u_cases, tie_counts = _u_and_ties(np.asarray(cases, float), np.asarray(controls, float))
     ties = bool(np.any(np.asarray(tie_counts) > 1))
     if min(n1, n2) <= EXACT_MAX_GROUP and not ties:
         if cases is None or controls is None:
@@ -61,6 +56,23 @@ def mann_whitney_p(
         return 1.0  # every value tied: U is its mean, z = -0.5 / 0, and scipy's p is 1
     z = (u - n1 * n2 / 2 - 0.5) / spread
     return float(min(1.0, normal_two_sided_p(z)))
+
+
+def _u_and_ties(cases: np.ndarray, controls: np.ndarray) -> tuple[float, np.ndarray]:
+    """Return the cases' U (each control below a case counts 1, a tie 1/2) and the sizes of tied groups.
+
+    From sorts and sorted searches only (no argsort, no ranks in the original order): U is the number of
+    (case, control) pairs with the case above, plus half the tied ones, which equals the rank-sum form
+    R1 - n1(n1 + 1)/2 with midranks.
+    """
+    ordered = np.sort(controls)
+    cases = np.sort(cases)
+    below = np.searchsorted(ordered, cases, "left")
+    at_or_below = np.searchsorted(ordered, cases, "right")
+    u_cases = float(np.sum(below + at_or_below, dtype=np.int64)) / 2.0
+    both = np.sort(np.concatenate([cases, ordered]))
+    starts = np.flatnonzero(np.r_[True, both[1:] != both[:-1]])
+    return u_cases, np.diff(np.r_[starts, both.size])
 
 
 def wilcoxon_p(differences: np.ndarray) -> float:
