@@ -126,7 +126,13 @@ def choose_threshold(
         too few cases or controls have a value, or no threshold reaches the target.
     """
     rule = _check_rule(rule, target)
-    y, score = _complete(y, score)
+    return _threshold(*_complete(y, score), direction, rule, target)
+
+
+def _threshold(
+    y: np.ndarray, score: np.ndarray, direction: Direction | str, rule: CutoffRule, target: float | None
+) -> float:
+    """Pick the checked rule's threshold on complete data (`choose_threshold` after its checks)."""
     thresholds, sens, spec = _roc_points(y, score, direction)
     pick = _pick(thresholds, sens, spec, rule, target)
     if pick is None:
@@ -270,7 +276,7 @@ def cutoff_analysis(
     rule = _check_rule(rule, target)
     direction = Direction(direction)
     y, score = _complete(y, score)
-    threshold = choose_threshold(y, score, direction, rule, target)
+    threshold = _threshold(y, score, direction, rule, target)
     m = metrics_at(y, score, threshold, direction)
     lrs = likelihood_ratios(m.true_positive, m.false_negative, m.false_positive, m.true_negative, level)
     counts = (m.true_positive, m.false_negative, m.false_positive, m.true_negative)

@@ -74,16 +74,21 @@ class OddsRatio(JsonResult):
     method: str | None = "wald"  # "wald", "firth", or None when no estimate
 
 
+def _odds(term: str, coef: float, se: float, ci: CI, p: float, sd: float, method: str) -> OddsRatio:
+    """Exponentiate a coefficient and its CI on the log-odds scale, per unit and per `sd` units."""
+    lo, hi = ci
+    with np.errstate(over="ignore"):
+        return OddsRatio(
+            term, float(coef), float(se), float(p), float(sd),
+            float(np.exp(coef)), (float(np.exp(lo)), float(np.exp(hi))),
+            float(np.exp(coef * sd)), (float(np.exp(lo * sd)), float(np.exp(hi * sd))), method,
+        )  # fmt: skip
+
+
 def odds_ratio(term: str, coef: float, se: float, sd: float) -> OddsRatio:
     """ORs with Wald 95% CIs from a coefficient and its SE; `sd` scales the per-SD OR."""
     p = normal_two_sided_p(coef / se) if se > 0 else float("nan")
-    lo, hi = coef - Z95 * se, coef + Z95 * se
-    with np.errstate(over="ignore"):
-        return OddsRatio(
-            term, float(coef), float(se), p, float(sd),
-            float(np.exp(coef)), (float(np.exp(lo)), float(np.exp(hi))),
-            float(np.exp(coef * sd)), (float(np.exp(lo * sd)), float(np.exp(hi * sd))),
-        )  # fmt: skip
+    return _odds(term, coef, se, (coef - Z95 * se, coef + Z95 * se), p, sd, "wald")
 
 
 def firth_odds_ratio(term: str, coef: float, se: float, ci: CI, p: float, sd: float) -> OddsRatio:
@@ -92,13 +97,7 @@ def firth_odds_ratio(term: str, coef: float, se: float, ci: CI, p: float, sd: fl
     Per SD the coefficient and both bounds are multiplied by `sd`: dividing a column by c multiplies
     log det(X'WX) by a constant, so the penalised profile of c·b is exactly that of b (tested).
     """
-    lo, hi = ci
-    with np.errstate(over="ignore"):
-        return OddsRatio(
-            term, float(coef), float(se), float(p), float(sd),
-            float(np.exp(coef)), (float(np.exp(lo)), float(np.exp(hi))),
-            float(np.exp(coef * sd)), (float(np.exp(lo * sd)), float(np.exp(hi * sd))), "firth",
-        )  # fmt: skip
+    return _odds(term, coef, se, ci, p, sd, "firth")
 
 
 def _no_odds(term: str, sd: float) -> OddsRatio:
