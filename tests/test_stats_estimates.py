@@ -2,51 +2,32 @@
 
 from __future__ import annotations
 
-import enum
 import json
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from ovcf_core.stats.estimates import CI, JsonResult, difference_z, json_ready, percentile_ci
-
-
-class Colour(enum.StrEnum):
-    RED = "red"
-
-
-@dataclass(frozen=True)
-class Inner(JsonResult):
-    value: float
-    ci: CI
-
-
-@dataclass(frozen=True)
-class Outer(JsonResult):
-    name: str
-    colour: Colour
-    ci: CI | None
-    inner: Inner
-    labels: tuple[str, ...] = ()
+from ovcf_core.schema import Direction
+from ovcf_core.stats.cutoffs import CutoffResult, CutoffRule, LikelihoodRatios
+from ovcf_core.stats.estimates import difference_z, json_ready, percentile_ci
+from ovcf_core.stats.roc import AucResult
 
 
 def test_to_dict_gives_fields_in_order_with_lists_and_enum_names():
-    result = Outer("x", Colour.RED, (0.1, 0.2), Inner(1.5, (1.0, 2.0)), ("a", "b"))
-    out = result.to_dict()
-    assert list(out) == ["name", "colour", "ci", "inner", "labels"]
-    assert out == {
-        "name": "x",
-        "colour": "red",
-        "ci": [0.1, 0.2],
-        "inner": {"value": 1.5, "ci": [1.0, 2.0]},
-        "labels": ["a", "b"],
-    }
-    assert type(out["colour"]) is str
-    assert json.loads(json.dumps(out)) == out  # nothing but JSON types
-    assert Outer("x", Colour.RED, None, Inner(1.5, (1.0, 2.0))).to_dict()["ci"] is None
+    out = AucResult(0.8, 0.05, (0.7, 0.9), Direction.LOWER, 10, 12).to_dict()
+    assert list(out) == ["auc", "se", "ci", "direction", "n_cases", "n_controls"]
+    assert out == {"auc": 0.8, "se": 0.05, "ci": [0.7, 0.9], "direction": "lower", "n_cases": 10,
+                   "n_controls": 12}  # fmt: skip
+    assert type(out["direction"]) is str
+    lrs = LikelihoodRatios(2.0, (1.5, 3.0), 0.5, (0.25, 0.75))
+    cut = CutoffResult(CutoffRule.YOUDEN, None, Direction.HIGHER, 1.5, 0.8, 0.7, 8, 2, 3, 7, lrs).to_dict()
+    assert cut["rule"] == "youden" and type(cut["rule"]) is str
+    assert cut["likelihood_ratios"] == {"positive": 2.0, "positive_ci": [1.5, 3.0], "negative": 0.5,
+                                        "negative_ci": [0.25, 0.75]}  # fmt: skip
+    assert cut["sensitivity_ci"] is None
+    assert json.loads(json.dumps(cut)) == cut  # nothing but JSON types
 
 
 def test_json_ready_leaves_numbers_and_none_alone():
