@@ -18,7 +18,7 @@ from dashboard import analysis, components
 from ovcf_core import formatting, method_agreement, paths
 from ovcf_core.errors import OvcfError
 from ovcf_core.output import json_safe
-from ovcf_core.report import agreement_figures
+from ovcf_core.report import agreement_figures, tables
 from ovcf_core.stats.agreement import LOA_CI_METHODS
 
 METHOD_PAIRS = "method_agreement_table"  # dict: this section's table (table, notes), source, synthetic
@@ -152,7 +152,9 @@ def _tiles(
     )
     if result.icc2 is not None:
         tiles[3].metric(
-            "ICC(2,1)", formatting.number(result.icc2.icc, 3), help="two-way random, absolute agreement"
+            "ICC(2,1)",
+            formatting.number(result.icc2.icc, formatting.COEFFICIENT_DIGITS),
+            help="two-way random, absolute agreement",
         )
     if pairs.dropped:
         rows = ", ".join(str(r) for d in pairs.dropped for r in d.rows)
@@ -161,15 +163,8 @@ def _tiles(
 
 def _summary(result: method_agreement.MethodAgreement, loa_ci: str, digits: int) -> None:
     """Draw the statistics table: each estimate with its 95% CI, in the indicator's digits."""
-    summary = result.summary_frame()
-    summary["estimate [95% CI]"] = [
-        agreement_figures.with_ci(e, (lo, hi), 3 if s.startswith("ICC") or "slope" in s else digits)
-        if s != "pairs"
-        else f"{int(e)}"
-        for s, e, lo, hi in summary[["statistic", "estimate", "ci_low", "ci_high"]].itertuples(index=False)
-    ]
     components.show_table(
-        summary[["statistic", "estimate [95% CI]"]],
+        tables.agreement_summary_table(result, digits),
         f"Differences {result.difference}. Limits of agreement: bias ± 1.96 SD, their CIs by "
         f"{LOA_CI_TEXT[loa_ci]}. "
         "Proportional bias: least-squares slope of the difference on the pair mean (0 = none). ICC(2,1): "
@@ -182,16 +177,8 @@ def _cutoffs(
 ) -> None:
     """Draw the published cut-offs found with method A as method B would read them, with statements."""
     st.markdown(f"**Published cut-offs found with {pairs.method_a}, as {pairs.method_b} would read them**")
-    cutoffs = result.cutoff_frame()
-    by_a, by_b = f"by {pairs.method_a}", f"by {pairs.method_b}"
-    cutoffs[f"{by_b} [95% CI]"] = [
-        agreement_figures.with_ci(v, (lo, hi), digits)
-        for v, lo, hi in zip(cutoffs[by_b], cutoffs["ci_low"], cutoffs["ci_high"], strict=True)
-    ]
-    for column in (by_a, f"{by_b} (regression)"):
-        cutoffs[column] = [formatting.number(v, digits) for v in cutoffs[column]]
     components.show_table(
-        cutoffs[["cut-off", by_a, f"{by_b} [95% CI]", f"{by_b} (regression)"]],
+        tables.agreement_cutoff_table(result, digits),
         "Cut-off + bias, with the bias's 95% CI; the regression column also allows for a proportional bias. "
         + " ".join(
             f"{c.threshold.label}: {c.threshold.detects}, {c.threshold.applies_to}." for c in result.cutoffs
@@ -227,7 +214,7 @@ def method_agreement_section() -> None:
         st.caption(f":material/science: **{method_agreement.SAMPLE_NOTE}**")
     for note in (*source["table"][1], *pairs.notes):
         st.warning(note)
-    digits = formatting.marker_digits("hu" if indicator in ("hu_l1", "hu") else indicator or "")
+    digits = formatting.agreement_digits(indicator)
     _tiles(result, pairs, digits)
     st.plotly_chart(
         agreement_figures.method_agreement_figure(result, digits=digits), key="ma_figure", width="stretch"

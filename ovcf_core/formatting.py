@@ -9,6 +9,9 @@ What a journal prints, decided once here and used everywhere:
 - a marker's value, and so its cut-off, with the marker's own decimals everywhere (`marker_value`):
   HU and FI one decimal, T-score, VBQ and rCSA two;
 - percentages one decimal (`percent`);
+- dimensionless coefficients (ICCs, Spearman's ρ, regression slopes) three decimals (`COEFFICIENT_DIGITS`);
+- values of an indicator two methods measured (method agreement) in the indicator's decimals, HU of L1 as HU
+  (`agreement_digits`);
 - plotly axes drop needless trailing zeros (`axis_tickformat`: 50, 100 rather than 50.0, 100.0).
 
 Odds ratios of a marker on a ratio scale per one unit are unreadable (VBQ: 1166 [131–10397] per 1.0, when
@@ -32,6 +35,8 @@ MISSING = "—"
 P_DIGITS = 3
 AUC_DIGITS = 3
 PERCENT_DIGITS = 1
+COEFFICIENT_DIGITS = 3
+"""Decimals of a dimensionless coefficient: an ICC, a correlation, a regression slope."""
 
 _MARKER_DIGITS: dict[str, int] = {
     Indicator.T_SCORE.column: 2,
@@ -191,6 +196,23 @@ def marker_value(marker: str, value: float | None) -> str:
         E.g. ``marker_value("hu", 90.77) == "90.8"`` — the same text on every page and in the report.
     """
     return number(value, marker_digits(marker))
+
+
+def agreement_digits(indicator: str | None) -> int:
+    """Decimals to show for values (and bias, limits, cut-offs) of an indicator two methods measured.
+
+    Parameters
+    ----------
+    indicator : str or None
+        What the values are (`method_agreement.INDICATORS`: ``"hu_l1"``, an indicator's column), or None
+        when not named.
+
+    Returns
+    -------
+    int
+        The indicator's decimals (`marker_digits`), HU of L1 alone as HU (1); 2 when not named.
+    """
+    return marker_digits(Indicator.HU.column if indicator == "hu_l1" else indicator or "")
 
 
 def rounded_marker_value(marker: str, value: float) -> float:

@@ -21,6 +21,7 @@ from ovcf_core.stats.cutoffs import LikelihoodRatios, likelihood_ratios
 from ovcf_core.stats.marker_comparisons import ComparisonRow, comparison_rows
 
 if TYPE_CHECKING:
+    from ovcf_core.method_agreement import MethodAgreement
     from ovcf_core.ratings import IndicatorIcc
     from ovcf_core.stats.analysis import CohortAnalysis, MarkerAnalysis
     from ovcf_core.stats.cutoffs import CutoffResult
@@ -583,6 +584,75 @@ def icc_messages(icc: IndicatorIcc) -> list[str]:
             by_warning.setdefault(warning, []).append(style.marker_label(marker, unit=False))
     messages.extend(f"{w} ({', '.join(markers)})" for w, markers in by_warning.items())
     return messages
+
+
+def _with_ci(value: float, ci: tuple[float, float], digits: int) -> str:
+    """Write a method-agreement estimate with its CI as its figure's labels do ('−9.6 [−13.9, −5.3]')."""
+    from ovcf_core.report.agreement_figures import with_ci  # imported when used: it loads plotly
+
+    return with_ci(value, ci, digits)
+
+
+def agreement_summary_table(result: MethodAgreement, digits: int) -> pd.DataFrame:
+    """Build the method-agreement statistics table: each estimate with its 95% CI.
+
+    Parameters
+    ----------
+    result : MethodAgreement
+        The agreement of two methods (its `summary_frame`).
+    digits : int
+        Decimals of the indicator's values (`formatting.agreement_digits`): the bias, SD and limits are
+        written with them; ICCs and the proportional bias's slope, being dimensionless, with
+        `formatting.COEFFICIENT_DIGITS`; the number of pairs as a count.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns statistic and "estimate [95% CI]".
+    """
+    summary = result.summary_frame()
+    shown = []
+    for statistic, estimate, low, high in summary.itertuples(index=False):
+        if statistic == "pairs":
+            shown.append(formatting.count_text(estimate))
+            continue
+        coefficient = statistic.startswith("ICC") or "slope" in statistic
+        shown.append(
+            _with_ci(estimate, (low, high), formatting.COEFFICIENT_DIGITS if coefficient else digits)
+        )
+    return pd.DataFrame({"statistic": summary["statistic"], "estimate [95% CI]": shown})
+
+
+def agreement_cutoff_table(result: MethodAgreement, digits: int) -> pd.DataFrame:
+    """Build the table of published cut-offs found with method A as method B would read them.
+
+    Parameters
+    ----------
+    result : MethodAgreement
+        The agreement of two methods with its translated cut-offs (`cutoff_frame`).
+    digits : int
+        Decimals of the indicator's values (`formatting.agreement_digits`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns cut-off, "by A", "by B [95% CI]" (cut-off + bias, with the bias's CI) and "by B
+        (regression)" (allowing for a proportional bias), A and B the methods' names.
+    """
+    cutoffs = result.cutoff_frame()
+    by_a, by_b = f"by {result.pairs.method_a}", f"by {result.pairs.method_b}"
+    regression = f"{by_b} (regression)"
+    return pd.DataFrame(
+        {
+            "cut-off": cutoffs["cut-off"],
+            by_a: [formatting.number(v, digits) for v in cutoffs[by_a]],
+            f"{by_b} [95% CI]": [
+                _with_ci(v, (lo, hi), digits)
+                for v, lo, hi in zip(cutoffs[by_b], cutoffs["ci_low"], cutoffs["ci_high"], strict=True)
+            ],
+            regression: [formatting.number(v, digits) for v in cutoffs[regression]],
+        }
+    )
 
 
 NUMBER_COLUMNS: dict[str, tuple[str, ...]] = {
