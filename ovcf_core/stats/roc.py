@@ -65,7 +65,7 @@ class SortedScores:
     this one O(n log n) sort, so a large cohort's marker is sorted once instead of five times.
     """
 
-    order: np.ndarray  # argsort of the values (stable)
+    order: np.ndarray  # argsort of the values (any order within ties: nothing here depends on it)
     values: np.ndarray  # the values in ascending order
     is_case: np.ndarray  # y == 1, in the same order
 
@@ -73,7 +73,9 @@ class SortedScores:
     def of(cls, y: np.ndarray, score: np.ndarray) -> SortedScores:
         """Sort `score` (finite) with its 0/1 outcome `y`."""
         score = np.asarray(score, dtype=float)
-        order = np.argsort(score, kind="stable")
+        # numpy's default (introsort) argsort is about four times faster than its stable one; every result
+        # below is the same for any order within a group of tied values (counts per distinct value)
+        order = np.argsort(score)
         return cls(order, score[order], np.asarray(y, dtype=float)[order] == 1)
 
     def _starts(self) -> np.ndarray:
