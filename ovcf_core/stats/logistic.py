@@ -269,11 +269,24 @@ def _one_pass(
         eta = Xb @ beta
         if offset is not None:
             eta += offset[block]
-        p = special.expit(eta)
+        p = _logistic_in_place(eta)
         grad += Xb.T @ (y[block] - p)
         if info is not None:
             info += Xb.T @ (Xb * (p * (1.0 - p))[:, None])
     return grad
+
+
+def _logistic_in_place(eta: np.ndarray) -> np.ndarray:
+    """Overwrite `eta` with 1 / (1 + exp(-eta)) and return it (the logistic function, as `special.expit`).
+
+    numpy's exp is vectorised (SIMD) and `expit` is not: a quarter of the time on a large sample's
+    passes. Overflow-free in effect: exp(-eta) = inf for eta < -709 gives exactly 0, as `expit` does.
+    """
+    np.negative(eta, out=eta)
+    with np.errstate(over="ignore"):
+        np.exp(eta, out=eta)
+    eta += 1.0
+    return np.reciprocal(eta, out=eta)
 
 
 def _chord(
