@@ -43,8 +43,9 @@ def write_study(
     folder: Path, hu_by_level: dict[str, float], *, seed: int = 0, study_uid: str | None = None
 ) -> str:
     """Write the CT slices of one study into `folder` (shuffled file order); returns its StudyInstanceUID."""
-    from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import generate_uid
+
+    from tests.bad_inputs.make_corpus import ct_dataset
 
     folder.mkdir(parents=True, exist_ok=True)
     ct, _ = volume(hu_by_level)
@@ -52,33 +53,18 @@ def write_study(
     series_uid = generate_uid(entropy_srcs=[str(folder.name), str(seed), "series"])
     order = np.random.default_rng(seed).permutation(len(ct))
     for k in range(len(ct)):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[series_uid, str(k)])
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
-        ds.SOPClassUID = CTImageStorage
-        ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-        ds.StudyInstanceUID = study_uid
-        ds.SeriesInstanceUID = series_uid
-        ds.PatientName = NAME
-        ds.PatientID = f"ID-{folder.name}"
-        ds.Modality = "CT"
-        ds.InstanceNumber = int(order[k]) + 1  # deliberately not the anatomical order
-        # Position along z increases with the slice index; L1 occupies the first slices.
-        ds.ImagePositionPatient = [-SIZE * SPACING / 2, -SIZE * SPACING / 2, 100.0 + THICKNESS * k]
-        ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-        ds.PixelSpacing = [SPACING, SPACING]
-        ds.SliceThickness = THICKNESS
-        ds.Rows = ds.Columns = SIZE
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.BitsAllocated = ds.BitsStored = 16
-        ds.HighBit = 15
-        ds.PixelRepresentation = 1
-        ds.RescaleSlope = 1
-        ds.RescaleIntercept = -1024
-        ds.PixelData = (ct[k].astype(np.int32) + 1024).astype("<i2").tobytes()
+        ds = ct_dataset(
+            ct[k],
+            uid_sources=[series_uid, str(k)],
+            study_uid=study_uid,
+            series_uid=series_uid,
+            instance_number=int(order[k]) + 1,  # deliberately not the anatomical order
+            # Position along z increases with the slice index; L1 occupies the first slices.
+            position=[-SIZE * SPACING / 2, -SIZE * SPACING / 2, 100.0 + THICKNESS * k],
+            spacing=SPACING,
+            thickness=THICKNESS,
+            identifiers={"PatientName": NAME, "PatientID": f"ID-{folder.name}"},
+        )
         ds.save_as(folder / f"IM{order[k]:04d}.dcm", enforce_file_format=True)
     return study_uid
 

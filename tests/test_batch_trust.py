@@ -72,26 +72,27 @@ def _chattr(path: Path, flag: str) -> bool:
     return result.returncode == 0
 
 
+def _export(tmp_path_factory, method: str, n: int, n_jobs: int) -> tuple[Path, Path, list[dict]]:
+    """`n` studies with ROI files or masks (`method`), and the rows of one clean batch over them."""
+    root = tmp_path_factory.mktemp(f"{method}_export")
+    studies_dir, inputs = studies.write_export(root, n, method=method)
+    reference = root / "reference.csv"
+    found = find_studies(studies_dir, **{"roi_dir" if method == "roi" else "mask_dir": inputs})
+    summary = run_batch(found, reference, n_jobs=n_jobs)
+    assert summary.ok and summary.measured == n
+    return studies_dir, inputs, _rows(reference)
+
+
 @pytest.fixture(scope="module")
 def roi_export(tmp_path_factory) -> tuple[Path, Path, list[dict]]:
     """Six studies with ROI files, and the rows of one clean batch over them."""
-    root = tmp_path_factory.mktemp("roi_export")
-    studies_dir, rois = studies.write_export(root, 6, method="roi")
-    reference = root / "reference.csv"
-    summary = run_batch(find_studies(studies_dir, roi_dir=rois), reference, n_jobs=1)
-    assert summary.ok and summary.measured == 6
-    return studies_dir, rois, _rows(reference)
+    return _export(tmp_path_factory, "roi", 6, n_jobs=1)
 
 
 @pytest.fixture(scope="module")
 def mask_export(tmp_path_factory) -> tuple[Path, Path, list[dict]]:
     """Forty studies with TotalSegmentator-style masks (about 60 ms each), and a clean batch's rows."""
-    root = tmp_path_factory.mktemp("mask_export")
-    studies_dir, masks = studies.write_export(root, 40, method="masks")
-    reference = root / "reference.csv"
-    summary = run_batch(find_studies(studies_dir, mask_dir=masks), reference, n_jobs=2)
-    assert summary.ok and summary.measured == 40
-    return studies_dir, masks, _rows(reference)
+    return _export(tmp_path_factory, "masks", 40, n_jobs=2)
 
 
 def _batch(studies_dir: Path, rois: Path, out: Path, **kwargs) -> tuple[batch.BatchSummary, list[str]]:

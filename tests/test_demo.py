@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import socket
 import subprocess
 import sys
-import time
 import tomllib
-import urllib.request
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from tests.servers import free_port, stopping, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,37 +112,16 @@ def test_dockerfile_is_slim_python_as_a_non_root_user_with_a_health_check():
     assert {".git", ".venv"} <= set(ignored)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_dockerfile_command_starts_the_app_and_its_health_check_passes():
     docker = _dockerfile()
-    port = str(_free_port())
+    port = str(free_port())
     argv = _exec_form(docker["CMD"][0])
     assert argv[0] == "python"
     argv = [sys.executable, *(a.replace("8501", port).replace("0.0.0.0", "127.0.0.1") for a in argv[1:])]
     health_argv = _exec_form(docker["HEALTHCHECK"][0].split("CMD", 1)[1].strip())
     health_argv = [sys.executable, *(a.replace("8501", port) for a in health_argv[1:])]
     server = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 90
-        body = b""
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                    body = r.read()
-                    break
-            except OSError:
-                time.sleep(0.5)
-        assert body == b"ok", f"no health answer; server exit code {server.poll()}"
+    with stopping(server, grace=20):
+        assert wait_healthy(f"http://127.0.0.1:{port}", server, timeout=90) == b"ok"
         assert subprocess.run(health_argv, timeout=30).returncode == 0
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()

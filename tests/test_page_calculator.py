@@ -14,6 +14,7 @@ from ovcf_core import paths
 from ovcf_core.model import load_model
 from ovcf_core.model.shipped import load_shipped_model
 from tests import apptest_tools as tools
+from tests.calculator_steps import fit_on_current_cohort
 
 PAGE = "dashboard/pages/calculator.py"
 
@@ -242,13 +243,7 @@ def test_hu_alone_with_the_shipped_model_is_refused_naming_what_is_missing():
 def test_an_estimate_from_hu_alone_with_a_model_fitted_on_hu(tmp_path):
     import statsmodels.api as sm
 
-    at = tools.open_page(PAGE)
-    at.radio[0].set_value("Fitted on the current cohort")
-    at = at.run()
-    at.multiselect(key="fit_features").set_value(["hu"])
-    at = at.run()
-    next(b for b in at.button if b.label.startswith("Fit the model")).click()
-    at = at.run()
+    at = fit_on_current_cohort(tools.open_page(PAGE), ["hu"])
     at = _enter(at, {"hu": 80.0, "age": 70.0, "sex": "F", "bmi": 24.0})
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.number_input(key="vbq").value is None

@@ -14,6 +14,7 @@ from dashboard import analysis, state
 from ovcf_core import paths
 from ovcf_core.imaging import Roi, Shape
 from tests import apptest_tools as tools
+from tests.calculator_steps import fit_on_current_cohort
 
 DATA = "dashboard/pages/data.py"
 CALCULATOR = "dashboard/pages/calculator.py"
@@ -47,13 +48,7 @@ def worked():
     assert at.session_state[state.COLUMN_MAPPING]["mapping"]["ovcf"] == "fracture"
     at.multiselect[0].set_value(["hu", "fi"])  # marker choice on the Data page
     at = at.run()
-    at = at.switch_page(CALCULATOR).run()
-    at.radio[0].set_value("Fitted on the current cohort")
-    at = at.run()
-    at.multiselect(key="fit_features").set_value(["hu"])
-    at = at.run()
-    next(b for b in at.button if b.label.startswith("Fit the model")).click()
-    at = at.run()
+    at = fit_on_current_cohort(at.switch_page(CALCULATOR).run(), ["hu"])
     for key, value in (("hu", 85.0), ("age", 72.0), ("bmi", 22.5)):
         at.number_input(key=key).set_value(value)
     at.radio(key="sex").set_value("F")

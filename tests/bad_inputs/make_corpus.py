@@ -16,6 +16,7 @@ import pickle
 import struct
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -92,30 +93,53 @@ def xlsx(rows: list[list[object]], merge: str | None = None) -> bytes:
         return zip_of(fixed_dates({info.filename: saved.read(info) for info in saved.infolist()}))
 
 
-def ct_slice(index: int, *, size: int = 16, hu: int = 100, transfer_syntax: str | None = None) -> bytes:
-    """One CT slice as DICOM bytes: a uniform square of `hu` HU, planted identifiers, slice `index`."""
+def _new_dataset(sop_class: str, uid_sources: list[str]) -> Any:
+    """An empty DICOM file of `sop_class` (Explicit VR Little Endian), its SOP instance UID made from
+    `uid_sources`."""
     from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=["corpus", str(index), str(hu)])
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=uid_sources)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID = CTImageStorage
+    ds.SOPClassUID = sop_class
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID = generate_uid(entropy_srcs=["corpus-study"])
-    ds.SeriesInstanceUID = generate_uid(entropy_srcs=["corpus-series"])
-    ds.PatientName = PLANTED_NAME
-    ds.PatientID = PLANTED_ID
-    ds.PatientBirthDate = "19450101"
+    return ds
+
+
+def ct_dataset(
+    hu: np.ndarray,
+    *,
+    uid_sources: list[str],
+    study_uid: str,
+    series_uid: str,
+    instance_number: int,
+    position: list[float],
+    spacing: float,
+    thickness: float,
+    identifiers: dict[str, str],
+) -> Any:
+    """One axial CT slice of `hu` (HU, stored with intercept -1024) as a pydicom dataset, not yet written.
+
+    The SOP instance UID is made from `uid_sources`; `identifiers` are patient attributes by keyword. Shared
+    by this corpus and `tests.studies`, so every synthetic CT slice of the tests is written the same way.
+    """
+    from pydicom.uid import CTImageStorage
+
+    ds = _new_dataset(CTImageStorage, uid_sources)
+    ds.StudyInstanceUID = study_uid
+    ds.SeriesInstanceUID = series_uid
+    for keyword, value in identifiers.items():
+        setattr(ds, keyword, value)
     ds.Modality = "CT"
-    ds.InstanceNumber = index + 1
-    ds.ImagePositionPatient = [0.0, 0.0, 2.5 * index]
+    ds.InstanceNumber = instance_number
+    ds.ImagePositionPatient = position
     ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-    ds.PixelSpacing = [0.7, 0.7]
-    ds.SliceThickness = 2.5
-    ds.Rows = ds.Columns = size
+    ds.PixelSpacing = [spacing, spacing]
+    ds.SliceThickness = thickness
+    ds.Rows, ds.Columns = hu.shape
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.BitsAllocated = ds.BitsStored = 16
@@ -123,7 +147,25 @@ def ct_slice(index: int, *, size: int = 16, hu: int = 100, transfer_syntax: str 
     ds.PixelRepresentation = 1
     ds.RescaleSlope = 1
     ds.RescaleIntercept = -1024
-    ds.PixelData = np.full((size, size), hu + 1024, dtype="<i2").tobytes()
+    ds.PixelData = (hu.astype(np.int32) + 1024).astype("<i2").tobytes()
+    return ds
+
+
+def ct_slice(index: int, *, size: int = 16, hu: int = 100, transfer_syntax: str | None = None) -> bytes:
+    """One CT slice as DICOM bytes: a uniform square of `hu` HU, planted identifiers, slice `index`."""
+    from pydicom.uid import generate_uid
+
+    ds = ct_dataset(
+        np.full((size, size), hu),
+        uid_sources=["corpus", str(index), str(hu)],
+        study_uid=generate_uid(entropy_srcs=["corpus-study"]),
+        series_uid=generate_uid(entropy_srcs=["corpus-series"]),
+        instance_number=index + 1,
+        position=[0.0, 0.0, 2.5 * index],
+        spacing=0.7,
+        thickness=2.5,
+        identifiers={"PatientName": PLANTED_NAME, "PatientID": PLANTED_ID, "PatientBirthDate": "19450101"},
+    )
     written_syntax = transfer_syntax
     if transfer_syntax is not None:
         from pydicom.encaps import encapsulate
@@ -144,16 +186,9 @@ def ct_slice(index: int, *, size: int = 16, hu: int = 100, transfer_syntax: str 
 
 def text_report() -> bytes:
     """A DICOM structured report: a valid DICOM file with no pixel data at all."""
-    from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import BasicTextSRStorage, ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import BasicTextSRStorage
 
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = BasicTextSRStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=["corpus-sr"])
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID = BasicTextSRStorage
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds = _new_dataset(BasicTextSRStorage, ["corpus-sr"])
     ds.PatientName = PLANTED_NAME
     ds.PatientID = PLANTED_ID
     ds.Modality = "SR"
