@@ -17,9 +17,10 @@ from stats_cohorts import paired_cohort
 
 from ovcf_core.schema import Direction
 from ovcf_core.stats import roc
-from ovcf_core.stats.analysis import analyze_cohort, parse_cutoff_rule
+from ovcf_core.stats.analysis import analyze_cohort
 from ovcf_core.stats.binormal import binormal_roc
-from ovcf_core.stats.cutoffs import CutoffRule, choose_threshold, cutoff_analysis
+from ovcf_core.stats.cutoff_rules import CutoffRule, parse_cutoff_rule
+from ovcf_core.stats.cutoffs import choose_threshold, cutoff_analysis
 from ovcf_core.stats.partial_auc import compare_partial_auc
 from ovcf_core.stats.partial_auc_delong import delong_partial_auc_test
 from ovcf_core.stats.roc_tests import adjust_p, bootstrap_auc_test, venkatraman_test

@@ -34,7 +34,7 @@ def _specificity_range(text: str) -> tuple[float, float]:
 
 def _cutoff_rule(text: str) -> str:
     """--cutoff youden|closest_topleft|sensitivity:T|specificity:T checked before any work."""
-    from ovcf_core.stats.analysis import cutoff_rule_text, parse_cutoff_rule
+    from ovcf_core.stats.cutoff_rules import cutoff_rule_text, parse_cutoff_rule
 
     try:
         return cutoff_rule_text(*parse_cutoff_rule(text))
@@ -152,25 +152,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _read(source: str, markers: list[str] | None, outcome: str | None, positive: str | None) -> tuple:
+    """Read and validate the cohort file (`io.read_cohort`), on the reading thread."""
+    from ovcf_core.io import read_cohort
+
+    return read_cohort(source, markers=markers, outcome=outcome, positive=positive)
+
+
 def run(args: argparse.Namespace) -> int:
     """Read and validate the cohort, analyse it, write the JSON (and the report)."""
     import sys
+    from concurrent.futures import ThreadPoolExecutor
     from pathlib import Path
 
     from ovcf_core import paths
-    from ovcf_core.cli.common import print_problems, write_json
     from ovcf_core.errors import InputError, OvcfError
-    from ovcf_core.io import read_cohort
     from ovcf_core.process_memory import compact_allocators, release_freed_memory
-    from ovcf_core.schema import COVARIATES
-    from ovcf_core.stats.analysis import analyze_cohort
 
     if args.conditional and not args.pair:
         raise OvcfError("--conditional needs --pair COL (the column pairing each case with its control)")
     markers = _names(args.markers)
     name = Path(args.cohort).name
     compact_allocators()  # a large cohort's peak memory: see ovcf_core.process_memory
-    table, report = read_cohort(args.cohort, markers=markers, outcome=args.outcome, positive=args.positive)
+    # The file is read (pyarrow's parser, which leaves the interpreter free) while the statistics modules
+    # are imported here: the two overlap instead of adding up.
+    with ThreadPoolExecutor(1, thread_name_prefix="ovcf-read") as reader:
+        reading = reader.submit(_read, args.cohort, markers, args.outcome, args.positive)
+        from ovcf_core.cli.common import print_problems, write_json
+        from ovcf_core.schema import COVARIATES
+        from ovcf_core.stats.analysis import analyze_cohort
+
+        table, report = reading.result()
     release_freed_memory()  # what reading and validation freed, before the analysis allocates
     print_problems(report, name)
     if table.empty:

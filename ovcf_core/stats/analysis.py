@@ -28,9 +28,9 @@ from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError, InputError
 from ovcf_core.schema import AGE, BMI, COVARIATES, INDICATOR_COLUMNS, OUTCOME, SEX, Direction, Indicator
 from ovcf_core.stats import correlation, groups, logistic, roc
+from ovcf_core.stats.cutoff_rules import CutoffRule, cutoff_rule_text, parse_cutoff_rule
 from ovcf_core.stats.cutoffs import (
     CutoffResult,
-    CutoffRule,
     choose_threshold,
     cutoff_analysis,
     likelihood_ratios,
@@ -51,37 +51,6 @@ ROC_TESTS = ("delong", "bootstrap", "venkatraman")
 SMOOTHING = ("none", "binormal")
 DEFAULT_RESAMPLES = 2000  # the bootstrap / permutation ROC tests' N when --bootstrap is 0 (pROC's default)
 Progress = Callable[[float], None]  # fraction of the whole analysis' resampling done, 0..1
-
-
-def parse_cutoff_rule(text: str) -> tuple[CutoffRule, float | None]:
-    """Parse 'youden', 'closest_topleft', 'sensitivity:0.9' or 'specificity:0.9' into (rule, target).
-
-    ValueError says what is wrong (a fixed sensitivity or specificity needs a target in (0, 1]).
-    """
-    name, colon, rest = text.strip().lower().partition(":")
-    try:
-        rule = CutoffRule(name)
-    except ValueError:
-        raise ValueError(
-            f"'{text}' is not a cut-off rule (use youden, closest_topleft, sensitivity:T or specificity:T)"
-        ) from None
-    if rule not in (CutoffRule.SENSITIVITY, CutoffRule.SPECIFICITY):
-        if colon:
-            raise ValueError(f"'{text}': {rule.value} takes no target")
-        return rule, None
-    try:
-        target = float(rest)
-    except ValueError:
-        raise ValueError(f"'{text}': {rule.value} needs a target, e.g. {rule.value}:0.90") from None
-    if not 0.0 < target <= 1.0:
-        raise ValueError(f"'{text}': the target {rule.value} must be above 0 and at most 1")
-    return rule, target
-
-
-def cutoff_rule_text(rule: CutoffRule | str, target: float | None) -> str:
-    """Spell the rule as the JSON's `cutoff_rule` does: 'youden', 'closest_topleft', 'sensitivity:0.9'."""
-    rule = CutoffRule(rule)
-    return f"{rule.value}:{target:g}" if target is not None else rule.value
 
 
 def json_safe(value: Any) -> Any:

@@ -11,7 +11,6 @@ picks among finite ones, as `roc.youden_cutoff` does, so "call everyone positive
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,21 +20,13 @@ import pandas as pd
 from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
+from ovcf_core.stats.cutoff_rules import CutoffRule
 from ovcf_core.stats.distributions import normal_quantile
 from ovcf_core.stats.estimates import CI, JsonResult, percentile_ci
 from ovcf_core.stats.partial_auc import _stratified
 from ovcf_core.stats.roc import MIN_PER_GROUP, _roc_points, metrics_at
 
 Progress = Callable[[int, int], None]
-
-
-class CutoffRule(enum.StrEnum):
-    """How the cut-off is chosen (pROC's best.method, and coords at a given sensitivity/specificity)."""
-
-    YOUDEN = "youden"  # max sensitivity + specificity - 1
-    CLOSEST_TOPLEFT = "closest_topleft"  # min (1 - sensitivity)^2 + (1 - specificity)^2
-    SENSITIVITY = "sensitivity"  # highest specificity with sensitivity >= target
-    SPECIFICITY = "specificity"  # highest sensitivity with specificity >= target
 
 
 def _pick(
