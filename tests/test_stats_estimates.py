@@ -11,7 +11,7 @@ from scipy import stats
 
 from ovcf_core.schema import Direction
 from ovcf_core.stats.cutoffs import CutoffResult, CutoffRule, LikelihoodRatios
-from ovcf_core.stats.estimates import difference_z, json_ready, percentile_ci
+from ovcf_core.stats.estimates import difference_z, json_ready, percentile_ci, resamples
 from ovcf_core.stats.roc import AucResult
 
 
@@ -58,3 +58,22 @@ def test_difference_z_without_spread():
     assert difference_z(-0.2, -0.0) == (-math.inf, 0.0)
     z, p = difference_z(0.1, float("nan"))
     assert math.isnan(z) and math.isnan(p)
+
+
+def test_resamples_reports_about_every_percent_after_each_round_has_run():
+    done: list[int] = []
+    calls: list[tuple[int, int, int]] = []
+    for i in resamples(250, lambda k, total: calls.append((k, total, len(done)))):
+        done.append(i)
+    assert done == list(range(250))
+    assert [k for k, _, _ in calls] == list(range(2, 251, 2))  # every 1% of 250 is 2 rounds
+    assert all(total == 250 and seen == k for k, total, seen in calls)  # after round k's body
+    assert list(resamples(3)) == [0, 1, 2]
+    assert [c[0] for c in _calls(50)] == list(range(1, 51))  # fewer than 100: every round
+
+
+def _calls(total: int) -> list[tuple[int, int]]:
+    calls: list[tuple[int, int]] = []
+    for _ in resamples(total, lambda k, n: calls.append((k, n))):
+        pass
+    return calls

@@ -1,15 +1,17 @@
-"""What the statistics' results share, defined once: the CI type, `to_dict`, percentile CIs and z tests.
+"""What the statistics' results share, defined once: the CI type, `to_dict`, resampling loops, z tests.
 
 Every result class of `stats` (AUC, ICC form, odds ratio, cut-off, Bland-Altman, ...) holds estimates with
-confidence intervals and turns itself into JSON-ready values the same way; every resampling reads its CI
-off the draws' percentiles the same way; and every test of two correlated estimates (DeLong's, the
-bootstrap's D, the partial AUC's) turns a difference and its spread into z and p with the same rule for a
-spread of zero. Each of these lives here, so that the modules do not write it out again.
+confidence intervals and turns itself into JSON-ready values the same way; every bootstrap or permutation
+loop reports its progress about every 1% and reads its CI off the draws' percentiles the same way; and
+every test of two correlated estimates (DeLong's, the bootstrap's D, the partial AUC's) turns a difference
+and its spread into z and p with the same rule for a spread of zero. Each of these lives here, so that the
+modules do not write it out again.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
 
 CI: TypeAlias = tuple[float, float]
 """A confidence interval (low, high)."""
+
+Progress: TypeAlias = Callable[[int, int], None]
+"""A resampling loop's progress callback: (resamples done, resamples in all)."""
 
 
 def json_ready(value: Any) -> Any:
@@ -41,6 +46,18 @@ class JsonResult:
     def to_dict(self) -> dict[str, Any]:
         """Return the fields as JSON-ready values: CIs and other tuples as lists, enums as their names."""
         return cast("dict[str, Any]", json_ready(asdict(cast("DataclassInstance", self))))
+
+
+def resamples(total: int, progress: Progress | None = None) -> Iterator[int]:
+    """Count a resampling loop's rounds 0..total-1, calling `progress(done, total)` after about every 1%.
+
+    The call for a round comes after the loop's body for it has run, before the next round starts.
+    """
+    step = max(1, total // 100)
+    for i in range(total):
+        yield i
+        if progress is not None and (i + 1) % step == 0:
+            progress(i + 1, total)
 
 
 def percentile_ci(draws: np.ndarray, level: float = 0.95) -> CI:

@@ -11,7 +11,6 @@ over its linear pieces clipped to the range, so a range of [0, 1] gives the full
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,10 +18,8 @@ import numpy as np
 from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
-from ovcf_core.stats.estimates import CI, JsonResult, difference_z, percentile_ci
+from ovcf_core.stats.estimates import CI, JsonResult, Progress, difference_z, percentile_ci, resamples
 from ovcf_core.stats.roc import MIN_PER_GROUP, PairedTest, roc_curve
-
-Progress = Callable[[int, int], None]
 
 
 def parse_specificity_range(text: str) -> tuple[float, float]:
@@ -157,12 +154,9 @@ def partial_auc_with_ci(
         return PartialAuc(pauc, corrected, specificity, direction)
     rng = np.random.default_rng(seed)
     draws = np.empty((n_boot, 2))
-    step = max(1, n_boot // 100)
-    for i in range(n_boot):
+    for i in resamples(n_boot, progress):
         index = _stratified(rng, y)
         draws[i] = partial_auc(y[index], score[index], direction, specificity)
-        if progress is not None and (i + 1) % step == 0:
-            progress(i + 1, n_boot)
     return PartialAuc(
         pauc,
         corrected,
@@ -224,15 +218,12 @@ def compare_partial_auc(
     )
     rng = np.random.default_rng(seed)
     differences = np.empty(n_boot)
-    step = max(1, n_boot // 100)
-    for i in range(n_boot):
+    for i in resamples(n_boot, progress):
         index = _stratified(rng, y)
         yi = y[index]
         differences[i] = (
             partial_auc(yi, a[index], direction_a, specificity)[1]
             - partial_auc(yi, b[index], direction_b, specificity)[1]
         )
-        if progress is not None and (i + 1) % step == 0:
-            progress(i + 1, n_boot)
     d, p = difference_z(observed[0] - observed[1], float(np.std(differences, ddof=1)))
     return PartialAucComparison(names[0], names[1], observed[0], observed[1], d, p, len(y), n_boot)

@@ -10,7 +10,6 @@ thresholds are midpoints between consecutive observed values. Everything is O(n 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +19,7 @@ from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
 from ovcf_core.stats.distributions import normal_quantile
-from ovcf_core.stats.estimates import CI, JsonResult, difference_z, percentile_ci
+from ovcf_core.stats.estimates import CI, JsonResult, Progress, difference_z, percentile_ci, resamples
 
 MIN_PER_GROUP = 2
 
@@ -525,17 +524,14 @@ def bootstrap_auc_ci(
     n_boot: int = 2000,
     seed: int = ANALYSIS_SEED,
     level: float = 0.95,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> CI:
     """Percentile CI of the AUC from a stratified bootstrap (cases and controls resampled separately)."""
     cases, controls = _split(y, _oriented(np.asarray(score, dtype=float), Direction(direction)))
     rng = np.random.default_rng(seed)
     aucs = np.empty(n_boot)
-    step = max(1, n_boot // 100)
-    for b in range(n_boot):
+    for b in resamples(n_boot, progress):
         xc = rng.choice(cases, size=len(cases), replace=True)
         xn = rng.choice(controls, size=len(controls), replace=True)
         aucs[b] = delong_components(xc, xn)[0][0]
-        if progress is not None and (b + 1) % step == 0:
-            progress(b + 1, n_boot)
     return percentile_ci(aucs, level)

@@ -10,7 +10,7 @@ from the one AUC path (`roc.delong_components`); nothing here computes an AUC of
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,11 +18,10 @@ import numpy as np
 from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
-from ovcf_core.stats.estimates import difference_z
+from ovcf_core.stats.estimates import Progress, difference_z, resamples
 from ovcf_core.stats.partial_auc import _stratified
 from ovcf_core.stats.roc import MIN_PER_GROUP, PairedTest, delong_components
 
-Progress = Callable[[int, int], None]
 ADJUST_METHODS = ("none", "holm", "fdr_bh")
 
 
@@ -117,13 +116,10 @@ def bootstrap_auc_test(
     observed = _two_aucs(y, a, b)
     rng = np.random.default_rng(seed)
     differences = np.empty(n_boot)
-    step = max(1, n_boot // 100)
-    for i in range(n_boot):
+    for i in resamples(n_boot, progress):
         index = _stratified(rng, y)
         aucs = _two_aucs(y[index], a[index], b[index])
         differences[i] = aucs[0] - aucs[1]
-        if progress is not None and (i + 1) % step == 0:
-            progress(i + 1, n_boot)
     spread = float(np.std(differences, ddof=1))
     d, p = difference_z(float(observed[0] - observed[1]), spread)
     return BootstrapAucTest(
@@ -213,8 +209,7 @@ def venkatraman_test(
     rng = np.random.default_rng(seed)
     n = len(y)
     exceed = 0
-    step = max(1, n_perm // 100)
-    for i in range(n_perm):
+    for _ in resamples(n_perm, progress):
         jitter_a = rank_a + rng.random(n) - 0.5
         jitter_b = rank_b + rng.random(n) - 0.5
         keep = rng.random(n) < 0.5  # pROC: q = 1 - round(runif(n)); q = 1 keeps the patient's pair
@@ -222,8 +217,6 @@ def venkatraman_test(
         permuted_b = np.where(keep, jitter_b, rank_a)
         statistic = venkatraman_statistic(_ordinal_ranks(permuted_a), _ordinal_ranks(permuted_b), is_case)
         exceed += statistic >= observed
-        if progress is not None and (i + 1) % step == 0:
-            progress(i + 1, n_perm)
     p = (1 + exceed) / (1 + n_perm)
     return VenkatramanTest(names[0], names[1], observed, p, int(exceed), n_perm, n, seed)
 
