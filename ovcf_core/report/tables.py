@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ovcf_core.stats.groups import GroupComparison, GroupSummary
     from ovcf_core.stats.icc import IccResult
     from ovcf_core.stats.logistic import LogisticResult, OddsRatio
+    from ovcf_core.stats.marker_aucs import BootstrapAuc
 
 TEST_NAMES = {
     "paired_t": "paired t-test",
@@ -310,6 +311,33 @@ def auc_table(analysis: CohortAnalysis) -> pd.DataFrame:
     if any(r["Note"] for r in rows):
         columns.append("Note")
     return pd.DataFrame(rows, columns=columns)
+
+
+def bootstrap_auc_table(rows: Sequence[BootstrapAuc]) -> pd.DataFrame:
+    """Build the table of each indicator's AUC with its DeLong and bootstrap 95% CIs side by side.
+
+    Parameters
+    ----------
+    rows : sequence of BootstrapAuc
+        The markers' AUCs and bootstrap CIs (`marker_aucs.bootstrap_aucs`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indicator, AUC, DeLong 95% CI, Bootstrap 95% CI (missing where the resampling failed).
+    """
+    table = []
+    for r in rows:
+        low, high = r.bootstrap_ci if r.bootstrap_ci is not None else (None, None)
+        table.append(
+            {
+                "Indicator": style.marker_label(r.marker),
+                "AUC": formatting.auc(r.auc.auc),
+                "DeLong 95% CI": formatting.interval(*r.auc.ci, digits=formatting.AUC_DIGITS),
+                "Bootstrap 95% CI": formatting.interval(low, high, digits=formatting.AUC_DIGITS),
+            }
+        )
+    return pd.DataFrame(table, columns=["Indicator", "AUC", "DeLong 95% CI", "Bootstrap 95% CI"])
 
 
 ROC_TEST_NAMES = {
