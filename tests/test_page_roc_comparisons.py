@@ -4,10 +4,9 @@ run once per session and are shown again without resampling."""
 
 from __future__ import annotations
 
-import numpy as np
-from scipy import stats
 from sklearn.metrics import roc_auc_score
 from statsmodels.stats.multitest import multipletests
+from test_stats_marker_comparisons import venkatraman_e
 
 from dashboard import analysis, state
 from ovcf_core import formatting
@@ -24,16 +23,6 @@ def _comparisons(at):
     return next(d.value for d in at.dataframe if "Comparison" in d.value.columns).set_index("Comparison")
 
 
-def _venkatraman_e(y, a, b):
-    """E by its definition: over every rank cut-off, |errors of b - errors of a| (ties ranked in order)."""
-
-    def errors(score, cut):
-        ranks = stats.rankdata(score, method="ordinal")
-        return np.sum((ranks <= cut) & (y == 1)) + np.sum((ranks > cut) & (y == 0))
-
-    return sum(abs(errors(b, cut) - errors(a, cut)) for cut in range(1, len(y) + 1))
-
-
 def test_venkatraman_comparisons_show_sklearn_aucs_and_the_defined_e_and_run_once():
     at = open_page("dashboard/pages/roc.py")
     at.session_state["roc_compare_n"] = 200  # the slider is disabled until a resampled test is chosen
@@ -45,7 +34,7 @@ def test_venkatraman_comparisons_show_sklearn_aucs_and_the_defined_e_and_run_onc
     row = shown.loc["Average HU vs VBQ score"]
     assert row["AUC A"] == formatting.auc(roc_auc_score(y, -rows["hu"]))
     assert row["AUC B"] == formatting.auc(roc_auc_score(y, rows["vbq"]))
-    assert row["E"] == formatting.number(_venkatraman_e(y, -rows["hu"].to_numpy(), rows["vbq"].to_numpy()), 2)
+    assert row["E"] == formatting.number(venkatraman_e(y, -rows["hu"].to_numpy(), rows["vbq"].to_numpy()), 2)
     stored = dict(at.session_state[analysis.RESAMPLED])
     at.run()  # a rerun shows the remembered tests, resampling nothing
     assert _comparisons(at).equals(shown)

@@ -38,7 +38,7 @@ def _both(cohort, a, b):
     return rows["ovcf"].to_numpy(), rows[a].to_numpy(float), rows[b].to_numpy(float)
 
 
-def _venkatraman_e(y, a, b):
+def venkatraman_e(y, a, b):
     """E by its definition: over every rank cut-off, |errors of b - errors of a| (ties ranked in order)."""
 
     def errors(score, cut):
@@ -71,7 +71,7 @@ def test_venkatraman_row_fills_in_the_aucs_on_the_patients_having_both_markers(c
     assert c.auc_a == pytest.approx(roc_auc_score(y, vbq), abs=1e-12)  # not vbq's AUC on all its patients
     assert c.auc_a != pytest.approx(roc_auc_score(*cohort[["ovcf", "vbq"]].dropna().to_numpy().T), abs=1e-6)
     assert c.auc_b == pytest.approx(roc_auc_score(y, -hu), abs=1e-12)
-    assert c.z == _venkatraman_e(y, vbq, -hu)
+    assert c.z == venkatraman_e(y, vbq, -hu)
     exceed = round(c.p_value * (1 + n_perm)) - 1  # p = (1 + exceedances) / (1 + permutations)
     assert 0 <= exceed <= n_perm and c.p_value == pytest.approx((1 + exceed) / (1 + n_perm))
 
