@@ -200,7 +200,7 @@ def test_regions_on_a_slice_without_image_are_refused_not_dropped():
 def test_a_fractional_seg_counts_a_voxel_from_one_half(written):
     from pydicom.sr.codedict import codes
 
-    from ovcf_core.imaging.seg import _source_datasets
+    from ovcf_core.imaging.seg import _segmentation, _source_datasets
 
     series, _, _ = written["t1"]
     datasets, _ = _source_datasets(series, keep_identifiers=False)
@@ -215,19 +215,12 @@ def test_a_fractional_seg_counts_a_voxel_from_one_half(written):
         segmented_property_type=codes.SCT.L1Vertebra,
         algorithm_type="MANUAL",
     )
-    seg = hd.seg.Segmentation(
-        source_images=datasets,
-        pixel_array=fractions,
+    seg = _segmentation(
+        datasets,
+        fractions,
+        [description],
+        "fractional test",
         segmentation_type=hd.seg.SegmentationTypeValues.FRACTIONAL,
-        segment_descriptions=[description],
-        series_instance_uid=hd.UID(),
-        series_number=1,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer="test",
-        manufacturer_model_name="test",
-        software_versions="0",
-        device_serial_number="0",
         max_fractional_value=100,
     )
     buffer = io.BytesIO()

@@ -15,8 +15,8 @@ measurements into their inputs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Set
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ovcf_core import indicators as formulas
@@ -53,6 +53,19 @@ class StructureRow:
     fractured: bool = False
     fat_threshold: float | None = None
     fi_percent: float | None = None
+
+    @classmethod
+    def measured(
+        cls, label: str, slice: int, mean: float, sd: float, n_pixels: int, area_mm2: float, broken: Set[str]
+    ) -> StructureRow:
+        """Build the row of a region measured under `label` (an ROI, or a mask's core).
+
+        What it is comes from the label (`classify`); it is fractured when it is a vertebra whose level is
+        in `broken`. Drawn ROIs and masks build their rows here, so both tables read alike.
+        """
+        kind, level, muscle, side = classify(label)
+        fractured = kind == "vertebra" and level in broken
+        return cls(label, kind, level, muscle, side, slice, mean, sd, n_pixels, area_mm2, fractured)
 
 
 @dataclass(frozen=True)
@@ -141,28 +154,11 @@ def image_indicators(
             reference[level] = m.mean
     rows = []
     for m in result.measurements:
-        kind, level, muscle, side = classify(m.label)
-        threshold = fi = None
-        if kind == "muscle" and result.unit == "SI":
-            threshold = muscle_threshold(m.values, fat, reference.get(level), m.label)
-            fi = fat_percent(m.values, threshold)
-        rows.append(
-            StructureRow(
-                label=m.label,
-                kind=kind,
-                level=level,
-                muscle=muscle,
-                side=side,
-                slice=m.slice,
-                mean=m.mean,
-                sd=m.sd,
-                n_pixels=m.n_pixels,
-                area_mm2=m.area_mm2,
-                fractured=kind == "vertebra" and level in broken,
-                fat_threshold=threshold,
-                fi_percent=fi,
-            )
-        )
+        row = StructureRow.measured(m.label, m.slice, m.mean, m.sd, m.n_pixels, m.area_mm2, broken)
+        if row.kind == "muscle" and result.unit == "SI":
+            threshold = muscle_threshold(m.values, fat, reference.get(row.level), m.label)
+            row = replace(row, fat_threshold=threshold, fi_percent=fat_percent(m.values, threshold))
+        rows.append(row)
     # classify() gives every vertebra, CSF, disc and muscle row a level (and muscles a muscle and side);
     # the `is not None` / `and` tests only tell the type checker so
     vertebrae = {r.level: r.mean for r in rows if r.kind == "vertebra" and r.level is not None}

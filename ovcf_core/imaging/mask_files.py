@@ -14,7 +14,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,9 @@ from ovcf_core.imaging.label_maps import (
 )
 from ovcf_core.imaging.seg import read_seg
 from ovcf_core.imaging.series import Series
+
+LabelTable = Mapping[int, str] | str | None
+"""What a multi-label file's values mean: value -> source name, a scheme name, or None (look for one)."""
 
 
 def _load_nifti(name: str, data: bytes | None, path: Path | None) -> tuple[np.ndarray, np.ndarray]:
@@ -91,9 +94,7 @@ def _stem(name: str) -> str:
     return base
 
 
-def _value_table(
-    labels: Mapping[int, str] | str | None, name: str, path: Path | None, values: set[int]
-) -> dict[int, str]:
+def _value_table(labels: LabelTable, name: str, path: Path | None, values: set[int]) -> dict[int, str]:
     """Value -> canonical label of a multi-label file, from `labels`, a sidecar JSON or the file name."""
     if isinstance(labels, str):
         if labels.lower() not in LABEL_SCHEMES:
@@ -102,13 +103,7 @@ def _value_table(
     if labels is None and path is not None:
         sidecar = path.with_name(_stem(path.name) + ".json")
         if sidecar.is_file():
-            try:
-                document = json.loads(sidecar.read_text(encoding="utf-8"))
-                labels = {int(k): str(v) for k, v in document.items()}
-            except (OSError, ValueError, AttributeError):
-                raise MaskError(
-                    'is not a label table: expected JSON such as {"1": "vertebrae_L1"}', file=sidecar.name
-                ) from None
+            labels = _label_table(lambda: sidecar.read_text(encoding="utf-8"), sidecar.name)
     if labels is None:
         single = canonical_name(_stem(name))
         if single is not None and len(values) == 1:  # one structure per file, named by the file
@@ -185,21 +180,22 @@ class _File:
     data: bytes | None = None
 
 
+def _folder_niftis(folder: Path) -> list[Path]:
+    """List the NIfTI files of a mask folder, sorted: its own, else those of its ``segmentations/`` folder.
+
+    TotalSegmentator writes one file per structure into ``segmentations/`` under the folder it is given.
+    """
+    inner = folder / "segmentations"
+    look = inner if inner.is_dir() and not any(folder.glob("*.nii*")) else folder
+    return [p for p in sorted(look.iterdir()) if p.is_file() and _is_nifti_name(p.name)]
+
+
 def _nifti_files(source: Any) -> tuple[str, list[_File], bool]:
     """(source name, files, whether a folder of one file per structure) of a mask source."""
     if isinstance(source, (str, Path)):
         path = Path(source)
         if path.is_dir():
-            folder = (
-                path / "segmentations"
-                if not any(path.glob("*.nii*")) and (path / "segmentations").is_dir()
-                else path
-            )
-            files = [
-                _File(p.name, path=p)
-                for p in sorted(folder.iterdir())
-                if p.is_file() and _is_nifti_name(p.name)
-            ]
+            files = [_File(p.name, path=p) for p in _folder_niftis(path)]
             if not files:
                 raise MaskError("holds no NIfTI mask (.nii or .nii.gz)", file=path.name)
             return path.name, files, True
@@ -216,40 +212,8 @@ def _nifti_files(source: Any) -> tuple[str, list[_File], bool]:
     raise MaskError(f"a mask must be a file, a folder or (name, bytes), not {type(source).__name__}")
 
 
-def read_nifti_labels(
-    source: Any,
-    series: Series,
-    *,
-    labels: Mapping[int, str] | str | None = None,
-    names: Iterable[str] | None = None,
-) -> LabelMap:
-    """Read NIfTI masks onto the grid of `series`.
-
-    Parameters
-    ----------
-    source
-        A multi-label ``.nii``/``.nii.gz`` file; a folder of one file per structure (TotalSegmentator's
-        output, or its ``segmentations/`` subfolder); ``(name, bytes)`` of one upload; or a list of
-        ``(name, bytes)`` uploads, one per structure.
-    series
-        The loaded series the masks were made on.
-    labels
-        For a multi-label file: value -> source name (e.g. ``{1: "vertebrae_L1"}``) or a scheme name
-        (``"totalsegmentator"``, ``"musclemap"``). Default: a sidecar ``<file>.json``.
-    names
-        Canonical labels to read (default: all); in a folder, other files are not even opened.
-
-    Returns
-    -------
-    LabelMap
-        The wanted structures on the series' grid, each with the file it came from; structures whose file
-        holds no voxel are listed in its `empty`, voxels dropped on reading in its `notes`.
-
-    Raises
-    ------
-    MaskError
-        Unreadable, 4-D, empty, non-integer, or not on the series' grid (one line naming the file).
-    """
+def _read_nifti(source: Any, series: Series, labels: LabelTable, names: Iterable[str] | None) -> LabelMap:
+    """Read NIfTI masks (a file, a folder of one file per structure, uploads) as `read_label_map` says."""
     wanted = set(LABELS if names is None else names)
     source_name, files, per_structure = _nifti_files(source)
     out = np.zeros((len(series), series.rows, series.columns), dtype=np.uint8)
@@ -301,7 +265,7 @@ def read_label_map(
     source: Any,
     series: Series,
     *,
-    labels: Mapping[int, str] | str | None = None,
+    labels: LabelTable = None,
     names: Iterable[str] | None = None,
 ) -> LabelMap:
     """Read masks of any supported kind (NIfTI file or folder, DICOM SEG) onto the grid of `series`.
@@ -309,22 +273,31 @@ def read_label_map(
     Parameters
     ----------
     source
-        A path (NIfTI file, folder of NIfTI files, DICOM SEG file), ``(name, bytes)`` of one upload, or a
-        list of ``(name, bytes)`` per-structure NIfTI uploads.
+        A path: a multi-label ``.nii``/``.nii.gz`` file, a DICOM SEG file, or a folder of one NIfTI file per
+        structure (TotalSegmentator's output, or its ``segmentations/`` subfolder) or holding one
+        multi-label NIfTI or one SEG; ``(name, bytes)`` of one upload; or a list of ``(name, bytes)``
+        uploads: one NIfTI per structure, or one multi-label file (and its JSON label table).
     series
-        The loaded series the masks belong to.
-    labels, names
-        As `read_nifti_labels` (`labels` is ignored for DICOM SEG, whose segments carry their names).
+        The loaded series the masks were made on.
+    labels
+        For a multi-label NIfTI: value -> source name (e.g. ``{1: "vertebrae_L1"}``) or a scheme name
+        (``"totalsegmentator"``, ``"musclemap"``). Default: a sidecar ``<file>.json`` or an uploaded table.
+        Ignored for DICOM SEG, whose segments carry their names.
+    names
+        Canonical labels to read (default: all); in a folder, other files are not even opened.
 
     Returns
     -------
     LabelMap
-        What `read_nifti_labels` or `seg.read_seg` returns for the source's kind.
+        The wanted structures on the series' grid, each with the file it came from; structures whose file
+        holds no voxel are listed in its `empty`, voxels dropped on reading in its `notes` (for a SEG, what
+        `seg.read_seg` returns).
 
     Raises
     ------
     MaskError
-        One clear line naming the mask (and the series when it does not fit).
+        Unreadable, 4-D, empty, non-integer, or not on the series' grid: one clear line naming the mask (and
+        the series when it does not fit).
     """
     if isinstance(source, (str, Path)) and Path(source).is_dir():
         source = _one_file_in(Path(source))
@@ -332,7 +305,8 @@ def read_label_map(
         tables = [pair for pair in source if str(pair[0]).lower().endswith(".json")]
         masks = [pair for pair in source if not str(pair[0]).lower().endswith(".json")]
         if labels is None and len(tables) == 1:
-            labels = _uploaded_table(*tables[0])
+            name, data = tables[0]
+            labels = _label_table(lambda: data.decode("utf-8-sig"), name)
         if len(masks) == 1:
             source = masks[0]
         elif len(masks) > 1 and not any(canonical_name(_stem(str(n))) for n, _ in masks):
@@ -344,15 +318,22 @@ def read_label_map(
     _, head = _peek(source)
     if head is not None and len(head) >= 132 and head[128:132] == b"DICM":
         return read_seg(source, series, names=names)
-    return read_nifti_labels(source, series, labels=labels, names=names)
+    return _read_nifti(source, series, labels, names)
 
 
-def _uploaded_table(name: str, data: bytes) -> dict[int, str]:
-    """Value -> source name from an uploaded JSON label table such as {"1": "vertebrae_L1"}."""
+read_nifti_labels = read_label_map
+"""The NIfTI reader's former name, kept for old callers: the one entry point now (also reads DICOM SEG)."""
+
+
+def _label_table(text: Callable[[], str], name: str) -> dict[int, str]:
+    """Value -> source name from a JSON label table such as {"1": "vertebrae_L1"} (a sidecar or an upload).
+
+    `text` reads the table's text; reading, decoding or parsing errors become one MaskError naming `name`.
+    """
     try:
-        document = json.loads(data.decode("utf-8-sig"))
+        document = json.loads(text())
         return {int(k): str(v) for k, v in document.items()}
-    except (ValueError, AttributeError, UnicodeDecodeError):
+    except (OSError, ValueError, AttributeError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise MaskError(
             'is not a label table: expected JSON such as {"1": "vertebrae_L1"}', file=name
         ) from None
@@ -371,9 +352,7 @@ def _one_file_in(folder: Path) -> Path:
 
     The folder itself (one NIfTI per structure), else its only multi-label NIfTI, else its only DICOM SEG.
     """
-    inner = folder / "segmentations"
-    look = inner if inner.is_dir() and not any(folder.glob("*.nii*")) else folder
-    niftis = [p for p in sorted(look.iterdir()) if p.is_file() and _is_nifti_name(p.name)]
+    niftis = _folder_niftis(folder)
     if any(canonical_name(_stem(p.name)) for p in niftis):
         return folder
     if len(niftis) == 1:

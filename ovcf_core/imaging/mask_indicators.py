@@ -138,20 +138,8 @@ def ct_indicators(
     broken = _fractured_set(fractured)
     core_masks = trabecular_cores(label_map, series, erode_mm=erode_mm)
     cores = core_hu(series, core_masks, label_map.spacing)
-    rows = tuple(
-        StructureRow(
-            label=level,
-            kind="vertebra",
-            level=level,
-            muscle=None,
-            side=None,
-            slice=hu.slice,
-            mean=hu.mean,
-            sd=hu.sd,
-            n_pixels=hu.n_voxels,
-            area_mm2=float("nan"),  # a 3-D core has a volume (vertebrae_hu[level].volume_mm3), not an area
-            fractured=level in broken,
-        )
+    rows = tuple(  # a 3-D core has a volume (vertebrae_hu[level].volume_mm3), not an area
+        StructureRow.measured(level, hu.slice, hu.mean, hu.sd, hu.n_voxels, float("nan"), broken)
         for level, hu in cores.items()
     )
     rois = []

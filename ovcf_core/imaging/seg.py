@@ -179,26 +179,8 @@ def write_seg(
                 algorithm_identification=identification,
             )
         )
-    from ovcf_core import __version__
-
     try:
-        seg = hd.seg.Segmentation(
-            source_images=datasets,
-            pixel_array=pixels,
-            segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-            segment_descriptions=descriptions,
-            series_instance_uid=hd.UID(),
-            series_number=999,
-            sop_instance_uid=hd.UID(),
-            instance_number=1,
-            manufacturer="ovcf-screening (research tool, not a medical device)",
-            manufacturer_model_name="ovcf-screening",
-            software_versions=str(__version__),
-            device_serial_number="0",
-            content_description=description[:64],
-            content_label="OVCF_REGIONS",
-            series_description=description[:64],
-        )
+        seg = _segmentation(datasets, pixels, descriptions, description)
     except (ValueError, TypeError, AttributeError) as exc:  # highdicom's checks of the source headers
         raise MaskError(
             f"cannot be written as DICOM SEG on the {describe_series(series)}: {exc}", file=label_map.source
@@ -209,6 +191,39 @@ def write_seg(
     if path is not None:
         Path(path).write_bytes(data)
     return data
+
+
+def _segmentation(
+    source_images: list[Any], pixels: np.ndarray, descriptions: list[Any], description: str, **options: Any
+) -> Any:
+    """Build a highdicom SEG of `pixels` (frames of `source_images`) as this tool writes one.
+
+    New UIDs, this tool as manufacturer and `description` (cut to 64 characters) as its content and series
+    description; BINARY unless `options` say otherwise (e.g. ``segmentation_type=FRACTIONAL`` with
+    ``max_fractional_value``), and highdicom's checks of the source headers raise as highdicom raises.
+    """
+    import highdicom as hd
+
+    from ovcf_core import __version__
+
+    options.setdefault("segmentation_type", hd.seg.SegmentationTypeValues.BINARY)
+    return hd.seg.Segmentation(
+        source_images=source_images,
+        pixel_array=pixels,
+        segment_descriptions=descriptions,
+        series_instance_uid=hd.UID(),
+        series_number=999,
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer="ovcf-screening (research tool, not a medical device)",
+        manufacturer_model_name="ovcf-screening",
+        software_versions=str(__version__),
+        device_serial_number="0",
+        content_description=description[:64],
+        content_label="OVCF_REGIONS",
+        series_description=description[:64],
+        **options,
+    )
 
 
 def _open_seg(source: Any) -> tuple[str, Any]:
