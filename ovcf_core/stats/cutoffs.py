@@ -11,7 +11,6 @@ picks among finite ones, as `roc.youden_cutoff` does, so "call everyone positive
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,11 +21,9 @@ from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
 from ovcf_core.stats.cutoff_rules import CutoffRule
 from ovcf_core.stats.distributions import normal_quantile
-from ovcf_core.stats.estimates import CI, JsonResult, percentile_ci
+from ovcf_core.stats.estimates import CI, JsonResult, Progress, percentile_ci, resamples
 from ovcf_core.stats.partial_auc import _stratified
 from ovcf_core.stats.roc import MIN_PER_GROUP, _roc_points, metrics_at
-
-Progress = Callable[[int, int], None]
 
 
 def _pick(
@@ -286,8 +283,7 @@ def cutoff_analysis(
     rng = np.random.default_rng(seed)
     fixed = np.empty((n_boot, 2))
     rechosen = np.full((n_boot, 3), np.nan)
-    step = max(1, n_boot // 100)
-    for i in range(n_boot):
+    for i in resamples(n_boot, progress):
         index = _stratified(rng, y)
         yi, si = y[index], score[index]
         fixed[i] = _rates_at(yi, si, threshold, direction)
@@ -295,8 +291,6 @@ def cutoff_analysis(
         pick = _pick(thresholds, sens, spec, rule, target)
         if pick is not None:
             rechosen[i] = thresholds[pick], sens[pick], spec[pick]
-        if progress is not None and (i + 1) % step == 0:
-            progress(i + 1, n_boot)
     defined = rechosen[np.isfinite(rechosen[:, 0])]
     if len(defined):
         threshold_ci, sens_ci, spec_ci = (percentile_ci(defined[:, k], level) for k in range(3))
