@@ -8,7 +8,7 @@ resample, progress reported).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,12 +17,10 @@ import numpy as np
 from ovcf_core.constants import MODEL_SEED
 from ovcf_core.errors import AnalysisError, InputError
 from ovcf_core.schema import OUTCOME
-from ovcf_core.stats.estimates import CI, JsonResult
+from ovcf_core.stats.estimates import CI, JsonResult, Progress
 
 if TYPE_CHECKING:
     import pandas as pd
-
-Progress = Callable[[int, int], None]
 
 
 def log_likelihood(y: np.ndarray, eta: np.ndarray) -> float:

@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
 
-from ovcf_core.stats.distributions import normal_two_sided_p
-
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
@@ -73,6 +71,8 @@ def difference_z(difference: float, sd: float) -> tuple[float, float]:
     With no spread (sd <= 0) equal estimates give z = 0, p = 1 and unequal ones an infinite z, p = 0 (as
     pROC's tests); a NaN spread gives a NaN z.
     """
+    from ovcf_core.stats.distributions import normal_two_sided_p  # scipy.special: not for a result type
+
     if sd <= 0:
         return (0.0, 1.0) if difference == 0 else (float(np.sign(difference) * np.inf), 0.0)
     z = float(difference / sd)
