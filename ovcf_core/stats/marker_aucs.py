@@ -7,6 +7,7 @@ remembered (`memo`) and a progress bar can follow the resampling.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import OvcfError
 from ovcf_core.schema import OUTCOME
+from ovcf_core.stats.marker_comparisons import part_progress
 from ovcf_core.stats.roc import bootstrap_auc_ci
 
 if TYPE_CHECKING:
@@ -81,18 +83,12 @@ def bootstrap_aucs(
     found = []
     for i, m in enumerate(markers):
         auc: AucResult = m.auc  # type: ignore[assignment]
-
-        def tick(done: int, total: int, i: int = i) -> None:
-            report((i + done / total) / len(markers))
-
-        def run(marker: str = m.marker, auc: AucResult = auc, tick: Callable[[int, int], None] = tick):
-            return bootstrap_auc_ci(
-                y, table[marker].to_numpy(float), auc.direction, n_boot, seed=seed, progress=tick
-            )
-
-        key: MarkerKey = (m.marker, str(auc.direction), n_boot)
+        run = functools.partial(
+            bootstrap_auc_ci, y, table[m.marker].to_numpy(float), auc.direction, n_boot, seed=seed,
+            progress=part_progress(report, i, len(markers)),
+        )  # fmt: skip
         try:
-            ci = run() if memo is None else memo(key, run)
+            ci = run() if memo is None else memo((m.marker, str(auc.direction), n_boot), run)
         except OvcfError as exc:
             found.append(BootstrapAuc(m.marker, auc, None, str(exc)))
             continue

@@ -9,6 +9,7 @@ tests every pair by the chosen method and adjusts the p-values (Holm or Benjamin
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -159,6 +160,11 @@ def resampled_comparison(
     return AucComparison(names[0], names[1], auc_a, auc_b, v.e, v.p_value, v.n)
 
 
+def part_progress(report: Callable[[float], None], part: int, parts: int) -> Callable[[int, int], None]:
+    """Turn part `part` of `parts` equal parts' (done, total) progress into the whole's fraction done."""
+    return lambda done, total: report((part + done / total) / parts)
+
+
 def _with_adjusted(rows: Sequence[ComparisonRow], p_adjust: str) -> list[ComparisonRow]:
     """Set each row's adjusted p: `p_adjust` over all the rows' p-values."""
     adjusted = adjust_p([np.nan if r.p_value is None else r.p_value for r in rows], p_adjust)
@@ -225,22 +231,13 @@ def compare_markers(
         pairs = list(itertools.combinations([m for m in analysis.markers if m.auc is not None], 2))
         found = []
         for i, (a, b) in enumerate(pairs):
-
-            def tick(done: int, total: int, i: int = i) -> None:
-                report((i + done / total) / len(pairs))
-
             names = (a.marker, b.marker)
             directions = (str(a.auc.direction), str(b.auc.direction))  # type: ignore[union-attr]
-
-            def run(names: tuple[str, str] = names, directions: tuple[str, str] = directions,
-                    tick: Callable[[int, int], None] = tick) -> AucComparison | None:  # fmt: skip
-                return resampled_comparison(
-                    y, table[names[0]].to_numpy(float), table[names[1]].to_numpy(float), directions, names,
-                    method, n, seed=seed, progress=tick,
-                )  # fmt: skip
-
-            key: PairKey = (names, directions, method, n)
-            c = run() if memo is None else memo(key, run)
+            run = functools.partial(
+                resampled_comparison, y, table[a.marker].to_numpy(float), table[b.marker].to_numpy(float),
+                directions, names, method, n, seed=seed, progress=part_progress(report, i, len(pairs)),
+            )  # fmt: skip
+            c = run() if memo is None else memo((names, directions, method, n), run)
             if c is not None:
                 found.append(ComparisonRow(c.a, c.b, c.auc_a, c.auc_b, c.z, c.p_value, c.n))
     report(1.0)
