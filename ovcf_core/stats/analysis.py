@@ -35,10 +35,11 @@ from ovcf_core.stats.cutoffs import (
     cutoff_analysis,
     likelihood_ratios,
 )
+from ovcf_core.stats.marker_comparisons import COMPARISON_METHODS, resampled_comparison
 from ovcf_core.stats.nonparametric import EXACT_MAX_GROUP, mann_whitney_p
 from ovcf_core.stats.partial_auc import PartialAuc, compare_partial_auc, partial_auc_with_ci
 from ovcf_core.stats.partial_auc_delong import delong_partial_auc_test
-from ovcf_core.stats.roc_tests import adjust_p, bootstrap_auc_test, venkatraman_test
+from ovcf_core.stats.roc_tests import adjust_p
 
 if TYPE_CHECKING:
     from ovcf_core.stats.binormal import BinormalRoc
@@ -47,7 +48,6 @@ MIN_PATIENTS = 10
 HEAVY_TIE_SHARE = 0.5
 PARALLEL_MIN_ROWS = 50_000  # below this the analysis takes well under a second on one thread
 BOOTSTRAP_SEED = ANALYSIS_SEED
-ROC_TESTS = ("delong", "bootstrap", "venkatraman")
 SMOOTHING = ("none", "binormal")
 DEFAULT_RESAMPLES = 2000  # the bootstrap / permutation ROC tests' N when --bootstrap is 0 (pROC's default)
 Progress = Callable[[float], None]  # fraction of the whole analysis' resampling done, 0..1
@@ -675,30 +675,13 @@ def _resampled_comparison(
     table: pd.DataFrame, a: MarkerAnalysis, b: MarkerAnalysis, outcome: str, method: str, n: int, seed: int,
     tick: Tick | None = None,
 ) -> roc.AucComparison | None:  # fmt: skip
-    """Run pROC's bootstrap test (z = D) or Venkatraman's permutation test (z = E) of two markers.
-
-    On the patients having both, as an AucComparison; None when too few patients have both.
-    """
+    """Compare two analysed markers by `marker_comparisons.resampled_comparison` (None without both AUCs)."""
     if a.auc is None or b.auc is None:
         return None
-    y = table[outcome].to_numpy(float)
-    xa, xb = table[a.marker].to_numpy(float), table[b.marker].to_numpy(float)
-    names = (a.marker, b.marker)
-    try:
-        if method == "bootstrap":
-            t = bootstrap_auc_test(
-                y, xa, xb, a.auc.direction, b.auc.direction, names, n_boot=n, seed=seed, progress=tick
-            )
-            return roc.AucComparison(a.marker, b.marker, t.auc_a, t.auc_b, t.d, t.p_value, t.n)
-        v = venkatraman_test(
-            y, xa, xb, a.auc.direction, b.auc.direction, names, n_perm=n, seed=seed, progress=tick
-        )
-    except AnalysisError:
-        return None
-    both = np.isfinite(y) & np.isfinite(xa) & np.isfinite(xb)
-    auc_a = roc.delong_auc(y[both], xa[both], a.auc.direction).auc
-    auc_b = roc.delong_auc(y[both], xb[both], b.auc.direction).auc
-    return roc.AucComparison(a.marker, b.marker, auc_a, auc_b, v.e, v.p_value, v.n)
+    return resampled_comparison(
+        table[outcome].to_numpy(float), table[a.marker].to_numpy(float), table[b.marker].to_numpy(float),
+        (a.auc.direction, b.auc.direction), (a.marker, b.marker), method, n, seed=seed, progress=tick,
+    )  # fmt: skip
 
 
 def _pauc_comparison(
@@ -833,8 +816,8 @@ class _Options:
         smooth: str,
     ) -> _Options:
         """Check and build the options, or raise AnalysisError naming the unknown test, smoothing or rule."""
-        if roc_test not in ROC_TESTS:
-            raise AnalysisError(f"unknown ROC test '{roc_test}' (use one of {', '.join(ROC_TESTS)})")
+        if roc_test not in COMPARISON_METHODS:
+            raise AnalysisError(f"unknown ROC test '{roc_test}' (use one of {', '.join(COMPARISON_METHODS)})")
         if smooth not in SMOOTHING:
             raise AnalysisError(f"unknown smoothing '{smooth}' (use one of {', '.join(SMOOTHING)})")
         try:
