@@ -45,7 +45,7 @@ def write_study(
     """Write the CT slices of one study into `folder` (shuffled file order); returns its StudyInstanceUID."""
     from pydicom.uid import generate_uid
 
-    from tests.bad_inputs.make_corpus import ct_dataset
+    from ovcf_core.imaging.phantoms import dicom_slice
 
     folder.mkdir(parents=True, exist_ok=True)
     ct, _ = volume(hu_by_level)
@@ -53,19 +53,24 @@ def write_study(
     series_uid = generate_uid(entropy_srcs=[str(folder.name), str(seed), "series"])
     order = np.random.default_rng(seed).permutation(len(ct))
     for k in range(len(ct)):
-        ds = ct_dataset(
-            ct[k],
-            uid_sources=[series_uid, str(k)],
-            study_uid=study_uid,
+        data = dicom_slice(
+            (ct[k].astype(np.int32) + 1024).astype(np.int16),
+            modality="CT",
+            # Position along z increases with the slice index; L1 occupies the first slices.
+            position=(-SIZE * SPACING / 2, -SIZE * SPACING / 2, 100.0 + THICKNESS * k),
+            spacing=(SPACING, SPACING),
             series_uid=series_uid,
             instance_number=int(order[k]) + 1,  # deliberately not the anatomical order
-            # Position along z increases with the slice index; L1 occupies the first slices.
-            position=[-SIZE * SPACING / 2, -SIZE * SPACING / 2, 100.0 + THICKNESS * k],
-            spacing=SPACING,
+            intercept=-1024.0,
             thickness=THICKNESS,
-            identifiers={"PatientName": NAME, "PatientID": f"ID-{folder.name}"},
+            description="synthetic batch study",
+            identifiers={
+                "PatientName": NAME,
+                "PatientID": f"ID-{folder.name}",
+                "StudyInstanceUID": study_uid,
+            },
         )
-        ds.save_as(folder / f"IM{order[k]:04d}.dcm", enforce_file_format=True)
+        (folder / f"IM{order[k]:04d}.dcm").write_bytes(data)
     return study_uid
 
 

@@ -109,37 +109,27 @@ def _new_dataset(sop_class: str, uid_sources: list[str]) -> Any:
     return ds
 
 
-def ct_dataset(
-    hu: np.ndarray,
-    *,
-    uid_sources: list[str],
-    study_uid: str,
-    series_uid: str,
-    instance_number: int,
-    position: list[float],
-    spacing: float,
-    thickness: float,
-    identifiers: dict[str, str],
-) -> Any:
-    """One axial CT slice of `hu` (HU, stored with intercept -1024) as a pydicom dataset, not yet written.
+def ct_slice(index: int, *, size: int = 16, hu: int = 100, transfer_syntax: str | None = None) -> bytes:
+    """One CT slice as DICOM bytes: a uniform square of `hu` HU, planted identifiers, slice `index`.
 
-    The SOP instance UID is made from `uid_sources`; `identifiers` are patient attributes by keyword. Shared
-    by this corpus and `tests.studies`, so every synthetic CT slice of the tests is written the same way.
+    Written attribute by attribute (not by `phantoms.dicom_slice`) so that the corpus files stay the same
+    bytes whatever the library's phantoms become.
     """
-    from pydicom.uid import CTImageStorage
+    from pydicom.uid import CTImageStorage, generate_uid
 
-    ds = _new_dataset(CTImageStorage, uid_sources)
-    ds.StudyInstanceUID = study_uid
-    ds.SeriesInstanceUID = series_uid
-    for keyword, value in identifiers.items():
-        setattr(ds, keyword, value)
+    ds = _new_dataset(CTImageStorage, ["corpus", str(index), str(hu)])
+    ds.StudyInstanceUID = generate_uid(entropy_srcs=["corpus-study"])
+    ds.SeriesInstanceUID = generate_uid(entropy_srcs=["corpus-series"])
+    ds.PatientName = PLANTED_NAME
+    ds.PatientID = PLANTED_ID
+    ds.PatientBirthDate = "19450101"
     ds.Modality = "CT"
-    ds.InstanceNumber = instance_number
-    ds.ImagePositionPatient = position
+    ds.InstanceNumber = index + 1
+    ds.ImagePositionPatient = [0.0, 0.0, 2.5 * index]
     ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-    ds.PixelSpacing = [spacing, spacing]
-    ds.SliceThickness = thickness
-    ds.Rows, ds.Columns = hu.shape
+    ds.PixelSpacing = [0.7, 0.7]
+    ds.SliceThickness = 2.5
+    ds.Rows = ds.Columns = size
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.BitsAllocated = ds.BitsStored = 16
@@ -147,25 +137,7 @@ def ct_dataset(
     ds.PixelRepresentation = 1
     ds.RescaleSlope = 1
     ds.RescaleIntercept = -1024
-    ds.PixelData = (hu.astype(np.int32) + 1024).astype("<i2").tobytes()
-    return ds
-
-
-def ct_slice(index: int, *, size: int = 16, hu: int = 100, transfer_syntax: str | None = None) -> bytes:
-    """One CT slice as DICOM bytes: a uniform square of `hu` HU, planted identifiers, slice `index`."""
-    from pydicom.uid import generate_uid
-
-    ds = ct_dataset(
-        np.full((size, size), hu),
-        uid_sources=["corpus", str(index), str(hu)],
-        study_uid=generate_uid(entropy_srcs=["corpus-study"]),
-        series_uid=generate_uid(entropy_srcs=["corpus-series"]),
-        instance_number=index + 1,
-        position=[0.0, 0.0, 2.5 * index],
-        spacing=0.7,
-        thickness=2.5,
-        identifiers={"PatientName": PLANTED_NAME, "PatientID": PLANTED_ID, "PatientBirthDate": "19450101"},
-    )
+    ds.PixelData = np.full((size, size), hu + 1024, dtype="<i2").tobytes()
     written_syntax = transfer_syntax
     if transfer_syntax is not None:
         from pydicom.encaps import encapsulate
