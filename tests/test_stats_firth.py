@@ -1,8 +1,8 @@
 """Firth logistic regression (ovcf_core.stats.firth) against an independent implementation written here:
 the modified score equations solved by scipy.optimize.root, profile CIs by brentq on a profile maximised
 by scipy.optimize.minimize, plus known properties (Haldane's +0.5 in a 2×2 table, finite estimates under
-separation, agreement with ML as n grows). logistf's own example data (sex2) is not shipped here, so no
-published logistf table is reproduced."""
+separation, agreement with ML as n grows). Published logistf tables (sex2, endometrial) are reproduced in
+test_published_logistf.py."""
 
 from __future__ import annotations
 
@@ -349,3 +349,78 @@ def test_a_bound_is_refused_when_the_two_searches_disagree(monkeypatch):
     assert all(math.isnan(v) for v in (*fit.ci_lower, *fit.ci_upper))
     assert all("two searches found" in fit.note(name) for name in fit.names)
     assert fit.coef == honest.coef and fit.p_value == pytest.approx(honest.p_value)
+
+
+# --- several="highest": the profile is the highest constrained maximum, as its definition asks ---
+
+
+def _global_drop(y, design, j, value, top, starts):
+    """l*(b̂) − max over the other coefficients of l* with b_j = value, the maximum being the best of
+    BFGS runs of the independently written l* from each start (a global search by brute force)."""
+    return top - max(_constrained_maximum(y, design, j, value, start)[0] for start in starts)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # scipy BFGS probing far out on l*
+def test_highest_profile_bounds_equal_an_independent_global_profile():
+    """split's upper bound: l* with split's log-OR fixed has two branches (age's slope of either sign,
+    test above); the higher one crosses l*(b̂) − χ²₁(0.95)/2 at ≈ 5.83 and the lower at ≈ 5.07. The
+    profile is the supremum over the other coefficients, so the bound is the higher branch's: found here
+    by brentq on a profile maximised from 24 random starts each."""
+    from ovcf_core.stats.firth import ProfileControl
+
+    y, X = _marker_splits_design()
+    design = np.column_stack([np.ones(len(y)), X])
+    fit = fit_firth(y, X, ["split", "age"], pl_control=ProfileControl(method="newton", several="highest"))
+    assert not fit.warnings and all(np.isfinite([*fit.ci_lower, *fit.ci_upper]))
+    rng = np.random.default_rng(7)
+    starts = [
+        np.array([b0, 0.0, a])
+        for b0, a in zip(rng.uniform(-150, 150, 24), rng.uniform(-2, 2, 24), strict=True)
+    ]
+    half = stats.chi2.ppf(0.95, 1) / 2
+
+    def gap(value):
+        return _global_drop(y, design, 1, value, fit.loglik, starts) - half
+
+    upper = optimize.brentq(gap, 4.5, 7.0, xtol=1e-7)
+    assert fit.ci_upper[1] == pytest.approx(upper, abs=2e-5)
+    # the lower branch alone (continued from age's negative slope) crosses well inside: ≈ 5.07
+    lower_branch = optimize.brentq(
+        lambda v: fit.loglik - _constrained_maximum(y, design, 1, v, np.array([34.0, v, -0.8]))[0] - half,
+        4.5,
+        5.6,
+        xtol=1e-7,
+    )
+    assert lower_branch == pytest.approx(5.07, abs=0.01) and fit.ci_upper[1] > lower_branch + 0.7
+    # the other bounds are unimodal: equal to the profile as the default search finds it
+    default = fit_firth(y, X, ["split", "age"])
+    for i in range(3):
+        for mine, theirs in ((fit.ci_lower[i], default.ci_lower[i]), (fit.ci_upper[i], default.ci_upper[i])):
+            if math.isfinite(theirs):
+                assert mine == pytest.approx(theirs, abs=1e-8)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_highest_profile_bound_is_parametrisation_free_and_at_the_global_target():
+    """hu's upper bound in the analyze edge cohort where age separates: on the raw and on the standardised
+    columns the same bound (the default search's two runs followed different branches, 0.0648 per HU on
+    the standardised columns); at it, the best of 40 random-start maximisations of the independently
+    written l* is at the target, and just inside above it."""
+    from test_analysis_edges import _age_separates, _design
+
+    from ovcf_core.stats.firth import ProfileControl
+
+    y, X = _design(_age_separates(), ["hu", "age", "sex"])
+    sd = X.std(axis=0, ddof=1)
+    control = ProfileControl(method="newton", several="highest")
+    raw = fit_firth(y, X, ["hu", "age", "sex"], pl_control=control)
+    standard = fit_firth(y, (X - X.mean(axis=0)) / sd, ["hu", "age", "sex"], pl_control=control)
+    assert raw.ci_upper[1] == pytest.approx(standard.ci_upper[1] / sd[0], rel=1e-6)
+    design = np.column_stack([np.ones(len(y)), (X - X.mean(axis=0)) / sd])
+    rng = np.random.default_rng(1)
+    starts = [np.array([a, 0.0, b, c]) for a, b, c in rng.uniform([-20, -5, -8], [20, 40, 8], (40, 3))]
+    half = stats.chi2.ppf(0.95, 1) / 2
+    bound = standard.ci_upper[1]
+    assert _global_drop(y, design, 1, bound, standard.loglik, starts) == pytest.approx(half, abs=1e-5)
+    assert _global_drop(y, design, 1, bound - 0.01, standard.loglik, starts) < half
+    assert 0.0670 < raw.ci_upper[1] < 0.0680  # not the lower branch's 0.0648

@@ -4,7 +4,10 @@ Heinze & Schemper (2002): maximise l*(b) = l(b) + ½·log det I(b), I(b) = X'WX,
 U*(b) = X'(y − p + h·(½ − p)) with h the diagonal of the hat matrix W^½X(X'WX)⁻¹X'W^½. Estimates stay
 finite under separation. As logistf's defaults (`pl = TRUE`): CIs are where the profile of l* drops by
 χ²₁(1 − α)/2, and p-values are penalised likelihood-ratio tests; a restricted fit keeps the whole design
-in the penalty and refits the other coefficients.
+in the penalty and refits the other coefficients. The profile search (ProfileControl) brackets the
+crossing and runs brentq by default; method="newton" takes Newton steps on the profile's signed root
+(about half the profile points), and several="highest" makes the profile, where l* with b_j fixed has
+several local maxima, the highest one found, as the profile's definition asks, instead of no bound.
 """
 
 from __future__ import annotations
@@ -109,6 +112,13 @@ class ProfileControl:
     lconv: float = 1e-5  # constrained fits converged as logistf's point fit (l* change, step)
     xconv: float = 1e-5
     ortho: bool = False  # profile on the column orthogonalised against the others (same profile)
+    # "bracket": bracket the crossing by doubling steps, then brentq, refusing a bound as soon as a
+    # profile point has several local maxima (the default); "newton": Newton's method on the profile's
+    # signed root (about half the profile points), then `several` decides at the bound
+    method: str = "bracket"
+    # with "newton", where l* with b_j fixed has several local maxima at the bound: "refuse" (no bound, a
+    # note says why) or "highest" (the profile is the highest maximum found, as its definition asks)
+    several: str = "refuse"
 
 
 _POLISH_ITERATIONS = 200  # extra iterations after logistf's criteria hold, to full precision
@@ -152,23 +162,22 @@ def _state(beta: np.ndarray, y: np.ndarray, X: np.ndarray) -> _State:
 
 
 def _neg_hessian(state: _State, X: np.ndarray) -> np.ndarray:
-    """−∂²l*/∂b∂b' exactly: I(b) − ½[Σ w''ᵢ gᵢ xᵢxᵢ' − B'(I⁻¹⊗I⁻¹)B], gᵢ = xᵢ'I⁻¹xᵢ, B = Σ w'ᵢ (xᵢ⊗xᵢ) xᵢ'.
+    """−∂²l*/∂b∂b' exactly: I(b) − ½[Σ w''ᵢ gᵢ xᵢxᵢ' − C'C], gᵢ = xᵢ'I⁻¹xᵢ, C = Σ w'ᵢ vec(ḡᵢḡᵢ') xᵢ'.
 
-    From ∂² log det I = tr(I⁻¹I_rs) − tr(I⁻¹I_s I⁻¹I_r) with w' = w(1 − 2p), w'' = w(1 − 6p + 6p²);
+    From ∂² log det I = tr(I⁻¹I_rs) − tr(I⁻¹I_s I⁻¹I_r) with w' = w(1 − 2p), w'' = w(1 − 6p + 6p²) and
+    ḡᵢ = R⁻ᵀxᵢ (I = R'R, so gᵢ = |ḡᵢ|² and the second term's Σᵢₗ w'ᵢw'ₗ(xᵢ'I⁻¹xₗ)² xᵢxₗ' is C'C);
     O(n·k³), in the scaled weights so nothing under- or overflows.
     """
     p, s2 = state.p, state.s**2  # s² = w·e^{-2m}
     r_inv = np.linalg.inv(state.r)  # k×k upper triangular (numpy's inverse: scipy's wrapper costs ms)
-    a = r_inv @ r_inv.T  # e^{2m}·I⁻¹
-    g = np.sum((X @ r_inv) ** 2, axis=1)  # e^{2m}·gᵢ
+    g_bar = X @ r_inv  # rows e^{m}·ḡᵢ
+    g = np.sum(g_bar**2, axis=1)  # e^{2m}·gᵢ
     first = X.T @ (X * (s2 * (1 - 6 * p + 6 * p**2) * g)[:, None])
     n, k = X.shape
-    # B as a k²×k matrix, B[(a,b), r] = Σᵢ xᵢₐ xᵢᵦ w'ᵢ xᵢᵣ; then B'(I⁻¹⊗I⁻¹)B as two matrix products
-    # (O(k⁴), where the same contraction written as one four-operand einsum is O(k⁶))
-    pairs = (X[:, :, None] * X[:, None, :]).reshape(n, k * k)
-    b = pairs.T @ (X * (s2 * (1 - 2 * p))[:, None])
-    second = b.T @ (np.kron(a, a) @ b)
-    return math.exp(state.log_scale) * (state.r.T @ state.r) - 0.5 * (first - second)
+    # C as a k²×k matrix, C[(a,b), r] = Σᵢ ḡᵢₐ ḡᵢᵦ w'ᵢ xᵢᵣ: two matrix products, no k²×k² Kronecker factor
+    pairs = (g_bar[:, :, None] * g_bar[:, None, :]).reshape(n, k * k)
+    c = pairs.T @ (X * (s2 * (1 - 2 * p))[:, None])
+    return math.exp(state.log_scale) * (state.r.T @ state.r) - 0.5 * (first - c.T @ c)
 
 
 def _parts(beta: np.ndarray, y: np.ndarray, X: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -299,20 +308,17 @@ class _Multimodal(Exception):
     """A profile point whose constrained l* has more than one local maximum."""
 
 
-def _best_of(
+def _maxima(
     y: np.ndarray,
     X: np.ndarray,
     starts: list[np.ndarray],
     free: np.ndarray,
     control: FirthControl | ProfileControl,
-) -> tuple[np.ndarray, float, bool]:
-    """Maximise l* over the free coefficients from each start, and tell whether they disagree.
+) -> list[tuple[np.ndarray, float]]:
+    """Maximise l* over the free coefficients from each start: the distinct maxima, highest first.
 
-    Returns (best β, its l*, whether two starts reached maxima with different l*, i.e. the constrained l*
-    has more than one local maximum).
-
-    A start that does not converge is passed over (it names no other maximum); if none converges, the
-    first failure is raised.
+    Maxima whose l* differ by at most _SAME_MAXIMUM (relative) are one; a start that does not converge is
+    passed over (it names no other maximum); if none converges, the first failure is raised.
     """
     found: list[tuple[np.ndarray, float]] = []
     failure: AnalysisError | None = None
@@ -327,9 +333,12 @@ def _best_of(
         found.append((beta, value))
     if not found:
         raise failure or AnalysisError("the Firth fit did not converge")
-    best_beta, best = max(found, key=lambda item: item[1])
-    tolerance = _SAME_MAXIMUM * max(1.0, abs(best))
-    return best_beta, best, any(value < best - tolerance for _, value in found)
+    found.sort(key=lambda item: -item[1])
+    distinct = [found[0]]
+    for beta, value in found[1:]:
+        if value < distinct[-1][1] - _SAME_MAXIMUM * max(1.0, abs(distinct[-1][1])):
+            distinct.append((beta, value))
+    return distinct
 
 
 @dataclass(frozen=True)
@@ -349,71 +358,167 @@ class _BoundSearch:
     control: ProfileControl
 
 
-def _profile_bound(search: _BoundSearch) -> tuple[float, bool]:
-    """Find where the profile of l* for coefficient j falls to `target` on one side (brentq on it).
+@dataclass
+class _Profile:
+    """The profile of l* for b_j as a search evaluates it: per b_j value, the constrained maxima found.
 
-    Returns (NaN, True) as soon as a profile point has more than one local maximum (the starts disagree).
-
-    Each profile point is a constrained logistf fit (pl controls) from three starts, the best kept: the
-    profile point nearest in b_j (continuation), the estimate with b_j moved, and the estimate with b_j
-    moved and the others shifted to absorb the part of x_j they span (the orthogonalised start). The
-    bracket grows by doubling steps of at most maxstep; at most maxit profile points per bound.
+    Each point's starts are every maximum found at the nearest evaluated b_j (continuation along each
+    branch), the estimate with b_j moved, and the estimate with b_j moved and the others shifted to absorb
+    the part of x_j they span (the orthogonalised start). With `several` = "refuse" a point with two
+    maxima stops the search (_Multimodal); with "highest" the profile is the highest maximum, as its
+    definition (the supremum over the other coefficients) asks.
     """
-    from scipy.optimize import brentq
 
-    y, X, beta_hat, j, target, direction, control = (
-        search.y,
-        search.X,
-        search.beta_hat,
-        search.j,
-        search.target,
-        search.direction,
-        search.control,
-    )
-    k = len(beta_hat)
-    others = np.arange(k) != j
-    design, shift = X, np.zeros(k)
-    projection, *_ = np.linalg.lstsq(X[:, others], X[:, j], rcond=None)
-    if control.ortho:  # x_j minus its projection on the others: b_-j + c·b_j, same l* and profile
-        design = X.copy()
-        design[:, j] = X[:, j] - X[:, others] @ projection
-        shift[others] = projection
-    seen: dict[float, np.ndarray] = {float(beta_hat[j]): beta_hat + shift * beta_hat[j]}
+    search: _BoundSearch
+    design: np.ndarray
+    shift: np.ndarray
+    projection: np.ndarray
+    seen: dict[float, list[np.ndarray]]
 
-    def gap(value: float) -> float:
-        if len(seen) > control.maxit:
+    @classmethod
+    def start(cls, search: _BoundSearch) -> _Profile:
+        """Start the profile with the estimate as its one point, on X or its orthogonalised design."""
+        X, beta_hat, j = search.X, search.beta_hat, search.j
+        others = np.arange(len(beta_hat)) != j
+        design, shift = X, np.zeros(len(beta_hat))
+        projection, *_ = np.linalg.lstsq(X[:, others], X[:, j], rcond=None)
+        if search.control.ortho:  # x_j minus its projection on the others: b_-j + c·b_j, same l*
+            design = X.copy()
+            design[:, j] = X[:, j] - X[:, others] @ projection
+            shift[others] = projection
+        return cls(search, design, shift, projection, {float(beta_hat[j]): [beta_hat + shift * beta_hat[j]]})
+
+    def at(self, value: float, explore: bool = False) -> tuple[float, float]:
+        """(max l* with b_j = value, its derivative in b_j: U*_j there, NaN unless method is "newton").
+
+        `explore` adds, per other coefficient, the best maximum so far with that coefficient's sign
+        flipped: a branch on the other side of 0 (a binary covariate's, say) that continuation misses.
+        """
+        search = self.search
+        j, beta_hat, control = search.j, search.beta_hat, search.control
+        if len(self.seen) > control.maxit:
             raise AnalysisError(
                 f"the profile-likelihood CI did not converge in {control.maxit} evaluations (logistpl)"
             )
-        warm = seen[min(seen, key=lambda v: abs(v - value))].copy()
-        warm[j] = value
+        others = np.arange(len(beta_hat)) != j
+        starts = [b.copy() for b in self.seen[min(self.seen, key=lambda v: abs(v - value))]]
         fixed = beta_hat.copy()
         fixed[j] = value
         moved = fixed.copy()
-        moved[others] -= projection * (value - beta_hat[j])
-        starts = [warm, fixed + shift * value, moved + shift * value]
-        beta, loglik, split = _best_of(y, design, starts, others, control)
-        if split:  # the bound would depend on the branch followed: stop here
-            raise _Multimodal
-        seen[float(value)] = beta
-        return loglik - target
+        moved[others] -= self.projection * (value - beta_hat[j])
+        starts += [fixed + self.shift * value, moved + self.shift * value]
+        if explore:
+            for i in np.flatnonzero(others):
+                flipped = starts[0].copy()
+                flipped[i] = -flipped[i]
+                starts.append(flipped)
+        for start in starts:
+            start[j] = value
+        maxima = _maxima(search.y, self.design, starts, others, control)
+        self.seen[float(value)] = [beta for beta, _ in maxima]
+        if control.method != "newton":  # only Newton's steps use the slope
+            return maxima[0][1], math.nan
+        return maxima[0][1], float(_state(maxima[0][0], search.y, self.design).score[j])
 
-    inner, step = float(beta_hat[j]), min(search.scale, control.maxstep)
-    outer = inner + direction * step
+
+def _profile_bound(search: _BoundSearch) -> tuple[float, bool]:
+    """Find where the profile of l* for coefficient j falls to `target` on one side, by `method`.
+
+    Returns (NaN, True) when the search refuses a bound because l* had several local maxima.
+    """
+    if search.control.method == "newton":
+        return _newton_bound(search)
+    return _bracket_bound(search)
+
+
+def _bracket_bound(search: _BoundSearch) -> tuple[float, bool]:
+    """Bracket the crossing by doubling steps (at most maxstep) from the estimate, then brentq on it.
+
+    Returns (NaN, True) as soon as a profile point has more than one local maximum (the starts disagree),
+    or when the profile at a bracket end changed between evaluations (two branches).
+    """
+    from scipy.optimize import brentq
+
+    profile, control = _Profile.start(search), search.control
+
+    def gap(value: float) -> float:
+        loglik, _ = profile.at(value)
+        if len(profile.seen[float(value)]) > 1:  # the bound would depend on the branch followed
+            raise _Multimodal
+        return loglik - search.target
+
+    inner, step = float(search.beta_hat[search.j]), min(search.scale, control.maxstep)
+    outer = inner + search.direction * step
     try:
         while gap(outer) >= 0:  # the penalty takes l* to −∞ as |b_j| grows, so a bracket exists
             inner, step = outer, min(step * 2, control.maxstep)
-            outer = inner + direction * step
-        left = max(control.maxit + 1 - len(seen), 1)
+            outer = inner + search.direction * step
+        left = max(control.maxit + 1 - len(profile.seen), 1)
         bound = brentq(gap, min(inner, outer), max(inner, outer), xtol=1e-10, rtol=1e-12, maxiter=left)
-    except _Multimodal:
-        return math.nan, True
-    except ValueError:  # the profile at a bracket end changed between evaluations: two branches
+    except (_Multimodal, ValueError):
         return math.nan, True
     except RuntimeError:  # brentq out of evaluations
         raise AnalysisError(
             f"the profile-likelihood CI did not converge in {control.maxit} evaluations (logistpl's maxit)"
         ) from None
+    return float(bound), False
+
+
+def _newton_bound(search: _BoundSearch) -> tuple[float, bool]:
+    """Find the crossing by Newton's method; (NaN, True) under "refuse" if l* is multimodal there.
+
+    Newton's method on the signed root z(v) = √(2·(l*(b̂) − l*_p(v))), nearly linear in v, with the
+    profile's slope dl*_p/dv = U*_j at the constrained maximum (the envelope theorem): it starts at the
+    Wald guess b̂ ± z_c·SE and keeps a bracket of the crossing, halving it whenever a Newton step would
+    leave it or fails to shrink it by half; steps at most maxstep, at most maxit profile points.
+    """
+    beta_hat, j, direction, control = search.beta_hat, search.j, search.direction, search.control
+    profile = _Profile.start(search)
+    top = float(_state(profile.seen[float(beta_hat[j])][0], search.y, profile.design).value)
+    z_crit = math.sqrt(2.0 * max(top - search.target, 0.0))
+    inner, outer = float(beta_hat[j]), math.nan  # l*_p above / below the target
+    value = inner + direction * min(z_crit * search.scale, control.maxstep)
+    explored = math.nan
+    try:
+        while True:
+            loglik, slope = profile.at(value)
+            if loglik >= search.target:
+                inner = value
+            else:
+                outer = value
+            z = math.sqrt(2.0 * max(top - loglik, 0.0))
+            # Newton on z: dz/dv = −slope / z (slope's sign is −direction beyond the estimate)
+            step = (z_crit - z) * z / -slope if slope != 0 and z > 0 else math.nan
+            if abs(step) <= 1e-10 + 1e-12 * abs(value):  # converged (quadratically)
+                if explored == value:
+                    return _settled(profile, value, value + step)
+                explored = value  # look for a higher branch here before accepting the crossing
+                higher, _ = profile.at(value, explore=True)
+                if higher <= loglik + _SAME_MAXIMUM * max(1.0, abs(loglik)):
+                    return _settled(profile, value, value + step)
+                continue  # a higher branch: evaluate again from it (continuation now starts there)
+            guess = value + step
+            if math.isnan(outer):  # no bracket yet: Newton outward, else double the distance
+                if not direction * (guess - inner) > 0:
+                    guess = inner + direction * 2 * abs(inner - beta_hat[j])
+                guess = inner + direction * min(abs(guess - inner), control.maxstep)
+            elif not min(inner, outer) < guess < max(inner, outer) or abs(step) > abs(outer - inner) / 2:
+                guess = (inner + outer) / 2  # Newton would leave the bracket or shrink it too little
+                if abs(outer - inner) <= 2e-10 + 2e-12 * abs(guess):
+                    return _settled(profile, value, guess)
+            value = guess
+    except _Multimodal:
+        return math.nan, True
+
+
+def _settled(profile: _Profile, last: float, bound: float) -> tuple[float, bool]:
+    """Return the bound, or (NaN, True) under "refuse" if l* at the last point has several maxima.
+
+    The last point evaluated is within 1e-10 of the bound; with several maxima there the bound depends
+    on the branch followed.
+    """
+    if profile.search.control.several == "refuse" and len(profile.seen[float(last)]) > 1:
+        return math.nan, True
     return float(bound), False
 
 
@@ -424,7 +529,8 @@ def _checked_bound(search: _BoundSearch) -> tuple[float, str | None]:
     is the intercept) and divided by their SDs, profiling the other way (orthogonalised or not), so its
     steps, bracket and starts differ; b_j and its profile are equivariant under that change (b_j·SD).
     The bound is reported only when neither search met two local maxima and the two agree to
-    _SAME_BOUND; a failure of the first search is raised as before.
+    _SAME_BOUND (under several = "highest", the outer of the two); a failure of the first search is
+    raised as before.
     """
     X, beta_hat, j = search.X, search.beta_hat, search.j
     side = "lower" if search.direction < 0 else "upper"
@@ -459,6 +565,11 @@ def _checked_bound(search: _BoundSearch) -> tuple[float, str | None]:
     if several_too:
         return math.nan, f"profile-likelihood CI ({side} bound) not determined: {MULTIMODAL}"
     second /= c[j]
+    if abs(bound - second) > _SAME_BOUND * (1.0 + abs(bound)) and search.control.several == "highest":
+        # each search's profile is a maximum over the branches it found, so at most the true (highest)
+        # profile; the outer bound's search found l* at the target there, so the crossing is that far
+        # out at least: the inner one followed a lower branch
+        return (bound if search.direction * (bound - second) > 0 else second), None
     if abs(bound - second) > _SAME_BOUND * (1.0 + abs(bound)):
         return math.nan, (
             f"profile-likelihood CI ({side} bound) not determined: two searches found {bound:.4g} and "
@@ -468,12 +579,19 @@ def _checked_bound(search: _BoundSearch) -> tuple[float, str | None]:
 
 
 def _plr_p(
-    y: np.ndarray, X: np.ndarray, beta: np.ndarray, loglik: float, j: int, control: FirthControl
+    y: np.ndarray,
+    X: np.ndarray,
+    beta: np.ndarray,
+    loglik: float,
+    j: int,
+    control: FirthControl,
+    several: str = "refuse",
 ) -> tuple[float, str | None]:
     """Test b_j = 0 by the penalised likelihood ratio, as logistf's p-values.
 
     The restricted fit starts from the estimate with b_j set to 0 and from the estimate shifted as in
-    _profile_bound; NaN with the reason when they find two maxima.
+    _Profile (and, with several = "highest", from 0 as logistf's own restricted fit, keeping the highest
+    maximum); with "refuse", NaN with the reason when the starts find two maxima.
     """
     k = len(beta)
     others = np.arange(k) != j
@@ -482,10 +600,11 @@ def _plr_p(
     at_zero[j] = 0.0
     moved = at_zero.copy()
     moved[others] += projection * beta[j]
-    _, loglik0, several = _best_of(y, X, [at_zero, moved], others, control)
-    if several:
+    starts = [at_zero, moved] if several == "refuse" else [at_zero, moved, np.zeros(k)]
+    maxima = _maxima(y, X, starts, others, control)
+    if len(maxima) > 1 and several == "refuse":
         return math.nan, f"penalised likelihood-ratio p not determined: {MULTIMODAL}"
-    return chi2_sf(max(2 * (loglik - loglik0), 0.0), 1), None
+    return chi2_sf(max(2 * (loglik - maxima[0][1]), 0.0), 1), None
 
 
 def fit_firth(
@@ -555,7 +674,7 @@ def fit_firth(
         hi, hi_note = _checked_bound(_BoundSearch(y, X, beta, j, loglik - drop, +1, scale, pl_control))
         lower.append(lo)
         upper.append(hi)
-        p, p_note = _plr_p(y, X, beta, loglik, j, control)
+        p, p_note = _plr_p(y, X, beta, loglik, j, control, pl_control.several)
         p_values.append(p)
         found = [n for n in (lo_note, hi_note, p_note) if n]
         notes.append("; ".join(found) if found else None)
