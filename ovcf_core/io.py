@@ -11,7 +11,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -497,9 +497,8 @@ def _sheet_rows(ws, display: str, *, typed: bool = False) -> list[tuple[int, tup
     """
     from openpyxl.utils import get_column_letter
 
-    ws.reset_dimensions()
     out: list[tuple[int, tuple]] = []
-    for number, row in enumerate(ws.iter_rows(values_only=not typed), start=1):
+    for number, row in _present_rows(ws, values_only=not typed):
         if typed:
             row = tuple((c.value, c.data_type) for c in row)
         end = len(row)
@@ -519,6 +518,32 @@ def _sheet_rows(ws, display: str, *, typed: bool = False) -> list[tuple[int, tup
             )
         out.append((number, row[:end]))
     return out
+
+
+def _present_rows(ws, *, values_only: bool) -> Iterator[tuple[int, tuple]]:
+    """Yield (spreadsheet row number, cells or values) of the rows a read-only sheet's XML holds.
+
+    openpyxl's `iter_rows` yields an empty row for every row missing between two present ones, so one value
+    in row 1,048,576 costs a million Python iterations; its sheet parser yields only the rows present, each
+    made into cells as `iter_rows` would (`_get_row`). A sheet object without that parser (another openpyxl
+    version) falls back to numbering `iter_rows`.
+    """
+    try:
+        from openpyxl.worksheet._reader import WorkSheetParser
+
+        book = ws.parent
+        options = {
+            "data_only": book.data_only, "epoch": book.epoch, "date_formats": book._date_formats,
+            "timedelta_formats": book._timedelta_formats,
+        }  # fmt: skip
+        source, get_row, shared = ws._get_source, ws._get_row, ws._shared_strings
+    except (ImportError, AttributeError):
+        ws.reset_dimensions()
+        yield from enumerate(ws.iter_rows(values_only=values_only), start=1)
+        return
+    with source() as src:
+        for number, cells in WorkSheetParser(src, shared, **options).parse():
+            yield number, tuple(get_row(cells, 1, None, values_only))
 
 
 def _blank(value: object) -> bool:
