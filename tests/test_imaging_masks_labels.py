@@ -14,7 +14,7 @@ import pytest
 from ovcf_core.errors import OvcfError
 from ovcf_core.imaging import load_series
 from ovcf_core.imaging.label_maps import LABEL_SCHEMES, LABELS, MaskError, canonical_name
-from ovcf_core.imaging.mask_files import read_label_map, read_nifti_labels
+from ovcf_core.imaging.mask_files import read_label_map
 from ovcf_core.imaging.phantoms import ct_mask_phantom, t1_mask_phantom, t2_mask_phantom
 
 MASK_PHANTOMS = {"ct": ct_mask_phantom(), "t1": t1_mask_phantom(), "t2": t2_mask_phantom()}
@@ -242,7 +242,7 @@ def test_an_empty_structure_file_is_kept_aside_and_refused_only_when_needed(tmp_
     lps = mp.affine_lps
     affine = np.diag([-1.0, -1.0, 1.0, 1.0]) @ np.column_stack([lps[:, 2], lps[:, 1], lps[:, 0], lps[:, 3]])
     (tmp_path / "vertebrae_T12.nii.gz").write_bytes(_nifti(np.zeros((48, 48, 24), np.uint8), affine))
-    label_map = read_nifti_labels(tmp_path, loaded["ct"])
+    label_map = read_label_map(tmp_path, loaded["ct"])
     assert label_map.empty == {"T12": "vertebrae_T12.nii.gz"} and "T12" not in label_map.labels
     with pytest.raises(MaskError, match=r"^vertebrae_T12\.nii\.gz: is empty: .*too small to measure"):
         label_map.require(["L1", "T12"], "HU")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from ovcf_core.cli.common import add_json_output, count, output_file, seed
+from ovcf_core.cli.common import add_bootstrap, add_json_output, count, output_file
 from ovcf_core.constants import ANALYSIS_SEED
 
 
@@ -90,15 +90,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also conditional logistic regression over the --pair pairs (conditional_or_* keys)",
     )
-    parser.add_argument(
-        "--bootstrap",
-        type=count,
+    add_bootstrap(
+        parser,
+        resamples=count,
         default=0,
         metavar="N",
-        help="also a stratified bootstrap AUC CI (N resamples)",
-    )
-    parser.add_argument(
-        "--seed", type=seed, default=ANALYSIS_SEED, help=f"bootstrap seed (default {ANALYSIS_SEED})"
+        help_text="also a stratified bootstrap AUC CI (N resamples)",
+        seed_default=ANALYSIS_SEED,
     )
     parser.add_argument(
         "--firth",

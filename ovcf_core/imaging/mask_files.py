@@ -321,10 +321,6 @@ def read_label_map(
     return _read_nifti(source, series, labels, names)
 
 
-read_nifti_labels = read_label_map
-"""The NIfTI reader's former name, kept for old callers: the one entry point now (also reads DICOM SEG)."""
-
-
 def _label_table(text: Callable[[], str], name: str) -> dict[int, str]:
     """Value -> source name from a JSON label table such as {"1": "vertebrae_L1"} (a sidecar or an upload).
 

@@ -291,7 +291,7 @@ def measure_vertebrae(
     erode_mm
         Erosion in mm (default 3).
     labels
-        Value -> name table (or scheme) of a multi-label NIfTI, as `mask_files.read_nifti_labels`.
+        Value -> name table (or scheme) of a multi-label NIfTI, as `mask_files.read_label_map`.
 
     Returns
     -------
