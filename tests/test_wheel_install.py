@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
-import time
 import urllib.request
 import venv
 from pathlib import Path
 
 import pytest
+from servers import free_port, stopping, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -128,14 +127,8 @@ def test_ovcf_analyze_and_measure_read_the_shipped_sample_data_from_the_wheel(in
     assert json.loads(done.stdout)["unit"] == "HU"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_the_dashboard_from_the_wheel_answers_its_health_check(installed, tmp_path):
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(installed / "ovcf"), "dashboard", "--headless", "--port", str(port)],
         cwd=tmp_path,
@@ -143,19 +136,11 @@ def test_the_dashboard_from_the_wheel_answers_its_health_check(installed, tmp_pa
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
-        deadline = time.monotonic() + 60
-        answer = None
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-                    answer = response.read().decode()
-                    break
-            except OSError:
-                time.sleep(0.5)
-        assert answer == "ok", server.stderr.read() if server.poll() is not None else "no answer in 60 s"
+    with stopping(server, grace=20):
+        try:
+            answer = wait_healthy(f"http://127.0.0.1:{port}", server, timeout=60).decode()
+        except (RuntimeError, TimeoutError) as exc:
+            pytest.fail(f"{exc}: {server.stderr.read() if server.poll() is not None else ''}")
+        assert answer == "ok"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             assert response.status == 200
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
