@@ -140,6 +140,19 @@ class _State:
     s: np.ndarray  # e^{-m}·√w
 
 
+def _qr(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reduced QR of a tall matrix by LAPACK's dgeqrf and dorgqr, as numpy's qr, without its overhead."""
+    from scipy.linalg import lapack
+
+    n, k = a.shape
+    if n < k:  # (a wide matrix: numpy's reduced QR)
+        return np.linalg.qr(a)
+    packed, tau, _, _ = lapack.dgeqrf(a)
+    r = np.triu(packed[:k])
+    q, _, _ = lapack.dorgqr(packed, tau)
+    return q, r
+
+
 def _state(beta: np.ndarray, y: np.ndarray, X: np.ndarray) -> _State:
     """l*(b), U*(b) and the scaled R factor of X'WX; l* is −inf where X'WX is singular."""
     eta = X @ beta
@@ -150,7 +163,7 @@ def _state(beta: np.ndarray, y: np.ndarray, X: np.ndarray) -> _State:
     log_sqrt_w = 0.5 * (log_p + log_q)
     m = float(np.max(log_sqrt_w))
     s = np.exp(log_sqrt_w - m)
-    q, r = np.linalg.qr(s[:, None] * X)
+    q, r = _qr(s[:, None] * X)
     diag = np.abs(np.diag(r))
     k = X.shape[1]
     if not np.all(diag > 0) or not np.isfinite(m):
