@@ -17,6 +17,7 @@ import streamlit as st
 
 from dashboard import state
 from ovcf_core import SYNTHETIC_NOTE
+from ovcf_core import formatting as fmt
 from ovcf_core.errors import OvcfError
 from ovcf_core.model import RiskModel, load_model
 from ovcf_core.model import figures as model_figures
@@ -192,9 +193,9 @@ def coefficient_table(model: RiskModel) -> pd.DataFrame:
             {
                 "variable": variable_label(term),
                 "per": unit,
-                "odds ratio": f"{row['odds_ratio']:.3g}",
-                "95% CI": f"{row['or_ci_low']:.3g} to {row['or_ci_high']:.3g}",
-                "log-odds (coefficient)": f"{row['coefficient']:+.3g}",
+                "odds ratio": fmt.ratio(row["odds_ratio"]),
+                "95% CI": fmt.interval(row["or_ci_low"], row["or_ci_high"]),
+                "log-odds (coefficient)": fmt.number(row["coefficient"], fmt.COEFFICIENT_DIGITS),
             }
         )
     return pd.DataFrame(rows)

@@ -291,3 +291,18 @@ def test_the_model_card_is_a_readable_table_not_raw_json_keys(opened):
     assert not any("_" in str(label) for label in labels)
     assert "auc_ci_delong" not in _shown(opened)
     assert not opened.get("json")
+
+
+def test_the_coefficient_table_formats_by_the_one_policy():
+    """Odds ratios with 2-3 significant digits and their CI as 'low–high' (formatting.ratio/interval)."""
+    from dashboard.calculator_model import coefficient_table
+    from ovcf_core import formatting
+    from ovcf_core.model.shipped import load_shipped_model
+
+    model = load_shipped_model()
+    frame = model.coefficients_frame().set_index("term")
+    shown = coefficient_table(model)
+    assert len(shown) == len(frame) - 1  # no intercept row
+    vbq = shown[shown["variable"].str.startswith("VBQ")].iloc[0]
+    assert vbq["odds ratio"] == formatting.ratio(frame.loc["vbq", "odds_ratio"])
+    assert vbq["95% CI"] == formatting.interval(frame.loc["vbq", "or_ci_low"], frame.loc["vbq", "or_ci_high"])

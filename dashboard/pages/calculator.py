@@ -10,7 +10,9 @@ import streamlit as st
 
 from dashboard import calculator_inputs, calculator_model, calculator_results, state
 from ovcf_core import RESEARCH_NOTE
+from ovcf_core import formatting as fmt
 from ovcf_core.errors import OvcfError
+from ovcf_core.model.prediction import percent
 
 st.title("Risk calculator")
 st.warning(RESEARCH_NOTE)
@@ -64,8 +66,9 @@ if model is not None:
         low, high = _validated["auc_ci"]
         st.markdown(
             f"This model was validated on **{_validated['cohort']}** ({_validated['n']} patients, "
-            f"{_validated['n_cases']} with OVCF): AUC {_validated['auc']:.3f} ({low:.3f}–{high:.3f}), "
-            f"calibration intercept {_validated['intercept']:.2f}, slope {_validated['slope']:.2f}."
+            f"{_validated['n_cases']} with OVCF): AUC {fmt.auc(_validated['auc'])} "
+            f"({fmt.interval(low, high, fmt.AUC_DIGITS)}), calibration intercept "
+            f"{fmt.number(_validated['intercept'])}, slope {fmt.number(_validated['slope'])}."
         )
         if _validated.get("internal_split"):
             st.caption("An internal split of the same cohort: not external validation.")
@@ -78,9 +81,11 @@ if model is not None:
             )
             st.metric(
                 f"Recalibrated estimate ({_recalibrated['method']}, on {_validated['cohort']})",
-                f"{_new.probability:.1%}",
-                help=f"95% CI {_new.ci[0]:.1%} to {_new.ci[1]:.1%}",
+                percent(_new.probability),
+                help=f"95% CI {percent(_new.ci[0])} to {percent(_new.ci[1])}",
             )
-            st.caption(f"95% CI {_new.ci[0]:.1%} to {_new.ci[1]:.1%}, same prevalence setting as above.")
+            st.caption(
+                f"95% CI {percent(_new.ci[0])} to {percent(_new.ci[1])}, same prevalence setting as above."
+            )
     else:
         st.info("Not validated in this session; the Validation page checks a model on a cohort.")
