@@ -86,13 +86,13 @@ def cutoff_result(
     progress: Callable[[int, int], None] | None = None,
 ) -> CutoffResult:
     """Find the cut-off `rule` picks for `marker`, its likelihood ratios and (`n_boot` > 0) bootstrap CIs."""
-    from ovcf_core.stats.cutoffs import cutoff_analysis
+    from ovcf_core.stats.cutoffs import CutoffChoice, cutoff_analysis
 
     return _remembered(
         ("cutoff", key, marker, direction, rule, target, n_boot),
         lambda: cutoff_analysis(
-            table[OUTCOME].to_numpy(float), table[marker].to_numpy(float), direction, rule, target,
-            n_boot=n_boot, progress=progress,
+            table[OUTCOME].to_numpy(float), table[marker].to_numpy(float), direction,
+            CutoffChoice(rule, target), n_boot=n_boot, progress=progress,
         ),
     )  # fmt: skip
 

@@ -20,7 +20,7 @@ from ovcf_core.stats import roc
 from ovcf_core.stats.analysis import analyze_cohort
 from ovcf_core.stats.binormal import binormal_roc
 from ovcf_core.stats.cutoff_rules import CutoffRule, parse_cutoff_rule
-from ovcf_core.stats.cutoffs import choose_threshold, cutoff_analysis
+from ovcf_core.stats.cutoffs import CutoffChoice, choose_threshold, cutoff_analysis
 from ovcf_core.stats.partial_auc import compare_partial_auc
 from ovcf_core.stats.partial_auc_delong import delong_partial_auc_test
 from ovcf_core.stats.roc_tests import adjust_p, bootstrap_auc_test, venkatraman_test
@@ -59,11 +59,14 @@ def test_comparisons_are_the_library_tests_on_the_same_rows_with_holm_on_top(coh
     y = cohort["ovcf"].to_numpy(float)
     shown = data["auc_comparisons"]
     assert [(c["a"], c["b"]) for c in shown] == list(itertools.combinations(MARKERS, 2))
-    test = bootstrap_auc_test if method == "bootstrap" else venkatraman_test
     for c in shown:
         a, b = c["a"], c["b"]
         xa, xb = cohort[a].to_numpy(float), cohort[b].to_numpy(float)
-        direct = test(y, xa, xb, directions[a], directions[b], (a, b), 150, seed=4)
+        pair = roc.PairedScores(y, xa, xb, directions[a], directions[b], (a, b))
+        if method == "bootstrap":
+            direct = bootstrap_auc_test(pair, n_boot=150, seed=4)
+        else:
+            direct = venkatraman_test(pair, n_perm=150, seed=4)
         assert c["method"] == method
         assert c["p_value"] == direct.p_value
         assert c["z"] == (direct.d if method == "bootstrap" else direct.e)
@@ -81,7 +84,9 @@ def test_delong_stays_the_default_and_says_so(cohort):
     data = analyze_cohort(cohort, markers=MARKERS, pair=None).to_dict()
     y = cohort["ovcf"].to_numpy(float)
     first = data["auc_comparisons"][0]
-    direct = roc.delong_test(y, cohort["hu"], cohort["vbq"], "lower", "higher", ("hu", "vbq"))
+    direct = roc.delong_test(
+        roc.PairedScores(y, cohort["hu"], cohort["vbq"], "lower", "higher", ("hu", "vbq"))
+    )
     assert first["method"] == "delong" and first["z"] == pytest.approx(direct.z, rel=1e-12)
     assert "pauc_p" not in first and data["settings"]["roc_test_resamples"] is None
 
@@ -89,7 +94,9 @@ def test_delong_stays_the_default_and_says_so(cohort):
 def test_resampled_tests_default_to_2000_when_no_bootstrap_is_given(cohort):
     data = analyze_cohort(cohort, markers=["hu", "vbq"], pair=None, roc_test="venkatraman", seed=2).to_dict()
     y = cohort["ovcf"].to_numpy(float)
-    direct = venkatraman_test(y, cohort["hu"], cohort["vbq"], "lower", "higher", ("hu", "vbq"), seed=2)
+    direct = venkatraman_test(
+        roc.PairedScores(y, cohort["hu"], cohort["vbq"], "lower", "higher", ("hu", "vbq")), seed=2
+    )
     assert direct.n_perm == 2000 and data["auc_comparisons"][0]["p_value"] == direct.p_value
     assert data["settings"]["roc_test_resamples"] == 2000
     assert "auc_ci_bootstrap" not in data["markers"]["hu"]  # --bootstrap 0 still means no AUC bootstrap
@@ -100,20 +107,17 @@ def test_partial_auc_comparisons_come_with_the_bootstrap_and_delong_tests(cohort
         cohort, markers=MARKERS, pair=None, roc_test="bootstrap", bootstrap=120, seed=9, pauc=(0.8, 1.0)
     ).to_dict()
     y = cohort["ovcf"].to_numpy(float)
+    direction = {m: data["markers"][m]["direction"] for m in MARKERS}
     for c in data["auc_comparisons"]:
         a, b = c["a"], c["b"]
-        direct = compare_partial_auc(
-            y, cohort[a], cohort[b], data["markers"][a]["direction"], data["markers"][b]["direction"],
-            (0.8, 1.0), (a, b), n_boot=120, seed=9,
-        )  # fmt: skip
+        pair = roc.PairedScores(y, cohort[a], cohort[b], direction[a], direction[b], (a, b))
+        direct = compare_partial_auc(pair, specificity=(0.8, 1.0), n_boot=120, seed=9)
         assert c["pauc_p"] == direct.p_value
     delong = analyze_cohort(cohort, markers=MARKERS, pair=None, pauc=(0.8, 1.0)).to_dict()
     for c in delong["auc_comparisons"]:  # DeLong: the DeLong-type test of the partial AUCs
         a, b = c["a"], c["b"]
-        direct = delong_partial_auc_test(
-            y, cohort[a], cohort[b], data["markers"][a]["direction"], data["markers"][b]["direction"],
-            (0.8, 1.0),
-        )  # fmt: skip
+        pair = roc.PairedScores(y, cohort[a], cohort[b], direction[a], direction[b])
+        direct = delong_partial_auc_test(pair, specificity=(0.8, 1.0))
         assert c["pauc_p"] == direct.p_value
 
 
@@ -135,7 +139,7 @@ def test_cutoff_of_each_rule_is_the_library_choice_with_hand_counted_rates_and_r
     for marker in MARKERS:
         m = data["markers"][marker]
         y, x = _rows(cohort, marker)
-        threshold = choose_threshold(y, x, m["direction"], rule, target)
+        threshold = choose_threshold(y, x, m["direction"], CutoffChoice(rule, target))
         assert m["cutoff"] == threshold and m["cutoff_rule"] == text
         tp, fn, fp, tn = _counts(y, x, threshold, m["direction"])
         sens, spec = tp / (tp + fn), tn / (tn + fp)
@@ -169,7 +173,9 @@ def test_bootstrap_adds_the_cutoff_cis_of_the_library(cohort):
     for marker in MARKERS:
         m = data["markers"][marker]
         y, x = _rows(cohort, marker)
-        direct = cutoff_analysis(y, x, m["direction"], "closest_topleft", None, 150, 6)
+        direct = cutoff_analysis(
+            y, x, m["direction"], CutoffChoice("closest_topleft", None), n_boot=150, seed=6
+        )
         assert direct.threshold == m["cutoff"]
         assert m["cutoff_ci"] == list(direct.threshold_ci)
         assert m["sensitivity_ci_bootstrap"] == list(direct.sensitivity_ci)
@@ -184,7 +190,9 @@ def test_an_unreachable_fixed_sensitivity_is_a_message_not_an_error():
     m = data["markers"]["vbq"]
     y, x = _rows(table, "vbq")
     assert m["sensitivity"] == 1.0 or (m["cutoff"] is None and any("no cut-off" in s for s in m["messages"]))
-    assert m["cutoff"] is None or m["cutoff"] == choose_threshold(y, x, m["direction"], "sensitivity", 1.0)
+    assert m["cutoff"] is None or m["cutoff"] == choose_threshold(
+        y, x, m["direction"], CutoffChoice("sensitivity", 1.0)
+    )
 
 
 @pytest.mark.parametrize(
@@ -291,7 +299,7 @@ def test_page_cutoff_rule_picker_marks_the_library_cutoff_with_lr_and_bootstrap_
     next(s for s in at.selectbox if s.label == "Cut-off rule").set_value("sensitivity").run()
     next(n for n in at.number_input if n.label.startswith("Target sensitivity")).set_value(85.0).run()
     assert not at.exception, at.exception
-    threshold = choose_threshold(y, x, "higher", "sensitivity", 0.85)
+    threshold = choose_threshold(y, x, "higher", CutoffChoice("sensitivity", 0.85))
     tp, fn, fp, tn = _counts(y, x, threshold, "higher")
     shown = _frame_with(at, "Quantity").set_index("Quantity")
     assert shown.loc["Cut-off", "Estimate"] == style.fmt_value("vbq", threshold)
@@ -304,7 +312,7 @@ def test_page_cutoff_rule_picker_marks_the_library_cutoff_with_lr_and_bootstrap_
     next(s for s in at.select_slider if s.label == "Cut-off resamples").set_value(200).run()
     next(b for b in at.button if b.label == "Bootstrap CIs of the cut-off").click().run()
     assert not at.exception, at.exception
-    direct = cutoff_analysis(y, x, "higher", "sensitivity", 0.85, n_boot=200)
+    direct = cutoff_analysis(y, x, "higher", CutoffChoice("sensitivity", 0.85), n_boot=200)
     shown = _frame_with(at, "Quantity").set_index("Quantity")
     low, high = direct.sensitivity_ci
     assert shown.loc["Sensitivity", "95% CI"] == f"{style.fmt_percent(low)}–{style.fmt_percent(high)}"
@@ -350,7 +358,9 @@ def test_page_compare_curves_by_venkatraman_with_holm_equals_the_library(roc_pag
     p = []
     for a, b in itertools.combinations(markers, 2):
         da, db = (str(result.marker(m).auc.direction) for m in (a, b))
-        p.append(venkatraman_test(y, table[a], table[b], da, db, (a, b), n_perm=200).p_value)
+        p.append(
+            venkatraman_test(roc.PairedScores(y, table[a], table[b], da, db, (a, b)), n_perm=200).p_value
+        )
     assert shown["p"].tolist() == [style.fmt_p(v) for v in p]
     assert shown["p (Holm)"].tolist() == [style.fmt_p(v) for v in adjust_p(p, "holm")]
     assert "E" in shown.columns

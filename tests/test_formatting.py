@@ -141,9 +141,11 @@ def test_a_cutoff_is_written_the_same_in_the_auc_table_the_cutoff_table_and_the_
     threshold = result.marker("hu").cutoff.threshold
     shown = formatting.marker_value("hu", threshold)
     assert tables.auc_table(result).iloc[0]["Cut-off"] == shown
-    from ovcf_core.stats.cutoffs import cutoff_analysis
+    from ovcf_core.stats.cutoffs import CutoffChoice, cutoff_analysis
 
-    cut = cutoff_analysis(table["ovcf"].to_numpy(float), table["hu"].to_numpy(float), "lower", "youden", None)
+    cut = cutoff_analysis(
+        table["ovcf"].to_numpy(float), table["hu"].to_numpy(float), "lower", CutoffChoice("youden", None)
+    )
     assert tables.cutoff_table(cut, "hu").set_index("Quantity").loc["Cut-off", "Estimate"] == shown
     trace = content.roc_traces(result, table)[0]
     fig = figures.roc_cutoff_figure(

@@ -17,7 +17,7 @@ from dashboard import analysis, state
 from ovcf_core import formatting
 from ovcf_core.report import content, style
 from ovcf_core.stats.analysis import analyze_cohort
-from ovcf_core.stats.cutoffs import choose_threshold
+from ovcf_core.stats.cutoffs import CutoffChoice, choose_threshold
 from ovcf_core.stats.roc import bootstrap_auc_ci
 
 
@@ -73,8 +73,8 @@ def test_cutoff_rule_changes_every_cutoff_of_the_analysis_and_the_wording(roc_pa
     shown = _frame_with(at, "Cut-off").set_index("Indicator")
     for marker, direction in (("vbq", "higher"), ("hu", "lower")):
         rows = table[["ovcf", marker]].dropna()
-        threshold = choose_threshold(rows["ovcf"].to_numpy(float), rows[marker].to_numpy(float), direction,
-                                     "closest_topleft")  # fmt: skip
+        y, x = rows["ovcf"].to_numpy(float), rows[marker].to_numpy(float)
+        threshold = choose_threshold(y, x, direction, CutoffChoice("closest_topleft"))
         assert shown.loc[style.marker_label(marker), "Cut-off"] == formatting.marker_value(marker, threshold)
     captions = "\n".join(c.value for c in at.caption)
     assert "closest to (0, 1)" in captions and "Youden" not in captions

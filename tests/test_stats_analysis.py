@@ -79,12 +79,12 @@ def test_spearman_auc_and_or_match_references(cohort, result):
 
 
 def test_auc_comparisons_cover_every_pair_and_match_delong_test(cohort, result):
-    from ovcf_core.stats.roc import delong_test
+    from ovcf_core.stats.roc import PairedScores, delong_test
 
     comps = result.to_dict()["auc_comparisons"]
     assert len(comps) == 10
     vf = next(c for c in comps if {c["a"], c["b"]} == {"vbq", "fi"})
-    ref = delong_test(cohort.ovcf, cohort[vf["a"]], cohort[vf["b"]], "higher", "higher")
+    ref = delong_test(PairedScores(cohort.ovcf, cohort[vf["a"]], cohort[vf["b"]], "higher", "higher"))
     assert vf["z"] == pytest.approx(ref.z, rel=1e-10)
     assert vf["p_value"] == pytest.approx(ref.p_value, rel=1e-10)
 

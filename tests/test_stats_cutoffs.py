@@ -15,6 +15,7 @@ from ovcf_core.errors import AnalysisError
 from ovcf_core.report.figures import RocTrace, roc_cutoff_figure
 from ovcf_core.schema import Direction
 from ovcf_core.stats.cutoffs import (
+    CutoffChoice,
     CutoffRule,
     choose_threshold,
     cutoff_analysis,
@@ -76,29 +77,31 @@ def test_each_rule_picks_the_threshold_a_brute_force_scan_picks(seed, direction,
     if direction == "lower":
         x = -x
     best = _brute(y, x, direction, rule, target)
-    assert choose_threshold(y, x, direction, rule, target) == pytest.approx(best[0], abs=1e-12)
-    result = cutoff_analysis(y, x, direction, rule, target, n_boot=0)
+    assert choose_threshold(y, x, direction, CutoffChoice(rule, target)) == pytest.approx(best[0], abs=1e-12)
+    result = cutoff_analysis(y, x, direction, CutoffChoice(rule, target), n_boot=0)
     assert (result.sensitivity, result.specificity) == (float(best[1]), float(best[2]))
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_the_youden_rule_agrees_with_roc_youden_cutoff(seed):
     y, x = _sample(seed, ties=False)
-    assert choose_threshold(y, x, "higher", "youden") == youden_cutoff(y, x, "higher").threshold
+    assert choose_threshold(y, x, "higher", CutoffChoice("youden")) == youden_cutoff(y, x, "higher").threshold
 
 
 def test_an_exact_target_is_reached_and_an_unreachable_one_is_refused():
     y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0], dtype=float)
     x = np.array([0.5, 2, 3, 4, 1, 1.5, 1.8, 2.5, 0.9])  # the lowest value belongs to a case
-    assert choose_threshold(y, x, "higher", "sensitivity", 0.75) == pytest.approx(1.9)  # spec 3/5
+    assert choose_threshold(y, x, "higher", CutoffChoice("sensitivity", 0.75)) == pytest.approx(
+        1.9
+    )  # spec 3/5
     with pytest.raises(AnalysisError, match="calling every patient positive"):
-        choose_threshold(y, x, "higher", "sensitivity", 1.0)
+        choose_threshold(y, x, "higher", CutoffChoice("sensitivity", 1.0))
     with pytest.raises(AnalysisError, match="target"):
-        choose_threshold(y, x, "higher", "specificity", None)
+        choose_threshold(y, x, "higher", CutoffChoice("specificity", None))
     with pytest.raises(AnalysisError, match="target"):
-        choose_threshold(y, x, "higher", "specificity", 1.5)
+        choose_threshold(y, x, "higher", CutoffChoice("specificity", 1.5))
     with pytest.raises(AnalysisError, match="unknown cut-off rule"):
-        choose_threshold(y, x, "higher", "best")
+        choose_threshold(y, x, "higher", CutoffChoice("best"))
     with pytest.raises(AnalysisError, match="cases"):
         choose_threshold([1, 0, 0], [1, 2, 3], "higher")
 
@@ -150,7 +153,7 @@ def _resamples(y, n_boot, seed):
 def test_bootstrap_cis_equal_a_recomputation_on_the_same_resamples(rule, target):
     y, x = _sample(11, n=50)
     n_boot, seed = 40, 5
-    result = cutoff_analysis(y, x, "higher", rule, target, n_boot=n_boot, seed=seed)
+    result = cutoff_analysis(y, x, "higher", CutoffChoice(rule, target), n_boot=n_boot, seed=seed)
     t0 = result.threshold
     fixed, rechosen = [], []
     for idx in _resamples(y, n_boot, seed):
@@ -172,7 +175,7 @@ def test_bootstrap_cis_equal_a_recomputation_on_the_same_resamples(rule, target)
 def test_resamples_without_a_qualifying_threshold_are_counted_not_used():
     y, x = _sample(12, n=30)
     x[2], x[0] = -10.0, -9.0  # lowest a control, next a case: resamples without that control fail
-    result = cutoff_analysis(y, x, "higher", "sensitivity", 1.0, n_boot=60, seed=2)
+    result = cutoff_analysis(y, x, "higher", CutoffChoice("sensitivity", 1.0), n_boot=60, seed=2)
     expected = sum(_brute(y[i], x[i], "higher", "sensitivity", 1.0) is None for i in _resamples(y, 60, 2))
     assert result.n_undefined == expected > 0
     assert all(np.isfinite(result.threshold_ci))
@@ -181,9 +184,11 @@ def test_resamples_without_a_qualifying_threshold_are_counted_not_used():
 def test_result_is_seeded_serialisable_and_tabulated():
     y, x = _sample(13)
     calls: list[tuple[int, int]] = []
-    result = cutoff_analysis(y, x, Direction.HIGHER, "closest_topleft", 0.5, n_boot=50, seed=3,
-                             progress=lambda i, n: calls.append((i, n)))  # fmt: skip
-    assert result == cutoff_analysis(y, x, "higher", "closest_topleft", None, n_boot=50, seed=3)
+    result = cutoff_analysis(
+        y, x, Direction.HIGHER, CutoffChoice("closest_topleft", 0.5), n_boot=50, seed=3,
+        progress=lambda i, n: calls.append((i, n)),
+    )  # fmt: skip
+    assert result == cutoff_analysis(y, x, "higher", CutoffChoice("closest_topleft", None), n_boot=50, seed=3)
     assert result.target is None and calls[-1] == (50, 50)
     data = json.loads(json.dumps(result.to_dict()))
     assert data["rule"] == "closest_topleft" and data["direction"] == "higher"
@@ -193,14 +198,14 @@ def test_result_is_seeded_serialisable_and_tabulated():
     assert frame.set_index("quantity").loc["threshold", "ci_low"] == result.threshold_ci[0]
     tp, fn = result.true_positive, result.false_negative
     assert result.sensitivity == tp / (tp + fn)
-    bare = cutoff_analysis(y, x, "higher", CutoffRule.SPECIFICITY, 0.9, n_boot=0)
+    bare = cutoff_analysis(y, x, "higher", CutoffChoice(CutoffRule.SPECIFICITY, 0.9), n_boot=0)
     assert bare.threshold_ci is None and bare.target == 0.9
     assert bare.to_frame()["ci_low"].iloc[:5].isna().all()
 
 
 def test_the_figure_marks_the_cut_off_on_the_roc_curve():
     y, x = _sample(14)
-    result = cutoff_analysis(y, x, "higher", "youden", n_boot=30, seed=1)
+    result = cutoff_analysis(y, x, "higher", CutoffChoice("youden"), n_boot=30, seed=1)
     curve = roc_curve(y, x, "higher")
     trace = RocTrace("vbq", 1 - curve.specificity, curve.sensitivity, 0.8, (0.7, 0.9))
     fig = roc_cutoff_figure(

@@ -16,6 +16,7 @@ from statsmodels.stats.multitest import multipletests
 from ovcf_core.errors import AnalysisError
 from ovcf_core.stats.analysis import analyze_cohort
 from ovcf_core.stats.marker_comparisons import compare_markers, comparison_rows, resampled_comparison
+from ovcf_core.stats.roc import PairedScores
 
 MARKERS = ["vbq", "hu", "fi"]
 
@@ -48,12 +49,15 @@ def venkatraman_e(y, a, b):
     return sum(abs(errors(b, cut) - errors(a, cut)) for cut in range(1, len(y) + 1))
 
 
+def _vbq_hu(cohort, vbq) -> PairedScores:
+    """The outcome with vbq (higher) against hu (lower), as the cohort's analysis orients them."""
+    y, hu = cohort["ovcf"].to_numpy(float), cohort["hu"].to_numpy(float)
+    return PairedScores(y, np.asarray(vbq, dtype=float), hu, "higher", "lower", ("vbq", "hu"))
+
+
 def test_bootstrap_row_has_the_aucs_of_the_shared_patients_and_a_normal_p(cohort):
     y, vbq, hu = _both(cohort, "vbq", "hu")
-    c = resampled_comparison(
-        cohort["ovcf"].to_numpy(float), cohort["vbq"].to_numpy(float), cohort["hu"].to_numpy(float),
-        ("higher", "lower"), ("vbq", "hu"), "bootstrap", 300,
-    )  # fmt: skip
+    c = resampled_comparison(_vbq_hu(cohort, cohort["vbq"]), "bootstrap", 300)
     assert c is not None and (c.a, c.b, c.n) == ("vbq", "hu", len(y))
     assert c.auc_a == pytest.approx(roc_auc_score(y, vbq), abs=1e-12)
     assert c.auc_b == pytest.approx(roc_auc_score(y, -hu), abs=1e-12)
@@ -63,10 +67,7 @@ def test_bootstrap_row_has_the_aucs_of_the_shared_patients_and_a_normal_p(cohort
 def test_venkatraman_row_fills_in_the_aucs_on_the_patients_having_both_markers(cohort):
     y, vbq, hu = _both(cohort, "vbq", "hu")
     n_perm = 199
-    c = resampled_comparison(
-        cohort["ovcf"].to_numpy(float), cohort["vbq"].to_numpy(float), cohort["hu"].to_numpy(float),
-        ("higher", "lower"), ("vbq", "hu"), "venkatraman", n_perm,
-    )  # fmt: skip
+    c = resampled_comparison(_vbq_hu(cohort, cohort["vbq"]), "venkatraman", n_perm)
     assert c is not None and c.n == len(y) < len(cohort)
     assert c.auc_a == pytest.approx(roc_auc_score(y, vbq), abs=1e-12)  # not vbq's AUC on all its patients
     assert c.auc_a != pytest.approx(roc_auc_score(*cohort[["ovcf", "vbq"]].dropna().to_numpy().T), abs=1e-6)
@@ -81,11 +82,11 @@ def test_too_few_patients_give_no_row_and_an_unknown_method_is_refused(cohort):
     few = cohort["vbq"].to_numpy(float).copy()
     few[y == 1] = np.nan
     few[np.flatnonzero(y == 1)[0]] = 3.0
-    args = (y, few, cohort["hu"].to_numpy(float), ("higher", "lower"), ("vbq", "hu"))
-    assert resampled_comparison(*args, "bootstrap", 50) is None
-    assert resampled_comparison(*args, "venkatraman", 50) is None
+    pair = _vbq_hu(cohort, few)
+    assert resampled_comparison(pair, "bootstrap", 50) is None
+    assert resampled_comparison(pair, "venkatraman", 50) is None
     with pytest.raises(AnalysisError, match="unknown"):
-        resampled_comparison(*args, "delong", 50)
+        resampled_comparison(pair, "delong", 50)
 
 
 def test_delong_rows_are_the_analysis_tests_adjusted_as_statsmodels_does(cohort, analysis):

@@ -16,7 +16,7 @@ from ovcf_core.stats.partial_auc import (
     partial_auc,
     partial_auc_with_ci,
 )
-from ovcf_core.stats.roc import delong_auc
+from ovcf_core.stats.roc import PairedScores, delong_auc
 
 
 def _sample(seed: int, n: int = 300, ties: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +81,10 @@ def test_bootstrap_test_of_two_paucs_follows_pROCs_formula():
     rng = np.random.default_rng(9)
     other = x + rng.normal(0, 1.5, len(x))
     result = compare_partial_auc(
-        y, x, other, "higher", "higher", (0.8, 1.0), ("x", "other"), n_boot=400, seed=2
+        PairedScores(y, x, other, "higher", "higher", ("x", "other")),
+        specificity=(0.8, 1.0),
+        n_boot=400,
+        seed=2,
     )
     # the same stratified resamples, recomputed here: D = observed difference / SD of resampled differences
     rng = np.random.default_rng(2)

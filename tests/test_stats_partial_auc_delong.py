@@ -85,8 +85,8 @@ def test_the_components_mean_is_the_empirical_partial_area(fpr_range):
 
 def test_full_range_is_delongs_test_of_the_aucs():
     y, a, b = _cohort(2)
-    full = delong_partial_auc_test(y, a, b, "higher", "lower", (0.0, 1.0))
-    reference = roc.delong_test(y, a, b, "higher", "lower")
+    full = delong_partial_auc_test(roc.PairedScores(y, a, b, "higher", "lower"), specificity=(0.0, 1.0))
+    reference = roc.delong_test(roc.PairedScores(y, a, b, "higher", "lower"))
     assert full.z == pytest.approx(reference.z, rel=1e-12)
     assert full.p_value == pytest.approx(reference.p_value, rel=1e-10)
     assert full.pauc_a == pytest.approx(reference.auc_a, abs=1e-12)
@@ -102,7 +102,7 @@ def test_variance_of_the_difference_matches_simulated_cohorts(specificity):
     differences, variances = [], []
     for seed in range(1500):
         y, a, b = _cohort(1000 + seed)
-        t = delong_partial_auc_test(y, a, b, "higher", "higher", specificity)
+        t = delong_partial_auc_test(roc.PairedScores(y, a, b, "higher", "higher"), specificity=specificity)
         differences.append(t.pauc_a - t.pauc_b)
         variances.append(t.se_difference**2)
     ratio = np.mean(variances) / np.var(differences, ddof=1)
@@ -114,7 +114,7 @@ def test_variance_matches_a_large_bootstrap_and_the_test_is_the_bootstrap_d():
     bootstrap differences (as pROC's bootstrap test resamples)."""
     y, a, b = _cohort(7, m=400, n=500)
     spec = (0.85, 1.0)
-    t = delong_partial_auc_test(y, a, b, "higher", "higher", spec)
+    t = delong_partial_auc_test(roc.PairedScores(y, a, b, "higher", "higher"), specificity=spec)
     rng = np.random.default_rng(0)
     cases, controls = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     diffs = []
@@ -126,12 +126,15 @@ def test_variance_matches_a_large_bootstrap_and_the_test_is_the_bootstrap_d():
 
 def test_identical_markers_and_bad_input():
     y, a, _ = _cohort(3)
-    same = delong_partial_auc_test(y, a, a, "higher", "higher", (0.9, 1.0))
+    same = delong_partial_auc_test(roc.PairedScores(y, a, a, "higher", "higher"), specificity=(0.9, 1.0))
     assert same.z == 0.0 and same.p_value == 1.0
     with pytest.raises(AnalysisError):
-        delong_partial_auc_test(y, a, a, "higher", "higher", (0.9, 0.9))
+        delong_partial_auc_test(roc.PairedScores(y, a, a, "higher", "higher"), specificity=(0.9, 0.9))
     with pytest.raises(AnalysisError):
-        delong_partial_auc_test(np.r_[1.0, np.zeros(20)], a[:21], a[:21], "higher", "higher", (0.9, 1))
+        delong_partial_auc_test(
+            roc.PairedScores(np.r_[1.0, np.zeros(20)], a[:21], a[:21], "higher", "higher"),
+            specificity=(0.9, 1),
+        )
 
 
 def test_size_under_the_null_is_near_five_percent():
@@ -144,5 +147,10 @@ def test_size_under_the_null_is_near_five_percent():
         common = rng.normal(size=230)
         a = 0.7 * common + 0.71 * rng.normal(size=230) + 0.8 * y
         b = 0.7 * common + 0.71 * rng.normal(size=230) + 0.8 * y
-        rejections += delong_partial_auc_test(y, a, b, "higher", "higher", (0.8, 1.0)).p_value < 0.05
+        rejections += (
+            delong_partial_auc_test(
+                roc.PairedScores(y, a, b, "higher", "higher"), specificity=(0.8, 1.0)
+            ).p_value
+            < 0.05
+        )
     assert 0.03 < rejections / 1000 < 0.075

@@ -11,6 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from ovcf_core.errors import AnalysisError
 from ovcf_core.stats.roc import (
+    PairedScores,
     bootstrap_auc_ci,
     delong_auc,
     delong_test,
@@ -71,7 +72,7 @@ def test_lower_direction_is_the_auc_of_the_negated_marker():
 
 def test_paired_delong_test_equals_brute_force():
     y, a, b = sample(n=60, seed=3, ties=True)
-    result = delong_test(y, a, b, "higher", "higher", ("a", "b"))
+    result = delong_test(PairedScores(y, a, b, "higher", "higher", ("a", "b")))
     auc, cov = brute_force_delong(np.vstack([a[y == 1], b[y == 1]]), np.vstack([a[y == 0], b[y == 0]]))
     z = (auc[0] - auc[1]) / np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1])
     assert result.z == pytest.approx(z, rel=1e-10)
@@ -82,7 +83,7 @@ def test_paired_test_uses_only_patients_with_both_markers():
     y, a, b = sample(n=60, seed=4)
     b = b.copy()
     b[:5] = np.nan
-    result = delong_test(y, a, b, "higher", "higher")
+    result = delong_test(PairedScores(y, a, b, "higher", "higher"))
     assert result.n == 55
     assert result.auc_a == pytest.approx(roc_auc_score(y[5:], a[5:]))
 

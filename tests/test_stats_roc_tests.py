@@ -12,6 +12,7 @@ from scipy.stats import norm, rankdata
 from sklearn.metrics import roc_auc_score
 
 from ovcf_core.errors import AnalysisError
+from ovcf_core.stats.roc import PairedScores
 from ovcf_core.stats.roc_tests import (
     adjust_p,
     bootstrap_auc_test,
@@ -53,7 +54,9 @@ def _bootstrap_d_by_hand(y, a, b, n_boot, seed):
 @pytest.mark.parametrize("ties", [False, True])
 def test_bootstrap_d_equals_a_recomputation_with_scikit_learn_on_the_same_resamples(ties):
     y, a, b = _pair(1, ties=ties)
-    result = bootstrap_auc_test(y, a, b, "higher", "higher", names=("vbq", "hu"), n_boot=150, seed=7)
+    result = bootstrap_auc_test(
+        PairedScores(y, a, b, "higher", "higher", names=("vbq", "hu")), n_boot=150, seed=7
+    )
     d, p, sd = _bootstrap_d_by_hand(y, a, b, 150, 7)
     assert result.auc_a == pytest.approx(roc_auc_score(y, a), abs=1e-12)
     assert result.auc_b == pytest.approx(roc_auc_score(y, b), abs=1e-12)
@@ -68,7 +71,7 @@ def test_a_lower_marker_is_tested_in_its_direction_and_missing_values_drop_the_p
     b_lower = -b  # smaller values indicate a case
     a_gaps = a.copy()
     a_gaps[[3, 17]] = np.nan
-    result = bootstrap_auc_test(y, a_gaps, b_lower, "higher", "lower", n_boot=100, seed=3)
+    result = bootstrap_auc_test(PairedScores(y, a_gaps, b_lower, "higher", "lower"), n_boot=100, seed=3)
     keep = np.isfinite(a_gaps)
     d, p, _ = _bootstrap_d_by_hand(y[keep], a[keep], b[keep], 100, 3)
     assert result.n == keep.sum()
@@ -78,25 +81,25 @@ def test_a_lower_marker_is_tested_in_its_direction_and_missing_values_drop_the_p
 
 def test_identical_markers_give_d_zero_and_p_one():
     y, a, _ = _pair(3)
-    result = bootstrap_auc_test(y, a, a, "higher", "higher", n_boot=50, seed=1)
+    result = bootstrap_auc_test(PairedScores(y, a, a, "higher", "higher"), n_boot=50, seed=1)
     assert (result.d, result.p_value) == (0.0, 1.0)
 
 
 def test_bootstrap_test_is_seeded_reports_progress_and_refuses_too_little_data():
-    y, a, b = _pair(4)
+    pair = PairedScores(*_pair(4), "higher", "higher")
     calls: list[tuple[int, int]] = []
-    first = bootstrap_auc_test(
-        y, a, b, "higher", "higher", n_boot=200, seed=11, progress=lambda i, n: calls.append((i, n))
-    )
-    again = bootstrap_auc_test(y, a, b, "higher", "higher", n_boot=200, seed=11)
-    other = bootstrap_auc_test(y, a, b, "higher", "higher", n_boot=200, seed=12)
+    first = bootstrap_auc_test(pair, n_boot=200, seed=11, progress=lambda i, n: calls.append((i, n)))
+    again = bootstrap_auc_test(pair, n_boot=200, seed=11)
+    other = bootstrap_auc_test(pair, n_boot=200, seed=12)
     assert first == again and first.d != other.d
     assert calls[-1] == (200, 200) and len(calls) == 100
     assert set(first.to_dict()) >= {"a", "b", "auc_a", "auc_b", "d", "p_value", "n", "n_boot", "seed"}
     with pytest.raises(AnalysisError, match="cases"):
-        bootstrap_auc_test([1, 0, 0, 0], [1, 2, 3, 4], [1, 2, 3, 4], "higher", "higher", n_boot=10)
+        bootstrap_auc_test(
+            PairedScores([1, 0, 0, 0], [1, 2, 3, 4], [1, 2, 3, 4], "higher", "higher"), n_boot=10
+        )
     with pytest.raises(AnalysisError, match="resamples"):
-        bootstrap_auc_test(y, a, b, "higher", "higher", n_boot=1)
+        bootstrap_auc_test(pair, n_boot=1)
 
 
 # ---- Venkatraman ----------------------------------------------------------------------------------------
@@ -123,7 +126,7 @@ def _venkatraman_e_brute(y, a, b):
 def test_venkatraman_statistic_equals_a_brute_force_count(seed):
     y, a, b = _pair(seed, n=14, ties=True)
     y[:2], y[2:4] = 1, 0  # both groups present
-    result = venkatraman_test(y, a, b, "higher", "higher", n_perm=5, seed=1)
+    result = venkatraman_test(PairedScores(y, a, b, "higher", "higher"), n_perm=5, seed=1)
     assert result.e == _venkatraman_e_brute(y, a, b)
     # the O(n) statistic on arbitrary rank permutations
     rng = np.random.default_rng(seed)
@@ -134,32 +137,35 @@ def test_venkatraman_statistic_equals_a_brute_force_count(seed):
 
 def test_venkatraman_orients_a_lower_marker_before_ranking():
     y, a, b = _pair(5, n=40)
-    higher = venkatraman_test(y, a, b, "higher", "higher", n_perm=50, seed=2)
-    lower = venkatraman_test(y, a, -b, "higher", "lower", n_perm=50, seed=2)
+    higher = venkatraman_test(PairedScores(y, a, b, "higher", "higher"), n_perm=50, seed=2)
+    lower = venkatraman_test(PairedScores(y, a, -b, "higher", "lower"), n_perm=50, seed=2)
     assert lower.e == _venkatraman_e_brute(y, a, b) == higher.e
 
 
 def test_identical_curves_give_e_zero_and_p_one():
     y, a, _ = _pair(6, n=60)
-    same = venkatraman_test(y, a, a, "higher", "higher", n_perm=100, seed=3)
-    monotone = venkatraman_test(y, a, np.exp(a), "higher", "higher", n_perm=100, seed=3)  # same ranks
+    same = venkatraman_test(PairedScores(y, a, a, "higher", "higher"), n_perm=100, seed=3)
+    same_ranks = PairedScores(y, a, np.exp(a), "higher", "higher")
+    monotone = venkatraman_test(same_ranks, n_perm=100, seed=3)
     for result in (same, monotone):
         assert result.e == 0 and result.n_exceed == 100 and result.p_value == 1.0
 
 
 def test_equally_good_markers_give_a_large_p_and_very_different_ones_a_small_p():
-    y, a, b = _pair(7, n=150, effect_a=1.0, effect_b=1.0)
-    alike = venkatraman_test(y, a, b, "higher", "higher", n_perm=300, seed=4)
+    alike = venkatraman_test(
+        PairedScores(*_pair(7, n=150, effect_a=1.0, effect_b=1.0), "higher", "higher"), n_perm=300, seed=4
+    )
     assert alike.p_value > 0.2
-    y, a, b = _pair(8, n=150, effect_a=2.0, effect_b=0.0)
-    unlike = venkatraman_test(y, a, b, "higher", "higher", n_perm=300, seed=4)
+    unlike = venkatraman_test(
+        PairedScores(*_pair(8, n=150, effect_a=2.0, effect_b=0.0), "higher", "higher"), n_perm=300, seed=4
+    )
     assert unlike.n_exceed == 0 and unlike.p_value == pytest.approx(1 / 301)
 
 
 def test_venkatraman_p_values_are_roughly_uniform_when_the_curves_are_alike():
     p = [
         venkatraman_test(
-            *_pair(s, n=150, effect_a=1.0, effect_b=1.0), "higher", "higher", n_perm=100, seed=s
+            PairedScores(*_pair(s, n=150, effect_a=1.0, effect_b=1.0), "higher", "higher"), n_perm=100, seed=s
         ).p_value
         for s in range(30)
     ]
@@ -168,17 +174,15 @@ def test_venkatraman_p_values_are_roughly_uniform_when_the_curves_are_alike():
 
 
 def test_venkatraman_is_seeded_and_reports_progress():
-    y, a, b = _pair(9, n=60, effect_b=1.0)
+    pair = PairedScores(*_pair(9, n=60, effect_b=1.0), "higher", "higher")
     calls: list[tuple[int, int]] = []
-    first = venkatraman_test(
-        y, a, b, "higher", "higher", n_perm=120, seed=5, progress=lambda i, n: calls.append((i, n))
-    )
-    assert first == venkatraman_test(y, a, b, "higher", "higher", n_perm=120, seed=5)
+    first = venkatraman_test(pair, n_perm=120, seed=5, progress=lambda i, n: calls.append((i, n)))
+    assert first == venkatraman_test(pair, n_perm=120, seed=5)
     assert calls[-1] == (120, 120)
     assert first.p_value == pytest.approx((1 + first.n_exceed) / 121)
     assert first.to_dict()["e"] == first.e
     with pytest.raises(AnalysisError, match="permutation"):
-        venkatraman_test(y, a, b, "higher", "higher", n_perm=0)
+        venkatraman_test(pair, n_perm=0)
 
 
 # ---- p-value adjustment ---------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from ovcf_core.model.calibration import (
 )
 from ovcf_core.model.decision_curve import DecisionCurve, decision_curve
 from ovcf_core.model.variables import expit
-from ovcf_core.schema import OUTCOME, PATIENT_ID, SEX, Indicator
+from ovcf_core.schema import OUTCOME, PATIENT_ID, SEX, Direction, Indicator
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -193,7 +193,7 @@ def compare_markers(y: np.ndarray, prediction: np.ndarray, markers: dict[str, np
     list of MarkerComparison
         One per marker with at least 2 cases and 2 controls among the patients having it.
     """
-    from ovcf_core.stats.roc import delong_auc, delong_test
+    from ovcf_core.stats.roc import PairedScores, delong_auc, delong_test
 
     out = []
     for name, values in markers.items():
@@ -205,7 +205,10 @@ def compare_markers(y: np.ndarray, prediction: np.ndarray, markers: dict[str, np
             continue
         result = delong_auc(yy, values[has], direction=direction)
         direction = str(result.direction)
-        test = delong_test(yy, prediction[has], values[has], "higher", direction, names=("model", name))
+        pair = PairedScores(
+            yy, prediction[has], values[has], Direction.HIGHER, result.direction, ("model", name)
+        )
+        test = delong_test(pair)
         fpr, tpr = _roc_points(yy, values[has], direction)
         out.append(MarkerComparison(name, direction, int(has.sum()), result.auc, result.ci, test.auc_a,
                                     test.z, test.p_value, fpr, tpr))  # fmt: skip

@@ -30,6 +30,7 @@ from ovcf_core.schema import AGE, BMI, COVARIATES, INDICATOR_COLUMNS, OUTCOME, S
 from ovcf_core.stats import correlation, groups, logistic, roc
 from ovcf_core.stats.cutoff_rules import CutoffRule, cutoff_rule_text, parse_cutoff_rule
 from ovcf_core.stats.cutoffs import (
+    CutoffChoice,
     CutoffResult,
     choose_threshold,
     cutoff_analysis,
@@ -470,7 +471,7 @@ def _chosen_cutoff(
             return None
         return cutoff
     try:
-        threshold = choose_threshold(y, x, direction, rule, target)
+        threshold = choose_threshold(y, x, direction, CutoffChoice(rule, target))
     except AnalysisError as exc:
         messages.append(f"no cut-off reported: {exc}")
         return None
@@ -601,7 +602,8 @@ def _with_cutoff_ci(
         return result
     _, y, x = _marker_rows(table, result.marker, outcome)
     try:
-        found = cutoff_analysis(y, x, result.auc.direction, rule, target, n_boot, seed, progress=tick)
+        choice = CutoffChoice(rule, target)
+        found = cutoff_analysis(y, x, result.auc.direction, choice, n_boot=n_boot, seed=seed, progress=tick)
     except AnalysisError as exc:
         return _with(result, messages=(*result.messages, f"cut-off CIs not computed: {exc}"))
     return _with(result, cutoff_bootstrap=found)
@@ -663,7 +665,9 @@ def _comparisons(
         try:
             out.append(
                 roc.delong_test(
-                    y, values[:, i], values[:, j], directions[i], directions[j], (a.marker, b.marker)
+                    roc.PairedScores(
+                        y, values[:, i], values[:, j], directions[i], directions[j], (a.marker, b.marker)
+                    )
                 )
             )
         except AnalysisError:
@@ -671,17 +675,28 @@ def _comparisons(
     return out
 
 
+def _paired_markers(
+    table: pd.DataFrame, a: MarkerAnalysis, b: MarkerAnalysis, outcome: str
+) -> roc.PairedScores | None:
+    """Hold the outcome and two analysed markers, each in its AUC's direction, for a paired ROC test.
+
+    None unless both markers have an AUC.
+    """
+    if a.auc is None or b.auc is None:
+        return None
+    return roc.PairedScores(
+        table[outcome].to_numpy(float), table[a.marker].to_numpy(float), table[b.marker].to_numpy(float),
+        a.auc.direction, b.auc.direction, (a.marker, b.marker),
+    )  # fmt: skip
+
+
 def _resampled_comparison(
     table: pd.DataFrame, a: MarkerAnalysis, b: MarkerAnalysis, outcome: str, method: str, n: int, seed: int,
     tick: Tick | None = None,
 ) -> roc.AucComparison | None:  # fmt: skip
     """Compare two analysed markers by `marker_comparisons.resampled_comparison` (None without both AUCs)."""
-    if a.auc is None or b.auc is None:
-        return None
-    return resampled_comparison(
-        table[outcome].to_numpy(float), table[a.marker].to_numpy(float), table[b.marker].to_numpy(float),
-        (a.auc.direction, b.auc.direction), (a.marker, b.marker), method, n, seed=seed, progress=tick,
-    )  # fmt: skip
+    pair = _paired_markers(table, a, b, outcome)
+    return None if pair is None else resampled_comparison(pair, method, n, seed=seed, progress=tick)
 
 
 def _pauc_comparison(
@@ -689,14 +704,11 @@ def _pauc_comparison(
     specificity: tuple[float, float], n: int, seed: int, tick: Tick | None = None,
 ) -> float:  # fmt: skip
     """Run pROC's bootstrap test of two markers' McClish-corrected partial AUCs: its p (NaN if impossible)."""
-    if a.auc is None or b.auc is None:
+    pair = _paired_markers(table, a, b, outcome)
+    if pair is None:
         return float("nan")
     try:
-        return compare_partial_auc(
-            table[outcome].to_numpy(float), table[a.marker].to_numpy(float), table[b.marker].to_numpy(float),
-            a.auc.direction, b.auc.direction, specificity, (a.marker, b.marker), n_boot=n, seed=seed,
-            progress=tick,
-        ).p_value  # fmt: skip
+        return compare_partial_auc(pair, specificity=specificity, n_boot=n, seed=seed, progress=tick).p_value
     except AnalysisError:
         return float("nan")
 
@@ -714,10 +726,11 @@ def _delong_pauc_p(
     out = []
     for c in comparisons:
         try:
-            test = delong_partial_auc_test(
+            pair = roc.PairedScores(
                 y, table[c.a].to_numpy(float), table[c.b].to_numpy(float), direction[c.a], direction[c.b],
-                specificity, (c.a, c.b),
+                (c.a, c.b),
             )  # fmt: skip
+            test = delong_partial_auc_test(pair, specificity=specificity)
         except (AnalysisError, KeyError):
             out.append(float("nan"))
             continue

@@ -68,24 +68,45 @@ def _complete(y: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return y, score
 
 
-def _check_rule(rule: CutoffRule | str, target: float | None) -> CutoffRule:
-    try:
-        rule = CutoffRule(rule)
-    except ValueError:
-        names = ", ".join(r.value for r in CutoffRule)
-        raise AnalysisError(f"unknown cut-off rule '{rule}' (use one of {names})") from None
-    fixed = rule in (CutoffRule.SENSITIVITY, CutoffRule.SPECIFICITY)
-    if fixed and (target is None or not (0.0 < float(target) <= 1.0)):
-        raise AnalysisError(f"a fixed {rule.value} needs a target between 0 and 1 (got {target})")
-    return rule
+@dataclass(frozen=True)
+class CutoffChoice:
+    """How a cut-off is chosen: a rule and, for a fixed sensitivity or specificity, the target to reach.
+
+    Checked once here, so `choose_threshold` and `cutoff_analysis` take it as one validated value
+    (`cutoff_rules.parse_cutoff_rule` gives the pair from text such as 'sensitivity:0.9').
+
+    Parameters
+    ----------
+    rule : CutoffRule
+        Youden, closest to the top-left corner, or a fixed sensitivity / specificity (a str such as
+        "youden" is converted).
+    target : float, optional
+        The sensitivity or specificity to reach, in (0, 1], for the two fixed rules.
+
+    Raises
+    ------
+    AnalysisError
+        If the rule is unknown or a fixed rule lacks a valid target.
+    """
+
+    rule: CutoffRule = CutoffRule.YOUDEN
+    target: float | None = None
+
+    def __post_init__(self) -> None:
+        """Hold the rule as a `CutoffRule`; refuse an unknown rule and a fixed one without a valid target."""
+        try:
+            rule = CutoffRule(self.rule)
+        except ValueError:
+            names = ", ".join(r.value for r in CutoffRule)
+            raise AnalysisError(f"unknown cut-off rule '{self.rule}' (use one of {names})") from None
+        fixed = rule in (CutoffRule.SENSITIVITY, CutoffRule.SPECIFICITY)
+        if fixed and (self.target is None or not (0.0 < float(self.target) <= 1.0)):
+            raise AnalysisError(f"a fixed {rule.value} needs a target between 0 and 1 (got {self.target})")
+        object.__setattr__(self, "rule", rule)
 
 
 def choose_threshold(
-    y: np.ndarray,
-    score: np.ndarray,
-    direction: Direction | str,
-    rule: CutoffRule | str = CutoffRule.YOUDEN,
-    target: float | None = None,
+    y: np.ndarray, score: np.ndarray, direction: Direction | str, choice: CutoffChoice = CutoffChoice()
 ) -> float:
     """Pick the rule's threshold on this data, as pROC's `coords(x = "best", best.method = ...)`.
 
@@ -97,10 +118,8 @@ def choose_threshold(
         Outcome (1 = case) and marker; patients missing either are left out.
     direction : Direction or str
         Which values indicate a case.
-    rule : CutoffRule or str
-        How to choose: Youden, closest to the top-left corner, or a fixed sensitivity / specificity.
-    target : float, optional
-        The sensitivity or specificity to reach, in (0, 1], for the two fixed rules.
+    choice : CutoffChoice
+        The rule (Youden by default) and, for a fixed sensitivity or specificity, its target.
 
     Returns
     -------
@@ -110,22 +129,19 @@ def choose_threshold(
     Raises
     ------
     AnalysisError
-        If the rule is unknown, a fixed rule lacks a valid target, outcome and marker differ in length,
-        too few cases or controls have a value, or no threshold reaches the target.
+        If outcome and marker differ in length, too few cases or controls have a value, or no threshold
+        reaches the target.
     """
-    rule = _check_rule(rule, target)
-    return _threshold(*_complete(y, score), direction, rule, target)
+    return _threshold(*_complete(y, score), direction, choice)
 
 
-def _threshold(
-    y: np.ndarray, score: np.ndarray, direction: Direction | str, rule: CutoffRule, target: float | None
-) -> float:
-    """Pick the checked rule's threshold on complete data (`choose_threshold` after its checks)."""
+def _threshold(y: np.ndarray, score: np.ndarray, direction: Direction | str, choice: CutoffChoice) -> float:
+    """Pick the choice's threshold on complete data (`choose_threshold` after its checks)."""
     thresholds, sens, spec = _roc_points(y, score, direction)
-    pick = _pick(thresholds, sens, spec, rule, target)
+    pick = _pick(thresholds, sens, spec, choice.rule, choice.target)
     if pick is None:
         raise AnalysisError(
-            f"no cut-off short of calling every patient positive reaches {rule.value} {target}"
+            f"no cut-off short of calling every patient positive reaches {choice.rule.value} {choice.target}"
         )
     return float(thresholds[pick])
 
@@ -236,8 +252,8 @@ def cutoff_analysis(
     y: np.ndarray,
     score: np.ndarray,
     direction: Direction | str,
-    rule: CutoffRule | str = CutoffRule.YOUDEN,
-    target: float | None = None,
+    choice: CutoffChoice = CutoffChoice(),
+    *,
     n_boot: int = 2000,
     seed: int = ANALYSIS_SEED,
     level: float = 0.95,
@@ -245,7 +261,7 @@ def cutoff_analysis(
 ) -> CutoffResult:
     """Choose the rule's cut-off and report it with likelihood ratios and bootstrap CIs.
 
-    `y`, `score`, `direction`, `rule` and `target` are as in `choose_threshold`. The `n_boot` stratified
+    `y`, `score`, `direction` and `choice` are as in `choose_threshold`. The `n_boot` stratified
     bootstrap resamples (0 = no CIs) resample cases and controls separately; the CIs are percentiles
     (pROC's quantile type 7), with the threshold held fixed (pROC's `ci.thresholds`) and re-chosen in
     every resample (pROC's `ci.coords(x = "best")`); `seed` makes them repeatable, `progress` hears
@@ -261,10 +277,10 @@ def cutoff_analysis(
     AnalysisError
         As `choose_threshold`.
     """
-    rule = _check_rule(rule, target)
+    rule, target = choice.rule, choice.target
     direction = Direction(direction)
     y, score = _complete(y, score)
-    threshold = _threshold(y, score, direction, rule, target)
+    threshold = _threshold(y, score, direction, choice)
     m = metrics_at(y, score, threshold, direction)
     lrs = likelihood_ratios(m.true_positive, m.false_negative, m.false_positive, m.true_negative, level)
     counts = (m.true_positive, m.false_negative, m.false_positive, m.true_negative)

@@ -20,8 +20,8 @@ import pandas as pd
 
 from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
-from ovcf_core.schema import OUTCOME, Direction
-from ovcf_core.stats.roc import AucComparison, delong_auc
+from ovcf_core.schema import OUTCOME
+from ovcf_core.stats.roc import AucComparison, PairedScores, delong_auc
 from ovcf_core.stats.roc_tests import adjust_p, bootstrap_auc_test, venkatraman_test
 
 if TYPE_CHECKING:
@@ -94,11 +94,7 @@ def comparison_rows(analysis: CohortAnalysis) -> list[ComparisonRow]:
 
 
 def resampled_comparison(
-    y: np.ndarray,
-    score_a: np.ndarray,
-    score_b: np.ndarray,
-    directions: tuple[Direction | str, Direction | str],
-    names: tuple[str, str],
+    pair: PairedScores,
     method: str,
     n: int,
     *,
@@ -114,14 +110,8 @@ def resampled_comparison(
 
     Parameters
     ----------
-    y : array of 0/1
-        The outcome (1 = case).
-    score_a, score_b : array of float
-        The two markers' values, one per patient (NaN where missing).
-    directions : (Direction or str, Direction or str)
-        Which values of each marker indicate a case.
-    names : (str, str)
-        The markers' names, for the result and messages.
+    pair : PairedScores
+        The outcome, the two markers (NaN where missing), their directions and names.
     method : str
         "bootstrap" or "venkatraman" (`RESAMPLED_TESTS`).
     n : int
@@ -146,18 +136,18 @@ def resampled_comparison(
         raise AnalysisError(
             f"unknown resampled ROC test '{method}' (use one of {', '.join(RESAMPLED_TESTS)})"
         )
-    y, a, b = (np.asarray(v, dtype=float) for v in (y, score_a, score_b))
     try:
         if method == "bootstrap":
-            t = bootstrap_auc_test(y, a, b, *directions, names, n_boot=n, seed=seed, progress=progress)
-            return AucComparison(names[0], names[1], t.auc_a, t.auc_b, t.d, t.p_value, t.n)
-        v = venkatraman_test(y, a, b, *directions, names, n_perm=n, seed=seed, progress=progress)
+            t = bootstrap_auc_test(pair, n_boot=n, seed=seed, progress=progress)
+            return AucComparison(*pair.names, t.auc_a, t.auc_b, t.d, t.p_value, t.n)
+        v = venkatraman_test(pair, n_perm=n, seed=seed, progress=progress)
     except AnalysisError:
         return None
+    y, a, b = pair.y, pair.score_a, pair.score_b
     both = np.isfinite(y) & np.isfinite(a) & np.isfinite(b)
-    auc_a = delong_auc(y[both], a[both], directions[0]).auc
-    auc_b = delong_auc(y[both], b[both], directions[1]).auc
-    return AucComparison(names[0], names[1], auc_a, auc_b, v.e, v.p_value, v.n)
+    auc_a = delong_auc(y[both], a[both], pair.direction_a).auc
+    auc_b = delong_auc(y[both], b[both], pair.direction_b).auc
+    return AucComparison(*pair.names, auc_a, auc_b, v.e, v.p_value, v.n)
 
 
 def part_progress(report: Callable[[float], None], part: int, parts: int) -> Callable[[int, int], None]:
@@ -231,13 +221,20 @@ def compare_markers(
         pairs = list(itertools.combinations([m for m in analysis.markers if m.auc is not None], 2))
         found = []
         for i, (a, b) in enumerate(pairs):
-            names = (a.marker, b.marker)
-            directions = (str(a.auc.direction), str(b.auc.direction))  # type: ignore[union-attr]
-            run = functools.partial(
-                resampled_comparison, y, table[a.marker].to_numpy(float), table[b.marker].to_numpy(float),
-                directions, names, method, n, seed=seed, progress=part_progress(report, i, len(pairs)),
+            pair = PairedScores(
+                y, table[a.marker].to_numpy(float), table[b.marker].to_numpy(float),
+                a.auc.direction, b.auc.direction, (a.marker, b.marker),  # type: ignore[union-attr]
             )  # fmt: skip
-            c = run() if memo is None else memo((names, directions, method, n), run)
+            run = functools.partial(
+                resampled_comparison,
+                pair,
+                method,
+                n,
+                seed=seed,
+                progress=part_progress(report, i, len(pairs)),
+            )
+            key = (pair.names, (str(pair.direction_a), str(pair.direction_b)), method, n)
+            c = run() if memo is None else memo(key, run)
             if c is not None:
                 found.append(ComparisonRow(c.a, c.b, c.auc_a, c.auc_b, c.z, c.p_value, c.n))
     report(1.0)

@@ -19,7 +19,7 @@ from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
 from ovcf_core.stats.estimates import CI, JsonResult, Progress, difference_z, percentile_ci, resamples
-from ovcf_core.stats.roc import MIN_PER_GROUP, PairedTest, roc_curve
+from ovcf_core.stats.roc import MIN_PER_GROUP, PairedScores, PairedTest, roc_curve
 
 
 def parse_specificity_range(text: str) -> tuple[float, float]:
@@ -185,13 +185,9 @@ class PartialAucComparison(PairedTest):
 
 
 def compare_partial_auc(
-    y: np.ndarray,
-    score_a: np.ndarray,
-    score_b: np.ndarray,
-    direction_a: Direction | str,
-    direction_b: Direction | str,
+    pair: PairedScores,
+    *,
     specificity: tuple[float, float],
-    names: tuple[str, str] = ("a", "b"),
     n_boot: int = 2000,
     seed: int = ANALYSIS_SEED,
     progress: Progress | None = None,
@@ -199,7 +195,14 @@ def compare_partial_auc(
     """Test two correlated partial AUCs by pROC's stratified bootstrap (`roc.test(method="bootstrap")`).
 
     Patients are resampled in pairs, stratified by outcome, as in `roc_tests.bootstrap_auc_test`, whose
-    parameters these are, with `specificity` the range as in `partial_auc_with_ci`.
+    `n_boot`, `seed` and `progress` these are.
+
+    Parameters
+    ----------
+    pair : PairedScores
+        The outcome, the two markers (a patient missing either is left out), their directions and names.
+    specificity : (float, float)
+        The range (SP_LO, SP_HI), as in `partial_auc_with_ci`.
 
     Returns
     -------
@@ -211,7 +214,8 @@ def compare_partial_auc(
     AnalysisError
         If fewer than MIN_PER_GROUP cases or controls have both markers.
     """
-    y, a, b = _complete(y, score_a, score_b)
+    y, a, b = _complete(pair.y, pair.score_a, pair.score_b)
+    direction_a, direction_b = pair.direction_a, pair.direction_b
     observed = (
         partial_auc(y, a, direction_a, specificity)[1],
         partial_auc(y, b, direction_b, specificity)[1],
@@ -226,4 +230,4 @@ def compare_partial_auc(
             - partial_auc(yi, b[index], direction_b, specificity)[1]
         )
     d, p = difference_z(observed[0] - observed[1], float(np.std(differences, ddof=1)))
-    return PartialAucComparison(names[0], names[1], observed[0], observed[1], d, p, len(y), n_boot)
+    return PartialAucComparison(*pair.names, observed[0], observed[1], d, p, len(y), n_boot)

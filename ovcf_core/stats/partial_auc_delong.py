@@ -41,7 +41,7 @@ from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
 from ovcf_core.stats.estimates import difference_z
 from ovcf_core.stats.partial_auc import _complete, partial_auc
-from ovcf_core.stats.roc import PairedTest
+from ovcf_core.stats.roc import PairedScores, PairedTest
 
 
 def _roc_at(cases: np.ndarray, controls: np.ndarray, fpr: float) -> float:
@@ -171,20 +171,18 @@ class PartialAucDelongTest(PairedTest):
     n: int
 
 
-def delong_partial_auc_test(
-    y: np.ndarray,
-    score_a: np.ndarray,
-    score_b: np.ndarray,
-    direction_a: Direction | str,
-    direction_b: Direction | str,
-    specificity: tuple[float, float],
-    names: tuple[str, str] = ("a", "b"),
-) -> PartialAucDelongTest:
+def delong_partial_auc_test(pair: PairedScores, *, specificity: tuple[float, float]) -> PartialAucDelongTest:
     """Compare two markers' partial AUCs over one specificity range on the patients having both.
 
     pROC refuses this test, so it has no pROC reference; its variance is checked against simulation and
-    bootstrap in the tests. The data parameters are those of `roc.delong_test`, with `specificity` the
-    range (SP_LO, SP_HI), as pROC's `partial.auc = c(SP_HI, SP_LO)`.
+    bootstrap in the tests.
+
+    Parameters
+    ----------
+    pair : PairedScores
+        The outcome, the two markers (a patient missing either is left out), their directions and names.
+    specificity : (float, float)
+        The range (SP_LO, SP_HI), as pROC's `partial.auc = c(SP_HI, SP_LO)`.
 
     Returns
     -------
@@ -198,7 +196,8 @@ def delong_partial_auc_test(
         If fewer than two cases or controls have both markers, or the range is not valid.
     """
     fpr = _fpr_range(specificity)
-    y, a, b = _complete(y, score_a, score_b)
+    y, a, b = _complete(pair.y, pair.score_a, pair.score_b)
+    direction_a, direction_b = pair.direction_a, pair.direction_b
     parts = [
         partial_auc_components(*_oriented_groups(y, s, d), fpr)
         for s, d in ((a, direction_a), (b, direction_b))
@@ -213,4 +212,4 @@ def delong_partial_auc_test(
     )
     se = math.sqrt(max(variance, 0.0))
     z, p = difference_z(pauc_a - pauc_b, se)
-    return PartialAucDelongTest(names[0], names[1], pauc_a, pauc_b, corr_a, corr_b, se, z, p, len(y))
+    return PartialAucDelongTest(*pair.names, pauc_a, pauc_b, corr_a, corr_b, se, z, p, len(y))

@@ -282,26 +282,63 @@ class AucComparison(PairedTest):
     n: int
 
 
-def delong_test(
-    y: np.ndarray,
-    score_a: np.ndarray,
-    score_b: np.ndarray,
-    direction_a: Direction | str,
-    direction_b: Direction | str,
-    names: tuple[str, str] = ("a", "b"),
-) -> AucComparison:
-    """Compare two AUCs on the patients that have both markers: pROC's paired `roc.test(method="delong")`.
+@dataclass(frozen=True)
+class PairedScores:
+    """Two markers measured on the same patients, each with its direction: what a paired ROC test compares.
+
+    As pROC's `roc.test(roc1, roc2)` takes two curves, every test of two correlated markers
+    (`delong_test`, `roc_tests.bootstrap_auc_test`, `roc_tests.venkatraman_test`,
+    `partial_auc.compare_partial_auc`, `partial_auc_delong.delong_partial_auc_test`) takes one of these,
+    checked once here; each test then keeps the patients with the outcome and both markers.
 
     Parameters
     ----------
     y : array of 0/1
         The outcome (1 = case).
     score_a, score_b : array of float
-        The two markers, measured on the same patients; a patient missing either is left out.
-    direction_a, direction_b : Direction or str
-        Each marker's direction; each AUC is computed in its own.
+        The two markers, one value per patient (NaN where missing).
+    direction_a, direction_b : Direction
+        Each marker's direction (a str such as "higher" is converted); each AUC is computed in its own.
     names : (str, str)
-        The markers' names, carried into the result and any refusal.
+        The markers' names, carried into the tests' results and refusals.
+
+    Raises
+    ------
+    AnalysisError
+        If the outcome and the two markers differ in length.
+    ValueError
+        If a direction is neither `higher` nor `lower`.
+    """
+
+    y: np.ndarray
+    score_a: np.ndarray
+    score_b: np.ndarray
+    direction_a: Direction
+    direction_b: Direction
+    names: tuple[str, str] = ("a", "b")
+
+    def __post_init__(self) -> None:
+        """Hold the values as float arrays and the directions as `Direction`; refuse unequal lengths."""
+        y, a, b = (np.asarray(v, dtype=float) for v in (self.y, self.score_a, self.score_b))
+        if not y.shape == a.shape == b.shape:
+            raise AnalysisError(f"{self.names[0]} vs {self.names[1]}: outcome and markers differ in length")
+        for field, value in (("y", y), ("score_a", a), ("score_b", b)):
+            object.__setattr__(self, field, value)
+        object.__setattr__(self, "direction_a", Direction(self.direction_a))
+        object.__setattr__(self, "direction_b", Direction(self.direction_b))
+
+    def oriented(self) -> tuple[np.ndarray, np.ndarray]:
+        """Both markers turned so that higher values indicate a case (a `lower` marker negated)."""
+        return _oriented(self.score_a, self.direction_a), _oriented(self.score_b, self.direction_b)
+
+
+def delong_test(pair: PairedScores) -> AucComparison:
+    """Compare two AUCs on the patients that have both markers: pROC's paired `roc.test(method="delong")`.
+
+    Parameters
+    ----------
+    pair : PairedScores
+        The outcome, the two markers (a patient missing either is left out), their directions and names.
 
     Returns
     -------
@@ -313,17 +350,16 @@ def delong_test(
     AnalysisError
         If fewer than MIN_PER_GROUP cases or controls have both markers.
     """
-    y = np.asarray(y, dtype=float)
-    a = _oriented(np.asarray(score_a, dtype=float), Direction(direction_a))
-    b = _oriented(np.asarray(score_b, dtype=float), Direction(direction_b))
+    y = pair.y
+    a, b = pair.oriented()
     both = np.isfinite(a) & np.isfinite(b) & np.isfinite(y)
     y, a, b = y[both], a[both], b[both]
     if min((y == 1).sum(), (y == 0).sum()) < MIN_PER_GROUP:
-        raise AnalysisError(f"{names[0]} vs {names[1]}: too few patients with both markers")
+        raise AnalysisError(f"{pair.names[0]} vs {pair.names[1]}: too few patients with both markers")
     cases = np.vstack([a[y == 1], b[y == 1]])
     controls = np.vstack([a[y == 0], b[y == 0]])
     auc, cov = delong_covariance(cases, controls)
-    return compare_correlated(auc, cov, 0, 1, names, int(both.sum()))
+    return compare_correlated(auc, cov, 0, 1, pair.names, int(both.sum()))
 
 
 def compare_correlated(

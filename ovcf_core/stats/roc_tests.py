@@ -17,36 +17,23 @@ import numpy as np
 
 from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
-from ovcf_core.schema import Direction
 from ovcf_core.stats.estimates import Progress, difference_z, resamples
 from ovcf_core.stats.partial_auc import _stratified
-from ovcf_core.stats.roc import MIN_PER_GROUP, PairedTest, delong_components
+from ovcf_core.stats.roc import MIN_PER_GROUP, PairedScores, PairedTest, delong_components
 
 ADJUST_METHODS = ("none", "holm", "fdr_bh")
 
 
-def _paired(
-    y: np.ndarray,
-    score_a: np.ndarray,
-    score_b: np.ndarray,
-    direction_a: Direction | str,
-    direction_b: Direction | str,
-    names: tuple[str, str],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _paired(pair: PairedScores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return the outcome and the two oriented markers (higher = case) over patients with all three values."""
-    y = np.asarray(y, dtype=float)
-    a = np.asarray(score_a, dtype=float)
-    b = np.asarray(score_b, dtype=float)
-    if not y.shape == a.shape == b.shape:
-        raise AnalysisError(f"{names[0]} vs {names[1]}: outcome and markers differ in length")
-    a = a if Direction(direction_a) is Direction.HIGHER else -a
-    b = b if Direction(direction_b) is Direction.HIGHER else -b
+    y = pair.y
+    a, b = pair.oriented()
     ok = np.isfinite(y) & np.isfinite(a) & np.isfinite(b) & np.isin(y, (0.0, 1.0))
     y, a, b = y[ok], a[ok], b[ok]
     if min(int((y == 1).sum()), int((y == 0).sum())) < MIN_PER_GROUP:
         raise AnalysisError(
-            f"{names[0]} vs {names[1]}: needs at least {MIN_PER_GROUP} cases and {MIN_PER_GROUP} controls "
-            "with both markers"
+            f"{pair.names[0]} vs {pair.names[1]}: needs at least {MIN_PER_GROUP} cases and {MIN_PER_GROUP} "
+            "controls with both markers"
         )
     return y, a, b
 
@@ -75,12 +62,8 @@ class BootstrapAucTest(PairedTest):
 
 
 def bootstrap_auc_test(
-    y: np.ndarray,
-    score_a: np.ndarray,
-    score_b: np.ndarray,
-    direction_a: Direction | str,
-    direction_b: Direction | str,
-    names: tuple[str, str] = ("a", "b"),
+    pair: PairedScores,
+    *,
     n_boot: int = 2000,
     seed: int = ANALYSIS_SEED,
     progress: Progress | None = None,
@@ -88,10 +71,12 @@ def bootstrap_auc_test(
     """Test two AUCs on the same patients by pROC's stratified bootstrap (`roc.test(method="bootstrap")`).
 
     Patients are resampled in pairs, cases and controls separately (pROC's boot.stratified=TRUE), with the
-    same indices for both markers. `y`, the scores, directions and `names` are as in `roc.delong_test`.
+    same indices for both markers.
 
     Parameters
     ----------
+    pair : PairedScores
+        The outcome, the two markers (a patient missing either is left out), their directions and names.
     n_boot : int
         Number of resamples (pROC's default is 2000).
     seed : int
@@ -107,12 +92,11 @@ def bootstrap_auc_test(
     Raises
     ------
     AnalysisError
-        If `n_boot` < 2, the outcome and markers differ in length, or fewer than MIN_PER_GROUP cases or
-        controls have both markers.
+        If `n_boot` < 2, or fewer than MIN_PER_GROUP cases or controls have both markers.
     """
     if n_boot < 2:
         raise AnalysisError(f"the bootstrap test needs at least 2 resamples (got {n_boot})")
-    y, a, b = _paired(y, score_a, score_b, direction_a, direction_b, names)
+    y, a, b = _paired(pair)
     observed = _two_aucs(y, a, b)
     rng = np.random.default_rng(seed)
     differences = np.empty(n_boot)
@@ -123,7 +107,7 @@ def bootstrap_auc_test(
     spread = float(np.std(differences, ddof=1))
     d, p = difference_z(float(observed[0] - observed[1]), spread)
     return BootstrapAucTest(
-        names[0], names[1], float(observed[0]), float(observed[1]), d, p, spread, len(y), n_boot, seed
+        *pair.names, float(observed[0]), float(observed[1]), d, p, spread, len(y), n_boot, seed
     )
 
 
@@ -172,12 +156,8 @@ class VenkatramanTest(PairedTest):
 
 
 def venkatraman_test(
-    y: np.ndarray,
-    score_a: np.ndarray,
-    score_b: np.ndarray,
-    direction_a: Direction | str,
-    direction_b: Direction | str,
-    names: tuple[str, str] = ("a", "b"),
+    pair: PairedScores,
+    *,
     n_perm: int = 2000,
     seed: int = ANALYSIS_SEED,
     progress: Progress | None = None,
@@ -202,7 +182,7 @@ def venkatraman_test(
     """
     if n_perm < 1:
         raise AnalysisError(f"the permutation test needs at least 1 permutation (got {n_perm})")
-    y, a, b = _paired(y, score_a, score_b, direction_a, direction_b, names)
+    y, a, b = _paired(pair)
     is_case = y == 1
     rank_a, rank_b = _ordinal_ranks(a), _ordinal_ranks(b)
     observed = venkatraman_statistic(rank_a, rank_b, is_case)
@@ -218,7 +198,7 @@ def venkatraman_test(
         statistic = venkatraman_statistic(_ordinal_ranks(permuted_a), _ordinal_ranks(permuted_b), is_case)
         exceed += statistic >= observed
     p = (1 + exceed) / (1 + n_perm)
-    return VenkatramanTest(names[0], names[1], observed, p, int(exceed), n_perm, n, seed)
+    return VenkatramanTest(*pair.names, observed, p, int(exceed), n_perm, n, seed)
 
 
 def adjust_p(p_values: Sequence[float], method: str = "holm") -> list[float]:
