@@ -91,17 +91,19 @@ def test_the_youden_rule_agrees_with_roc_youden_cutoff(seed):
 def test_an_exact_target_is_reached_and_an_unreachable_one_is_refused():
     y = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0], dtype=float)
     x = np.array([0.5, 2, 3, 4, 1, 1.5, 1.8, 2.5, 0.9])  # the lowest value belongs to a case
-    assert choose_threshold(y, x, "higher", CutoffChoice("sensitivity", 0.75)) == pytest.approx(
-        1.9
-    )  # spec 3/5
+    at_sensitivity = choose_threshold(y, x, "higher", CutoffChoice("sensitivity", 0.75))
+    assert at_sensitivity == pytest.approx(1.9)  # spec 3/5
     with pytest.raises(AnalysisError, match="calling every patient positive"):
         choose_threshold(y, x, "higher", CutoffChoice("sensitivity", 1.0))
+    # the choice is checked when it is made, before any data
+    assert CutoffChoice() == CutoffChoice(CutoffRule.YOUDEN, None)
+    assert CutoffChoice("specificity", 0.9).rule is CutoffRule.SPECIFICITY
     with pytest.raises(AnalysisError, match="target"):
-        choose_threshold(y, x, "higher", CutoffChoice("specificity", None))
+        CutoffChoice("specificity", None)
     with pytest.raises(AnalysisError, match="target"):
-        choose_threshold(y, x, "higher", CutoffChoice("specificity", 1.5))
+        CutoffChoice("specificity", 1.5)
     with pytest.raises(AnalysisError, match="unknown cut-off rule"):
-        choose_threshold(y, x, "higher", CutoffChoice("best"))
+        CutoffChoice("best")
     with pytest.raises(AnalysisError, match="cases"):
         choose_threshold([1, 0, 0], [1, 2, 3], "higher")
 

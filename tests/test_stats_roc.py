@@ -10,6 +10,7 @@ from scipy import stats
 from sklearn.metrics import roc_auc_score
 
 from ovcf_core.errors import AnalysisError
+from ovcf_core.schema import Direction
 from ovcf_core.stats.roc import (
     PairedScores,
     bootstrap_auc_ci,
@@ -86,6 +87,19 @@ def test_paired_test_uses_only_patients_with_both_markers():
     result = delong_test(PairedScores(y, a, b, "higher", "higher"))
     assert result.n == 55
     assert result.auc_a == pytest.approx(roc_auc_score(y[5:], a[5:]))
+
+
+def test_paired_scores_are_checked_once_for_every_paired_test():
+    y, a, b = sample(n=30, seed=5)
+    pair = PairedScores(list(y), list(a), list(b), "lower", Direction.HIGHER)
+    assert pair.direction_a is Direction.LOWER and pair.direction_b is Direction.HIGHER
+    assert pair.names == ("a", "b") and pair.y.dtype == pair.score_a.dtype == np.float64
+    oriented_a, oriented_b = pair.oriented()
+    assert np.array_equal(oriented_a, -a) and np.array_equal(oriented_b, b)
+    with pytest.raises(AnalysisError, match="vbq vs hu: outcome and markers differ in length"):
+        PairedScores(y, a, b[:-1], "higher", "higher", ("vbq", "hu"))
+    with pytest.raises(ValueError, match="sideways"):
+        PairedScores(y, a, b, "higher", "sideways")
 
 
 @settings(max_examples=40, deadline=None)
