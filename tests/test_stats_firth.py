@@ -301,10 +301,15 @@ def _constrained_maximum(y, design, j, value, start):
     return -best.fun, best.x
 
 
-def test_a_multimodal_profile_gives_no_bound_and_says_why():
+def test_a_multimodal_profile_gives_no_bound_and_says_why_with_the_refusing_search():
+    """The bracketing search with several="refuse" (an option; the default takes the highest maximum,
+    tested below) reports no bound where the profile point has several local maxima, and says why."""
+    from ovcf_core.stats.firth import ProfileControl
+
     y, X = _marker_splits_design()
     design = np.column_stack([np.ones(len(y)), X])
-    fit = fit_firth(y, X, ["split", "age"])
+    refusing = ProfileControl(method="bracket", several="refuse")
+    fit = fit_firth(y, X, ["split", "age"], pl_control=refusing)
     # the estimate is the modified-score root (kept), whatever happens to the CI
     root = optimize.root(_modified_score, np.zeros(3), args=(y, design), method="hybr", tol=1e-13)
     assert np.allclose(fit.coef, root.x, atol=1e-6)
@@ -322,7 +327,7 @@ def test_a_multimodal_profile_gives_no_bound_and_says_why():
     assert fit.to_dict()["coefficients"]["split"]["note"] == fit.note("split")
     # a bound that is reported agrees with a fit on standardised columns (another pair of searches)
     sd = X.std(axis=0, ddof=1)
-    other = fit_firth(y, (X - X.mean(axis=0)) / sd, ["split", "age"])
+    other = fit_firth(y, (X - X.mean(axis=0)) / sd, ["split", "age"], pl_control=refusing)
     for i in (1, 2):
         for mine, theirs in ((fit.ci_lower[i], other.ci_lower[i]), (fit.ci_upper[i], other.ci_upper[i])):
             if math.isfinite(mine) and math.isfinite(theirs):
@@ -330,11 +335,13 @@ def test_a_multimodal_profile_gives_no_bound_and_says_why():
 
 
 def test_a_bound_is_refused_when_the_two_searches_disagree(monkeypatch):
-    """Unimodal data, but the second (standardised) search is made to land elsewhere: no bound."""
+    """Unimodal data, but the second (standardised) search is made to land elsewhere: with the refusing
+    search (an option), no bound."""
     from ovcf_core.stats import firth
 
     y, X = _cohort(40, 1)
-    honest = fit_firth(y, X)
+    refusing = firth.ProfileControl(method="bracket", several="refuse")
+    honest = fit_firth(y, X, pl_control=refusing)
     assert not honest.warnings
     searches = firth._profile_bound
     calls = {"n": 0}
@@ -345,7 +352,7 @@ def test_a_bound_is_refused_when_the_two_searches_disagree(monkeypatch):
         return (bound + 0.01 if calls["n"] % 2 == 0 else bound), several
 
     monkeypatch.setattr(firth, "_profile_bound", second_one_off)
-    fit = fit_firth(y, X)
+    fit = fit_firth(y, X, pl_control=refusing)
     assert all(math.isnan(v) for v in (*fit.ci_lower, *fit.ci_upper))
     assert all("two searches found" in fit.note(name) for name in fit.names)
     assert fit.coef == honest.coef and fit.p_value == pytest.approx(honest.p_value)
@@ -392,8 +399,9 @@ def test_highest_profile_bounds_equal_an_independent_global_profile():
         xtol=1e-7,
     )
     assert lower_branch == pytest.approx(5.07, abs=0.01) and fit.ci_upper[1] > lower_branch + 0.7
-    # the other bounds are unimodal: equal to the profile as the default search finds it
-    default = fit_firth(y, X, ["split", "age"])
+    # the default search is this one; the other bounds are unimodal: equal to the bracketing search's
+    assert fit_firth(y, X, ["split", "age"]).ci_upper[1] == fit.ci_upper[1]
+    default = fit_firth(y, X, ["split", "age"], pl_control=ProfileControl(method="bracket", several="refuse"))
     for i in range(3):
         for mine, theirs in ((fit.ci_lower[i], default.ci_lower[i]), (fit.ci_upper[i], default.ci_upper[i])):
             if math.isfinite(theirs):

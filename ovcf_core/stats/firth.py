@@ -112,13 +112,14 @@ class ProfileControl:
     lconv: float = 1e-5  # constrained fits converged as logistf's point fit (l* change, step)
     xconv: float = 1e-5
     ortho: bool = False  # profile on the column orthogonalised against the others (same profile)
-    # "bracket": bracket the crossing by doubling steps, then brentq, refusing a bound as soon as a
-    # profile point has several local maxima (the default); "newton": Newton's method on the profile's
-    # signed root (about half the profile points), then `several` decides at the bound
-    method: str = "bracket"
-    # with "newton", where l* with b_j fixed has several local maxima at the bound: "refuse" (no bound, a
-    # note says why) or "highest" (the profile is the highest maximum found, as its definition asks)
-    several: str = "refuse"
+    # "newton" (the default): Newton's method on the profile's signed root (about half the profile points
+    # of bracketing), then `several` decides at the bound; "bracket": bracket the crossing by doubling
+    # steps, then brentq, refusing a bound as soon as a profile point has several local maxima
+    method: str = "newton"
+    # with "newton", where l* with b_j fixed has several local maxima at the bound: "highest" (the
+    # default: the profile is the highest maximum found, as its definition asks; checked against a
+    # brute-force global profile in the tests) or "refuse" (no bound, a note says why)
+    several: str = "highest"
 
 
 _POLISH_ITERATIONS = 200  # extra iterations after logistf's criteria hold, to full precision
