@@ -33,6 +33,27 @@ def test_power_of_one_curve_matches_proc_test_suite():
     assert (result.n_cases_needed, result.n_controls_needed) == (41, 72)
 
 
+def test_significance_level_and_detectable_auc_of_one_curve_match_proc_test_suite():
+    """pROC tests/testthat/test-power.roc.test.R (12cf024): "can determine sig.level" (41 cases, 72 controls,
+    AUC 0.73, power 0.95 -> sig.level 0.009238584) and "can determine AUC" (sig.level 0.05, power 0.95 ->
+    AUC 0.6961054, which pROC finds by `uniroot` at its default tolerance, about 1.2e-4)."""
+    # the α at which 41 cases and 72 controls give power 0.95 for AUC 0.73: solved here by brentq on
+    # the library's power (pROC solves the same quadratic in z_α in closed form)
+    alpha = optimize.brentq(
+        lambda a: power_roc_test(0.73, kappa=72 / 41, n_cases=41, alpha=a).power - 0.95, 1e-6, 0.5, xtol=1e-15
+    )
+    assert alpha == pytest.approx(0.009238584, rel=1e-6)
+    auc = optimize.brentq(
+        lambda u: power_roc_test(u, kappa=72 / 41, n_cases=41, alpha=0.05).power - 0.95,
+        0.51,
+        0.99,
+        xtol=1e-15,
+    )
+    assert auc == pytest.approx(0.6961054, abs=1.22e-4)  # uniroot's default tol (ε^¼)
+    # and the power at pROC's printed AUC is 0.95 to the same precision
+    assert power_roc_test(0.6961054, kappa=72 / 41, n_cases=41).power == pytest.approx(0.95, abs=1e-4)
+
+
 # Obuchowski, McClish & Pepe (2004) Table 4 (one-sided alpha 0.05, power 0.9, at least 10 per group), with
 # the two corrections pROC's test suite makes; rows kappa, columns AUC.
 KAPPAS = (0.25, 0.5, 1, 2, 4)
