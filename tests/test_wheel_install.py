@@ -144,3 +144,7 @@ def test_the_dashboard_from_the_wheel_answers_its_health_check(installed, tmp_pa
         assert answer == "ok"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             assert response.status == 200
+    # stopping `ovcf dashboard` stops the server itself (no Streamlit left running on the port)
+    assert server.returncode is not None
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)

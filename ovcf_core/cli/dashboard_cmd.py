@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,11 +27,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run `streamlit run dashboard/app.py` from the repository root; return Streamlit's exit code."""
+    """Run `streamlit run dashboard/app.py` from the repository root; return Streamlit's exit code.
+
+    On POSIX the process is replaced by Streamlit's (exec), so stopping `ovcf dashboard` stops the server;
+    as a child process it was left running when `ovcf` alone was terminated.
+    """
     app = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(app)]
     if args.port:
         command += ["--server.port", str(args.port)]
     if args.headless:
         command += ["--server.headless", "true"]
-    return subprocess.call(command, cwd=app.parents[1])
+    if os.name == "posix":  # become Streamlit: a stop signal (docker stop, systemd, Ctrl-C) reaches it
+        os.chdir(app.parents[1])
+        sys.stdout.flush()
+        os.execv(sys.executable, command)
+    return subprocess.call(command, cwd=app.parents[1])  # elsewhere: wait for it as a child
