@@ -119,8 +119,9 @@ def wait_idle(page, settle_ms: int = 800) -> None:
 def upload_sample_rows(page, url: str, folder: Path, name: str, patients: int) -> None:
     """Upload the first `patients` rows of the sample cohort as `name` on the Data page.
 
-    Returns once the page shows the file's name: the upload's rerun may start after the page first looks
-    idle on a busy machine.
+    Returns once the page says every page analyses the file: the uploader shows the file's name at once,
+    but the upload's rerun (and its second rerun after the cohort is replaced) may start after the page
+    first looks idle on a busy machine.
     """
     from ovcf_core import paths
 
@@ -131,5 +132,5 @@ def upload_sample_rows(page, url: str, folder: Path, name: str, patients: int) -
     wait_idle(page)
     page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(upload))
     wait_idle(page, settle_ms=1500)
-    page.get_by_text(name).first.wait_for(timeout=60_000)
+    page.get_by_text(f"Every page now analyses {name}").first.wait_for(timeout=90_000)
     wait_idle(page)
