@@ -168,3 +168,15 @@ def test_large_csv_reads_plain_number_columns_as_numbers_and_the_rest_as_text(mo
     assert pd.api.types.is_float_dtype(raw["BMI"])  # case-insensitive names
     assert pd.api.types.is_string_dtype(raw["hu"]) and raw.loc[7, "hu"] == "abc"  # kept as typed
     assert pd.api.types.is_string_dtype(raw["Patient_ID"]) and raw.index[0] == 2
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"x", b"0x", b"sex\nF,1\n", b"sex\nF,0x1F\n", b"a,b\n0X1,2\n", b"x0,1\n", b"ax," * 3000,
+     b"ax," * 3000 + b"0x", b"0X" + b"ax," * 3000, b"aX," * 3000 + b"10X"],
+)  # fmt: skip
+def test_the_hex_prefix_scan_agrees_with_a_plain_search(data):
+    """The fast path's '0x' check (pyarrow would read '0x1F' as 31) finds exactly what `in` finds."""
+    from ovcf_core.io import _has_hex_prefix
+
+    assert _has_hex_prefix(data) == (b"0x" in data or b"0X" in data)

@@ -645,21 +645,23 @@ def _comparisons(
     if len(good) < 2:
         return []
     y = table[outcome].to_numpy(float)
-    values = table[[m.marker for m in good]].to_numpy(float)
     out = []
-    if np.isfinite(values).all():
+    # every marker complete: one covariance matrix (each column checked in place, not an n x k copy)
+    if all(np.isfinite(table[m.marker].to_numpy(float)).all() for m in good):
         components = components or {}
         if all(m.marker in components for m in good):
             v10 = np.vstack([components[m.marker][0] for m in good])
             v01 = np.vstack([components[m.marker][1] for m in good])
             aucs, cov = v10.mean(axis=1), roc.covariance_from_components(v10, v01)
         else:
+            values = table[[m.marker for m in good]].to_numpy(float)
             oriented = np.where([d is Direction.HIGHER for d in directions], values, -values)
             aucs, cov = roc.delong_covariance(oriented[y == 1].T, oriented[y == 0].T)
         return [
             roc.compare_correlated(aucs, cov, i, j, (good[i].marker, good[j].marker), len(y))
             for i, j in itertools.combinations(range(len(good)), 2)
         ]
+    values = table[[m.marker for m in good]].to_numpy(float)
     for i, j in itertools.combinations(range(len(good)), 2):
         a, b = good[i], good[j]
         try:
@@ -1004,10 +1006,13 @@ def analyze_cohort(
     if absent:
         notes.append(f"not adjusted for {', '.join(absent)}: not in the table")
     adjust = tuple(a for a in adjust if a not in absent)
-    pair = pair if pair is not None and pair in table.columns and table[pair].notna().any() else None
+    pair = pair if pair is not None and pair in table.columns else None
     if pair is not None:  # pair labels as integer codes once, not hashed again by every paired test
-        labels = pd.factorize(table[pair])[0]
-        table = table.assign(**{pair: np.where(labels >= 0, labels, np.nan)})
+        labels = pd.factorize(table[pair])[0]  # a missing label gets -1
+        if (labels >= 0).any():
+            table = table.assign(**{pair: np.where(labels >= 0, labels, np.nan)})
+        else:
+            pair = None
     if SEX in table.columns and not isinstance(table[SEX].dtype, pd.CategoricalDtype):
         # F/M as a categorical: the models' and tests' comparisons and missing checks on codes, not text
         table = table.assign(**{SEX: pd.Categorical(table[SEX], categories=["F", "M"])})

@@ -144,15 +144,17 @@ def correlation_matrix(
     """
     markers = tuple(markers)
     k = len(markers)
-    values = table[list(markers)].to_numpy(float) if k else np.empty((len(table), 0))
     rho, p, n = np.full((k, k), np.nan), np.full((k, k), np.nan), np.zeros((k, k), dtype=int)
-    finite = np.isfinite(values)
-    complete = k >= 2 and finite.all() and len(values) > 3 and (values.min(0) != values.max(0)).all()
+    columns = [table[m].to_numpy(float) for m in markers]  # views of the table's columns, not a copy
+    rows = len(table)
+    complete = k >= 2 and rows > 3 and all(np.isfinite(c).all() and c.min() != c.max() for c in columns)
     if complete:
         given = ranks or {}
-        columns = [given[m] if m in given else midranks(values[:, i]) for i, m in enumerate(markers)]
-        rows = len(values)
-        rho = np.clip(np.corrcoef(np.column_stack(columns), rowvar=False), -1.0, 1.0)
+        ranked = np.column_stack(
+            [given[m] if m in given else midranks(c) for m, c in zip(markers, columns, strict=True)]
+        )
+        rho = np.clip(np.corrcoef(ranked, rowvar=False), -1.0, 1.0)
+        del ranked
         p = np.array([[_t_test_p(float(r), rows) for r in row] for row in rho])
         np.fill_diagonal(rho, 1.0)
         np.fill_diagonal(p, 0.0)
@@ -160,7 +162,7 @@ def correlation_matrix(
     else:
         for i in range(k):
             for j in range(i, k):
-                r = spearman(values[:, i], values[:, j])
+                r = spearman(columns[i], columns[j])
                 rho[i, j] = rho[j, i] = r.rho
                 p[i, j] = p[j, i] = r.p_value
                 n[i, j] = n[j, i] = r.n
