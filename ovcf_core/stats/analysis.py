@@ -394,11 +394,11 @@ def _marker_statistics(
     ranks: dict[str, np.ndarray] | None = None,
     rule: CutoffRule = CutoffRule.YOUDEN,
     target: float | None = None,
-    codes: np.ndarray | None = None,
+    codes: groups.PairRows | None = None,
 ) -> MarkerAnalysis:
     """Run `analyze_marker` without the odds ratio (fitted on its own, see `_odds_ratios`).
 
-    `codes` are the whole table's `groups.pair_codes` when computed once for every marker.
+    `codes` locate the whole table's pairs (`groups.PairRows`), found once for every marker.
     """
     sub, y, x = _marker_rows(table, marker, outcome)
     n_cases, n_controls = int((y == 1).sum()), int((y == 0).sum())
@@ -904,6 +904,19 @@ def _resampling(
     return analysed, [c for _, c in kept], pauc_p
 
 
+def _coded_pairs(table: pd.DataFrame, pair: str | None) -> tuple[pd.DataFrame, str | None]:
+    """Replace the pair labels by integer codes (missing: NaN), hashed once for every paired test.
+
+    The pair column is None when the table has none or no row has a pair label.
+    """
+    if pair is None or pair not in table.columns:
+        return table, None
+    labels = pd.factorize(table[pair])[0]  # a missing label gets -1
+    if not (labels >= 0).any():
+        return table, None
+    return table.assign(**{pair: np.where(labels >= 0, labels, np.nan)}), pair
+
+
 def count_pairs(table: pd.DataFrame, outcome: str, pair: str | None) -> int | None:
     """Count the pairs with exactly one case and one control, or None without a pair column."""
     if pair is None or pair not in table.columns:
@@ -1006,24 +1019,19 @@ def analyze_cohort(
     if absent:
         notes.append(f"not adjusted for {', '.join(absent)}: not in the table")
     adjust = tuple(a for a in adjust if a not in absent)
-    pair = pair if pair is not None and pair in table.columns else None
-    if pair is not None:  # pair labels as integer codes once, not hashed again by every paired test
-        labels = pd.factorize(table[pair])[0]  # a missing label gets -1
-        if (labels >= 0).any():
-            table = table.assign(**{pair: np.where(labels >= 0, labels, np.nan)})
-        else:
-            pair = None
     if SEX in table.columns and not isinstance(table[SEX].dtype, pd.CategoricalDtype):
         # F/M as a categorical: the models' and tests' comparisons and missing checks on codes, not text
         table = table.assign(**{SEX: pd.Categorical(table[SEX], categories=["F", "M"])})
-    if conditional and pair is None:
-        notes.append("conditional logistic regression needs a pair column: not computed")
     demographics = [c for c in (AGE, BMI) if c in table.columns]
-    # each row's complete pair, counted once for every paired test
-    codes: np.ndarray | None = groups.pair_codes(table, outcome, pair) if pair is not None else None
     mode = logistic.FirthMode.ALWAYS if firth else logistic.FirthMode.AUTO
     with _parallel(len(table)) as pool:
-        models_job = pool.submit(_odds_ratios, table, markers, adjust, outcome, mode)  # the longest: first
+        # the longest job first; it needs no pairs, so the pair labels are coded while it runs
+        models_job = pool.submit(_odds_ratios, table, markers, adjust, outcome, mode)
+        table, pair = _coded_pairs(table, pair)
+        if conditional and pair is None:
+            notes.append("conditional logistic regression needs a pair column: not computed")
+        # each row's complete pair, counted once for every paired test
+        codes = groups.PairRows.of(groups.pair_codes(table, outcome, pair), y) if pair is not None else None
         t1_job = pool.submit(groups.table1, table, demographics, outcome, pair, codes)
         components: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         ranks: dict[str, np.ndarray] = {}
@@ -1052,7 +1060,7 @@ def analyze_cohort(
             pauc_p = _delong_pauc_p(table, analysed, comparisons, outcome, pauc)
         matrix, t1 = matrix_job.result(), t1_job.result()
     adjusted = adjust_p([c.p_value for c in comparisons], p_adjust)
-    n_pairs = None if codes is None else int((codes >= 0).sum() // 2)  # as `count_pairs`
+    n_pairs = None if codes is None else len(codes.labels)  # as `count_pairs`
     return CohortAnalysis(
         n_cases, n_controls, n_pairs, tuple(analysed), tuple(comparisons), matrix,
         t1, multi, outcome, adjust, pair, tuple(notes), p_adjust, tuple(adjusted), firth, pauc,

@@ -114,36 +114,60 @@ def pair_codes(table: pd.DataFrame, outcome: str = OUTCOME, pair: str = "pair_id
     return np.where(known & good[np.clip(codes, 0, None)] if len(size) else known, codes, -1)
 
 
+@dataclass(frozen=True)
+class PairRows:
+    """Where each complete pair's case and control are in a table: row positions, in pair-code order.
+
+    Made once from `pair_codes` for all the paired tests of one table (`PairRows.of`), so that each test
+    takes its two columns by position instead of matching the rows again.
+    """
+
+    codes: np.ndarray  # per row, the code of its complete pair, else -1 (`pair_codes`)
+    labels: np.ndarray  # the complete pairs' codes, ascending
+    case: np.ndarray  # the row position of each pair's case ...
+    control: np.ndarray  # ... and of its control
+
+    @classmethod
+    def of(cls, codes: np.ndarray, y: np.ndarray) -> PairRows:
+        """Locate the pairs of `pair_codes` output `codes` given the 0/1 outcome `y` of the same rows."""
+        kept = np.flatnonzero(codes >= 0)
+        kept_codes, is_case = codes[kept], y[kept] == 1
+        slots = int(kept_codes.max()) + 1 if len(kept) else 0
+        case, control = np.full(slots, -1), np.full(slots, -1)
+        case[kept_codes[is_case]], control[kept_codes[~is_case]] = kept[is_case], kept[~is_case]
+        labels = np.flatnonzero(case >= 0)  # a complete pair has exactly one case and one control
+        return cls(codes, labels, case[labels], control[labels])
+
+
 def complete_pairs(
     table: pd.DataFrame,
     column: str,
     outcome: str = OUTCOME,
     pair: str = "pair_id",
-    codes: np.ndarray | None = None,
+    codes: np.ndarray | PairRows | None = None,
 ) -> pd.DataFrame:
     """Pair up the cases and controls that both have `column`: one row per 1:1 pair (case, control).
 
-    `codes` may hold `pair_codes(table, outcome, pair)`, computed once for several columns; it is used
-    when every row has `column` (otherwise the pairs are counted again on the rows that have it).
+    `codes` may hold `pair_codes(table, outcome, pair)` or its `PairRows`, computed once for several
+    columns; it is used when every row has `column` (otherwise the pairs are counted again on the rows
+    that have it).
     """
     has = table[column].notna().to_numpy()
     if column != SEX:
         has = has & np.isfinite(table[column].to_numpy(float))
-    every = bool(has.all())
-    if codes is None or not every:
-        rows = table[[outcome, pair]] if every else table.loc[has, [outcome, pair]]  # not every column
-        codes = pair_codes(rows, outcome, pair)
-    keep = codes >= 0
-    y = table[outcome].to_numpy(float)[has][keep]
-    codes, values = codes[keep], table[column].to_numpy()[has][keep]
-    # each kept code has exactly one case and one control: place them by code (no sort needed)
-    slots = int(codes.max()) + 1 if len(codes) else 0
-    case, control = np.empty(slots, dtype=values.dtype), np.empty(slots, dtype=values.dtype)
-    case[codes[y == 1]], control[codes[y == 0]] = values[y == 1], values[y == 0]
-    present = np.zeros(slots, dtype=bool)
-    present[codes] = True
-    used = np.flatnonzero(present)
-    return pd.DataFrame({"case": case[used], "control": control[used]}, index=pd.Index(used, name=pair))
+    y = table[outcome].to_numpy(float)
+    if codes is None or not has.all():
+        rows = table.loc[has, [outcome, pair]]
+        sub = table.loc[has, column]
+        pairs = PairRows.of(pair_codes(rows, outcome, pair), rows[outcome].to_numpy(float))
+    else:
+        sub = table[column]
+        pairs = codes if isinstance(codes, PairRows) else PairRows.of(codes, y)
+    values = sub.to_numpy()
+    return pd.DataFrame(
+        {"case": values[pairs.case], "control": values[pairs.control]},
+        index=pd.Index(pairs.labels, name=pair),
+    )
 
 
 @dataclass(frozen=True)
@@ -184,7 +208,7 @@ def compare_groups(
     pair: str | None = None,
     *,
     mann_whitney: bool = True,
-    codes: np.ndarray | None = None,
+    codes: np.ndarray | PairRows | None = None,
 ) -> GroupComparison:
     """Compare `column` between cases and controls, as scipy's t tests (Table 1's numeric rows).
 
@@ -240,7 +264,10 @@ class SexComparison:
 
 
 def compare_sex(
-    table: pd.DataFrame, outcome: str = OUTCOME, pair: str | None = None, codes: np.ndarray | None = None
+    table: pd.DataFrame,
+    outcome: str = OUTCOME,
+    pair: str | None = None,
+    codes: np.ndarray | PairRows | None = None,
 ) -> SexComparison:
     """Compare sex (F/M) between the groups: McNemar's test over complete pairs, else chi-square.
 
@@ -295,12 +322,12 @@ def table1(
     columns: list[str],
     outcome: str = OUTCOME,
     pair: str | None = None,
-    codes: np.ndarray | None = None,
+    codes: np.ndarray | PairRows | None = None,
 ) -> Table1:
     """Build Table 1 over `columns` (those present with at least one value), and sex when present.
 
-    Each row is `compare_groups`, sex `compare_sex` (`codes`: the table's `pair_codes`, when already
-    computed).
+    Each row is `compare_groups`, sex `compare_sex` (`codes`: the table's `pair_codes` or `PairRows`,
+    when already computed).
     """
     rows = tuple(
         compare_groups(table, c, outcome, pair, codes=codes)
