@@ -32,19 +32,31 @@ def _glibc() -> ctypes.CDLL | None:
 
 
 def compact_allocators() -> None:
-    """Send pyarrow's allocations to the system allocator and keep one malloc arena for all threads.
+    """Keep one malloc arena for all threads and send pyarrow's allocations to the system allocator.
 
-    Call once, early, in a command that reads and analyses a large table (before threads start).
+    Call once, early, in a command that reads and analyses a large table (before threads start); a
+    command that reads on a thread may call `one_malloc_arena` first and `arrow_uses_system_allocator`
+    on that thread, which imports pyarrow there instead of before the thread starts.
     """
+    one_malloc_arena()
+    arrow_uses_system_allocator()
+
+
+def one_malloc_arena() -> None:
+    """Keep one glibc malloc arena for all threads (before any thread starts; else nothing)."""
+    libc = _glibc()
+    if libc is not None:
+        libc.mallopt(M_ARENA_MAX, 1)
+
+
+def arrow_uses_system_allocator() -> None:
+    """Send pyarrow's allocations to the system allocator (nothing without pyarrow)."""
     try:
         import pyarrow
 
         pyarrow.set_memory_pool(pyarrow.system_memory_pool())
     except Exception:  # no pyarrow, or one without these functions: its default pool stays
         pass
-    libc = _glibc()
-    if libc is not None:
-        libc.mallopt(M_ARENA_MAX, 1)
 
 
 def release_freed_memory() -> None:

@@ -152,6 +152,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _read(source: str, markers: list[str] | None, outcome: str | None, positive: str | None) -> tuple:
     """Read and validate the cohort file (`io.read_cohort`), on the reading thread."""
+    from ovcf_core.process_memory import arrow_uses_system_allocator
+
+    arrow_uses_system_allocator()  # (pyarrow imported here, where the reading needs it first)
     from ovcf_core.io import read_cohort
 
     return read_cohort(source, markers=markers, outcome=outcome, positive=positive)
@@ -165,13 +168,13 @@ def run(args: argparse.Namespace) -> int:
 
     from ovcf_core import paths
     from ovcf_core.errors import InputError, OvcfError
-    from ovcf_core.process_memory import compact_allocators, release_freed_memory
+    from ovcf_core.process_memory import one_malloc_arena, release_freed_memory
 
     if args.conditional and not args.pair:
         raise OvcfError("--conditional needs --pair COL (the column pairing each case with its control)")
     markers = _names(args.markers)
     name = Path(args.cohort).name
-    compact_allocators()  # a large cohort's peak memory: see ovcf_core.process_memory
+    one_malloc_arena()  # a large cohort's peak memory: see ovcf_core.process_memory
     # The file is read (pyarrow's parser, which leaves the interpreter free) while the statistics modules
     # are imported here: the two overlap instead of adding up.
     with ThreadPoolExecutor(1, thread_name_prefix="ovcf-read") as reader:
