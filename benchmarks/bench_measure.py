@@ -27,6 +27,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from process_timing import compile_sources  # noqa: E402
+
 from ovcf_core.imaging.phantoms import dicom_slice  # noqa: E402
 
 SITK_SCRIPT = r"""
@@ -108,6 +110,7 @@ def main() -> None:
         roi_path.write_text(json.dumps(rois))
         script = Path(tmp) / "sitk_measure.py"
         script.write_text(SITK_SCRIPT)
+        compile_sources()  # ovcf starts from bytecode, as SimpleITK's Python side does
         ovcf_cmd = [sys.executable, "-m", "ovcf_core.cli", "measure", str(folder), "--roi", str(roi_path)]
         sitk_cmd = [sys.executable, str(script), str(folder), str(roi_path)]
         ovcf_times, sitk_times = [], []
