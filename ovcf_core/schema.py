@@ -88,6 +88,7 @@ COVARIATE_COLUMNS = {
 }
 
 SEX_VALUES = {"f": "F", "female": "F", "w": "F", "woman": "F", "m": "M", "male": "M", "man": "M"}
+SEX_CATEGORIES = ("F", "M")  # the clean table's sex column: a categorical of these two
 CASE_VALUES = {"1", "1.0", "ovcf", "case", "fracture", "yes", "true"}
 CONTROL_VALUES = {"0", "0.0", "control", "no", "false"}
 MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "none", "null", "-", ".", "missing", "#n/a"})
@@ -318,8 +319,15 @@ def _rows_text(rows: list) -> str:
 
 
 def parse_sex(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Sex as 'F'/'M' from F/M/female/male (any case); returns (sex, bad mask)."""
-    return _per_distinct(values, _parse_sex_cells)
+    """Sex as a categorical of 'F'/'M' from F/M/female/male (any case); returns (sex, bad mask).
+
+    Categorical, so that the models, tests and missing checks downstream work on small integer codes
+    rather than on text (a missing or unreadable cell is missing).
+    """
+    import pandas as pd
+
+    sex, bad = _per_distinct(values, _parse_sex_cells)
+    return pd.Series(pd.Categorical(sex, categories=list(SEX_CATEGORIES)), index=sex.index), bad
 
 
 def _parse_sex_cells(values: pd.Series) -> tuple[pd.Series, pd.Series]:

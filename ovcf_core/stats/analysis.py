@@ -904,17 +904,21 @@ def _resampling(
     return analysed, [c for _, c in kept], pauc_p
 
 
-def _coded_pairs(table: pd.DataFrame, pair: str | None) -> tuple[pd.DataFrame, str | None]:
+def _coded_pairs(
+    table: pd.DataFrame, pair: str | None, y: np.ndarray
+) -> tuple[pd.DataFrame, str | None, groups.PairRows | None]:
     """Replace the pair labels by integer codes (missing: NaN), hashed once for every paired test.
 
-    The pair column is None when the table has none or no row has a pair label.
+    Returns the table, the pair column (None when the table has none or no row has a pair label) and
+    where its complete pairs are (`groups.PairRows`; `y` is the outcome).
     """
     if pair is None or pair not in table.columns:
-        return table, None
+        return table, None, None
     labels = pd.factorize(table[pair])[0]  # a missing label gets -1
     if not (labels >= 0).any():
-        return table, None
-    return table.assign(**{pair: np.where(labels >= 0, labels, np.nan)}), pair
+        return table, None, None
+    rows = groups.PairRows.of(groups.complete_pair_codes(labels, y), y)
+    return table.assign(**{pair: np.where(labels >= 0, labels, np.nan)}), pair, rows
 
 
 def count_pairs(table: pd.DataFrame, outcome: str, pair: str | None) -> int | None:
@@ -1027,11 +1031,9 @@ def analyze_cohort(
     with _parallel(len(table)) as pool:
         # the longest job first; it needs no pairs, so the pair labels are coded while it runs
         models_job = pool.submit(_odds_ratios, table, markers, adjust, outcome, mode)
-        table, pair = _coded_pairs(table, pair)
+        table, pair, codes = _coded_pairs(table, pair, y)  # each row's complete pair, found once
         if conditional and pair is None:
             notes.append("conditional logistic regression needs a pair column: not computed")
-        # each row's complete pair, counted once for every paired test
-        codes = groups.PairRows.of(groups.pair_codes(table, outcome, pair), y) if pair is not None else None
         t1_job = pool.submit(groups.table1, table, demographics, outcome, pair, codes)
         components: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         ranks: dict[str, np.ndarray] = {}

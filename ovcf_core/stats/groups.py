@@ -106,7 +106,14 @@ def pair_codes(table: pd.DataFrame, outcome: str = OUTCOME, pair: str = "pair_id
     codes = _integer_codes(table[pair])
     if codes is None:
         codes, _ = pd.factorize(table[pair])
-    y = table[outcome].to_numpy(float)
+    return complete_pair_codes(codes, table[outcome].to_numpy(float))
+
+
+def complete_pair_codes(codes: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per row its pair label's code (-1 = none) where the pair is complete (one case, one control), else -1.
+
+    `y` is the rows' 0/1 outcome (NaN = unknown: the row is in no pair).
+    """
     known = (codes >= 0) & np.isfinite(y)
     size = np.bincount(codes[known], minlength=codes.max() + 1 if len(codes) else 0)
     cases = np.bincount(codes[known], weights=(y[known] == 1), minlength=len(size))
