@@ -121,16 +121,30 @@ def upload_sample_rows(page, url: str, folder: Path, name: str, patients: int) -
 
     Returns once the page says every page analyses the file: the uploader shows the file's name at once,
     but the upload's rerun (and its second rerun after the cohort is replaced) may start after the page
-    first looks idle on a busy machine.
+    first looks idle on a busy machine. On the two-worker CI run the rerun was twice never seen (the
+    uploader showed the file, the page no result): the Data page is then opened again and the file
+    uploaded once more, what the page showed the first time kept in test-artifacts/e2e; a second miss
+    fails, with the page's text.
     """
     from ovcf_core import paths
 
     lines = paths.SAMPLE_COHORT.read_text(encoding="utf-8").splitlines()
     upload = folder / name
     upload.write_text("\n".join(lines[: patients + 1]) + "\n", encoding="utf-8")
-    page.goto(f"{url}/data")
-    wait_idle(page)
-    page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(upload))
-    wait_idle(page, settle_ms=1500)
-    page.get_by_text(f"Every page now analyses {name}").first.wait_for(timeout=90_000)
-    wait_idle(page)
+    for attempt in (1, 2):
+        page.goto(f"{url}/data")
+        wait_idle(page)
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(upload))
+        try:
+            page.get_by_text(f"Every page now analyses {name}").first.wait_for(timeout=60_000)
+        except Exception:  # keep what the page shows instead
+            page.screenshot(path=str(ARTIFACTS / f"upload-{name}-not-taken-{attempt}.png"), full_page=True)
+            shown = page.inner_text('[data-testid="stMain"]')
+            (ARTIFACTS / f"upload-{name}-not-taken-{attempt}.txt").write_text(shown, encoding="utf-8")
+            if attempt == 2:
+                raise AssertionError(
+                    f"{name}: the upload was not taken twice; the page shows:\n{shown[-3000:]}"
+                ) from None
+            continue
+        wait_idle(page)
+        return
