@@ -31,26 +31,19 @@ def _glibc() -> ctypes.CDLL | None:
     return libc
 
 
-def compact_allocators() -> None:
-    """Keep one malloc arena for all threads and send pyarrow's allocations to the system allocator.
-
-    Call once, early, in a command that reads and analyses a large table (before threads start); a
-    command that reads on a thread may call `one_malloc_arena` first and `arrow_uses_system_allocator`
-    on that thread, which imports pyarrow there instead of before the thread starts.
-    """
-    one_malloc_arena()
-    arrow_uses_system_allocator()
-
-
 def one_malloc_arena() -> None:
-    """Keep one glibc malloc arena for all threads (before any thread starts; else nothing)."""
+    """Keep one glibc malloc arena for all threads; call before any thread starts (not glibc: nothing)."""
     libc = _glibc()
     if libc is not None:
         libc.mallopt(M_ARENA_MAX, 1)
 
 
 def arrow_uses_system_allocator() -> None:
-    """Send pyarrow's allocations to the system allocator (nothing without pyarrow)."""
+    """Send pyarrow's allocations to the system allocator (nothing without pyarrow).
+
+    Call before reading with pyarrow; a command reading on a thread calls it there, which imports pyarrow
+    on that thread instead of before the thread starts.
+    """
     try:
         import pyarrow
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from ovcf_core.process_memory import compact_allocators, release_freed_memory
+from ovcf_core.process_memory import arrow_uses_system_allocator, one_malloc_arena, release_freed_memory
 
 
 def test_allocator_settings_are_harmless_and_repeatable():
     pyarrow = __import__("pyarrow")
     before = pyarrow.default_memory_pool()
     try:
-        compact_allocators()
-        compact_allocators()
+        for _ in range(2):
+            one_malloc_arena()
+            arrow_uses_system_allocator()
         assert pyarrow.default_memory_pool().backend_name == "system"
         data = np.arange(1_000_000, dtype=float)
         release_freed_memory()
