@@ -28,7 +28,7 @@ from ovcf_core.model.calibration import (
 )
 from ovcf_core.model.decision_curve import DecisionCurve, decision_curve
 from ovcf_core.model.variables import expit
-from ovcf_core.schema import OUTCOME, PATIENT_ID, SEX, Direction, Indicator
+from ovcf_core.schema import OUTCOME, PATIENT_ID, SEX, SEX_CATEGORIES, Direction, Indicator
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -111,7 +111,7 @@ def score_cohort(
         missing_cols = [OUTCOME, *model.variables]
         absent = table.loc[~ok, missing_cols].isna()
         if SEX in absent.columns:  # sex other than F/M counts as missing too
-            absent[SEX] |= ~table.loc[~ok, SEX].isin(["F", "M"])
+            absent[SEX] |= ~table.loc[~ok, SEX].isin(SEX_CATEGORIES)
         ids = (
             table.loc[~ok, PATIENT_ID] if PATIENT_ID in table.columns else pd.Series(None, index=absent.index)
         )

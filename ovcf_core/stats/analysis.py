@@ -26,7 +26,17 @@ import pandas as pd
 
 from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError, InputError
-from ovcf_core.schema import AGE, BMI, COVARIATES, INDICATOR_COLUMNS, OUTCOME, SEX, Direction, Indicator
+from ovcf_core.schema import (
+    AGE,
+    BMI,
+    COVARIATES,
+    INDICATOR_COLUMNS,
+    OUTCOME,
+    SEX,
+    SEX_CATEGORIES,
+    Direction,
+    Indicator,
+)
 from ovcf_core.stats import correlation, groups, logistic, roc
 from ovcf_core.stats.cutoff_rules import CutoffRule, cutoff_rule_text, parse_cutoff_rule
 from ovcf_core.stats.cutoffs import (
@@ -1025,7 +1035,7 @@ def analyze_cohort(
     adjust = tuple(a for a in adjust if a not in absent)
     if SEX in table.columns and not isinstance(table[SEX].dtype, pd.CategoricalDtype):
         # F/M as a categorical: the models' and tests' comparisons and missing checks on codes, not text
-        table = table.assign(**{SEX: pd.Categorical(table[SEX], categories=["F", "M"])})
+        table = table.assign(**{SEX: pd.Categorical(table[SEX], categories=list(SEX_CATEGORIES))})
     demographics = [c for c in (AGE, BMI) if c in table.columns]
     mode = logistic.FirthMode.ALWAYS if firth else logistic.FirthMode.AUTO
     with _parallel(len(table)) as pool:

@@ -129,7 +129,6 @@ class PairRows:
     takes its two columns by position instead of matching the rows again.
     """
 
-    codes: np.ndarray  # per row, the code of its complete pair, else -1 (`pair_codes`)
     labels: np.ndarray  # the complete pairs' codes, ascending
     case: np.ndarray  # the row position of each pair's case ...
     control: np.ndarray  # ... and of its control
@@ -143,7 +142,7 @@ class PairRows:
         case, control = np.full(slots, -1), np.full(slots, -1)
         case[kept_codes[is_case]], control[kept_codes[~is_case]] = kept[is_case], kept[~is_case]
         labels = np.flatnonzero(case >= 0)  # a complete pair has exactly one case and one control
-        return cls(codes, labels, case[labels], control[labels])
+        return cls(labels, case[labels], control[labels])
 
 
 def complete_pairs(
