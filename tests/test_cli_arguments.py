@@ -44,6 +44,23 @@ def test_top_level_help_lists_every_command_with_its_percent_signs(capsys):
     assert "95% CI" in out
 
 
+def test_a_command_imports_only_its_own_module():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ovcf_core.cli import COMMANDS, main\n"
+        "try:\n"
+        "    main(['power', '--auc', '0.8', '--power', '0.8'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m, _ in COMMANDS.values() if f'ovcf_core.cli.{m}' in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "['power_cmd']", done.stderr
+
+
 BAD_ARGUMENTS = [
     (["match", POOL, "--caliper", "nan", "-o", "{tmp}/m.csv"], "--caliper: 'nan' is not a finite number"),
     (["match", POOL, "--caliper", "-1", "-o", "{tmp}/m.csv"], "--caliper: '-1' must be above 0"),

@@ -224,6 +224,32 @@ def test_header_pass_stops_before_pixel_data(monkeypatch):
     assert series.header["Modality"] == "MR" and calls == [True] * 4  # the technical tags, when asked for
 
 
+def test_a_folder_is_listed_as_path_rglob_lists_it_in_the_same_order(tmp_path):
+    from ovcf_core.imaging.sources import collect_files
+
+    names = ["b.dcm", "a b/x.dcm", "a-b/y.dcm", "a/z.dcm", "a/deeper/w.dcm", "A/v.dcm", "10.dcm", "9.dcm"]
+    names += [".hidden.dcm", "a/DICOMDIR", ".git/kept.dcm"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "sub" / "linked.dcm").write_bytes(b"x")
+    (tmp_path / "folder-link").symlink_to(outside / "sub", target_is_directory=True)  # not entered
+    (tmp_path / "file-link.dcm").symlink_to(outside / "sub" / "linked.dcm")  # a file
+
+    expected = [
+        str(p.relative_to(tmp_path))
+        for p in sorted(p for p in tmp_path.rglob("*") if p.is_file())
+        if not p.name.startswith(".") and p.name.upper() != "DICOMDIR"
+    ]
+    files = collect_files(tmp_path)
+    assert [f.name for f in files] == expected
+    assert "file-link.dcm" in expected and ".git/kept.dcm" in expected
+    assert not any(name.startswith("folder-link") for name in expected)
+    assert all(f.path == tmp_path / f.name for f in files)
+
+
 def test_a_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="no such file or folder"):
         load_series(tmp_path / "nope")

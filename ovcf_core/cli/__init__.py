@@ -46,10 +46,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """Build the `ovcf` parser with one subcommand per entry of COMMANDS.
 
     Each command module is imported here only for its `add_arguments`; its heavy imports wait in `run`.
+
+    Parameters
+    ----------
+    only
+        A command name: only that command's module is imported and given its arguments, so running one
+        command does not import the other twelve. The others are still listed (name and help), so
+        ``ovcf --help`` reads the same; None builds them all.
 
     Returns
     -------
@@ -62,12 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(f"ovcf_core.cli.{module_name}")
         # argparse %-formats help strings (not descriptions): "95% CI" needs its % doubled there
         sub = subparsers.add_parser(name, help=help_text.replace("%", "%%"), description=help_text)
-        module.add_arguments(sub)
-        sub.set_defaults(_run=module.run)
+        if only is None or name == only:
+            module = importlib.import_module(f"ovcf_core.cli.{module_name}")
+            module.add_arguments(sub)
+            sub.set_defaults(_run=module.run)
     return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """Return the command an argument list names (its first argument), or None when it names none."""
+    return argv[0] if argv and argv[0] in COMMANDS else None
 
 
 def _summarise_warnings(command: str, caught: list[warnings.WarningMessage], limit: int = 3) -> None:
@@ -102,8 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     from ovcf_core.errors import OvcfError
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=_command_in(arguments))
+    args = parser.parse_args(arguments)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

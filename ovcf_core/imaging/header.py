@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import numpy as np
-
 from ovcf_core.imaging.sources import DicomFile
 
 SUPPORTED_PHOTOMETRIC = ("MONOCHROME1", "MONOCHROME2")
@@ -351,7 +349,7 @@ def _floats(value: Any, count: int) -> tuple[float, ...] | None:
         numbers = tuple(float(v) for v in value)
     except (TypeError, ValueError):
         return None
-    if len(numbers) != count or not all(np.isfinite(numbers)):
+    if len(numbers) != count or not all(math.isfinite(n) for n in numbers):
         return None
     return numbers
 
@@ -466,7 +464,9 @@ def _rescale(dataset: Any, keyword: str) -> float | str:
     return number
 
 
-def header_from_dataset(file: DicomFile, dataset: Any) -> Header | Skipped:
+def header_from_dataset(
+    file: DicomFile, dataset: Any, native: tuple[int, str] | None = None
+) -> Header | Skipped:
     """Validate the attributes a measurement needs, one reason naming the tag when one is missing.
 
     Parameters
@@ -476,6 +476,9 @@ def header_from_dataset(file: DicomFile, dataset: Any) -> Header | Skipped:
     dataset
         A pydicom dataset read without pixels, or the gdcm scan's values (anything with ``get`` and
         ``file_meta.get``).
+    native
+        Where the pixel values start and their numpy dtype, when the gdcm scan found them stored plainly
+        (`Header.native`); None has them decoded by pydicom.
 
     Returns
     -------
@@ -542,5 +545,6 @@ def header_from_dataset(file: DicomFile, dataset: Any) -> Header | Skipped:
         slope=float(slope),
         intercept=float(intercept),
         photometric=photometric,
+        native=native,
         sop_uid=str(sop) if sop else None,
     )

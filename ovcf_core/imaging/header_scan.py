@@ -12,7 +12,7 @@ the same with or without gdcm (tested). Without python-gdcm installed, nothing i
 
 from __future__ import annotations
 
-import dataclasses
+import os
 
 from ovcf_core.imaging.header import HEADER_TAGS, UNCOMPRESSED_LITTLE_ENDIAN, Header, header_from_dataset
 from ovcf_core.imaging.sources import DicomFile
@@ -60,25 +60,27 @@ def _integer(value: object) -> int | None:
         return None
 
 
-def _pixel_data_offset(file: DicomFile, scanned: _Scanned, header_length: int) -> int | None:
+def _pixel_data_offset(path: str, scanned: _Scanned, header_length: int) -> int | None:
     """Find where the pixel values start, when the file ends with exactly the expected PixelData.
 
     The file must have the 'DICM' marker and end with a PixelData element of exactly rows × columns ×
-    samples × bytes, as an uncompressed single frame written by any scanner; else None.
+    samples × bytes, as an uncompressed single frame written by any scanner; else None. Read with two
+    positioned reads on one descriptor: this runs once per file of the series.
     """
     rows, columns = _integer(scanned.get("Rows")), _integer(scanned.get("Columns"))
     samples, bits = _integer(scanned.get("SamplesPerPixel", "1")), _integer(scanned.get("BitsAllocated"))
     if not (rows and columns and samples and bits) or bits % 8:
         return None
     expected = rows * columns * samples * (bits // 8)
-    size = file.size
-    start = size - expected - header_length
-    if expected % 2 or start < 132:
-        return None
-    with file.open() as handle:
-        marker = handle.read(132)[128:]
-        handle.seek(start)
-        element = handle.read(header_length)
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        start = os.fstat(descriptor).st_size - expected - header_length
+        if expected % 2 or start < 132:
+            return None
+        marker = os.pread(descriptor, 4, 128)
+        element = os.pread(descriptor, header_length, start)
+    finally:
+        os.close(descriptor)
     if marker != b"DICM" or element[:4] != PIXEL_DATA:
         return None
     if header_length == 12 and (element[4:6] not in (b"OW", b"OB") or element[6:8] != b"\0\0"):
@@ -137,13 +139,13 @@ def scan_headers(files: list[DicomFile]) -> dict[int, Header]:
         scanned = _Scanned({keyword: scanner.GetValue(path, tag) for keyword, tag in tags.items()})
         header_length = PLAIN_SYNTAXES.get(str(scanned.get("TransferSyntaxUID", "")))
         try:
-            offset = _pixel_data_offset(files[i], scanned, header_length) if header_length else None
+            offset = _pixel_data_offset(path, scanned, header_length) if header_length else None
         except OSError:
             continue
         if offset is None:
             continue
-        header = header_from_dataset(files[i], scanned)
+        dtype = _native_dtype(scanned)
+        header = header_from_dataset(files[i], scanned, native=(offset, dtype) if dtype else None)
         if isinstance(header, Header):
-            dtype = _native_dtype(scanned)
-            vouched[i] = dataclasses.replace(header, native=(offset, dtype)) if dtype else header
+            vouched[i] = header
     return vouched
