@@ -14,7 +14,6 @@ import math
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -162,6 +161,8 @@ def replacing(target: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
             with open(path, mode, **kwargs) as handle:
                 yield handle
             return
+        import tempfile  # here, not at the top: `ovcf measure` prints to stdout without it
+
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
         try:
             os.fchmod(fd, _mode_for(path))

@@ -54,9 +54,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     Parameters
     ----------
     only
-        A command name: only that command's module is imported and given its arguments, so running one
-        command does not import the other twelve. The others are still listed (name and help), so
-        ``ovcf --help`` reads the same; None builds them all.
+        A command name: only that command is added and only its module imported, so running one command
+        does not import the other twelve (`main` passes the command its arguments name). None adds them
+        all, as ``ovcf --help`` and an unknown command need.
 
     Returns
     -------
@@ -69,12 +69,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        module = importlib.import_module(f"ovcf_core.cli.{module_name}")
         # argparse %-formats help strings (not descriptions): "95% CI" needs its % doubled there
         sub = subparsers.add_parser(name, help=help_text.replace("%", "%%"), description=help_text)
-        if only is None or name == only:
-            module = importlib.import_module(f"ovcf_core.cli.{module_name}")
-            module.add_arguments(sub)
-            sub.set_defaults(_run=module.run)
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
     return parser
 
 

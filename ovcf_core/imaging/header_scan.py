@@ -40,16 +40,16 @@ class _Scanned:
     """
 
     def __init__(self, values: dict[str, str | None]) -> None:
-        self._values = values
+        self._values: dict[str, object] = {}
+        for keyword, raw in values.items():
+            text = raw.strip(" \0") if raw is not None else ""
+            if text:
+                self._values[keyword] = tuple(text.split("\\")) if keyword in MULTI_VALUED else text
         self.file_meta = self
 
     def get(self, keyword: str, default: object = None) -> object:
-        """Return the value as pydicom would: text, a list for multi-valued tags, `default` when empty."""
-        raw = self._values.get(keyword)
-        text = raw.strip(" \0") if raw is not None else ""
-        if not text:
-            return default
-        return text.split("\\") if keyword in MULTI_VALUED else text
+        """Return the value as pydicom would: text, a tuple for multi-valued tags, `default` when empty."""
+        return self._values.get(keyword, default)
 
 
 def _integer(value: object) -> int | None:
