@@ -4,6 +4,7 @@ same messages (every file it cannot vouch for is left to pydicom)."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import shutil
 from pathlib import Path
 
@@ -78,7 +79,12 @@ def test_the_gdcm_pass_loads_and_skips_exactly_what_pydicom_does(source, tmp_pat
 def _without_native(loaded: LoadedSeries) -> LoadedSeries:
     """The loaded series without the scan's pixel offsets (the only thing only the scan knows)."""
     series = tuple(
-        dataclasses.replace(s, slices=tuple(dataclasses.replace(r, native=None) for r in s.slices))
+        dataclasses.replace(
+            s,
+            slices=tuple(
+                dataclasses.replace(r, native=None) if hasattr(r, "native") else r for r in s.slices
+            ),
+        )
         for s in loaded.series
     )
     return dataclasses.replace(loaded, series=series)
@@ -122,3 +128,53 @@ def test_measuring_a_plain_series_on_disk_needs_neither_pydicom_nor_requests():
         _pydicom_only(patch)
         reference = measure_series(ct / "series", read_roi_file(ct / "rois.json")).to_dict()
     assert json.loads("\n".join(document)) == json.loads(json.dumps(reference))
+
+
+class _Recording:
+    """A dataset that answers every header attribute and records which ones were read."""
+
+    def __init__(self, dataset) -> None:
+        self._dataset, self.read = dataset, set()
+        self.file_meta = dataset.file_meta
+
+    def get(self, keyword, default=None):
+        self.read.add(keyword)
+        return self._dataset.get(keyword, default)
+
+
+def test_the_shared_validation_reads_no_attribute_a_slice_has_its_own_value_of():
+    import pydicom
+
+    from ovcf_core.imaging.header import HEADER_TAGS, PER_FILE_KEYWORDS, image_attributes
+
+    _, data = ordered_series(1, modality="CT")[0]
+    recording = _Recording(pydicom.dcmread(io.BytesIO(data)))
+    assert isinstance(image_attributes(recording), dict)
+    assert recording.read and not recording.read & PER_FILE_KEYWORDS
+    assert set(HEADER_TAGS) > PER_FILE_KEYWORDS
+
+
+def test_slices_that_differ_in_one_shared_value_are_validated_each_on_their_own(tmp_path, monkeypatch):
+    """One slice with another RescaleIntercept, one with another Modality and one without PixelSpacing: the
+    scan asks for those tags file by file and loads and skips exactly what pydicom does."""
+    import pydicom
+
+    folder = tmp_path / "series"
+    folder.mkdir()
+    for k, (name, data) in enumerate(ordered_series(6, modality="CT")):
+        dataset = pydicom.dcmread(io.BytesIO(data))
+        if k == 1:
+            dataset.RescaleIntercept = "-1000"
+        elif k == 2:
+            dataset.Modality = "OT"
+        elif k == 3:
+            del dataset.PixelSpacing
+        dataset.save_as(folder / name.replace("/", "_"), enforce_file_format=True)
+    with_scan = load_series(folder)
+    vouched = header_scan.scan_headers(collect_files(folder))
+    assert len(vouched) == 4
+    assert sorted(h.intercept for h in vouched.values()).count(-1000.0) == 1
+    _pydicom_only(monkeypatch)
+    without = load_series(folder)
+    assert _without_native(with_scan) == _without_native(without)
+    assert len(with_scan.skipped) == 2

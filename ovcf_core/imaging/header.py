@@ -53,6 +53,8 @@ HEADER_TAGS: dict[str, tuple[int, int]] = {
     "RescaleIntercept": (0x0028, 0x1052),
     "RescaleSlope": (0x0028, 0x1053),
 }
+PER_FILE_KEYWORDS = frozenset({"SOPInstanceUID", "InstanceNumber", "ImagePositionPatient"})
+"""The header attributes each slice has its own value of; `image_attributes` validates all the others."""
 
 
 class Modality(StrEnum):
@@ -464,8 +466,78 @@ def _rescale(dataset: Any, keyword: str) -> float | str:
     return number
 
 
+def image_attributes(dataset: Any) -> dict[str, Any] | str:
+    """Validate the attributes the slices of a series share, one reason naming the tag when one is wrong.
+
+    Reads none of PER_FILE_KEYWORDS, so the gdcm scan validates a series' shared values once and every
+    slice with the same values gets the same answer.
+
+    Parameters
+    ----------
+    dataset
+        A pydicom dataset read without pixels, or the gdcm scan's values (anything with ``get`` and
+        ``file_meta.get``).
+
+    Returns
+    -------
+    dict or str
+        Header's fields other than the file and its per-file attributes (a dict to pass on to
+        `header_from_dataset`), or why the file cannot be measured: not CT/MR, too large, no decoder, not
+        greyscale, multi-frame, no rows/columns or pixel spacing, a CT rescale that cannot give HU.
+    """
+    modality = str(_get(dataset, "Modality", "")).upper()
+    if modality not in ("CT", "MR"):
+        return f"unsupported Modality (0008,0060) '{modality}': only CT and MR are measured"
+    size_problem = _declared_size_problem(dataset)
+    if size_problem:
+        return size_problem
+    transfer = dataset.file_meta.get("TransferSyntaxUID")
+    if transfer is not None:
+        codec = _codec_problem(str(transfer))
+        if codec:
+            return codec
+    photometric = str(_get(dataset, "PhotometricInterpretation", "")).upper()
+    if photometric not in SUPPORTED_PHOTOMETRIC or _integer(dataset, "SamplesPerPixel", 1) != 1:
+        return (
+            f"unsupported PhotometricInterpretation (0028,0004) '{photometric}': only greyscale "
+            "MONOCHROME1/MONOCHROME2 images are measured"
+        )
+    frames = _integer(dataset, "NumberOfFrames", 1)
+    if frames != 1:
+        return (
+            f"multi-frame image (NumberOfFrames (0028,0008) = {frames}): "
+            "export the series as single-frame slices"
+        )
+    rows, columns = _integer(dataset, "Rows", 0) or 0, _integer(dataset, "Columns", 0) or 0
+    if rows < 1 or columns < 1:
+        return "no Rows (0028,0010) / Columns (0028,0011)"
+    spacing = _floats(_get(dataset, "PixelSpacing"), 2) or _floats(_get(dataset, "ImagerPixelSpacing"), 2)
+    if spacing is None or min(spacing) <= 0:
+        return "no valid PixelSpacing (0028,0030): areas in mm² cannot be computed"
+    slope, intercept = 1.0, 0.0  # MR: the stored signal intensity is measured, the modality LUT unused
+    if modality == "CT":
+        for value in (found := (_rescale(dataset, "RescaleSlope"), _rescale(dataset, "RescaleIntercept"))):
+            if isinstance(value, str):
+                return value
+        slope, intercept = found  # type: ignore[assignment]  # neither is a str (returned above)
+    return {
+        "series_uid": str(_get(dataset, "SeriesInstanceUID") or "unknown-series"),
+        "modality": Modality(modality),
+        "rows": rows,
+        "columns": columns,
+        "spacing": (spacing[0], spacing[1]),
+        "orientation": _floats(_get(dataset, "ImageOrientationPatient"), 6),
+        "slope": float(slope),
+        "intercept": float(intercept),
+        "photometric": photometric,
+    }
+
+
 def header_from_dataset(
-    file: DicomFile, dataset: Any, native: tuple[int, str] | None = None
+    file: DicomFile,
+    dataset: Any,
+    native: tuple[int, str] | None = None,
+    attributes: dict[str, Any] | str | None = None,
 ) -> Header | Skipped:
     """Validate the attributes a measurement needs, one reason naming the tag when one is missing.
 
@@ -479,72 +551,25 @@ def header_from_dataset(
     native
         Where the pixel values start and their numpy dtype, when the gdcm scan found them stored plainly
         (`Header.native`); None has them decoded by pydicom.
+    attributes
+        What `image_attributes` gave for this dataset's shared values, when the caller has it already;
+        None validates them here.
 
     Returns
     -------
     Header or Skipped
-        The header (no identifiers), or why the file cannot be measured: not CT/MR, too large, no
-        decoder, not greyscale, multi-frame, no rows/columns or pixel spacing, a CT rescale that cannot
-        give HU.
+        The header (no identifiers), or why the file cannot be measured (see `image_attributes`).
     """
-    modality = str(_get(dataset, "Modality", "")).upper()
-    if modality not in ("CT", "MR"):
-        return _skip(
-            file, dataset, f"unsupported Modality (0008,0060) '{modality}': only CT and MR are measured"
-        )
-    size_problem = _declared_size_problem(dataset)
-    if size_problem:
-        return _skip(file, dataset, size_problem)
-    transfer = dataset.file_meta.get("TransferSyntaxUID")
-    if transfer is not None:
-        codec = _codec_problem(str(transfer))
-        if codec:
-            return _skip(file, dataset, codec)
-    photometric = str(_get(dataset, "PhotometricInterpretation", "")).upper()
-    if photometric not in SUPPORTED_PHOTOMETRIC or _integer(dataset, "SamplesPerPixel", 1) != 1:
-        return _skip(
-            file,
-            dataset,
-            f"unsupported PhotometricInterpretation (0028,0004) '{photometric}': only greyscale "
-            "MONOCHROME1/MONOCHROME2 images are measured",
-        )
-    frames = _integer(dataset, "NumberOfFrames", 1)
-    if frames != 1:
-        return _skip(
-            file,
-            dataset,
-            f"multi-frame image (NumberOfFrames (0028,0008) = {frames}): "
-            "export the series as single-frame slices",
-        )
-    rows, columns = _integer(dataset, "Rows", 0) or 0, _integer(dataset, "Columns", 0) or 0
-    if rows < 1 or columns < 1:
-        return _skip(file, dataset, "no Rows (0028,0010) / Columns (0028,0011)")
-    spacing = _floats(_get(dataset, "PixelSpacing"), 2) or _floats(_get(dataset, "ImagerPixelSpacing"), 2)
-    if spacing is None or min(spacing) <= 0:
-        return _skip(file, dataset, "no valid PixelSpacing (0028,0030): areas in mm² cannot be computed")
-    orientation = _floats(_get(dataset, "ImageOrientationPatient"), 6)
-    position = _floats(_get(dataset, "ImagePositionPatient"), 3)
-    slope, intercept = 1.0, 0.0  # MR: the stored signal intensity is measured, the modality LUT unused
-    if modality == "CT":
-        for value in (found := (_rescale(dataset, "RescaleSlope"), _rescale(dataset, "RescaleIntercept"))):
-            if isinstance(value, str):
-                return _skip(file, dataset, value)
-        slope, intercept = found  # type: ignore[assignment]  # neither is a str (returned above)
+    shared = image_attributes(dataset) if attributes is None else attributes
+    if isinstance(shared, str):
+        return _skip(file, dataset, shared)
     instance = _integer(dataset, "InstanceNumber", 0) if _get(dataset, "InstanceNumber") is not None else None
     sop = _get(dataset, "SOPInstanceUID")
     return Header(
         file=file,
-        series_uid=str(_get(dataset, "SeriesInstanceUID") or "unknown-series"),
-        modality=Modality(modality),
-        rows=rows,
-        columns=columns,
-        spacing=(spacing[0], spacing[1]),
-        orientation=orientation,
-        position=position,  # type: ignore[arg-type]  # _floats(..., 3) gives 3 floats or None
+        position=_floats(_get(dataset, "ImagePositionPatient"), 3),  # type: ignore[arg-type]  # 3 or None
         instance_number=instance,
-        slope=float(slope),
-        intercept=float(intercept),
-        photometric=photometric,
         native=native,
         sop_uid=str(sop) if sop else None,
+        **shared,
     )

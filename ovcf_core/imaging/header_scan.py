@@ -13,8 +13,16 @@ the same with or without gdcm (tested). Without python-gdcm installed, nothing i
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from ovcf_core.imaging.header import HEADER_TAGS, UNCOMPRESSED_LITTLE_ENDIAN, Header, header_from_dataset
+from ovcf_core.imaging.header import (
+    HEADER_TAGS,
+    PER_FILE_KEYWORDS,
+    UNCOMPRESSED_LITTLE_ENDIAN,
+    Header,
+    header_from_dataset,
+    image_attributes,
+)
 from ovcf_core.imaging.sources import DicomFile
 
 # the header pass's attributes, the transfer syntax, and what reading the pixel values straight needs
@@ -132,11 +140,14 @@ def scan_headers(files: list[DicomFile]) -> dict[int, Header]:
         scanner.AddTag(tag)
     if not scanner.Scan(list(on_disk.values())):
         return {}
+    values = _values_by_file(scanner, tags, list(on_disk.values()))
+    shared: dict[tuple[str | None, ...], dict[str, Any] | str] = {}  # one validation per distinct values
     vouched: dict[int, Header] = {}
     for i, path in on_disk.items():
-        if not scanner.IsKey(path):
+        raw = values.get(path)
+        if raw is None:
             continue
-        scanned = _Scanned({keyword: scanner.GetValue(path, tag) for keyword, tag in tags.items()})
+        scanned = _Scanned(raw)
         header_length = PLAIN_SYNTAXES.get(str(scanned.get("TransferSyntaxUID", "")))
         try:
             offset = _pixel_data_offset(path, scanned, header_length) if header_length else None
@@ -144,8 +155,33 @@ def scan_headers(files: list[DicomFile]) -> dict[int, Header]:
             continue
         if offset is None:
             continue
+        key = tuple(value for keyword, value in raw.items() if keyword not in PER_FILE_KEYWORDS)
+        if (attributes := shared.get(key)) is None:
+            attributes = shared[key] = image_attributes(scanned)
+        if isinstance(attributes, str):
+            continue
         dtype = _native_dtype(scanned)
-        header = header_from_dataset(files[i], scanned, native=(offset, dtype) if dtype else None)
+        native = (offset, dtype) if dtype else None
+        header = header_from_dataset(files[i], scanned, native=native, attributes=attributes)
         if isinstance(header, Header):
             vouched[i] = header
     return vouched
+
+
+def _values_by_file(scanner: Any, tags: dict[str, Any], paths: list[str]) -> dict[str, dict[str, str | None]]:
+    """Return each scanned file's raw value of every tag (None when absent), by path.
+
+    A tag with one value that every scanned file holds (Rows, the series UID, ...) is asked for once
+    instead of once per file; the others (positions, instance numbers) file by file.
+    """
+    keys = list(dict.fromkeys(path for path in paths if scanner.IsKey(path)))
+    values: dict[str, dict[str, str | None]] = {path: {} for path in keys}
+    for keyword, tag in tags.items():
+        distinct = scanner.GetValues(tag)
+        if len(distinct) == 1 and len(scanner.GetAllFilenamesFromTagToValue(tag, distinct[0])) == len(keys):
+            for path in keys:
+                values[path][keyword] = distinct[0]
+        else:
+            for path in keys:
+                values[path][keyword] = scanner.GetValue(path, tag)
+    return values
