@@ -236,13 +236,23 @@ def _per_distinct(
 
     if not isinstance(values.dtype, pd.StringDtype):
         return parse(values)
-    codes, uniques = pd.factorize(values)  # a missing cell gets code -1: the missing value appended last
-    distinct = pd.Series([*uniques, None], dtype=values.dtype)
+    codes, distinct = _distinct_texts(values)
     first, second = parse(distinct)
     return (
         pd.Series(first.to_numpy()[codes], index=values.index, dtype=first.dtype),
         pd.Series(second.to_numpy()[codes], index=values.index, dtype=second.dtype),
     )
+
+
+def _distinct_texts(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(each cell's code, the distinct texts and then a missing value): `distinct[codes]` gives `values`.
+
+    A missing cell gets code -1, which indexes the missing value appended last.
+    """
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values)
+    return codes, pd.Series([*uniques, None], dtype=values.dtype)
 
 
 def parse_outcome(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -322,12 +332,22 @@ def parse_sex(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Sex as a categorical of 'F'/'M' from F/M/female/male (any case); returns (sex, bad mask).
 
     Categorical, so that the models, tests and missing checks downstream work on small integer codes
-    rather than on text (a missing or unreadable cell is missing).
+    rather than on text (a missing or unreadable cell is missing). A text column is parsed once per
+    distinct text and its categorical built from codes, without comparing a million texts again.
     """
     import pandas as pd
 
-    sex, bad = _per_distinct(values, _parse_sex_cells)
-    return pd.Series(pd.Categorical(sex, categories=list(SEX_CATEGORIES)), index=sex.index), bad
+    categories = list(SEX_CATEGORIES)
+    if not isinstance(values.dtype, pd.StringDtype):
+        sex, bad = _parse_sex_cells(values)
+        return pd.Series(pd.Categorical(sex, categories=categories), index=sex.index), bad
+    codes, distinct = _distinct_texts(values)
+    sex, bad = _parse_sex_cells(distinct)
+    category = np.array([categories.index(s) if s in categories else -1 for s in sex], dtype=np.int8)
+    return (
+        pd.Series(pd.Categorical.from_codes(category[codes], categories=categories), index=values.index),
+        pd.Series(bad.to_numpy()[codes], index=values.index, dtype=bad.dtype),
+    )
 
 
 def _parse_sex_cells(values: pd.Series) -> tuple[pd.Series, pd.Series]:

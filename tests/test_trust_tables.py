@@ -518,3 +518,17 @@ def test_icc_long_averages_repeated_ratings_near_the_largest_float_without_overf
         result = icc_long(table, "subject", "rater", "hu")
     assert result.warnings == ("1 repeated rating(s) of the same subject by the same rater were averaged",)
     assert result["ICC3"].icc == pytest.approx(reference["ICC3"].icc, rel=1e-9)
+
+
+@pytest.mark.parametrize("dtype", ["string", "str", object])
+def test_sex_is_read_the_same_from_any_column_type_each_text_by_its_own_rule(dtype):
+    from ovcf_core.schema import parse_sex
+
+    texts = ["F", "m", "Male", " female ", "FEMALE", "x", "", None, "M", "mal", "f"]
+    expected_sex = ["F", "M", "M", "F", "F", None, None, None, "M", None, "F"]
+    expected_bad = [False, False, False, False, False, True, False, False, False, True, False]
+    sex, bad = parse_sex(pd.Series(texts * 3, dtype=dtype, index=range(10, 43)))
+    assert isinstance(sex.dtype, pd.CategoricalDtype) and list(sex.cat.categories) == ["F", "M"]
+    assert [None if pd.isna(s) else s for s in sex] == expected_sex * 3
+    assert bad.astype(bool).tolist() == expected_bad * 3
+    assert list(sex.index) == list(bad.index) == list(range(10, 43))
