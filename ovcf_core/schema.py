@@ -345,7 +345,10 @@ def parse_sex(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     sex, bad = _parse_sex_cells(distinct)
     category = np.array([categories.index(s) if s in categories else -1 for s in sex], dtype=np.int8)
     return (
-        pd.Series(pd.Categorical.from_codes(category[codes], categories=categories), index=values.index),
+        pd.Series(
+            pd.Categorical.from_codes(category[codes], dtype=pd.CategoricalDtype(categories)),
+            index=values.index,
+        ),
         pd.Series(bad.to_numpy()[codes], index=values.index, dtype=bad.dtype),
     )
 
