@@ -395,13 +395,27 @@ def fit_logit(
 
 def vif(X: np.ndarray, names: list[str]) -> dict[str, float]:
     """Variance inflation factors: the diagonal of the inverse correlation matrix of the predictors."""
-    if X.shape[1] < 2:
-        return {n: 1.0 for n in names}
+    return _vif_of(centred_cross_products(X), names)
+
+
+def centred_cross_products(X: np.ndarray) -> np.ndarray:
+    """Return (X - mean)'(X - mean), summed block by block (no n x k temporary).
+
+    Its diagonal over n - 1 is each column's variance (`np.var(ddof=1)`'s two-pass formula); the matrix
+    as a correlation gives the VIFs.
+    """
     mean = X.mean(axis=0)
     cross = np.zeros((X.shape[1], X.shape[1]))
-    for start in range(0, len(X), INFORMATION_BLOCK):  # centred cross-products, block by block
+    for start in range(0, len(X), INFORMATION_BLOCK):
         block = X[start : start + INFORMATION_BLOCK] - mean
         cross += block.T @ block
+    return cross
+
+
+def _vif_of(cross: np.ndarray, names: list[str]) -> dict[str, float]:
+    """Return the VIFs from the centred cross-products of the predictors (`centred_cross_products`)."""
+    if cross.shape[0] < 2:
+        return {n: 1.0 for n in names}
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.sqrt(np.diag(cross))
         corr = cross / np.outer(scale, scale)
@@ -527,7 +541,8 @@ def fit_logistic(
     X = model[:, 1:]  # the terms: a view, not a copy
     if len(y) <= X.shape[1] + 2:
         raise AnalysisError(f"logistic regression needs more patients than terms (has {len(y)})")
-    sds = np.array([X[:, i].std(ddof=1) for i in range(X.shape[1])])
+    cross = centred_cross_products(X)  # the SDs now, the VIFs at the end: one pass for both
+    sds = np.sqrt(np.clip(np.diag(cross), 0, None) / (len(y) - 1))
     method: str | None = "wald"
     note: str | None = None
     separated_by: tuple[str, ...] = ()
@@ -558,7 +573,7 @@ def fit_logistic(
             terms = wald
             if suspect:
                 notes.append(f"Wald fit converged with {suspect}; the separation check finds none")
-    factors = vif(X, names)
+    factors = _vif_of(cross, names)
     high = [m for m in names if m in markers and factors[m] > VIF_WARNING]
     if len(markers) > 1 and high:
         notes.append(
