@@ -61,6 +61,34 @@ def test_a_command_imports_only_its_own_module():
     assert done.stdout.strip().splitlines()[-1] == "['power_cmd']", done.stderr
 
 
+@pytest.mark.parametrize(("user_set", "expected"), [(None, 1), ("2", 2)])
+def test_analyze_and_measure_start_openblas_with_one_thread_unless_the_user_chose(
+    user_set, expected, tmp_path
+):
+    """Their products are small or run on the command's own worker threads: OpenBLAS's pool would only
+    compete with them for the cores."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("threadpoolctl")
+    code = (
+        "import sys\n"
+        "from threadpoolctl import threadpool_info\n"
+        "from ovcf_core.cli import main\n"
+        f"main(['analyze', {COHORT!r}, '--json', {str(tmp_path / 'a.json')!r}])\n"
+        "print(sorted({p['num_threads'] for p in threadpool_info() if p['internal_api'] == 'openblas'}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if user_set is not None:
+        env["OPENBLAS_NUM_THREADS"] = user_set
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    threads = done.stdout.strip().splitlines()[-1]
+    if threads == "[]":
+        pytest.skip("numpy here is not built on OpenBLAS")
+    assert threads == f"[{expected}]", done.stderr
+
+
 BAD_ARGUMENTS = [
     (["match", POOL, "--caliper", "nan", "-o", "{tmp}/m.csv"], "--caliper: 'nan' is not a finite number"),
     (["match", POOL, "--caliper", "-1", "-o", "{tmp}/m.csv"], "--caliper: '-1' must be above 0"),

@@ -166,6 +166,9 @@ def run(args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
     from pathlib import Path
 
+    from ovcf_core.cli.common import one_blas_thread
+
+    one_blas_thread()  # the analysis runs its own worker threads; its products are small blocks
     from ovcf_core import paths
     from ovcf_core.errors import InputError, OvcfError
     from ovcf_core.process_memory import one_malloc_arena, release_freed_memory

@@ -11,7 +11,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-from ovcf_core.cli.common import add_json_output
+from ovcf_core.cli.common import add_json_output, one_blas_thread
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     OutputError
         The JSON cannot be written.
     """
-    _one_blas_thread()
+    one_blas_thread()  # measuring ROIs takes no matrix products: no BLAS thread pool to start
     from ovcf_core.cli.common import write_json
     from ovcf_core.imaging import measure_series, read_roi_file
 
@@ -55,18 +55,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"ovcf measure: warning: {warning}", file=sys.stderr)
     write_json(result.to_dict(), args.json)
     return 0
-
-
-def _one_blas_thread() -> None:
-    """Let OpenBLAS start with one thread unless the user set it (before numpy is imported).
-
-    Measuring ROIs takes no matrix products, and OpenBLAS starting its pool of threads is about a third of
-    numpy's import time on a small machine.
-    """
-    import os
-
-    if "numpy" not in sys.modules:
-        os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 @contextlib.contextmanager
