@@ -11,12 +11,16 @@ import enum
 import re
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, SupportsInt, cast
+from typing import TYPE_CHECKING, Any, SupportsInt, TypeVar, cast
 
 import numpy as np
 
 if TYPE_CHECKING:  # pandas is imported where it is used: predicting and the CLI start without it
+    from concurrent.futures import Future
+
     import pandas as pd
+
+T = TypeVar("T")
 
 
 class Direction(enum.StrEnum):
@@ -96,6 +100,8 @@ MISSING_VALUES = frozenset({"", "na", "n/a", "nan", "none", "null", "-", ".", "m
 OUTCOME_MISSING = MISSING_VALUES - {"none", "-"}
 """Outcome texts read as missing: not 'none' or '-', which some tables use for the controls (with
 --positive they may be the control value)."""
+PARALLEL_CHECK_ROWS = 100_000
+"""From this many rows, the patient-id check runs on a thread of its own beside the other columns' checks."""
 MAX_MAGNITUDE = 1e12
 """The largest absolute value of a marker that has no plausible range of its own (an extra `--markers`
 column): anything bigger is a unit or typing error, and would overflow the statistics."""
@@ -361,6 +367,34 @@ def _parse_sex_cells(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return sex.where(sex.notna(), None), bad
 
 
+def _patient_ids(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Return the ids stripped, where one is missing, and where one repeats an earlier row's."""
+    ids = values.astype("string").str.strip()
+    missing = ids.isna() | (ids == "")
+    return ids, missing, ids.duplicated(keep="first") & ~missing
+
+
+def _beside(n_rows: int, work: Callable[..., T], *args: Any) -> Future[T]:
+    """Start `work(*args)` on a thread of its own for a table of PARALLEL_CHECK_ROWS rows or more.
+
+    For checks whose time goes into pyarrow's or numpy's kernels, which release the interpreter, so the
+    other checks run meanwhile. A smaller table's check runs at once (its future is already done).
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    if n_rows >= PARALLEL_CHECK_ROWS:
+        pool = ThreadPoolExecutor(1, thread_name_prefix="ovcf-check")
+        future = pool.submit(work, *args)
+        pool.shutdown(wait=False)  # the thread ends after this one call; the caller collects its result
+        return future
+    done: Future[T] = Future()
+    try:
+        done.set_result(work(*args))
+    except BaseException as exc:  # raised again by .result(), where the caller collects it
+        done.set_exception(exc)
+    return done
+
+
 # C901: a flat list of per-column checks, in the order the problems are reported; splitting it would
 # spread one report over many functions
 def validate_cohort(  # noqa: C901
@@ -408,18 +442,12 @@ def validate_cohort(  # noqa: C901
         blocked[row] = True
     out: dict[str, pd.Series] = {}  # the clean columns, made into one frame at the end (one copy)
 
+    pair_check = _beside(len(table), _pair_labels, table[PAIR_ID]) if PAIR_ID in table.columns else None
+    id_check = None
     if PATIENT_ID in table.columns:
-        ids = table[PATIENT_ID].astype("string").str.strip()
-        missing = ids.isna() | (ids == "")
-        for row in ids[missing].index:
-            problems.append(Problem(Severity.ERROR, int(row), PATIENT_ID, "missing patient_id"))
-        duplicated = ids.duplicated(keep="first") & ~missing
-        for label, value in ids[duplicated].items():
-            problems.append(
-                Problem(Severity.ERROR, row_number(label), PATIENT_ID, f"duplicated patient_id '{value}'")
-            )
-        blocked |= missing | duplicated
-        out[PATIENT_ID] = ids
+        # hashing a large table's ids releases the interpreter: it runs beside the other columns' checks
+        id_check = _beside(len(table), _patient_ids, table[PATIENT_ID])
+        out[PATIENT_ID] = table[PATIENT_ID]  # (replaced by the stripped ids below: first column stays first)
     else:
         out[PATIENT_ID] = pd.Series([f"row{r}" for r in table.index], index=table.index)
         problems.append(
@@ -510,13 +538,23 @@ def validate_cohort(  # noqa: C901
             blocked |= _check_range(numbers, column, low, high, unit, problems)
         out[column] = numbers
 
-    if PAIR_ID in table.columns:
-        pairs = table[PAIR_ID].astype("string").str.strip()
-        pairs = pairs.where(pairs != "")
+    if id_check is not None:
+        ids, missing, duplicated = id_check.result()
+        for row in ids[missing].index:
+            problems.append(Problem(Severity.ERROR, int(row), PATIENT_ID, "missing patient_id"))
+        for label, value in ids[duplicated].items():
+            problems.append(
+                Problem(Severity.ERROR, row_number(label), PATIENT_ID, f"duplicated patient_id '{value}'")
+            )
+        blocked |= missing | duplicated
+        out[PATIENT_ID] = ids
+
+    if pair_check is not None:
+        pairs, codes, labels = pair_check.result()
         out[PAIR_ID] = pairs
         if OUTCOME in out:
-            paired = pd.DataFrame({PAIR_ID: pairs, OUTCOME: out[OUTCOME]}, index=table.index)
-            _check_pairs(paired if not blocked.any() else paired.loc[~blocked], problems)
+            kept = ~blocked.to_numpy()
+            _check_pairs(codes[kept], labels, out[OUTCOME].to_numpy(float)[kept], table.index[kept], problems)
 
     known = {PATIENT_ID, OUTCOME, GROUP, SEX, PAIR_ID, outcome_col, *numeric_specs, *extra}
     for column in table.columns:
@@ -551,33 +589,42 @@ def _cells(table: pd.DataFrame, rows: pd.Series, column: str) -> Iterable[tuple[
     return table.loc[rows, column].items()
 
 
-def _check_pairs(table: pd.DataFrame, problems: list[Problem]) -> None:
-    """Warn about pair_ids that are not one case + one control (left out of paired tests).
-
-    Pairs are counted with factorize/bincount; only the bad pairs are visited one by one.
-    """
+def _pair_labels(values: pd.Series) -> tuple[pd.Series, np.ndarray, pd.Index]:
+    """Return the pair labels stripped (an empty one missing), each row's code (-1: none) and the labels."""
     import pandas as pd
 
-    codes, uniques = pd.factorize(table[PAIR_ID])  # a missing pair_id gets code -1
-    if len(uniques) == 0:
-        return
+    pairs = values.astype("string").str.strip()
+    pairs = pairs.where(pairs != "")
+    codes, labels = pd.factorize(pairs)  # a missing pair_id gets code -1
+    return pairs, codes, labels
+
+
+def _check_pairs(
+    codes: np.ndarray, labels: pd.Index, outcome: np.ndarray, rows: pd.Index, problems: list[Problem]
+) -> None:
+    """Warn about pair_ids that are not one case + one control (left out of paired tests).
+
+    `codes` (-1: no pair), `outcome` and `rows` (row numbers) are the usable rows', `labels` the pair_ids
+    the codes number. Pairs are counted with bincount; only the bad pairs are visited one by one, in the
+    order their first usable row comes.
+    """
     paired = codes >= 0
-    outcome = table[OUTCOME].to_numpy(float)
+    if not paired.any():
+        return
     if not paired.all():
-        codes, outcome = codes[paired], outcome[paired]
-    size = np.bincount(codes, minlength=len(uniques))
-    cases = np.bincount(codes, weights=(outcome == 1), minlength=len(uniques))
-    bad = np.flatnonzero((size != 2) | (cases != 1))
-    # codes are numbered in order of first appearance: a pair's first row is where its code first shows
-    first = np.flatnonzero(codes > np.maximum.accumulate(np.r_[-1, codes[:-1]]))
-    first_row = table.index.to_numpy()[np.flatnonzero(paired)[first]]
-    for code in bad:
+        codes, outcome, rows = codes[paired], outcome[paired], rows[paired]
+    size = np.bincount(codes, minlength=len(labels))
+    cases = np.bincount(codes, weights=(outcome == 1), minlength=len(labels))
+    first_row = np.full(len(labels), np.iinfo(np.int64).max)
+    np.minimum.at(first_row, codes, rows.to_numpy(np.int64))  # each pair's first usable row
+    bad = np.flatnonzero(((size != 2) | (cases != 1)) & (size > 0))
+    for code in bad[np.argsort(first_row[bad], kind="stable")]:
         problems.append(
             Problem(
                 Severity.WARNING,
                 int(first_row[code]),
                 PAIR_ID,
-                f"pair '{uniques[int(code)]}' has {size[code]} member(s) "
+                f"pair '{labels[int(code)]}' has {size[code]} member(s) "
                 f"({int(cases[code])} case(s)); it is left out of paired tests",
             )
         )

@@ -180,3 +180,66 @@ def test_the_hex_prefix_scan_agrees_with_a_plain_search(data):
     from ovcf_core.io import _has_hex_prefix
 
     assert _has_hex_prefix(data) == (b"0x" in data or b"0X" in data)
+
+
+def _awkward_cohort(n: int = 400) -> pd.DataFrame:
+    """Ids missing, repeated and padded; pairs complete, single, triple, two cases, blank, or broken by an
+    unusable partner row."""
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    ids = [f"P{i}" for i in range(n)]
+    ids[5], ids[9], ids[17], ids[30] = "", "P3", " P4 ", None
+    pairs = [f"g{i // 2}" for i in range(n)]
+    pairs[40], pairs[41], pairs[42] = "t", "t", "t"
+    pairs[50], pairs[51] = " ", ""
+    pairs[60] = "solo"
+    ovcf = [str(i % 2) for i in range(n)]
+    ovcf[70] = "1"  # pair g35: two cases
+    bmi = [f"{v:.1f}" for v in rng.normal(24, 3, n)]
+    bmi[81] = "7"  # pair g40 loses a member to an implausible BMI
+    ovcf[90] = "maybe"  # pair g45 loses a member to a bad outcome
+    return pd.DataFrame({"patient_id": ids, "ovcf": ovcf, "bmi": bmi, "pair_id": pairs}, dtype="string")
+
+
+def test_large_table_checks_on_their_own_thread_give_the_same_table_and_report(monkeypatch):
+    from ovcf_core import schema
+
+    raw = _awkward_cohort()
+    raw.index = range(2, len(raw) + 2)
+    monkeypatch.setattr(schema, "PARALLEL_CHECK_ROWS", 10**9)
+    at_once = validate_cohort(raw.copy())
+    monkeypatch.setattr(schema, "PARALLEL_CHECK_ROWS", 1)
+    beside = validate_cohort(raw.copy())
+    pd.testing.assert_frame_equal(at_once[0], beside[0])
+    assert at_once[1] == beside[1]
+    messages = [(p.row, p.column, p.message) for p in beside[1].problems]
+    assert (7, "patient_id", "missing patient_id") in messages
+    assert (11, "patient_id", "duplicated patient_id 'P3'") in messages
+    assert (19, "patient_id", "duplicated patient_id 'P4'") in messages
+    assert beside[0].columns[0] == "patient_id"
+
+
+def test_pair_warnings_match_a_row_by_row_count_of_the_usable_rows():
+    raw = _awkward_cohort()
+    raw.index = range(2, len(raw) + 2)
+    table, report = validate_cohort(raw)
+    expected = {}
+    usable = [
+        (row, str(p).strip(), float(o))
+        for row, p, o in zip(table.index, raw.loc[table.index, "pair_id"], table["ovcf"], strict=True)
+        if pd.notna(p)
+    ]
+    for row, label, outcome in usable:
+        if not label:
+            continue
+        first, size, cases = expected.get(label, (row, 0, 0))
+        expected[label] = (first, size + 1, cases + int(outcome == 1))
+    wanted = sorted(
+        (first, f"pair '{label}' has {size} member(s) ({cases} case(s)); it is left out of paired tests")
+        for label, (first, size, cases) in expected.items()
+        if size != 2 or cases != 1
+    )
+    got = sorted((p.row, p.message) for p in report.warnings if p.column == "pair_id")
+    assert got == wanted
+    assert {m.split("'")[1] for _, m in got} >= {"t", "solo", "g35", "g40", "g45"}
