@@ -101,7 +101,7 @@ OUTCOME_MISSING = MISSING_VALUES - {"none", "-"}
 """Outcome texts read as missing: not 'none' or '-', which some tables use for the controls (with
 --positive they may be the control value)."""
 PARALLEL_CHECK_ROWS = 100_000
-"""From this many rows, the patient-id check runs on a thread of its own beside the other columns' checks."""
+"""From this many rows, the patient-id and pair-label checks run on threads of their own (`_beside`)."""
 MAX_MAGNITUDE = 1e12
 """The largest absolute value of a marker that has no plausible range of its own (an extra `--markers`
 column): anything bigger is a unit or typing error, and would overflow the statistics."""

@@ -171,14 +171,17 @@ def scan_headers(files: list[DicomFile]) -> dict[int, Header]:
 def _values_by_file(scanner: Any, tags: dict[str, Any], paths: list[str]) -> dict[str, dict[str, str | None]]:
     """Return each scanned file's raw value of every tag (None when absent), by path.
 
-    A tag with one value that every scanned file holds (Rows, the series UID, ...) is asked for once
-    instead of once per file; the others (positions, instance numbers) file by file.
+    A tag with one value that every scanned file holds (Rows, the series UID, ...) or that none holds is
+    asked for once instead of once per file; the others (positions, instance numbers) file by file.
     """
     keys = list(dict.fromkeys(path for path in paths if scanner.IsKey(path)))
     values: dict[str, dict[str, str | None]] = {path: {} for path in keys}
     for keyword, tag in tags.items():
         distinct = scanner.GetValues(tag)
-        if len(distinct) == 1 and len(scanner.GetAllFilenamesFromTagToValue(tag, distinct[0])) == len(keys):
+        if not distinct:  # no file holds a value (an empty one reads as absent all the same)
+            for path in keys:
+                values[path][keyword] = None
+        elif len(distinct) == 1 and len(scanner.GetAllFilenamesFromTagToValue(tag, distinct[0])) == len(keys):
             for path in keys:
                 values[path][keyword] = distinct[0]
         else:
