@@ -11,16 +11,12 @@ import enum
 import re
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, SupportsInt, TypeVar, cast
+from typing import TYPE_CHECKING, Any, SupportsInt, cast
 
 import numpy as np
 
 if TYPE_CHECKING:  # pandas is imported where it is used: predicting and the CLI start without it
-    from concurrent.futures import Future
-
     import pandas as pd
-
-T = TypeVar("T")
 
 
 class Direction(enum.StrEnum):
@@ -101,7 +97,7 @@ OUTCOME_MISSING = MISSING_VALUES - {"none", "-"}
 """Outcome texts read as missing: not 'none' or '-', which some tables use for the controls (with
 --positive they may be the control value)."""
 PARALLEL_CHECK_ROWS = 100_000
-"""From this many rows, the patient-id and pair-label checks run on threads of their own (`_beside`)."""
+"""From this many rows, the patient-id and pair-label checks run on threads of their own."""
 MAX_MAGNITUDE = 1e12
 """The largest absolute value of a marker that has no plausible range of its own (an extra `--markers`
 column): anything bigger is a unit or typing error, and would overflow the statistics."""
@@ -374,27 +370,6 @@ def _patient_ids(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     return ids, missing, ids.duplicated(keep="first") & ~missing
 
 
-def _beside(n_rows: int, work: Callable[..., T], *args: Any) -> Future[T]:
-    """Start `work(*args)` on a thread of its own for a table of PARALLEL_CHECK_ROWS rows or more.
-
-    For checks whose time goes into pyarrow's or numpy's kernels, which release the interpreter, so the
-    other checks run meanwhile. A smaller table's check runs at once (its future is already done).
-    """
-    from concurrent.futures import Future, ThreadPoolExecutor
-
-    if n_rows >= PARALLEL_CHECK_ROWS:
-        pool = ThreadPoolExecutor(1, thread_name_prefix="ovcf-check")
-        future = pool.submit(work, *args)
-        pool.shutdown(wait=False)  # the thread ends after this one call; the caller collects its result
-        return future
-    done: Future[T] = Future()
-    try:
-        done.set_result(work(*args))
-    except BaseException as exc:  # raised again by .result(), where the caller collects it
-        done.set_exception(exc)
-    return done
-
-
 # C901: a flat list of per-column checks, in the order the problems are reported; splitting it would
 # spread one report over many functions
 def validate_cohort(  # noqa: C901
@@ -423,6 +398,7 @@ def validate_cohort(  # noqa: C901
 
     from ovcf_core.errors import InputError
     from ovcf_core.table_notes import table_notes, take_uncached_formulas
+    from ovcf_core.threads import beside
 
     source = df.attrs.get("file")
     if df.shape[1] == 0 or df.shape[0] == 0:
@@ -442,11 +418,12 @@ def validate_cohort(  # noqa: C901
         blocked[row] = True
     out: dict[str, pd.Series] = {}  # the clean columns, made into one frame at the end (one copy)
 
-    pair_check = _beside(len(table), _pair_labels, table[PAIR_ID]) if PAIR_ID in table.columns else None
+    # hashing a large table's ids and pair labels releases the interpreter: beside the other columns' checks
+    threaded = len(table) >= PARALLEL_CHECK_ROWS
+    pair_check = beside(threaded, _pair_labels, table[PAIR_ID]) if PAIR_ID in table.columns else None
     id_check = None
     if PATIENT_ID in table.columns:
-        # hashing a large table's ids releases the interpreter: it runs beside the other columns' checks
-        id_check = _beside(len(table), _patient_ids, table[PATIENT_ID])
+        id_check = beside(threaded, _patient_ids, table[PATIENT_ID])
         out[PATIENT_ID] = table[PATIENT_ID]  # (replaced by the stripped ids below: first column stays first)
     else:
         out[PATIENT_ID] = pd.Series([f"row{r}" for r in table.index], index=table.index)

@@ -17,7 +17,7 @@ import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,7 @@ from ovcf_core.stats.nonparametric import EXACT_MAX_GROUP, mann_whitney_p
 from ovcf_core.stats.partial_auc import PartialAuc, compare_partial_auc, partial_auc_with_ci
 from ovcf_core.stats.partial_auc_delong import delong_partial_auc_test
 from ovcf_core.stats.roc_tests import adjust_p
+from ovcf_core.threads import Inline
 
 if TYPE_CHECKING:
     from ovcf_core.stats.binormal import BinormalRoc
@@ -793,24 +794,12 @@ def _parallel(n_rows: int) -> Iterator[Executor]:
     """
     workers = min(4, os.cpu_count() or 1)
     if n_rows < PARALLEL_MIN_ROWS or workers < 2:
-        with _Inline() as inline:
+        with Inline() as inline:
             yield inline
         return
     with warnings.catch_warnings(), ThreadPoolExecutor(workers, thread_name_prefix="ovcf-analyze") as pool:
         warnings.simplefilter("ignore")
         yield pool
-
-
-class _Inline(Executor):
-    """An executor that runs each call immediately in the caller's thread (small cohorts)."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except Exception as exc:  # the caller's .result() raises it, as with a real executor
-            future.set_exception(exc)
-        return future
 
 
 @dataclass(frozen=True)
