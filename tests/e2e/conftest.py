@@ -121,10 +121,11 @@ def upload_sample_rows(page, url: str, folder: Path, name: str, patients: int) -
 
     Returns once the page says every page analyses the file: the uploader shows the file's name at once,
     but the upload's rerun (and its second rerun after the cohort is replaced) may start after the page
-    first looks idle on a busy machine. On the two-worker CI run the rerun was twice never seen (the
-    uploader showed the file, the page no result): the Data page is then opened again and the file
-    uploaded once more, what the page showed the first time kept in test-artifacts/e2e; a second miss
-    fails, with the page's text.
+    first looks idle on a busy machine. The file goes to the cohort uploader picked by its label: taking
+    the page's first file input once put it into the project loader below ("text/csv files are not
+    allowed", seen in a kept screenshot), which explains the earlier misses on CI. Should the page still
+    show no result, the Data page is opened again and the file uploaded once more, what the page showed
+    kept in test-artifacts/e2e; a second miss fails, with the page's text.
     """
     from ovcf_core import paths
 
@@ -134,7 +135,9 @@ def upload_sample_rows(page, url: str, folder: Path, name: str, patients: int) -
     for attempt in (1, 2):
         page.goto(f"{url}/data")
         wait_idle(page)
-        page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(str(upload))
+        # by its label: the Data page has two uploaders, and the project loader's (zip only) was once taken
+        cohort = page.locator('[data-testid="stFileUploader"]', has_text="Cohort table (CSV or XLSX)")
+        cohort.locator('input[type="file"]').set_input_files(str(upload))
         try:
             page.get_by_text(f"Every page now analyses {name}").first.wait_for(timeout=60_000)
         except Exception:  # keep what the page shows instead
