@@ -65,7 +65,8 @@ def test_a_series_with_masks_is_corrected_in_one_region_and_only_that_value_chan
     page.goto(f"{app_url}/scans")
     page.get_by_text("Synthetic phantom").first.wait_for(timeout=60_000)
     wait_idle(page)
-    page.locator('[data-testid="stFileUploader"] input[type=file]').first.set_input_files(str(series_zip))
+    series = page.locator('[data-testid="stFileUploader"]', has_text="Upload a DICOM series")
+    series.locator("input[type=file]").set_input_files(str(series_zip))  # by its label, not the first
     page.get_by_text("MR sagittal, 3 slice(s)").first.wait_for(timeout=60_000)
     wait_idle(page)
     page.get_by_role("tab", name="Segmentation masks: review and correct").click()
