@@ -582,8 +582,8 @@ def _check_pairs(
     """Warn about pair_ids that are not one case + one control (left out of paired tests).
 
     `codes` (-1: no pair), `outcome` and `rows` (row numbers) are the usable rows', `labels` the pair_ids
-    the codes number. Pairs are counted with bincount; only the bad pairs are visited one by one, in the
-    order their first usable row comes.
+    the codes number. Pairs are counted with bincount; only the bad pairs are visited one by one, each
+    reported at its first usable row.
     """
     paired = codes >= 0
     if not paired.any():
@@ -595,7 +595,7 @@ def _check_pairs(
     first_row = np.full(len(labels), np.iinfo(np.int64).max)
     np.minimum.at(first_row, codes, rows.to_numpy(np.int64))  # each pair's first usable row
     bad = np.flatnonzero(((size != 2) | (cases != 1)) & (size > 0))
-    for code in bad[np.argsort(first_row[bad], kind="stable")]:
+    for code in bad:  # (the report is sorted by row at the end)
         problems.append(
             Problem(
                 Severity.WARNING,

@@ -9,7 +9,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from ovcf_core.cli.common import add_bootstrap, add_json_output, count, output_file
+from ovcf_core.cli.common import (
+    add_bootstrap,
+    add_json_output,
+    count,
+    one_blas_thread,
+    output_file,
+    print_problems,
+    write_json,
+)
 from ovcf_core.constants import ANALYSIS_SEED
 
 
@@ -166,8 +174,6 @@ def run(args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
     from pathlib import Path
 
-    from ovcf_core.cli.common import one_blas_thread
-
     one_blas_thread()  # the analysis runs its own worker threads; its products are small blocks
     from ovcf_core import paths
     from ovcf_core.errors import InputError, OvcfError
@@ -182,7 +188,6 @@ def run(args: argparse.Namespace) -> int:
     # are imported here: the two overlap instead of adding up.
     with ThreadPoolExecutor(1, thread_name_prefix="ovcf-read") as reader:
         reading = reader.submit(_read, args.cohort, markers, args.outcome, args.positive)
-        from ovcf_core.cli.common import print_problems, write_json
         from ovcf_core.schema import COVARIATES
         from ovcf_core.stats.analysis import analyze_cohort
 

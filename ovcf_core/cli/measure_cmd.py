@@ -11,7 +11,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-from ovcf_core.cli.common import add_json_output, one_blas_thread
+from ovcf_core.cli.common import add_json_output, one_blas_thread, write_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +41,6 @@ def run(args: argparse.Namespace) -> int:
         The JSON cannot be written.
     """
     one_blas_thread()  # measuring ROIs takes no matrix products: no BLAS thread pool to start
-    from ovcf_core.cli.common import write_json
     from ovcf_core.imaging import measure_series, read_roi_file
 
     rois = read_roi_file(args.roi)
