@@ -46,6 +46,7 @@ class CalibrationFit:
     slope_ci: tuple[float, float]
     slope_model_intercept: float  # a' of the slope model, used by logistic recalibration
     slope_model_intercept_se: float
+    slope_model_covariance: float = 0.0  # cov(a', b), which logistic recalibration's covariance needs
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fit as JSON-ready values under the `ovcf validate` contract's key names."""
@@ -98,6 +99,7 @@ def calibration_glms(y: np.ndarray, lp: np.ndarray) -> CalibrationFit:
         slope_ci=_wald(b[1], se_b),
         slope_model_intercept=float(b[0]),
         slope_model_intercept_se=se_b0,
+        slope_model_covariance=float(cov_b[0, 1]),
     )
 
 

@@ -51,6 +51,7 @@ class ScoredCohort:
     rows: np.ndarray  # the table's index (spreadsheet row numbers) of the patients used
     excluded: tuple[dict[str, Any], ...]
     markers: dict[str, np.ndarray]  # indicator values of the patients used (NaN where missing)
+    design: np.ndarray  # the patients' model matrix [1, variables...] (for recalibration's covariance)
 
 
 def score_cohort(
@@ -87,6 +88,7 @@ def score_cohort(
     import pandas as pd
 
     from ovcf_core.model.prediction import check_prevalence, prior_correction
+    from ovcf_core.stats.logistic import design_matrix
 
     model.check_is_fitted()
     prevalence = check_prevalence(prevalence)
@@ -104,7 +106,8 @@ def score_cohort(
     if not np.isfinite(y_all).any():
         raise InputError("no patient has an outcome", file=file, column=OUTCOME)
     offset = 0.0 if prevalence is None else prior_correction(prevalence, model.n_cases_, model.n_controls_)
-    lp_all = model.linear_predictor(table) + offset
+    design_all = design_matrix(table, model.variables)
+    lp_all = design_all @ model.coef_ + offset  # model.linear_predictor, keeping the matrix
     ok = np.isfinite(y_all) & np.isfinite(lp_all)
     excluded = []
     if not ok.all():
@@ -134,7 +137,8 @@ def score_cohort(
             values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)[ok]
             if np.isfinite(values).sum() > 0:
                 markers[column] = values
-    return ScoredCohort(y, expit(lp), lp, table.index.to_numpy()[ok], tuple(excluded), markers)
+    rows = table.index.to_numpy()[ok]
+    return ScoredCohort(y, expit(lp), lp, rows, tuple(excluded), markers, design_all[ok])
 
 
 @dataclass(frozen=True)
