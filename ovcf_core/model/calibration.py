@@ -2,8 +2,9 @@
 
 The two calibration GLMs (intercept with the linear predictor as offset, slope with it as covariate),
 Hosmer–Lemeshow, and a smoothed calibration curve (restricted cubic spline of the logit on the logit scale)
-with a 95% band and Austin & Steyerberg's ICI/E50/E90. Every logistic fit goes through the one engine,
-`ovcf_core.stats.logistic.fit_logit`.
+with a 95% band and Austin & Steyerberg's ICI/E50/E90; and rms `val.prob`'s nonparametric errors
+(Eavg/E90/Emax from lowess) with Spiegelhalter's z, so a result can be set beside R's. Every logistic fit
+goes through the one engine, `ovcf_core.stats.logistic.fit_logit`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ HARRELL_KNOTS = {  # Harrell's default knot quantiles (Regression Modeling Strat
     4: (0.05, 0.35, 0.65, 0.95),
     5: (0.05, 0.275, 0.50, 0.725, 0.95),
 }
+LOWESS_SPAN = 2 / 3  # R lowess's f, which val.prob keeps
+VAL_PROB_METHOD = "lowess(prediction, outcome, iter=0), f = 2/3, delta = 1% of the range, as rms val.prob"
 HL_NOTE = (
     "Hosmer–Lemeshow depends on the number of groups, has little power in small samples and rejects "
     "trivial miscalibration in large ones; read it with the calibration curve, not instead of it."
@@ -331,4 +334,89 @@ def smoothed_calibration(
         e90=float(np.quantile(error, 0.9)),
         emax=float(error.max()),
         knots=tuple(float(k) for k in knots),
+    )
+
+
+@dataclass(frozen=True)
+class ValProbCalibration:
+    """rms `val.prob`'s nonparametric calibration errors and Spiegelhalter's z, named as val.prob names them.
+
+    Eavg, E90 and Emax are the mean, 90th percentile and maximum over the patients of |prediction -
+    smoothed|, the smoothed value read off lowess(prediction, outcome, iter=0) at each patient's prediction;
+    Spiegelhalter's z tests calibration patient by patient (val.prob's S:z and S:p).
+    """
+
+    eavg: float
+    e90: float
+    emax: float
+    spiegelhalter_z: float
+    spiegelhalter_p: float
+    method: str = VAL_PROB_METHOD
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the values under val.prob's names (Eavg, E90, Emax, S:z, S:p) in JSON-friendly form."""
+        return {
+            "eavg": self.eavg,
+            "e90": self.e90,
+            "emax": self.emax,
+            "spiegelhalter_z": self.spiegelhalter_z,
+            "spiegelhalter_p": self.spiegelhalter_p,
+            "method": self.method,
+        }
+
+
+def r_lowess(x: np.ndarray, y: np.ndarray, iterations: int = 3) -> np.ndarray:
+    """Return R's ``lowess(x, y, iter=iterations)`` fitted values at each x, in the order given.
+
+    R's defaults: span f = 2/3 and delta = 1% of the range of x, by statsmodels' lowess (the same
+    algorithm, Cleveland 1979), which defaults to other values.
+    """
+    from statsmodels.nonparametric.smoothers_lowess import lowess
+
+    x = np.asarray(x, dtype=float)
+    delta = 0.01 * float(np.ptp(x))
+    return lowess(
+        np.asarray(y, dtype=float), x, frac=LOWESS_SPAN, it=iterations, delta=delta, return_sorted=False
+    )
+
+
+def val_prob_calibration(y: np.ndarray, prediction: np.ndarray) -> ValProbCalibration:
+    """Compute rms `val.prob`'s Eavg/E90/Emax and Spiegelhalter's z for predictions and outcomes.
+
+    As val.prob: ``lowess(p, y, iter=0)`` (span 2/3, no robustness iterations, delta = 1% of the range of
+    the predictions; statsmodels' lowess, which is R's algorithm), read at every patient's prediction; the
+    90th percentile is R's default quantile (numpy's linear). When every prediction is the same, the
+    smoothed value is the observed case fraction, as val.prob takes it.
+
+    Parameters
+    ----------
+    y
+        Outcomes, 1 = fracture, 0 = control.
+    prediction
+        Predicted probabilities.
+
+    Returns
+    -------
+    ValProbCalibration
+        Eavg, E90, Emax and Spiegelhalter's z with its two-sided p (NaN when every prediction is 0.5,
+        where the statistic is 0/0).
+    """
+    from scipy import stats
+
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(prediction, dtype=float)
+    smoothed = r_lowess(p, y, iterations=0) if np.ptp(p) > 0 else np.full_like(p, y.mean())
+    error = np.abs(p - smoothed)
+    variance = float(np.sum((1 - 2 * p) ** 2 * p * (1 - p)))
+    if variance > 0:
+        z = float(np.sum((y - p) * (1 - 2 * p)) / np.sqrt(variance))
+        z_p = float(2 * stats.norm.sf(abs(z)))
+    else:
+        z = z_p = float("nan")
+    return ValProbCalibration(
+        eavg=float(error.mean()),
+        e90=float(np.quantile(error, 0.9)),
+        emax=float(error.max()),
+        spiegelhalter_z=z,
+        spiegelhalter_p=z_p,
     )

@@ -21,10 +21,12 @@ from ovcf_core.model.calibration import (
     CalibrationFit,
     HosmerLemeshow,
     SmoothCalibration,
+    ValProbCalibration,
     calibration_glms,
     grouped_calibration,
     hosmer_lemeshow,
     smoothed_calibration,
+    val_prob_calibration,
 )
 from ovcf_core.model.decision_curve import DecisionCurve, decision_curve
 from ovcf_core.model.variables import expit
@@ -237,6 +239,7 @@ class ValidationResult:
     mean_prediction: float
     hosmer_lemeshow: HosmerLemeshow
     smooth: SmoothCalibration
+    val_prob: ValProbCalibration
     groups: tuple[dict[str, float], ...]
     decision: DecisionCurve
     markers: tuple[MarkerComparison, ...]
@@ -286,6 +289,7 @@ class ValidationResult:
             "emax": self.smooth.emax,
             "calibration_curve_method": self.smooth.method,
             "calibration_curve_knots": list(self.smooth.knots),
+            "val_prob": self.val_prob.to_dict(),
             "calibration_groups": list(self.groups),
             "decision_curve_prevalence": self.decision.prevalence,
             "markers": [m.to_dict() for m in self.markers],
@@ -304,7 +308,7 @@ class ValidationResult:
 
         from ovcf_core.report.style import fmt_ci
 
-        cal, hl, s = self.calibration, self.hosmer_lemeshow, self.smooth
+        cal, hl, s, v = self.calibration, self.hosmer_lemeshow, self.smooth, self.val_prob
         rows = [
             ("Patients used (cases / controls)", f"{self.n} ({self.n_cases} / {self.n_controls})", "", ""),
             ("Patients excluded (missing values)", str(self.n_excluded), "", "0"),
@@ -320,6 +324,13 @@ class ValidationResult:
             ("Brier score", f"{self.brier:.4f}", "", "0"),
             ("Scaled Brier score", f"{self.brier_scaled:.3f}", "", "1"),
             ("ICI / E50 / E90", f"{s.ici:.4f} / {s.e50:.4f} / {s.e90:.4f}", "", "0"),
+            (
+                "Eavg / E90 / Emax (lowess, as rms val.prob)",
+                f"{v.eavg:.4f} / {v.e90:.4f} / {v.emax:.4f}",
+                "",
+                "0",
+            ),
+            ("Spiegelhalter z, p", f"{v.spiegelhalter_z:.2f}, p = {v.spiegelhalter_p:.3g}", "", "0"),
             ("Hosmer–Lemeshow χ² (df), p", f"{hl.chi2:.2f} ({hl.df}), p = {hl.p:.3g}", "", ""),
         ]
         return pd.DataFrame(rows, columns=["measure", "estimate", "95% CI", "perfect"])
@@ -447,6 +458,7 @@ def validate_predictions(
         mean_prediction=float(p.mean()),
         hosmer_lemeshow=hosmer_lemeshow(y, p),
         smooth=smoothed_calibration(y, p, lp),
+        val_prob=val_prob_calibration(y, p),
         groups=tuple(grouped_calibration(y, p)),
         decision=decision_curve(y, p, thresholds, prevalence),
         markers=tuple(compare_markers(y, p, markers or {})),

@@ -78,7 +78,8 @@ def _sections(result: ValidationResult) -> list[tuple[str, str]]:
             + f'<p class="caption">Calibration intercept {cal.intercept:.3f} (logit P = a + offset(lp)); '
             f"slope {cal.slope:.3f} (logit P = a + b·lp). "
             f"Smoothed curve: {html.escape(result.smooth.method)}; "
-            "ICI, E50 and E90 as Austin &amp; Steyerberg (2019).</p>",
+            "ICI, E50 and E90 as Austin &amp; Steyerberg (2019). Eavg, E90 and Emax from "
+            f"{html.escape(result.val_prob.method)}, with Spiegelhalter's z, for comparison with R.</p>",
         )
     )
     updating = (
