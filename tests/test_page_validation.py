@@ -52,6 +52,8 @@ def test_uploaded_cohort_metrics_equal_the_library(opened):
     assert auc_row["Estimate"] == f"{expected.auc:.3f}"
     slope_row = metrics[metrics["Measure"] == "Calibration slope"].iloc[0]
     assert slope_row["Estimate"] == f"{expected.calibration.slope:.3f}"
+    val_prob = metrics[metrics["Measure"] == "Eavg / E90 / Emax (lowess, as rms val.prob)"].iloc[0]
+    assert val_prob["Estimate"].startswith(f"{expected.val_prob.eavg:.4f} / ")
     record = at.session_state["validation_record"]
     assert record["cohort"] == "external.csv" and record["n"] == 156
     assert record["recalibrated"]["method"] == "intercept"
