@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from ovcf_core import paths
 
-KINDS = ("analyze", "icc", "predict", "measure", "train", "validate", "power")
+KINDS = ("analyze", "icc", "predict", "measure", "train", "validate", "power", "incremental")
 CT = paths.SAMPLE_DICOM / "ct_axial"
 
 
@@ -38,6 +38,8 @@ def outputs(tmp_path_factory) -> dict[str, dict]:
                   "--quiet"],
         "validate": ["validate", paths.SAMPLE_COHORT, "--prevalence", "0.1", "--json", "-"],
         "power": ["power", "--auc", "0.8", "--power", "0.9", "--parameters", "8", "--prevalence", "0.2"],
+        "incremental": ["incremental", paths.SAMPLE_COHORT, "--base", "hu,age,sex,bmi", "--add", "vbq",
+                        "--bootstrap", "20", "--quiet"],
     }  # fmt: skip
     out = {}
     for kind, argv in commands.items():
@@ -82,6 +84,11 @@ BREAKAGES = {
         (lambda o: o.pop("n_cases_needed"), "'n_cases_needed' is a required property"),
         (lambda o: o.update(n_controls_needed=16.6), "16.6 is not of type 'integer'"),
         (lambda o: o.update(auc=0.5), "0.5 is less than or equal to the minimum of 0.5"),
+    ],
+    "incremental": [
+        (lambda o: o.pop("delta_auc_ci"), "'delta_auc_ci' is a required property"),
+        (lambda o: o.update(added=[]), "should be non-empty"),
+        (lambda o: o.update(lr_p=1.5), "1.5 is greater than the maximum of 1"),
     ],
 }
 

@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "match": ("match_cmd", "1:1 matching of controls to cases: exact sex, nearest age within a caliper"),
     "indicators": ("indicators_cmd", "the five indicators per patient from raw per-vertebra measurements"),
     "validate": ("validate_cmd", "a model on a cohort with the outcome: AUC, calibration, decision curve"),
+    "incremental": ("incremental_cmd", "does a marker add to a base model: LR test, ΔAUC (DeLong), NRI, IDI"),
     "recalibrate": ("recalibrate_cmd", "update a model's intercept (and slope) to a cohort"),
     "power": ("power_cmd", "sample size or power of an ROC study (pROC's power.roc.test); model development"),
 }
