@@ -49,7 +49,7 @@ class CalibrationFit:
     slope_ci: tuple[float, float]
     slope_model_intercept: float  # a' of the slope model, used by logistic recalibration
     slope_model_intercept_se: float
-    slope_model_covariance: float = 0.0  # cov(a', b), which logistic recalibration's covariance needs
+    slope_model_covariance: float  # cov(a', b), which logistic recalibration's covariance needs
 
     def to_dict(self) -> dict[str, Any]:
         """Return the fit as JSON-ready values under the `ovcf validate` contract's key names."""
