@@ -7,6 +7,7 @@ output flushed, exit codes kept, exit handlers run, threads joined, tracebacks p
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -73,3 +74,16 @@ def test_an_exception_out_of_main_ends_the_usual_way_with_its_traceback():
     assert done.returncode == 1
     assert "Traceback" in done.stderr
     assert "RuntimeError: boom" in done.stderr
+
+
+def test_a_process_started_with_stdout_closed_still_ends_quietly_with_its_output_file(tmp_path):
+    out = tmp_path / "measure.json"
+    argv = ["measure", str(CT / "series"), "--roi", str(CT / "rois.json"), "--json", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-m", "ovcf_core.cli", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True, cwd=ROOT, timeout=120, close_fds=True,
+        preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert json.loads(out.read_text())["modality"] == "CT"

@@ -163,8 +163,9 @@ class _Ending:
         if self.code is None:
             return  # a traceback: let the interpreter end as it always does
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:  # None when the process was started with that descriptor closed
+                    stream.flush()
         except (OSError, ValueError):  # a reader that went away, or a stream closed under us
             return  # the interpreter's own ending reports it (exit code 120 for a broken pipe)
         os._exit(self.code)
