@@ -14,6 +14,7 @@ from scipy.special import expit
 
 from ovcf_core.model.calibration import r_lowess, val_prob_calibration
 from ovcf_core.model.validation import validate_model
+from ovcf_core.model.validation_figures import calibration_plot
 from tests.test_model_validation import simulated, with_coefficients
 
 
@@ -74,6 +75,10 @@ def test_eavg_e90_emax_equal_a_brute_force_lowess_read_at_each_patient():
     assert result.eavg == pytest.approx(error.mean(), abs=1e-12)
     assert result.emax == pytest.approx(error.max(), abs=1e-12)
     assert result.e90 == pytest.approx(np.percentile(error, 90), abs=1e-12)  # R's type-7 quantile
+    # the plotted line: the same lowess, read at evenly spaced predictions from the lowest to the highest
+    assert result.curve_predicted[0] == p.min() and result.curve_predicted[-1] == p.max()
+    expected = np.interp(result.curve_predicted, p, brute_force_lowess(p, y))  # p is sorted here
+    np.testing.assert_allclose(result.curve_observed, expected, atol=1e-12)
 
 
 def test_spiegelhalter_z_squared_is_the_brier_score_test():
@@ -107,8 +112,12 @@ def test_validation_reports_val_prob_beside_the_spline_curve_and_a_miscalibrated
     assert shifted.val_prob.eavg > 3 * good.val_prob.eavg
     assert shifted.val_prob.spiegelhalter_p < 1e-6
     out = good.to_dict()["val_prob"]
-    assert set(out) == {"eavg", "e90", "emax", "spiegelhalter_z", "spiegelhalter_p", "method"}
+    assert set(out) == {"eavg", "e90", "emax", "spiegelhalter_z", "spiegelhalter_p", "curve", "method"}
+    assert len(out["curve"]) == 50 and set(out["curve"][0]) == {"predicted", "observed"}
     assert "rms val.prob" in out["method"]
     measures = good.to_frame()["measure"].tolist()
     assert "Eavg / E90 / Emax (lowess, as rms val.prob)" in measures
     assert "Spiegelhalter z, p" in measures
+    figure = calibration_plot(good)
+    (line,) = [t for t in figure.data if t.name == "lowess, as rms val.prob"]
+    np.testing.assert_allclose(line.y, good.val_prob.curve_observed)

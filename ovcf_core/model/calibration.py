@@ -343,7 +343,9 @@ class ValProbCalibration:
 
     Eavg, E90 and Emax are the mean, 90th percentile and maximum over the patients of |prediction -
     smoothed|, the smoothed value read off lowess(prediction, outcome, iter=0) at each patient's prediction;
-    Spiegelhalter's z tests calibration patient by patient (val.prob's S:z and S:p).
+    Spiegelhalter's z tests calibration patient by patient (val.prob's S:z and S:p). The curve is the
+    lowess line read at evenly spaced predictions from the lowest to the highest (as val.probg's
+    `evaluate`), for plotting beside the spline curve; it is not clipped to [0, 1], as R's is not.
     """
 
     eavg: float
@@ -351,16 +353,22 @@ class ValProbCalibration:
     emax: float
     spiegelhalter_z: float
     spiegelhalter_p: float
+    curve_predicted: np.ndarray = field(repr=False, default_factory=lambda: np.array([]))
+    curve_observed: np.ndarray = field(repr=False, default_factory=lambda: np.array([]))
     method: str = VAL_PROB_METHOD
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the values under val.prob's names (Eavg, E90, Emax, S:z, S:p) in JSON-friendly form."""
+        """Return the values under val.prob's names (Eavg, E90, Emax, S:z, S:p), the curve and the method."""
         return {
             "eavg": self.eavg,
             "e90": self.e90,
             "emax": self.emax,
             "spiegelhalter_z": self.spiegelhalter_z,
             "spiegelhalter_p": self.spiegelhalter_p,
+            "curve": [
+                {"predicted": float(x), "observed": float(y)}
+                for x, y in zip(self.curve_predicted, self.curve_observed, strict=True)
+            ],
             "method": self.method,
         }
 
@@ -380,7 +388,9 @@ def r_lowess(x: np.ndarray, y: np.ndarray, iterations: int = 3) -> np.ndarray:
     )
 
 
-def val_prob_calibration(y: np.ndarray, prediction: np.ndarray) -> ValProbCalibration:
+def val_prob_calibration(
+    y: np.ndarray, prediction: np.ndarray, n_points: int = CURVE_POINTS
+) -> ValProbCalibration:
     """Compute rms `val.prob`'s Eavg/E90/Emax and Spiegelhalter's z for predictions and outcomes.
 
     As val.prob: ``lowess(p, y, iter=0)`` (span 2/3, no robustness iterations, delta = 1% of the range of
@@ -394,12 +404,14 @@ def val_prob_calibration(y: np.ndarray, prediction: np.ndarray) -> ValProbCalibr
         Outcomes, 1 = fracture, 0 = control.
     prediction
         Predicted probabilities.
+    n_points
+        Points of the plotted curve.
 
     Returns
     -------
     ValProbCalibration
-        Eavg, E90, Emax and Spiegelhalter's z with its two-sided p (NaN when every prediction is 0.5,
-        where the statistic is 0/0).
+        Eavg, E90, Emax, the curve and Spiegelhalter's z with its two-sided p (NaN when every prediction
+        is 0.5, where the statistic is 0/0).
     """
     from scipy import stats
 
@@ -407,6 +419,9 @@ def val_prob_calibration(y: np.ndarray, prediction: np.ndarray) -> ValProbCalibr
     p = np.asarray(prediction, dtype=float)
     smoothed = r_lowess(p, y, iterations=0) if np.ptp(p) > 0 else np.full_like(p, y.mean())
     error = np.abs(p - smoothed)
+    at, inverse = np.unique(p, return_inverse=True)  # tied predictions share one value (R approx's ties=mean)
+    line = np.bincount(inverse, weights=smoothed) / np.bincount(inverse)
+    grid = np.linspace(at[0], at[-1], n_points) if len(at) > 1 else at
     variance = float(np.sum((1 - 2 * p) ** 2 * p * (1 - p)))
     if variance > 0:
         z = float(np.sum((y - p) * (1 - 2 * p)) / np.sqrt(variance))
@@ -419,4 +434,6 @@ def val_prob_calibration(y: np.ndarray, prediction: np.ndarray) -> ValProbCalibr
         emax=float(error.max()),
         spiegelhalter_z=z,
         spiegelhalter_p=z_p,
+        curve_predicted=grid,
+        curve_observed=np.interp(grid, at, line),
     )

@@ -1,8 +1,8 @@
 """Plotly figures of a model validation.
 
-The calibration plot (smoothed curve with its 95% band and the grouped points), the decision curve, and
-the model's ROC beside each single marker's. Styled through `ovcf_core.report` so the page and the HTML
-report show the same figures.
+The calibration plot (spline curve with its 95% band, val.prob's lowess line and the grouped points),
+the decision curve, and the model's ROC beside each single marker's. Styled through `ovcf_core.report` so
+the page and the HTML report show the same figures.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ MODEL_COLOR = style.OKABE_ITO["black"]
 
 
 def calibration_plot(result: ValidationResult, title: str | None = None) -> go.Figure:
-    """Plot observed against predicted probability: smoothed curve with 95% band, tenths, the diagonal.
+    """Plot observed against predicted probability: spline curve with 95% band, lowess, tenths, the diagonal.
 
     Parameters
     ----------
@@ -55,6 +55,17 @@ def calibration_plot(result: ValidationResult, title: str | None = None) -> go.F
             line={"color": style.CONTROL_COLOR, "width": 2.5},
             name="smoothed (restricted cubic spline)",
             hovertemplate="predicted %{x:.3f}<br>observed %{y:.3f}<extra></extra>",
+        )
+    )
+    v = result.val_prob
+    fig.add_trace(
+        go.Scatter(
+            x=v.curve_predicted,
+            y=v.curve_observed,
+            mode="lines",
+            line={"color": style.CONTROL_COLOR, "width": 1.5, "dash": "dot"},
+            name="lowess, as rms val.prob",
+            hovertemplate="predicted %{x:.3f}<br>lowess %{y:.3f}<extra></extra>",
         )
     )
     groups = result.groups
