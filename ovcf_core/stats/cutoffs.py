@@ -21,8 +21,7 @@ from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
 from ovcf_core.stats.cutoff_rules import CutoffRule
 from ovcf_core.stats.distributions import normal_quantile
-from ovcf_core.stats.estimates import CI, JsonResult, Progress, percentile_ci, resamples
-from ovcf_core.stats.partial_auc import _stratified
+from ovcf_core.stats.estimates import CI, JsonResult, Progress, percentile_ci, resamples, stratified_resample
 from ovcf_core.stats.roc import MIN_PER_GROUP, _roc_points, metrics_at
 
 
@@ -300,7 +299,7 @@ def cutoff_analysis(
     fixed = np.empty((n_boot, 2))
     rechosen = np.full((n_boot, 3), np.nan)
     for i in resamples(n_boot, progress):
-        index = _stratified(rng, y)
+        index = stratified_resample(rng, y)
         yi, si = y[index], score[index]
         fixed[i] = _rates_at(yi, si, threshold, direction)
         thresholds, sens, spec = _roc_points(yi, si, direction)

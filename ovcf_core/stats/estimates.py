@@ -58,6 +58,21 @@ def resamples(total: int, progress: Progress | None = None) -> Iterator[int]:
             progress(i + 1, total)
 
 
+def stratified_resample(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
+    """Draw one stratified bootstrap resample's indices: the cases (y == 1), then the controls (y == 0).
+
+    Each group is drawn with replacement from itself, keeping its size (pROC's ``boot.stratified = TRUE``),
+    so every resample has the cohort's numbers of cases and controls.
+    """
+    cases, controls = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    return np.concatenate(
+        [
+            rng.choice(cases, size=len(cases), replace=True),
+            rng.choice(controls, size=len(controls), replace=True),
+        ]
+    )
+
+
 def percentile_ci(draws: np.ndarray, level: float = 0.95) -> CI:
     """Read the percentile CI at `level` off resampled values (numpy's linear quantiles, R's type 7)."""
     alpha = (1 - level) / 2

@@ -18,7 +18,15 @@ import numpy as np
 from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
-from ovcf_core.stats.estimates import CI, JsonResult, Progress, difference_z, percentile_ci, resamples
+from ovcf_core.stats.estimates import (
+    CI,
+    JsonResult,
+    Progress,
+    difference_z,
+    percentile_ci,
+    resamples,
+    stratified_resample,
+)
 from ovcf_core.stats.roc import MIN_PER_GROUP, PairedScores, PairedTest, roc_curve
 
 
@@ -90,17 +98,6 @@ class PartialAuc(JsonResult):
     n_boot: int = 0
 
 
-def _stratified(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
-    """Draw one stratified bootstrap resample's indices: cases and controls resampled separately (pROC's)."""
-    cases, controls = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    return np.concatenate(
-        [
-            rng.choice(cases, size=len(cases), replace=True),
-            rng.choice(controls, size=len(controls), replace=True),
-        ]
-    )
-
-
 def _complete(y: np.ndarray, *scores: np.ndarray) -> tuple[np.ndarray, ...]:
     """Keep the outcome and scores of patients with every value; AnalysisError with too few in a group."""
     y = np.asarray(y, dtype=float)
@@ -155,7 +152,7 @@ def partial_auc_with_ci(
     rng = np.random.default_rng(seed)
     draws = np.empty((n_boot, 2))
     for i in resamples(n_boot, progress):
-        index = _stratified(rng, y)
+        index = stratified_resample(rng, y)
         draws[i] = partial_auc(y[index], score[index], direction, specificity)
     return PartialAuc(
         pauc,
@@ -223,7 +220,7 @@ def compare_partial_auc(
     rng = np.random.default_rng(seed)
     differences = np.empty(n_boot)
     for i in resamples(n_boot, progress):
-        index = _stratified(rng, y)
+        index = stratified_resample(rng, y)
         yi = y[index]
         differences[i] = (
             partial_auc(yi, a[index], direction_a, specificity)[1]

@@ -19,7 +19,15 @@ from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
 from ovcf_core.schema import Direction
 from ovcf_core.stats.distributions import normal_quantile
-from ovcf_core.stats.estimates import CI, JsonResult, Progress, difference_z, percentile_ci, resamples
+from ovcf_core.stats.estimates import (
+    CI,
+    JsonResult,
+    Progress,
+    difference_z,
+    percentile_ci,
+    resamples,
+    stratified_resample,
+)
 
 MIN_PER_GROUP = 2
 
@@ -564,10 +572,11 @@ def bootstrap_auc_ci(
 ) -> CI:
     """Percentile CI of the AUC from a stratified bootstrap (cases and controls resampled separately)."""
     cases, controls = _split(y, _oriented(np.asarray(score, dtype=float), Direction(direction)))
+    scores = np.concatenate([cases, controls])
+    is_case = (np.arange(len(scores)) < len(cases)).astype(float)
     rng = np.random.default_rng(seed)
     aucs = np.empty(n_boot)
     for b in resamples(n_boot, progress):
-        xc = rng.choice(cases, size=len(cases), replace=True)
-        xn = rng.choice(controls, size=len(controls), replace=True)
-        aucs[b] = delong_components(xc, xn)[0][0]
+        resampled = scores[stratified_resample(rng, is_case)]  # its cases first
+        aucs[b] = delong_components(resampled[: len(cases)], resampled[len(cases) :])[0][0]
     return percentile_ci(aucs, level)

@@ -17,8 +17,7 @@ import numpy as np
 
 from ovcf_core.constants import ANALYSIS_SEED
 from ovcf_core.errors import AnalysisError
-from ovcf_core.stats.estimates import Progress, difference_z, resamples
-from ovcf_core.stats.partial_auc import _stratified
+from ovcf_core.stats.estimates import Progress, difference_z, resamples, stratified_resample
 from ovcf_core.stats.roc import MIN_PER_GROUP, PairedScores, PairedTest, delong_components
 
 ADJUST_METHODS = ("none", "holm", "fdr_bh")
@@ -101,7 +100,7 @@ def bootstrap_auc_test(
     rng = np.random.default_rng(seed)
     differences = np.empty(n_boot)
     for i in resamples(n_boot, progress):
-        index = _stratified(rng, y)
+        index = stratified_resample(rng, y)
         aucs = _two_aucs(y[index], a[index], b[index])
         differences[i] = aucs[0] - aucs[1]
     spread = float(np.std(differences, ddof=1))
