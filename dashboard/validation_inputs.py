@@ -17,7 +17,7 @@ import streamlit as st
 from dashboard import state
 from ovcf_core.errors import OvcfError
 from ovcf_core.model import RiskModel, load_model, model_to_dict
-from ovcf_core.model.incremental import incremental_value
+from ovcf_core.model.incremental import IncrementalValue, incremental_value
 from ovcf_core.model.recalibration import recalibrate
 from ovcf_core.model.shipped import load_shipped_model
 from ovcf_core.model.validation import ValidationResult, split_cohort, validate_model
@@ -25,6 +25,7 @@ from ovcf_core.schema import ValidationReport
 
 # read by the Calculator page: what was validated in this session (and its recalibrated model, if any)
 VALIDATION_RECORD = "validation_record"
+INCREMENTAL = "validation_incremental"  # the last comparison, with the inputs it was computed for
 SHIPPED, COHORT_FIT, UPLOADED = (
     "Shipped default (synthetic)",
     "Fitted on the current cohort",
@@ -85,8 +86,14 @@ def recalibrated(_model: RiskModel, _table: pd.DataFrame, key: str, method: str,
     return model_to_dict(recalibrate(_model, _table, method, source=cohort))
 
 
-def incremental(table: pd.DataFrame, base: tuple[str, ...], added: tuple[str, ...], n_bootstrap: int):
-    """Run `incremental_value` with a progress bar while its seeded bootstrap runs (on demand, not cached)."""
+def incremental(
+    table: pd.DataFrame, base: tuple[str, ...], added: tuple[str, ...], n_bootstrap: int
+) -> IncrementalValue:
+    """Run `incremental_value` with a progress bar while its seeded bootstrap runs (on demand, not cached).
+
+    The result is kept in the session with its inputs, so it stays on the page across reruns (a download,
+    another widget) until the cohort or a choice changes; `remembered_incremental` returns it.
+    """
     bar = st.progress(0.0, text="Bootstrap of NRI and IDI…")
 
     def progress(done: int, total: int) -> None:
@@ -95,7 +102,28 @@ def incremental(table: pd.DataFrame, base: tuple[str, ...], added: tuple[str, ..
 
     result = incremental_value(table, base, added, n_bootstrap=n_bootstrap, progress=progress)
     bar.empty()
+    st.session_state[INCREMENTAL] = {
+        "inputs": _incremental_inputs(table, base, added, n_bootstrap),
+        "result": result,
+    }
     return result
+
+
+def _incremental_inputs(
+    table: pd.DataFrame, base: tuple[str, ...], added: tuple[str, ...], n_bootstrap: int
+) -> tuple[str, tuple[str, ...], tuple[str, ...], int]:
+    """Return what an incremental-value result depends on: the cohort's content and the three choices."""
+    return (state.table_digest(table), tuple(base), tuple(added), int(n_bootstrap))
+
+
+def remembered_incremental(
+    table: pd.DataFrame, base: tuple[str, ...], added: tuple[str, ...], n_bootstrap: int
+):
+    """Return the comparison last computed for exactly these inputs in this session, else None."""
+    kept = st.session_state.get(INCREMENTAL)
+    if kept is None or kept["inputs"] != _incremental_inputs(table, base, added, n_bootstrap):
+        return None
+    return kept["result"]
 
 
 def choose_cohort(current: pd.DataFrame) -> tuple[pd.DataFrame | None, pd.DataFrame, str, bool]:

@@ -14,6 +14,7 @@ from dashboard import state
 from ovcf_core import paths
 from ovcf_core.io import read_cohort
 from ovcf_core.model import load_model
+from ovcf_core.model.incremental import incremental_value
 from ovcf_core.model.validation import validate_model
 from tests import apptest_tools as tools
 
@@ -119,3 +120,29 @@ def test_the_calculator_says_what_its_model_was_validated_on_and_shows_the_recal
     text = tools.shown_text(at)
     assert "This model was validated on" in text and "internal split" in text
     assert any(m.label.startswith("Recalibrated estimate (intercept") for m in at.metric)
+
+
+def _number(at, label: str):
+    return next(n for n in at.number_input if n.label == label)
+
+
+def test_incremental_value_equals_the_library_stays_across_reruns_and_downloads():
+    at = tools.open_page(PAGE)
+    _radio(at, "Validation cohort").set_value("Upload a validation cohort").run()
+    at = tools.upload(at, 0, "external.csv", paths.SAMPLE_COHORT.read_bytes())
+    _number(at, "Bootstrap resamples (NRI/IDI CIs)").set_value(20).run()
+    assert not any("Likelihood" in str(frame.value) for frame in at.dataframe)
+    with tools.recorded_media() as seen:
+        next(b for b in at.button if b.label == "Compare").click().run()
+    assert not at.exception, at.exception
+    table, _ = read_cohort(paths.SAMPLE_COHORT)
+    expected = incremental_value(table, ("hu",), ("vbq",), n_bootstrap=20)
+    shown = next(f.value for f in at.dataframe if "ΔAUC (DeLong)" in f.value.iloc[:, 0].tolist())
+    assert shown.iloc[:, 1].tolist() == expected.to_frame()["estimate"].tolist()
+    offered = [json.loads(b) for b in seen if b.strip().startswith(b"{") and b'"delta_auc"' in b]
+    assert offered and offered[-1]["delta_auc"] == pytest.approx(expected.delta_auc)
+    assert "not a medical device" in offered[-1]["note"]
+    at.run()  # any rerun (another widget, a download) keeps the comparison on the page
+    assert any("ΔAUC (DeLong)" in f.value.iloc[:, 0].tolist() for f in at.dataframe)
+    _number(at, "Bootstrap resamples (NRI/IDI CIs)").set_value(40).run()  # a new choice: not computed yet
+    assert not any("ΔAUC (DeLong)" in f.value.iloc[:, 0].tolist() for f in at.dataframe)

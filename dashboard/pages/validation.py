@@ -20,6 +20,7 @@ from dashboard.validation_inputs import (
     incremental,
     model_key,
     recalibrated,
+    remembered_incremental,
     validation,
 )
 from ovcf_core import RESEARCH_NOTE, SYNTHETIC_NOTE
@@ -116,11 +117,19 @@ if result is not None:
         added = st.multiselect("Added", [c for c in present if c not in base],
                                default=[c for c in ("vbq",) if c in present and c not in base])  # fmt: skip
         resamples = st.number_input("Bootstrap resamples (NRI/IDI CIs)", 0, 2000, 200, 100)
+        choice = (valid_table, tuple(base), tuple(added), int(resamples))
         if added and st.button("Compare"):
             try:
-                value = incremental(valid_table, tuple(base), tuple(added), int(resamples))
+                incremental(*choice)
             except OvcfError as exc:
                 st.error(str(exc))
-            else:
-                components.show_table(value.to_frame())
-                st.caption(f"{value.n} patients with every variable; seed {value.seed}.")
+        if (value := remembered_incremental(*choice)) is not None:
+            components.show_table(value.to_frame())
+            st.caption(f"{value.n} patients with every variable; seed {value.seed}.")
+            st.download_button(
+                "Download the comparison (JSON)",
+                json.dumps(json_safe({**value.to_dict(), "note": RESEARCH_NOTE}), indent=1).encode(),
+                file_name="ovcf_incremental.json",
+                mime="application/json",
+                on_click="ignore",  # the table stays as it is; no rerun
+            )
