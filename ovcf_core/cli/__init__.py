@@ -98,6 +98,13 @@ def _summarise_warnings(command: str, caught: list[warnings.WarningMessage], lim
         print(f"ovcf {command}:   ... and {len(distinct) - limit} more kind(s)", file=sys.stderr)
 
 
+def _error_line(command: str, caught: list[warnings.WarningMessage], message: str, code: int) -> int:
+    """Summarise the warnings raised on the way, print the error as the last line on stderr, return `code`."""
+    _summarise_warnings(command, caught)
+    print(f"ovcf {command}: error: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `ovcf` console script: parse the arguments, run the command, turn failures into exit codes.
 
@@ -126,29 +133,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             code = int(args._run(args) or 0)
         except OvcfError as exc:
-            _summarise_warnings(args.command, caught)
-            print(f"ovcf {args.command}: error: {exc}", file=sys.stderr)
-            return 2
+            return _error_line(args.command, caught, str(exc), 2)
         except KeyboardInterrupt:
             print(f"ovcf {args.command}: interrupted", file=sys.stderr)
             return 130
         except OSError as exc:
             if os.environ.get("OVCF_DEBUG"):
                 raise
-            _summarise_warnings(args.command, caught)
             where = f"{exc.filename}: " if exc.filename else ""
-            print(f"ovcf {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
-            return 2
+            return _error_line(args.command, caught, f"{where}{exc.strerror or exc}", 2)
         except Exception as exc:
             if os.environ.get("OVCF_DEBUG"):
                 raise
-            _summarise_warnings(args.command, caught)
-            print(
-                f"ovcf {args.command}: error: unexpected {type(exc).__name__}: {exc} "
-                "(set OVCF_DEBUG=1 for details)",
-                file=sys.stderr,
-            )
-            return 3
+            unexpected = f"unexpected {type(exc).__name__}: {exc} (set OVCF_DEBUG=1 for details)"
+            return _error_line(args.command, caught, unexpected, 3)
     _summarise_warnings(args.command, caught)
     return code
 
