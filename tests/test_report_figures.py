@@ -198,3 +198,40 @@ def test_png_dpi_chunk_replaces_an_existing_one():
     assert twice.count(b"pHYs") == 1 and _png_header(twice)[2] == pytest.approx(600, abs=0.1)
     with pytest.raises(ValueError, match="not a PNG"):
         images.with_png_dpi(b"GIF89a", 300)
+
+
+def test_a_javascript_error_in_kaleido_is_tried_again_and_then_reported(monkeypatch):
+    import plotly.graph_objects as go
+    from kaleido.errors import JavascriptError
+
+    calls = []
+
+    def flaky(self, **kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:  # kaleido's page not ready yet, as seen once under load
+            raise JavascriptError("ReferenceError: kaleido_scopes is not defined")
+        return b"<svg/>"
+
+    monkeypatch.setattr(go.Figure, "to_image", flaky)
+    assert images.figure_image(go.Figure(), "svg") == b"<svg/>"
+    assert len(calls) == 2 and calls[0] == calls[1]
+
+    def broken(self, **kwargs):
+        calls.append(kwargs)
+        raise JavascriptError("TypeError: a bad figure")
+
+    calls.clear()
+    monkeypatch.setattr(go.Figure, "to_image", broken)
+    with pytest.raises(images.ExportUnavailable, match="failed in Chromium 3 times"):
+        images.figure_image(go.Figure(), "svg")
+    assert len(calls) == images.EXPORT_ATTEMPTS
+
+    def no_browser(self, **kwargs):
+        calls.append(kwargs)
+        raise RuntimeError("no browser")
+
+    calls.clear()
+    monkeypatch.setattr(go.Figure, "to_image", no_browser)
+    with pytest.raises(images.ExportUnavailable, match="needs Chromium"):
+        images.figure_image(go.Figure(), "svg")
+    assert len(calls) == 1  # not a page-load race: reported at once

@@ -26,6 +26,37 @@ class ExportUnavailable(OvcfError):
     """PNG/SVG export needs Chromium, and none could be started here."""
 
 
+EXPORT_ATTEMPTS = (
+    3  # kaleido's page can be asked to draw before its script has loaded; a retry gets a new one
+)
+
+
+def _to_image(fig: go.Figure, fmt: str, width: int, height: int, scale: float) -> bytes:
+    """Run kaleido's export, again after a JavaScript error (up to EXPORT_ATTEMPTS), else ExportUnavailable.
+
+    On a loaded machine kaleido 1.x sometimes runs the export before its page has defined
+    `kaleido_scopes` (seen once in CI as "ReferenceError: kaleido_scopes is not defined"); the same call a
+    moment later succeeds. Any other failure (no browser, a closed browser) is reported at once.
+    """
+    from kaleido.errors import JavascriptError
+
+    for attempt in range(1, EXPORT_ATTEMPTS + 1):
+        try:
+            return fig.to_image(format=fmt, width=width, height=height, scale=scale)
+        except JavascriptError as exc:
+            if attempt == EXPORT_ATTEMPTS:
+                raise ExportUnavailable(
+                    f"PNG/SVG export failed in Chromium {EXPORT_ATTEMPTS} times (JavascriptError: {exc}). "
+                    "Download the interactive HTML instead."
+                ) from exc
+        except Exception as exc:  # kaleido/choreographer raise several types when no browser starts
+            raise ExportUnavailable(
+                f"PNG/SVG export needs Chromium (set BROWSER_PATH); it failed here ({type(exc).__name__}). "
+                "Download the interactive HTML instead."
+            ) from exc
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
 def _ensure_browser() -> None:
     """Point kaleido at a local Chromium when the environment does not name one."""
     if os.environ.get("BROWSER_PATH"):
@@ -123,13 +154,7 @@ def figure_image(
         (width, height), scale = size.layout_px, size.scale
     else:
         height = fig.layout.height or 500
-    try:
-        image = fig.to_image(format=fmt, width=width, height=height, scale=scale if fmt == "png" else 1)
-    except Exception as exc:  # kaleido/choreographer raise several types when no browser starts
-        raise ExportUnavailable(
-            f"PNG/SVG export needs Chromium (set BROWSER_PATH); it failed here ({type(exc).__name__}). "
-            "Download the interactive HTML instead."
-        ) from exc
+    image = _to_image(fig, fmt, width, height, scale if fmt == "png" else 1)
     return with_png_dpi(image, size.dpi) if size is not None and fmt == "png" else image
 
 
