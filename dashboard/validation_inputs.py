@@ -118,7 +118,7 @@ def _incremental_inputs(
 
 def remembered_incremental(
     table: pd.DataFrame, base: tuple[str, ...], added: tuple[str, ...], n_bootstrap: int
-):
+) -> IncrementalValue | None:
     """Return the comparison last computed for exactly these inputs in this session, else None."""
     kept = st.session_state.get(INCREMENTAL)
     if kept is None or kept["inputs"] != _incremental_inputs(table, base, added, n_bootstrap):

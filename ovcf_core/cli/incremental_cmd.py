@@ -10,7 +10,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ovcf_core.cli.common import add_bootstrap, add_json_output, column_names, count, write_json
+from ovcf_core.cli.common import (
+    add_bootstrap,
+    add_json_output,
+    column_names,
+    count,
+    print_problems,
+    write_json,
+)
 from ovcf_core.constants import MODEL_SEED
 
 
@@ -56,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ovcf_core import RESEARCH_NOTE, SYNTHETIC_NOTE, paths
-    from ovcf_core.cli.common import print_problems
     from ovcf_core.errors import InputError
     from ovcf_core.io import read_cohort
     from ovcf_core.model.incremental import incremental_value

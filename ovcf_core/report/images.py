@@ -26,9 +26,8 @@ class ExportUnavailable(OvcfError):
     """PNG/SVG export needs Chromium, and none could be started here."""
 
 
-EXPORT_ATTEMPTS = (
-    3  # kaleido's page can be asked to draw before its script has loaded; a retry gets a new one
-)
+# kaleido's page can be asked to draw before its script has loaded; the same call again then succeeds
+EXPORT_ATTEMPTS = 3
 
 
 def _to_image(fig: go.Figure, fmt: str, width: int, height: int, scale: float) -> bytes:
@@ -40,21 +39,20 @@ def _to_image(fig: go.Figure, fmt: str, width: int, height: int, scale: float) -
     """
     from kaleido.errors import JavascriptError
 
-    for attempt in range(1, EXPORT_ATTEMPTS + 1):
+    for _ in range(EXPORT_ATTEMPTS):
         try:
             return fig.to_image(format=fmt, width=width, height=height, scale=scale)
         except JavascriptError as exc:
-            if attempt == EXPORT_ATTEMPTS:
-                raise ExportUnavailable(
-                    f"PNG/SVG export failed in Chromium {EXPORT_ATTEMPTS} times (JavascriptError: {exc}). "
-                    "Download the interactive HTML instead."
-                ) from exc
+            last = exc
         except Exception as exc:  # kaleido/choreographer raise several types when no browser starts
             raise ExportUnavailable(
                 f"PNG/SVG export needs Chromium (set BROWSER_PATH); it failed here ({type(exc).__name__}). "
                 "Download the interactive HTML instead."
             ) from exc
-    raise AssertionError("unreachable: the last attempt returns or raises")
+    raise ExportUnavailable(
+        f"PNG/SVG export failed in Chromium {EXPORT_ATTEMPTS} times (JavascriptError: {last}). "
+        "Download the interactive HTML instead."
+    ) from last
 
 
 def _ensure_browser() -> None:
